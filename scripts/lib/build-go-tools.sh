@@ -5,7 +5,9 @@
 # only its own go.mod replaces them, so `go install k8s.io/kubernetes/...@v` cannot work.
 set -euo pipefail
 
-K8S_VERSION="${K8S_VERSION:-v1.32.13}"
+# v1.32.5 is the newest 1.32 patch whose every staging module the Go module proxy serves
+# here (v0.32.8+ of endpointslice, cri-client and others answer 403 "not available").
+K8S_VERSION="${K8S_VERSION:-v1.32.5}"
 ETCD_VERSION="${ETCD_VERSION:-v3.5.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"

@@ -1,0 +1,336 @@
+// An informer: a list+watch cache of one resource built on client-node's ListWatch (which already
+// re-lists on 410 Gone and diffs the fresh list against the cache so missed deletions fire).
+// What this wrapper adds: restart with backoff on any other error (ListWatch stops on those),
+// hasSynced()/waitForSync(), custom indexes, old objects on update, managedFields stripping, and
+// helpers that turn events into work-queue keys. Handlers must only enqueue keys: all work
+// happens in reconcile, never in a watch callback.
+import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "./logger.js";
+import { silentLogger } from "./logger.js";
+import type { Kube } from "./kube.js";
+import { keyOf, makeKey } from "./keys.js";
+import { getControllerOf, groupOf } from "./ownerrefs.js";
+
+export type IndexFunc<T> = (obj: T) => readonly string[];
+
+export interface EventHandler<T> {
+  add?(obj: T): void;
+  update?(obj: T, old: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerOptions<T> {
+  kube: Kube;
+  apiVersion: string;
+  kind: string;
+  /** Watch one namespace only; default all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Named index functions for byIndex(); e.g. { byOwnerUID: controllerUIDIndex }. */
+  indexers?: Record<string, IndexFunc<T>>;
+  logger?: Logger;
+  /** Restart backoff after a non-410 error (default 1 s doubling to 30 s, with jitter). */
+  restartBaseMs?: number;
+  restartMaxMs?: number;
+  /** Page size of the initial/re-list (default 500). */
+  pageSize?: number;
+}
+
+const NAMESPACE_INDEX = "__namespace";
+
+export class Informer<T extends KubernetesObject> {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly #opts: InformerOptions<T>;
+  readonly #log: Logger;
+  readonly #store = new Map<string, T>();
+  readonly #indexers = new Map<string, IndexFunc<T>>();
+  readonly #indexes = new Map<string, Map<string, Set<string>>>();
+  readonly #handlers: EventHandler<T>[] = [];
+  #lw: ListWatch<T> | undefined;
+  #synced = false;
+  #listedOnce = false;
+  #stopped = true;
+  #errors = 0;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #syncWaiters: Array<() => void> = [];
+
+  constructor(opts: InformerOptions<T>) {
+    this.#opts = opts;
+    this.apiVersion = opts.apiVersion;
+    this.kind = opts.kind;
+    this.#log = (opts.logger ?? silentLogger()).child({ informer: `${opts.kind}.${opts.apiVersion}` });
+    this.#indexers.set(NAMESPACE_INDEX, (o) => [o.metadata?.namespace ?? ""]);
+    for (const [name, fn] of Object.entries(opts.indexers ?? {})) this.addIndexer(name, fn);
+  }
+
+  /** Adds an index; must be called before start(). */
+  addIndexer(name: string, fn: IndexFunc<T>): void {
+    if (this.#lw) throw new Error(`informer ${this.kind}: addIndexer("${name}") after start`);
+    if (this.#indexers.has(name)) throw new Error(`informer ${this.kind}: index "${name}" already exists`);
+    this.#indexers.set(name, fn);
+  }
+
+  addHandler(h: EventHandler<T>): void {
+    this.#handlers.push(h);
+  }
+
+  /**
+   * Starts list+watch. Resolves after the first list attempt; if it failed, the informer keeps
+   * retrying in the background and hasSynced() stays false until a list succeeds.
+   */
+  async start(): Promise<void> {
+    if (this.#lw) throw new Error(`informer ${this.kind}: already started`);
+    this.#stopped = false;
+    const path = await this.#opts.kube.pathFor({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.#opts.namespace });
+    const lw = new ListWatch<T>(path, new Watch(this.#opts.kube.kc), () => this.#list(path), false, this.#opts.labelSelector, this.#opts.fieldSelector);
+    this.#lw = lw;
+    lw.on("add", (obj) => this.#onUpsert(obj));
+    lw.on("update", (obj) => this.#onUpsert(obj));
+    lw.on("delete", (obj) => this.#onDelete(obj));
+    lw.on("error", (err: unknown) => this.#onError(err));
+    await this.#startOnce();
+  }
+
+  async #startOnce(): Promise<void> {
+    if (this.#stopped || !this.#lw) return;
+    await this.#lw.start();
+    // ListWatch.start() returns after the list has been applied to the cache and the watch opened.
+    if (this.#listedOnce && !this.#synced) {
+      this.#synced = true;
+      this.#log.debug({ objects: this.#store.size }, "Cache synced");
+      for (const w of this.#syncWaiters.splice(0)) w();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#restartTimer);
+    await this.#lw?.stop();
+    for (const w of this.#syncWaiters.splice(0)) w();
+  }
+
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** Resolves once the cache holds a full list; rejects on timeout or abort. */
+  waitForSync(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? 120_000;
+      const timer = setTimeout(() => done(new Error(`informer ${this.kind}.${this.apiVersion}: cache did not sync within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = (): void => done(new Error(`informer ${this.kind}: waitForSync aborted`));
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err) reject(err);
+        else if (this.#synced) resolve();
+        else reject(new Error(`informer ${this.kind}: stopped before sync`));
+      };
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#syncWaiters.push(() => done());
+    });
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.#store.get(makeKey(namespace, name));
+  }
+
+  getByKey(key: string): T | undefined {
+    return this.#store.get(key);
+  }
+
+  /** Cached objects, optionally of one namespace. */
+  list(namespace?: string): T[] {
+    if (namespace === undefined) return [...this.#store.values()];
+    return this.byIndex(NAMESPACE_INDEX, namespace);
+  }
+
+  keys(): string[] {
+    return [...this.#store.keys()];
+  }
+
+  /** Objects whose index function returned `value` for index `name`. */
+  byIndex(name: string, value: string): T[] {
+    if (!this.#indexers.has(name)) throw new Error(`informer ${this.kind}: no index named "${name}"`);
+    const keys = this.#indexes.get(name)?.get(value);
+    if (!keys) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const o = this.#store.get(k);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  async #list(path: string): Promise<KubernetesListObject<T>> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let first: KubernetesListObject<T> | undefined;
+    do {
+      const page: KubernetesListObject<T> = await this.#opts.kube.request("GET", path, {
+        query: {
+          labelSelector: this.#opts.labelSelector,
+          fieldSelector: this.#opts.fieldSelector,
+          limit: this.#opts.pageSize ?? 500,
+          continue: cont,
+        },
+      });
+      first ??= page;
+      for (const item of page.items ?? []) {
+        stripManagedFields(item);
+        items.push(item);
+      }
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    this.#listedOnce = true;
+    this.#errors = 0;
+    // Lists do not carry apiVersion/kind on items; add them so cached objects are self-describing.
+    for (const item of items) {
+      item.apiVersion ??= this.apiVersion;
+      item.kind ??= this.kind;
+    }
+    return { ...first, items, metadata: { resourceVersion: first?.metadata?.resourceVersion ?? "" } } as KubernetesListObject<T>;
+  }
+
+  #onUpsert(obj: T): void {
+    stripManagedFields(obj);
+    const key = keyOf(obj);
+    const old = this.#store.get(key);
+    this.#store.set(key, obj);
+    if (old) this.#unindex(key, old);
+    this.#index(key, obj);
+    this.#errors = 0;
+    for (const h of this.#handlers) {
+      try {
+        if (old) h.update?.(obj, old);
+        else h.add?.(obj);
+      } catch (err) {
+        this.#log.error({ err, key }, "Event handler failed");
+      }
+    }
+  }
+
+  #onDelete(obj: T): void {
+    const key = keyOf(obj);
+    const old = this.#store.get(key);
+    this.#store.delete(key);
+    if (old) this.#unindex(key, old);
+    for (const h of this.#handlers) {
+      try {
+        h.delete?.(obj);
+      } catch (err) {
+        this.#log.error({ err, key }, "Event handler failed");
+      }
+    }
+  }
+
+  #onError(err: unknown): void {
+    if (this.#stopped) return;
+    const base = this.#opts.restartBaseMs ?? 1000;
+    const max = this.#opts.restartMaxMs ?? 30_000;
+    const delay = Math.min(base * 2 ** this.#errors, max) * (1 + 0.2 * Math.random());
+    this.#errors++;
+    this.#log.warn({ err, delayMs: Math.round(delay) }, "List/watch failed; restarting");
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = setTimeout(() => {
+      this.#startOnce().catch((e: unknown) => this.#onError(e));
+    }, delay);
+  }
+
+  #index(key: string, obj: T): void {
+    for (const [name, fn] of this.#indexers) {
+      let idx = this.#indexes.get(name);
+      if (!idx) this.#indexes.set(name, (idx = new Map()));
+      for (const v of safeIndex(fn, obj)) {
+        let set = idx.get(v);
+        if (!set) idx.set(v, (set = new Set()));
+        set.add(key);
+      }
+    }
+  }
+
+  #unindex(key: string, obj: T): void {
+    for (const [name, fn] of this.#indexers) {
+      const idx = this.#indexes.get(name);
+      if (!idx) continue;
+      for (const v of safeIndex(fn, obj)) {
+        const set = idx.get(v);
+        set?.delete(key);
+        if (set && set.size === 0) idx.delete(v);
+      }
+    }
+  }
+}
+
+function safeIndex<T>(fn: IndexFunc<T>, obj: T): readonly string[] {
+  try {
+    return fn(obj);
+  } catch {
+    return [];
+  }
+}
+
+/** managedFields are large and never read by controllers; dropping them roughly halves cache memory. */
+function stripManagedFields(obj: KubernetesObject): void {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+}
+
+// ---- index functions ----
+
+/** Index by the value of one label (objects without it are not indexed). */
+export function labelIndex<T extends KubernetesObject>(label: string): IndexFunc<T> {
+  return (o) => {
+    const v = o.metadata?.labels?.[label];
+    return v === undefined ? [] : [v];
+  };
+}
+
+/** Index by the uid of the controller owner. */
+export function controllerUIDIndex<T extends KubernetesObject>(o: T): readonly string[] {
+  const ref = getControllerOf(o);
+  return ref ? [ref.uid] : [];
+}
+
+// ---- event -> key helpers ----
+
+/** Anything keys can be sent to; a Controller is one. */
+export interface KeySink {
+  enqueue(key: string): void;
+}
+
+/** Calls `mapper` on every event (old and new object on update) and enqueues the keys it returns. */
+export function enqueueMapped<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink, mapper: (obj: T) => Iterable<string>): void {
+  const emit = (obj: T): void => {
+    for (const k of mapper(obj)) sink.enqueue(k);
+  };
+  informer.addHandler({
+    add: emit,
+    update: (obj, old) => {
+      emit(old);
+      emit(obj);
+    },
+    delete: emit,
+  });
+}
+
+/** Enqueues the object's own key (controller-runtime's For()). */
+export function enqueueOwn<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink): void {
+  enqueueMapped(informer, sink, (o) => [keyOf(o)]);
+}
+
+/**
+ * Enqueues the key of the controller owner of each child whose controller reference is of
+ * `owner` kind (controller-runtime's Owns()). The owner is assumed to live in the child's namespace.
+ */
+export function enqueueControllerOwner<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink, owner: { apiVersion: string; kind: string }): void {
+  const group = groupOf(owner.apiVersion);
+  enqueueMapped(informer, sink, (o) => {
+    const ref = getControllerOf(o);
+    // Match on group+kind, not version: an owner stored at another version is still the owner.
+    if (!ref || ref.kind !== owner.kind || groupOf(ref.apiVersion) !== group) return [];
+    return [makeKey(o.metadata?.namespace, ref.name)];
+  });
+}

@@ -1,0 +1,53 @@
+// Label and annotation keys shared by the controllers, the CRD validation rules and clients.
+// Values are upstream's (api/v1beta1/sandbox_types.go, extensions/api/v1beta1/*_types.go) so that
+// objects created by either implementation are recognised by the other.
+
+export const LabelKeys = {
+  /** fnv32a hex of the Sandbox name; selects the Sandbox's Pod/Service/PVCs. */
+  SandboxNameHash: "agents.x-k8s.io/sandbox-name-hash",
+  /** NameHash of the owning SandboxWarmPool on its (not yet claimed) members. */
+  WarmPoolSandbox: "agents.x-k8s.io/warm-pool-sandbox",
+  /** NameHash of the SandboxTemplate a Sandbox (and its pod) came from. */
+  SandboxTemplateRefHash: "agents.x-k8s.io/sandbox-template-ref-hash",
+  /** Hash of the template's SandboxBlueprint, to detect stale warm members. */
+  SandboxTemplateHash: "agents.x-k8s.io/sandbox-template-hash",
+  /** Deprecated upstream in favour of SandboxTemplateHash; still read for compatibility. */
+  SandboxPodTemplateHash: "agents.x-k8s.io/sandbox-pod-template-hash",
+  /** UID of the SandboxClaim that owns the Sandbox (upstream SandboxIDLabel). */
+  ClaimUID: "agents.x-k8s.io/claim-uid",
+  /** "cold" or "warm": how the Sandbox was provisioned. */
+  LaunchType: "agents.x-k8s.io/launch-type",
+  /** Which component created the object (client, controller, ...). */
+  CreatedBy: "agents.x-k8s.io/created-by",
+  /** Authorises a Sandbox to adopt a pre-existing unowned Pod/Service/PVC. */
+  Adoptable: "agents.x-k8s.io/adoptable",
+} as const;
+
+export const AnnotationKeys = {
+  /** On a SandboxClaim: the Sandbox it adopted or created (legacy: same key as a label). */
+  SandboxName: "agents.x-k8s.io/sandbox-name",
+  /** On a Sandbox: the name of its Pod when it differs from the Sandbox name (deprecated upstream). */
+  PodName: "agents.x-k8s.io/pod-name",
+  /** On a Sandbox: the SandboxTemplate it was built from. */
+  SandboxTemplateRef: "agents.x-k8s.io/sandbox-template-ref",
+  /** On a Pod: keys propagated from the pod template, so removed keys can be cleaned up. */
+  PropagatedLabels: "agents.x-k8s.io/propagated-labels",
+  PropagatedAnnotations: "agents.x-k8s.io/propagated-annotations",
+  /** On a SandboxClaim: when the controller first saw it (claim latency metrics). */
+  ControllerFirstObservedAt: "agents.x-k8s.io/controller-first-observed-at",
+  /** cluster-autoscaler hint set on warm pods and stripped on adoption. */
+  SafeToEvict: "cluster-autoscaler.kubernetes.io/safe-to-evict",
+} as const;
+
+export const LaunchType = { Cold: "cold", Warm: "warm" } as const;
+export type LaunchType = (typeof LaunchType)[keyof typeof LaunchType];
+
+/** User pod-template labels/annotations under these prefixes are never propagated (anti-spoofing). */
+export const RESERVED_KEY_PREFIXES = ["agents.x-k8s.io/", "extensions.agents.x-k8s.io/"] as const;
+
+/**
+ * Annotation domains a SandboxClaim may not set through additionalPodMetadata (exact domain or any
+ * subdomain), except the single key in RESTRICTED_ANNOTATION_EXCEPTIONS. Enforced by the CRD (CEL).
+ */
+export const RESTRICTED_METADATA_DOMAINS = ["kubernetes.io", "k8s.io", "agents.x-k8s.io"] as const;
+export const RESTRICTED_ANNOTATION_EXCEPTIONS = [AnnotationKeys.SafeToEvict] as const;

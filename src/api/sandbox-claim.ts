@@ -1,0 +1,197 @@
+// SandboxClaim (extensions.agents.x-k8s.io/v1beta1): a request for one sandbox from a warm pool,
+// adopted warm when a Ready member exists, otherwise created cold from the pool's template.
+import { z } from "zod";
+import { VolumeClaimTemplatesSchema } from "./blueprint.js";
+import { ConditionsSchema } from "./condition.js";
+import { int32 } from "./core-primitives.js";
+import { SandboxClaimGVK } from "./groups.js";
+import { RESTRICTED_ANNOTATION_EXCEPTIONS, RESTRICTED_METADATA_DOMAINS } from "./labels.js";
+import { ObjectMetaSchema } from "./object-meta.js";
+
+export const ClaimShutdownPolicy = {
+  /** Delete the claim (and, through garbage collection, its Sandbox) when it expires. */
+  Delete: "Delete",
+  /** Delete the claim with foreground cascading: it stays visible until the Sandbox and Pod are gone. */
+  DeleteForeground: "DeleteForeground",
+  /** Keep the claim (status shows it expired) but delete its Sandbox. */
+  Retain: "Retain",
+} as const;
+export type ClaimShutdownPolicy = (typeof ClaimShutdownPolicy)[keyof typeof ClaimShutdownPolicy];
+
+export const SandboxClaimConditionType = { Ready: "Ready", Finished: "Finished" } as const;
+export type SandboxClaimConditionType =
+  (typeof SandboxClaimConditionType)[keyof typeof SandboxClaimConditionType];
+
+export const SandboxClaimReason = {
+  TemplateNotFound: "TemplateNotFound",
+  WarmPoolNotFound: "WarmPoolNotFound",
+  AdoptionConflict: "AdoptionConflict",
+  SandboxCreatePending: "SandboxCreatePending",
+  InvalidMetadata: "InvalidMetadata",
+  EnvVarsInjectionRejected: "EnvVarsInjectionRejected",
+  VolumeClaimTemplatesError: "VolumeClaimTemplatesError",
+  ClaimExpired: "ClaimExpired",
+  SandboxMissing: "SandboxMissing",
+  SandboxExpired: "SandboxExpired",
+  SandboxNotReady: "SandboxNotReady",
+  ReconcilerError: "ReconcilerError",
+} as const;
+export type SandboxClaimReason = (typeof SandboxClaimReason)[keyof typeof SandboxClaimReason];
+
+/** Kubernetes label value syntax (k8s.io/apimachinery validation.IsValidLabelValue). */
+export const LABEL_VALUE_PATTERN = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
+
+const domainAlternatives = RESTRICTED_METADATA_DOMAINS.map((d) => d.replace(/\./g, "\\\\.")).join("|");
+/** A key whose prefix is a restricted domain or one of its subdomains. */
+const restrictedKeyRegex = `^([^/]*\\\\.)?(${domainAlternatives})/`;
+const exceptions = RESTRICTED_ANNOTATION_EXCEPTIONS.map((k) => `k == '${k}'`).join(" || ");
+export const RESTRICTED_LABEL_KEY_RULE = `self.all(k, !k.matches('${restrictedKeyRegex}'))`;
+export const RESTRICTED_ANNOTATION_KEY_RULE = `self.all(k, ${exceptions} || !k.matches('${restrictedKeyRegex}'))`;
+const domainsText = RESTRICTED_METADATA_DOMAINS.join(", ");
+
+export const AdditionalPodMetadataSchema = z
+  .object({
+    labels: z
+      .record(
+        z.string(),
+        z
+          .string()
+          .max(63)
+          .regex(new RegExp(LABEL_VALUE_PATTERN))
+          .describe("A label value: at most 63 characters, alphanumerics, '-', '_' or '.', starting and ending alphanumeric."),
+      )
+      .meta({
+        "x-kubernetes-validations": [
+          {
+            rule: RESTRICTED_LABEL_KEY_RULE,
+            message: `label keys in the ${domainsText} domains (or their subdomains) are reserved`,
+          },
+        ],
+      })
+      .describe("labels to add to the Sandbox Pod. Values are limited to 63 characters and Kubernetes label value syntax.")
+      .optional(),
+    annotations: z
+      .record(z.string(), z.string())
+      .meta({
+        "x-kubernetes-validations": [
+          {
+            rule: RESTRICTED_ANNOTATION_KEY_RULE,
+            message:
+              `annotation keys in the ${domainsText} domains (or their subdomains) are reserved, except ` +
+              RESTRICTED_ANNOTATION_EXCEPTIONS.join(", "),
+          },
+        ],
+      })
+      .describe(
+        "annotations to add to the Sandbox Pod. Keys in restricted system domains are rejected, except " +
+          "cluster-autoscaler.kubernetes.io/safe-to-evict.",
+      )
+      .optional(),
+  })
+  .describe(
+    "additionalPodMetadata defines the labels and annotations to be propagated to the Sandbox Pod. Label " +
+      "values are limited to 63 characters and must match Kubernetes label value patterns. Annotations in " +
+      "restricted system domains are rejected, except cluster-autoscaler.kubernetes.io/safe-to-evict.",
+  );
+export type AdditionalPodMetadata = z.infer<typeof AdditionalPodMetadataSchema>;
+
+export const ClaimLifecycleSchema = z
+  .object({
+    shutdownTime: z.iso
+      .datetime({ offset: true })
+      .describe(
+        "shutdownTime is the absolute time when the SandboxClaim expires. It is not propagated to the " +
+          "underlying Sandbox; the SandboxClaim controller enforces it by deleting the Sandbox resources when " +
+          "the time is reached. If omitted, the claim itself does not expire.",
+      )
+      .optional(),
+    ttlSecondsAfterFinished: int32(0)
+      .describe(
+        "ttlSecondsAfterFinished limits how long a finished claim is retained. The timer starts from the " +
+          "mirrored Finished condition's lastTransitionTime.",
+      )
+      .optional(),
+    shutdownPolicy: z
+      .enum([ClaimShutdownPolicy.Delete, ClaimShutdownPolicy.DeleteForeground, ClaimShutdownPolicy.Retain])
+      .describe(
+        "shutdownPolicy determines the behavior when the SandboxClaim expires: Delete deletes the claim (and " +
+          "its Sandbox), DeleteForeground deletes it with foreground cascading so it remains visible until the " +
+          "Sandbox and Pod are gone, Retain (default) keeps the claim but deletes its Sandbox.",
+      )
+      .default(ClaimShutdownPolicy.Retain),
+  })
+  .describe("lifecycle defines when and how the SandboxClaim should be shut down.");
+export type ClaimLifecycle = z.infer<typeof ClaimLifecycleSchema>;
+
+export const ClaimEnvVarSchema = z
+  .object({
+    name: z.string().describe("name of the environment variable."),
+    value: z.string().describe("value of the environment variable."),
+    containerName: z
+      .string()
+      .describe(
+        "containerName specifies the target container for the environment variable. If not specified, it " +
+          "defaults to the first container defined in the template.",
+      )
+      .optional(),
+  })
+  .describe("EnvVar represents a custom environment variable key-value pair.");
+export type ClaimEnvVar = z.infer<typeof ClaimEnvVarSchema>;
+
+export const SandboxClaimSpecSchema = z
+  .object({
+    warmPoolRef: z
+      .object({ name: z.string().describe("name of the SandboxWarmPool") })
+      .describe(
+        "warmPoolRef targets the pre-warmed pool to check out from; the pool's SandboxTemplate is used for a cold start.",
+      ),
+    lifecycle: ClaimLifecycleSchema.optional(),
+    additionalPodMetadata: AdditionalPodMetadataSchema.optional(),
+    env: z
+      .array(ClaimEnvVarSchema)
+      .meta({ "x-kubernetes-list-type": "atomic" })
+      .describe(
+        "env is a list of environment variables to inject into the sandbox, subject to the template's " +
+          "envVarsInjectionPolicy. Setting it means the Sandbox is always cold-started from the pool's template.",
+      )
+      .optional(),
+    volumeClaimTemplates: VolumeClaimTemplatesSchema.describe(
+      "volumeClaimTemplates is a list of persistent volume claims to be created for the sandbox, subject to " +
+        "the template's volumeClaimTemplatesPolicy. Specifying it forces a cold start because warm pool pods " +
+        "do not have these volumes.",
+    ).optional(),
+  })
+  .describe("spec defines the desired state of SandboxClaim.");
+export type SandboxClaimSpec = z.infer<typeof SandboxClaimSpecSchema>;
+export type SandboxClaimSpecInput = z.input<typeof SandboxClaimSpecSchema>;
+
+export const SandboxClaimStatusSchema = z
+  .object({
+    conditions: ConditionsSchema.describe(
+      "conditions represent the latest available observations of the claim's state (Ready, Finished).",
+    ).optional(),
+    sandbox: z
+      .object({
+        name: z.string().describe("name is the name of the Sandbox created for or adopted by this claim").optional(),
+        podIPs: z
+          .array(z.string())
+          .describe("podIPs are the IP addresses of the underlying pod (several in dual-stack clusters).")
+          .optional(),
+      })
+      .describe("sandbox defines the state of the claimed Sandbox")
+      .optional(),
+  })
+  .describe("status defines the observed state of SandboxClaim");
+export type SandboxClaimStatus = z.infer<typeof SandboxClaimStatusSchema>;
+
+export const SandboxClaimSchema = z
+  .object({
+    apiVersion: z.literal(SandboxClaimGVK.apiVersion),
+    kind: z.literal(SandboxClaimGVK.kind),
+    metadata: ObjectMetaSchema,
+    spec: SandboxClaimSpecSchema,
+    status: SandboxClaimStatusSchema.optional(),
+  })
+  .describe("SandboxClaim requests one sandbox from a SandboxWarmPool.");
+export type SandboxClaim = z.infer<typeof SandboxClaimSchema>;
+export type SandboxClaimInput = z.input<typeof SandboxClaimSchema>;

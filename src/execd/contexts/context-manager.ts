@@ -1,0 +1,346 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { ExecdError, notFound } from "../http/errors.js";
+import type { InterpreterPaths, Language } from "../kernels/drivers.js";
+import { Kernel, type KernelError, type KernelExit, type RunSink } from "../kernels/kernel.js";
+import { SerialQueue } from "./serial-queue.js";
+
+export interface ContextManagerOptions {
+  workspace: string;
+  scratchDir: string;
+  interpreters: InterpreterPaths;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** How long an interrupt may take before the interpreter is killed instead. */
+  interruptGraceMs: number;
+}
+
+export interface ContextInfo {
+  id: string;
+  language: Language;
+  state: "starting" | "idle" | "busy" | "stopped";
+  queued: number;
+  pid: number | null;
+  interpreterVersion: string;
+  restarts: number;
+  lastRestartReason: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface CellOutcome {
+  exitCode: number;
+  error: KernelError | null;
+  /** True when the interpreter had to be (re)started and earlier state is gone. */
+  stateLost: boolean;
+  restartReason: string | null;
+}
+
+interface ExecContext {
+  id: string;
+  language: Language;
+  queue: SerialQueue;
+  kernel: Kernel | null;
+  starting: Promise<Kernel> | null;
+  busy: boolean;
+  callSeq: number;
+  deleted: boolean;
+  restarts: number;
+  lastRestartReason: string | null;
+  /** Why the interpreter died between calls; reported by the next call. */
+  pendingLoss: string | null;
+  /** Kernel we killed on purpose, so its exit is not reported as a crash. */
+  expectedExit: Kernel | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+const DEFAULT_IDS: Record<Language, string> = {
+  python: "default",
+  javascript: "default-javascript",
+  bash: "default-bash",
+};
+
+export function defaultContextId(language: Language): string {
+  return DEFAULT_IDS[language];
+}
+
+/**
+ * Owns the execution contexts: one long-lived interpreter each, calls on one context
+ * serialised through its queue, different contexts independent of each other.
+ */
+export class ContextManager {
+  private readonly contexts = new Map<string, ExecContext>();
+
+  constructor(private readonly options: ContextManagerOptions) {}
+
+  /** Environment for processes running user code (the server's own secrets removed). */
+  get kernelEnv(): NodeJS.ProcessEnv {
+    return this.options.env;
+  }
+
+  list(): ContextInfo[] {
+    return [...this.contexts.values()].map((ctx) => this.info(ctx));
+  }
+
+  get(id: string): ContextInfo {
+    return this.info(this.lookup(id));
+  }
+
+  /** Creates a context and starts its interpreter (so a broken interpreter fails here). */
+  async create(language: Language, id?: string): Promise<ContextInfo> {
+    const contextId = id ?? randomUUID();
+    if (this.contexts.has(contextId)) {
+      throw new ExecdError(409, "context_exists", `context "${contextId}" already exists`);
+    }
+    const ctx = this.newContext(contextId, language);
+    this.contexts.set(contextId, ctx);
+    try {
+      await this.ensureKernel(ctx);
+    } catch (error) {
+      this.contexts.delete(contextId);
+      throw error;
+    }
+    return this.info(ctx);
+  }
+
+  /** The context a call runs in; default contexts are created on first use. */
+  resolve(contextId: string | undefined, language: Language | undefined): { id: string; language: Language } {
+    const id = contextId ?? defaultContextId(language ?? "python");
+    const existing = this.contexts.get(id);
+    if (existing) {
+      if (language && existing.language !== language) {
+        throw new ExecdError(
+          409,
+          "context_language_mismatch",
+          `context "${id}" runs ${existing.language}, not ${language}`,
+        );
+      }
+      return { id, language: existing.language };
+    }
+    const isDefault = Object.values(DEFAULT_IDS).includes(id);
+    if (!isDefault) throw notFound(`context "${id}" does not exist; create it with POST /v1/contexts`);
+    const defaultLanguage = (Object.keys(DEFAULT_IDS) as Language[]).find((l) => DEFAULT_IDS[l] === id)!;
+    if (language && language !== defaultLanguage) {
+      throw new ExecdError(409, "context_language_mismatch", `context "${id}" runs ${defaultLanguage}, not ${language}`);
+    }
+    this.contexts.set(id, this.newContext(id, defaultLanguage));
+    return { id, language: defaultLanguage };
+  }
+
+  /** Runs `task` when every earlier call on the context has finished. */
+  enqueue<T>(id: string, task: () => Promise<T>): Promise<T> {
+    const ctx = this.lookup(id);
+    return ctx.queue.run(async () => {
+      if (ctx.deleted) throw notFound(`context "${id}" was deleted`);
+      return task();
+    });
+  }
+
+  /** Runs one cell; must be called from inside `enqueue` for that context. */
+  async runCell(
+    id: string,
+    code: string,
+    env: Record<string, string>,
+    timeoutMs: number,
+    sink: RunSink,
+  ): Promise<CellOutcome> {
+    const ctx = this.lookup(id);
+    let stateLost = ctx.pendingLoss !== null;
+    let restartReason = ctx.pendingLoss;
+    ctx.pendingLoss = null;
+    const kernel = await this.ensureKernel(ctx);
+    const seq = ++ctx.callSeq;
+    ctx.busy = true;
+    ctx.lastUsedAt = new Date();
+    // Written by the timer and the interrupt escalation, read once the call returns.
+    const killed: { reason: string | null; timedOut: boolean } = { reason: null, timedOut: false };
+    const timer = setTimeout(() => {
+      killed.reason = `the call ran past its timeout of ${timeoutMs} ms`;
+      killed.timedOut = true;
+      void this.killKernel(ctx, kernel, killed.reason);
+    }, timeoutMs);
+    const onInterruptEscalation = (reason: string): void => {
+      if (ctx.callSeq === seq && ctx.busy && ctx.kernel === kernel) {
+        killed.reason = reason;
+        void this.killKernel(ctx, kernel, reason);
+      }
+    };
+    this.escalations.set(ctx, onInterruptEscalation);
+    let outcome;
+    try {
+      outcome = await kernel.run(code, env, sink);
+    } finally {
+      clearTimeout(timer);
+      ctx.busy = false;
+      this.escalations.delete(ctx);
+    }
+    if (!outcome.exited) return { exitCode: outcome.exitCode, error: outcome.error, stateLost, restartReason };
+    const reason = killed.reason ?? describeExit(ctx.language, outcome.exited);
+    if (ctx.kernel === kernel) this.forgetKernel(ctx, reason);
+    ctx.pendingLoss = null;
+    stateLost = true;
+    restartReason = reason;
+    this.warmUp(ctx);
+    const name = killed.timedOut ? "TimeoutError" : killed.reason ? "InterruptError" : "InterpreterDied";
+    return {
+      exitCode: killed.timedOut ? 124 : 137,
+      error: {
+        name,
+        message: `${reason}; the interpreter was restarted and the context's state was lost`,
+        traceback: "",
+      },
+      stateLost,
+      restartReason,
+    };
+  }
+
+  private readonly escalations = new Map<ExecContext, (reason: string) => void>();
+
+  /** Interrupts the running call; if it does not stop in time the interpreter is killed. */
+  interrupt(id: string): { interrupted: boolean } {
+    const ctx = this.lookup(id);
+    const kernel = ctx.kernel;
+    if (!ctx.busy || !kernel) return { interrupted: false };
+    const seq = ctx.callSeq;
+    kernel.interrupt();
+    const grace = this.options.interruptGraceMs;
+    setTimeout(() => {
+      if (ctx.callSeq === seq && ctx.busy) {
+        this.escalations.get(ctx)?.(`the call ignored an interrupt for ${grace} ms and was killed`);
+      }
+    }, grace).unref();
+    return { interrupted: true };
+  }
+
+  /** Replaces the interpreter with a fresh one; the context's state is deliberately dropped. */
+  async restart(id: string): Promise<ContextInfo> {
+    const ctx = this.lookup(id);
+    if (ctx.kernel) await this.killKernel(ctx, ctx.kernel, "restart requested");
+    ctx.pendingLoss = null;
+    await this.ensureKernel(ctx);
+    return this.info(ctx);
+  }
+
+  async delete(id: string): Promise<void> {
+    const ctx = this.lookup(id);
+    ctx.deleted = true;
+    this.contexts.delete(id);
+    if (ctx.kernel) await this.killKernel(ctx, ctx.kernel, "context deleted");
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.contexts.keys()].map((id) => this.delete(id).catch(() => undefined)));
+  }
+
+  private lookup(id: string): ExecContext {
+    const ctx = this.contexts.get(id);
+    if (!ctx) throw notFound(`context "${id}" does not exist`);
+    return ctx;
+  }
+
+  private newContext(id: string, language: Language): ExecContext {
+    return {
+      id,
+      language,
+      queue: new SerialQueue(),
+      kernel: null,
+      starting: null,
+      busy: false,
+      callSeq: 0,
+      deleted: false,
+      restarts: 0,
+      lastRestartReason: null,
+      pendingLoss: null,
+      expectedExit: null,
+      createdAt: new Date(),
+      lastUsedAt: null,
+    };
+  }
+
+  private ensureKernel(ctx: ExecContext): Promise<Kernel> {
+    if (ctx.kernel?.alive) return Promise.resolve(ctx.kernel);
+    if (ctx.starting) return ctx.starting;
+    const { workspace, scratchDir, interpreters, env, logger } = this.options;
+    const starting = Kernel.start({
+      language: ctx.language,
+      interpreters,
+      cwd: workspace,
+      scratchDir,
+      env,
+      logger: logger.child({ context: ctx.id, language: ctx.language }),
+    })
+      .then((kernel) => {
+        if (ctx.deleted) {
+          void kernel.kill();
+          throw notFound(`context "${ctx.id}" was deleted`);
+        }
+        ctx.kernel = kernel;
+        kernel.onExit((exit) => this.onKernelExit(ctx, kernel, exit));
+        logger.info({ context: ctx.id, language: ctx.language, interpreterPid: kernel.pid }, "interpreter started");
+        return kernel;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ExecdError) throw error;
+        throw new ExecdError(500, "interpreter_unavailable", (error as Error).message);
+      })
+      .finally(() => {
+        ctx.starting = null;
+      });
+    ctx.starting = starting;
+    return starting;
+  }
+
+  /** Starts the replacement interpreter in the background so the next call does not wait. */
+  private warmUp(ctx: ExecContext): void {
+    if (ctx.deleted) return;
+    this.ensureKernel(ctx).catch((error: unknown) =>
+      this.options.logger.warn({ context: ctx.id, err: error }, "interpreter restart failed"),
+    );
+  }
+
+  private async killKernel(ctx: ExecContext, kernel: Kernel, reason: string): Promise<void> {
+    ctx.expectedExit = kernel;
+    if (ctx.kernel === kernel) this.forgetKernel(ctx, reason);
+    await kernel.kill();
+  }
+
+  private forgetKernel(ctx: ExecContext, reason: string): void {
+    ctx.kernel = null;
+    ctx.restarts++;
+    ctx.lastRestartReason = reason;
+  }
+
+  private onKernelExit(ctx: ExecContext, kernel: Kernel, exit: KernelExit): void {
+    if (ctx.expectedExit === kernel || ctx.kernel !== kernel || ctx.busy) return;
+    // Died between calls (OOM killer, a background thread calling os._exit, ...).
+    const reason = describeExit(ctx.language, exit);
+    this.options.logger.warn({ context: ctx.id, ...exit }, "interpreter died while idle");
+    this.forgetKernel(ctx, reason);
+    ctx.pendingLoss = reason;
+    this.warmUp(ctx);
+  }
+
+  private info(ctx: ExecContext): ContextInfo {
+    return {
+      id: ctx.id,
+      language: ctx.language,
+      state: ctx.busy ? "busy" : ctx.starting ? "starting" : ctx.kernel ? "idle" : "stopped",
+      queued: ctx.queue.length,
+      pid: ctx.kernel?.pid ?? null,
+      interpreterVersion: ctx.kernel?.version ?? "",
+      restarts: ctx.restarts,
+      lastRestartReason: ctx.lastRestartReason,
+      createdAt: ctx.createdAt.toISOString(),
+      lastUsedAt: ctx.lastUsedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+function describeExit(language: Language, exit: KernelExit): string {
+  if (exit.signal === "SIGKILL") {
+    return `the ${language} interpreter was killed by SIGKILL (out of memory or killed externally)`;
+  }
+  if (exit.signal) return `the ${language} interpreter died from signal ${exit.signal}`;
+  return `the ${language} interpreter exited with code ${exit.code ?? "unknown"}`;
+}

@@ -1,0 +1,302 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import readline from "node:readline";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { driverCommand, type InterpreterPaths, type Language } from "./drivers.js";
+import { SentinelSplitter } from "./sentinel-splitter.js";
+
+export interface RichResult {
+  mimeType: string;
+  data: string;
+}
+
+export interface KernelError {
+  name: string;
+  message: string;
+  traceback: string;
+}
+
+export interface RunSink {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  result(result: RichResult): void;
+}
+
+export interface KernelExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  error: KernelError | null;
+  /** Set when the interpreter died during the call; its state is gone. */
+  exited: KernelExit | null;
+}
+
+export interface KernelOptions {
+  language: Language;
+  interpreters: InterpreterPaths;
+  cwd: string;
+  /** Private directory for bash cell files; never inside the workspace. */
+  scratchDir: string;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  startTimeoutMs?: number;
+}
+
+interface DriverMessage {
+  type: "ready" | "result" | "done";
+  id?: number;
+  version?: string;
+  mimeType?: string;
+  data?: string;
+  exitCode?: number;
+  error?: KernelError | null;
+}
+
+interface ActiveCall {
+  id: number;
+  sink: RunSink;
+  sentinelsSeen: number;
+  done: DriverMessage | null;
+  graceTimer: NodeJS.Timeout | null;
+  finish: (outcome: RunOutcome) => void;
+}
+
+/** How long to wait for output sentinels after "done" (user code may have redirected fd 1). */
+const SENTINEL_GRACE_MS = 2000;
+
+/**
+ * One long-lived interpreter process (Python, node or bash) and the fd-3 protocol to it.
+ * The process leads its own process group so a kill or interrupt reaches the children the
+ * user's code started as well.
+ */
+export class Kernel {
+  private nextId = 1;
+  private active: ActiveCall | null = null;
+  private exitInfo: KernelExit | null = null;
+  private readonly exitWaiters: Array<(exit: KernelExit) => void> = [];
+  private readonly stdoutSplitter: SentinelSplitter;
+  private readonly stderrSplitter: SentinelSplitter;
+  version = "";
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly channel: Duplex,
+    private readonly options: KernelOptions,
+  ) {
+    this.stdoutSplitter = new SentinelSplitter(
+      (text) => this.routeOutput("stdout", text),
+      () => this.sentinelSeen(),
+    );
+    this.stderrSplitter = new SentinelSplitter(
+      (text) => this.routeOutput("stderr", text),
+      () => this.sentinelSeen(),
+    );
+    child.stdout?.on("data", (chunk: Buffer) => this.stdoutSplitter.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => this.stderrSplitter.push(chunk));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === null;
+  }
+
+  get language(): Language {
+    return this.options.language;
+  }
+
+  static async start(options: KernelOptions): Promise<Kernel> {
+    const { file, args } = driverCommand(options.language, options.interpreters);
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      detached: true,
+    });
+    const channel = child.stdio[3] as Duplex | null;
+    if (!channel) throw new Error("interpreter control channel missing");
+    const kernel = new Kernel(child, channel, options);
+    await kernel.waitReady(options.startTimeoutMs ?? 30_000, file);
+    return kernel;
+  }
+
+  private waitReady(timeoutMs: number, file: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let early = "";
+      const collect = (chunk: Buffer): void => {
+        if (early.length < 4000) early += chunk.toString("utf8");
+      };
+      this.child.stderr?.on("data", collect);
+      const timer = setTimeout(() => {
+        this.killGroup("SIGKILL");
+        reject(new Error(`${this.options.language} interpreter did not start within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const lines = readline.createInterface({ input: this.channel });
+      let ready = false;
+      lines.on("line", (line) => {
+        let message: DriverMessage;
+        try {
+          message = JSON.parse(line) as DriverMessage;
+        } catch {
+          this.options.logger.warn({ line: line.slice(0, 200) }, "unparseable driver message");
+          return;
+        }
+        if (!ready && message.type === "ready") {
+          ready = true;
+          this.version = message.version ?? "";
+          clearTimeout(timer);
+          this.child.stderr?.off("data", collect);
+          resolve();
+          return;
+        }
+        this.onMessage(message);
+      });
+      this.child.once("error", (error) => {
+        clearTimeout(timer);
+        this.markExited({ code: null, signal: null });
+        reject(new Error(`cannot start ${file}: ${error.message}`));
+      });
+      this.child.once("exit", (code, signal) => {
+        // "exit" can come before the pipes are drained; output still in them belongs to the
+        // dying call, so wait briefly for "close" (a stray grandchild may hold them open).
+        const settle = (): void => {
+          this.markExited({ code, signal });
+          if (!ready) {
+            clearTimeout(timer);
+            reject(new Error(`${file} exited during start-up (code ${code}, signal ${signal}): ${early.trim()}`));
+          }
+        };
+        const fallback = setTimeout(settle, 500);
+        this.child.once("close", () => {
+          clearTimeout(fallback);
+          settle();
+        });
+      });
+    });
+  }
+
+  /** Runs one cell. Callers serialise calls; a second concurrent call is a programming error. */
+  async run(code: string, env: Record<string, string>, sink: RunSink): Promise<RunOutcome> {
+    if (this.active) throw new Error("kernel is busy");
+    if (this.exitInfo) return { exitCode: -1, error: null, exited: this.exitInfo };
+    const id = this.nextId++;
+    const sentinel = `\u001eEXECD-${randomBytes(12).toString("hex")}\u001e`;
+    let cellFile: string | null = null;
+    let request: string;
+    if (this.options.language === "bash") {
+      cellFile = path.join(this.options.scratchDir, `cell-${process.pid}-${id}.sh`);
+      await writeFile(cellFile, bashCell(code, env), { mode: 0o600 });
+      request = `${id} ${sentinel} ${cellFile}\n`;
+    } else {
+      request = `${JSON.stringify({ id, code, env, sentinel })}\n`;
+    }
+    const outcome = await new Promise<RunOutcome>((finish) => {
+      this.active = { id, sink, sentinelsSeen: 0, done: null, graceTimer: null, finish };
+      this.stdoutSplitter.expect(sentinel);
+      this.stderrSplitter.expect(sentinel);
+      this.channel.write(request);
+    });
+    if (cellFile) await rm(cellFile, { force: true });
+    return outcome;
+  }
+
+  /** Sends SIGINT to the interpreter's process group (KeyboardInterrupt, vm break, bash trap). */
+  interrupt(): void {
+    this.killGroup("SIGINT");
+  }
+
+  /** Kills the interpreter and everything it started; resolves once it is gone. */
+  async kill(): Promise<KernelExit> {
+    if (this.exitInfo) return this.exitInfo;
+    const gone = new Promise<KernelExit>((resolve) => this.exitWaiters.push(resolve));
+    this.killGroup("SIGKILL");
+    return gone;
+  }
+
+  onExit(listener: (exit: KernelExit) => void): void {
+    if (this.exitInfo) listener(this.exitInfo);
+    else this.exitWaiters.push(listener);
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.exitInfo) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group may already be gone; the exit handler records that.
+    }
+  }
+
+  private routeOutput(stream: "stdout" | "stderr", text: string): void {
+    if (this.active) this.active.sink[stream](text);
+    else this.options.logger.debug({ stream, bytes: text.length }, "interpreter output outside a call dropped");
+  }
+
+  private onMessage(message: DriverMessage): void {
+    const call = this.active;
+    if (!call || message.id !== call.id) return;
+    if (message.type === "result" && message.mimeType && typeof message.data === "string") {
+      call.sink.result({ mimeType: message.mimeType, data: message.data });
+    } else if (message.type === "done") {
+      call.done = message;
+      this.maybeFinish();
+      if (this.active === call && !call.graceTimer) {
+        call.graceTimer = setTimeout(() => this.finishActive(null), SENTINEL_GRACE_MS);
+      }
+    }
+  }
+
+  private sentinelSeen(): void {
+    if (!this.active) return;
+    this.active.sentinelsSeen++;
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    const call = this.active;
+    if (call?.done && call.sentinelsSeen >= 2) this.finishActive(null);
+  }
+
+  private finishActive(exited: KernelExit | null): void {
+    const call = this.active;
+    if (!call) return;
+    if (call.sentinelsSeen < 2) {
+      this.stdoutSplitter.flush();
+      this.stderrSplitter.flush();
+    }
+    if (call.graceTimer) clearTimeout(call.graceTimer);
+    this.active = null;
+    call.finish({
+      exitCode: exited ? -1 : (call.done?.exitCode ?? 0),
+      error: exited ? null : (call.done?.error ?? null),
+      exited,
+    });
+  }
+
+  private markExited(exit: KernelExit): void {
+    if (this.exitInfo) return;
+    this.exitInfo = exit;
+    // Output still in the pipes belongs to the dying call; give it to the caller first.
+    this.finishActive(exit);
+    for (const waiter of this.exitWaiters.splice(0)) waiter(exit);
+  }
+}
+
+/** Single-quotes a value for bash. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+function bashCell(code: string, env: Record<string, string>): string {
+  const exports = Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}\n`);
+  return `${exports.join("")}${code}\n`;
+}

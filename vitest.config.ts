@@ -25,6 +25,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          // Brings the local cluster up (scripts/cluster.sh up) unless it already is.
+          globalSetup: ["test/e2e/harness/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // One node with 2 cores: files run one after another.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -197,6 +197,9 @@ state = "$RUN_DIR/containerd/state"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   enable_cdi = false
+  # Never ask for an OOM score below containerd's own: lowering one needs CAP_SYS_RESOURCE,
+  # which some VMs (this one) withhold even from root.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE_DIR/cni/net.d"
@@ -336,8 +339,8 @@ up_containerd() {
 
 up_images() {
   # The pause image must be there before the first pod; CoreDNS before its Deployment.
-  bash "$LIB/build-images.sh" import "$CONTAINERD_SOCK" pause coredns >&2 ||
-    die "building/importing the pause and CoreDNS images failed (scripts/lib/build-images.sh)"
+  bash "$LIB/build-images.sh" import "$CONTAINERD_SOCK" pause coredns toolbox >&2 ||
+    die "building/importing the pause, CoreDNS and toolbox images failed (scripts/lib/build-images.sh)"
 }
 
 up_kubelet() {
@@ -551,6 +554,11 @@ cmd_down() {
     while IFS== read -r k v; do sysctl -qw "$k=$v" 2>/dev/null || true; done < "$RUN_DIR/sysctl.before"
   fi
   rm -rf "$RUN_DIR"
+  # containerd 1.6 keeps shim sockets and fifos under /run/containerd whatever its state dir;
+  # drop the directories if they are empty (another containerd would still be using them).
+  for d in /run/containerd/s /run/containerd/fifo /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd/runsc /run/containerd; do
+    rmdir "$d" 2>/dev/null || true
+  done
   if [[ "$purge" == --purge ]]; then
     rm -rf "$STATE_DIR"
     grep -qs 'agent-sandbox-local: written by scripts/cluster.sh' /root/.kube/config && rm -f /root/.kube/config

@@ -7,7 +7,11 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"
-K8S_VERSION="${K8S_VERSION:-v1.32.13}"
+# kube-proxy must match the control plane that build-go-tools.sh builds.
+if [[ -z "${K8S_VERSION:-}" ]]; then
+  K8S_VERSION="$(bash "$HERE/build-go-tools.sh" paths | sed -n 's|^K8S_BIN=.*/kubernetes-\(v[^/]*\)/bin$|\1|p')"
+fi
+[[ -n "$K8S_VERSION" ]] || { echo "[build-cluster-tools] cannot tell the Kubernetes version from build-go-tools.sh paths" >&2; exit 1; }
 # gVisor go-branch snapshot of 2026-02-24. Why this one: from 2026-05-19 on, the go branch's
 # shim links containerd/v2 and answers containerd with JSON bootstrap params, which Debian's
 # containerd 1.6 cannot parse; this snapshot still links github.com/containerd/containerd v1.6.36
@@ -24,7 +28,8 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
 log() { printf '[build-cluster-tools] %s\n' "$*" >&2; }
 
-gvisor_dir() { echo "$CACHE_ROOT/gvisor-$GVISOR_VERSION/bin"; }
+GVISOR_PATCH="$HERE/cluster/gvisor-oom-score.patch"
+gvisor_dir() { echo "$CACHE_ROOT/gvisor-$GVISOR_VERSION-$(sha256sum "$GVISOR_PATCH" | cut -c1-8)/bin"; }
 coredns_dir() { echo "$CACHE_ROOT/coredns-$COREDNS_VERSION/bin"; }
 helm_dir() { echo "$CACHE_ROOT/helm-$HELM_VERSION/bin"; }
 kube_proxy_dir() { echo "$CACHE_ROOT/kube-proxy-$K8S_VERSION/bin"; }
@@ -42,16 +47,23 @@ verify_gvisor() {
 build_gvisor() {
   local out; out="$(gvisor_dir)"
   if [[ -x "$out/runsc" && -x "$out/containerd-shim-runsc-v1" ]]; then log "gvisor cached in $out"; return; fi
-  local mod="$CACHE_ROOT/gvisor-$GVISOR_VERSION/module"
-  mkdir -p "$mod" "$out"
+  local mod; mod="$(dirname "$out")/module"
+  rm -rf "$mod"; mkdir -p "$mod" "$out"
+  log "building gvisor runsc + containerd-shim-runsc-v1 $GVISOR_VERSION with $GVISOR_TOOLCHAIN (first run only; ~5-20 min)"
+  # The pinned source from the module proxy plus one small patch (see the patch's header).
+  (cd "$mod" && export GOTOOLCHAIN="$GVISOR_TOOLCHAIN" &&
+    printf 'module local.build/gvisorsrc\ngo 1.25.5\n' > go.mod &&
+    go mod download -json "gvisor.dev/gvisor@$GVISOR_VERSION" > download.json)
+  local src; src="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Dir"])' "$mod/download.json")"
+  cp -r "$src" "$mod/gvisor"; chmod -R u+w "$mod/gvisor"
+  patch -d "$mod/gvisor" -p1 --forward < "$GVISOR_PATCH" >&2
   cat > "$mod/go.mod" <<MOD
 module local.build/gvisorbins
 go 1.25.5
 require gvisor.dev/gvisor $GVISOR_VERSION
+replace gvisor.dev/gvisor => ./gvisor
 MOD
-  log "building gvisor runsc + containerd-shim-runsc-v1 $GVISOR_VERSION with $GVISOR_TOOLCHAIN (first run only; ~10-20 min)"
   (cd "$mod" && export GOTOOLCHAIN="$GVISOR_TOOLCHAIN" GOFLAGS="$GOFLAGS -mod=mod" &&
-    go mod download gvisor.dev/gvisor &&
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/runsc.tmp" gvisor.dev/gvisor/runsc &&
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/containerd-shim-runsc-v1.tmp" gvisor.dev/gvisor/shim)
   mv "$out/runsc.tmp" "$out/runsc"; mv "$out/containerd-shim-runsc-v1.tmp" "$out/containerd-shim-runsc-v1"

@@ -26,6 +26,10 @@ PAUSE_REF="registry.k8s.io/pause:${PAUSE_VERSION}"
 COREDNS_REF="agent-sandbox/coredns:$(basename "$(dirname "$COREDNS_BIN")" | sed 's/^coredns-//')"
 RUNTIME_REF="agent-sandbox/runtime:${APP_VERSION}"
 OPERATOR_REF="agent-sandbox/operator:${APP_VERSION}"
+# Debian + Python tools without the app: for cluster-level e2e tests that must not depend
+# on the project compiling.
+TOOLBOX_REF="agent-sandbox/toolbox:${APP_VERSION}"
+PYTHON_PACKAGES=ca-certificates,procps,python3,python3-pandas,python3-matplotlib
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 hash_of() { sha256sum | cut -c1-16; }
@@ -152,12 +156,17 @@ build_coredns() {
 
 build_runtime() {
   local base node app
-  base="$(rootfs_layer python ca-certificates,procps,python3,python3-pandas,python3-matplotlib)"
+  base="$(rootfs_layer python "$PYTHON_PACKAGES")"
   node="$(node_layer)"; app="$(app_layer)"
   archive runtime "$RUNTIME_REF" "${BASE_ENV[@]}" --env HOME=/home/sandbox --env MPLBACKEND=Agg \
     --entrypoint '["/usr/local/bin/sandbox-execd"]' --cmd '["--port","8888","--workspace","/workspace"]' \
     --workdir /workspace --user 1000:1000 --label org.opencontainers.image.title=agent-sandbox-runtime -- \
     "$base" "$node" "$app"
+}
+
+build_toolbox() {
+  archive toolbox "$TOOLBOX_REF" "${BASE_ENV[@]}" --cmd '["/bin/bash"]' --workdir /workspace --user 1000:1000 -- \
+    "$(rootfs_layer python "$PYTHON_PACKAGES")"
 }
 
 build_operator() {
@@ -173,8 +182,8 @@ build_operator() {
 ref_of() {
   case "$1" in
     pause) echo "$PAUSE_REF" ;; coredns) echo "$COREDNS_REF" ;;
-    runtime) echo "$RUNTIME_REF" ;; operator) echo "$OPERATOR_REF" ;;
-    *) log "unknown image '$1' (pause|coredns|runtime|operator)"; return 2 ;;
+    runtime) echo "$RUNTIME_REF" ;; operator) echo "$OPERATOR_REF" ;; toolbox) echo "$TOOLBOX_REF" ;;
+    *) log "unknown image '$1' (pause|coredns|toolbox|runtime|operator)"; return 2 ;;
   esac
 }
 
@@ -202,14 +211,14 @@ import_one() {
 cmd="${1:-build}"; shift || true
 case "$cmd" in
   build)
-    names=("$@"); [[ ${#names[@]} -eq 0 || "${names[0]}" == all ]] && names=(pause coredns runtime operator)
+    names=("$@"); [[ ${#names[@]} -eq 0 || "${names[0]}" == all ]] && names=(pause coredns toolbox runtime operator)
     for n in "${names[@]}"; do build_one "$n"; done ;;
   import)
     sock="${1:?containerd socket}"; shift
     names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=(pause coredns runtime operator)
     for n in "${names[@]}"; do import_one "$sock" "$n"; done ;;
   refs)
-    for n in pause coredns runtime operator; do echo "$(echo "$n" | tr a-z A-Z)_IMAGE=$(ref_of "$n")"; done ;;
-  rootfs) rootfs_layer python ca-certificates,procps,python3,python3-pandas,python3-matplotlib; rootfs_layer minimal ca-certificates ;;
+    for n in pause coredns toolbox runtime operator; do echo "$(echo "$n" | tr a-z A-Z)_IMAGE=$(ref_of "$n")"; done ;;
+  rootfs) rootfs_layer python "$PYTHON_PACKAGES"; rootfs_layer minimal ca-certificates ;;
   *) echo "usage: $0 build [names]|import SOCKET [names]|refs" >&2; exit 2 ;;
 esac

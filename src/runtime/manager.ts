@@ -192,14 +192,17 @@ export class Manager {
   }
 
   async #fail(err: Error): Promise<void> {
-    this.#log.error({ err }, "Manager failed");
-    if (!this.#stopping) {
-      this.#stopping = true;
-      await Promise.all(this.#informers.map((i) => i.stop().catch(() => undefined)));
-      await Promise.all(this.#controllers.map((c) => c.stop(0)));
-      await this.#elector?.stop({ release: false });
-      await this.#closeServer();
+    if (this.#stopping) {
+      // A shutdown already in progress (e.g. informers stopped mid-sync) owns the outcome.
+      this.#log.debug({ err }, "Ignoring error during shutdown");
+      return;
     }
+    this.#log.error({ err }, "Manager failed");
+    this.#stopping = true;
+    await Promise.all(this.#informers.map((i) => i.stop().catch(() => undefined)));
+    await Promise.all(this.#controllers.map((c) => c.stop(0)));
+    await this.#elector?.stop({ release: false });
+    await this.#closeServer();
     this.#settle?.reject(err);
   }
 

@@ -3,6 +3,8 @@ import path from "node:path";
 import type { ContextManager, CellOutcome } from "../contexts/context-manager.js";
 import type { Language } from "../kernels/drivers.js";
 import type { RichResult, RunSink } from "../kernels/kernel.js";
+import { tooLarge } from "../http/errors.js";
+import { decodedLength } from "../schemas.js";
 import { resolveInWorkspace } from "../workspace/paths.js";
 import { changedFiles, snapshotFiles } from "../workspace/snapshot.js";
 
@@ -28,6 +30,8 @@ export interface CallResult extends CellOutcome {
 
 export interface CallDeps {
   contexts: ContextManager;
+  /** Largest total of decoded input files per call. */
+  maxBytes: number;
   workspaceReal: string;
   defaultTimeoutMs: number;
 }
@@ -43,6 +47,10 @@ export interface PreparedCall {
  * a bad request fails with its own status and never touches the context.
  */
 export async function prepareCall(deps: CallDeps, request: CallRequest): Promise<PreparedCall> {
+  const total = (request.files ?? []).reduce((sum, file) => sum + decodedLength(file.content), 0);
+  if (total > deps.maxBytes) {
+    throw tooLarge(`input files total ${total} bytes, over the limit of ${deps.maxBytes} bytes`);
+  }
   const target = deps.contexts.resolve(request.context, request.language);
   const inputs = await Promise.all(
     (request.files ?? []).map(async (file) => ({

@@ -29,9 +29,10 @@ export async function executeRoute(deps: RouteDeps, { req, res }: RouteCall): Pr
     context: contextSummary(call),
   };
   const size = estimateSize(sink, call.outputFiles);
-  if (sink.overLimit || size > deps.maxJsonBytes) {
+  if (overLimit(deps, sink, call.outputFiles)) {
     throw tooLarge(
-      `response of about ${size} bytes exceeds the limit of ${deps.maxJsonBytes} bytes; the call ran and its ` +
+      `response of about ${size} bytes (${filesTotal(call.outputFiles)} bytes of files) exceeds the limit of ` +
+        `${deps.maxBytes} bytes of files or ${deps.maxJsonBytes} bytes of JSON; the call ran and its ` +
         `files stay in the workspace (${call.outputFiles.map((f) => f.name).join(", ") || "none"}): ` +
         `fetch them with GET /v1/files/{path}`,
     );
@@ -48,8 +49,11 @@ export async function executeCodeRoute(deps: RouteDeps, { req, res }: RouteCall)
   const sink = new CollectingSink(deps.maxBytes);
   const call = await runCall(deps, prepared, sink);
   const size = estimateSize(sink, call.outputFiles);
-  if (sink.overLimit || size > deps.maxJsonBytes) {
-    throw tooLarge(`response of about ${size} bytes exceeds the limit of ${deps.maxJsonBytes} bytes`);
+  if (overLimit(deps, sink, call.outputFiles)) {
+    throw tooLarge(
+      `response of about ${size} bytes (${filesTotal(call.outputFiles)} bytes of files) exceeds the limit of ` +
+        `${deps.maxBytes} bytes of files; the files stay in the workspace`,
+    );
   }
   res.writeHead(200, { "content-type": "application/json" });
   const head = { msg_out: sink.stdoutText, msg_err: sink.stderrText };
@@ -64,6 +68,13 @@ function contextSummary(call: CallResult): Record<string, unknown> {
     stateLost: call.stateLost,
     ...(call.restartReason ? { restartReason: call.restartReason } : {}),
   };
+}
+
+const filesTotal = (files: Array<{ size: number }>): number => files.reduce((sum, f) => sum + f.size, 0);
+
+/** Files are limited by their own size (like the hosted API), the JSON as a whole by its encoding. */
+function overLimit(deps: RouteDeps, sink: CollectingSink, files: Array<{ name: string; size: number }>): boolean {
+  return sink.overLimit || filesTotal(files) > deps.maxBytes || estimateSize(sink, files) > deps.maxJsonBytes;
 }
 
 function estimateSize(sink: CollectingSink, files: Array<{ name: string; size: number }>): number {
@@ -96,11 +107,11 @@ async function streamExecute(deps: RouteDeps, res: ServerResponse, prepared: Pre
     await chain;
     let sent = 0;
     for (const file of call.outputFiles) {
-      sent += base64Length(file.size);
-      if (sent > deps.maxJsonBytes) {
+      sent += file.size;
+      if (sent > deps.maxBytes) {
         send({
           type: "warning",
-          message: `output file ${file.name} and later ones were not sent: response limit of ${deps.maxJsonBytes} bytes reached`,
+          message: `output file ${file.name} and later ones were not sent: the limit of ${deps.maxBytes} bytes of files was reached; fetch them with GET /v1/files/{path}`,
         });
         break;
       }

@@ -104,7 +104,13 @@ export async function uploadRoute(deps: RouteDeps, { req, res }: RouteCall): Pro
         return;
       }
       work = saveUpload(deps, info.filename ?? "", stream);
-      work.catch(() => stream.resume());
+      // A refused part (too large, bad path) answers at once; the rest of the body is
+      // drained by the error handler instead of waiting for the parser to finish.
+      work.catch((error: unknown) => {
+        req.unpipe(parser);
+        stream.resume();
+        reject(error);
+      });
     });
     parser.on("error", (error: Error) => reject(badRequest(`malformed multipart body: ${error.message}`)));
     parser.on("close", () => {

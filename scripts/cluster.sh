@@ -256,6 +256,7 @@ tlsPrivateKeyFile: $PKI_DIR/kubelet-serving.key
 clusterDNS: [$DNS_IP]
 clusterDomain: $CLUSTER_DOMAIN
 resolvConf: /etc/resolv.conf
+podLogsDir: $LOG_DIR/pods
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
 readOnlyPort: 0

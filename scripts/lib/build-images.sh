@@ -18,7 +18,7 @@ NODE_VERSION="${NODE_VERSION:-22.23.3}"
 DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
 APP_VERSION="$(cd "$REPO" && node -p 'require("./package.json").version' 2>/dev/null || echo 0.0.0)"
 # Bump when the way images are assembled changes, so old cache entries are not reused.
-RECIPE=3
+RECIPE=4
 
 eval "$(bash "$HERE/build-cluster-tools.sh" paths)"
 
@@ -51,7 +51,7 @@ rootfs_layer() {
   command -v mmdebstrap >/dev/null || { log "installing mmdebstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >&2; }
   log "building Debian $DEBIAN_SUITE rootfs '$name' ($packages); first run only, a few minutes"
   mmdebstrap --mode=root --variant=minbase --format=tar --include="$packages" \
-    --aptopt='Acquire::Retries "3"' \
+    --aptopt='Acquire::Retries "3"' --aptopt='APT::Install-Recommends "false"' \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
     --customize-hook='chroot "$1" groupadd -g 1000 sandbox' \

@@ -21,6 +21,7 @@ import {
   restartContextRoute,
 } from "./routes/v1-contexts.js";
 import { deleteFileRoute, getFileRoute, putFileRoute } from "./routes/v1-files.js";
+import { statusRoute } from "./routes/v1-status.js";
 
 type Handler = (deps: RouteDeps, call: RouteCall) => Promise<void>;
 
@@ -44,6 +45,7 @@ const ROUTES: Route[] = [
   { method: "GET", path: "/list/", prefix: true, handler: listRoute },
   { method: "GET", path: "/list", prefix: false, handler: listRoute },
   { method: "GET", path: "/exists/", prefix: true, handler: existsRoute },
+  { method: "GET", path: "/v1/status", prefix: false, handler: statusRoute },
   { method: "POST", path: "/v1/execute", prefix: false, handler: executeRoute },
   { method: "POST", path: "/v1/executeCode", prefix: false, handler: executeCodeRoute },
   { method: "POST", path: "/v1/contexts", prefix: false, handler: createContextRoute },

@@ -1,0 +1,153 @@
+import { createHash, randomBytes } from "node:crypto";
+import { startExecd, TEST_PYTHON, type ExecdProcess } from "../../test/execd/harness.js";
+import { findRunsc, runscWrap } from "../../test/execd/runsc.js";
+import { toolVersion } from "../lib/machine.js";
+import type { Scenario } from "../lib/scenario.js";
+import { summarize } from "../lib/stats.js";
+
+const WARMUP = 30;
+const SAMPLES = Number(process.env.BENCH_EXEC_SAMPLES ?? 300);
+const FILE_BYTES = 100 * 1024 * 1024;
+const MB = 1024 * 1024;
+
+const sha = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
+
+interface Status {
+  rssBytes: number;
+  maxRssBytes: number;
+}
+
+async function status(execd: ExecdProcess): Promise<Status> {
+  return (await (await execd.request("/v1/status")).json()) as Status;
+}
+
+/** Round trips of `1+1` on a warm context, as the client sees them (HTTP included). */
+async function executeLatency(execd: ExecdProcess, language: "python" | "javascript", code: string) {
+  const body = JSON.stringify({ code, language });
+  const call = async (): Promise<number> => {
+    const started = performance.now();
+    const res = await execd.request("/v1/execute", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    const answer = (await res.json()) as { results: Array<{ data: string }> };
+    const elapsed = performance.now() - started;
+    if (answer.results[0]?.data !== "2") throw new Error(`unexpected answer ${JSON.stringify(answer)}`);
+    return elapsed;
+  };
+  for (let i = 0; i < WARMUP; i++) await call();
+  const samples: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) samples.push(await call());
+  return summarize(samples, "ms");
+}
+
+/** 100 MB up and down as raw bytes (PUT/GET /v1/files) and as base64 JSON (/v1/execute). */
+async function fileRoundTrip(execd: ExecdProcess) {
+  const data = randomBytes(FILE_BYTES);
+  const digest = sha(data);
+  const before = await status(execd);
+
+  let started = performance.now();
+  const put = await execd.request("/v1/files/bench.bin", { method: "PUT", body: data });
+  if (put.status !== 201 && put.status !== 200) throw new Error(`PUT failed: ${put.status}`);
+  const putMs = performance.now() - started;
+  started = performance.now();
+  const got = Buffer.from(await (await execd.request("/v1/files/bench.bin")).arrayBuffer());
+  const getMs = performance.now() - started;
+  if (sha(got) !== digest) throw new Error("GET returned different bytes");
+  const afterRaw = await status(execd);
+
+  const payload = JSON.stringify({
+    code: "import shutil\nshutil.copyfile('bench-in.bin', 'bench-out.bin')",
+    files: [{ name: "bench-in.bin", content: data.toString("base64") }],
+  });
+  started = performance.now();
+  const res = await execd.request("/v1/execute", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: payload,
+  });
+  const answer = (await res.json()) as { outputFiles: Array<{ name: string; content: string }> };
+  const jsonMs = performance.now() - started;
+  const out = answer.outputFiles.find((f) => f.name === "bench-out.bin");
+  if (!out || sha(Buffer.from(out.content, "base64")) !== digest) throw new Error("JSON round trip lost bytes");
+  const afterJson = await status(execd);
+  for (const name of ["bench.bin", "bench-in.bin", "bench-out.bin"]) {
+    await execd.request(`/v1/files/${name}`, { method: "DELETE" });
+  }
+  const rate = (ms: number): number => Math.round((FILE_BYTES / MB / (ms / 1000)) * 10) / 10;
+  return {
+    fileMiB: FILE_BYTES / MB,
+    raw: {
+      putMs: Math.round(putMs),
+      getMs: Math.round(getMs),
+      putMBps: rate(putMs),
+      getMBps: rate(getMs),
+      roundTripMBps: rate(putMs + getMs),
+    },
+    base64Json: {
+      // One call carries the file in (base64 in the request) and the copy out (in the response).
+      roundTripMs: Math.round(jsonMs),
+      roundTripMBps: rate(jsonMs),
+    },
+    serverMemory: {
+      rssBeforeMiB: Math.round(before.rssBytes / MB),
+      peakRssAfterRawMiB: Math.round(afterRaw.maxRssBytes / MB),
+      peakRssAfterJsonMiB: Math.round(afterJson.maxRssBytes / MB),
+    },
+  };
+}
+
+async function measure(label: string, execd: ExecdProcess, log: (m: string) => void) {
+  log(`${label}: python 1+1 x${SAMPLES}`);
+  const python = await executeLatency(execd, "python", "1+1");
+  log(`${label}: python p50 ${python.p50} ms, p99 ${python.p99} ms`);
+  const javascript = await executeLatency(execd, "javascript", "1+1");
+  log(`${label}: javascript p50 ${javascript.p50} ms, p99 ${javascript.p99} ms`);
+  log(`${label}: 100 MB round trips`);
+  const files = await fileRoundTrip(execd);
+  log(`${label}: raw ${files.raw.roundTripMBps} MB/s, base64 JSON ${files.base64Json.roundTripMBps} MB/s`);
+  return { executeRoundTrip: { python, javascript }, file100MB: files };
+}
+
+export const scenario: Scenario = {
+  name: "exec-local",
+  description: "sandbox-execd on this machine: 1+1 round trip on a warm context, 100 MB file round trip; native and under gVisor",
+  async run(log) {
+    const versions = {
+      python: toolVersion(TEST_PYTHON, ["--version"]),
+      node: process.version,
+      runsc: null as string | null,
+    };
+    const native = await startExecd();
+    let nativeFigures;
+    try {
+      nativeFigures = await measure("native", native, log);
+    } finally {
+      await native.stop();
+    }
+    const runsc = findRunsc();
+    let gvisor: Record<string, unknown> = { skipped: "runsc not found" };
+    if (runsc && process.getuid?.() === 0) {
+      versions.runsc = toolVersion(runsc, ["--version"]);
+      const { ip, wrap } = runscWrap(runsc);
+      const sandboxed = await startExecd({ wrap, connectHost: ip });
+      try {
+        gvisor = { runsc, mode: "runsc --network=host do (host-side veth)", ...(await measure("gvisor", sandboxed, log)) };
+      } finally {
+        await sandboxed.stop();
+      }
+    } else if (runsc) {
+      gvisor = { skipped: "runsc needs root" };
+    }
+    return {
+      versions,
+      method:
+        "client: node fetch over loopback/veth, one request at a time; latency = POST /v1/execute until the JSON " +
+        `answer is parsed, after ${WARMUP} warm-up calls on the same context; server started from source with tsx`,
+      native: nativeFigures,
+      gvisor,
+    };
+  },
+};

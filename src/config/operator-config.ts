@@ -1,0 +1,44 @@
+import type { V1ResourceRequirements } from "@kubernetes/client-node";
+
+/**
+ * Cluster-wide defaults the operator applies to every sandbox unless the
+ * Sandbox or its template sets the field deliberately. Set by the operator's
+ * flags (see src/operator/flags.ts); the values here are the shipped defaults.
+ */
+export interface OperatorConfig {
+  /** RuntimeClass given to sandbox pods that name none. Empty string disables the default. */
+  defaultRuntimeClassName: string;
+  /** Requests and limits given to each sandbox container that sets none of its own. */
+  defaultResources: Required<Pick<V1ResourceRequirements, "requests" | "limits">>;
+  /** Image of the execution server sidecar (sandbox-execd) injected into every sandbox pod. */
+  execdImage: string;
+  /** Port the execution server listens on (upstream runtimes use 8888). */
+  execPort: number;
+  /** Namespace and pod labels of the router: the only peer a sandbox accepts traffic from. */
+  routerNamespace: string;
+  routerPodLabels: Record<string, string>;
+  /** DNS suffix used in status.serviceFQDN. */
+  clusterDomain: string;
+  /** UID and GID sandbox containers run as when the spec names none (non-root). */
+  defaultRunAsUser: number;
+  /** A warm-pool member not Ready after this long is replaced (unless unschedulable). */
+  warmPoolReadinessGraceMs: number;
+  /** How often an unschedulable warm-pool member is looked at again. */
+  warmPoolUnschedulableRecheckMs: number;
+}
+
+export const defaultOperatorConfig: OperatorConfig = {
+  defaultRuntimeClassName: "gvisor",
+  defaultResources: {
+    requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "256Mi" },
+    limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "2Gi" },
+  },
+  execdImage: "agent-sandbox/runtime:0.1.0",
+  execPort: 8888,
+  routerNamespace: "agent-sandbox-system",
+  routerPodLabels: { app: "sandbox-router" },
+  clusterDomain: "cluster.local",
+  defaultRunAsUser: 1000,
+  warmPoolReadinessGraceMs: 5 * 60_000,
+  warmPoolUnschedulableRecheckMs: 60_000,
+};

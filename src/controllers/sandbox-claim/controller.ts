@@ -1,0 +1,33 @@
+import type { Registry } from "prom-client";
+import { SandboxClaimGVK } from "../../api/index.js";
+import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, keyOf, type Controller } from "../../runtime/index.js";
+import type { ControllerDeps } from "../deps.js";
+import { Index } from "../shared/caches.js";
+import { ClaimBindings, makeClaimReconciler } from "./reconciler.js";
+
+/** SandboxClaim -> one Sandbox, adopted warm from its pool or created cold. */
+export function createClaimController(deps: ControllerDeps, opts: { workers: number; registry: Registry }): Controller {
+  const controller = defineController({
+    name: "sandboxclaim",
+    workers: opts.workers,
+    reconcile: makeClaimReconciler(deps, new ClaimBindings()),
+    logger: deps.logger,
+    registry: opts.registry,
+  });
+  const { caches } = deps;
+  enqueueOwn(caches.claims, controller);
+  enqueueControllerOwner(caches.sandboxes, controller, SandboxClaimGVK);
+  // A pool (or its template) appearing unblocks claims that were waiting for it.
+  const claimsOfPool = (ns: string | undefined, pool: string | undefined): string[] =>
+    caches.claims
+      .byIndex(Index.ByPoolRef, `${ns ?? ""}/${pool ?? ""}`)
+      .filter((c) => !c.status?.sandbox?.name)
+      .map(keyOf);
+  enqueueMapped(caches.pools, controller, (p) => claimsOfPool(p.metadata.namespace, p.metadata.name));
+  enqueueMapped(caches.templates, controller, (t) =>
+    caches.pools
+      .byIndex(Index.ByTemplateRef, `${t.metadata.namespace ?? ""}/${t.metadata.name ?? ""}`)
+      .flatMap((p) => claimsOfPool(p.metadata.namespace, p.metadata.name)),
+  );
+  return controller;
+}

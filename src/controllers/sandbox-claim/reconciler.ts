@@ -1,0 +1,345 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import {
+  AnnotationKeys,
+  ClaimShutdownPolicy,
+  LabelKeys,
+  LaunchType,
+  SandboxClaimGVK,
+  SandboxClaimReason,
+  SandboxGVK,
+  type Sandbox,
+  type SandboxClaim,
+} from "../../api/index.js";
+import {
+  controllerRef,
+  findCondition,
+  ignoreNotFound,
+  isAlreadyExists,
+  isConflict,
+  isTrue,
+  setCondition,
+  type Condition,
+  type ConditionInput,
+  type ReconcileContext,
+  type ReconcileResult,
+} from "../../runtime/index.js";
+import type { ControllerDeps } from "../deps.js";
+import { Index } from "../shared/caches.js";
+import { isNamed, type Named } from "../shared/named.js";
+import { nameHash } from "../shared/name-hash.js";
+import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
+import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
+import { claimExpiresAt } from "./expiry.js";
+
+type Claim = Named<SandboxClaim>;
+type NamedSandbox = Named<Sandbox & KubernetesObject>;
+
+/** How many Ready pool members a claim tries before it gives up on warm adoption for this pass. */
+const maxAdoptionAttempts = 3;
+
+/**
+ * Bindings this process made (claim uid -> sandbox name) that the cache may not
+ * show yet. They stop a second pass from adopting or creating another sandbox
+ * for the same claim; `reserved` stops two claims from racing for one member.
+ */
+export class ClaimBindings {
+  readonly byClaim = new Map<string, { sandbox: string; expiresAt: number }>();
+  readonly reserved = new Set<string>();
+
+  bind(claimUID: string, sandbox: string, now: number): void {
+    this.byClaim.set(claimUID, { sandbox, expiresAt: now + 60_000 });
+  }
+
+  lookup(claimUID: string, now: number): string | undefined {
+    const b = this.byClaim.get(claimUID);
+    if (b && b.expiresAt <= now) this.byClaim.delete(claimUID);
+    return b && b.expiresAt > now ? b.sandbox : undefined;
+  }
+
+  settle(claimUID: string): void {
+    this.byClaim.delete(claimUID);
+  }
+}
+
+export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBindings) {
+  const { kube, caches } = deps;
+
+  return async function reconcileClaim(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const cached = caches.claims.get(ctx.namespace, ctx.name);
+    if (!cached) return;
+    if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
+    const claim: Claim = cached;
+    const now = deps.now();
+    const nowMs = now.getTime();
+    let sandbox = findBoundSandbox(claim, nowMs);
+
+    const expiresAt = claimExpiresAt(claim);
+    if (expiresAt !== undefined && expiresAt <= nowMs) {
+      await expire(claim, sandbox, ctx);
+      await writeStatus(claim, undefined, { status: "False", reason: SandboxClaimReason.ClaimExpired, message: "The claim passed its lifecycle expiry" }, now, ctx);
+      return;
+    }
+    const requeue = expiresAt !== undefined ? { requeueAfter: expiresAt - nowMs + 1 } : undefined;
+
+    if (!sandbox) {
+      const bound = await bindSandbox(claim, ctx, nowMs);
+      if ("refusal" in bound) {
+        await writeStatus(claim, undefined, { status: "False", ...bound.refusal }, now, ctx);
+        return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
+      }
+      sandbox = bound.sandbox;
+      if (!sandbox) {
+        await writeStatus(claim, undefined, {
+          status: "False",
+          reason: SandboxClaimReason.SandboxCreatePending,
+          message: `Sandbox ${bound.name} is being created`,
+        }, now, ctx);
+        return requeue;
+      }
+    }
+    await writeStatus(claim, sandbox, undefined, now, ctx);
+    return requeue;
+  };
+
+  /** The sandbox this claim already has, if any: from status, this process's memory, or ownership. */
+  function findBoundSandbox(claim: Claim, nowMs: number): NamedSandbox | undefined {
+    const ns = claim.metadata.namespace;
+    const names = [
+      claim.status?.sandbox?.name,
+      claim.metadata.annotations?.[AnnotationKeys.SandboxName],
+      bindings.lookup(claim.metadata.uid, nowMs),
+    ];
+    for (const name of names) {
+      if (!name) continue;
+      const s = caches.sandboxes.get(ns, name);
+      if (s && isNamed(s) && controlledBy(s, claim.metadata.uid)) {
+        bindings.settle(claim.metadata.uid);
+        return s;
+      }
+    }
+    const owned = caches.sandboxes.byIndex(Index.ByControllerUID, claim.metadata.uid).find(isNamed);
+    if (owned) bindings.settle(claim.metadata.uid);
+    return owned;
+  }
+
+  type BindResult =
+    | { sandbox: NamedSandbox | undefined; name: string }
+    | { refusal: { reason: string; message: string }; retryAfterMs?: number };
+
+  async function bindSandbox(claim: Claim, ctx: ReconcileContext, nowMs: number): Promise<BindResult> {
+    const ns = claim.metadata.namespace;
+    // A name we bound in an earlier pass that the cache has not caught up with: wait for it.
+    const pendingName = bindings.lookup(claim.metadata.uid, nowMs);
+    if (pendingName) return { sandbox: undefined, name: pendingName };
+
+    const pool = caches.pools.get(ns, claim.spec.warmPoolRef.name);
+    if (!pool || !isNamed(pool)) {
+      return {
+        refusal: { reason: SandboxClaimReason.WarmPoolNotFound, message: `SandboxWarmPool ${claim.spec.warmPoolRef.name} not found in namespace ${ns}` },
+        retryAfterMs: 60_000,
+      };
+    }
+    const template = caches.templates.get(ns, pool.spec.sandboxTemplateRef.name);
+    if (!template || !isNamed(template)) {
+      return {
+        refusal: { reason: SandboxClaimReason.TemplateNotFound, message: `SandboxTemplate ${pool.spec.sandboxTemplateRef.name} not found in namespace ${ns}` },
+        retryAfterMs: 60_000,
+      };
+    }
+    const blueprint = blueprintForClaim(claim, template);
+    if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message } };
+
+    if (!forcesColdStart(claim)) {
+      const adopted = await adoptReadyMember(claim, pool, blueprintHash(template), ctx, nowMs);
+      if (adopted) return { sandbox: undefined, name: adopted };
+    }
+
+    const cold = sandboxFromTemplate({
+      name: claim.metadata.name,
+      namespace: ns,
+      template,
+      owner: controllerRef(claim as KubernetesObject),
+      labels: { [LabelKeys.ClaimUID]: claim.metadata.uid, [LabelKeys.LaunchType]: LaunchType.Cold },
+      blueprint: blueprint.blueprint,
+    });
+    try {
+      await kube.create(cold as KubernetesObject, { signal: ctx.signal });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = await kube.getOrUndefined<Sandbox & KubernetesObject>(
+        { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: ns, name: claim.metadata.name },
+        { signal: ctx.signal },
+      );
+      if (!existing || !controlledBy(existing, claim.metadata.uid)) {
+        return {
+          refusal: { reason: SandboxClaimReason.ReconcilerError, message: `Sandbox ${claim.metadata.name} already exists and is not controlled by this claim` },
+          retryAfterMs: 30_000,
+        };
+      }
+    }
+    bindings.bind(claim.metadata.uid, claim.metadata.name, nowMs);
+    deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Cold });
+    deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "SandboxProvisioned", action: "Create", note: `Created Sandbox ${claim.metadata.name} from SandboxTemplate ${template.metadata.name} (cold start)` });
+    ctx.log.info({ sandbox: claim.metadata.name }, "Created Sandbox for claim (cold start)");
+    return { sandbox: undefined, name: claim.metadata.name };
+  }
+
+  /**
+   * Re-parents one Ready, current pool member to the claim. The patch carries
+   * the member's resourceVersion, so if two writers race for it the API server
+   * lets exactly one win (409 for the other, which tries the next member).
+   */
+  async function adoptReadyMember(
+    claim: Claim,
+    pool: Named<{ metadata: object }>,
+    currentHash: string,
+    ctx: ReconcileContext,
+    nowMs: number,
+  ): Promise<string | undefined> {
+    const candidates = caches.sandboxes
+      .byIndex(Index.ByWarmPool, nameHash(pool.metadata.name))
+      .filter(
+        (s): s is NamedSandbox =>
+          isNamed(s) &&
+          s.metadata.namespace === claim.metadata.namespace &&
+          !s.metadata.deletionTimestamp &&
+          controlledBy(s, pool.metadata.uid) &&
+          isTrue(s.status?.conditions as Condition[] | undefined, "Ready") &&
+          (s.status?.podIPs?.length ?? 0) > 0 &&
+          s.metadata.labels?.[LabelKeys.SandboxTemplateHash] === currentHash &&
+          !bindings.reserved.has(`${s.metadata.namespace}/${s.metadata.name}`),
+      )
+      // Oldest first: it has waited longest, and its pod's caches are warmest.
+      .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+
+    for (const candidate of candidates.slice(0, maxAdoptionAttempts)) {
+      const reservation = `${candidate.metadata.namespace}/${candidate.metadata.name}`;
+      bindings.reserved.add(reservation);
+      try {
+        await kube.patch(
+          { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: candidate.metadata.namespace, name: candidate.metadata.name },
+          adoptionPatch(candidate, claim),
+          { type: "merge", signal: ctx.signal },
+        );
+        bindings.bind(claim.metadata.uid, candidate.metadata.name, nowMs);
+        deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Warm });
+        deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "SandboxAdopted", action: "Adopt", note: `Adopted warm Sandbox ${candidate.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}` });
+        ctx.log.info({ sandbox: candidate.metadata.name }, "Adopted warm Sandbox for claim");
+        return candidate.metadata.name;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        ctx.log.debug({ sandbox: candidate.metadata.name }, "Lost the race for a warm Sandbox; trying the next one");
+      } finally {
+        bindings.reserved.delete(reservation);
+      }
+    }
+    return undefined;
+  }
+
+  async function expire(claim: Claim, sandbox: NamedSandbox | undefined, ctx: ReconcileContext): Promise<void> {
+    const policy = claim.spec.lifecycle?.shutdownPolicy ?? ClaimShutdownPolicy.Retain;
+    const claimRef = { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: claim.metadata.namespace, name: claim.metadata.name };
+    deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "ClaimExpired", action: "Expire", note: `Claim expired; shutdownPolicy ${policy}` });
+    if (policy === ClaimShutdownPolicy.Retain) {
+      if (sandbox) {
+        await ignoreNotFound(
+          kube.delete(
+            { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: sandbox.metadata.namespace, name: sandbox.metadata.name },
+            { preconditions: { uid: sandbox.metadata.uid }, signal: ctx.signal },
+          ),
+        );
+      }
+      return;
+    }
+    await ignoreNotFound(
+      kube.delete(claimRef, {
+        preconditions: { uid: claim.metadata.uid },
+        propagationPolicy: policy === ClaimShutdownPolicy.DeleteForeground ? "Foreground" : "Background",
+        signal: ctx.signal,
+      }),
+    );
+  }
+
+  async function writeStatus(
+    claim: Claim,
+    sandbox: NamedSandbox | undefined,
+    override: Omit<ConditionInput, "type" | "observedGeneration"> | undefined,
+    now: Date,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const generation = claim.metadata.generation ?? 0;
+    let conditions = (claim.status?.conditions ?? []) as Condition[];
+    let changed = false;
+    const set = (c: ConditionInput): void => {
+      const r = setCondition(conditions, c, now);
+      conditions = r.conditions;
+      changed ||= r.changed;
+    };
+    const sandboxReady = findCondition(sandbox?.status?.conditions as Condition[] | undefined, "Ready");
+    if (override) {
+      set({ type: "Ready", ...override, observedGeneration: generation });
+    } else if (sandboxReady) {
+      set({ type: "Ready", status: sandboxReady.status, reason: sandboxReady.reason, message: sandboxReady.message, observedGeneration: generation });
+    } else {
+      set({ type: "Ready", status: "False", reason: SandboxClaimReason.SandboxNotReady, message: `Sandbox ${sandbox?.metadata.name ?? ""} has no status yet`, observedGeneration: generation });
+    }
+    const finished = findCondition(sandbox?.status?.conditions as Condition[] | undefined, "Finished");
+    if (finished?.status === "True") {
+      set({ type: "Finished", status: "True", reason: finished.reason, message: finished.message, observedGeneration: generation, lastTransitionTime: finished.lastTransitionTime });
+    }
+    const podIPs = sandbox?.status?.podIPs ?? [];
+    const sandboxName = sandbox?.metadata.name ?? claim.status?.sandbox?.name;
+    const cur = claim.status?.sandbox;
+    if (!changed && cur?.name === sandboxName && JSON.stringify(cur?.podIPs ?? []) === JSON.stringify(podIPs)) return;
+
+    await kube.applyStatus(
+      {
+        apiVersion: SandboxClaimGVK.apiVersion,
+        kind: SandboxClaimGVK.kind,
+        metadata: { name: claim.metadata.name, namespace: claim.metadata.namespace },
+        status: {
+          conditions,
+          ...(sandboxName ? { sandbox: { name: sandboxName, ...(podIPs.length > 0 ? { podIPs } : {}) } } : {}),
+        },
+      },
+      { signal: ctx.signal },
+    );
+    if (isTrue(conditions, "Ready") && !isTrue(claim.status?.conditions as Condition[] | undefined, "Ready") && claim.metadata.creationTimestamp) {
+      const launchType = sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
+      deps.metrics.claimReadySeconds.observe({ launch_type: launchType }, (now.getTime() - Date.parse(String(claim.metadata.creationTimestamp))) / 1000);
+    }
+  }
+}
+
+function controlledBy(obj: { metadata: { ownerReferences?: { uid: string; controller?: boolean }[] | undefined } }, uid: string): boolean {
+  return obj.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller === true) ?? false;
+}
+
+/** The merge patch that moves a pool member to a claim; resourceVersion makes it conditional. */
+function adoptionPatch(member: NamedSandbox, claim: Claim): unknown {
+  const extra = claim.spec.additionalPodMetadata;
+  const podMetadata = member.spec.podTemplate.metadata ?? {};
+  return {
+    metadata: {
+      resourceVersion: member.metadata.resourceVersion,
+      ownerReferences: [controllerRef(claim as KubernetesObject)],
+      labels: {
+        [LabelKeys.WarmPoolSandbox]: null,
+        [LabelKeys.ClaimUID]: claim.metadata.uid,
+        [LabelKeys.LaunchType]: LaunchType.Warm,
+      },
+    },
+    ...(extra?.labels || extra?.annotations
+      ? {
+          spec: {
+            podTemplate: {
+              metadata: {
+                labels: { ...podMetadata.labels, ...extra.labels },
+                annotations: { ...podMetadata.annotations, ...extra.annotations },
+              },
+            },
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,26 @@
+import type { Registry } from "prom-client";
+import { SandboxWarmPoolGVK } from "../../api/index.js";
+import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, keyOf, type Controller } from "../../runtime/index.js";
+import type { ControllerDeps } from "../deps.js";
+import { Index } from "../shared/caches.js";
+import { Expectations } from "./expectations.js";
+import { makeWarmPoolReconciler } from "./reconciler.js";
+
+/** SandboxWarmPool -> spec.replicas Ready Sandboxes from its template. */
+export function createWarmPoolController(deps: ControllerDeps, opts: { workers: number; registry: Registry }): Controller {
+  const controller = defineController({
+    name: "sandboxwarmpool",
+    workers: opts.workers,
+    reconcile: makeWarmPoolReconciler(deps, new Expectations()),
+    logger: deps.logger,
+    registry: opts.registry,
+  });
+  const { caches } = deps;
+  enqueueOwn(caches.pools, controller);
+  // Member changes (including adoption by a claim, which moves the controller reference away).
+  enqueueControllerOwner(caches.sandboxes, controller, SandboxWarmPoolGVK);
+  enqueueMapped(caches.templates, controller, (t) =>
+    caches.pools.byIndex(Index.ByTemplateRef, `${t.metadata.namespace ?? ""}/${t.metadata.name ?? ""}`).map(keyOf),
+  );
+  return controller;
+}

@@ -1,0 +1,202 @@
+import { randomBytes } from "node:crypto";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import {
+  LabelKeys,
+  LaunchType,
+  SandboxGVK,
+  SandboxWarmPoolGVK,
+  SandboxWarmPoolReason,
+  WarmPoolUpdateStrategyType,
+  type Sandbox,
+  type SandboxTemplate,
+  type SandboxWarmPool,
+} from "../../api/index.js";
+import {
+  controllerRef,
+  findCondition,
+  ignoreNotFound,
+  isAlreadyExists,
+  isTrue,
+  setCondition,
+  type Condition,
+  type ReconcileContext,
+  type ReconcileResult,
+} from "../../runtime/index.js";
+import type { ControllerDeps } from "../deps.js";
+import { Index } from "../shared/caches.js";
+import { isNamed, type Named } from "../shared/named.js";
+import { nameHash } from "../shared/name-hash.js";
+import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
+import type { Expectations } from "./expectations.js";
+import { planPool, type MemberView } from "./plan.js";
+
+/** Members are created in parallel batches of at most this many API calls. */
+const maxCreateBatch = 50;
+
+export function poolSelector(poolName: string): string {
+  return `${LabelKeys.WarmPoolSandbox}=${nameHash(poolName)}`;
+}
+
+/** A member name the pool chooses itself (not generateName), so expectations can track it. */
+function memberName(poolName: string): string {
+  const suffix = randomBytes(4).toString("hex").slice(0, 5);
+  return `${poolName.slice(0, 56)}-${suffix}`;
+}
+
+export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expectations) {
+  const { kube, caches, config } = deps;
+
+  return async function reconcileWarmPool(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const cached = caches.pools.get(ctx.namespace, ctx.name);
+    if (!cached) {
+      expectations.forget(key);
+      return;
+    }
+    if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
+    const pool: Named<SandboxWarmPool> = cached;
+    const now = deps.now();
+    const nowMs = now.getTime();
+    const members = caches.sandboxes
+      .byIndex(Index.ByWarmPool, nameHash(pool.metadata.name))
+      .filter((s) => s.metadata.namespace === pool.metadata.namespace && s.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid && r.controller));
+    const { creating, deleting } = expectations.pending(key, new Set(members.map((m) => m.metadata.name ?? "")), nowMs);
+    const active = members.filter((m) => !m.metadata.deletionTimestamp && !deleting.includes(m.metadata.name ?? ""));
+
+    const template = caches.templates.get(pool.metadata.namespace, pool.spec.sandboxTemplateRef.name);
+    if (!template || !isNamed(template)) {
+      await writeStatus(pool, active, {
+        status: "False",
+        reason: SandboxWarmPoolReason.TemplateNotFound,
+        message: `SandboxTemplate ${pool.spec.sandboxTemplateRef.name} not found in namespace ${pool.metadata.namespace}`,
+      }, now, ctx);
+      // The template's own watch event re-enqueues this pool; the timer is a safety net only.
+      return { requeueAfter: 60_000 };
+    }
+
+    const currentHash = blueprintHash(template);
+    const views: MemberView[] = active.map((m) => memberView(m, currentHash));
+    const plan = planPool({
+      replicas: pool.spec.replicas ?? 1,
+      members: views,
+      pendingCreates: creating.length,
+      strategy: pool.spec.updateStrategy?.type ?? WarmPoolUpdateStrategyType.OnReplenish,
+      nowMs,
+      readinessGraceMs: config.warmPoolReadinessGraceMs,
+      unschedulableRecheckMs: config.warmPoolUnschedulableRecheckMs,
+    });
+
+    for (const d of plan.delete) {
+      ctx.log.info({ sandbox: d.name, reason: d.reason }, "Deleting warm pool member");
+      expectations.expectDelete(key, d.name, nowMs);
+      const member = active.find((m) => m.metadata.name === d.name);
+      await ignoreNotFound(
+        kube.delete(
+          { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: pool.metadata.namespace, name: d.name },
+          { preconditions: { uid: member?.metadata.uid }, signal: ctx.signal },
+        ),
+      );
+    }
+    if (plan.create > 0) await createMembers(pool, template, plan.create, key, ctx);
+
+    const remaining = active.filter((m) => !plan.delete.some((d) => d.name === m.metadata.name));
+    const ready = remaining.filter((m) => isTrue(m.status?.conditions, "Ready")).length;
+    const unschedulable = views.filter((v) => v.unschedulable).length;
+    const replicas = pool.spec.replicas ?? 1;
+    await writeStatus(
+      pool,
+      remaining,
+      ready >= replicas
+        ? { status: "True", reason: SandboxWarmPoolReason.ReplicasReady, message: `${ready}/${replicas} sandboxes are Ready` }
+        : {
+            status: "False",
+            reason: unschedulable > 0 ? SandboxWarmPoolReason.MembersUnschedulable : SandboxWarmPoolReason.ReplicasNotReady,
+            message: `${ready}/${replicas} sandboxes are Ready${unschedulable > 0 ? `; ${unschedulable} cannot be scheduled` : ""}`,
+          },
+      now,
+      ctx,
+    );
+    return plan.requeueAfterMs !== undefined ? { requeueAfter: plan.requeueAfterMs } : undefined;
+  };
+
+  async function createMembers(
+    pool: Named<SandboxWarmPool>,
+    template: Named<SandboxTemplate>,
+    count: number,
+    key: string,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const owner = controllerRef(pool as KubernetesObject);
+    for (let done = 0; done < count; done += maxCreateBatch) {
+      const batch = Array.from({ length: Math.min(maxCreateBatch, count - done) }, () => memberName(pool.metadata.name));
+      const results = await Promise.allSettled(
+        batch.map(async (name) => {
+          expectations.expectCreate(key, name, deps.now().getTime());
+          const sandbox = sandboxFromTemplate({
+            name,
+            namespace: pool.metadata.namespace,
+            template,
+            owner,
+            labels: { [LabelKeys.WarmPoolSandbox]: nameHash(pool.metadata.name), [LabelKeys.LaunchType]: LaunchType.Warm },
+          });
+          try {
+            await kube.create(sandbox as KubernetesObject, { signal: ctx.signal });
+          } catch (err) {
+            expectations.creationFailed(key, name);
+            if (!isAlreadyExists(err)) throw err;
+          }
+        }),
+      );
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      ctx.log.info({ created: batch.length - failed.length, failed: failed.length }, "Created warm pool members");
+      if (failed.length > 0) throw failed[0]?.reason;
+    }
+  }
+
+  async function writeStatus(
+    pool: Named<SandboxWarmPool>,
+    members: Sandbox[],
+    ready: Omit<Condition, "type" | "lastTransitionTime" | "observedGeneration">,
+    now: Date,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const generation = pool.metadata.generation ?? 0;
+    const { conditions, changed } = setCondition(pool.status?.conditions as Condition[] | undefined, { type: "Ready", ...ready, observedGeneration: generation }, now);
+    const status = {
+      replicas: members.length,
+      readyReplicas: members.filter((m) => isTrue(m.status?.conditions, "Ready")).length,
+      selector: poolSelector(pool.metadata.name),
+      observedGeneration: generation,
+      conditions,
+    };
+    const cur = pool.status;
+    if (
+      !changed &&
+      cur?.replicas === status.replicas &&
+      cur.readyReplicas === status.readyReplicas &&
+      cur.selector === status.selector &&
+      cur.observedGeneration === status.observedGeneration
+    ) {
+      return;
+    }
+    await kube.applyStatus(
+      {
+        apiVersion: SandboxWarmPoolGVK.apiVersion,
+        kind: SandboxWarmPoolGVK.kind,
+        metadata: { name: pool.metadata.name, namespace: pool.metadata.namespace },
+        status,
+      },
+      { signal: ctx.signal },
+    );
+  }
+}
+
+function memberView(m: Sandbox, currentHash: string): MemberView {
+  const scheduled = findCondition(m.status?.conditions as Condition[] | undefined, "PodScheduled");
+  return {
+    name: m.metadata.name ?? "",
+    ready: isTrue(m.status?.conditions as Condition[] | undefined, "Ready"),
+    stale: m.metadata.labels?.[LabelKeys.SandboxTemplateHash] !== currentHash,
+    createdAtMs: m.metadata.creationTimestamp ? Date.parse(String(m.metadata.creationTimestamp)) : 0,
+    unschedulable: scheduled?.status === "False" && scheduled.reason === "Unschedulable",
+  };
+}

@@ -1,0 +1,24 @@
+import { SandboxGVK } from "../../api/index.js";
+import { defineController, enqueueControllerOwner, enqueueOwn, type Controller } from "../../runtime/index.js";
+import type { Registry } from "prom-client";
+import type { ControllerDeps } from "../deps.js";
+import { makeSandboxReconciler } from "./reconciler.js";
+
+/** Sandbox -> Pod, Service, NetworkPolicy, PVCs and the execution server's token Secret. */
+export function createSandboxController(deps: ControllerDeps, opts: { workers: number; registry: Registry }): Controller {
+  const controller = defineController({
+    name: "sandbox",
+    workers: opts.workers,
+    reconcile: makeSandboxReconciler(deps),
+    logger: deps.logger,
+    registry: opts.registry,
+  });
+  const { caches } = deps;
+  enqueueOwn(caches.sandboxes, controller);
+  enqueueControllerOwner(caches.pods, controller, SandboxGVK);
+  enqueueControllerOwner(caches.services, controller, SandboxGVK);
+  enqueueControllerOwner(caches.networkPolicies, controller, SandboxGVK);
+  enqueueControllerOwner(caches.secrets, controller, SandboxGVK);
+  enqueueControllerOwner(caches.pvcs, controller, SandboxGVK);
+  return controller;
+}

@@ -1,0 +1,91 @@
+import type { V1OwnerReference, V1Pod, V1PodSpec, V1Volume } from "@kubernetes/client-node";
+import { LabelKeys, RESERVED_KEY_PREFIXES, toV1PodSpec, type Sandbox as AnySandbox } from "../../api/index.js";
+import type { Named } from "../shared/named.js";
+
+type Sandbox = Named<AnySandbox>;
+import type { OperatorConfig } from "../../config/operator-config.js";
+import { childLabels } from "../shared/child-labels.js";
+import { withSecureDefaults } from "../shared/secure-pod-spec.js";
+import { servesExecPort, withExecdSidecar } from "./execd-sidecar.js";
+
+/** Sandbox labels the pod inherits so selectors on pool, template and claim reach it. */
+const inheritedSandboxLabels = [
+  LabelKeys.WarmPoolSandbox,
+  LabelKeys.SandboxTemplateRefHash,
+  LabelKeys.SandboxTemplateHash,
+  LabelKeys.ClaimUID,
+  LabelKeys.LaunchType,
+] as const;
+
+/** Opt out of the injected execution server on a Sandbox or pod template (value "false"). */
+export const execdAnnotation = "agents.x-k8s.io/execd";
+
+export function isReservedKey(key: string): boolean {
+  return RESERVED_KEY_PREFIXES.some((p) => key.startsWith(p));
+}
+
+function withoutReserved(map: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(map ?? {}).filter(([k]) => !isReservedKey(k)));
+}
+
+/** Labels and annotations the pod must carry (user keys minus reserved prefixes, plus ours). */
+export function desiredPodMetadata(sandbox: Sandbox): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const labels: Record<string, string> = {
+    ...withoutReserved(sandbox.spec.podTemplate.metadata?.labels),
+    ...childLabels(sandbox.metadata.name),
+  };
+  for (const key of inheritedSandboxLabels) {
+    const value = sandbox.metadata.labels?.[key];
+    if (value !== undefined) labels[key] = value;
+  }
+  return { labels, annotations: withoutReserved(sandbox.spec.podTemplate.metadata?.annotations) };
+}
+
+export function wantsExecd(sandbox: Sandbox, spec: V1PodSpec, config: OperatorConfig): boolean {
+  const optOut =
+    sandbox.metadata.annotations?.[execdAnnotation] === "false" ||
+    sandbox.spec.podTemplate.metadata?.annotations?.[execdAnnotation] === "false";
+  return !optOut && !servesExecPort(spec, config.execPort);
+}
+
+export function tokenSecretName(sandboxName: string): string {
+  return `${sandboxName}-execd-token`;
+}
+
+/** PVC name for a volume claim template, as upstream (and StatefulSets) name them. */
+export function pvcName(templateName: string, sandboxName: string): string {
+  return `${templateName}-${sandboxName}`;
+}
+
+/**
+ * The pod a Sandbox should have. Pure. Volumes named like a volume claim
+ * template are replaced by the sandbox's PVC, as StatefulSets do.
+ */
+export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: OperatorConfig): V1Pod {
+  let spec = withSecureDefaults(toV1PodSpec(sandbox.spec.podTemplate.spec), config);
+  const claims = sandbox.spec.volumeClaimTemplates ?? [];
+  if (claims.length > 0) {
+    const claimVolumes: V1Volume[] = claims.map((t) => ({
+      name: t.metadata?.name ?? "",
+      persistentVolumeClaim: { claimName: pvcName(t.metadata?.name ?? "", sandbox.metadata.name) },
+    }));
+    const replaced = new Set(claimVolumes.map((v) => v.name));
+    spec.volumes = [...(spec.volumes ?? []).filter((v) => !replaced.has(v.name)), ...claimVolumes];
+  }
+  if (wantsExecd(sandbox, spec, config)) {
+    spec = withExecdSidecar(spec, tokenSecretName(sandbox.metadata.name), config);
+  }
+  const { labels, annotations } = desiredPodMetadata(sandbox);
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: sandbox.metadata.name,
+      namespace: sandbox.metadata.namespace,
+      labels,
+      annotations,
+      ownerReferences: [owner],
+    },
+    spec,
+  };
+}

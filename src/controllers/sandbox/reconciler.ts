@@ -1,0 +1,249 @@
+import type { KubernetesObject, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
+import {
+  LabelKeys,
+  SandboxGVK,
+  SandboxOperatingMode,
+  ShutdownPolicy,
+  type Sandbox as AnySandbox,
+} from "../../api/index.js";
+import {
+  controllerRef,
+  ignoreNotFound,
+  isAlreadyExists,
+  isTrue,
+  type ReconcileContext,
+  type ReconcileResult,
+} from "../../runtime/index.js";
+import type { ControllerDeps } from "../deps.js";
+import { Index } from "../shared/caches.js";
+import { childLabels, sandboxSelector } from "../shared/child-labels.js";
+import { containsDesired } from "../shared/drift.js";
+import type { Named } from "../shared/named.js";
+import { isNamed } from "../shared/named.js";
+import { desiredNetworkPolicy, networkPolicyAnnotation, routerOnlyIngress } from "../shared/network-policy.js";
+import { desiredPVCs, newTokenSecret } from "./desired-children.js";
+import { desiredPod, desiredPodMetadata, tokenSecretName, wantsExecd } from "./desired-pod.js";
+import { desiredService } from "./desired-service.js";
+import { observePod } from "./observed-pod.js";
+import { computeSandboxStatus, type SandboxStatusOut } from "./status.js";
+
+type Sandbox = Named<AnySandbox>;
+
+/** Sandbox labels that, when removed from the Sandbox, must also be removed from its pod. */
+const removableInheritedLabels = [LabelKeys.WarmPoolSandbox, LabelKeys.ClaimUID, LabelKeys.LaunchType];
+
+export function makeSandboxReconciler(deps: ControllerDeps) {
+  const { kube, caches, config } = deps;
+
+  return async function reconcileSandbox(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const cached = caches.sandboxes.get(ctx.namespace, ctx.name);
+    if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) return;
+    const sandbox: Sandbox = cached;
+    const { signal } = ctx;
+    const now = deps.now();
+    const owner = controllerRef(sandbox as KubernetesObject);
+    const pods = caches.pods.byIndex(Index.ByControllerUID, sandbox.metadata.uid);
+    const shutdownAt = sandbox.spec.shutdownTime ? Date.parse(sandbox.spec.shutdownTime) : undefined;
+    const expired = shutdownAt !== undefined && now.getTime() >= shutdownAt;
+    const suspended = sandbox.spec.operatingMode === SandboxOperatingMode.Suspended;
+    let reconcileError: { reason: string; message: string } | undefined;
+
+    if (expired || suspended) {
+      await Promise.all(pods.map((p) => deleteOwned(p, "Pod")));
+    }
+    if (expired) {
+      const service = caches.services.get(sandbox.metadata.namespace, sandbox.metadata.name);
+      if (service && service.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) {
+        await deleteOwned(service, "Service");
+      }
+      if ((sandbox.spec.shutdownPolicy ?? ShutdownPolicy.Retain) === ShutdownPolicy.Delete) {
+        ctx.log.info("Deleting expired Sandbox (shutdownPolicy Delete)");
+        await ignoreNotFound(
+          kube.delete(
+            { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: sandbox.metadata.namespace, name: sandbox.metadata.name },
+            { preconditions: { uid: sandbox.metadata.uid }, signal },
+          ),
+        );
+        return;
+      }
+    }
+
+    const pod = desiredPod(sandbox, owner, config);
+    const finished = isTrue(sandbox.status?.conditions, "Finished");
+    if (!expired && !suspended) {
+      reconcileError = await ensureChildren(sandbox, owner, pod, pods, finished, ctx);
+    }
+
+    const serviceName = await reconcileService(sandbox, owner, pod, expired, ctx);
+    if (!expired) await reconcileNetworkPolicy(sandbox, owner, ctx);
+
+    const livePods = (expired || suspended ? pods.filter((p) => !p.metadata?.deletionTimestamp) : pods).map(observePod);
+    const { status, changed } = computeSandboxStatus(
+      sandbox.status?.conditions,
+      {
+        generation: sandbox.metadata.generation ?? 0,
+        suspended,
+        expired,
+        pods: livePods,
+        serviceRequired: sandbox.spec.service === true,
+        serviceName,
+        serviceFQDN: serviceName ? `${serviceName}.${sandbox.metadata.namespace}.svc.${config.clusterDomain}` : undefined,
+        selector: sandboxSelector(sandbox.metadata.name),
+        reconcileError,
+      },
+      now,
+    );
+    if (changed || !sameStatusFields(sandbox, status)) {
+      await kube.applyStatus(
+        {
+          apiVersion: SandboxGVK.apiVersion,
+          kind: SandboxGVK.kind,
+          metadata: { name: sandbox.metadata.name, namespace: sandbox.metadata.namespace },
+          status,
+        },
+        { signal },
+      );
+      observeReadyLatency(sandbox, status, now);
+    }
+    if (shutdownAt !== undefined && !expired) return { requeueAfter: Math.max(shutdownAt - now.getTime(), 0) + 1 };
+    return;
+  };
+
+  async function deleteOwned(obj: KubernetesObject, kind: string): Promise<void> {
+    if (obj.metadata?.deletionTimestamp) return;
+    await ignoreNotFound(
+      kube.delete(
+        { apiVersion: "v1", kind, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? "" },
+        { preconditions: { uid: obj.metadata?.uid } },
+      ),
+    );
+  }
+
+  /** Secret, PVCs and pod. Returns a condition-worthy error when the sandbox cannot be realised. */
+  async function ensureChildren(
+    sandbox: Sandbox,
+    owner: V1OwnerReference,
+    pod: V1Pod,
+    pods: V1Pod[],
+    finished: boolean,
+    ctx: ReconcileContext,
+  ): Promise<{ reason: string; message: string } | undefined> {
+    const { namespace } = sandbox.metadata;
+    if (wantsExecd(sandbox, sandbox.spec.podTemplate.spec, config) && !caches.secrets.get(namespace, tokenSecretName(sandbox.metadata.name))) {
+      await createIfAbsent(newTokenSecret(sandbox, owner), ctx);
+    }
+    for (const pvc of desiredPVCs(sandbox, owner)) {
+      if (!caches.pvcs.get(namespace, pvc.metadata?.name ?? "")) await createIfAbsent(pvc, ctx);
+    }
+    if (pods.length === 0) {
+      if (finished) return; // A finished sandbox is not restarted; its pod was removed by someone.
+      const squatter = caches.pods.get(namespace, pod.metadata?.name ?? "");
+      if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) {
+        return {
+          reason: "ReconcilerError",
+          message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox`,
+        };
+      }
+      await createIfAbsent(pod, ctx);
+      return;
+    }
+    if (pods.length === 1 && pods[0]) await patchPodMetadata(sandbox, pods[0], ctx);
+    return;
+  }
+
+  async function createIfAbsent(obj: KubernetesObject, ctx: ReconcileContext): Promise<void> {
+    try {
+      await kube.create(obj, { signal: ctx.signal });
+      ctx.log.debug({ kind: obj.kind, name: obj.metadata?.name }, "Created child");
+    } catch (err) {
+      // The cache lags our own writes; an object we created a moment ago is not an error.
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  /** Pod specs are immutable, so only labels and annotations are kept in line (as upstream does). */
+  async function patchPodMetadata(sandbox: Sandbox, live: V1Pod, ctx: ReconcileContext): Promise<void> {
+    const want = desiredPodMetadata(sandbox);
+    const labels: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(want.labels)) if (live.metadata?.labels?.[k] !== v) labels[k] = v;
+    for (const k of removableInheritedLabels) {
+      if (live.metadata?.labels?.[k] !== undefined && want.labels[k] === undefined) labels[k] = null;
+    }
+    const annotations: Record<string, string> = {};
+    for (const [k, v] of Object.entries(want.annotations)) if (live.metadata?.annotations?.[k] !== v) annotations[k] = v;
+    if (Object.keys(labels).length === 0 && Object.keys(annotations).length === 0) return;
+    await ignoreNotFound(
+      kube.patch(
+        { apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: live.metadata?.name ?? "" },
+        { metadata: { labels, annotations } },
+        { type: "merge", signal: ctx.signal },
+      ),
+    );
+  }
+
+  /** Returns the name of the Service the sandbox has after this pass, if any. */
+  async function reconcileService(
+    sandbox: Sandbox,
+    owner: V1OwnerReference,
+    pod: V1Pod,
+    expired: boolean,
+    ctx: ReconcileContext,
+  ): Promise<string | undefined> {
+    const { name, namespace, uid } = sandbox.metadata;
+    const live = caches.services.get(namespace, name);
+    const ours = live?.metadata?.ownerReferences?.some((r) => r.uid === uid) ?? false;
+    if (expired) return undefined;
+    if (sandbox.spec.service === false) {
+      if (live && ours) await deleteOwned(live, "Service");
+      return undefined;
+    }
+    if (sandbox.spec.service !== true) return live ? name : undefined;
+    const want = desiredService({
+      name,
+      namespace,
+      owner,
+      labels: childLabels(name),
+      selector: { [LabelKeys.SandboxNameHash]: childLabels(name)[LabelKeys.SandboxNameHash] ?? "" },
+      podSpec: pod.spec ?? { containers: [] },
+    });
+    if (!live || !containsDesired(live, want)) await kube.apply(want, { signal: ctx.signal });
+    return name;
+  }
+
+  async function reconcileNetworkPolicy(sandbox: Sandbox, owner: V1OwnerReference, ctx: ReconcileContext): Promise<void> {
+    if (sandbox.metadata.annotations?.[networkPolicyAnnotation] === "Unmanaged") return;
+    const { name, namespace } = sandbox.metadata;
+    const want = desiredNetworkPolicy({
+      name,
+      namespace,
+      owner,
+      labels: childLabels(name),
+      podSelector: { [LabelKeys.SandboxNameHash]: childLabels(name)[LabelKeys.SandboxNameHash] ?? "" },
+      ingress: routerOnlyIngress(config),
+      egress: [],
+    });
+    const live = caches.networkPolicies.get(namespace, name);
+    if (!live || !containsDesired(live, want)) await kube.apply(want, { signal: ctx.signal });
+  }
+
+  function observeReadyLatency(sandbox: Sandbox, status: SandboxStatusOut, now: Date): void {
+    const wasReady = isTrue(sandbox.status?.conditions, "Ready");
+    if (wasReady || !isTrue(status.conditions, "Ready") || !sandbox.metadata.creationTimestamp) return;
+    const created = Date.parse(String(sandbox.metadata.creationTimestamp));
+    deps.metrics.sandboxReadySeconds.observe(
+      { launch_type: sandbox.metadata.labels?.[LabelKeys.WarmPoolSandbox] ? "pool" : (sandbox.metadata.labels?.[LabelKeys.LaunchType] ?? "direct") },
+      (now.getTime() - created) / 1000,
+    );
+  }
+}
+
+function sameStatusFields(sandbox: Sandbox, next: SandboxStatusOut): boolean {
+  const cur = sandbox.status ?? {};
+  return (
+    JSON.stringify(cur.podIPs ?? []) === JSON.stringify(next.podIPs ?? []) &&
+    cur.nodeName === next.nodeName &&
+    cur.serviceFQDN === next.serviceFQDN &&
+    cur.service === next.service &&
+    cur.selector === next.selector
+  );
+}

@@ -1,0 +1,96 @@
+import type {
+  KubernetesObject,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Secret,
+  V1Service,
+} from "@kubernetes/client-node";
+import {
+  LabelKeys,
+  SandboxClaimGVK,
+  SandboxGVK,
+  SandboxTemplateGVK,
+  SandboxWarmPoolGVK,
+  type Sandbox,
+  type SandboxClaim,
+  type SandboxTemplate,
+  type SandboxWarmPool,
+} from "../../api/index.js";
+import { controllerUIDIndex, Informer, labelIndex, type Kube, type Logger } from "../../runtime/index.js";
+import type { NetworkPolicy } from "./network-policy.js";
+
+export const Index = {
+  ByControllerUID: "byControllerUID",
+  ByWarmPool: "byWarmPool",
+  ByPoolRef: "byPoolRef",
+  ByTemplateRef: "byTemplateRef",
+} as const;
+
+/**
+ * Every child object the operator creates carries this label; the child watches
+ * select on it so the caches never hold the cluster's other pods and secrets.
+ */
+export const managedByLabel = { "app.kubernetes.io/managed-by": "agent-sandbox-ts" } as const;
+const childSelector = "app.kubernetes.io/managed-by=agent-sandbox-ts";
+
+/**
+ * The informer caches the controllers read from. One set is shared by all four
+ * controllers, so each resource is listed and watched once per process.
+ */
+export interface Caches {
+  sandboxes: Informer<Sandbox & KubernetesObject>;
+  templates: Informer<SandboxTemplate & KubernetesObject>;
+  claims: Informer<SandboxClaim & KubernetesObject>;
+  pools: Informer<SandboxWarmPool & KubernetesObject>;
+  pods: Informer<V1Pod>;
+  services: Informer<V1Service>;
+  networkPolicies: Informer<NetworkPolicy & KubernetesObject>;
+  secrets: Informer<V1Secret>;
+  pvcs: Informer<V1PersistentVolumeClaim>;
+}
+
+export function createCaches(kube: Kube, logger: Logger, namespace?: string): Caches {
+  const common = { kube, logger, ...(namespace ? { namespace } : {}) };
+  const child = { ...common, labelSelector: childSelector, indexers: { [Index.ByControllerUID]: controllerUIDIndex } };
+  return {
+    sandboxes: new Informer<Sandbox & KubernetesObject>({
+      ...common,
+      apiVersion: SandboxGVK.apiVersion,
+      kind: SandboxGVK.kind,
+      indexers: {
+        [Index.ByControllerUID]: controllerUIDIndex,
+        [Index.ByWarmPool]: labelIndex(LabelKeys.WarmPoolSandbox),
+      },
+    }),
+    templates: new Informer<SandboxTemplate & KubernetesObject>({
+      ...common,
+      apiVersion: SandboxTemplateGVK.apiVersion,
+      kind: SandboxTemplateGVK.kind,
+    }),
+    claims: new Informer<SandboxClaim & KubernetesObject>({
+      ...common,
+      apiVersion: SandboxClaimGVK.apiVersion,
+      kind: SandboxClaimGVK.kind,
+      indexers: { [Index.ByPoolRef]: (c) => [`${c.metadata.namespace ?? ""}/${c.spec.warmPoolRef.name}`] },
+    }),
+    pools: new Informer<SandboxWarmPool & KubernetesObject>({
+      ...common,
+      apiVersion: SandboxWarmPoolGVK.apiVersion,
+      kind: SandboxWarmPoolGVK.kind,
+      indexers: { [Index.ByTemplateRef]: (p) => [`${p.metadata.namespace ?? ""}/${p.spec.sandboxTemplateRef.name}`] },
+    }),
+    pods: new Informer<V1Pod>({ ...child, apiVersion: "v1", kind: "Pod" }),
+    services: new Informer<V1Service>({ ...child, apiVersion: "v1", kind: "Service" }),
+    networkPolicies: new Informer<NetworkPolicy & KubernetesObject>({
+      ...child,
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+    }),
+    secrets: new Informer<V1Secret>({ ...child, apiVersion: "v1", kind: "Secret" }),
+    pvcs: new Informer<V1PersistentVolumeClaim>({ ...child, apiVersion: "v1", kind: "PersistentVolumeClaim" }),
+  };
+}
+
+export function allInformers(c: Caches): Informer<KubernetesObject>[] {
+  return Object.values(c) as Informer<KubernetesObject>[];
+}

@@ -1,0 +1,58 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import { Registry } from "prom-client";
+import type { OperatorConfig } from "../config/operator-config.js";
+import { createClaimController } from "../controllers/sandbox-claim/controller.js";
+import { createSandboxController } from "../controllers/sandbox/controller.js";
+import { createTemplateController } from "../controllers/sandbox-template/controller.js";
+import { createWarmPoolController } from "../controllers/sandbox-warm-pool/controller.js";
+import type { ControllerDeps } from "../controllers/deps.js";
+import { allInformers, createCaches } from "../controllers/shared/caches.js";
+import { createOperatorMetrics } from "../controllers/shared/metrics.js";
+import { EventRecorder, Kube, Manager, type Logger, type ManagerOptions } from "../runtime/index.js";
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  config: OperatorConfig;
+  logger: Logger;
+  /** Watch one namespace only (tests); default all namespaces. */
+  namespace?: string;
+  workers?: { sandbox?: number; claim?: number; pool?: number };
+  leaderElection?: ManagerOptions["leaderElection"];
+  healthServer?: ManagerOptions["healthServer"];
+  registry?: Registry;
+}
+
+/** Wires the caches, the four controllers and the runtime into one Manager (not yet started). */
+export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: ControllerDeps; registry: Registry } {
+  const registry = opts.registry ?? new Registry();
+  const kube = new Kube(opts.kubeConfig);
+  const caches = createCaches(kube, opts.logger, opts.namespace);
+  const events = new EventRecorder({
+    kube,
+    reportingController: "agents.x-k8s.io/agent-sandbox-ts",
+    logger: opts.logger,
+  });
+  const deps: ControllerDeps = {
+    kube,
+    caches,
+    config: opts.config,
+    events,
+    metrics: createOperatorMetrics(registry),
+    logger: opts.logger,
+    now: () => new Date(),
+  };
+  const manager = new Manager({
+    logger: opts.logger,
+    registry,
+    ...(opts.leaderElection ? { leaderElection: opts.leaderElection } : {}),
+    ...(opts.healthServer !== undefined ? { healthServer: opts.healthServer } : {}),
+  });
+  for (const informer of allInformers(caches)) manager.addInformer(informer);
+  const workers = opts.workers ?? {};
+  manager.addController(createSandboxController(deps, { workers: workers.sandbox ?? 16, registry }));
+  manager.addController(createClaimController(deps, { workers: workers.claim ?? 8, registry }));
+  manager.addController(createWarmPoolController(deps, { workers: workers.pool ?? 2, registry }));
+  manager.addController(createTemplateController(deps, { registry }));
+  manager.onShutdown(() => events.close());
+  return { manager, deps, registry };
+}

@@ -1,0 +1,107 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { defaultOperatorConfig, type OperatorConfig } from "../config/operator-config.js";
+
+export interface OperatorFlags {
+  config: OperatorConfig;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  healthAddress: { host: string; port: number };
+  namespace: string | undefined;
+  workers: { sandbox: number; claim: number; pool: number };
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1, got "${value}"`);
+    return n;
+  };
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(":");
+  const port = Number(value.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`expected host:port (e.g. :8081), got "${value}"`);
+  }
+  return { host: value.slice(0, at) || "0.0.0.0", port };
+}
+
+function resources(value: string): Record<string, string> {
+  // cpu=1,memory=1Gi,ephemeral-storage=2Gi
+  const out: Record<string, string> = {};
+  for (const pair of value.split(",").filter(Boolean)) {
+    const [k, v] = pair.split("=");
+    if (!k || !v) throw new InvalidArgumentError(`expected name=quantity pairs separated by commas, got "${pair}"`);
+    out[k.trim()] = v.trim();
+  }
+  return out;
+}
+
+const d = defaultOperatorConfig;
+
+export function parseOperatorFlags(argv: string[]): OperatorFlags {
+  const program = new Command("agent-sandbox-operator")
+    .description("Reconciles Sandbox, SandboxTemplate, SandboxClaim and SandboxWarmPool objects into gVisor pods.")
+    .addOption(new Option("--default-runtime-class <name>", "RuntimeClass for sandbox pods that name none ('' disables)").default(d.defaultRuntimeClassName))
+    .addOption(new Option("--default-requests <list>", "default container requests, e.g. cpu=100m,memory=256Mi").argParser(resources))
+    .addOption(new Option("--default-limits <list>", "default container limits, e.g. cpu=1,memory=1Gi,ephemeral-storage=2Gi").argParser(resources))
+    .addOption(new Option("--execd-image <image>", "image of the injected execution server").default(d.execdImage))
+    .addOption(new Option("--exec-port <port>", "port of the execution server").default(d.execPort).argParser(positiveInt("--exec-port")))
+    .addOption(new Option("--router-namespace <ns>", "namespace of the router, the only allowed ingress peer").default(d.routerNamespace))
+    .addOption(new Option("--router-labels <list>", "pod labels of the router, e.g. app=sandbox-router").argParser(resources))
+    .addOption(new Option("--cluster-domain <domain>", "cluster DNS suffix for status.serviceFQDN").default(d.clusterDomain))
+    .addOption(new Option("--run-as-user <uid>", "UID sandbox containers run as when the spec sets none").default(d.defaultRunAsUser).argParser(positiveInt("--run-as-user")))
+    .addOption(new Option("--leader-elect <bool>", "use a Lease so only one replica reconciles").default("true").choices(["true", "false"]))
+    .addOption(new Option("--leader-election-namespace <ns>", "namespace of the Lease").env("POD_NAMESPACE").default("agent-sandbox-system"))
+    .addOption(new Option("--leader-election-id <name>", "name of the Lease").default("agent-sandbox-ts-leader"))
+    .addOption(new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort))
+    .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
+    .addOption(new Option("--sandbox-workers <n>", "concurrent Sandbox reconciles").default(16).argParser(positiveInt("--sandbox-workers")))
+    .addOption(new Option("--claim-workers <n>", "concurrent SandboxClaim reconciles").default(8).argParser(positiveInt("--claim-workers")))
+    .addOption(new Option("--pool-workers <n>", "concurrent SandboxWarmPool reconciles").default(2).argParser(positiveInt("--pool-workers")))
+    .exitOverride();
+  program.parse(argv, { from: "user" });
+  const o = program.opts<{
+    defaultRuntimeClass: string;
+    defaultRequests?: Record<string, string>;
+    defaultLimits?: Record<string, string>;
+    execdImage: string;
+    execPort: number;
+    routerNamespace: string;
+    routerLabels?: Record<string, string>;
+    clusterDomain: string;
+    runAsUser: number;
+    leaderElect: string;
+    leaderElectionNamespace: string;
+    leaderElectionId: string;
+    healthAddress: { host: string; port: number } | string;
+    namespace?: string;
+    sandboxWorkers: number;
+    claimWorkers: number;
+    poolWorkers: number;
+  }>();
+  return {
+    config: {
+      ...d,
+      defaultRuntimeClassName: o.defaultRuntimeClass,
+      defaultResources: {
+        requests: o.defaultRequests ?? d.defaultResources.requests,
+        limits: o.defaultLimits ?? d.defaultResources.limits,
+      },
+      execdImage: o.execdImage,
+      execPort: o.execPort,
+      routerNamespace: o.routerNamespace,
+      routerPodLabels: o.routerLabels ?? d.routerPodLabels,
+      clusterDomain: o.clusterDomain,
+      defaultRunAsUser: o.runAsUser,
+    },
+    leaderElect: o.leaderElect === "true",
+    leaderElectionNamespace: o.leaderElectionNamespace,
+    leaderElectionId: o.leaderElectionId,
+    healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,
+    namespace: o.namespace,
+    workers: { sandbox: o.sandboxWorkers, claim: o.claimWorkers, pool: o.poolWorkers },
+  };
+}

@@ -86,6 +86,7 @@ async function main(): Promise<void> {
       workspaceReal,
       maxBytes: opts.maxBytes,
       maxJsonBytes: jsonLimit(opts.maxBytes),
+      scratchDir,
       defaultTimeoutMs: opts.timeoutMs,
       commandTimeoutMs: Number(process.env.SANDBOX_EXEC_TIMEOUT_SECONDS ?? 300) * 1000 || 300_000,
       shell: opts.shell,

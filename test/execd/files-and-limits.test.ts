@@ -140,6 +140,46 @@ describe("bad input", () => {
     expect((await execd.post<ExecuteAnswer>("/v1/execute", { code: "6 * 7" })).body.results[0]!.data).toBe("42");
   });
 
+  it("decodes base64 file contents while streaming, chunk boundaries and key order notwithstanding", async () => {
+    // Sent in 7-byte pieces so base64 groups and padding straddle chunk boundaries.
+    const text = JSON.stringify({
+      files: [
+        { content: b64("ab"), name: "padded.txt" },
+        { name: "nested/plain.txt", content: b64("xyz123") },
+      ],
+      env: { files: "not a file list" },
+      code: "print(open('padded.txt').read() + open('nested/plain.txt').read())",
+    });
+    const bytes = Buffer.from(text);
+    let offset = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (offset >= bytes.length) controller.close();
+        else {
+          controller.enqueue(bytes.subarray(offset, offset + 7));
+          offset += 7;
+        }
+      },
+    });
+    const res = await execd.request("/v1/execute", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as ExecuteAnswer).stdout).toBe("abxyz123\n");
+
+    for (const content of ["YW=j", "YQ==YQ==", "YWJ", "Y Q==", "YQ=\u0000"]) {
+      const bad = await execd.post<ErrorAnswer>("/v1/execute", { code: "1", files: [{ name: "bad.bin", content }] });
+      expect(bad.status, content).toBe(400);
+      expect(bad.body.error.message).toContain("files.0.content");
+    }
+    const truncated = await execd.request("/v1/execute", { method: "POST", body: '{"code": "1", "files": [{"name": "t", "content": "YW' });
+    expect(await errorOf(truncated)).toMatchObject({ status: 400, code: "bad_request" });
+    expect((await execd.request("/v1/files/bad.bin")).status).toBe(404);
+  });
+
   it("403s names that escape the workspace: .., absolute, symlinks out, NUL bytes", async () => {
     const escapes = ["../etc/passwd", "a/../../x", "/etc/passwd", "escape-dir/secret.txt", "escape-file", "dangling", "a\u0000b"];
     for (const name of escapes) {

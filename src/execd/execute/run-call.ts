@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ContextManager, CellOutcome } from "../contexts/context-manager.js";
 import type { Language } from "../kernels/drivers.js";
@@ -10,7 +10,9 @@ import { changedFiles, snapshotFiles } from "../workspace/snapshot.js";
 
 export interface InputFile {
   name: string;
+  /** Base64 content; empty when the content was already decoded to `spillPath`. */
   content: string;
+  spillPath?: string | undefined;
 }
 
 export interface CallRequest {
@@ -71,7 +73,8 @@ export async function runCall(deps: CallDeps, prepared: PreparedCall, sink: RunS
     const started = performance.now();
     for (const input of inputs) {
       await mkdir(path.dirname(input.path), { recursive: true });
-      await writeFile(input.path, Buffer.from(input.file.content, "base64"));
+      if (input.file.spillPath) await moveFile(input.file.spillPath, input.path);
+      else await writeFile(input.path, Buffer.from(input.file.content, "base64"));
       // The base64 text is no longer needed; let it be collected during the call.
       input.file.content = "";
     }
@@ -119,5 +122,16 @@ export class CollectingSink implements RunSink {
   result(result: RichResult): void {
     this.bytes += result.data.length;
     if (!this.overLimit) this.results.push(result);
+  }
+}
+
+/** rename, or copy + delete when the scratch directory is on another filesystem. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await copyFile(from, to);
+    await rm(from, { force: true });
   }
 }

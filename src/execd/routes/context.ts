@@ -10,6 +10,8 @@ export interface RouteDeps {
   maxBytes: number;
   /** JSON bodies carry files as base64, so their limit is the file limit grown by 4/3. */
   maxJsonBytes: number;
+  /** Private directory outside the workspace for decoded uploads in flight. */
+  scratchDir: string;
   defaultTimeoutMs: number;
   commandTimeoutMs: number;
   shell: string;

@@ -1,17 +1,32 @@
 import type { ServerResponse } from "node:http";
-import { readJson } from "../http/body.js";
+import { readFilesBody, type FilesBody, type FilesBodyLimits } from "../http/json-files-body.js";
 import { sendJson, tooLarge } from "../http/errors.js";
 import type { RichResult, RunSink } from "../kernels/kernel.js";
 import { executeCodeSchema, executeSchema } from "../schemas.js";
-import { CollectingSink, prepareCall, runCall, type CallResult, type PreparedCall } from "../execute/run-call.js";
+import {
+  CollectingSink,
+  prepareCall,
+  runCall,
+  type CallRequest,
+  type CallResult,
+  type PreparedCall,
+} from "../execute/run-call.js";
 import { base64Length, write, writeFileBase64, writeJsonWithFiles } from "../execute/stream-json.js";
 import type { RouteCall, RouteDeps } from "./context.js";
 
 const NDJSON = "application/x-ndjson";
 
 /** POST /v1/execute: JSON in, JSON out, or NDJSON events when the client accepts them. */
-export async function executeRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
-  const body = await readJson(req, deps.maxJsonBytes, executeSchema);
+export async function executeRoute(deps: RouteDeps, call: RouteCall): Promise<void> {
+  const parsed = await readFilesBody(call.req, filesLimits(deps), executeSchema);
+  try {
+    await execute(deps, call, withSpills(parsed));
+  } finally {
+    await parsed.cleanup();
+  }
+}
+
+async function execute(deps: RouteDeps, { req, res }: RouteCall, body: CallRequest): Promise<void> {
   const prepared = await prepareCall(deps, body);
   if ((req.headers.accept ?? "").includes(NDJSON)) {
     await streamExecute(deps, res, prepared);
@@ -43,8 +58,30 @@ export async function executeRoute(deps: RouteDeps, { req, res }: RouteCall): Pr
 }
 
 /** POST /v1/executeCode: the hosted Vertex AI code-execution response shape. */
-export async function executeCodeRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
-  const body = await readJson(req, deps.maxJsonBytes, executeCodeSchema);
+export async function executeCodeRoute(deps: RouteDeps, call: RouteCall): Promise<void> {
+  const parsed = await readFilesBody(call.req, filesLimits(deps), executeCodeSchema);
+  try {
+    await executeCode(deps, call, withSpills(parsed));
+  } finally {
+    await parsed.cleanup();
+  }
+}
+
+const filesLimits = (deps: RouteDeps): FilesBodyLimits => ({
+  maxJsonBytes: deps.maxJsonBytes,
+  maxFileBytes: deps.maxBytes,
+  scratchDir: deps.scratchDir,
+});
+
+/** Points each input file whose content was decoded during parsing at its file on disk. */
+function withSpills<T extends { files?: Array<{ name: string; content: string }> | undefined }>(
+  parsed: FilesBody<T>,
+): T & CallRequest {
+  const files = parsed.body.files?.map((file, index) => ({ ...file, spillPath: parsed.spilled.get(index)?.path }));
+  return { ...parsed.body, files } as T & CallRequest;
+}
+
+async function executeCode(deps: RouteDeps, { res }: RouteCall, body: CallRequest): Promise<void> {
   const prepared = await prepareCall(deps, body);
   const sink = new CollectingSink(deps.maxBytes);
   const call = await runCall(deps, prepared, sink);

@@ -2,8 +2,10 @@
 // sample manifests are accepted (with the same defaults zod applies), and invalid manifests are
 // rejected by the API server itself with a message naming the offending field.
 import { readdirSync, readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import https from "node:https";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import {
   ApiextensionsV1Api,
   CoreV1Api,
@@ -359,5 +361,49 @@ describe("subresources and printer columns", () => {
     expect(res.status).toBe(200);
     const table = JSON.parse(res.body) as { columnDefinitions: Array<{ name: string }> };
     expect(table.columnDefinitions.map((c) => c.name)).toEqual(["Name", "Ready", "Sandbox", "Reason", "Age"]);
+  });
+});
+
+describe("with kubectl, the way users install and use them", () => {
+  const run = promisify(execFile);
+  const kubectl = async (...args: string[]): Promise<string> => {
+    const { kubeconfig, bin } = inject("cluster");
+    const { stdout } = await run(join(bin.k8s, "kubectl"), ["--kubeconfig", kubeconfig, ...args], { maxBuffer: 16 << 20 });
+    return stdout;
+  };
+
+  it("client-side `kubectl apply -f crds/` works (each CRD fits the last-applied annotation)", async () => {
+    const out = await kubectl("apply", "-f", resolve(import.meta.dirname, "../../crds"));
+    expect(out.trim().split("\n")).toHaveLength(4);
+  });
+
+  it("`kubectl apply -f` accepts every upstream sample file", async () => {
+    const files = readdirSync(SAMPLES).filter((f) => f.endsWith(".yaml"));
+    const ns = `${namespace}-kubectl`;
+    await kubectl("create", "namespace", ns);
+    for (const f of files) {
+      const out = await kubectl("apply", "-n", ns, "-f", join(SAMPLES, f));
+      expect(out).toMatch(/created/);
+    }
+    const table = await kubectl("get", "sandboxes", "-n", ns);
+    expect(table.split("\n")[0]?.split(/\s+/).filter(Boolean)).toEqual(["NAME", "READY", "REASON", "AGE"]);
+    await kubectl("delete", "namespace", ns, "--wait=false");
+  });
+
+  it("`kubectl get swp` uses the short name and shows Ready/Desired", async () => {
+    const out = await kubectl("get", "swp", "-n", namespace, "scalable", "-o", "custom-columns=DESIRED:.spec.replicas");
+    expect(out).toMatch(/5/);
+    const header = (await kubectl("get", "swp", "-n", namespace)).split("\n")[0];
+    expect(header?.split(/\s+/).filter(Boolean)).toEqual(["NAME", "READY", "DESIRED", "AGE"]);
+  });
+
+  it("`kubectl explain` shows the field documentation", async () => {
+    // kubectl wraps the text; compare with whitespace collapsed.
+    const flat = (s: string) => s.replace(/\s+/g, " ");
+    const out = flat(await kubectl("explain", "sandbox.spec.operatingMode"));
+    expect(out).toMatch(/ENUM: Running Suspended/);
+    expect(out).toMatch(/Suspended terminates the backing Pod/);
+    const claim = flat(await kubectl("explain", "sandboxclaim.spec.lifecycle.shutdownPolicy"));
+    expect(claim).toMatch(/DeleteForeground deletes it with foreground cascading/);
   });
 });

@@ -9,7 +9,7 @@
 // otherwise `go mod download` fetches it from the Go module proxy once).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -66,17 +66,28 @@ const KEPT_EXTENSIONS = [
   "x-kubernetes-preserve-unknown-fields",
 ] as const;
 
+function goModCache(env: NodeJS.ProcessEnv): string {
+  try {
+    return execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8", env }).trim();
+  } catch {
+    // No Go toolchain on PATH: use Go's default location, which is all we need when it is cached.
+    return env.GOMODCACHE ?? join(env.GOPATH ?? join(homedir(), "go"), "pkg", "mod");
+  }
+}
+
 export function findSpecDir(version = KUBERNETES_VERSION): string {
   const env = { ...process.env, GOFLAGS: "-mod=mod" };
-  const modCache = execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8", env }).trim();
-  const cached = join(modCache, `${MODULE}@${version}`, SPEC_DIR);
+  const cached = join(goModCache(env), `${MODULE}@${version}`, SPEC_DIR);
   if (existsSync(join(cached, DOCUMENTS[0]!))) return cached;
   // Not cached yet: fetch the module zip once (run outside any go.mod so it is a plain download).
-  const out = execFileSync("go", ["mod", "download", "-json", `${MODULE}@${version}`], {
-    encoding: "utf8",
-    cwd: tmpdir(),
-    env,
-  });
+  let out: string;
+  try {
+    out = execFileSync("go", ["mod", "download", "-json", `${MODULE}@${version}`], { encoding: "utf8", cwd: tmpdir(), env });
+  } catch (err) {
+    throw new Error(
+      `${MODULE}@${version} is not in the Go module cache (${cached}) and \`go mod download\` failed: ${String(err)}`,
+    );
+  }
   const info = JSON.parse(out) as { Dir?: string; Error?: string };
   if (!info.Dir) throw new Error(`go mod download ${MODULE}@${version} failed: ${info.Error ?? out}`);
   return join(info.Dir, SPEC_DIR);

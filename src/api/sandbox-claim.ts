@@ -203,6 +203,7 @@ export const SandboxClaimStatusSchema = z
   })
   .describe("status defines the observed state of SandboxClaim");
 export type SandboxClaimStatus = z.infer<typeof SandboxClaimStatusSchema>;
+export type SandboxClaimStatusInput = z.input<typeof SandboxClaimStatusSchema>;
 
 export const SandboxClaimSchema = z
   .object({

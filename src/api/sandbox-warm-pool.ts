@@ -70,6 +70,7 @@ export const SandboxWarmPoolStatusSchema = z
   })
   .describe("status defines the observed state of SandboxWarmPool");
 export type SandboxWarmPoolStatus = z.infer<typeof SandboxWarmPoolStatusSchema>;
+export type SandboxWarmPoolStatusInput = z.input<typeof SandboxWarmPoolStatusSchema>;
 
 export const SandboxWarmPoolSchema = z
   .object({

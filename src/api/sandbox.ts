@@ -114,6 +114,7 @@ export const SandboxStatusSchema = z
   })
   .describe("status defines the observed state of Sandbox");
 export type SandboxStatus = z.infer<typeof SandboxStatusSchema>;
+export type SandboxStatusInput = z.input<typeof SandboxStatusSchema>;
 
 export const SandboxSchema = z
   .object({

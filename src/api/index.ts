@@ -13,3 +13,4 @@ export * from "./sandbox-template.js";
 export * from "./sandbox-claim.js";
 export * from "./sandbox-warm-pool.js";
 export * from "./generated/core-v1.js";
+export * from "./validation.js";

@@ -10,6 +10,7 @@ import {
   SandboxTemplateSchema,
   SandboxWarmPoolSchema,
   ConditionSchema,
+  parseResource,
   type Sandbox,
 } from "../../../src/api/index.js";
 
@@ -270,5 +271,21 @@ describe("TypeScript types", () => {
     const pvcSpec: V1PersistentVolumeClaimSpec | undefined = parsed.spec.volumeClaimTemplates?.[0]?.spec;
     expect(podSpec.containers[0]?.name).toBe("c");
     expect(pvcSpec?.resources?.requests?.storage).toBe("1Gi");
+  });
+});
+
+describe("parseResource", () => {
+  it("returns the parsed value or one message naming every bad field", () => {
+    const ok = parseResource(SandboxSchema, minimalSandbox());
+    expect(ok.ok && ok.value.spec.operatingMode).toBe("Running");
+    const bad = minimalSandbox() as unknown as { spec: Record<string, unknown> };
+    bad.spec.operatingMode = "Paused";
+    (bad.spec.podTemplate as { spec: { containers: unknown[] } }).spec.containers = [{ name: 7 }];
+    const r = parseResource(SandboxSchema, bad);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.message).toContain("spec.operatingMode: ");
+      expect(r.message).toContain("spec.podTemplate.spec.containers[0].name: ");
+    }
   });
 });

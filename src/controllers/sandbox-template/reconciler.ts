@@ -56,7 +56,7 @@ export function makeTemplateReconciler(deps: ControllerDeps) {
       return;
     }
     const want = desiredTemplatePolicy(template, deps);
-    if (!live || !containsDesired(live, want)) await kube.apply(want as KubernetesObject, { signal: ctx.signal });
+    if (!live || !containsDesired(live, want, ["spec"])) await kube.apply(want as KubernetesObject, { signal: ctx.signal });
     return;
   };
 }

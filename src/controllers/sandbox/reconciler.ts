@@ -144,20 +144,30 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
           message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox`,
         };
       }
-      await createIfAbsent(pod, ctx);
+      const existed = await createIfAbsent(pod, ctx);
+      if (existed) {
+        // Not in our cache (it lacks our labels) yet the name is taken: look before claiming success.
+        const live = await kube.getOrUndefined<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name: pod.metadata?.name ?? "" }, { signal: ctx.signal });
+        if (live && !live.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) {
+          return { reason: "ReconcilerError", message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
+        }
+      }
       return;
     }
     if (pods.length === 1 && pods[0]) await patchPodMetadata(sandbox, pods[0], ctx);
     return;
   }
 
-  async function createIfAbsent(obj: KubernetesObject, ctx: ReconcileContext): Promise<void> {
+  /** Returns true when the name was already taken. */
+  async function createIfAbsent(obj: KubernetesObject, ctx: ReconcileContext): Promise<boolean> {
     try {
       await kube.create(obj, { signal: ctx.signal });
       ctx.log.debug({ kind: obj.kind, name: obj.metadata?.name }, "Created child");
+      return false;
     } catch (err) {
       // The cache lags our own writes; an object we created a moment ago is not an error.
       if (!isAlreadyExists(err)) throw err;
+      return true;
     }
   }
 
@@ -206,7 +216,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       selector: { [LabelKeys.SandboxNameHash]: childLabels(name)[LabelKeys.SandboxNameHash] ?? "" },
       podSpec: pod.spec ?? { containers: [] },
     });
-    if (!live || !containsDesired(live, want)) await kube.apply(want, { signal: ctx.signal });
+    if (!live || !containsDesired(live, want, ["spec.selector"])) await kube.apply(want, { signal: ctx.signal });
     return name;
   }
 
@@ -223,7 +233,8 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       egress: [],
     });
     const live = caches.networkPolicies.get(namespace, name);
-    if (!live || !containsDesired(live, want)) await kube.apply(want, { signal: ctx.signal });
+    // The whole policy spec is compared exactly: an added peer or port would open the sandbox.
+    if (!live || !containsDesired(live, want, ["spec"])) await kube.apply(want, { signal: ctx.signal });
   }
 
   function observeReadyLatency(sandbox: Sandbox, status: SandboxStatusOut, now: Date): void {

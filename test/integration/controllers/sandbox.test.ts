@@ -1,0 +1,221 @@
+// The Sandbox controller against a real API server: object shapes, secure defaults, status,
+// suspend/resume, expiry, drift repair and garbage collection.
+import type { KubernetesObject, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isNotFound, type Kube } from "../../../src/runtime/index.js";
+import { nameHash } from "../../../src/controllers/shared/name-hash.js";
+import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
+import { condition, sandboxManifest, startOperator, type RunningOperator } from "./operator-fixture.js";
+
+const SB = { apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox" } as const;
+let kube: Kube;
+let ns: string;
+let operator: RunningOperator;
+
+beforeAll(async () => {
+  kube = testKube();
+  ns = await freshNamespace("sandbox-ctrl");
+  operator = await startOperator();
+});
+afterAll(async () => {
+  await operator?.stop();
+});
+
+const get = <T extends KubernetesObject>(kind: string, name: string, apiVersion = "v1") =>
+  kube.get<T>({ apiVersion, kind, namespace: ns, name });
+const getSandbox = (name: string) => get<KubernetesObject & { status?: Record<string, unknown> }>("Sandbox", name, SB.apiVersion);
+const gone = async (kind: string, name: string, apiVersion = "v1") => {
+  try {
+    await get(kind, name, apiVersion);
+    return false;
+  } catch (err) {
+    if (isNotFound(err)) return true;
+    throw err;
+  }
+};
+const readySandbox = (name: string) =>
+  waitFor(async () => {
+    const s = await getSandbox(name);
+    return condition(s, "Ready")?.status === "True" ? s : undefined;
+  }, { timeoutMs: 30_000, message: `Sandbox ${name} Ready` });
+
+describe("Sandbox -> Pod, Service, NetworkPolicy, Secret", () => {
+  it("creates one pod with the secure defaults, the execd sidecar, and reports Ready status", async () => {
+    await kube.create(sandboxManifest(ns, "basic", { service: true }));
+    const sandbox = await readySandbox("basic");
+    const pod = await get<V1Pod>("Pod", "basic");
+    const spec = pod.spec!;
+
+    expect(pod.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: "Sandbox", name: "basic", uid: sandbox.metadata?.uid, controller: true, blockOwnerDeletion: true }),
+    ]);
+    expect(pod.metadata?.labels?.["agents.x-k8s.io/sandbox-name-hash"]).toBe(nameHash("basic"));
+    expect(pod.metadata?.labels?.["app"]).toBe("agent");
+    expect(spec.runtimeClassName).toBe("gvisor");
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.enableServiceLinks).toBe(false);
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
+    const main = spec.containers.find((c) => c.name === "main")!;
+    expect(main.securityContext).toMatchObject({ allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ["ALL"] } });
+    expect(main.resources?.limits).toMatchObject({ cpu: "1", memory: "1Gi", "ephemeral-storage": "2Gi" });
+    expect(main.resources?.requests).toMatchObject({ cpu: "100m", memory: "256Mi" });
+
+    const execd = spec.containers.find((c) => c.name === "sandbox-execd")!;
+    expect(execd.image).toBe("agent-sandbox/runtime:test");
+    expect(execd.ports?.[0]?.containerPort).toBe(8888);
+    expect(execd.args).toEqual(expect.arrayContaining(["--token-file", "/var/run/agent-sandbox/token"]));
+    const secret = await get<V1Secret>("Secret", "basic-execd-token");
+    expect(Buffer.from(secret.data?.["token"] ?? "", "base64").length).toBeGreaterThanOrEqual(32);
+    expect(secret.metadata?.ownerReferences?.[0]?.uid).toBe(sandbox.metadata?.uid);
+
+    const service = await get<V1Service>("Service", "basic");
+    expect(service.spec?.clusterIP).toBe("None");
+    expect(service.spec?.selector).toEqual({ "agents.x-k8s.io/sandbox-name-hash": nameHash("basic") });
+    expect(service.spec?.ports?.map((p) => p.port).sort()).toEqual([8888, 9000]);
+
+    const np = await get<KubernetesObject & { spec: Record<string, unknown> }>("NetworkPolicy", "basic", "networking.k8s.io/v1");
+    expect(np.spec).toMatchObject({
+      podSelector: { matchLabels: { "agents.x-k8s.io/sandbox-name-hash": nameHash("basic") } },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "agent-sandbox-system" } },
+              podSelector: { matchLabels: { app: "sandbox-router" } },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: 8888 }],
+        },
+      ],
+    });
+    expect(np.spec["egress"]).toBeUndefined();
+
+    const status = sandbox.status as Record<string, unknown>;
+    expect(status["serviceFQDN"]).toBe(`basic.${ns}.svc.cluster.local`);
+    expect(status["service"]).toBe("basic");
+    expect(status["selector"]).toBe(`agents.x-k8s.io/sandbox-name-hash=${nameHash("basic")}`);
+    expect((status["podIPs"] as string[]).length).toBeGreaterThan(0);
+    expect(status["nodeName"]).toBeTruthy();
+    expect(condition(sandbox, "Ready")).toMatchObject({ reason: "DependenciesReady", observedGeneration: 1 });
+  });
+
+  it("keeps deliberate overrides of the defaults", async () => {
+    await kube.create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: "runc-test" }, handler: "runc" } as KubernetesObject).catch(() => undefined);
+    const manifest = sandboxManifest(ns, "custom") as KubernetesObject & { spec: { podTemplate: { spec: Record<string, unknown> } } };
+    const podSpec = manifest.spec.podTemplate.spec;
+    podSpec["runtimeClassName"] = "runc-test";
+    podSpec["securityContext"] = { runAsUser: 4242, runAsNonRoot: true };
+    (podSpec["containers"] as Record<string, unknown>[])[0]!["resources"] = { limits: { cpu: "2", memory: "3Gi" } };
+    await kube.create(manifest);
+    await readySandbox("custom");
+    const pod = await get<V1Pod>("Pod", "custom");
+    expect(pod.spec?.runtimeClassName).toBe("runc-test");
+    expect(pod.spec?.securityContext?.runAsUser).toBe(4242);
+    const main = pod.spec?.containers.find((c) => c.name === "main");
+    expect(main?.resources?.limits).toEqual({ cpu: "2", memory: "3Gi" });
+  });
+
+  it("does not inject execd when a container already serves port 8888 (bring-your-own runtime)", async () => {
+    const manifest = sandboxManifest(ns, "byo") as KubernetesObject & { spec: { podTemplate: { spec: { containers: { ports: unknown[] }[] } } } };
+    manifest.spec.podTemplate.spec.containers[0]!.ports = [{ containerPort: 8888 }];
+    await kube.create(manifest);
+    await readySandbox("byo");
+    const pod = await get<V1Pod>("Pod", "byo");
+    expect(pod.spec?.containers.map((c) => c.name)).toEqual(["main"]);
+    expect(await gone("Secret", "byo-execd-token")).toBe(true);
+  });
+});
+
+describe("lifecycle", () => {
+  it("suspends by deleting the pod and resumes by recreating it", async () => {
+    await kube.create(sandboxManifest(ns, "sleepy"));
+    await readySandbox("sleepy");
+    const firstPod = await get<V1Pod>("Pod", "sleepy");
+
+    await kube.patch({ ...SB, namespace: ns, name: "sleepy" }, { spec: { operatingMode: "Suspended" } });
+    const suspended = await waitFor(async () => {
+      const s = await getSandbox("sleepy");
+      return condition(s, "Suspended")?.status === "True" ? s : undefined;
+    }, { message: "Suspended=True" });
+    expect(condition(suspended, "Suspended")?.reason).toBe("PodTerminated");
+    expect(condition(suspended, "Ready")).toMatchObject({ status: "False", reason: "SandboxSuspended" });
+    expect((suspended.status as Record<string, unknown>)["podIPs"]).toBeUndefined();
+    expect(await waitFor(() => gone("Pod", "sleepy"))).toBe(true);
+
+    await kube.patch({ ...SB, namespace: ns, name: "sleepy" }, { spec: { operatingMode: "Running" } });
+    const resumed = await readySandbox("sleepy");
+    expect(condition(resumed, "Suspended")).toMatchObject({ status: "False", reason: "NotSuspended" });
+    const secondPod = await get<V1Pod>("Pod", "sleepy");
+    expect(secondPod.metadata?.uid).not.toBe(firstPod.metadata?.uid);
+  });
+
+  it("expires at shutdownTime: Retain keeps the object, Delete removes it", async () => {
+    const soon = new Date(Date.now() + 4_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    await kube.create(sandboxManifest(ns, "retained", { shutdownTime: soon, service: true }));
+    await kube.create(sandboxManifest(ns, "deleted", { shutdownTime: soon, shutdownPolicy: "Delete" }));
+    await readySandbox("retained");
+
+    const expired = await waitFor(async () => {
+      const s = await getSandbox("retained");
+      return condition(s, "Ready")?.reason === "SandboxExpired" ? s : undefined;
+    }, { timeoutMs: 20_000, message: "retained sandbox expired" });
+    expect(condition(expired, "Ready")?.status).toBe("False");
+    expect(await waitFor(() => gone("Pod", "retained"))).toBe(true);
+    expect(await waitFor(() => gone("Service", "retained"))).toBe(true);
+    expect(await waitFor(() => gone("Sandbox", "deleted", SB.apiVersion), { timeoutMs: 20_000 })).toBe(true);
+  });
+});
+
+describe("drift and deletion", () => {
+  it("recreates a deleted pod and network policy and repairs a changed service", async () => {
+    await kube.create(sandboxManifest(ns, "drifty", { service: true }));
+    await readySandbox("drifty");
+    const pod = await get<V1Pod>("Pod", "drifty");
+
+    await kube.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "drifty" }, { gracePeriodSeconds: 0 });
+    await kube.delete({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespace: ns, name: "drifty" });
+    await kube.patch({ apiVersion: "v1", kind: "Service", namespace: ns, name: "drifty" }, { spec: { selector: { hijacked: "yes" } } });
+
+    await waitFor(async () => {
+      const p = await get<V1Pod>("Pod", "drifty").catch(() => undefined);
+      return p && p.metadata?.uid !== pod.metadata?.uid && !p.metadata?.deletionTimestamp;
+    }, { message: "pod recreated" });
+    await waitFor(() => get("NetworkPolicy", "drifty", "networking.k8s.io/v1"), { message: "policy recreated" });
+    await waitFor(async () => {
+      const s = await get<V1Service>("Service", "drifty");
+      return s.spec?.selector?.["agents.x-k8s.io/sandbox-name-hash"] === nameHash("drifty") && s.spec.selector["hijacked"] === undefined;
+    }, { message: "service selector repaired" });
+  });
+
+  it("reports a name clash with a pod it does not own instead of taking it over", async () => {
+    await kube.create({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "squatted", namespace: ns },
+      spec: { containers: [{ name: "x", image: "x:1" }] },
+    } as KubernetesObject);
+    await kube.create(sandboxManifest(ns, "squatted"));
+    const s = await waitFor(async () => {
+      const sb = await getSandbox("squatted");
+      return condition(sb, "Ready")?.reason === "ReconcilerError" ? sb : undefined;
+    }, { message: "ReconcilerError reported" });
+    expect(condition(s, "Ready")?.message).toContain("not controlled by this Sandbox");
+    const pod = await get<V1Pod>("Pod", "squatted");
+    expect(pod.metadata?.ownerReferences ?? []).toEqual([]);
+  });
+
+  it("garbage-collects every child when the Sandbox is deleted", async () => {
+    await kube.create(sandboxManifest(ns, "doomed", { service: true }));
+    await readySandbox("doomed");
+    await kube.delete({ ...SB, namespace: ns, name: "doomed" });
+    for (const [kind, name, apiVersion] of [
+      ["Pod", "doomed", "v1"],
+      ["Service", "doomed", "v1"],
+      ["Secret", "doomed-execd-token", "v1"],
+      ["NetworkPolicy", "doomed", "networking.k8s.io/v1"],
+    ] as const) {
+      expect(await waitFor(() => gone(kind, name, apiVersion), { timeoutMs: 30_000, message: `${kind} ${name} collected` })).toBe(true);
+    }
+  });
+});

@@ -170,7 +170,9 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     const kcm = startProcess("kube-controller-manager", join(bin.k8s, "kube-controller-manager"), [
       `--kubeconfig=${admin.kubeconfig}`,
       "--leader-elect=false",
-      "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller",
+      // node-lifecycle-controller lifts the node.kubernetes.io/not-ready taint once kwok reports the
+      // fake node Ready (without it no pod ever schedules there).
+      "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,node-lifecycle-controller",
       `--root-ca-file=${pki.caCert}`,
       `--service-account-private-key-file=${pki.saKey}`,
       "--service-cluster-ip-range=10.0.0.0/24",
@@ -218,6 +220,18 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       90_000,
       kcm,
     );
+
+    if (fakeNode) {
+      await waitUntil(
+        `fake node ${fakeNode} schedulable (not-ready taint lifted)`,
+        async () => {
+          const node = await kube.get<{ apiVersion: string; kind: string; spec?: { taints?: Array<{ key: string }> } }>({ apiVersion: "v1", kind: "Node", name: fakeNode });
+          return !(node.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/not-ready");
+        },
+        90_000,
+        kcm,
+      );
+    }
 
     await installCrds(kube, opts.crdDir ?? join(REPO, "crds"), log);
 

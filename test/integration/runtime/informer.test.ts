@@ -86,12 +86,10 @@ describe("Informer against a real API server", () => {
     await inf.start();
     await inf.waitForSync();
     await kube.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "child", namespace: ns, ownerReferences: [controllerRef(owner)] } });
-    // Owned by another kind: must not map to a ConfigMap key.
-    await kube.apply({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "foreign", namespace: ns, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "d", uid: "11111111-1111-1111-1111-111111111111", controller: true }] },
-    });
+    // Controlled by another kind (a real object, or the garbage collector would delete the Secret):
+    // must not map to a ConfigMap key.
+    const sa = await kube.apply<KubernetesObject>({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "owner", namespace: ns } });
+    await kube.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "foreign", namespace: ns, ownerReferences: [controllerRef(sa)] } });
     await waitFor(() => inf.get(ns, "foreign") && inf.get(ns, "child"));
     expect(own.keys).toEqual(expect.arrayContaining([`${ns}/child`, `${ns}/foreign`]));
     expect(owners.keys).toEqual([`${ns}/owner`]);

@@ -1,9 +1,9 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
+import { CoordinationV1Api, V1MicroTime, type KubernetesObject } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { defineController } from "../../../src/runtime/controller.js";
 import { enqueueControllerOwner, enqueueOwn, Informer } from "../../../src/runtime/informer.js";
-import { Manager } from "../../../src/runtime/manager.js";
+import { LeaderElectionLostError, Manager } from "../../../src/runtime/manager.js";
 import { controllerRef } from "../../../src/runtime/ownerrefs.js";
 import { freshNamespace, testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
 
@@ -122,5 +122,33 @@ describe("Manager", () => {
     await a.done;
     await waitFor(() => b.mgr.elector?.isLeader(), { timeoutMs: 20_000, message: "b takes over" });
     await waitFor(() => b.ctl.reconciled.includes(`${ns}/s2`), { message: "b reconciles after taking over" });
+  });
+
+  it("stops without drain and rejects start() with LeaderElectionLostError when the lease is taken away", async () => {
+    const registry = new Registry();
+    const mgr = new Manager({
+      registry,
+      healthServer: { host: "127.0.0.1", port: 0 },
+      leaderElection: { kc: testKubeConfig(), namespace: ns, name: "lost-leader", identity: "me", leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 400 },
+    });
+    const ctl = copyController(ns, registry, "copy-lost");
+    mgr.addInformer(ctl.sources);
+    mgr.addInformer(ctl.copies);
+    mgr.addController(ctl.c);
+    const outcome = mgr.start().then(
+      () => "resolved",
+      (e: unknown) => (e instanceof LeaderElectionLostError ? "lost" : `other: ${String(e)}`),
+    );
+    await waitFor(() => mgr.isReady() && mgr.elector?.isLeader(), { message: "leading and ready" });
+    const leases = testKubeConfig().makeApiClient(CoordinationV1Api);
+    const lease = await leases.readNamespacedLease({ name: "lost-leader", namespace: ns });
+    await leases.replaceNamespacedLease({
+      name: "lost-leader",
+      namespace: ns,
+      body: { ...lease, spec: { holderIdentity: "usurper", leaseDurationSeconds: 3600, renewTime: new V1MicroTime(), acquireTime: new V1MicroTime(), leaseTransitions: 1 } },
+    });
+    expect(await outcome).toBe("lost");
+    expect(mgr.isReady()).toBe(false);
+    expect(ctl.c.queue.shuttingDown).toBe(true);
   });
 });

@@ -1,0 +1,205 @@
+// What the chart renders: hardened workloads the real operator's flag parser accepts, the router's
+// NetworkPolicy-facing labels, PDBs, and the optional objects behind their toggles.
+import type { V1Container, V1Deployment, V1PodDisruptionBudget, V1Service } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { parseOperatorFlags } from "../../../src/operator/flags.js";
+import { find, renderChart, type K8sObject } from "./helm.js";
+import { helmMissing, helmPath } from "./helm-available.js";
+
+const OPERATOR = "agent-sandbox-operator";
+const ROUTER = "agent-sandbox-router";
+/** src/runtime/manager.ts: graceful shutdown waits this long for reconciles to drain. */
+const DRAIN_DEADLINE_SECONDS = 20;
+
+function deployment(objects: K8sObject[], name: string): V1Deployment {
+  return find(objects, "Deployment", name) as unknown as V1Deployment;
+}
+
+function onlyContainer(d: V1Deployment): V1Container {
+  const cs = d.spec?.template.spec?.containers ?? [];
+  expect(cs).toHaveLength(1);
+  return cs[0] as V1Container;
+}
+
+describe.skipIf(helmMissing !== undefined)("chart objects", () => {
+  const objects = helmMissing ? [] : renderChart(helmPath);
+
+  it("renders every object into the release namespace except the cluster-scoped RBAC", () => {
+    const clusterScoped = new Set(["ClusterRole", "ClusterRoleBinding", "RuntimeClass", "Namespace", "CustomResourceDefinition"]);
+    for (const o of objects) {
+      if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBeUndefined();
+      else expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe("agent-sandbox-system");
+    }
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        "ClusterRole/agent-sandbox-operator",
+        "ClusterRole/agent-sandbox-router",
+        "ClusterRoleBinding/agent-sandbox-operator",
+        "ClusterRoleBinding/agent-sandbox-router",
+        "Deployment/agent-sandbox-operator",
+        "Deployment/agent-sandbox-router",
+        "PodDisruptionBudget/agent-sandbox-operator",
+        "PodDisruptionBudget/agent-sandbox-router",
+        "Role/agent-sandbox-operator-leader-election",
+        "RoleBinding/agent-sandbox-operator-leader-election",
+        "Service/agent-sandbox-operator-metrics",
+        "Service/agent-sandbox-router",
+        "ServiceAccount/agent-sandbox-operator",
+        "ServiceAccount/agent-sandbox-router",
+      ].sort(),
+    );
+  });
+
+  for (const name of [OPERATOR, ROUTER]) {
+    it(`hardens ${name}: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp`, () => {
+      const d = deployment(objects, name);
+      const pod = d.spec?.template.spec;
+      expect(pod?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect(pod?.securityContext?.runAsUser).toBeGreaterThan(0);
+      expect(pod?.hostNetwork ?? false).toBe(false);
+      expect(pod?.hostPID ?? false).toBe(false);
+      const c = onlyContainer(d);
+      expect(c.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        privileged: false,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      // The only writable path is an emptyDir /tmp.
+      expect(c.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
+      expect(pod?.volumes).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }]);
+      expect(c.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+      expect(c.resources?.limits?.["memory"]).toBeDefined();
+      expect(c.image).toBe("agent-sandbox/operator:0.1.0");
+      expect(c.env?.find((e) => e.name === "POD_NAMESPACE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
+      expect(c.env?.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
+      expect(pod?.terminationGracePeriodSeconds).toBeGreaterThan(DRAIN_DEADLINE_SECONDS);
+      expect(pod?.serviceAccountName).toBe(name);
+      expect(d.spec?.replicas).toBe(2);
+    });
+  }
+
+  it("probes the operator's /healthz and /readyz on its health port", () => {
+    const c = onlyContainer(deployment(objects, OPERATOR));
+    expect(c.ports).toEqual([{ name: "http-health", containerPort: 8081, protocol: "TCP" }]);
+    expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http-health" });
+    expect(c.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http-health" });
+  });
+
+  it("passes the operator flags its own parser accepts, carrying the values", () => {
+    const c = onlyContainer(deployment(objects, OPERATOR));
+    expect(c.args?.[0]).toBe("/app/dist/operator/main.js");
+    const flags = parseOperatorFlags(c.args?.slice(1) ?? []);
+    expect(flags.leaderElect).toBe(true);
+    expect(flags.leaderElectionId).toBe("agent-sandbox-ts-leader");
+    expect(flags.healthAddress.port).toBe(8081);
+    expect(flags.namespace).toBeUndefined();
+    expect(flags.config).toMatchObject({
+      defaultRuntimeClassName: "gvisor",
+      defaultResources: {
+        requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "256Mi" },
+        limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "2Gi" },
+      },
+      execdImage: "agent-sandbox/runtime:0.1.0",
+      execPort: 8888,
+      routerNamespace: "agent-sandbox-system",
+      routerPodLabels: { app: "sandbox-router" },
+      clusterDomain: "cluster.local",
+      defaultRunAsUser: 1000,
+    });
+  });
+
+  it("carries changed values into the operator's flags", () => {
+    const changed = renderChart(helmPath, {
+      namespace: "platform",
+      set: {
+        "sandboxDefaults.runtimeClassName": "kata",
+        "sandboxDefaults.resources.limits.memory": "4Gi",
+        "operator.leaderElection.enabled": false,
+        "operator.watchNamespace": "team-a",
+        "execd.image.tag": "1.2.3",
+        "operator.workers.sandbox": 32,
+      },
+    });
+    const flags = parseOperatorFlags(onlyContainer(deployment(changed, OPERATOR)).args?.slice(1) ?? []);
+    expect(flags.config.defaultRuntimeClassName).toBe("kata");
+    expect(flags.config.defaultResources.limits["memory"]).toBe("4Gi");
+    expect(flags.config.execdImage).toBe("agent-sandbox/runtime:1.2.3");
+    expect(flags.config.routerNamespace).toBe("platform");
+    expect(flags.leaderElect).toBe(false);
+    expect(flags.namespace).toBe("team-a");
+    expect(flags.workers.sandbox).toBe(32);
+    // No Lease, no Lease permissions.
+    expect(changed.some((o) => o.kind === "Role")).toBe(false);
+  });
+
+  it("labels router pods app=sandbox-router, the peer sandbox NetworkPolicies admit", () => {
+    const d = deployment(objects, ROUTER);
+    expect(d.spec?.template.metadata?.labels?.["app"]).toBe("sandbox-router");
+    const c = onlyContainer(d);
+    expect(c.args?.[0]).toBe("/app/dist/router/main.js");
+    expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    expect(c.readinessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
+    // The selector must not include the NetworkPolicy label: changing it would orphan pods on upgrade.
+    expect(d.spec?.selector.matchLabels).toEqual({
+      "app.kubernetes.io/name": "agent-sandbox",
+      "app.kubernetes.io/instance": "agent-sandbox",
+      "app.kubernetes.io/component": "router",
+    });
+  });
+
+  it("exposes the router through a Service of the configured type", () => {
+    const svc = find(objects, "Service", ROUTER) as unknown as V1Service;
+    expect(svc.spec?.type).toBe("ClusterIP");
+    expect(svc.spec?.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
+    expect(svc.spec?.selector).toEqual(deployment(objects, ROUTER).spec?.selector.matchLabels);
+    const lb = renderChart(helmPath, { set: { "router.service.type": "LoadBalancer", "router.service.loadBalancerSourceRanges[0]": "10.0.0.0/8" } });
+    const lbSvc = find(lb, "Service", ROUTER) as unknown as V1Service;
+    expect(lbSvc.spec?.type).toBe("LoadBalancer");
+    expect(lbSvc.spec?.loadBalancerSourceRanges).toEqual(["10.0.0.0/8"]);
+    const np = renderChart(helmPath, { set: { "router.service.type": "NodePort", "router.service.nodePort": 30080 } });
+    expect((find(np, "Service", ROUTER) as unknown as V1Service).spec?.ports?.[0]?.nodePort).toBe(30080);
+  });
+
+  it("protects both Deployments with a PodDisruptionBudget that cannot block a drain", () => {
+    for (const name of [OPERATOR, ROUTER]) {
+      const pdb = find(objects, "PodDisruptionBudget", name) as unknown as V1PodDisruptionBudget;
+      expect(pdb.spec?.maxUnavailable).toBe(1);
+      expect(pdb.spec?.minAvailable).toBeUndefined();
+      expect(pdb.spec?.selector?.matchLabels).toEqual(deployment(objects, name).spec?.selector.matchLabels);
+    }
+  });
+
+  it("creates the gVisor RuntimeClass only when asked", () => {
+    expect(objects.some((o) => o.kind === "RuntimeClass")).toBe(false);
+    const rc = find(renderChart(helmPath, { set: { "runtimeClass.create": true } }), "RuntimeClass", "gvisor");
+    expect(rc["handler"]).toBe("runsc");
+    expect(rc.apiVersion).toBe("node.k8s.io/v1");
+  });
+
+  it("renders a ServiceMonitor for the operator's /metrics only when asked", () => {
+    expect(objects.some((o) => o.kind === "ServiceMonitor")).toBe(false);
+    const on = renderChart(helmPath, { set: { "metrics.serviceMonitor.enabled": true, "metrics.serviceMonitor.labels.release": "prom" } });
+    const sm = find(on, "ServiceMonitor", OPERATOR);
+    expect(sm.metadata.labels?.["release"]).toBe("prom");
+    const spec = sm["spec"] as { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } };
+    expect(spec.endpoints).toEqual([expect.objectContaining({ port: "http-metrics", path: "/metrics" })]);
+    const svc = find(on, "Service", `${OPERATOR}-metrics`) as unknown as V1Service;
+    expect(svc.spec?.ports?.[0]?.name).toBe("http-metrics");
+    for (const [k, v] of Object.entries(spec.selector.matchLabels)) expect(svc.metadata?.labels?.[k]).toBe(v);
+  });
+
+  it("leaves the router out entirely when router.enabled=false", () => {
+    const off = renderChart(helmPath, { set: { "router.enabled": false } });
+    expect(off.filter((o) => o.metadata.name.startsWith(ROUTER)).map((o) => o.kind)).toEqual([]);
+  });
+
+  it("renders a Pod Security 'restricted' Namespace only for the plain manifests", () => {
+    expect(objects.some((o) => o.kind === "Namespace")).toBe(false);
+    const ns = find(renderChart(helmPath, { set: { createNamespace: true } }), "Namespace", "agent-sandbox-system");
+    expect(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+  });
+});

@@ -42,6 +42,31 @@ async function executeLatency(execd: ExecdProcess, language: "python" | "javascr
   return summarize(samples, "ms");
 }
 
+/** A new context from nothing to its first answer: interpreter start + `1+1`. */
+async function coldContext(execd: ExecdProcess, language: "python" | "javascript", runs: number) {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const id = `cold-${language}-${i}`;
+    const started = performance.now();
+    const created = await execd.request("/v1/contexts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ language, id }),
+    });
+    if (created.status !== 201) throw new Error(`context create failed: ${created.status}`);
+    const res = await execd.request("/v1/execute", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ context: id, code: "1+1" }),
+    });
+    const answer = (await res.json()) as { results: Array<{ data: string }> };
+    samples.push(performance.now() - started);
+    if (answer.results[0]?.data !== "2") throw new Error(`unexpected answer ${JSON.stringify(answer)}`);
+    await execd.request(`/v1/contexts/${id}`, { method: "DELETE" });
+  }
+  return summarize(samples, "ms");
+}
+
 /** 100 MB up and down as raw bytes (PUT/GET /v1/files) and as base64 JSON (/v1/execute). */
 async function fileRoundTrip(execd: ExecdProcess) {
   const data = randomBytes(FILE_BYTES);
@@ -105,10 +130,17 @@ async function measure(label: string, execd: ExecdProcess, log: (m: string) => v
   log(`${label}: python p50 ${python.p50} ms, p99 ${python.p99} ms`);
   const javascript = await executeLatency(execd, "javascript", "1+1");
   log(`${label}: javascript p50 ${javascript.p50} ms, p99 ${javascript.p99} ms`);
+  const coldPython = await coldContext(execd, "python", 20);
+  const coldJavascript = await coldContext(execd, "javascript", 20);
+  log(`${label}: new context to first answer p50 python ${coldPython.p50} ms, javascript ${coldJavascript.p50} ms`);
   log(`${label}: 100 MB round trips`);
   const files = await fileRoundTrip(execd);
   log(`${label}: raw ${files.raw.roundTripMBps} MB/s, base64 JSON ${files.base64Json.roundTripMBps} MB/s`);
-  return { executeRoundTrip: { python, javascript }, file100MB: files };
+  return {
+    executeRoundTrip: { python, javascript },
+    newContextFirstAnswer: { python: coldPython, javascript: coldJavascript },
+    file100MB: files,
+  };
 }
 
 export const scenario: Scenario = {

@@ -198,7 +198,8 @@ export class Informer<T extends KubernetesObject> {
         stripManagedFields(item);
         items.push(item);
       }
-      cont = page.metadata?._continue || undefined;
+      // Raw JSON (no ObjectSerializer), so the token is "continue", not the model's "_continue".
+      cont = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
     } while (cont);
     this.#listedOnce = true;
     this.#lists++;

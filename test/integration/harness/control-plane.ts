@@ -99,7 +99,19 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   const bin = ensureBinaries();
   const dir = mkdtempSync(join(tmpdir(), "agent-sandbox-ts-cp-"));
   const procs: Proc[] = [];
+  // If the runner dies without calling teardown, do not leave the control plane running.
+  const killOnExit = (): void => {
+    for (const p of procs) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  process.once("exit", killOnExit);
   const stop = async (): Promise<void> => {
+    process.off("exit", killOnExit);
     // Reverse start order: clients of the API server first, etcd last.
     for (const p of [...procs].reverse()) await stopProcess(p);
     if (process.env["KEEP_TEST_CLUSTER_DIR"] !== "1") rmSync(dir, { recursive: true, force: true });

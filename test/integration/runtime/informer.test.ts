@@ -96,6 +96,15 @@ describe("Informer against a real API server", () => {
     expect(inf.byIndex("owner", owner.metadata?.uid ?? "").map((o) => o.metadata?.name)).toEqual(["child"]);
   });
 
+  it("pages through large lists", async () => {
+    for (let i = 0; i < 7; i++) await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `page-${i}`, namespace: ns, labels: { paged: "yes" } } });
+    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "paged=yes", pageSize: 2 });
+    informers.push(inf);
+    await inf.start();
+    await inf.waitForSync();
+    expect(inf.list().length).toBe(7);
+  });
+
   it("filters by label selector", async () => {
     const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "app=x" });
     informers.push(inf);

@@ -1,0 +1,189 @@
+// Who is calling, and may they? Kubernetes bearer tokens are checked with TokenReview and
+// every permission with a SubjectAccessReview, both answered by the API server and reused for
+// a few seconds (bounded LRU); router-signed scoped tokens are checked locally.
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { LRUCache } from "lru-cache";
+import { EXTENSIONS_GROUP, SANDBOX_GROUP } from "../api/index.js";
+import type { Kube, Logger } from "../runtime/index.js";
+import { forbidden, unauthenticated } from "./errors.js";
+import type { RouterMetrics } from "./metrics.js";
+import { looksScoped, type ScopedTokens } from "./scoped-token.js";
+
+export interface UserInfo {
+  username: string;
+  uid?: string | undefined;
+  groups?: string[] | undefined;
+  extra?: Record<string, string[]> | undefined;
+}
+
+export type Caller = { kind: "user"; user: UserInfo; token: string } | { kind: "scoped"; namespace: string; name: string };
+
+/**
+ * What a request wants to do. Running anything in a sandbox (proxy, execute, files) is
+ * `create` on `sandboxes/exec` in agents.x-k8s.io, like `create pods/exec` for kubectl exec:
+ * a role that may only read Sandboxes cannot run code in them. Management calls use the
+ * verbs of sandboxclaims (and sandboxwarmpools) in extensions.agents.x-k8s.io.
+ */
+export type Action =
+  | { kind: "exec"; namespace: string; sandboxName?: string | undefined; claimName?: string | undefined; requestedName: string }
+  | { kind: "claim"; verb: "get" | "list" | "create" | "delete"; namespace: string; name?: string | undefined; sandboxName?: string | undefined }
+  | { kind: "pool"; verb: "list" | "scale"; namespace: string; name?: string | undefined };
+
+interface ResourceAttributes {
+  namespace: string;
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  name?: string;
+}
+
+export function resourceAttributes(action: Action): ResourceAttributes {
+  switch (action.kind) {
+    case "exec":
+      return {
+        namespace: action.namespace,
+        verb: "create",
+        group: SANDBOX_GROUP,
+        resource: "sandboxes",
+        subresource: "exec",
+        name: action.sandboxName ?? action.requestedName,
+      };
+    case "claim":
+      return { namespace: action.namespace, verb: action.verb, group: EXTENSIONS_GROUP, resource: "sandboxclaims", ...(action.name ? { name: action.name } : {}) };
+    case "pool":
+      return action.verb === "scale"
+        ? { namespace: action.namespace, verb: "update", group: EXTENSIONS_GROUP, resource: "sandboxwarmpools", subresource: "scale", ...(action.name ? { name: action.name } : {}) }
+        : { namespace: action.namespace, verb: "list", group: EXTENSIONS_GROUP, resource: "sandboxwarmpools" };
+  }
+}
+
+/** A scoped token may do what its holder needs with its one sandbox: run, read, delete. */
+function scopedAllows(caller: { namespace: string; name: string }, action: Action): boolean {
+  if (action.namespace !== caller.namespace) return false;
+  switch (action.kind) {
+    case "exec":
+      return [action.sandboxName, action.claimName].includes(caller.name) || (!action.sandboxName && !action.claimName && action.requestedName === caller.name);
+    case "claim":
+      return (action.verb === "get" || action.verb === "delete") && (action.name === caller.name || action.sandboxName === caller.name);
+    case "pool":
+      return false;
+  }
+}
+
+interface TokenReviewStatus {
+  authenticated?: boolean;
+  user?: UserInfo;
+  error?: string;
+}
+
+export interface AuthenticatorOptions {
+  kube: Kube;
+  scoped: ScopedTokens;
+  logger: Logger;
+  metrics: RouterMetrics;
+  cacheTtlMs: number;
+  cacheMax: number;
+}
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+export class Authenticator {
+  readonly #o: AuthenticatorOptions;
+  /** sha256(token) -> user, or false for a token the API server rejected. */
+  readonly #tokens: LRUCache<string, { user: UserInfo } | { rejected: string }>;
+  readonly #decisions: LRUCache<string, { allowed: boolean; reason: string }>;
+
+  constructor(o: AuthenticatorOptions) {
+    this.#o = o;
+    this.#tokens = new LRUCache({ max: o.cacheMax, ttl: o.cacheTtlMs });
+    this.#decisions = new LRUCache({ max: o.cacheMax, ttl: o.cacheTtlMs });
+  }
+
+  /** The caller behind `Authorization: Bearer`, or a 401 RouterError. */
+  async authenticate(req: IncomingMessage): Promise<Caller> {
+    const header = req.headers.authorization;
+    if (!header) throw unauthenticated("missing Authorization: Bearer <token> (a Kubernetes token or a sandbox token from this router)");
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) throw unauthenticated("the Authorization header must be 'Bearer <token>'");
+    const token = match[1];
+    if (looksScoped(token)) {
+      try {
+        const subject = await this.#o.scoped.verify(token);
+        this.#o.metrics.authentications.inc({ method: "scoped", result: "ok" });
+        return { kind: "scoped", ...subject };
+      } catch (err) {
+        this.#o.metrics.authentications.inc({ method: "scoped", result: "rejected" });
+        throw unauthenticated(`sandbox token rejected: ${(err as Error).message}`);
+      }
+    }
+    const key = sha256(token);
+    let entry = this.#tokens.get(key);
+    if (entry) this.#o.metrics.authCacheHits.inc({ cache: "tokenreview" });
+    else {
+      entry = await this.#tokenReview(token);
+      this.#tokens.set(key, entry);
+    }
+    if ("rejected" in entry) throw unauthenticated(`token rejected by the Kubernetes API server: ${entry.rejected}`);
+    return { kind: "user", user: entry.user, token };
+  }
+
+  /** Resolves if `caller` may do `action`; otherwise throws a 403 RouterError. */
+  async authorize(caller: Caller, action: Action): Promise<void> {
+    const attrs = resourceAttributes(action);
+    if (caller.kind === "scoped") {
+      if (scopedAllows(caller, action)) return;
+      throw forbidden(`this sandbox token is for ${caller.namespace}/${caller.name} only; it cannot ${describe(attrs)}`);
+    }
+    const key = JSON.stringify([caller.user.username, caller.user.uid, caller.user.groups, caller.user.extra, attrs]);
+    let decision = this.#decisions.get(key);
+    if (decision) this.#o.metrics.authCacheHits.inc({ cache: "subjectaccessreview" });
+    else {
+      decision = await this.#subjectAccessReview(caller.user, attrs);
+      this.#decisions.set(key, decision);
+    }
+    if (!decision.allowed) {
+      throw forbidden(`user "${caller.user.username}" cannot ${describe(attrs)}${decision.reason ? ` (${decision.reason})` : ""}`);
+    }
+  }
+
+  async #tokenReview(token: string): Promise<{ user: UserInfo } | { rejected: string }> {
+    const review = await this.#o.kube.request<{ status?: TokenReviewStatus }>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
+    });
+    const status = review.status ?? {};
+    const ok = status.authenticated === true && status.user?.username;
+    this.#o.metrics.authentications.inc({ method: "tokenreview", result: ok ? "ok" : "rejected" });
+    if (!ok || !status.user) return { rejected: status.error || "not authenticated" };
+    return { user: status.user };
+  }
+
+  async #subjectAccessReview(user: UserInfo, attrs: ResourceAttributes): Promise<{ allowed: boolean; reason: string }> {
+    const review = await this.#o.kube.request<{ status?: { allowed?: boolean; denied?: boolean; reason?: string } }>(
+      "POST",
+      "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: {
+            user: user.username,
+            ...(user.uid ? { uid: user.uid } : {}),
+            ...(user.groups ? { groups: user.groups } : {}),
+            ...(user.extra ? { extra: user.extra } : {}),
+            resourceAttributes: attrs,
+          },
+        },
+      },
+    );
+    const allowed = review.status?.allowed === true && review.status.denied !== true;
+    this.#o.metrics.authorizations.inc({ result: allowed ? "allowed" : "denied" });
+    return { allowed, reason: review.status?.reason ?? "" };
+  }
+}
+
+function describe(a: ResourceAttributes): string {
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  return `${a.verb} ${resource}.${a.group}${a.name ? ` "${a.name}"` : ""} in namespace "${a.namespace}"`;
+}

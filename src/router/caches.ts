@@ -1,0 +1,52 @@
+import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
+import {
+  SandboxClaimGVK,
+  SandboxGVK,
+  SandboxWarmPoolGVK,
+  type Sandbox,
+  type SandboxClaim,
+  type SandboxWarmPool,
+} from "../api/index.js";
+import { Informer, type Kube, type Logger } from "../runtime/index.js";
+
+export type SandboxObject = Sandbox & KubernetesObject;
+export type ClaimObject = SandboxClaim & KubernetesObject;
+export type PoolObject = SandboxWarmPool & KubernetesObject;
+
+export const RouterIndex = { PoolsByTemplate: "poolsByTemplate" } as const;
+
+/**
+ * What the router reads per request, kept in memory by list+watch so that resolving a
+ * target never costs a DNS lookup or an API call. Secrets are limited to the ones the
+ * operator manages (the per-sandbox execution-server tokens).
+ */
+export interface RouterCaches {
+  sandboxes: Informer<SandboxObject>;
+  claims: Informer<ClaimObject>;
+  pools: Informer<PoolObject>;
+  secrets: Informer<V1Secret>;
+}
+
+export function createRouterCaches(kube: Kube, logger: Logger, namespace?: string): RouterCaches {
+  const common = { kube, logger, ...(namespace ? { namespace } : {}) };
+  return {
+    sandboxes: new Informer<SandboxObject>({ ...common, apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind }),
+    claims: new Informer<ClaimObject>({ ...common, apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind }),
+    pools: new Informer<PoolObject>({
+      ...common,
+      apiVersion: SandboxWarmPoolGVK.apiVersion,
+      kind: SandboxWarmPoolGVK.kind,
+      indexers: { [RouterIndex.PoolsByTemplate]: (p) => [`${p.metadata?.namespace ?? ""}/${p.spec.sandboxTemplateRef.name}`] },
+    }),
+    secrets: new Informer<V1Secret>({
+      ...common,
+      apiVersion: "v1",
+      kind: "Secret",
+      labelSelector: "app.kubernetes.io/managed-by=agent-sandbox-ts",
+    }),
+  };
+}
+
+export function routerInformers(c: RouterCaches): Informer<KubernetesObject>[] {
+  return Object.values(c) as Informer<KubernetesObject>[];
+}

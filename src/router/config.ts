@@ -1,0 +1,51 @@
+/** Settings of the router process (flags in main.ts; tests build it directly). */
+export interface RouterConfig {
+  /** Namespace used when a request names none (X-Sandbox-Namespace default, upstream's "default"). */
+  defaultNamespace: string;
+  /** Port of the execution server when X-Sandbox-Port is absent (upstream runtimes use 8888). */
+  execPort: number;
+  /** TTL given to sandboxes created through the management API when the request names none. */
+  defaultTtlSeconds: number;
+  /** Upper bound on any requested TTL (the operator's cap, 14 days by default). */
+  maxTtlSeconds: number;
+  /** At most one TTL write per claim per this many seconds (executes in between are coalesced). */
+  ttlWriteIntervalSeconds: number;
+  /** How long POST /v1/sandboxes waits for Ready by default, and the most a caller may ask for. */
+  createWaitSeconds: number;
+  maxWaitSeconds: number;
+  /** Lifetime of the per-sandbox tokens the router signs. */
+  scopedTokenTtlSeconds: number;
+  /** How long TokenReview and SubjectAccessReview answers are reused. */
+  authCacheTtlMs: number;
+  authCacheMax: number;
+  /** Retry-After sent with 503 for sandboxes that are not Ready. */
+  retryAfterSeconds: number;
+  /** Idle timeout of a proxied request (no bytes either way for this long aborts it). */
+  upstreamIdleTimeoutMs: number;
+}
+
+export const defaultRouterConfig: RouterConfig = {
+  defaultNamespace: "default",
+  execPort: 8888,
+  defaultTtlSeconds: 3600,
+  maxTtlSeconds: 14 * 24 * 3600,
+  ttlWriteIntervalSeconds: 30,
+  createWaitSeconds: 60,
+  maxWaitSeconds: 300,
+  scopedTokenTtlSeconds: 3600,
+  authCacheTtlMs: 10_000,
+  authCacheMax: 10_000,
+  retryAfterSeconds: 2,
+  upstreamIdleTimeoutMs: 600_000,
+};
+
+/** Keys the router writes on the SandboxClaims it creates. */
+export const RouterKeys = {
+  /** The TTL the caller asked for; every execute moves lifecycle.shutdownTime to now + this. */
+  TtlSeconds: "router.agent-sandbox-ts.dev/ttl-seconds",
+  DisplayName: "router.agent-sandbox-ts.dev/display-name",
+  /** Kubernetes username of the caller that created the claim (audit aid, not used for authz). */
+  CreatedByUser: "router.agent-sandbox-ts.dev/created-by-user",
+  /** Template the claim's pool used at creation, for the `template` list filter. */
+  Template: "router.agent-sandbox-ts.dev/template",
+} as const;

@@ -1,0 +1,34 @@
+import type { ServerResponse } from "node:http";
+
+/** An error with an HTTP status and a stable machine-readable code, answered as JSON. */
+export class RouterError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "RouterError";
+  }
+}
+
+export const badRequest = (message: string): RouterError => new RouterError(400, "bad_request", message);
+export const unauthenticated = (message: string): RouterError =>
+  new RouterError(401, "unauthenticated", message, { "www-authenticate": 'Bearer realm="sandbox-router"' });
+export const forbidden = (message: string): RouterError => new RouterError(403, "forbidden", message);
+export const notFound = (message: string): RouterError => new RouterError(404, "not_found", message);
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, error: RouterError): void {
+  if (res.headersSent) {
+    res.destroy(error);
+    return;
+  }
+  sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
+}

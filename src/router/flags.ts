@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { defaultRouterConfig, type RouterConfig } from "./config.js";
+
+export interface RouterFlags {
+  config: RouterConfig;
+  listen: { host: string; port: number };
+  healthAddress: { host: string; port: number };
+  signingKey: Uint8Array | undefined;
+  namespace: string | undefined;
+}
+
+function wholeNumber(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}, got "${value}"`);
+    return n;
+  };
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(":");
+  const port = Number(value.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`expected host:port (e.g. :8080), got "${value}"`);
+  return { host: value.slice(0, at) || "0.0.0.0", port };
+}
+
+const d = defaultRouterConfig;
+
+export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): RouterFlags {
+  const program = new Command("sandbox-router")
+    .description("Authenticating reverse proxy to sandbox pods, with a management API for agents that do not speak Kubernetes.")
+    .addOption(new Option("--listen <host:port>", "proxy and management API address").default(":8080").argParser(hostPort))
+    .addOption(new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort))
+    .addOption(new Option("--signing-key-file <file>", "file with the HMAC key (>= 32 bytes) for sandbox tokens; share it across replicas (or env ROUTER_SIGNING_KEY)"))
+    .addOption(new Option("--default-namespace <ns>", "namespace when a request names none").default(d.defaultNamespace))
+    .addOption(new Option("--exec-port <port>", "port of the execution server in sandbox pods").default(d.execPort).argParser(wholeNumber("--exec-port", 1)))
+    .addOption(new Option("--default-ttl <seconds>", "TTL of sandboxes created through the management API").default(d.defaultTtlSeconds).argParser(wholeNumber("--default-ttl", 10)))
+    .addOption(new Option("--max-ttl <seconds>", "largest TTL a caller may ask for").default(d.maxTtlSeconds).argParser(wholeNumber("--max-ttl", 10)))
+    .addOption(new Option("--ttl-write-interval <seconds>", "at most one TTL write per claim per interval").default(d.ttlWriteIntervalSeconds).argParser(wholeNumber("--ttl-write-interval", 1)))
+    .addOption(new Option("--create-wait <seconds>", "how long POST /v1/sandboxes waits for Ready by default").default(d.createWaitSeconds).argParser(wholeNumber("--create-wait", 0)))
+    .addOption(new Option("--max-wait <seconds>", "longest wait a caller may ask for").default(d.maxWaitSeconds).argParser(wholeNumber("--max-wait", 0)))
+    .addOption(new Option("--token-ttl <seconds>", "lifetime of sandbox tokens").default(d.scopedTokenTtlSeconds).argParser(wholeNumber("--token-ttl", 10)))
+    .addOption(new Option("--auth-cache-ttl <ms>", "how long TokenReview/SubjectAccessReview answers are reused").default(d.authCacheTtlMs).argParser(wholeNumber("--auth-cache-ttl", 0)))
+    .addOption(new Option("--upstream-idle-timeout <ms>", "abort a proxied request idle for this long").default(d.upstreamIdleTimeoutMs).argParser(wholeNumber("--upstream-idle-timeout", 1)))
+    .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
+    .exitOverride();
+  program.parse(argv, { from: "user" });
+  const o = program.opts<{
+    listen: { host: string; port: number } | string;
+    healthAddress: { host: string; port: number } | string;
+    signingKeyFile?: string;
+    defaultNamespace: string;
+    execPort: number;
+    defaultTtl: number;
+    maxTtl: number;
+    ttlWriteInterval: number;
+    createWait: number;
+    maxWait: number;
+    tokenTtl: number;
+    authCacheTtl: number;
+    upstreamIdleTimeout: number;
+    namespace?: string;
+  }>();
+  if (o.defaultTtl > o.maxTtl) throw new InvalidArgumentError(`--default-ttl (${o.defaultTtl}) exceeds --max-ttl (${o.maxTtl})`);
+  let signingKey: Uint8Array | undefined;
+  if (o.signingKeyFile) signingKey = readFileSync(o.signingKeyFile);
+  else if (env["ROUTER_SIGNING_KEY"]) signingKey = Buffer.from(env["ROUTER_SIGNING_KEY"], "utf8");
+  if (signingKey && signingKey.length < 32) throw new InvalidArgumentError(`the signing key must be at least 32 bytes, got ${signingKey.length}`);
+  return {
+    config: {
+      ...d,
+      defaultNamespace: o.defaultNamespace,
+      execPort: o.execPort,
+      defaultTtlSeconds: o.defaultTtl,
+      maxTtlSeconds: o.maxTtl,
+      ttlWriteIntervalSeconds: o.ttlWriteInterval,
+      createWaitSeconds: o.createWait,
+      maxWaitSeconds: o.maxWait,
+      scopedTokenTtlSeconds: o.tokenTtl,
+      authCacheTtlMs: o.authCacheTtl,
+      upstreamIdleTimeoutMs: o.upstreamIdleTimeout,
+    },
+    listen: typeof o.listen === "string" ? hostPort(o.listen) : o.listen,
+    healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,
+    signingKey,
+    namespace: o.namespace,
+  };
+}

@@ -1,0 +1,303 @@
+// A small REST API for agents that do not speak Kubernetes, mirroring the hosted anchor's
+// create / get / list / delete / execute. Sandboxes are SandboxClaims; their id is the claim name.
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import { SandboxClaimGVK, SandboxWarmPoolGVK } from "../api/index.js";
+import { isNotFound, InvalidError, ApiError } from "../runtime/index.js";
+import type { Caller } from "./auth.js";
+import { readJson } from "./body.js";
+import type { ClaimObject, PoolObject } from "./caches.js";
+import { RouterIndex } from "./caches.js";
+import { RouterKeys } from "./config.js";
+import type { RouterDeps } from "./deps.js";
+import { badRequest, notFound, RouterError, sendJson } from "./errors.js";
+import { proxyTo, validateTarget } from "./proxy-route.js";
+import { boundSandboxName, SandboxStates, viewOf, type SandboxView } from "./sandbox-state.js";
+import { toShutdownTime } from "./ttl.js";
+
+const RESERVED_LABEL_PREFIXES = ["agents.x-k8s.io/", "extensions.agents.x-k8s.io/", "router.agent-sandbox-ts.dev/", "app.kubernetes.io/managed-by"];
+
+const CreateBody = z
+  .object({
+    namespace: z.string().optional(),
+    warmPool: z.string().min(1).optional(),
+    template: z.string().min(1).optional(),
+    ttlSeconds: z.number().int().min(10, "must be at least 10 seconds").optional(),
+    displayName: z.string().max(256).optional(),
+    labels: z
+      .record(z.string(), z.string())
+      .refine((l) => !Object.keys(l).some((k) => RESERVED_LABEL_PREFIXES.some((p) => k.startsWith(p))), {
+        message: `label keys under ${RESERVED_LABEL_PREFIXES.join(", ")} are reserved`,
+      })
+      .optional(),
+    waitSeconds: z.number().min(0).optional(),
+  })
+  .strict()
+  .refine((b) => Boolean(b.warmPool) !== Boolean(b.template), { message: "give exactly one of warmPool or template" });
+
+const TokenBody = z.object({ ttlSeconds: z.number().int().min(10).optional() }).strict();
+const ScaleBody = z.object({ replicas: z.number().int().min(0) }).strict();
+
+interface Routed {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+}
+
+/** Handles /v1/sandboxes... and /v1/warmpools...; returns false for other paths. */
+export async function handleManagement(deps: RouterDeps, { req, res, url }: Routed): Promise<boolean> {
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] !== "v1" || (parts[1] !== "sandboxes" && parts[1] !== "warmpools")) return false;
+  const namespace = url.searchParams.get("namespace") || headerNamespace(req) || deps.config.defaultNamespace;
+  const method = req.method ?? "GET";
+  if (parts[1] === "warmpools") {
+    if (parts.length === 2 && method === "GET") return done(await listPools(deps, req, res, namespace));
+    if (parts.length === 4 && parts[3] === "scale" && method === "POST") return done(await scalePool(deps, req, res, namespace, parts[2] ?? ""));
+    throw methodOrPath(method, url.pathname);
+  }
+  if (parts.length === 2) {
+    if (method === "POST") return done(await create(deps, req, res, namespace));
+    if (method === "GET") return done(await list(deps, req, res, url, namespace));
+    throw methodOrPath(method, url.pathname);
+  }
+  const id = parts[2] ?? "";
+  validateTarget({ namespace, id, port: deps.config.execPort });
+  if (parts.length === 3) {
+    if (method === "GET") return done(await get(deps, req, res, url, namespace, id));
+    if (method === "DELETE") return done(await remove(deps, req, res, namespace, id));
+    throw methodOrPath(method, url.pathname);
+  }
+  if (parts.length === 4 && parts[3] === "execute" && method === "POST") {
+    await proxyTo(deps, req, res, { namespace, id, port: deps.config.execPort, path: `/v1/execute${url.search}` });
+    return true;
+  }
+  if (parts.length === 4 && parts[3] === "token" && method === "POST") return done(await mintToken(deps, req, res, namespace, id));
+  if (parts[3] === "files") {
+    const rest = url.pathname.split("/").slice(5).join("/");
+    await proxyTo(deps, req, res, { namespace, id, port: deps.config.execPort, path: `/v1/files/${rest}${url.search}` });
+    return true;
+  }
+  throw methodOrPath(method, url.pathname);
+}
+
+const done = (_: void): boolean => true;
+const methodOrPath = (method: string, path: string): RouterError => new RouterError(404, "not_found", `no route for ${method} ${path}`);
+
+function headerNamespace(req: IncomingMessage): string | undefined {
+  const v = req.headers["x-sandbox-namespace"];
+  return typeof v === "string" && v.trim() ? v.trim() : undefined;
+}
+
+function templateOfPool(deps: RouterDeps, namespace: string, pool: string): string | undefined {
+  return deps.caches.pools.get(namespace, pool)?.spec.sandboxTemplateRef.name;
+}
+
+function view(deps: RouterDeps, claim: ClaimObject): SandboxView {
+  const ns = claim.metadata.namespace ?? "";
+  const bound = boundSandboxName(claim);
+  const sandbox = bound ? deps.caches.sandboxes.get(ns, bound) : undefined;
+  return viewOf(claim, sandbox, templateOfPool(deps, ns, claim.spec.warmPoolRef.name), deps.now());
+}
+
+async function create(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, queryNamespace: string): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  const body = await readJson(req, CreateBody);
+  const namespace = body.namespace || queryNamespace;
+  validateTarget({ namespace, id: "x", port: 1 });
+  await deps.auth.authorize(caller, { kind: "claim", verb: "create", namespace });
+  const pool = choosePool(deps, namespace, body);
+  const requested = body.ttlSeconds ?? deps.config.defaultTtlSeconds;
+  const ttlSeconds = Math.min(requested, deps.config.maxTtlSeconds);
+  const name = `sbx-${randomBytes(5).toString("hex")}`;
+  const startedAt = deps.now();
+  const claim = {
+    apiVersion: SandboxClaimGVK.apiVersion,
+    kind: SandboxClaimGVK.kind,
+    metadata: {
+      name,
+      namespace,
+      labels: { ...body.labels, [RouterKeys.Template]: pool.spec.sandboxTemplateRef.name },
+      annotations: {
+        [RouterKeys.TtlSeconds]: String(ttlSeconds),
+        [RouterKeys.CreatedByUser]: caller.kind === "user" ? caller.user.username : "",
+        ...(body.displayName ? { [RouterKeys.DisplayName]: body.displayName } : {}),
+      },
+    },
+    spec: {
+      warmPoolRef: { name: pool.metadata.name ?? "" },
+      // Retain: when the TTL runs out the Sandbox goes but the claim stays, so the caller can
+      // still see that it expired (and when); DELETE removes it.
+      lifecycle: { shutdownTime: toShutdownTime(startedAt + ttlSeconds * 1000), shutdownPolicy: "Retain" },
+    },
+  };
+  try {
+    await deps.kube.create(claim);
+  } catch (err) {
+    throw fromApiError(err);
+  }
+  const waitMs = Math.min(body.waitSeconds ?? deps.config.createWaitSeconds, deps.config.maxWaitSeconds) * 1000;
+  const settled = await waitUntilSettled(deps, namespace, name, waitMs, req);
+  const current = deps.caches.claims.get(namespace, name);
+  const v: SandboxView = current ? view(deps, current) : { id: name, namespace, state: "creating", warmPool: pool.metadata.name ?? "", labels: claim.metadata.labels, expireTime: claim.spec.lifecycle.shutdownTime, ttlSeconds };
+  if (v.state === "running") deps.metrics.claimReadySeconds.observe((deps.now() - startedAt) / 1000);
+  const token = await deps.scoped.sign({ namespace, name }, Math.min(deps.config.scopedTokenTtlSeconds, ttlSeconds), deps.now());
+  const warnings = requested > ttlSeconds ? [`ttlSeconds ${requested} exceeds the maximum; capped at ${ttlSeconds}`] : [];
+  const answer = { ...v, token: token.token, tokenExpiresAt: token.expiresAt, ...(warnings.length ? { warnings } : {}) };
+  if (v.state === "failed") {
+    sendJson(res, 422, { error: { code: "sandbox_failed", message: v.message ?? `sandbox ${name} failed (${v.reason ?? "unknown reason"})` }, sandbox: answer });
+    return;
+  }
+  sendJson(res, settled && v.state === "running" ? 201 : 202, answer);
+}
+
+/** Waits (informer events only) until the claim leaves "creating"; false on timeout. */
+function waitUntilSettled(deps: RouterDeps, namespace: string, name: string, waitMs: number, req: IncomingMessage): Promise<boolean> {
+  const abort = new AbortController();
+  req.socket.once("close", () => abort.abort());
+  return deps.waiter.waitFor(
+    namespace,
+    name,
+    () => {
+      const c = deps.caches.claims.get(namespace, name);
+      return c !== undefined && view(deps, c).state !== "creating";
+    },
+    waitMs,
+    abort.signal,
+  );
+}
+
+function choosePool(deps: RouterDeps, namespace: string, body: z.infer<typeof CreateBody>): PoolObject {
+  if (body.warmPool) {
+    const pool = deps.caches.pools.get(namespace, body.warmPool);
+    if (!pool) throw notFound(`SandboxWarmPool "${body.warmPool}" not found in namespace "${namespace}"`);
+    return pool;
+  }
+  const pools = deps.caches.pools.byIndex(RouterIndex.PoolsByTemplate, `${namespace}/${body.template ?? ""}`);
+  if (pools.length === 0) {
+    throw notFound(`no SandboxWarmPool in namespace "${namespace}" uses SandboxTemplate "${body.template ?? ""}"; create one (replicas: 0 is fine) or pass warmPool`);
+  }
+  // Prefer a pool with Ready members (a warm start), then the name for a stable choice.
+  return [...pools].sort((a, b) => (b.status?.readyReplicas ?? 0) - (a.status?.readyReplicas ?? 0) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""))[0] as PoolObject;
+}
+
+async function get(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, url: URL, namespace: string, id: string): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  const cached = deps.caches.claims.get(namespace, id);
+  await deps.auth.authorize(caller, { kind: "claim", verb: "get", namespace, name: id, sandboxName: cached ? boundSandboxName(cached) : undefined });
+  if (!cached) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
+  const wait = Number(url.searchParams.get("waitForReady") ?? 0);
+  if (!Number.isFinite(wait) || wait < 0) throw badRequest("waitForReady must be a number of seconds >= 0");
+  if (wait > 0) await waitUntilSettled(deps, namespace, id, Math.min(wait, deps.config.maxWaitSeconds) * 1000, req);
+  const claim = deps.caches.claims.get(namespace, id);
+  if (!claim) throw notFound(`sandbox "${id}" was deleted`);
+  sendJson(res, 200, view(deps, claim));
+}
+
+async function list(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, url: URL, namespace: string): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  await deps.auth.authorize(caller, { kind: "claim", verb: "list", namespace });
+  const states = (url.searchParams.get("state") ?? "").split(",").filter(Boolean);
+  const unknownState = states.find((s) => !(SandboxStates as readonly string[]).includes(s));
+  if (unknownState) throw badRequest(`unknown state "${unknownState}"; one of ${SandboxStates.join(", ")}`);
+  const template = url.searchParams.get("template") ?? "";
+  const labels = parseSelector(url.searchParams.get("labels") ?? url.searchParams.get("labelSelector") ?? "");
+  const limit = Number(url.searchParams.get("limit") ?? 50);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest("limit must be a whole number from 1 to 500");
+  const after = decodeCursor(url.searchParams.get("pageToken"));
+  const all = deps.caches.claims
+    .list(namespace)
+    .map((c) => view(deps, c))
+    .filter((v) => states.length === 0 || states.includes(v.state))
+    .filter((v) => !template || v.template === template)
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .sort((a, b) => (a.createTime ?? "").localeCompare(b.createTime ?? "") || a.id.localeCompare(b.id));
+  const start = after ? all.findIndex((v) => cursorOf(v) > after) : 0;
+  const page = start < 0 ? [] : all.slice(start, start + limit);
+  const last = page[page.length - 1];
+  const more = start >= 0 && start + limit < all.length;
+  sendJson(res, 200, { sandboxes: page, ...(more && last ? { nextPageToken: Buffer.from(cursorOf(last)).toString("base64url") } : {}) });
+}
+
+const cursorOf = (v: SandboxView): string => `${v.createTime ?? ""}\u0000${v.id}`;
+
+function decodeCursor(token: string | null): string | undefined {
+  if (!token) return undefined;
+  const text = Buffer.from(token, "base64url").toString("utf8");
+  if (!text.includes("\u0000")) throw badRequest("pageToken is not one this API returned");
+  return text;
+}
+
+/** `k=v,k2=v2` (equality only). */
+export function parseSelector(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw badRequest(`label filter "${pair}" must be key=value`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).replace(/^=/, "").trim();
+  }
+  return out;
+}
+
+async function remove(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, namespace: string, id: string): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  const cached = deps.caches.claims.get(namespace, id);
+  await deps.auth.authorize(caller, { kind: "claim", verb: "delete", namespace, name: id, sandboxName: cached ? boundSandboxName(cached) : undefined });
+  try {
+    await deps.kube.delete({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id }, { propagationPolicy: "Background" });
+  } catch (err) {
+    if (isNotFound(err)) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
+    throw fromApiError(err);
+  }
+  sendJson(res, 200, { id, namespace, deleted: true });
+}
+
+async function mintToken(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, namespace: string, id: string): Promise<void> {
+  const caller: Caller = await deps.auth.authenticate(req);
+  if (caller.kind === "scoped") throw new RouterError(403, "forbidden", "a sandbox token cannot mint tokens; use a Kubernetes token");
+  const body = await readJson(req, TokenBody);
+  const claim = deps.caches.claims.get(namespace, id);
+  const sandbox = claim ? boundSandboxName(claim) : id;
+  await deps.auth.authorize(caller, { kind: "exec", namespace, sandboxName: sandbox, claimName: claim ? id : undefined, requestedName: id });
+  if (!claim && !deps.caches.sandboxes.get(namespace, id)) throw notFound(`no Sandbox or SandboxClaim "${id}" in namespace "${namespace}"`);
+  const ttl = Math.min(body.ttlSeconds ?? deps.config.scopedTokenTtlSeconds, deps.config.scopedTokenTtlSeconds);
+  const token = await deps.scoped.sign({ namespace, name: id }, ttl, deps.now());
+  sendJson(res, 200, { id, namespace, token: token.token, expiresAt: token.expiresAt });
+}
+
+async function listPools(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, namespace: string): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  await deps.auth.authorize(caller, { kind: "pool", verb: "list", namespace });
+  const pools = deps.caches.pools
+    .list(namespace)
+    .map((p) => ({
+      name: p.metadata.name,
+      namespace: p.metadata.namespace,
+      template: p.spec.sandboxTemplateRef.name,
+      replicas: p.spec.replicas,
+      readyReplicas: p.status?.readyReplicas ?? 0,
+    }))
+    .sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
+  sendJson(res, 200, { warmPools: pools });
+}
+
+async function scalePool(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, namespace: string, name: string): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  const body = await readJson(req, ScaleBody);
+  await deps.auth.authorize(caller, { kind: "pool", verb: "scale", namespace, name });
+  try {
+    await deps.kube.patch({ apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name }, { spec: { replicas: body.replicas } }, { type: "merge", subresource: "scale" });
+  } catch (err) {
+    if (isNotFound(err)) throw notFound(`SandboxWarmPool "${name}" not found in namespace "${namespace}"`);
+    throw fromApiError(err);
+  }
+  sendJson(res, 200, { name, namespace, replicas: body.replicas });
+}
+
+/** API server refusals keep their meaning (bad labels are the caller's 400, not our 500). */
+function fromApiError(err: unknown): Error {
+  if (err instanceof InvalidError) return badRequest(`the Kubernetes API rejected the request: ${err.message}`);
+  if (err instanceof ApiError && err.code === 409) return new RouterError(409, "conflict", err.message);
+  return err as Error;
+}
+

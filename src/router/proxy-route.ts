@@ -1,0 +1,89 @@
+// The data plane: authenticate, resolve from the caches, authorize against the resolved
+// sandbox, then stream to its pod with the sandbox's own execution-server token.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RouterDeps } from "./deps.js";
+import { badRequest, notFound, RouterError } from "./errors.js";
+import { forward } from "./proxy.js";
+import { namesOf, resolveTarget } from "./resolve.js";
+
+/** Upstream paths that count as an execute (they reset the sandbox's TTL). */
+const EXECUTE_PATHS = new Set(["/v1/execute", "/execute", "/v1/executeCode"]);
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export interface ProxyRequest {
+  namespace: string;
+  /** Sandbox or SandboxClaim name. */
+  id: string;
+  port: number;
+  /** Path and query sent to the pod. */
+  path: string;
+}
+
+export function validateTarget(t: { namespace: string; id: string; port: number }): void {
+  if (!DNS1123_SUBDOMAIN.test(t.id)) throw badRequest(`sandbox id "${t.id}" is not a valid name (lower-case DNS-1123 subdomain)`);
+  if (!DNS1123_LABEL.test(t.namespace)) throw badRequest(`namespace "${t.namespace}" is not a valid namespace name (DNS-1123 label)`);
+  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw badRequest(`port "${t.port}" must be a whole number from 1 to 65535`);
+}
+
+/** Upstream's header contract: X-Sandbox-ID (required), X-Sandbox-Namespace, X-Sandbox-Port. */
+export function fromHeaders(req: IncomingMessage, defaults: { namespace: string; port: number }): ProxyRequest {
+  const header = (name: string): string | undefined => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const id = (header("x-sandbox-id") ?? "").trim();
+  const namespace = (header("x-sandbox-namespace") ?? "").trim() || defaults.namespace;
+  const portText = (header("x-sandbox-port") ?? "").trim();
+  const port = portText ? Number(portText) : defaults.port;
+  const t = { namespace, id, port, path: req.url ?? "/" };
+  validateTarget(t);
+  return t;
+}
+
+/** Path routing: /sandboxes/{namespace}/{name}/<rest> -> /<rest> on the pod. */
+export function fromPath(req: IncomingMessage, defaults: { port: number }): ProxyRequest {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const search = q < 0 ? "" : url.slice(q);
+  const m = /^\/sandboxes\/([^/]+)\/([^/]+)(\/.*)?$/.exec(pathname);
+  if (!m?.[1] || !m[2]) throw notFound("expected /sandboxes/{namespace}/{name}/<path>");
+  const portText = req.headers["x-sandbox-port"];
+  const port = typeof portText === "string" && portText.trim() ? Number(portText) : defaults.port;
+  const t = { namespace: decodeURIComponent(m[1]), id: decodeURIComponent(m[2]), port, path: `${m[3] ?? "/"}${search}` };
+  validateTarget(t);
+  return t;
+}
+
+export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, p: ProxyRequest): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  const r = resolveTarget(deps.caches, p.namespace, p.id, deps.now());
+  const names = namesOf(r);
+  // Authorize before telling anything about the target, so others learn nothing from 404 vs 503.
+  await deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, ...names, requestedName: p.id });
+  switch (r.kind) {
+    case "not-found":
+      throw notFound(`no Sandbox or SandboxClaim "${p.id}" in namespace "${p.namespace}"`);
+    case "expired":
+      throw new RouterError(410, "expired", r.message);
+    case "not-ready":
+      throw new RouterError(503, "not_ready", `${r.message} (${r.reason})`, { "retry-after": String(deps.config.retryAfterSeconds) });
+    case "ready":
+      break;
+  }
+  const pathOnly = p.path.split("?")[0] ?? "/";
+  if (r.claim && EXECUTE_PATHS.has(pathOnly) && req.method === "POST") deps.ttl.touch(r.claim);
+  const sandboxName = r.sandbox.metadata.name ?? p.id;
+  const addr = deps.mapAddress ? await deps.mapAddress({ namespace: p.namespace, sandboxName, podIP: r.podIP, port: p.port }) : { host: r.podIP, port: p.port };
+  // The execution server's token goes only to the execution server, never to other ports.
+  const execdToken = p.port === deps.config.execPort ? r.execdToken : undefined;
+  await forward(req, res, { host: addr.host, port: addr.port, path: p.path, execdToken }, {
+    idleTimeoutMs: deps.config.upstreamIdleTimeoutMs,
+    mapStatus: (status) =>
+      status === 401 && p.port === deps.config.execPort
+        ? new RouterError(502, "upstream_auth", `sandbox ${sandboxName} rejected the router's credentials${execdToken ? "" : " (its token Secret is not known to the router yet)"}`)
+        : undefined,
+  });
+}

@@ -1,0 +1,84 @@
+// The management API's view of a sandbox: one SandboxClaim and the Sandbox bound to it,
+// reduced to the hosted anchor's states. Pure.
+import { SandboxClaimReason, SandboxReason } from "../api/index.js";
+import { findCondition, type Condition } from "../runtime/index.js";
+import type { ClaimObject, SandboxObject } from "./caches.js";
+import { RouterKeys } from "./config.js";
+
+export const SandboxStates = ["creating", "running", "suspended", "expired", "failed", "deleting"] as const;
+export type SandboxState = (typeof SandboxStates)[number];
+
+/** Claim reasons the claim controller never recovers from by itself. */
+const FAILED_REASONS: ReadonlySet<string> = new Set([
+  SandboxClaimReason.InvalidMetadata,
+  SandboxClaimReason.EnvVarsInjectionRejected,
+  SandboxClaimReason.VolumeClaimTemplatesError,
+  SandboxClaimReason.TemplateNotFound,
+  SandboxClaimReason.WarmPoolNotFound,
+  SandboxReason.PodFailed,
+  SandboxReason.PodSucceeded,
+  SandboxReason.MultiplePods,
+]);
+const EXPIRED_REASONS: ReadonlySet<string> = new Set([SandboxClaimReason.ClaimExpired, SandboxClaimReason.SandboxExpired]);
+
+export interface SandboxView {
+  id: string;
+  namespace: string;
+  state: SandboxState;
+  /** Why the sandbox is in that state (the Ready condition's reason and message). */
+  reason?: string | undefined;
+  message?: string | undefined;
+  warmPool: string;
+  template?: string | undefined;
+  displayName?: string | undefined;
+  labels: Record<string, string>;
+  sandboxName?: string | undefined;
+  podIPs?: string[] | undefined;
+  createTime?: string | undefined;
+  expireTime?: string | undefined;
+  ttlSeconds?: number | undefined;
+}
+
+const conditionsOf = (o: { status?: { conditions?: unknown } | undefined } | undefined): Condition[] | undefined =>
+  o?.status?.conditions as Condition[] | undefined;
+
+export function claimState(claim: ClaimObject, sandbox: SandboxObject | undefined, nowMs: number): { state: SandboxState; reason?: string; message?: string } {
+  const ready = findCondition(conditionsOf(claim), "Ready");
+  const withReason = (state: SandboxState) => ({ state, ...(ready?.reason ? { reason: ready.reason } : {}), ...(ready?.message ? { message: ready.message } : {}) });
+  if (claim.metadata.deletionTimestamp) return { state: "deleting" };
+  const shutdown = claim.spec.lifecycle?.shutdownTime ? Date.parse(claim.spec.lifecycle.shutdownTime) : undefined;
+  if ((ready && EXPIRED_REASONS.has(ready.reason)) || (shutdown !== undefined && shutdown <= nowMs)) return { ...withReason("expired"), state: "expired" };
+  if (ready && FAILED_REASONS.has(ready.reason)) return withReason("failed");
+  if (findCondition(conditionsOf(claim), "Finished")?.status === "True") return withReason("failed");
+  if (sandbox?.spec.operatingMode === "Suspended" || ready?.reason === SandboxReason.SandboxSuspended) return withReason("suspended");
+  if (ready?.status === "True" && sandbox && (sandbox.status?.podIPs?.length ?? 0) > 0) return withReason("running");
+  return withReason("creating");
+}
+
+/** The name of the Sandbox a claim is bound to, if it has one yet. */
+export function boundSandboxName(claim: ClaimObject): string | undefined {
+  return claim.status?.sandbox?.name || claim.metadata.annotations?.["agents.x-k8s.io/sandbox-name"] || undefined;
+}
+
+export function viewOf(claim: ClaimObject, sandbox: SandboxObject | undefined, templateOfPool: string | undefined, nowMs: number): SandboxView {
+  const { state, reason, message } = claimState(claim, sandbox, nowMs);
+  const annotations = claim.metadata.annotations ?? {};
+  const ttl = Number(annotations[RouterKeys.TtlSeconds]);
+  const podIPs = sandbox?.status?.podIPs;
+  return {
+    id: claim.metadata.name ?? "",
+    namespace: claim.metadata.namespace ?? "",
+    state,
+    reason,
+    message,
+    warmPool: claim.spec.warmPoolRef.name,
+    template: claim.metadata.labels?.[RouterKeys.Template] ?? templateOfPool,
+    displayName: annotations[RouterKeys.DisplayName],
+    labels: claim.metadata.labels ?? {},
+    sandboxName: boundSandboxName(claim),
+    podIPs: podIPs && podIPs.length > 0 ? podIPs : undefined,
+    createTime: claim.metadata.creationTimestamp ? new Date(claim.metadata.creationTimestamp).toISOString() : undefined,
+    expireTime: claim.spec.lifecycle?.shutdownTime,
+    ttlSeconds: Number.isInteger(ttl) && ttl > 0 ? ttl : undefined,
+  };
+}

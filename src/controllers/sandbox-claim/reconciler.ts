@@ -75,7 +75,8 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 
     const expiresAt = claimExpiresAt(claim);
     if (expiresAt !== undefined && expiresAt <= nowMs) {
-      await expire(claim, sandbox, ctx);
+      const claimDeleted = await expire(claim, sandbox, ctx);
+      if (claimDeleted) return;
       await writeStatus(claim, undefined, { status: "False", reason: SandboxClaimReason.ClaimExpired, message: "The claim passed its lifecycle expiry" }, now, ctx);
       return;
     }
@@ -236,7 +237,8 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     return undefined;
   }
 
-  async function expire(claim: Claim, sandbox: NamedSandbox | undefined, ctx: ReconcileContext): Promise<void> {
+  /** Returns true when the claim itself was deleted (so there is no status left to write). */
+  async function expire(claim: Claim, sandbox: NamedSandbox | undefined, ctx: ReconcileContext): Promise<boolean> {
     const policy = claim.spec.lifecycle?.shutdownPolicy ?? ClaimShutdownPolicy.Retain;
     const claimRef = { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: claim.metadata.namespace, name: claim.metadata.name };
     deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "ClaimExpired", action: "Expire", note: `Claim expired; shutdownPolicy ${policy}` });
@@ -249,7 +251,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
           ),
         );
       }
-      return;
+      return false;
     }
     await ignoreNotFound(
       kube.delete(claimRef, {
@@ -258,6 +260,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         signal: ctx.signal,
       }),
     );
+    return true;
   }
 
   async function writeStatus(

@@ -1,0 +1,275 @@
+// SandboxTemplate, SandboxWarmPool and SandboxClaim against a real API server: pool fill and
+// refill, warm adoption of Ready members only, cold fallback, exactly one sandbox per claim under
+// a burst and across an operator restart, env injection policy, expiry, scale subresource.
+import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isNotFound, type Kube } from "../../../src/runtime/index.js";
+import { nameHash } from "../../../src/controllers/shared/name-hash.js";
+import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
+import {
+  claimManifest,
+  condition,
+  fakeNodePodTemplate,
+  poolManifest,
+  startOperator,
+  templateManifest,
+  type RunningOperator,
+} from "./operator-fixture.js";
+
+const EXT = "extensions.agents.x-k8s.io/v1beta1";
+const SB = "agents.x-k8s.io/v1beta1";
+type Obj = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
+
+let kube: Kube;
+let operator: RunningOperator;
+
+beforeAll(async () => {
+  kube = testKube();
+  operator = await startOperator();
+});
+afterAll(async () => {
+  await operator?.stop();
+});
+
+async function listSandboxes(ns: string): Promise<Obj[]> {
+  return (await kube.list<Obj>({ apiVersion: SB, kind: "Sandbox" }, { namespace: ns })).items;
+}
+const poolMembers = (all: Obj[], pool: string) =>
+  all.filter((s) => s.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"] === nameHash(pool) && !s.metadata?.deletionTimestamp);
+const getClaim = (ns: string, name: string) => kube.get<Obj>({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name });
+const readyClaim = (ns: string, name: string, timeoutMs = 30_000) =>
+  waitFor(async () => {
+    const c = await getClaim(ns, name);
+    return condition(c, "Ready")?.status === "True" ? c : undefined;
+  }, { timeoutMs, message: `claim ${name} Ready` });
+const poolStatus = (ns: string, name: string) =>
+  kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name }).then((p) => p.status ?? {});
+const poolReady = (ns: string, name: string, replicas: number) =>
+  waitFor(async () => {
+    const s = await poolStatus(ns, name);
+    return s["readyReplicas"] === replicas && s["replicas"] === replicas ? s : undefined;
+  }, { timeoutMs: 60_000, message: `pool ${name} ${replicas}/${replicas} Ready` });
+
+async function setUpPool(ns: string, replicas: number, templateSpec: Record<string, unknown> = {}): Promise<void> {
+  await kube.create(templateManifest(ns, "python", templateSpec));
+  await kube.create(poolManifest(ns, "python-pool", "python", replicas));
+}
+
+describe("warm pool", () => {
+  it("fills to spec.replicas Ready sandboxes, reports status, and shares the template's network policy", async () => {
+    const ns = await freshNamespace("pool-fill");
+    await setUpPool(ns, 3);
+    const status = await poolReady(ns, "python-pool", 3);
+    expect(status["selector"]).toBe(`agents.x-k8s.io/warm-pool-sandbox=${nameHash("python-pool")}`);
+    expect(status["observedGeneration"]).toBe(1);
+    const members = poolMembers(await listSandboxes(ns), "python-pool");
+    expect(members).toHaveLength(3);
+    for (const m of members) {
+      expect(m.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "SandboxWarmPool", name: "python-pool", controller: true });
+      expect(m.metadata?.labels?.["agents.x-k8s.io/sandbox-template-ref-hash"]).toBe(nameHash("python"));
+      expect(m.metadata?.labels?.["agents.x-k8s.io/launch-type"]).toBe("warm");
+    }
+    const np = await kube.get<Obj>({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespace: ns, name: "python-network-policy" });
+    expect(np.spec?.["podSelector"]).toEqual({ matchLabels: { "agents.x-k8s.io/sandbox-template-ref-hash": nameHash("python") } });
+    expect(np.spec?.["egress"]).toBeUndefined();
+  });
+
+  it("follows the scale subresource (as an HPA drives it) up and down", async () => {
+    const ns = await freshNamespace("pool-scale");
+    await setUpPool(ns, 1);
+    await poolReady(ns, "python-pool", 1);
+    await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas: 4 } }, { type: "merge", subresource: "scale" });
+    await poolReady(ns, "python-pool", 4);
+    await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas: 2 } }, { type: "merge", subresource: "scale" });
+    await poolReady(ns, "python-pool", 2);
+    await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 2, { message: "excess members deleted" });
+  });
+
+  it("replaces stale members at once under the Recreate strategy", async () => {
+    const ns = await freshNamespace("pool-recreate");
+    await kube.create(templateManifest(ns, "python"));
+    await kube.create(poolManifest(ns, "python-pool", "python", 2, { updateStrategy: { type: "Recreate" } }));
+    await poolReady(ns, "python-pool", 2);
+    const before = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name);
+    await kube.patch(
+      { apiVersion: EXT, kind: "SandboxTemplate", namespace: ns, name: "python" },
+      { spec: { podTemplate: fakeNodePodTemplate({ labels: { version: "2" } }) } },
+    );
+    await waitFor(async () => {
+      const now = poolMembers(await listSandboxes(ns), "python-pool");
+      return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name) && (m.spec?.["podTemplate"] as { metadata: { labels: Record<string, string> } }).metadata.labels["version"] === "2");
+    }, { timeoutMs: 60_000, message: "members rebuilt from the new template" });
+    await poolReady(ns, "python-pool", 2);
+  });
+
+  it("reports a missing template on the pool and recovers when it appears", async () => {
+    const ns = await freshNamespace("pool-missing");
+    await kube.create(poolManifest(ns, "orphan-pool", "later", 1));
+    const pool = await waitFor(async () => {
+      const p = await kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "orphan-pool" });
+      return condition(p, "Ready")?.reason === "TemplateNotFound" ? p : undefined;
+    }, { message: "TemplateNotFound" });
+    expect(condition(pool, "Ready")?.message).toContain("later");
+    await kube.create(templateManifest(ns, "later"));
+    await poolReady(ns, "orphan-pool", 1);
+  });
+});
+
+describe("claims", () => {
+  it("adopts a Ready warm member, then the pool refills", async () => {
+    const ns = await freshNamespace("claim-warm");
+    await setUpPool(ns, 2);
+    await poolReady(ns, "python-pool", 2);
+    const members = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name);
+
+    await kube.create(claimManifest(ns, "agent-1", "python-pool"));
+    const claim = await readyClaim(ns, "agent-1");
+    const sandboxName = (claim.status?.["sandbox"] as { name: string }).name;
+    expect(members).toContain(sandboxName);
+    expect((claim.status?.["sandbox"] as { podIPs: string[] }).podIPs.length).toBeGreaterThan(0);
+    const sandbox = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: sandboxName });
+    expect(sandbox.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: "SandboxClaim", name: "agent-1", uid: claim.metadata?.uid, controller: true })]);
+    expect(sandbox.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"]).toBeUndefined();
+    expect(sandbox.metadata?.labels?.["agents.x-k8s.io/claim-uid"]).toBe(claim.metadata?.uid);
+    // The pod follows its sandbox out of the pool's selector.
+    await waitFor(async () => {
+      const pod = await kube.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace: ns, name: sandboxName });
+      return pod.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"] === undefined && pod.metadata?.labels?.["agents.x-k8s.io/claim-uid"] === claim.metadata?.uid;
+    }, { message: "pod labels follow adoption" });
+    await poolReady(ns, "python-pool", 2);
+    const after = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name);
+    expect(after).not.toContain(sandboxName);
+  });
+
+  it("never adopts a member that is not Ready: it starts cold instead", async () => {
+    const ns = await freshNamespace("claim-notready");
+    // A template whose pods cannot schedule (no toleration for the fake node, no real node).
+    await kube.create(templateManifest(ns, "python", { podTemplate: { spec: { containers: [{ name: "main", image: "x:1" }] } } }));
+    await kube.create(poolManifest(ns, "python-pool", "python", 2));
+    await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 2, { message: "members created" });
+    await kube.create(claimManifest(ns, "agent-1", "python-pool"));
+    const claim = await waitFor(async () => {
+      const c = await getClaim(ns, "agent-1");
+      return (c.status?.["sandbox"] as { name?: string } | undefined)?.name ? c : undefined;
+    }, { message: "claim bound" });
+    expect((claim.status?.["sandbox"] as { name: string }).name).toBe("agent-1");
+    const sandbox = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "agent-1" });
+    expect(sandbox.metadata?.labels?.["agents.x-k8s.io/launch-type"]).toBe("cold");
+    expect(poolMembers(await listSandboxes(ns), "python-pool")).toHaveLength(2);
+  });
+
+  it("gives every claim of a burst exactly one sandbox, and the pool never over-creates", async () => {
+    const ns = await freshNamespace("claim-burst");
+    await setUpPool(ns, 5);
+    await poolReady(ns, "python-pool", 5);
+    const claims = Array.from({ length: 12 }, (_, i) => `burst-${i}`);
+    await Promise.all(claims.map((c) => kube.create(claimManifest(ns, c, "python-pool"))));
+    const bound = await Promise.all(claims.map((c) => readyClaim(ns, c, 60_000)));
+    const names = bound.map((c) => (c.status?.["sandbox"] as { name: string }).name);
+    expect(new Set(names).size).toBe(claims.length);
+    await poolReady(ns, "python-pool", 5);
+
+    const all = await listSandboxes(ns);
+    for (const claim of bound) {
+      const owned = all.filter((s) => s.metadata?.ownerReferences?.some((r) => r.uid === claim.metadata?.uid));
+      expect(owned.map((s) => s.metadata?.name)).toEqual([(claim.status?.["sandbox"] as { name: string }).name]);
+    }
+    expect(poolMembers(all, "python-pool")).toHaveLength(5);
+    expect(all.length).toBe(claims.length + 5);
+  });
+
+  it("keeps exactly one sandbox per claim when the operator is restarted mid-burst", async () => {
+    const ns = await freshNamespace("claim-restart");
+    await setUpPool(ns, 3);
+    await poolReady(ns, "python-pool", 3);
+    const claims = Array.from({ length: 8 }, (_, i) => `restart-${i}`);
+    const creating = Promise.all(claims.map((c) => kube.create(claimManifest(ns, c, "python-pool"))));
+    await operator.stop();
+    await creating;
+    operator = await startOperator();
+    const bound = await Promise.all(claims.map((c) => readyClaim(ns, c, 60_000)));
+    const all = await listSandboxes(ns);
+    for (const claim of bound) {
+      const owned = all.filter((s) => s.metadata?.ownerReferences?.some((r) => r.uid === claim.metadata?.uid));
+      expect(owned).toHaveLength(1);
+    }
+    await poolReady(ns, "python-pool", 3);
+    expect(poolMembers(await listSandboxes(ns), "python-pool")).toHaveLength(3);
+  });
+
+  it("reports a missing pool and binds once it exists", async () => {
+    const ns = await freshNamespace("claim-nopool");
+    await kube.create(claimManifest(ns, "early", "not-yet"));
+    const waiting = await waitFor(async () => {
+      const c = await getClaim(ns, "early");
+      return condition(c, "Ready")?.reason === "WarmPoolNotFound" ? c : undefined;
+    }, { message: "WarmPoolNotFound" });
+    expect(condition(waiting, "Ready")?.message).toContain("not-yet");
+    await kube.create(templateManifest(ns, "python"));
+    await kube.create(poolManifest(ns, "not-yet", "python", 0));
+    await readyClaim(ns, "early");
+  });
+
+  it("applies the template's env injection policy", async () => {
+    const ns = await freshNamespace("claim-env");
+    await kube.create(templateManifest(ns, "strict"));
+    await kube.create(poolManifest(ns, "strict-pool", "strict", 0));
+    await kube.create(templateManifest(ns, "open", { envVarsInjectionPolicy: "Allowed", podTemplate: fakeNodePodTemplate({ env: [{ name: "MODE", value: "template" }] }) }));
+    await kube.create(poolManifest(ns, "open-pool", "open", 1));
+
+    await kube.create(claimManifest(ns, "refused", "strict-pool", { env: [{ name: "API_KEY", value: "x" }] }));
+    const refused = await waitFor(async () => {
+      const c = await getClaim(ns, "refused");
+      return condition(c, "Ready")?.reason === "EnvVarsInjectionRejected" ? c : undefined;
+    }, { message: "env refused" });
+    expect(condition(refused, "Ready")?.message).toContain("spec.env");
+
+    await kube.create(claimManifest(ns, "override", "open-pool", { env: [{ name: "MODE", value: "claim" }] }));
+    const overriding = await waitFor(async () => {
+      const c = await getClaim(ns, "override");
+      return condition(c, "Ready")?.reason === "EnvVarsInjectionRejected" ? c : undefined;
+    }, { message: "override refused under Allowed" });
+    expect(condition(overriding, "Ready")?.message).toContain("Overrides");
+
+    await kube.create(claimManifest(ns, "injected", "open-pool", { env: [{ name: "API_KEY", value: "secret-1" }] }));
+    const claim = await readyClaim(ns, "injected");
+    const sandboxName = (claim.status?.["sandbox"] as { name: string }).name;
+    expect(sandboxName).toBe("injected"); // env forces a cold start
+    const pod = await kube.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace: ns, name: sandboxName });
+    const env = pod.spec?.containers.find((c) => c.name === "main")?.env ?? [];
+    expect(env).toEqual(expect.arrayContaining([{ name: "MODE", value: "template" }, { name: "API_KEY", value: "secret-1" }]));
+  });
+
+  it("expires: Retain deletes the sandbox and keeps the claim; Delete removes the claim", async () => {
+    const ns = await freshNamespace("claim-expiry");
+    await setUpPool(ns, 2);
+    await poolReady(ns, "python-pool", 2);
+    const soon = new Date(Date.now() + 4_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    await kube.create(claimManifest(ns, "kept", "python-pool", { lifecycle: { shutdownTime: soon } }));
+    await kube.create(claimManifest(ns, "gone", "python-pool", { lifecycle: { shutdownTime: soon, shutdownPolicy: "Delete" } }));
+    const kept = await readyClaim(ns, "kept");
+    const keptSandbox = (kept.status?.["sandbox"] as { name: string }).name;
+
+    const expired = await waitFor(async () => {
+      const c = await getClaim(ns, "kept");
+      return condition(c, "Ready")?.reason === "ClaimExpired" ? c : undefined;
+    }, { timeoutMs: 20_000, message: "ClaimExpired" });
+    expect(condition(expired, "Ready")?.status).toBe("False");
+    await waitFor(async () => {
+      try {
+        await kube.get({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: keptSandbox });
+        return false;
+      } catch (err) {
+        return isNotFound(err);
+      }
+    }, { timeoutMs: 20_000, message: "expired claim's sandbox deleted" });
+    await waitFor(async () => {
+      try {
+        await getClaim(ns, "gone");
+        return false;
+      } catch (err) {
+        return isNotFound(err);
+      }
+    }, { timeoutMs: 20_000, message: "claim with Delete policy removed" });
+  });
+});

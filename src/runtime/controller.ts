@@ -85,8 +85,17 @@ export function defineController(opts: ControllerOptions): Controller {
   async function processOne(key: string): Promise<void> {
     const reconcileID = randomUUID();
     const rlog = log.child({ key, reconcileID });
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([timeout, stopAll.signal]);
+    // One controller per reconcile, wired by hand rather than AbortSignal.any() so nothing stays
+    // attached to the long-lived stopAll signal after the reconcile ends.
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort(new DOMException(`reconcile exceeded ${timeoutMs} ms`, "TimeoutError"));
+    }, timeoutMs);
+    const onStop = (): void => ctl.abort(stopAll.signal.reason);
+    stopAll.signal.addEventListener("abort", onStop, { once: true });
+    const signal = ctl.signal;
     const started = performance.now();
     m.activeWorkers.inc({ controller: opts.name });
     try {
@@ -107,7 +116,7 @@ export function defineController(opts: ControllerOptions): Controller {
         m.reconcileTotal.inc({ controller: opts.name, result: "success" });
       }
     } catch (err) {
-      if (timeout.aborted) m.reconcileTimeouts.inc({ controller: opts.name });
+      if (timedOut) m.reconcileTimeouts.inc({ controller: opts.name });
       if (err instanceof TerminalError) {
         m.terminalErrors.inc({ controller: opts.name });
         m.reconcileTotal.inc({ controller: opts.name, result: "terminal_error" });
@@ -122,6 +131,8 @@ export function defineController(opts: ControllerOptions): Controller {
         rlog.error({ err, retries: queue.numRequeues(key) }, "Reconciler failed; requeued with backoff");
       }
     } finally {
+      clearTimeout(timer);
+      stopAll.signal.removeEventListener("abort", onStop);
       m.activeWorkers.dec({ controller: opts.name });
       m.reconcileDuration.observe({ controller: opts.name }, (performance.now() - started) / 1000);
       queue.done(key);

@@ -150,3 +150,43 @@ describe("defineController", () => {
     await c.stop(100);
   });
 });
+
+describe("defineController timeouts", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("aborts ctx.signal after timeoutMs, counts a timeout and retries", async () => {
+    const registry = new Registry();
+    const reasons: string[] = [];
+    let calls = 0;
+    const c = defineController({
+      name: "timeout-test",
+      registry,
+      timeoutMs: 1_000,
+      rateLimiter: new ExponentialBackoff({ baseMs: 100, maxMs: 100, jitter: 0 }),
+      reconcile: (_key, ctx) =>
+        new Promise<void>((resolve, reject) => {
+          calls++;
+          if (calls > 1) return resolve();
+          ctx.signal.addEventListener("abort", () => {
+            reasons.push((ctx.signal.reason as Error).name);
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+    });
+    void c.start();
+    c.enqueue("ns/slow");
+    await vi.advanceTimersByTimeAsync(999);
+    expect(reasons).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(reasons).toEqual(["TimeoutError"]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toBe(2);
+    expect(await metricValue(registry, "controller_runtime_reconcile_timeouts_total", {})).toBe(1);
+    await c.stop(100);
+  });
+});

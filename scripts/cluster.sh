@@ -70,6 +70,14 @@ load_paths() {
   eval "$(bash "$LIB/build-images.sh" refs)"
 }
 
+# put FILE < content: replace FILE only when the content differs. kube-proxy exits when its
+# config file changes, and a second `up` must not disturb running components.
+put() {
+  local f="$1" mode="${2:-0644}" tmp; tmp="$(mktemp "$f.XXXXXX")"
+  cat > "$tmp"
+  if cmp -s "$tmp" "$f"; then rm -f "$tmp"; else chmod "$mode" "$tmp"; mv "$tmp" "$f"; fi
+}
+
 pid_of() { [[ -f "$RUN_DIR/$1.pid" ]] && cat "$RUN_DIR/$1.pid" || true; }
 is_running() {
   local pid; pid="$(pid_of "$1")"
@@ -164,13 +172,13 @@ write_configs() {
   write_kubeconfig kubelet kubelet-client
   write_kubeconfig kube-proxy kube-proxy
   write_kubeconfig netpol netpol
-  cp "$CONF_DIR/admin.kubeconfig" "$KUBECONFIG_OUT"
+  put "$KUBECONFIG_OUT" 0600 < "$CONF_DIR/admin.kubeconfig"
   # Offer it as the default kubeconfig unless the user already has one of their own.
   if [[ ! -f /root/.kube/config ]] || grep -q 'agent-sandbox-local: written by scripts/cluster.sh' /root/.kube/config; then
     mkdir -p /root/.kube && cp "$KUBECONFIG_OUT" /root/.kube/config
   fi
 
-  cat > "$CONF_DIR/scheduler.yaml" <<EOF
+  put "$CONF_DIR/scheduler.yaml" <<EOF
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection: {kubeconfig: $CONF_DIR/scheduler.kubeconfig}
@@ -178,17 +186,18 @@ leaderElection: {leaderElect: false}
 EOF
 
   mkdir -p "$STATE_DIR/containerd" "$STATE_DIR/cni/net.d"
-  cat > "$STATE_DIR/containerd/runsc.toml" <<EOF
+  local runsc_debug=""
+  [[ -n "${CLUSTER_RUNSC_DEBUG:-}" ]] && runsc_debug="  debug = \"true\"
+  debug-log = \"$LOG_DIR/runsc/%ID%/\""
+  put "$STATE_DIR/containerd/runsc.toml" <<EOF
 # gVisor settings for the runsc handler (read by containerd-shim-runsc-v1).
 binary_name = "$GVISOR_BIN/runsc"
 root = "$RUN_DIR/runsc"
 [runsc_config]
   platform = "systrap"
+$runsc_debug
 EOF
-  if [[ -n "${CLUSTER_RUNSC_DEBUG:-}" ]]; then
-    printf '  debug = "true"\n  debug-log = "%s/runsc/%%ID%%/"\n' "$LOG_DIR" >> "$STATE_DIR/containerd/runsc.toml"
-  fi
-  cat > "$STATE_DIR/containerd/config.toml" <<EOF
+  put "$STATE_DIR/containerd/config.toml" <<EOF
 version = 2
 root = "$STATE_DIR/containerd/root"
 state = "$RUN_DIR/containerd/state"
@@ -216,7 +225,7 @@ state = "$RUN_DIR/containerd/state"
         TypeUrl = "io.containerd.runsc.v1.options"
         ConfigPath = "$STATE_DIR/containerd/runsc.toml"
 EOF
-  cat > "$STATE_DIR/cni/net.d/10-$CNI_NET.conflist" <<EOF
+  put "$STATE_DIR/cni/net.d/10-$CNI_NET.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "$CNI_NET",
@@ -239,7 +248,7 @@ EOF
 }
 EOF
 
-  cat > "$CONF_DIR/kubelet.yaml" <<EOF
+  put "$CONF_DIR/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
@@ -271,7 +280,7 @@ imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 EOF
 
-  cat > "$CONF_DIR/kube-proxy.yaml" <<EOF
+  put "$CONF_DIR/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $CONF_DIR/kube-proxy.kubeconfig}
@@ -405,11 +414,11 @@ up_helm() {
   if [[ ! -d "$chart" ]]; then log "charts/agent-sandbox does not exist yet: skipping the operator install"; return 0; fi
   local op_repo="${OPERATOR_IMAGE%:*}" op_tag="${OPERATOR_IMAGE##*:}"
   local rt_repo="${RUNTIME_IMAGE%:*}" rt_tag="${RUNTIME_IMAGE##*:}"
-  cat > "$CONF_DIR/helm-local-values.yaml" <<EOF
+  put "$CONF_DIR/helm-local-values.yaml" <<EOF
 # Written by scripts/cluster.sh: images imported into the local containerd, never pulled.
 image: {repository: $op_repo, tag: "$op_tag", pullPolicy: Never}
-runtimeImage: {repository: $rt_repo, tag: "$rt_tag", pullPolicy: Never}
-execdImage: {repository: $rt_repo, tag: "$rt_tag", pullPolicy: Never}
+execd:
+  image: {repository: $rt_repo, tag: "$rt_tag"}
 EOF
   log "installing the operator with helm ($chart) into $HELM_NAMESPACE"
   if ! "$HELM_BIN/helm" --kubeconfig "$KUBECONFIG_OUT" upgrade --install "$HELM_RELEASE" "$chart" \

@@ -199,8 +199,12 @@ import_one() {
   local sock="$1" name="$2" ref archive_path marker
   read -r ref archive_path < <(build_one "$name")
   marker="$IMG_CACHE/imported/$(echo "$sock $ref" | hash_of)"
+  # ctr stores short names the way the kubelet asks for them: docker.io/<name>.
+  local stored="$ref"
+  [[ "${ref%%/*}" == *.* || "${ref%%/*}" == *:* || "${ref%%/*}" == localhost ]] || stored="docker.io/$ref"
+  [[ "$ref" == */* ]] || stored="docker.io/library/$ref"
   if [[ -f "$marker" && "$(cat "$marker")" == "$archive_path" ]] &&
-    ctr --address "$sock" -n k8s.io images ls -q "name==$ref" | grep -qx "$ref"; then
+    ctr --address "$sock" -n k8s.io images ls -q "name==$stored" | grep -qx "$stored"; then
     log "$ref already imported"; return
   fi
   log "importing $ref"

@@ -51,12 +51,11 @@ pki_ensure() {
   pki_cert netpol agent-sandbox:netpol-enforcer "" client ""
 }
 
-# kubeconfig NAME USER-CERT-NAME -> writes $CONF_DIR/NAME.kubeconfig with embedded credentials
+# kubeconfig NAME USER-CERT-NAME -> writes (via cluster.sh's put, only when changed) $CONF_DIR/NAME.kubeconfig with embedded credentials
 write_kubeconfig() {
   local name="$1" cert="$2" server="${3:-https://127.0.0.1:6443}"
   local out="$CONF_DIR/$name.kubeconfig"
-  umask 077
-  cat > "$out" <<EOF
+  put "$out" 0600 <<EOF
 apiVersion: v1
 kind: Config
 # agent-sandbox-local: written by scripts/cluster.sh
@@ -75,5 +74,4 @@ contexts:
   context: {cluster: agent-sandbox-local, user: $cert}
 current-context: agent-sandbox-local
 EOF
-  umask 022
 }

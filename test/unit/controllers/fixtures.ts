@@ -1,0 +1,95 @@
+// Builders for the controllers' unit tests. Objects go through the real zod schemas, so
+// defaults (operatingMode, policies) are the ones the operator sees from the API server.
+import type { V1OwnerReference } from "@kubernetes/client-node";
+import {
+  SandboxClaimSchema,
+  SandboxSchema,
+  SandboxTemplateSchema,
+  type SandboxClaim,
+  type SandboxClaimInput,
+  type SandboxInput,
+  type SandboxTemplate,
+  type SandboxTemplateInput,
+} from "../../../src/api/index.js";
+import { defaultOperatorConfig, type OperatorConfig } from "../../../src/config/operator-config.js";
+import type { Named } from "../../../src/controllers/shared/named.js";
+
+/** A config whose values differ from the shipped defaults, so tests see that the config is used. */
+export const testConfig: OperatorConfig = {
+  ...defaultOperatorConfig,
+  defaultRuntimeClassName: "gvisor-test",
+  execdImage: "example.test/execd:1",
+  execPort: 7777,
+  routerNamespace: "router-ns",
+  routerPodLabels: { app: "router", tier: "edge" },
+  defaultRunAsUser: 4321,
+};
+
+export const owner: V1OwnerReference = {
+  apiVersion: "agents.x-k8s.io/v1beta1",
+  kind: "Sandbox",
+  name: "sb",
+  uid: "uid-sb",
+  controller: true,
+  blockOwnerDeletion: true,
+};
+
+type SandboxOverrides = {
+  name?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  spec?: Partial<SandboxInput["spec"]>;
+};
+
+export function makeSandbox(o: SandboxOverrides = {}): Named<ReturnType<typeof SandboxSchema.parse>> {
+  const parsed = SandboxSchema.parse({
+    apiVersion: "agents.x-k8s.io/v1beta1",
+    kind: "Sandbox",
+    metadata: {
+      name: o.name ?? "sb",
+      namespace: "ns",
+      uid: "uid-sb",
+      ...(o.labels ? { labels: o.labels } : {}),
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+    },
+    spec: {
+      podTemplate: { spec: { containers: [{ name: "main", image: "busybox" }] } },
+      ...o.spec,
+    },
+  } satisfies SandboxInput);
+  return parsed as Named<typeof parsed>;
+}
+
+export function makeTemplate(
+  spec: Partial<SandboxTemplateInput["spec"]> = {},
+  name = "tmpl",
+): Named<SandboxTemplate> {
+  const parsed = SandboxTemplateSchema.parse({
+    apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+    kind: "SandboxTemplate",
+    metadata: { name, namespace: "ns", uid: "uid-tmpl" },
+    spec: {
+      podTemplate: {
+        metadata: { labels: { app: "agent" } },
+        spec: {
+          containers: [
+            { name: "main", image: "python:3", env: [{ name: "MODE", value: "template" }] },
+            { name: "helper", image: "busybox" },
+          ],
+        },
+      },
+      ...spec,
+    },
+  } satisfies SandboxTemplateInput);
+  return parsed as Named<SandboxTemplate>;
+}
+
+export function makeClaim(spec: Partial<SandboxClaimInput["spec"]> = {}, status?: SandboxClaimInput["status"]): SandboxClaim {
+  return SandboxClaimSchema.parse({
+    apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+    kind: "SandboxClaim",
+    metadata: { name: "claim", namespace: "ns", uid: "uid-claim" },
+    spec: { warmPoolRef: { name: "pool" }, ...spec },
+    ...(status ? { status } : {}),
+  } satisfies SandboxClaimInput);
+}

@@ -21,6 +21,11 @@ describe("integration harness", () => {
     ns = await freshNamespace("harness");
   });
 
+  it("exposes the admin kubeconfig through inject() and AGENT_SANDBOX_TEST_KUBECONFIG", () => {
+    expect(clusterInfo().kubeconfig).toMatch(/admin\.kubeconfig$/);
+    expect(process.env["AGENT_SANDBOX_TEST_KUBECONFIG"]).toBe(clusterInfo().kubeconfig);
+  });
+
   it("authenticates static-token users and enforces RBAC for them", async () => {
     const alice = new Kube(userKubeConfig("alice"));
     await expect(alice.list({ apiVersion: "v1", kind: "Pod" }, { namespace: ns })).rejects.toBeInstanceOf(ForbiddenError);

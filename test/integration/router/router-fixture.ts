@@ -1,0 +1,149 @@
+// The router in-process against the integration tier's API server, next to the real operator.
+//
+// The pod network is simulated in this tier: kwok "runs" sandbox pods without starting their
+// containers and gives them made-up IPs, so nothing listens at a pod IP. The router therefore
+// gets an address mapper (its documented test seam) that sends each pod IP to a real
+// `sandbox-execd` process on 127.0.0.1, started on first use with the token from the
+// sandbox's own Secret, exactly as the operator-injected sidecar would be. Everything else
+// (TokenReview, SubjectAccessReview, informers, claims, TTL writes) is the real thing. The e2e
+// tier runs the router in front of real pods.
+import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
+import type { AddressInfo } from "node:net";
+import { Registry } from "prom-client";
+import { buildRouter, type BuiltRouter } from "../../../src/router/build-router.js";
+import { defaultRouterConfig, type RouterConfig } from "../../../src/router/config.js";
+import type { PodAddress } from "../../../src/router/deps.js";
+import { createLogger, type Kube } from "../../../src/runtime/index.js";
+import { startExecd, type ExecdProcess } from "../../execd/harness.js";
+import { testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
+
+export const SIGNING_KEY = Buffer.from("router-integration-test-signing-key-0123456789");
+
+/** Pod IP -> a real execution server on loopback (see the note at the top of this file). */
+export class SimulatedPodNetwork {
+  readonly #kube: Kube;
+  readonly #servers = new Map<string, Promise<ExecdProcess>>();
+  readonly #overrides = new Map<string, PodAddress>();
+  /** Every dial the router made: lets tests see which pod IP and port it resolved. */
+  readonly dials: Array<{ namespace: string; sandboxName: string; podIP: string; port: number }> = [];
+
+  constructor(kube: Kube = testKube()) {
+    this.#kube = kube;
+  }
+
+  /** Sends traffic for `podIP:port` to another local server (e.g. a header-recording echo). */
+  override(podIP: string, port: number, to: PodAddress): void {
+    this.#overrides.set(`${podIP}:${port}`, to);
+  }
+
+  clearOverride(podIP: string, port: number): void {
+    this.#overrides.delete(`${podIP}:${port}`);
+  }
+
+  readonly map = async (t: { namespace: string; sandboxName: string; podIP: string; port: number }): Promise<PodAddress> => {
+    this.dials.push(t);
+    const override = this.#overrides.get(`${t.podIP}:${t.port}`);
+    if (override) return override;
+    // Only the execution server's port has a listener in a sandbox pod; any other port is refused.
+    if (t.port !== 8888) return { host: "127.0.0.1", port: 9 };
+    let server = this.#servers.get(t.podIP);
+    if (!server) {
+      server = this.#start(t.namespace, t.sandboxName);
+      this.#servers.set(t.podIP, server);
+    }
+    const execd = await server;
+    return { host: "127.0.0.1", port: Number(new URL(execd.url).port) };
+  };
+
+  /** The execd process behind a pod IP (starting it if needed), e.g. to inspect its workspace. */
+  async execdFor(namespace: string, sandboxName: string, podIP: string): Promise<ExecdProcess> {
+    await this.map({ namespace, sandboxName, podIP, port: 8888 });
+    this.dials.pop();
+    const server = this.#servers.get(podIP);
+    if (!server) throw new Error(`no execd for ${podIP}`);
+    return server;
+  }
+
+  async #start(namespace: string, sandboxName: string): Promise<ExecdProcess> {
+    const secret = await this.#kube.get<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace, name: `${sandboxName}-execd-token` });
+    const token = Buffer.from(secret.data?.["token"] ?? "", "base64").toString("utf8");
+    if (!token) throw new Error(`secret ${sandboxName}-execd-token has no token`);
+    return startExecd({ token, tokenViaFile: true });
+  }
+
+  async stop(): Promise<void> {
+    const all = await Promise.allSettled(this.#servers.values());
+    await Promise.all(all.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
+    this.#servers.clear();
+  }
+}
+
+export interface RunningRouter {
+  url: string;
+  router: BuiltRouter;
+  network: SimulatedPodNetwork;
+  registry: Registry;
+  /** Current value of a counter/gauge series, for assertions on metrics. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startRouter(overrides: Partial<RouterConfig> = {}): Promise<RunningRouter> {
+  const network = new SimulatedPodNetwork();
+  const registry = new Registry();
+  const router = buildRouter({
+    kubeConfig: testKubeConfig(),
+    config: { ...defaultRouterConfig, ...overrides },
+    logger: createLogger({ level: process.env["LOG_LEVEL"] ?? "warn", name: "sandbox-router" }),
+    signingKey: SIGNING_KEY,
+    healthServer: false,
+    registry,
+    mapAddress: network.map,
+  });
+  const done = router.manager.start();
+  done.catch(() => undefined);
+  await waitFor(() => router.manager.isReady(), { timeoutMs: 30_000, intervalMs: 50, message: "router caches synced" });
+  await new Promise<void>((resolve) => router.server.listen(0, "127.0.0.1", resolve));
+  const { port } = router.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    router,
+    network,
+    registry,
+    async metric(name, labels = {}) {
+      const m = registry.getSingleMetric(name);
+      if (!m) throw new Error(`no metric ${name}`);
+      const { values } = await m.get();
+      return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((sum, v) => sum + v.value, 0);
+    },
+    async stop() {
+      router.server.closeAllConnections();
+      await new Promise<void>((resolve) => router.server.close(() => resolve()));
+      await router.manager.stop();
+      await network.stop();
+    },
+  };
+}
+
+/** A Role + RoleBinding giving `user` what a sandbox user needs in `namespace`. */
+export async function grantSandboxUser(kube: Kube, namespace: string, user: string): Promise<void> {
+  await kube.create({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: `sandbox-user-${user}`, namespace },
+    rules: [
+      { apiGroups: ["agents.x-k8s.io"], resources: ["sandboxes/exec"], verbs: ["create"] },
+      { apiGroups: ["agents.x-k8s.io"], resources: ["sandboxes"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["extensions.agents.x-k8s.io"], resources: ["sandboxclaims"], verbs: ["get", "list", "watch", "create", "delete"] },
+      { apiGroups: ["extensions.agents.x-k8s.io"], resources: ["sandboxwarmpools"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["extensions.agents.x-k8s.io"], resources: ["sandboxwarmpools/scale"], verbs: ["get", "update", "patch"] },
+    ],
+  } as KubernetesObject);
+  await kube.create({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: `sandbox-user-${user}`, namespace },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `sandbox-user-${user}` },
+    subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: user }],
+  } as KubernetesObject);
+}

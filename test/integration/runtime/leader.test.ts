@@ -7,7 +7,7 @@ const kc = testKubeConfig();
 const leases = kc.makeApiClient(CoordinationV1Api);
 
 // Short timings so hand-overs happen within seconds; the ratios match the defaults.
-const FAST = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 400 };
+const FAST = { leaseDurationMs: 5_000, renewDeadlineMs: 3_500, retryPeriodMs: 500 };
 
 interface Candidate {
   elector: LeaderElector;
@@ -62,7 +62,7 @@ describe("LeaderElector on a coordination.k8s.io/v1 Lease", () => {
     expect(second.elector.observedLeader()).toBe(first.elector.identity);
     const lease = await leases.readNamespacedLease({ name: "crash", namespace: ns });
     expect(lease.spec?.holderIdentity).toBe(first.elector.identity);
-    expect(lease.spec?.leaseDurationSeconds).toBe(3);
+    expect(lease.spec?.leaseDurationSeconds).toBe(5);
     // Written as MicroTime: six fractional digits.
     expect(String(lease.spec?.renewTime instanceof Date ? lease.spec.renewTime.toISOString() : lease.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
 

@@ -95,7 +95,7 @@ describe("Manager", () => {
   });
 
   it("with leader election only the leader reconciles; the standby is ready and takes over after a graceful stop", async () => {
-    const le = { kc: testKubeConfig(), namespace: ns, name: "copy-leader", leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 400 };
+    const le = { kc: testKubeConfig(), namespace: ns, name: "copy-leader", leaseDurationMs: 5_000, renewDeadlineMs: 3_500, retryPeriodMs: 500 };
     const mk = (id: string) => {
       const registry = new Registry();
       const mgr = new Manager({ registry, healthServer: { host: "127.0.0.1", port: 0 }, leaderElection: { ...le, identity: id }, shutdownTimeoutMs: 5_000 });
@@ -129,7 +129,7 @@ describe("Manager", () => {
     const mgr = new Manager({
       registry,
       healthServer: { host: "127.0.0.1", port: 0 },
-      leaderElection: { kc: testKubeConfig(), namespace: ns, name: "lost-leader", identity: "me", leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 400 },
+      leaderElection: { kc: testKubeConfig(), namespace: ns, name: "lost-leader", identity: "me", leaseDurationMs: 5_000, renewDeadlineMs: 3_500, retryPeriodMs: 500 },
     });
     const ctl = copyController(ns, registry, "copy-lost");
     mgr.addInformer(ctl.sources);

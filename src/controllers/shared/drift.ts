@@ -29,16 +29,26 @@ function walk(actual: unknown, desired: unknown, path: string, exact: ReadonlySe
   return Object.entries(desired as Record<string, unknown>).every(([k, v]) => walk(a[k], v, path ? `${path}.${k}` : k, exact));
 }
 
-/** Structural equality where an empty list or map equals an absent one. */
-function deepEqual(a: unknown, b: unknown): boolean {
-  const isEmpty = (v: unknown) =>
-    v === undefined || (Array.isArray(v) && v.length === 0) || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
-  if (isEmpty(a) && isEmpty(b)) return true;
-  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
-  return [...keys].every((k) => deepEqual(ao[k], bo[k]));
+/**
+ * Structural equality of `actual` and `desired`. An empty list equals an absent
+ * one either way (the API server omits empty lists, and for the lists we compare
+ * empty and absent mean the same). An empty map equals an absent one only when
+ * `desired` is the one that sets it: the server drops an empty map we send, but
+ * never invents one, and an empty selector someone added (a NetworkPolicy peer's
+ * `namespaceSelector: {}` means every namespace) is a real change.
+ */
+function deepEqual(actual: unknown, desired: unknown): boolean {
+  const isEmptyList = (v: unknown) => Array.isArray(v) && v.length === 0;
+  const isEmptyMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+  if ((actual === undefined || isEmptyList(actual)) && (desired === undefined || isEmptyList(desired))) return true;
+  if (actual === undefined && isEmptyMap(desired)) return true;
+  if (actual === null || desired === null || typeof actual !== "object" || typeof desired !== "object") return actual === desired;
+  if (Array.isArray(actual) !== Array.isArray(desired)) return false;
+  if (Array.isArray(actual) && Array.isArray(desired)) {
+    return actual.length === desired.length && actual.every((x, i) => deepEqual(x, desired[i]));
+  }
+  const a = actual as Record<string, unknown>;
+  const d = desired as Record<string, unknown>;
+  const keys = new Set([...Object.keys(a), ...Object.keys(d)]);
+  return [...keys].every((k) => deepEqual(a[k], d[k]));
 }

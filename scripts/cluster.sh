@@ -154,6 +154,7 @@ host_prep() {
         echo "net.bridge.bridge-nf-call-iptables=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)"
     } > "$RUN_DIR/sysctl.before"
   fi
+  mountpoint -q /run/netns || touch "$RUN_DIR/netns-mount-ours"
   modprobe br_netfilter 2>/dev/null || true
   modprobe overlay 2>/dev/null || true
   sysctl -qw net.ipv4.ip_forward=1
@@ -509,29 +510,19 @@ unmount_under() {
   done
 }
 
-# Remove the NAT rules the bridge plugin (ipMasq) and portmap added for our network:
-# they carry a comment naming it, and the per-container CNI-* chains they jump to.
-cleanup_cni_iptables() {
-  iptables-save -t nat 2>/dev/null | python3 -c '
-import re, sys
-net = sys.argv[1]
-lines = sys.stdin.read().splitlines()
-ours = [l for l in lines if l.startswith("-A ") and f"name: \"{net}\"" in l]
-targets = set()
-for l in ours:
-    m = re.search(r"-j (CNI-\S+)", l)
-    if m: targets.add(m.group(1))
-for l in ours:
-    print("D " + l[3:])
-for t in sorted(targets):
-    if t.startswith(("CNI-HOSTPORT-",)): continue
-    print("F " + t); print("X " + t)
-' "$CNI_NET" | while read -r op rest; do
-    case "$op" in
-      D) eval "iptables -w 5 -t nat -D $rest" 2>/dev/null || true ;;
-      F) iptables -w 5 -t nat -F "$rest" 2>/dev/null || true ;;
-      X) iptables -w 5 -t nat -X "$rest" 2>/dev/null || true ;;
-    esac
+# Remove what the cluster left in iptables/ip6tables: every KUBE-* chain (kubelet's canaries and
+# KUBE-FIREWALL, kube-proxy's canaries), AGSB-NP-* (the enforcer, if its own cleanup failed) and
+# the per-pod CNI-* NAT chains of our CNI network (rules carry a comment naming it), with the
+# rules in other chains that jump to them. One iptables-restore per table, so it is atomic.
+cleanup_iptables() {
+  local bin table
+  for bin in iptables ip6tables; do
+    command -v "$bin-save" >/dev/null || continue
+    for table in filter nat mangle; do
+      "$bin-save" -t "$table" 2>/dev/null | python3 "$CL/iptables-cleanup.py" "$table" "$CNI_NET" > "$RUN_DIR/ipt-cleanup.rules" || continue
+      [[ -s "$RUN_DIR/ipt-cleanup.rules" ]] || continue
+      "$bin-restore" -w 5 --noflush < "$RUN_DIR/ipt-cleanup.rules" 2>&1 | sed "s/^/[cluster] $bin-restore: /" >&2 || true
+    done
   done
 }
 
@@ -539,6 +530,7 @@ cmd_down() {
   require_root
   local purge="${1:-}"
   load_paths
+  mkdir -p "$RUN_DIR"
   stop_pid netpol
   node --import "file://$REPO/node_modules/tsx/dist/loader.mjs" "$CL/netpol/main.ts" --cleanup >/dev/null 2>&1 || log "warning: NetworkPolicy rule cleanup failed"
   stop_pid kubelet
@@ -557,15 +549,23 @@ cmd_down() {
   unmount_under "$STATE_DIR/kubelet"
   unmount_under "$RUN_DIR"
   unmount_under "$STATE_DIR"
-  cleanup_cni_iptables
+  cleanup_iptables
+  # containerd's CRI makes /run/netns a shared bind mount of itself; undo it if `up` did.
+  if [[ -f "$RUN_DIR/netns-mount-ours" ]] && mountpoint -q /run/netns && [[ -z "$(ls -A /run/netns 2>/dev/null)" ]]; then
+    umount /run/netns 2>/dev/null || true
+    rmdir /run/netns 2>/dev/null || true
+  fi
   ip link del "$BRIDGE" 2>/dev/null && log "removed bridge $BRIDGE" || true
   rm -rf "$STATE_DIR/cni/ipam"
   if [[ -f "$RUN_DIR/sysctl.before" ]]; then
     while IFS== read -r k v; do sysctl -qw "$k=$v" 2>/dev/null || true; done < "$RUN_DIR/sysctl.before"
   fi
   rm -rf "$RUN_DIR"
-  # containerd 1.6 keeps shim sockets and fifos under /run/containerd whatever its state dir;
-  # drop the directories if they are empty (another containerd would still be using them).
+  # containerd 1.6 keeps shim sockets and fifos under /run/containerd whatever its state dir.
+  # With no containerd left running, nothing listens on them any more.
+  if ! pgrep -x containerd >/dev/null && ! pgrep -f 'containerd-shim' >/dev/null; then
+    find /run/containerd/s /run/containerd/fifo -mindepth 1 -delete 2>/dev/null || true
+  fi
   for d in /run/containerd/s /run/containerd/fifo /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd/runsc /run/containerd; do
     rmdir "$d" 2>/dev/null || true
   done

@@ -92,6 +92,13 @@ export class Kube {
   readonly #requestTimeoutMs: number;
   readonly #discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
   readonly #static = new Map<string, ResourceInfo>();
+  /**
+   * client-node builds a new undici Agent (from the kubeconfig's TLS settings) on every
+   * applySecurityAuthentication call, so using each one would open a fresh TLS connection per
+   * request. We keep the first and reuse its keep-alive pool; headers (tokens) are still
+   * taken per request so rotating credentials keep working.
+   */
+  #dispatcher: Dispatcher | undefined;
 
   constructor(kc: KubeConfig, opts: { fieldManager?: string; requestTimeoutMs?: number } = {}) {
     this.kc = kc;
@@ -163,7 +170,8 @@ export class Kube {
     }
     const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const dispatcher: Dispatcher | undefined = ctx.getDispatcher();
+    this.#dispatcher ??= ctx.getDispatcher();
+    const dispatcher = this.#dispatcher;
     const res = await fetch(url, { method, headers, body, signal, ...(dispatcher ? { dispatcher } : {}) });
     const text = await res.text();
     let parsed: unknown = undefined;

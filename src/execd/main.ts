@@ -96,6 +96,11 @@ async function main(): Promise<void> {
   );
   // Large uploads can take longer than node's default 5 min request timeout on slow links.
   server.requestTimeout = 0;
+  // Idle keep-alive sockets stay open longer than clients' own idle timeouts; otherwise a
+  // client busy for a few seconds (encoding a 100 MB body) writes its next request onto a
+  // socket the server has just closed and gets EPIPE.
+  server.keepAliveTimeout = 75_000;
+  server.headersTimeout = 80_000;
   server.listen(opts.port, opts.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : opts.port;

@@ -146,6 +146,7 @@ export function createExecdServer(deps: RouteDeps, token: string | undefined): S
       .catch((error: unknown) => {
         const failure = toExecdError(error);
         if (failure.status >= 500) log.error({ err: error, url: req.url }, "request failed");
+        else log.info({ url: req.url, status: failure.status, code: failure.code, reason: failure.message }, "request refused");
         if (res.headersSent) {
           // Mid-stream failure: the body cannot be repaired, so cut the connection.
           res.destroy(failure);

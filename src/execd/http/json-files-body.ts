@@ -41,11 +41,17 @@ interface Frame {
 
 const BASE64_CHUNK = /^[A-Za-z0-9+/]*$/;
 
+/** Decoded bytes are written in slices of about this much base64 text. */
+const SPILL_BATCH = 1024 * 1024;
+
 /**
- * Streaming base64 decoder writing to a file: text arrives in arbitrary pieces, whole
- * 4-character groups are decoded and written, the remainder waits for the next piece.
+ * Streaming base64 decoder writing to a file. The parser hands over the string in pieces of
+ * a few hundred characters; they are batched so decoding and disk writes happen per MiB,
+ * not per piece. Whole 4-character groups are decoded, the remainder waits for more text.
  */
 class Base64Spill {
+  private pending: string[] = [];
+  private pendingLength = 0;
   private carry = "";
   private padded = false;
   size = 0;
@@ -59,10 +65,30 @@ class Base64Spill {
     this.out = createWriteStream(path, { mode: 0o600 });
   }
 
-  async push(text: string): Promise<void> {
-    if (!text) return;
+  /** Takes a piece of text; returns a promise only when a batch had to be written out. */
+  push(text: string): Promise<void> | undefined {
+    if (!text) return undefined;
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    return this.pendingLength >= SPILL_BATCH ? this.drain() : undefined;
+  }
+
+  async end(): Promise<void> {
+    await this.drain();
+    if (this.carry.length !== 0) {
+      this.out.destroy();
+      throw this.invalid();
+    }
+    this.out.end();
+    await finished(this.out);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.pendingLength === 0) return;
     if (this.padded) throw this.invalid(); // nothing may follow the padded last group
-    const data = this.carry + text;
+    const data = this.carry + this.pending.join("");
+    this.pending = [];
+    this.pendingLength = 0;
     const eq = data.indexOf("=");
     if (eq >= 0) {
       // Padding ("x=" or "xx==") may only end the string.
@@ -78,15 +104,6 @@ class Base64Spill {
     this.size += bytes.length;
     if (this.budget() - bytes.length < 0) throw tooLarge("input files exceed the limit of decoded bytes");
     if (!this.out.write(bytes)) await new Promise<void>((resolve) => this.out.once("drain", () => resolve()));
-  }
-
-  async end(): Promise<void> {
-    if (this.carry.length !== 0) {
-      this.out.destroy();
-      throw this.invalid();
-    }
-    this.out.end();
-    await finished(this.out);
   }
 
   private invalid(): ExecdError {
@@ -152,14 +169,24 @@ export async function readFilesBody<T extends z.ZodType>(
   });
 
   type Token = { name: string; value?: unknown };
+  // Most tokens are handled synchronously; only spill batches and file ends wait for disk.
   const consumer = new Writable({
     objectMode: true,
+    highWaterMark: 1024,
     write(token: Token, _encoding, done) {
-      handle(token).then(() => done(), done);
+      let pending: Promise<void> | undefined;
+      try {
+        pending = handle(token);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      if (pending) pending.then(() => done(), done);
+      else done();
     },
   });
 
-  async function handle(token: Token): Promise<void> {
+  function handle(token: Token): Promise<void> | undefined {
     switch (token.name) {
       case "startObject": {
         const container: { [key: string]: Json } = {};
@@ -192,23 +219,31 @@ export async function readFilesBody<T extends z.ZodType>(
       }
       case "stringChunk": {
         const value = String(token.value);
-        if (spill) {
-          const before = spill.size;
-          await spill.push(value);
-          decodedTotal += spill.size - before;
-        } else text?.push(value);
-        return;
+        if (!spill) {
+          text?.push(value);
+          return;
+        }
+        const active = spill;
+        const before = active.size;
+        const writing = active.push(value);
+        if (!writing) return;
+        return writing.then(() => {
+          decodedTotal += active.size - before;
+        });
       }
       case "endString":
         if (spill) {
-          await spill.end();
-          spilled.set(spillIndex, { path: spill.path, size: spill.size });
-          spill = null;
-          place("");
-        } else {
-          place((text ?? []).join(""));
-          text = null;
+          const active = spill;
+          const before = active.size;
+          return active.end().then(() => {
+            decodedTotal += active.size - before;
+            spilled.set(spillIndex, { path: active.path, size: active.size });
+            spill = null;
+            place("");
+          });
         }
+        place((text ?? []).join(""));
+        text = null;
         return;
       case "numberValue":
         place(Number(token.value));

@@ -35,6 +35,12 @@ export interface InformerOptions<T> {
   restartMaxMs?: number;
   /** Page size of the initial/re-list (default 500). */
   pageSize?: number;
+  /**
+   * If set, every `resyncMs` each cached object is replayed to the update handlers as
+   * update(obj, obj), so every key is reconciled again periodically (client-go's resync).
+   * Prefer `requeueAfter` for per-object timers; resync is a safety net.
+   */
+  resyncMs?: number;
 }
 
 const NAMESPACE_INDEX = "__namespace";
@@ -57,6 +63,7 @@ export class Informer<T extends KubernetesObject> {
   #syncWaiters: Array<() => void> = [];
   #lists = 0;
   #restarts = 0;
+  #resyncTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(opts: InformerOptions<T>) {
     this.#opts = opts;
@@ -107,6 +114,10 @@ export class Informer<T extends KubernetesObject> {
     if (this.#stopped || !this.#lw) return;
     await this.#lw.start();
     // ListWatch.start() returns after the list has been applied to the cache and the watch opened.
+    if (this.#listedOnce && !this.#resyncTimer && this.#opts.resyncMs && this.#opts.resyncMs > 0) {
+      this.#resyncTimer = setInterval(() => this.#resync(), this.#opts.resyncMs);
+      this.#resyncTimer.unref?.();
+    }
     if (this.#listedOnce && !this.#synced) {
       this.#synced = true;
       this.#log.debug({ objects: this.#store.size }, "Cache synced");
@@ -117,6 +128,8 @@ export class Informer<T extends KubernetesObject> {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#restartTimer);
+    clearInterval(this.#resyncTimer);
+    this.#resyncTimer = undefined;
     await this.#lw?.stop();
     for (const w of this.#syncWaiters.splice(0)) w();
   }
@@ -226,6 +239,18 @@ export class Informer<T extends KubernetesObject> {
         else h.add?.(obj);
       } catch (err) {
         this.#log.error({ err, key }, "Event handler failed");
+      }
+    }
+  }
+
+  #resync(): void {
+    for (const [key, obj] of this.#store) {
+      for (const h of this.#handlers) {
+        try {
+          h.update?.(obj, obj);
+        } catch (err) {
+          this.#log.error({ err, key }, "Event handler failed during resync");
+        }
       }
     }
   }

@@ -105,6 +105,20 @@ describe("Informer against a real API server", () => {
     expect(inf.list().length).toBe(7);
   });
 
+  it("replays cached objects to handlers every resyncMs", async () => {
+    const sink = new RecordingSink();
+    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "app=x", resyncMs: 100 });
+    informers.push(inf);
+    enqueueOwn(inf, sink);
+    await inf.start();
+    await inf.waitForSync();
+    await waitFor(() => sink.keys.filter((k) => k === `${ns}/pre`).length >= 4, { message: "resync re-enqueued the key" });
+    await inf.stop();
+    const seen = sink.keys.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.keys.length).toBe(seen);
+  });
+
   it("filters by label selector", async () => {
     const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "app=x" });
     informers.push(inf);

@@ -1,3 +1,5 @@
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readNdjson, startExecd, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
 
@@ -22,6 +24,19 @@ interface ContextInfo {
   state: string;
   restarts: number;
   lastRestartReason: string | null;
+}
+
+/** A fresh child of this process's cgroup v1 memory controller, or null if there is none. */
+async function memoryCgroup(): Promise<string | null> {
+  try {
+    const line = (await readFile("/proc/self/cgroup", "utf8")).split("\n").find((l) => /^\d+:memory:/.test(l));
+    if (!line) return null;
+    const dir = path.join("/sys/fs/cgroup/memory", line.split(":")[2]!, `execd-oom-${process.pid}`);
+    await mkdir(dir);
+    return dir;
+  } catch {
+    return null;
+  }
 }
 
 /** Polls the context until a call is running in it (no fixed sleeps). */
@@ -155,6 +170,36 @@ describe("timeouts, interrupts and crashes", () => {
     expect(answer.error?.message).toContain("SIGKILL");
     expect(answer.context.stateLost).toBe(true);
     expect((await run({ code: "'doomed' in globals()" })).results[0]!.data).toBe("False");
+  });
+
+  it("reports an interpreter killed by the kernel's OOM killer (memory cgroup) and restarts it", async (ctx) => {
+    const cgroup = await memoryCgroup();
+    if (!cgroup) {
+      console.warn("[execd/lifecycle] OOM test SKIPPED: no writable cgroup v1 memory controller");
+      ctx.skip();
+      return;
+    }
+    try {
+      await execd.post("/v1/contexts", { language: "python", id: "oom" });
+      await run({ context: "oom", code: "before_oom = 1" });
+      const info = (await (await execd.request("/v1/contexts/oom")).json()) as ContextInfo & { pid: number };
+      // Only the interpreter goes into the 200 MiB cgroup; the server stays outside it.
+      await writeFile(path.join(cgroup, "memory.limit_in_bytes"), String(200 * 1024 * 1024));
+      await writeFile(path.join(cgroup, "cgroup.procs"), String(info.pid));
+      const answer = await run({
+        context: "oom",
+        code: "hog = []\nfor _ in range(100):\n    hog.append(bytearray(20 * 1024 * 1024))",
+      });
+      expect(answer.error?.name).toBe("InterpreterDied");
+      expect(answer.error?.message).toContain("SIGKILL");
+      expect(answer.context.stateLost).toBe(true);
+      // The kernel says it was the OOM killer, not someone else's SIGKILL.
+      expect(await readFile(path.join(cgroup, "memory.oom_control"), "utf8")).toMatch(/oom_kill 1/);
+      expect((await run({ context: "oom", code: "'before_oom' in globals()" })).results[0]!.data).toBe("False");
+    } finally {
+      await execd.request("/v1/contexts/oom", { method: "DELETE" });
+      await rmdir(cgroup).catch(() => undefined);
+    }
   });
 
   it("reports state lost on the next call when the interpreter dies between calls", async () => {

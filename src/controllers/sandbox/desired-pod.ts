@@ -62,7 +62,7 @@ export function pvcName(templateName: string, sandboxName: string): string {
  * template are replaced by the sandbox's PVC, as StatefulSets do.
  */
 export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: OperatorConfig): V1Pod {
-  let spec = withSecureDefaults(toV1PodSpec(sandbox.spec.podTemplate.spec), config);
+  let spec: V1PodSpec = structuredClone(toV1PodSpec(sandbox.spec.podTemplate.spec));
   const claims = sandbox.spec.volumeClaimTemplates ?? [];
   if (claims.length > 0) {
     const claimVolumes: V1Volume[] = claims.map((t) => ({
@@ -75,6 +75,8 @@ export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: Op
   if (wantsExecd(sandbox, spec, config)) {
     spec = withExecdSidecar(spec, tokenSecretName(sandbox.metadata.name), config);
   }
+  // Defaults last, so the injected execution server (where the untrusted code runs) gets them too.
+  spec = withSecureDefaults(spec, config);
   const { labels, annotations } = desiredPodMetadata(sandbox);
   return {
     apiVersion: "v1",

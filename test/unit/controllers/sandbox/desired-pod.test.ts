@@ -1,0 +1,253 @@
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { desiredPod, desiredPodMetadata, isReservedKey, pvcName, tokenSecretName, wantsExecd } from "../../../../src/controllers/sandbox/desired-pod.js";
+import { nameHash } from "../../../../src/controllers/shared/name-hash.js";
+import { makeSandbox, owner, testConfig } from "../fixtures.js";
+
+function container(pod: V1Pod, name: string): V1Container {
+  const c = pod.spec?.containers.find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c;
+}
+
+describe("desiredPodMetadata", () => {
+  it("keeps user labels and annotations, drops reserved prefixes, adds managed-by and the name hash", () => {
+    const sb = makeSandbox({
+      name: "alpha",
+      spec: {
+        podTemplate: {
+          metadata: {
+            labels: {
+              app: "agent",
+              "agents.x-k8s.io/sandbox-name-hash": "spoofed",
+              "agents.x-k8s.io/claim-uid": "spoofed",
+              "extensions.agents.x-k8s.io/anything": "x",
+            },
+            annotations: { note: "hi", "agents.x-k8s.io/pod-name": "other", "extensions.agents.x-k8s.io/x": "y" },
+          },
+          spec: { containers: [{ name: "main", image: "busybox" }] },
+        },
+      },
+    });
+    expect(desiredPodMetadata(sb)).toEqual({
+      labels: { app: "agent", "app.kubernetes.io/managed-by": "agent-sandbox-ts", "agents.x-k8s.io/sandbox-name-hash": nameHash("alpha") },
+      annotations: { note: "hi" },
+    });
+  });
+
+  it("inherits the pool, template, claim and launch labels from the Sandbox, and nothing else of its", () => {
+    const sb = makeSandbox({
+      labels: {
+        "agents.x-k8s.io/warm-pool-sandbox": "pool-hash",
+        "agents.x-k8s.io/sandbox-template-ref-hash": "tmpl-hash",
+        "agents.x-k8s.io/sandbox-template-hash": "bp-hash",
+        "agents.x-k8s.io/claim-uid": "claim-uid",
+        "agents.x-k8s.io/launch-type": "warm",
+        "team": "not-inherited",
+      },
+    });
+    expect(desiredPodMetadata(sb).labels).toEqual({
+      "app.kubernetes.io/managed-by": "agent-sandbox-ts",
+      "agents.x-k8s.io/sandbox-name-hash": nameHash("sb"),
+      "agents.x-k8s.io/warm-pool-sandbox": "pool-hash",
+      "agents.x-k8s.io/sandbox-template-ref-hash": "tmpl-hash",
+      "agents.x-k8s.io/sandbox-template-hash": "bp-hash",
+      "agents.x-k8s.io/claim-uid": "claim-uid",
+      "agents.x-k8s.io/launch-type": "warm",
+    });
+  });
+
+  it("gives empty maps when the pod template has no metadata", () => {
+    expect(desiredPodMetadata(makeSandbox()).annotations).toEqual({});
+  });
+
+  it("recognises both reserved prefixes and nothing else", () => {
+    expect(isReservedKey("agents.x-k8s.io/x")).toBe(true);
+    expect(isReservedKey("extensions.agents.x-k8s.io/x")).toBe(true);
+    expect(isReservedKey("sub.agents.x-k8s.io/x")).toBe(false);
+    expect(isReservedKey("app")).toBe(false);
+  });
+});
+
+describe("desiredPod", () => {
+  it("names the pod after the sandbox, in its namespace, controlled by it", () => {
+    const pod = desiredPod(makeSandbox({ name: "alpha" }), owner, testConfig);
+    expect(pod.apiVersion).toBe("v1");
+    expect(pod.kind).toBe("Pod");
+    expect(pod.metadata?.name).toBe("alpha");
+    expect(pod.metadata?.namespace).toBe("ns");
+    expect(pod.metadata?.ownerReferences).toEqual([owner]);
+    expect(pod.metadata?.labels?.["agents.x-k8s.io/sandbox-name-hash"]).toBe(nameHash("alpha"));
+  });
+
+  it("applies the secure defaults", () => {
+    const pod = desiredPod(makeSandbox(), owner, testConfig);
+    expect(pod.spec?.runtimeClassName).toBe("gvisor-test");
+    expect(pod.spec?.automountServiceAccountToken).toBe(false);
+    expect(pod.spec?.securityContext?.runAsUser).toBe(4321);
+    expect(container(pod, "main").securityContext?.capabilities).toEqual({ drop: ["ALL"] });
+  });
+
+  describe("execd sidecar", () => {
+    const pod = desiredPod(makeSandbox({ name: "alpha" }), owner, testConfig);
+    const execd = container(pod, "sandbox-execd");
+
+    it("runs the configured image on the configured port with its token file", () => {
+      expect(execd.image).toBe("example.test/execd:1");
+      expect(execd.ports).toEqual([{ name: "execd", containerPort: 7777, protocol: "TCP" }]);
+      expect(execd.args).toEqual(["--port", "7777", "--workspace", "/workspace", "--token-file", "/var/run/agent-sandbox/token"]);
+    });
+
+    it("is probed for readiness on the exec port", () => {
+      expect(execd.readinessProbe?.httpGet).toEqual({ path: "/", port: 7777 });
+    });
+
+    it("gets a workspace volume and the per-sandbox token Secret as volumes", () => {
+      expect(pod.spec?.volumes).toEqual([
+        { name: "sandbox-workspace", emptyDir: {} },
+        {
+          name: "sandbox-execd-token",
+          secret: { secretName: tokenSecretName("alpha"), defaultMode: 0o440, items: [{ key: "token", path: "token" }] },
+        },
+      ]);
+      expect(tokenSecretName("alpha")).toBe("alpha-execd-token");
+      expect(execd.volumeMounts).toEqual([
+        { name: "sandbox-workspace", mountPath: "/workspace" },
+        { name: "sandbox-execd-token", mountPath: "/var/run/agent-sandbox", readOnly: true },
+      ]);
+    });
+
+    it("shares the workspace with the first container only", () => {
+      const sb = makeSandbox({
+        spec: { podTemplate: { spec: { containers: [{ name: "main", image: "a" }, { name: "second", image: "b" }] } } },
+      });
+      const p = desiredPod(sb, owner, testConfig);
+      expect(container(p, "main").volumeMounts).toEqual([{ name: "sandbox-workspace", mountPath: "/workspace" }]);
+      expect(container(p, "second").volumeMounts).toBeUndefined();
+      expect(p.spec?.containers.map((c) => c.name)).toEqual(["main", "second", "sandbox-execd"]);
+    });
+
+    it("keeps a user's own workspace volume and mount instead of adding another", () => {
+      const sb = makeSandbox({
+        spec: {
+          podTemplate: {
+            spec: {
+              containers: [{ name: "main", image: "a", volumeMounts: [{ name: "sandbox-workspace", mountPath: "/workspace" }] }],
+              volumes: [{ name: "sandbox-workspace", emptyDir: { medium: "Memory" } }],
+            },
+          },
+        },
+      });
+      const p = desiredPod(sb, owner, testConfig);
+      expect(p.spec?.volumes?.filter((v) => v.name === "sandbox-workspace")).toEqual([{ name: "sandbox-workspace", emptyDir: { medium: "Memory" } }]);
+      expect(container(p, "main").volumeMounts).toEqual([{ name: "sandbox-workspace", mountPath: "/workspace" }]);
+    });
+
+    it("gets the same hardening and resource limits as the user's containers (it runs the untrusted code)", () => {
+      for (const c of pod.spec?.containers ?? []) {
+        expect(c.securityContext, c.name).toMatchObject({
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          capabilities: { drop: ["ALL"] },
+          seccompProfile: { type: "RuntimeDefault" },
+        });
+        expect(c.resources?.limits, c.name).toEqual(testConfig.defaultResources.limits);
+        expect(c.resources?.requests, c.name).toEqual(testConfig.defaultResources.requests);
+      }
+      // Its one deliberate setting survives the defaults.
+      expect(execd.securityContext?.readOnlyRootFilesystem).toBe(false);
+    });
+
+    it("is left out when the Sandbox opts out with agents.x-k8s.io/execd=false", () => {
+      const sb = makeSandbox({ annotations: { "agents.x-k8s.io/execd": "false" } });
+      const p = desiredPod(sb, owner, testConfig);
+      expect(p.spec?.containers.map((c) => c.name)).toEqual(["main"]);
+      expect(p.spec?.volumes).toBeUndefined();
+      expect(wantsExecd(sb, sb.spec.podTemplate.spec, testConfig)).toBe(false);
+    });
+
+    it("is left out when the pod template opts out", () => {
+      const sb = makeSandbox({
+        spec: {
+          podTemplate: {
+            metadata: { annotations: { "agents.x-k8s.io/execd": "false" } },
+            spec: { containers: [{ name: "main", image: "busybox" }] },
+          },
+        },
+      });
+      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["main"]);
+    });
+
+    it("is injected for any other annotation value", () => {
+      const sb = makeSandbox({ annotations: { "agents.x-k8s.io/execd": "true" } });
+      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["main", "sandbox-execd"]);
+    });
+
+    it("is left out when a container already serves the exec port", () => {
+      const sb = makeSandbox({
+        spec: { podTemplate: { spec: { containers: [{ name: "runtime", image: "py", ports: [{ containerPort: 7777 }] }] } } },
+      });
+      const p = desiredPod(sb, owner, testConfig);
+      expect(p.spec?.containers.map((c) => c.name)).toEqual(["runtime"]);
+      expect(wantsExecd(sb, sb.spec.podTemplate.spec, testConfig)).toBe(false);
+    });
+
+    it("is left out when an init container serves the exec port", () => {
+      const sb = makeSandbox({
+        spec: {
+          podTemplate: {
+            spec: {
+              containers: [{ name: "main", image: "busybox" }],
+              initContainers: [{ name: "side", image: "py", restartPolicy: "Always", ports: [{ containerPort: 7777 }] }],
+            },
+          },
+        },
+      });
+      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["main"]);
+    });
+
+    it("is still injected when a container uses a different port", () => {
+      const sb = makeSandbox({
+        spec: { podTemplate: { spec: { containers: [{ name: "web", image: "py", ports: [{ containerPort: 8888 }] }] } } },
+      });
+      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["web", "sandbox-execd"]);
+    });
+  });
+
+  describe("volume claim templates", () => {
+    const sb = makeSandbox({
+      name: "alpha",
+      annotations: { "agents.x-k8s.io/execd": "false" },
+      spec: {
+        podTemplate: {
+          spec: {
+            containers: [{ name: "main", image: "busybox" }],
+            volumes: [
+              { name: "data", emptyDir: {} },
+              { name: "cache", emptyDir: {} },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"] } },
+          { metadata: { name: "extra" }, spec: { accessModes: ["ReadWriteOnce"] } },
+        ],
+      },
+    });
+
+    it("replace same-named volumes with the sandbox's PVCs and add the others", () => {
+      expect(desiredPod(sb, owner, testConfig).spec?.volumes).toEqual([
+        { name: "cache", emptyDir: {} },
+        { name: "data", persistentVolumeClaim: { claimName: "data-alpha" } },
+        { name: "extra", persistentVolumeClaim: { claimName: "extra-alpha" } },
+      ]);
+      expect(pvcName("data", "alpha")).toBe("data-alpha");
+    });
+
+    it("do not change the Sandbox they came from", () => {
+      const before = structuredClone(sb);
+      desiredPod(sb, owner, testConfig);
+      expect(sb).toEqual(before);
+    });
+  });
+});

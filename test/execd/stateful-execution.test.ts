@@ -59,6 +59,24 @@ describe("stateful execution", () => {
     expect((await run({ code: "area(1) > 3" })).results[0]!.data).toBe("True");
   });
 
+  it("keeps every line intact when threads print concurrently", async () => {
+    const answer = await run({
+      code: [
+        "import threading",
+        "def spam(n):",
+        "    for i in range(200):",
+        "        print(f'thread-{n}-line-{i}')",
+        "threads = [threading.Thread(target=spam, args=(n,)) for n in range(4)]",
+        "for t in threads: t.start()",
+        "for t in threads: t.join()",
+      ].join("\n"),
+    });
+    const lines = answer.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(800);
+    expect(new Set(lines).size).toBe(800);
+    expect(lines.every((line) => /^thread-\d-line-\d+$/.test(line))).toBe(true);
+  });
+
   it("keeps JavaScript state (let, const, functions) and returns the completion value", async () => {
     await run({ language: "javascript", code: "const base = 40; let count = 1; function inc() { return ++count; }" });
     const answer = await run({ language: "javascript", code: "inc(); base + count" });

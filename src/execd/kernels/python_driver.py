@@ -50,6 +50,8 @@ class ChannelStream(io.TextIOBase):
     """
 
     streams = []
+    # Threads in the cell may print concurrently; pending text and its hand-off stay consistent.
+    lock = threading.RLock()
 
     def __init__(self, name, original):
         self.name = name
@@ -76,19 +78,21 @@ class ChannelStream(io.TextIOBase):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
         if text:
-            for other in ChannelStream.streams:
-                if other is not self:
-                    other.flush()
-            self._pending.append(text)
-            if "\n" in text:
-                self.flush()
+            with ChannelStream.lock:
+                for other in ChannelStream.streams:
+                    if other is not self:
+                        other.flush()
+                self._pending.append(text)
+                if "\n" in text:
+                    self.flush()
         return len(text)
 
     def flush(self):
-        if self._pending:
-            text = "".join(self._pending)
-            self._pending = []
-            send({"type": "stream", "id": CURRENT["id"], "name": self.name, "text": text})
+        with ChannelStream.lock:
+            if self._pending:
+                text = "".join(self._pending)
+                self._pending = []
+                send({"type": "stream", "id": CURRENT["id"], "name": self.name, "text": text})
 
 
 sys.stdout = ChannelStream("stdout", sys.__stdout__)

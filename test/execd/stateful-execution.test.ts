@@ -62,10 +62,12 @@ describe("stateful execution", () => {
   it("keeps every line intact when threads print concurrently", async () => {
     const answer = await run({
       code: [
-        "import threading",
+        "import sys, threading",
         "def spam(n):",
         "    for i in range(200):",
-        "        print(f'thread-{n}-line-{i}')",
+        // One write per line: print() itself issues two writes, which threads may interleave
+        // with any stdout, so that is not something the server could promise.
+        "        sys.stdout.write(f'thread-{n}-line-{i}\\n')",
         "threads = [threading.Thread(target=spam, args=(n,)) for n in range(4)]",
         "for t in threads: t.start()",
         "for t in threads: t.join()",

@@ -41,7 +41,8 @@ render() {
     --namespace agent-sandbox-system \
     --kube-version "$KUBE_VERSION" \
     --include-crds \
-    --set createNamespace=true
+    --set createNamespace=true \
+    --set router.signingKey.generate=false
 }
 
 if [[ "${1:-}" == "--stdout" ]]; then

@@ -86,3 +86,7 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{- define "agent-sandbox.router.signingKeySecret" -}}
+{{- default (printf "%s-signing-key" (include "agent-sandbox.router.name" .)) .Values.router.signingKey.existingSecret -}}
+{{- end -}}

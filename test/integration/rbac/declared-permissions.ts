@@ -60,12 +60,15 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
 
 export function routerPermissions(): Permission[] {
   return [
-    ...grant("cluster", AGENTS, ["sandboxes"], ["get", "list", "watch"], "target resolution from an informer cache"),
-    ...grant("cluster", EXT, ["sandboxclaims"], ["get", "list", "watch", "create", "patch", "delete"], "management API: create/list/delete claims, coalesced TTL writes"),
-    ...grant("cluster", EXT, ["sandboxwarmpools"], ["get", "list", "watch"], "management API resolves a template to its warm pool (src/router/caches.ts)"),
-    ...grant("cluster", "", ["secrets"], ["get", "list", "watch"], "per-sandbox execution tokens (label-selected informer; RBAC cannot be)"),
-    ...grant("cluster", "authentication.k8s.io", ["tokenreviews"], ["create"], "bearer token authentication"),
-    ...grant("cluster", "authorization.k8s.io", ["subjectaccessreviews"], ["create"], "per-sandbox authorization of the caller"),
+    ...grant("cluster", AGENTS, ["sandboxes"], ["list", "watch"], "target resolution from an informer cache (src/router/caches.ts)"),
+    ...grant("cluster", EXT, ["sandboxclaims"], ["list", "watch"], "management API reads claims from an informer cache"),
+    ...grant("cluster", EXT, ["sandboxclaims"], ["create", "delete"], "POST and DELETE /v1/sandboxes (src/router/management-api.ts)"),
+    ...grant("cluster", EXT, ["sandboxclaims"], ["patch"], "coalesced TTL writes to lifecycle.shutdownTime (src/router/ttl.ts)"),
+    ...grant("cluster", EXT, ["sandboxwarmpools"], ["list", "watch"], "template -> warm pool index (src/router/caches.ts)"),
+    ...grant("cluster", EXT, ["sandboxwarmpools/scale"], ["patch"], "pool scaling through the management API"),
+    ...grant("cluster", "", ["secrets"], ["list", "watch"], "per-sandbox execution tokens (label-selected informer; RBAC cannot be)"),
+    ...grant("cluster", "authentication.k8s.io", ["tokenreviews"], ["create"], "bearer token authentication (src/router/auth.ts)"),
+    ...grant("cluster", "authorization.k8s.io", ["subjectaccessreviews"], ["create"], "per-sandbox authorization of the caller (src/router/auth.ts)"),
   ];
 }
 
@@ -109,6 +112,8 @@ export const routerDenied: Denied[] = [
   { group: "", resource: "secrets", verb: "create", where: "foreign" },
   { group: "", resource: "secrets", verb: "delete", where: "foreign" },
   { group: "", resource: "secrets", verb: "update", where: "foreign" },
+  { group: EXT, resource: "sandboxwarmpools", verb: "update", where: "foreign" },
+  { group: EXT, resource: "sandboxwarmpools", verb: "delete", where: "foreign" },
   { group: AGENTS, resource: "sandboxes", verb: "create", where: "foreign" },
   { group: AGENTS, resource: "sandboxes", verb: "delete", where: "foreign" },
   { group: AGENTS, resource: "sandboxes", verb: "patch", where: "foreign" },

@@ -3,6 +3,7 @@
 import type { V1Container, V1Deployment, V1PodDisruptionBudget, V1Service } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { parseOperatorFlags } from "../../../src/operator/flags.js";
+import { parseRouterFlags } from "../../../src/router/flags.js";
 import { find, renderChart, type K8sObject } from "./helm.js";
 import { helmMissing, helmPath } from "./helm-available.js";
 
@@ -42,8 +43,10 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
         "PodDisruptionBudget/agent-sandbox-router",
         "Role/agent-sandbox-operator-leader-election",
         "RoleBinding/agent-sandbox-operator-leader-election",
+        "Secret/agent-sandbox-router-signing-key",
         "Service/agent-sandbox-operator-metrics",
         "Service/agent-sandbox-router",
+        "Service/agent-sandbox-router-metrics",
         "ServiceAccount/agent-sandbox-operator",
         "ServiceAccount/agent-sandbox-router",
       ].sort(),
@@ -138,17 +141,43 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
   it("labels router pods app=sandbox-router, the peer sandbox NetworkPolicies admit", () => {
     const d = deployment(objects, ROUTER);
     expect(d.spec?.template.metadata?.labels?.["app"]).toBe("sandbox-router");
-    const c = onlyContainer(d);
-    expect(c.args?.[0]).toBe("/app/dist/router/main.js");
-    expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
-    expect(c.readinessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
-    expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
     // The selector must not include the NetworkPolicy label: changing it would orphan pods on upgrade.
     expect(d.spec?.selector.matchLabels).toEqual({
       "app.kubernetes.io/name": "agent-sandbox",
       "app.kubernetes.io/instance": "agent-sandbox",
       "app.kubernetes.io/component": "router",
     });
+  });
+
+  it("passes router flags the router's own parser accepts, and probes its health port", () => {
+    const c = onlyContainer(deployment(objects, ROUTER));
+    expect(c.args?.[0]).toBe("/app/dist/router/main.js");
+    const flags = parseRouterFlags(c.args?.slice(1) ?? [], {});
+    expect(flags.listen.port).toBe(8080);
+    expect(flags.healthAddress.port).toBe(8081);
+    expect(flags.config).toMatchObject({ execPort: 8888, defaultTtlSeconds: 3600, maxTtlSeconds: 14 * 24 * 3600 });
+    expect(flags.namespace).toBeUndefined();
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "http-health", containerPort: 8081, protocol: "TCP" },
+    ]);
+    expect(c.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http-health" });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http-health" });
+  });
+
+  it("gives every router replica the same signing key from a generated Secret", () => {
+    const c = onlyContainer(deployment(objects, ROUTER));
+    const env = c.env?.find((e) => e.name === "ROUTER_SIGNING_KEY");
+    expect(env?.valueFrom?.secretKeyRef).toEqual({ name: "agent-sandbox-router-signing-key", key: "key", optional: true });
+    const secret = find(objects, "Secret", "agent-sandbox-router-signing-key") as unknown as { data: Record<string, string> };
+    const key = Buffer.from(secret.data["key"] ?? "", "base64");
+    expect(key.length).toBeGreaterThanOrEqual(32);
+    // The router refuses keys under 32 bytes; this one parses.
+    expect(parseRouterFlags([], { ROUTER_SIGNING_KEY: key.toString("utf8") }).signingKey?.length).toBe(key.length);
+    // Bring-your-own Secret: nothing generated, the Deployment points at it.
+    const byo = renderChart(helmPath, { set: { "router.signingKey.existingSecret": "mine" } });
+    expect(byo.some((o) => o.kind === "Secret")).toBe(false);
+    expect(onlyContainer(deployment(byo, ROUTER)).env?.find((e) => e.name === "ROUTER_SIGNING_KEY")?.valueFrom?.secretKeyRef?.name).toBe("mine");
   });
 
   it("exposes the router through a Service of the configured type", () => {
@@ -180,16 +209,23 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     expect(rc.apiVersion).toBe("node.k8s.io/v1");
   });
 
-  it("renders a ServiceMonitor for the operator's /metrics only when asked", () => {
+  it("renders ServiceMonitors for the operator's and the router's /metrics only when asked", () => {
     expect(objects.some((o) => o.kind === "ServiceMonitor")).toBe(false);
     const on = renderChart(helmPath, { set: { "metrics.serviceMonitor.enabled": true, "metrics.serviceMonitor.labels.release": "prom" } });
-    const sm = find(on, "ServiceMonitor", OPERATOR);
-    expect(sm.metadata.labels?.["release"]).toBe("prom");
-    const spec = sm["spec"] as { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } };
-    expect(spec.endpoints).toEqual([expect.objectContaining({ port: "http-metrics", path: "/metrics" })]);
-    const svc = find(on, "Service", `${OPERATOR}-metrics`) as unknown as V1Service;
-    expect(svc.spec?.ports?.[0]?.name).toBe("http-metrics");
-    for (const [k, v] of Object.entries(spec.selector.matchLabels)) expect(svc.metadata?.labels?.[k]).toBe(v);
+    for (const name of [OPERATOR, ROUTER]) {
+      const sm = find(on, "ServiceMonitor", name);
+      expect(sm.metadata.labels?.["release"]).toBe("prom");
+      const spec = sm["spec"] as { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } };
+      expect(spec.endpoints).toEqual([expect.objectContaining({ port: "http-metrics", path: "/metrics" })]);
+      // The monitor selects exactly the metrics Service of its component.
+      const selected = on.filter(
+        (o) => o.kind === "Service" && Object.entries(spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
+      );
+      expect(selected.map((o) => o.metadata.name)).toEqual([`${name}-metrics`]);
+      const svc = selected[0] as unknown as V1Service;
+      expect(svc.spec?.ports?.[0]).toMatchObject({ name: "http-metrics", port: 8081, targetPort: "http-health" });
+      expect(svc.spec?.selector).toEqual(deployment(on, name).spec?.selector.matchLabels);
+    }
   });
 
   it("leaves the router out entirely when router.enabled=false", () => {

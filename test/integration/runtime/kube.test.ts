@@ -1,7 +1,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AlreadyExistsError, ConflictError, InvalidError, NotFoundError, ignoreNotFound } from "../../../src/runtime/errors.js";
-import { FIELD_MANAGER } from "../../../src/runtime/kube.js";
+import { FIELD_MANAGER, Kube } from "../../../src/runtime/kube.js";
 import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
 
 const kube = testKube();
@@ -112,6 +112,15 @@ describe("Kube adapter against a real API server", () => {
     await kube.delete(ref, { preconditions: { uid: created.metadata?.uid, resourceVersion: created.metadata?.resourceVersion }, propagationPolicy: "Background" });
     await expect(kube.get(ref)).rejects.toBeInstanceOf(NotFoundError);
     await expect(kube.delete(ref)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("honours the caller's abort signal and its own request timeout", async () => {
+    const ctl = new AbortController();
+    ctl.abort(new Error("caller gave up"));
+    await expect(kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "ssa" }, { signal: ctl.signal })).rejects.toThrow(/caller gave up/);
+    // A watch on a quiet collection never completes on its own: the request timeout must end it.
+    const impatient = new Kube(kube.kc, { requestTimeoutMs: 300 });
+    await expect(impatient.request("GET", `/api/v1/namespaces/${ns}/podtemplates`, { query: { watch: "true", timeoutSeconds: 30 } })).rejects.toThrow(/timed out/);
   });
 
   it("lists with a label selector", async () => {

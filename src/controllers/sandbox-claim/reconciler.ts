@@ -152,7 +152,9 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 
     if (!forcesColdStart(claim)) {
       const adopted = await adoptReadyMember(claim, pool, blueprintHash(template), ctx, nowMs);
-      if (adopted) return { sandbox: undefined, name: adopted };
+      // The member was Ready with pod IPs when adopted, so the claim can report it at once
+      // instead of waiting for the watch to bring the re-parented Sandbox back.
+      if (adopted) return { sandbox: adopted, name: adopted.metadata.name };
     }
 
     const cold = sandboxFromTemplate({
@@ -196,7 +198,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     currentHash: string,
     ctx: ReconcileContext,
     nowMs: number,
-  ): Promise<string | undefined> {
+  ): Promise<NamedSandbox | undefined> {
     const candidates = caches.sandboxes
       .byIndex(Index.ByWarmPool, nameHash(pool.metadata.name))
       .filter(
@@ -226,7 +228,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Warm });
         deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "SandboxAdopted", action: "Adopt", note: `Adopted warm Sandbox ${candidate.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}` });
         ctx.log.info({ sandbox: candidate.metadata.name }, "Adopted warm Sandbox for claim");
-        return candidate.metadata.name;
+        return candidate;
       } catch (err) {
         if (!isConflict(err)) throw err;
         ctx.log.debug({ sandbox: candidate.metadata.name }, "Lost the race for a warm Sandbox; trying the next one");

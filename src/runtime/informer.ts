@@ -36,6 +36,11 @@ export interface InformerOptions<T> {
   /** Page size of the initial/re-list (default 500). */
   pageSize?: number;
   /**
+   * Prunes each object in place before it is cached (after managedFields are stripped), to keep
+   * only what the controllers read: memory, not correctness. Must be idempotent.
+   */
+  prune?: (obj: T) => void;
+  /**
    * If set, every `resyncMs` each cached object is replayed to the update handlers as
    * update(obj, obj), so every key is reconciled again periodically (client-go's resync).
    * Prefer `requeueAfter` for per-object timers; resync is a safety net.
@@ -209,6 +214,7 @@ export class Informer<T extends KubernetesObject> {
       first ??= page;
       for (const item of page.items ?? []) {
         stripManagedFields(item);
+        this.#opts.prune?.(item);
         items.push(item);
       }
       // Raw JSON (no ObjectSerializer), so the token is "continue", not the model's "_continue".
@@ -227,6 +233,7 @@ export class Informer<T extends KubernetesObject> {
 
   #onUpsert(obj: T): void {
     stripManagedFields(obj);
+    this.#opts.prune?.(obj);
     const key = keyOf(obj);
     const old = this.#store.get(key);
     this.#store.set(key, obj);

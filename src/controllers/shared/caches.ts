@@ -79,7 +79,7 @@ export function createCaches(kube: Kube, logger: Logger, namespace?: string): Ca
       kind: SandboxWarmPoolGVK.kind,
       indexers: { [Index.ByTemplateRef]: (p) => [`${p.metadata.namespace ?? ""}/${p.spec.sandboxTemplateRef.name}`] },
     }),
-    pods: new Informer<V1Pod>({ ...child, apiVersion: "v1", kind: "Pod" }),
+    pods: new Informer<V1Pod>({ ...child, apiVersion: "v1", kind: "Pod", prune: prunePod }),
     services: new Informer<V1Service>({ ...child, apiVersion: "v1", kind: "Service" }),
     networkPolicies: new Informer<NetworkPolicy & KubernetesObject>({
       ...child,
@@ -89,6 +89,15 @@ export function createCaches(kube: Kube, logger: Logger, namespace?: string): Ca
     secrets: new Informer<V1Secret>({ ...child, apiVersion: "v1", kind: "Secret" }),
     pvcs: new Informer<V1PersistentVolumeClaim>({ ...child, apiVersion: "v1", kind: "PersistentVolumeClaim" }),
   };
+}
+
+/**
+ * Pod specs are immutable and the controllers read only nodeName from them (status and
+ * metadata carry the rest), so the cache keeps nothing else: with thousands of sandboxes
+ * the specs would be most of the operator's memory. Upstream prunes its pod cache the same way.
+ */
+function prunePod(pod: V1Pod): void {
+  if (pod.spec) pod.spec = { nodeName: pod.spec.nodeName, containers: [] } as V1Pod["spec"];
 }
 
 export function allInformers(c: Caches): Informer<KubernetesObject>[] {

@@ -1,20 +1,18 @@
 // A small REST API for agents that do not speak Kubernetes, mirroring the hosted anchor's
 // create / get / list / delete / execute. Sandboxes are SandboxClaims; their id is the claim name.
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { SandboxClaimGVK, SandboxWarmPoolGVK } from "../api/index.js";
+import { claimManifest } from "./claim-manifest.js";
 import { isNotFound, InvalidError, ApiError } from "../runtime/index.js";
 import type { Caller } from "./auth.js";
 import { readJson } from "./body.js";
 import type { ClaimObject, PoolObject } from "./caches.js";
 import { RouterIndex } from "./caches.js";
-import { RouterKeys } from "./config.js";
 import type { RouterDeps } from "./deps.js";
 import { badRequest, notFound, RouterError, sendJson } from "./errors.js";
 import { proxyTo, validateTarget } from "./proxy-route.js";
 import { boundSandboxName, SandboxStates, viewOf, type SandboxView } from "./sandbox-state.js";
-import { toShutdownTime } from "./ttl.js";
 
 const RESERVED_LABEL_PREFIXES = ["agents.x-k8s.io/", "extensions.agents.x-k8s.io/", "router.agent-sandbox-ts.dev/", "app.kubernetes.io/managed-by"];
 
@@ -109,37 +107,29 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
   const pool = choosePool(deps, namespace, body);
   const requested = body.ttlSeconds ?? deps.config.defaultTtlSeconds;
   const ttlSeconds = Math.min(requested, deps.config.maxTtlSeconds);
-  const name = `sbx-${randomBytes(5).toString("hex")}`;
   const startedAt = deps.now();
-  const claim = {
-    apiVersion: SandboxClaimGVK.apiVersion,
-    kind: SandboxClaimGVK.kind,
-    metadata: {
-      name,
+  const claim = claimManifest(
+    {
       namespace,
-      labels: { ...body.labels, [RouterKeys.Template]: pool.spec.sandboxTemplateRef.name },
-      annotations: {
-        [RouterKeys.TtlSeconds]: String(ttlSeconds),
-        [RouterKeys.CreatedByUser]: caller.kind === "user" ? caller.user.username : "",
-        ...(body.displayName ? { [RouterKeys.DisplayName]: body.displayName } : {}),
-      },
+      warmPool: pool.metadata.name ?? "",
+      template: pool.spec.sandboxTemplateRef.name,
+      ttlSeconds,
+      displayName: body.displayName,
+      labels: body.labels,
+      createdBy: caller.kind === "user" ? caller.user.username : undefined,
     },
-    spec: {
-      warmPoolRef: { name: pool.metadata.name ?? "" },
-      // Retain: when the TTL runs out the Sandbox goes but the claim stays, so the caller can
-      // still see that it expired (and when); DELETE removes it.
-      lifecycle: { shutdownTime: toShutdownTime(startedAt + ttlSeconds * 1000), shutdownPolicy: "Retain" },
-    },
-  };
+    startedAt,
+  );
+  const name = claim.metadata?.name ?? "";
   try {
     await deps.kube.create(claim);
   } catch (err) {
     throw fromApiError(err);
   }
   const waitMs = Math.min(body.waitSeconds ?? deps.config.createWaitSeconds, deps.config.maxWaitSeconds) * 1000;
-  const settled = await waitUntilSettled(deps, namespace, name, waitMs, req);
+  const settled = await waitUntilSettled(deps, namespace, name, waitMs, res);
   const current = deps.caches.claims.get(namespace, name);
-  const v: SandboxView = current ? view(deps, current) : { id: name, namespace, state: "creating", warmPool: pool.metadata.name ?? "", labels: claim.metadata.labels, expireTime: claim.spec.lifecycle.shutdownTime, ttlSeconds };
+  const v: SandboxView = current ? view(deps, current) : { id: name, namespace, state: "creating", warmPool: pool.metadata.name ?? "", labels: claim.metadata?.labels ?? {}, expireTime: claim.spec.lifecycle?.shutdownTime, ttlSeconds };
   if (v.state === "running") deps.metrics.claimReadySeconds.observe((deps.now() - startedAt) / 1000);
   const token = await deps.scoped.sign({ namespace, name }, Math.min(deps.config.scopedTokenTtlSeconds, ttlSeconds), deps.now());
   const warnings = requested > ttlSeconds ? [`ttlSeconds ${requested} exceeds the maximum; capped at ${ttlSeconds}`] : [];
@@ -152,9 +142,10 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
 }
 
 /** Waits (informer events only) until the claim leaves "creating"; false on timeout. */
-function waitUntilSettled(deps: RouterDeps, namespace: string, name: string, waitMs: number, req: IncomingMessage): Promise<boolean> {
+function waitUntilSettled(deps: RouterDeps, namespace: string, name: string, waitMs: number, res: ServerResponse): Promise<boolean> {
+  // Stop waiting if the client goes away.
   const abort = new AbortController();
-  req.socket.once("close", () => abort.abort());
+  res.once("close", () => abort.abort());
   return deps.waiter.waitFor(
     namespace,
     name,
@@ -188,7 +179,7 @@ async function get(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, 
   if (!cached) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
   const wait = Number(url.searchParams.get("waitForReady") ?? 0);
   if (!Number.isFinite(wait) || wait < 0) throw badRequest("waitForReady must be a number of seconds >= 0");
-  if (wait > 0) await waitUntilSettled(deps, namespace, id, Math.min(wait, deps.config.maxWaitSeconds) * 1000, req);
+  if (wait > 0) await waitUntilSettled(deps, namespace, id, Math.min(wait, deps.config.maxWaitSeconds) * 1000, res);
   const claim = deps.caches.claims.get(namespace, id);
   if (!claim) throw notFound(`sandbox "${id}" was deleted`);
   sendJson(res, 200, view(deps, claim));

@@ -1,0 +1,286 @@
+// Kubernetes mode: SandboxClaims through the API server with the caller's kubeconfig, and the
+// execution server reached straight at the pod (in-cluster; the operator's NetworkPolicy admits
+// only the router, so use this from the router's namespace/labels, or use router mode).
+import { KubeConfig, Watch, type KubernetesObject, type V1Secret } from "@kubernetes/client-node";
+import { SandboxClaimGVK, SandboxGVK, SandboxWarmPoolGVK } from "../api/index.js";
+import type { ClaimObject, PoolObject, SandboxObject } from "../router/caches.js";
+import { claimManifest } from "../router/claim-manifest.js";
+import { defaultRouterConfig } from "../router/config.js";
+import { boundSandboxName, viewOf } from "../router/sandbox-state.js";
+import { ApiError, Kube } from "../runtime/index.js";
+import { DEFAULT_READY_TIMEOUT_MS, type ControlPlane, type DataPlane } from "./connection.js";
+import { errorFromResponse, InvalidRequestError, SandboxError, SandboxFailedError, SandboxNotFoundError, SandboxNotReadyError, TimeoutError } from "./errors.js";
+import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
+
+export type DirectAddressMapper = (podIP: string, port: number) => { host: string; port: number };
+
+export interface KubeConnectionOptions {
+  kubeConfig?: KubeConfig | undefined;
+  namespace?: string | undefined;
+  /** Port of the execution server in sandbox pods. */
+  execPort?: number | undefined;
+  /** Where a pod IP is dialled (identity in a cluster; a port-forward or a test seam otherwise). */
+  mapAddress?: DirectAddressMapper | undefined;
+}
+
+interface PodEndpoint {
+  url: string;
+  token: string | undefined;
+  at: number;
+}
+
+const ENDPOINT_CACHE_MS = 30_000;
+
+/** API errors as the SDK's typed errors. */
+function fromApi(err: unknown, what: string): Error {
+  if (err instanceof ApiError) return errorFromResponse(err.code, { error: { code: err.reason, message: `${what}: ${err.status.message ?? err.message}` } });
+  return err as Error;
+}
+
+export class KubeConnection implements ControlPlane, DataPlane {
+  readonly defaultNamespace: string;
+  readonly kubeConfig: KubeConfig;
+  readonly #kube: Kube;
+  readonly #execPort: number;
+  readonly #map: DirectAddressMapper;
+  readonly #endpoints = new Map<string, PodEndpoint>();
+
+  constructor(o: KubeConnectionOptions = {}) {
+    this.kubeConfig = o.kubeConfig ?? loadDefault();
+    this.#kube = new Kube(this.kubeConfig, { fieldManager: "agent-sandbox-ts-client" });
+    this.defaultNamespace = o.namespace ?? (this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace || "default");
+    this.#execPort = o.execPort ?? defaultRouterConfig.execPort;
+    this.#map = o.mapAddress ?? ((host, port) => ({ host, port }));
+  }
+
+  async create(opts: CreateSandboxOptions): Promise<{ info: SandboxInfo }> {
+    const namespace = opts.namespace ?? this.defaultNamespace;
+    const pool = await this.#choosePool(namespace, opts);
+    const ttlSeconds = opts.ttlSeconds ?? defaultRouterConfig.defaultTtlSeconds;
+    const claim = claimManifest(
+      { namespace, warmPool: pool.metadata?.name ?? "", template: pool.spec.sandboxTemplateRef.name, ttlSeconds, displayName: opts.displayName, labels: opts.labels },
+      Date.now(),
+    );
+    let created: ClaimObject;
+    try {
+      created = await this.#kube.create(claim as ClaimObject);
+    } catch (err) {
+      throw fromApi(err, "creating the SandboxClaim");
+    }
+    const id = created.metadata.name ?? "";
+    try {
+      const info = await this.#watchUntilSettled(namespace, id, created.metadata.resourceVersion, opts.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS, opts.signal);
+      return { info };
+    } catch (err) {
+      // Do not leave a half-made sandbox behind (upstream's Python client does the same).
+      if (err instanceof SandboxFailedError) await this.delete(namespace, id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #choosePool(namespace: string, opts: CreateSandboxOptions): Promise<PoolObject> {
+    if (Boolean(opts.warmPool) === Boolean(opts.template)) throw new InvalidRequestError("give exactly one of warmPool or template", 400, "bad_request");
+    if (opts.warmPool) {
+      try {
+        return await this.#kube.get<PoolObject>({ apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name: opts.warmPool });
+      } catch (err) {
+        throw fromApi(err, `SandboxWarmPool "${opts.warmPool}" in namespace "${namespace}"`);
+      }
+    }
+    const pools = (await this.#kube.list<PoolObject>(SandboxWarmPoolGVK, { namespace })).items.filter((p) => p.spec.sandboxTemplateRef.name === opts.template);
+    const pool = pools.sort((a, b) => (b.status?.readyReplicas ?? 0) - (a.status?.readyReplicas ?? 0))[0];
+    if (!pool) throw new SandboxNotFoundError(`no SandboxWarmPool in namespace "${namespace}" uses SandboxTemplate "${opts.template ?? ""}"`, 404, "not_found");
+    return pool;
+  }
+
+  waitReady(namespace: string, id: string, timeoutMs: number, signal?: AbortSignal): Promise<SandboxInfo> {
+    return this.#watchUntilSettled(namespace, id, undefined, timeoutMs, signal);
+  }
+
+  /** One watch on the claim from `resourceVersion` until it leaves "creating". */
+  async #watchUntilSettled(namespace: string, id: string, resourceVersion: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<SandboxInfo> {
+    const path = `/apis/${SandboxClaimGVK.group}/${SandboxClaimGVK.version}/namespaces/${encodeURIComponent(namespace)}/${SandboxClaimGVK.plural}`;
+    let rv = resourceVersion;
+    const deadline = Date.now() + timeoutMs;
+    const watch = new Watch(this.kubeConfig);
+    // The API server ends watches after a while; each restart resumes from the last version seen.
+    for (let attempt = 0; ; attempt++) {
+      if (!rv) {
+        const current = await this.#claim(namespace, id);
+        const info = await this.#viewOf(current);
+        if (info.state !== "creating") return this.#settled(info);
+        rv = current.metadata.resourceVersion;
+      }
+      // A watch that broke (not one the server simply ended) is resumed after a short pause.
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const outcome = await new Promise<SandboxInfo | "restart" | "timeout">((resolve, reject) => {
+        let controller: AbortController | undefined;
+        const finish = (v: SandboxInfo | "restart" | "timeout" | Error): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          controller?.abort();
+          if (v instanceof Error) reject(v);
+          else resolve(v);
+        };
+        const timer = setTimeout(() => finish("timeout"), remaining);
+        const onAbort = (): void => finish(new TimeoutError(`waiting for sandbox ${id} was aborted`));
+        signal?.addEventListener("abort", onAbort, { once: true });
+        void watch
+          .watch(
+            path,
+            { fieldSelector: `metadata.name=${id}`, resourceVersion: rv, allowWatchBookmarks: true },
+            (phase: string, obj: ClaimObject) => {
+              if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+              if (phase === "DELETED") return finish(new SandboxNotFoundError(`sandbox ${id} was deleted while waiting for it`, 404, "not_found"));
+              if (phase !== "ADDED" && phase !== "MODIFIED") return;
+              this.#viewOf(obj).then((info) => {
+                if (info.state !== "creating") finish(info);
+              }, (err: unknown) => finish(err as Error));
+            },
+            (err: unknown) => {
+              const code = (err as { statusCode?: number } | null)?.statusCode;
+              if (code === 410) rv = undefined; // too old: read the claim again, then watch from there
+              else if (code && code >= 400) return finish(errorFromResponse(code, undefined, undefined, "watching the SandboxClaim"));
+              finish("restart");
+            },
+          )
+          .then((c) => {
+            controller = c;
+          }, (err: unknown) => finish(fromApi(err, "watching the SandboxClaim")));
+      });
+      if (outcome === "timeout") break;
+      if (outcome !== "restart") return this.#settled(outcome);
+    }
+    throw new TimeoutError(`sandbox ${id} was not Ready within ${timeoutMs} ms`);
+  }
+
+  #settled(info: SandboxInfo): SandboxInfo {
+    if (info.state === "failed") throw new SandboxFailedError(`sandbox ${info.id} failed: ${info.message ?? info.reason ?? "unknown reason"}`, info.reason);
+    return info;
+  }
+
+  async #claim(namespace: string, id: string): Promise<ClaimObject> {
+    try {
+      return await this.#kube.get<ClaimObject>({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id });
+    } catch (err) {
+      throw fromApi(err, `sandbox "${id}" in namespace "${namespace}"`);
+    }
+  }
+
+  async #sandbox(namespace: string, name: string): Promise<SandboxObject | undefined> {
+    return this.#kube.getOrUndefined<SandboxObject>({ apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace, name });
+  }
+
+  async #viewOf(claim: ClaimObject): Promise<SandboxInfo> {
+    const bound = boundSandboxName(claim);
+    const ready = claim.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    // The Sandbox is read only once the claim is Ready (for its pod IPs and operating mode).
+    const sandbox = bound && ready ? await this.#sandbox(claim.metadata.namespace ?? "", bound) : undefined;
+    return viewOf(claim, sandbox, undefined, Date.now());
+  }
+
+  async get(namespace: string, id: string): Promise<SandboxInfo> {
+    return this.#viewOf(await this.#claim(namespace, id));
+  }
+
+  async list(opts: ListOptions): Promise<SandboxList> {
+    const namespace = opts.namespace ?? this.defaultNamespace;
+    const labelSelector = opts.labels ? Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(",") : undefined;
+    let claims: ClaimObject[];
+    let sandboxes: SandboxObject[];
+    try {
+      claims = (await this.#kube.list<ClaimObject>(SandboxClaimGVK, { namespace, ...(labelSelector ? { labelSelector } : {}) })).items;
+      sandboxes = (await this.#kube.list<SandboxObject>(SandboxGVK, { namespace })).items;
+    } catch (err) {
+      throw fromApi(err, `listing sandboxes in namespace "${namespace}"`);
+    }
+    const byName = new Map(sandboxes.map((s) => [s.metadata.name ?? "", s]));
+    const states = opts.state ? ([] as string[]).concat(opts.state) : [];
+    const all = claims
+      .map((c) => viewOf(c, byName.get(boundSandboxName(c) ?? ""), undefined, Date.now()))
+      .filter((v) => states.length === 0 || states.includes(v.state))
+      .filter((v) => !opts.template || v.template === opts.template)
+      .sort((a, b) => (a.createTime ?? "").localeCompare(b.createTime ?? "") || a.id.localeCompare(b.id));
+    const start = opts.pageToken ? Number(Buffer.from(opts.pageToken, "base64url").toString()) : 0;
+    const limit = opts.limit ?? 50;
+    const page = all.slice(start, start + limit);
+    return { sandboxes: page, ...(start + limit < all.length ? { nextPageToken: Buffer.from(String(start + limit)).toString("base64url") } : {}) };
+  }
+
+  async delete(namespace: string, id: string): Promise<void> {
+    try {
+      await this.#kube.delete({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id }, { propagationPolicy: "Background" });
+    } catch (err) {
+      throw fromApi(err, `deleting sandbox "${id}"`);
+    }
+    this.#endpoints.delete(`${namespace}/${id}`);
+  }
+
+  async warmPools(namespace: string): Promise<WarmPoolInfo[]> {
+    const pools = (await this.#kube.list<PoolObject>(SandboxWarmPoolGVK, { namespace }).catch((err: unknown) => {
+      throw fromApi(err, `listing warm pools in namespace "${namespace}"`);
+    })).items;
+    return pools
+      .map((p) => ({ name: p.metadata.name ?? "", namespace, template: p.spec.sandboxTemplateRef.name, replicas: p.spec.replicas, readyReplicas: p.status?.readyReplicas ?? 0 }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async scaleWarmPool(namespace: string, name: string, replicas: number): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidRequestError(`replicas must be a whole number >= 0, got ${replicas}`, 400, "bad_request");
+    try {
+      await this.#kube.patch({ apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name }, { spec: { replicas } }, { type: "merge", subresource: "scale" });
+    } catch (err) {
+      throw fromApi(err, `scaling SandboxWarmPool "${name}"`);
+    }
+  }
+
+  /** The pod's execution server and its token, looked up once and reused briefly. */
+  async #endpoint(namespace: string, id: string): Promise<PodEndpoint> {
+    const key = `${namespace}/${id}`;
+    const cached = this.#endpoints.get(key);
+    if (cached && Date.now() - cached.at < ENDPOINT_CACHE_MS) return cached;
+    const claim = await this.#kube.getOrUndefined<ClaimObject>({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id });
+    const sandboxName = claim ? boundSandboxName(claim) : id;
+    const sandbox = sandboxName ? await this.#sandbox(namespace, sandboxName) : undefined;
+    if (!sandbox) {
+      if (claim) throw new SandboxNotReadyError(`sandbox ${id} has no Sandbox yet`, 503, "not_ready");
+      throw new SandboxNotFoundError(`no Sandbox or SandboxClaim "${id}" in namespace "${namespace}"`, 404, "not_found");
+    }
+    const podIP = sandbox.status?.podIPs?.[0];
+    const ready = sandbox.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    if (!podIP || !ready) throw new SandboxNotReadyError(`sandbox ${sandbox.metadata.name ?? id} is not Ready`, 503, "not_ready");
+    let token: string | undefined;
+    try {
+      const secret = await this.#kube.getOrUndefined<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace, name: `${sandbox.metadata.name ?? id}-execd-token` });
+      const encoded = secret?.data?.["token"];
+      token = encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
+    } catch (err) {
+      throw fromApi(err, `reading the execution token of sandbox ${id} (direct mode needs get on its Secret; use the router otherwise)`);
+    }
+    const addr = this.#map(podIP, this.#execPort);
+    const endpoint = { url: `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}`, token, at: Date.now() };
+    this.#endpoints.set(key, endpoint);
+    return endpoint;
+  }
+
+  async request(namespace: string, id: string, path: string, init: RequestInit): Promise<Response> {
+    const endpoint = await this.#endpoint(namespace, id);
+    const headers = new Headers(init.headers);
+    if (endpoint.token) headers.set("authorization", `Bearer ${endpoint.token}`);
+    try {
+      return await fetch(`${endpoint.url}${path}`, { ...init, headers, redirect: "error" });
+    } catch (err) {
+      this.#endpoints.delete(`${namespace}/${id}`);
+      if (err instanceof Error && err.name === "AbortError") throw err;
+      throw new SandboxError(`could not reach sandbox ${id} at ${endpoint.url}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function loadDefault(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}

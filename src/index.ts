@@ -1,0 +1,2 @@
+// Package entry point: the SDK. The operator, router and CLI are separate entry points (bins).
+export * from "./client/index.js";

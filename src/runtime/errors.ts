@@ -57,6 +57,10 @@ export class InvalidError extends ApiError {
     return this.causes.map((c) => `${c.field ?? "?"}: ${c.message ?? c.reason ?? ""}`).join("; ");
   }
 }
+/** 400: malformed request, e.g. an unknown field under fieldValidation=Strict ("strict decoding error"). */
+export class BadRequestError extends ApiError {
+  override name = "BadRequestError";
+}
 export class ForbiddenError extends ApiError {
   override name = "ForbiddenError";
 }
@@ -71,6 +75,8 @@ export function apiErrorFrom(method: string, path: string, code: number, body: u
       ? (body as ApiStatus)
       : { message: typeof body === "string" ? body.slice(0, 1000) : undefined, code };
   switch (code) {
+    case 400:
+      return new BadRequestError(method, path, code, status);
     case 404:
       return new NotFoundError(method, path, code, status);
     case 409:

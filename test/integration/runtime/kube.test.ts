@@ -1,6 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AlreadyExistsError, ConflictError, InvalidError, NotFoundError, ignoreNotFound } from "../../../src/runtime/errors.js";
+import { AlreadyExistsError, ApiError, BadRequestError, ConflictError, InvalidError, NotFoundError, ignoreNotFound } from "../../../src/runtime/errors.js";
 import { FIELD_MANAGER, Kube } from "../../../src/runtime/kube.js";
 import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
 
@@ -80,13 +80,19 @@ describe("Kube adapter against a real API server", () => {
     expect(res.data?.["k"]).toBe("ours");
   });
 
-  it("rejects unknown fields (fieldValidation=Strict) with InvalidError naming the field", async () => {
+  it("rejects unknown fields (fieldValidation=Strict) with an error naming the field", async () => {
     const err = await kube
       .apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "strict", namespace: ns }, data: { a: "1" }, bogusField: true } as KubernetesObject)
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Error);
-    // The API server reports strict decoding errors as 400 BadRequest or 422 Invalid depending on path.
+    // For apply, kube-apiserver 1.32 reports this as a 500 "field not declared in schema" naming it.
+    expect(err).toBeInstanceOf(ApiError);
     expect(String((err as Error).message)).toMatch(/bogusField/);
+    // For create/update, strict decoding fails with 400 BadRequest naming the field.
+    const created = await kube
+      .create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "strict-create", namespace: ns }, bogusField: true } as KubernetesObject)
+      .catch((e: unknown) => e);
+    expect(created).toBeInstanceOf(BadRequestError);
+    expect(String((created as Error).message)).toMatch(/unknown field "bogusField"/);
   });
 
   it("maps API errors to typed errors with the Status causes", async () => {

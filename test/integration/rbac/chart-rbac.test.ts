@@ -6,17 +6,22 @@
 //   3. spot checks that dangerous neighbours (pods/exec, secrets get, other Leases...) are denied;
 //   4. the real operator, running on nothing but the operator ServiceAccount's token, takes a warm
 //      pool, a claim, an expiring claim and a suspended sandbox with a PVC through their lifecycle
-//      without a single RBAC denial in its logs.
+//      without a single RBAC denial in its logs;
+//   5. the real router, on the router ServiceAccount's token, serves the management API (create,
+//      list, execute with its TTL write, pool scaling, delete) without a single RBAC denial.
 import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
 import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultOperatorConfig } from "../../../src/config/operator-config.js";
 import { buildOperator } from "../../../src/operator/build-operator.js";
-import { isAlreadyExists, Kube, type Manager } from "../../../src/runtime/index.js";
+import { buildRouter } from "../../../src/router/build-router.js";
+import { defaultRouterConfig } from "../../../src/router/config.js";
+import { isAlreadyExists, Kube, type Logger, type Manager } from "../../../src/runtime/index.js";
 import { renderChart } from "../../unit/chart/helm.js";
 import { helmMissing, helmPath } from "../../unit/chart/helm-available.js";
-import { clusterInfo, FAKE_NODE_TOLERATION, freshNamespace, testKube, waitFor } from "../harness/cluster.js";
+import { clusterInfo, FAKE_NODE_TOLERATION, freshNamespace, testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
 import {
   DEFAULT_LEASE_NAME,
   expandRules,
@@ -78,6 +83,18 @@ async function rulesIn(kube: Kube, namespace: string): Promise<string[]> {
   return expandRules([...(r.status.resourceRules as RbacRule[]), ...(r.status.nonResourceRules as RbacRule[])]);
 }
 
+/** Captures a component's JSON log lines, to look for RBAC denials in them. */
+function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger: Logger = pino({ level: "debug" }, { write: (s: string) => void lines.push(s) });
+  return { logger, lines };
+}
+
+/** RBAC denials read 'User "system:serviceaccount:..." cannot <verb> resource ...'. */
+function rbacDenials(lines: string[]): string[] {
+  return [...new Set(lines.flatMap((l) => /User \\?"[^"\\]+\\?" cannot [a-z]+ resource[^,}]*/.exec(l)?.[0] ?? []))];
+}
+
 function splitResource(resource: string): { resource: string; subresource?: string } {
   const [res, sub] = resource.split("/");
   return sub ? { resource: res ?? resource, subresource: sub } : { resource };
@@ -115,6 +132,12 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
     asOperator = new Kube(operatorKc);
     asRouter = new Kube(tokenKubeConfig(await serviceAccountToken(admin, releaseNs, routerSA)));
     asBaseline = new Kube(tokenKubeConfig(await serviceAccountToken(admin, releaseNs, "baseline")));
+    // Sandbox pods default to RuntimeClass gvisor, which the RuntimeClass admission plugin requires to exist.
+    try {
+      await admin.create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: "gvisor" }, handler: "runsc" } as KubernetesObject);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
   });
 
   afterAll(async () => {
@@ -180,14 +203,7 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
   });
 
   it("runs the real operator on the operator ServiceAccount's token without one RBAC denial", async () => {
-    const lines: string[] = [];
-    const logger = pino({ level: "debug" }, { write: (s: string) => void lines.push(s) });
-    // Sandbox pods default to RuntimeClass gvisor, which the RuntimeClass admission plugin requires to exist.
-    try {
-      await admin.create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: "gvisor" }, handler: "runsc" } as KubernetesObject);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-    }
+    const { logger, lines } = capturingLogger();
     const { manager } = buildOperator({
       kubeConfig: operatorKc,
       config: { ...defaultOperatorConfig, execdImage: "agent-sandbox/runtime:test", routerNamespace: releaseNs },
@@ -281,10 +297,89 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
     } finally {
       await running.stop();
     }
-    // RBAC denials read 'User "system:serviceaccount:..." cannot <verb> resource ...'.
-    const denials = [...new Set(lines.flatMap((l) => /User \\?"[^"\\]+\\?" cannot [a-z]+ resource[^,}]*/.exec(l)?.[0] ?? []))];
-    expect(denials, "the operator was refused by RBAC").toEqual([]);
+    expect(rbacDenials(lines), "the operator was refused by RBAC").toEqual([]);
     expect(lines.length).toBeGreaterThan(0);
+    if (failure) throw failure;
+  });
+  it("runs the real router on the router ServiceAccount's token without one RBAC denial", async () => {
+    const routerToken = await serviceAccountToken(admin, releaseNs, routerSA);
+    const routerKc = tokenKubeConfig(routerToken);
+    const op = capturingLogger();
+    const rt = capturingLogger();
+    // The operator (no election this time) makes claims Ready; the router is what is under test.
+    const operator = buildOperator({
+      kubeConfig: operatorKc,
+      config: { ...defaultOperatorConfig, execdImage: "agent-sandbox/runtime:test", routerNamespace: releaseNs },
+      logger: op.logger,
+      healthServer: false,
+    }).manager;
+    const router = buildRouter({
+      kubeConfig: routerKc,
+      config: defaultRouterConfig,
+      logger: rt.logger,
+      healthServer: false,
+      // Pod IPs of kwok pods lead nowhere; a closed local port makes the proxied call fail at once.
+      mapAddress: () => ({ host: "127.0.0.1", port: 9 }),
+    });
+    const ext = "extensions.agents.x-k8s.io/v1beta1";
+    const adminToken = testKubeConfig().getCurrentUser()?.token ?? "";
+    expect(adminToken).not.toBe("");
+    void operator.start().catch(() => undefined);
+    void router.manager.start().catch(() => undefined);
+    await new Promise<void>((resolve) => router.server.listen(0, "127.0.0.1", resolve));
+    const port = (router.server.address() as AddressInfo).port;
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const sep = path.includes("?") ? "&" : "?";
+      const res = await fetch(`http://127.0.0.1:${port}${path}${sep}namespace=${foreignNs}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body ? { "content-type": "application/json" } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    };
+    let failure: unknown;
+    try {
+      await waitFor(() => operator.isReady() && router.manager.isReady(), { timeoutMs: 60_000, message: "operator and router caches synced" });
+      const podTemplate = {
+        spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"] }] },
+      };
+      await admin.create({ apiVersion: ext, kind: "SandboxTemplate", metadata: { name: "tpl-r", namespace: foreignNs }, spec: { podTemplate } } as KubernetesObject);
+      await admin.create({ apiVersion: ext, kind: "SandboxWarmPool", metadata: { name: "pool-r", namespace: foreignNs }, spec: { replicas: 1, sandboxTemplateRef: { name: "tpl-r" } } } as KubernetesObject);
+      await waitFor(() => (router.caches.pools.get(foreignNs, "pool-r")?.status?.readyReplicas ?? 0) >= 1, { timeoutMs: 60_000, message: "router sees a Ready warm member" });
+      const created = await call("POST", "/v1/sandboxes", { warmPool: "pool-r", ttlSeconds: 600 });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const id = String(created.body["id"]);
+      expect((await call("GET", "/v1/sandboxes")).status).toBe(200);
+      // Pull the claim's expiry in, so the execute below has a later one to write.
+      const soon = new Date(Date.now() + 120_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+      await admin.patch({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id }, { spec: { lifecycle: { shutdownTime: soon } } }, { type: "merge" });
+      await waitFor(() => router.caches.claims.get(foreignNs, id)?.spec.lifecycle?.shutdownTime === soon, { message: "router sees the new expiry" });
+      const executed = await call("POST", `/v1/sandboxes/${id}/execute`, { code: "print(1)" });
+      // Authenticated, authorized and resolved; only the upstream (nothing listens there) is missing.
+      expect([502, 503], JSON.stringify(executed.body)).toContain(executed.status);
+      await waitFor(
+        async () => {
+          const claim = await admin.get<KubernetesObject & { spec?: { lifecycle?: { shutdownTime?: string } } }>({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id });
+          return Date.parse(claim.spec?.lifecycle?.shutdownTime ?? "") > Date.parse(soon);
+        },
+        { timeoutMs: 30_000, message: "router extended the claim's TTL" },
+      );
+      const scaled = await call("POST", "/v1/warmpools/pool-r/scale", { replicas: 2 });
+      expect(scaled.status, JSON.stringify(scaled.body)).toBe(200);
+      const pool = await admin.get<KubernetesObject & { spec?: { replicas?: number } }>({ apiVersion: ext, kind: "SandboxWarmPool", namespace: foreignNs, name: "pool-r" });
+      expect(pool.spec?.replicas).toBe(2);
+      expect((await call("DELETE", `/v1/sandboxes/${id}`)).status).toBe(200);
+      expect(await admin.getOrUndefined({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id }).then((c) => !c || c.metadata?.deletionTimestamp !== undefined)).toBe(true);
+    } catch (err) {
+      failure = err;
+    } finally {
+      await new Promise<void>((resolve) => router.server.close(() => resolve()));
+      await router.manager.stop();
+      await operator.stop();
+    }
+    expect(rbacDenials(rt.lines), "the router was refused by RBAC").toEqual([]);
+    expect(rbacDenials(op.lines), "the operator was refused by RBAC").toEqual([]);
     if (failure) throw failure;
   });
 });

@@ -12,7 +12,8 @@ import { DEFAULT_READY_TIMEOUT_MS, type ControlPlane, type DataPlane } from "./c
 import { errorFromResponse, InvalidRequestError, SandboxError, SandboxFailedError, SandboxNotFoundError, SandboxNotReadyError, TimeoutError } from "./errors.js";
 import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
-export type DirectAddressMapper = (podIP: string, port: number) => { host: string; port: number };
+/** Maps a sandbox pod's address to the one dialled (same shape as the router's mapper). */
+export type DirectAddressMapper = (target: { namespace: string; sandboxName: string; podIP: string; port: number }) => { host: string; port: number } | Promise<{ host: string; port: number }>;
 
 export interface KubeConnectionOptions {
   kubeConfig?: KubeConfig | undefined;
@@ -50,7 +51,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
     this.#kube = new Kube(this.kubeConfig, { fieldManager: "agent-sandbox-ts-client" });
     this.defaultNamespace = o.namespace ?? (this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace || "default");
     this.#execPort = o.execPort ?? defaultRouterConfig.execPort;
-    this.#map = o.mapAddress ?? ((host, port) => ({ host, port }));
+    this.#map = o.mapAddress ?? ((t) => ({ host: t.podIP, port: t.port }));
   }
 
   async create(opts: CreateSandboxOptions): Promise<{ info: SandboxInfo }> {
@@ -259,7 +260,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
     } catch (err) {
       throw fromApi(err, `reading the execution token of sandbox ${id} (direct mode needs get on its Secret; use the router otherwise)`);
     }
-    const addr = this.#map(podIP, this.#execPort);
+    const addr = await this.#map({ namespace, sandboxName: sandbox.metadata.name ?? id, podIP, port: this.#execPort });
     const endpoint = { url: `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}`, token, at: Date.now() };
     this.#endpoints.set(key, endpoint);
     return endpoint;

@@ -1,9 +1,9 @@
 // One sandbox: run code (streamed), files, shell commands, delete.
 import type { ControlPlane, DataPlane } from "./connection.js";
 import { readBody } from "./connection.js";
-import { errorFromResponse, ExecutionError, SandboxError, TimeoutError } from "./errors.js";
+import { errorFromResponse, ExecutionError, SandboxError, SandboxNotFoundError, TimeoutError } from "./errors.js";
 import { ndjson } from "./ndjson.js";
-import type { CommandResult, FileContent, FileEntry, RichResult, RunOptions, RunResult, SandboxInfo } from "./types.js";
+import type { CommandResult, FileContent, FileEntry, Language, RichResult, RunOptions, RunResult, SandboxInfo } from "./types.js";
 
 const toBase64 = (c: FileContent): string => (typeof c === "string" ? Buffer.from(c, "utf8") : Buffer.from(c)).toString("base64");
 const encodePath = (p: string): string => p.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
@@ -54,12 +54,22 @@ export class Sandbox {
       ...(opts.env ? { env: opts.env } : {}),
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     };
-    const res = await this.fetch("/v1/execute", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/x-ndjson" },
-      body: JSON.stringify(body),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    }, "execute");
+    const send = (): Promise<Response> =>
+      this.fetch("/v1/execute", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+        body: JSON.stringify(body),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }, "execute");
+    let res: Response;
+    try {
+      res = await send();
+    } catch (err) {
+      // A named context is created on first use, with the language of that first run.
+      if (!(opts.context && err instanceof SandboxNotFoundError && /context/i.test(err.message))) throw err;
+      await this.createContext(opts.context, opts.language ?? "python");
+      res = await send();
+    }
     const result: RunResult = { stdout: "", stderr: "", exitCode: 0, results: [], outputFiles: [], durationMs: 0, warnings: [] };
     if (!res.body) throw new SandboxError("the sandbox answered without a body");
     let summary = false;
@@ -103,6 +113,16 @@ export class Sandbox {
       throw new ExecutionError(result.error, result);
     }
     return result;
+  }
+
+  /** Creates an execution context (run() does this by itself for an unknown context name). */
+  async createContext(id: string, language: Language = "python"): Promise<void> {
+    try {
+      await this.fetch("/v1/contexts", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, language }) }, "contexts");
+    } catch (err) {
+      // Created meanwhile by a concurrent run: fine.
+      if (!(err instanceof SandboxError && err.status === 409)) throw err;
+    }
   }
 
   async refresh(): Promise<SandboxInfo> {

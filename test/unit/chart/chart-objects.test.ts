@@ -89,6 +89,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     expect(c.ports).toEqual([{ name: "http-health", containerPort: 8081, protocol: "TCP" }]);
     expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http-health" });
     expect(c.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http-health" });
+    expect(c.startupProbe?.httpGet).toEqual({ path: "/healthz", port: "http-health" });
   });
 
   it("passes the operator flags its own parser accepts, carrying the values", () => {
@@ -163,6 +164,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     ]);
     expect(c.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http-health" });
     expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http-health" });
+    expect(c.startupProbe?.httpGet).toEqual({ path: "/healthz", port: "http-health" });
   });
 
   it("gives every router replica the same signing key from a generated Secret", () => {

@@ -503,6 +503,28 @@ for ns in ((d.get("Spec") or {}).get("linux") or {}).get("namespaces") or []:
   "${c[@]}" tasks ls -q 2>/dev/null | while read -r id; do "${c[@]}" tasks delete -f "$id" >/dev/null 2>&1 || true; done
 }
 
+# Pod network namespaces are nsfs bind mounts under /run/netns, which CRI turns into a shared
+# bind mount of itself; mounts made before that sit below it. Undo the self-bind first (if `up`
+# made it), then unmount and delete each pod netns: the ones containerd listed, and every cni-*
+# one when no other containerd is left to own them.
+cleanup_netns() {
+  local list=() ns
+  [[ -f "$RUN_DIR/netns.list" ]] && mapfile -t list < "$RUN_DIR/netns.list"
+  if ! pgrep -x containerd >/dev/null; then
+    for ns in /run/netns/cni-*; do [[ -e "$ns" ]] && list+=("$ns"); done
+  fi
+  if [[ -f "$RUN_DIR/netns-mount-ours" ]]; then
+    while mountpoint -q /run/netns; do umount -l /run/netns 2>/dev/null || break; done
+  fi
+  for ns in "${list[@]}"; do
+    [[ "$ns" == /run/netns/* || "$ns" == /var/run/netns/* ]] || continue
+    ns="${ns/#\/var\/run\//\/run\/}"
+    while mountpoint -q "$ns" 2>/dev/null; do umount -l "$ns" 2>/dev/null || break; done
+    rm -f "$ns" 2>/dev/null || log "warning: could not remove $ns"
+  done
+  [[ -f "$RUN_DIR/netns-mount-ours" ]] && rmdir /run/netns 2>/dev/null || true
+}
+
 kill_shims() {
   local pid
   for pid in $(pgrep -f "containerd-shim-run(c|sc)-v[12] .*-address $CONTAINERD_SOCK" || true); do
@@ -552,18 +574,11 @@ cmd_down() {
   stop_pid kube-controller-manager
   stop_pid kube-apiserver
   stop_pid etcd
-  if [[ -f "$RUN_DIR/netns.list" ]]; then
-    while read -r ns; do [[ -n "$ns" ]] && { umount "$ns" 2>/dev/null || true; rm -f "$ns"; }; done < "$RUN_DIR/netns.list"
-  fi
+  cleanup_netns
   unmount_under "$STATE_DIR/kubelet"
   unmount_under "$RUN_DIR"
   unmount_under "$STATE_DIR"
   cleanup_iptables
-  # containerd's CRI makes /run/netns a shared bind mount of itself; undo it if `up` did.
-  if [[ -f "$RUN_DIR/netns-mount-ours" ]] && mountpoint -q /run/netns && [[ -z "$(ls -A /run/netns 2>/dev/null)" ]]; then
-    umount /run/netns 2>/dev/null || true
-    rmdir /run/netns 2>/dev/null || true
-  fi
   ip link del "$BRIDGE" 2>/dev/null && log "removed bridge $BRIDGE" || true
   rm -rf "$STATE_DIR/cni/ipam"
   if [[ -f "$RUN_DIR/sysctl.before" ]]; then

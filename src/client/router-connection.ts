@@ -1,6 +1,6 @@
 // Router mode: a URL and a token (a Kubernetes token or a sandbox token) are all it takes.
 import { DEFAULT_READY_TIMEOUT_MS, readBody, type ControlPlane, type DataPlane } from "./connection.js";
-import { errorFromResponse, SandboxFailedError, TimeoutError } from "./errors.js";
+import { errorFromResponse, SandboxError, SandboxFailedError, TimeoutError } from "./errors.js";
 import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
 export interface RouterConnectionOptions {
@@ -32,7 +32,7 @@ export class RouterConnection implements ControlPlane, DataPlane {
   }
 
   async #json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${this.#base}${path}`, {
+    const res = await this.#fetch(`${this.#base}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.#token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -114,6 +114,17 @@ export class RouterConnection implements ControlPlane, DataPlane {
   request(namespace: string, id: string, path: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${this.#token}`);
-    return fetch(`${this.#base}/sandboxes/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}${path}`, { ...init, headers, redirect: "error" });
+    return this.#fetch(`${this.#base}/sandboxes/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}${path}`, { ...init, headers, redirect: "error" });
+  }
+
+  /** fetch, with "fetch failed" turned into a message that says what could not be reached. */
+  async #fetch(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError")) throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new SandboxError(`cannot reach the router at ${this.#base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
   }
 }

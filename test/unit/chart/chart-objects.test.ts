@@ -230,6 +230,13 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     }
   });
 
+  it("keeps Service names valid DNS labels (<= 63 characters) for long release names", () => {
+    const long = renderChart(helmPath, { release: "a-very-long-release-name-for-a-platform-team-install" });
+    const services = long.filter((o) => o.kind === "Service");
+    expect(services.length).toBe(3);
+    for (const svc of services) expect(svc.metadata.name).toMatch(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/);
+  });
+
   it("leaves the router out entirely when router.enabled=false", () => {
     const off = renderChart(helmPath, { set: { "router.enabled": false } });
     expect(off.filter((o) => o.metadata.name.startsWith(ROUTER)).map((o) => o.kind)).toEqual([]);

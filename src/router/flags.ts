@@ -62,11 +62,11 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     upstreamIdleTimeout: number;
     namespace?: string;
   }>();
-  if (o.defaultTtl > o.maxTtl) throw new InvalidArgumentError(`--default-ttl (${o.defaultTtl}) exceeds --max-ttl (${o.maxTtl})`);
+  if (o.defaultTtl > o.maxTtl) throw new Error(`--default-ttl (${o.defaultTtl}) exceeds --max-ttl (${o.maxTtl})`);
   let signingKey: Uint8Array | undefined;
   if (o.signingKeyFile) signingKey = readFileSync(o.signingKeyFile);
   else if (env["ROUTER_SIGNING_KEY"]) signingKey = Buffer.from(env["ROUTER_SIGNING_KEY"], "utf8");
-  if (signingKey && signingKey.length < 32) throw new InvalidArgumentError(`the signing key must be at least 32 bytes, got ${signingKey.length}`);
+  if (signingKey && signingKey.length < 32) throw new Error(`the signing key must be at least 32 bytes, got ${signingKey.length}`);
   return {
     config: {
       ...d,

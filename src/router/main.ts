@@ -35,6 +35,8 @@ manager.onShutdown(
     }),
 );
 server.listen(flags.listen.port, flags.listen.host, () => {
-  logger.info({ listen: flags.listen, config: flags.config }, "sandbox-router listening");
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : flags.listen.port;
+  logger.info({ host: flags.listen.host, port, config: flags.config }, "sandbox-router listening");
 });
 await runMain(manager, logger);

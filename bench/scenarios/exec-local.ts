@@ -172,7 +172,10 @@ export const scenario: Scenario = {
     const runsc = findRunsc();
     let gvisor: Record<string, unknown> = { skipped: "runsc not found" };
     if (runsc && process.getuid?.() === 0) {
-      versions.runsc = toolVersion(runsc, ["--version"]);
+      // Debian's build reports "VERSION_MISSING"; its package version says which release it is.
+      versions.runsc = [toolVersion(runsc, ["--version"]), toolVersion("dpkg-query", ["-W", "runsc"])]
+        .filter(Boolean)
+        .join("; ");
       const { ip, wrap } = runscWrap(runsc);
       const sandboxed = await startExecd({ wrap, connectHost: ip });
       try {

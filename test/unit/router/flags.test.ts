@@ -1,0 +1,33 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultRouterConfig } from "../../../src/router/config.js";
+import { parseRouterFlags } from "../../../src/router/flags.js";
+
+describe("router flags", () => {
+  it("default to upstream's contract and the hosted anchor's TTLs", () => {
+    const f = parseRouterFlags([], {});
+    expect(f.config).toEqual(defaultRouterConfig);
+    expect(f.config.defaultTtlSeconds).toBe(3600);
+    expect(f.config.maxTtlSeconds).toBe(14 * 24 * 3600);
+    expect(f.config.execPort).toBe(8888);
+    expect(f.listen).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(f.signingKey).toBeUndefined();
+  });
+
+  it("read the signing key from a file or the environment, refusing short keys", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "router-flags-"));
+    const file = path.join(dir, "key");
+    writeFileSync(file, "k".repeat(40));
+    expect(parseRouterFlags(["--signing-key-file", file], {}).signingKey?.length).toBe(40);
+    expect(parseRouterFlags([], { ROUTER_SIGNING_KEY: "e".repeat(32) }).signingKey?.length).toBe(32);
+    expect(() => parseRouterFlags([], { ROUTER_SIGNING_KEY: "short" })).toThrow(/at least 32 bytes/);
+  });
+
+  it("reject bad numbers and a default TTL over the cap", () => {
+    expect(() => parseRouterFlags(["--max-ttl", "-5"], {})).toThrow(/--max-ttl must be a whole number/);
+    expect(() => parseRouterFlags(["--listen", "nope"], {})).toThrow(/host:port/);
+    expect(() => parseRouterFlags(["--default-ttl", "100", "--max-ttl", "50"], {})).toThrow(/exceeds --max-ttl/);
+  });
+});

@@ -85,6 +85,8 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     if (!sandbox) {
       const bound = await bindSandbox(claim, ctx, nowMs);
       if ("refusal" in bound) {
+        // Repeats are folded into one Event series by the recorder, so a retry loop cannot flood.
+        deps.events.event(claim as KubernetesObject, { type: "Warning", reason: bound.refusal.reason, action: "Bind", note: bound.refusal.message });
         await writeStatus(claim, undefined, { status: "False", ...bound.refusal }, now, ctx);
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }

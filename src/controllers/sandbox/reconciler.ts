@@ -72,6 +72,9 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const finished = isTrue(sandbox.status?.conditions, "Finished");
     if (!expired && !suspended) {
       reconcileError = await ensureChildren(sandbox, owner, pod, pods, finished, ctx);
+      if (reconcileError) {
+        deps.events.event(sandbox as KubernetesObject, { type: "Warning", reason: reconcileError.reason, action: "Reconcile", note: reconcileError.message });
+      }
     }
 
     const serviceName = await reconcileService(sandbox, owner, pod, expired, ctx);

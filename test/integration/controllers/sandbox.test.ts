@@ -201,6 +201,13 @@ describe("drift and deletion", () => {
       return condition(sb, "Ready")?.reason === "ReconcilerError" ? sb : undefined;
     }, { message: "ReconcilerError reported" });
     expect(condition(s, "Ready")?.message).toContain("not controlled by this Sandbox");
+    await waitFor(async () => {
+      const events = await kube.list<KubernetesObject & { reason?: string; type?: string; regarding?: { name?: string; kind?: string } }>(
+        { apiVersion: "events.k8s.io/v1", kind: "Event" },
+        { namespace: ns },
+      );
+      return events.items.some((e) => e.regarding?.kind === "Sandbox" && e.regarding.name === "squatted" && e.reason === "ReconcilerError" && e.type === "Warning");
+    }, { message: "Warning event on the Sandbox" });
     const pod = await get<V1Pod>("Pod", "squatted");
     expect(pod.metadata?.ownerReferences ?? []).toEqual([]);
   });

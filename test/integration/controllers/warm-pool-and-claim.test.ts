@@ -50,6 +50,17 @@ const poolReady = (ns: string, name: string, replicas: number) =>
     return s["readyReplicas"] === replicas && s["replicas"] === replicas ? s : undefined;
   }, { timeoutMs: 60_000, message: `pool ${name} ${replicas}/${replicas} Ready` });
 
+interface EventObj {
+  reason?: string;
+  type?: string;
+  note?: string;
+  regarding?: { name?: string };
+}
+async function eventsFor(ns: string, name: string): Promise<EventObj[]> {
+  const list = await kube.list<KubernetesObject & EventObj>({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: ns });
+  return list.items.filter((e) => e.regarding?.name === name);
+}
+
 async function setUpPool(ns: string, replicas: number, templateSpec: Record<string, unknown> = {}): Promise<void> {
   await kube.create(templateManifest(ns, "python", templateSpec));
   await kube.create(poolManifest(ns, "python-pool", "python", replicas));
@@ -139,6 +150,8 @@ describe("claims", () => {
     await poolReady(ns, "python-pool", 2);
     const after = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name);
     expect(after).not.toContain(sandboxName);
+    const adopted = await waitFor(async () => (await eventsFor(ns, "agent-1")).find((e) => e.reason === "SandboxAdopted"), { message: "SandboxAdopted event" });
+    expect(adopted.note).toContain(sandboxName);
   });
 
   it("never adopts a member that is not Ready: it starts cold instead", async () => {
@@ -223,6 +236,9 @@ describe("claims", () => {
       return condition(c, "Ready")?.reason === "EnvVarsInjectionRejected" ? c : undefined;
     }, { message: "env refused" });
     expect(condition(refused, "Ready")?.message).toContain("spec.env");
+    await waitFor(async () => (await eventsFor(ns, "refused")).some((e) => e.reason === "EnvVarsInjectionRejected" && e.type === "Warning"), {
+      message: "Warning event for the refused claim",
+    });
 
     await kube.create(claimManifest(ns, "override", "open-pool", { env: [{ name: "MODE", value: "claim" }] }));
     const overriding = await waitFor(async () => {

@@ -31,7 +31,7 @@ OPERATOR_REF="agent-sandbox/operator:${APP_VERSION}"
 TOOLBOX_REF="agent-sandbox/toolbox:${APP_VERSION}"
 PYTHON_PACKAGES=ca-certificates,procps,python3,python3-pandas,python3-matplotlib
 
-log() { printf '[build-images] %s\n' "$*" >&2; }
+log() { printf '[build-images +%ss] %s\n' "$SECONDS" "$*" >&2; }
 hash_of() { sha256sum | cut -c1-16; }
 mkdir -p "$IMG_CACHE"
 

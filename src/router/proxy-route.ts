@@ -80,10 +80,19 @@ export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: Serve
   // The execution server's token goes only to the execution server, never to other ports.
   const execdToken = p.port === deps.config.execPort ? r.execdToken : undefined;
   await forward(req, res, { host: addr.host, port: addr.port, path: p.path, execdToken }, {
-    idleTimeoutMs: deps.config.upstreamIdleTimeoutMs,
+    idleTimeoutMs: idleTimeoutFor(req, deps.config.upstreamIdleTimeoutMs),
     mapStatus: (status) =>
       status === 401 && p.port === deps.config.execPort
         ? new RouterError(502, "upstream_auth", `sandbox ${sandboxName} rejected the router's credentials${execdToken ? "" : " (its token Secret is not known to the router yet)"}`)
         : undefined,
   });
+}
+
+/** Upstream's X-Sandbox-Timeout (seconds) may shorten the idle timeout, never lengthen it. */
+export function idleTimeoutFor(req: IncomingMessage, maxMs: number): number {
+  const raw = req.headers["x-sandbox-timeout"];
+  if (typeof raw !== "string" || !raw.trim()) return maxMs;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw badRequest(`X-Sandbox-Timeout "${raw}" must be a positive number of seconds`);
+  return Math.min(maxMs, Math.ceil(seconds * 1000));
 }

@@ -1,6 +1,7 @@
 // The router's data plane against the real API server (TokenReview, SubjectAccessReview,
 // informers) and the real operator; sandbox pods' execution servers are real sandbox-execd
 // processes on loopback (see router-fixture.ts for why the pod network is simulated here).
+import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -233,5 +234,36 @@ describe("forwarding", () => {
       router.network.clearOverride(podIP, 8888);
       liar.close();
     }
+  });
+
+  it("streams a large file in and out unchanged (backpressure both ways)", async () => {
+    const size = 24 * 1024 * 1024;
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) data.writeUInt32LE(i, i);
+    const put = await fetch(`${router.url}/sandboxes/${ns}/raw/v1/files/big.bin`, { method: "PUT", headers: { authorization: `Bearer ${alice}`, "content-type": "application/octet-stream" }, body: data });
+    expect(put.status).toBe(201);
+    const got = await fetch(`${router.url}/sandboxes/${ns}/raw/v1/files/big.bin`, { headers: { authorization: `Bearer ${alice}` } });
+    expect(got.status).toBe(200);
+    expect(Number(got.headers.get("content-length"))).toBe(size);
+    const back = Buffer.from(await got.arrayBuffer());
+    expect(createHash("sha256").update(back).digest("hex")).toBe(createHash("sha256").update(data).digest("hex"));
+  });
+
+  it("answers 504 when the pod stays silent past X-Sandbox-Timeout, and 400 for a bad value", async () => {
+    const slow = await exec(alice, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns, "x-sandbox-timeout": "0.5" }, { code: "import time\ntime.sleep(5)", context: undefined });
+    expect(slow.status).toBe(504);
+    expect(slow.body.error?.code).toBe("upstream_timeout");
+    expect((await exec(alice, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns, "x-sandbox-timeout": "soon" })).status).toBe(400);
+  });
+
+  it("answers 503 for a suspended sandbox", async () => {
+    await kube.create(sandboxManifest(ns, "napping"));
+    await sandboxReady(kube, ns, "napping");
+    await kube.patch({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: "napping" }, { spec: { operatingMode: "Suspended" } }, { type: "merge" });
+    await waitFor(() => router.router.caches.sandboxes.get(ns, "napping")?.spec.operatingMode === "Suspended", { message: "router sees the suspension" });
+    const res = await exec(alice, { "x-sandbox-id": "napping", "x-sandbox-namespace": ns });
+    expect(res.status).toBe(503);
+    expect(res.body.error?.message).toContain("suspended");
+    expect(res.headers.get("retry-after")).toBeTruthy();
   });
 });

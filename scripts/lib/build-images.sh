@@ -98,12 +98,15 @@ app_layer() {
     (cd "$mods.partial" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >&2)
     rm -rf "$mods"; mv "$mods.partial" "$mods"
   fi
-  local dist_key; dist_key="$( (cd "$REPO" && find dist -type f -print0 | sort -z | xargs -0 sha256sum) | hash_of)"
+  # Runtime assets tsc does not emit (e.g. execd's interpreter drivers) ship from src/ as they are.
+  local assets; assets="$(cd "$REPO" && find src -type f ! -name '*.ts' -print0 | sort -z | xargs -0 -r sha256sum)"
+  local dist_key; dist_key="$( { (cd "$REPO" && find dist -type f -print0 | sort -z | xargs -0 sha256sum); echo "$assets"; } | hash_of)"
   local out="$IMG_CACHE/layer-app-$lock_key-$dist_key-r$RECIPE.tar"
   if [[ -s "$out" ]]; then echo "$out"; return; fi
   local stage; stage="$(mktemp -d)"
   mkdir -p "$stage/app" "$stage/usr/local/bin"
   cp -a "$REPO/dist" "$REPO/package.json" "$stage/app/"
+  (cd "$REPO" && find src -type f ! -name '*.ts' -print0 | xargs -0 -r cp --parents -t "$stage/app/")
   cp -a "$mods/node_modules" "$stage/app/"
   cat > "$stage/usr/local/bin/sandbox-execd" <<'SH'
 #!/bin/sh
@@ -133,12 +136,20 @@ archive() {
   shift
   layers=("$@")
   local key; key="$( { echo "$RECIPE $ref"; printf '%s\n' "${flags[@]}"; for l in "${layers[@]}"; do basename "$l"; done; } | hash_of)"
+  local largs=(); for l in "${layers[@]}"; do largs+=(--layer "$l"); done
+  if [[ -n "${THIN_PRESENT:-}" ]]; then
+    # For import into a containerd that already holds some layers: an OCI layout without them.
+    local thin="$IMG_CACHE/thin-$name.tar"
+    python3 "$HERE/cluster/docker-archive.py" "$thin" --oci --present "$THIN_PRESENT" --tag "$(stored_name "$ref")" \
+      "${largs[@]}" "${flags[@]}"
+    echo "$thin $key"
+    return
+  fi
   local out="$IMG_CACHE/image-$name-$key.tar"
   if [[ ! -s "$out" ]]; then
-    local largs=(); for l in "${layers[@]}"; do largs+=(--layer "$l"); done
     python3 "$HERE/cluster/docker-archive.py" "$out" --tag "$ref" "${largs[@]}" "${flags[@]}"
   fi
-  echo "$out"
+  echo "$out $key"
 }
 
 BASE_ENV=(--env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8)
@@ -187,6 +198,13 @@ ref_of() {
   esac
 }
 
+# The name containerd stores (and the kubelet asks for): short names live under docker.io.
+stored_name() {
+  local ref="$1"
+  [[ "$ref" == */* ]] || { echo "docker.io/library/$ref"; return; }
+  if [[ "${ref%%/*}" == *.* || "${ref%%/*}" == *:* || "${ref%%/*}" == localhost ]]; then echo "$ref"; else echo "docker.io/$ref"; fi
+}
+
 build_one() {
   local name="$1" ref archive_path
   ref="$(ref_of "$name")"
@@ -194,22 +212,33 @@ build_one() {
   echo "$ref $archive_path"
 }
 
-# Import unless containerd already holds this exact archive (tracked by a marker per ref).
+# Import unless containerd already holds this exact image (tracked by a marker per ref). When
+# containerd already has some of its layers (a rebuilt app layer on an unchanged base), import
+# a thin OCI layout without them; otherwise the full archive.
 import_one() {
-  local sock="$1" name="$2" ref archive_path marker
-  read -r ref archive_path < <(build_one "$name")
+  local sock="$1" name="$2" ref stored marker archive_path key
+  ref="$(ref_of "$name")"; stored="$(stored_name "$ref")"
   marker="$IMG_CACHE/imported/$(echo "$sock $ref" | hash_of)"
-  # ctr stores short names the way the kubelet asks for them: docker.io/<name>.
-  local stored="$ref"
-  [[ "${ref%%/*}" == *.* || "${ref%%/*}" == *:* || "${ref%%/*}" == localhost ]] || stored="docker.io/$ref"
-  [[ "$ref" == */* ]] || stored="docker.io/library/$ref"
-  if [[ -f "$marker" && "$(cat "$marker")" == "$archive_path" ]] &&
+  local present; present="$(mktemp)"
+  ctr --address "$sock" -n k8s.io content ls -q > "$present" 2>/dev/null || true
+  if [[ -s "$present" ]]; then
+    read -r archive_path key < <(THIN_PRESENT="$present" "build_$name")
+  else
+    read -r archive_path key < <("build_$name")
+  fi
+  if [[ -f "$marker" && "$(cat "$marker")" == "$key" ]] &&
     ctr --address "$sock" -n k8s.io images ls -q "name==$stored" | grep -qx "$stored"; then
-    log "$ref already imported"; return
+    log "$ref already imported"; rm -f "$present"; return
   fi
   log "importing $ref"
-  ctr --address "$sock" -n k8s.io images import --no-unpack=false --platform linux/amd64 "$archive_path" >&2
-  mkdir -p "$(dirname "$marker")"; echo "$archive_path" > "$marker"
+  if ! ctr --address "$sock" -n k8s.io images import --platform linux/amd64 "$archive_path" >&2; then
+    [[ -s "$present" ]] || { rm -f "$present"; return 1; }
+    log "thin import of $ref failed; importing the full archive"
+    read -r archive_path key < <("build_$name")
+    ctr --address "$sock" -n k8s.io images import --platform linux/amd64 "$archive_path" >&2
+  fi
+  rm -f "$present"
+  mkdir -p "$(dirname "$marker")"; echo "$key" > "$marker"
 }
 
 cmd="${1:-build}"; shift || true

@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { FORWARD_CHAIN, INPUT_CHAIN, buildRestore, type PodView } from "../../scripts/lib/cluster/netpol/rules.js";
+import { FORWARD_CHAIN, INPUT_CHAIN, buildRestore, type NamespaceView, type PodView } from "../../scripts/lib/cluster/netpol/rules.js";
 import { selectorMatches } from "../../scripts/lib/cluster/netpol/selectors.js";
 
 const pod = (name: string, ip: string, labels: Record<string, string>, ns = "a"): PodView => ({
@@ -11,7 +11,7 @@ const pod = (name: string, ip: string, labels: Record<string, string>, ns = "a")
   namedPorts: [{ name: "http", port: 8080, protocol: "TCP" }],
 });
 const policy = (name: string, spec: V1NetworkPolicy["spec"], ns = "a"): V1NetworkPolicy => ({ metadata: { name, namespace: ns }, spec });
-const namespaces = [
+const namespaces: NamespaceView[] = [
   { name: "a", labels: { "kubernetes.io/metadata.name": "a" } },
   { name: "b", labels: { "kubernetes.io/metadata.name": "b", team: "x" } },
 ];

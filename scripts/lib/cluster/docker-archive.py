@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
-"""Writes a docker-archive (docker save format, readable by `ctr images import`) from
-uncompressed layer tarballs, so images are built with no Docker daemon and no registry.
+"""Writes an image archive that `ctr images import` reads, from uncompressed layer tarballs,
+so images are built with no Docker daemon and no registry.
 
-usage: docker-archive.py OUT.tar --tag REF --layer L1.tar [--layer L2.tar ...]
+Default: a docker-archive (docker save format) holding every layer.
+--oci --present FILE: an OCI image layout that leaves out the layer blobs whose digests are
+listed in FILE (blobs containerd already has), so re-importing an image whose base layer did
+not change does not stream that layer again. The image name goes in the
+io.containerd.image.name annotation (give the full name, e.g. docker.io/x/y:tag).
+
+usage: docker-archive.py OUT.tar --tag REF --layer L1.tar [--layer L2.tar ...] [--oci --present FILE]
        [--entrypoint JSON] [--cmd JSON] [--env K=V ...] [--workdir DIR] [--user U] [--label K=V ...]
 """
 import argparse
@@ -44,6 +50,8 @@ def main():
     p.add_argument("--workdir")
     p.add_argument("--user")
     p.add_argument("--label", action="append")
+    p.add_argument("--oci", action="store_true")
+    p.add_argument("--present")
     a = p.parse_args()
 
     diff_ids = []
@@ -75,6 +83,9 @@ def main():
     }
     config_bytes = json.dumps(image_config, sort_keys=True, separators=(",", ":")).encode()
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    if a.oci:
+        write_oci(a, diff_ids, config_bytes)
+        return
 
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(a.out))) as tmp:
         layer_names = []
@@ -97,6 +108,65 @@ def main():
             for name in ["manifest.json", config_name] + layer_names:
                 tar.add(os.path.join(tmp, name), arcname=name)
         os.replace(partial, a.out)
+
+
+def write_oci(a, diff_ids, config_bytes):
+    present = set()
+    if a.present and os.path.isfile(a.present):
+        with open(a.present) as f:
+            present = {line.strip() for line in f if line.strip()}
+    blobs = []  # (digest, path or bytes)
+
+    def add_bytes(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs.append((digest, data))
+        return {"digest": digest, "size": len(data)}
+
+    config_desc = add_bytes(config_bytes)
+    layers = []
+    for layer, diff_id in zip(a.layer, diff_ids):
+        # Uncompressed layers: the blob digest is the diff_id.
+        layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": diff_id, "size": os.path.getsize(layer)})
+        if diff_id not in present:
+            blobs.append((diff_id, layer))
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config_desc},
+        "layers": layers,
+    }
+    manifest_desc = add_bytes(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
+    tag = a.tag.rsplit(":", 1)[1] if ":" in a.tag.rsplit("/", 1)[-1] else "latest"
+    index = {
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            **manifest_desc,
+            "platform": {"architecture": "amd64", "os": "linux"},
+            "annotations": {"io.containerd.image.name": a.tag, "org.opencontainers.image.ref.name": tag},
+        }],
+    }
+    partial = a.out + ".partial"
+    with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+        def add_data(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            import io
+            tar.addfile(info, io.BytesIO(data))
+        add_data("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        add_data("index.json", json.dumps(index).encode())
+        seen = set()
+        for digest, src in blobs:
+            if digest in seen:
+                continue
+            seen.add(digest)
+            name = "blobs/sha256/" + digest.split(":", 1)[1]
+            if isinstance(src, bytes):
+                add_data(name, src)
+            else:
+                tar.add(src, arcname=name)
+    os.replace(partial, a.out)
 
 
 if __name__ == "__main__":

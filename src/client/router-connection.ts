@@ -42,7 +42,11 @@ export class RouterConnection implements ControlPlane, DataPlane {
     const parsed = await readBody(res);
     if (!res.ok) {
       const failed = (parsed as { sandbox?: SandboxInfo } | undefined)?.sandbox;
-      if (res.status === 422 && failed) throw new SandboxFailedError(`sandbox ${failed.id} failed: ${failed.message ?? failed.reason ?? "unknown reason"}`, failed.reason);
+      if (res.status === 422 && failed) {
+        // Do not leave a sandbox that can never start behind (upstream's Python client does the same).
+        await this.delete(failed.namespace, failed.id).catch(() => undefined);
+        throw new SandboxFailedError(`sandbox ${failed.id} failed: ${failed.message ?? failed.reason ?? "unknown reason"}`, failed.reason);
+      }
       throw errorFromResponse(res.status, parsed, res.headers, `${method} ${path}`);
     }
     return { status: res.status, body: parsed as T };
@@ -67,7 +71,15 @@ export class RouterConnection implements ControlPlane, DataPlane {
       opts.signal,
     );
     const { token, ...info } = body;
-    const ready = info.state === "creating" ? await this.waitReady(namespace, info.id, Math.max(0, deadline - Date.now()), opts.signal) : info;
+    let ready = info;
+    if (info.state === "creating") {
+      try {
+        ready = await this.waitReady(namespace, info.id, Math.max(0, deadline - Date.now()), opts.signal);
+      } catch (err) {
+        if (err instanceof SandboxFailedError) await this.delete(namespace, info.id).catch(() => undefined);
+        throw err;
+      }
+    }
     return { info: ready, ...(token ? { accessToken: token } : {}) };
   }
 

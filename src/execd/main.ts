@@ -7,6 +7,7 @@ import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { pino } from "pino";
 import { ContextManager } from "./contexts/context-manager.js";
+import { LANGUAGES, type Language } from "./kernels/drivers.js";
 import {
   DEFAULT_HOST,
   DEFAULT_INTERRUPT_GRACE_MS,
@@ -29,6 +30,7 @@ const program = new Command()
   .description("In-pod execution server: stateful code contexts, files, upstream-compatible runtime API")
   .option("--port <n>", "TCP port", (v) => (v === "0" ? 0 : positiveInt(v)), DEFAULT_PORT)
   .option("--host <addr>", "address to listen on", DEFAULT_HOST)
+  .option("--prewarm <languages>", "comma-separated default contexts to start at boot (python, javascript, bash) or 'none'", "python")
   .option("--workspace <dir>", "working directory for code and files", process.cwd())
   .option("--token <token>", "bearer token required on every endpoint but health (or env EXECD_TOKEN)")
   .option("--token-file <file>", "file holding the bearer token (or env EXECD_TOKEN_FILE)")
@@ -52,6 +54,7 @@ const opts = program.opts<{
   node: string;
   shell: string;
   logLevel: string;
+  prewarm: string;
 }>();
 
 const logger = pino({ name: "sandbox-execd", level: opts.logLevel });
@@ -64,6 +67,18 @@ async function readToken(): Promise<string | undefined> {
   const token = (await readFile(file, "utf8")).trim();
   if (!token) throw new Error(`token file ${file} is empty`);
   return token;
+}
+
+function prewarmLanguages(value: string): Language[] {
+  if (value === "none" || value === "") return [];
+  return value.split(",").map((v) => {
+    const language = v.trim() as Language;
+    if (!LANGUAGES.includes(language)) {
+      logger.fatal(`--prewarm: unknown language "${v}" (use ${LANGUAGES.join(", ")} or none)`);
+      process.exit(2);
+    }
+    return language;
+  });
 }
 
 async function main(): Promise<void> {
@@ -106,6 +121,9 @@ async function main(): Promise<void> {
     const port = typeof address === "object" && address ? address.port : opts.port;
     logger.info({ port, host: opts.host, workspace: workspaceReal, auth: Boolean(token) }, "sandbox-execd listening");
   });
+  for (const language of prewarmLanguages(opts.prewarm)) {
+    contexts.prewarm(language).catch((error: unknown) => logger.warn({ err: error, language }, "prewarming the default context failed"));
+  }
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, "shutting down");
     server.close();

@@ -54,6 +54,19 @@ describe("iptables rules for NetworkPolicy", () => {
     expect(text).not.toMatch(/--set-xmark 0x[12]0000\/0x[12]0000$/m);
   });
 
+  it("reads ingress peers from raw watch JSON (`from`) as well as from client-node models (`_from`)", () => {
+    // Watch events are raw JSON; a rule read without its peers would admit every source.
+    const raw = JSON.parse(
+      JSON.stringify({
+        metadata: { name: "raw", namespace: "a" },
+        spec: { podSelector: { matchLabels: { app: "server" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ port: 8080 }] }] },
+      }),
+    ) as V1NetworkPolicy;
+    const { text } = buildRestore([server, client, other], namespaces, [raw], new Set());
+    expect(text).toMatch(/-A AGSB-NP-I\d+ -s 10\.244\.0\.3\/32 -p tcp -m tcp --dport 8080 -j MARK/);
+    expect(text).not.toMatch(/-A AGSB-NP-I\d+ -p tcp -m tcp --dport 8080 -j MARK/);
+  });
+
   it("allows a labelled peer on a named port resolved against the destination pod", () => {
     const allow = policy("allow", {
       podSelector: { matchLabels: { app: "server" } },

@@ -70,6 +70,8 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
 
     const pod = desiredPod(sandbox, owner, config);
     const finished = isTrue(sandbox.status?.conditions, "Finished");
+    // The policy goes in before the pod is created, so the pod never starts unconfined.
+    if (!expired) await reconcileNetworkPolicy(sandbox, owner, ctx);
     if (!expired && !suspended) {
       reconcileError = await ensureChildren(sandbox, owner, pod, pods, finished, ctx);
       if (reconcileError) {
@@ -78,7 +80,6 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     }
 
     const serviceName = await reconcileService(sandbox, owner, pod, expired, ctx);
-    if (!expired) await reconcileNetworkPolicy(sandbox, owner, ctx);
 
     const livePods = (expired || suspended ? pods.filter((p) => !p.metadata?.deletionTimestamp) : pods).map(observePod);
     const { status, changed } = computeSandboxStatus(

@@ -133,7 +133,7 @@ export function buildRestore(
       for (const policy of applying) {
         const rules = dir === "egress" ? (policy.spec?.egress ?? []) : (policy.spec?.ingress ?? []);
         for (const rule of rules) {
-          const peers = dir === "egress" ? ("to" in rule ? rule.to : undefined) : ("_from" in rule ? rule._from : undefined);
+          const peers = dir === "egress" ? ("to" in rule ? rule.to : undefined) : ingressPeers(rule);
           if (!peers || peers.length === 0) {
             // No peers listed: every address, on the listed ports.
             const ports = portMatches(rule.ports, dir === "ingress" ? pod : undefined);
@@ -187,4 +187,14 @@ export function buildRestore(
     "",
   ].join("\n");
   return { text, chains };
+}
+
+/**
+ * An ingress rule's peers. client-node's typed list calls rename `from` to `_from`, but its
+ * watch events are raw JSON that keep `from`: read both, or a rule arriving by watch would
+ * look peerless, and a peerless rule admits every source.
+ */
+function ingressPeers(rule: object): V1NetworkPolicyPeer[] | undefined {
+  const r = rule as { _from?: V1NetworkPolicyPeer[]; from?: V1NetworkPolicyPeer[] };
+  return r._from ?? r.from;
 }

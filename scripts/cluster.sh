@@ -81,7 +81,11 @@ put() {
 pid_of() { [[ -f "$RUN_DIR/$1.pid" ]] && cat "$RUN_DIR/$1.pid" || true; }
 is_running() {
   local pid; pid="$(pid_of "$1")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # A killed process whose parent is gone stays a zombie until init reaps it; kill -0 still
+  # succeeds on it, so look at its state too.
+  local state; state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)"
+  [[ -n "$state" && "$state" != "Z" ]]
 }
 
 # start NAME CMD... : detached, own session, output to the component log.
@@ -442,9 +446,24 @@ EOF
   log "operator installed (helm release $HELM_RELEASE in $HELM_NAMESPACE)"
 }
 
+# A run that ended without `down` (the machine's session was killed, a process died) leaves
+# PID files of dead processes and pod network namespaces still mounted; kubelet then cannot
+# tear the old pod sandboxes down ("remove netns: device or resource busy") and pods never
+# start. Clean such leftovers with `down` (state is kept) before starting again.
+recover_unclean_stop() {
+  local name stale=()
+  for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy netpol; do
+    if [[ -f "$RUN_DIR/$name.pid" ]] && ! is_running "$name"; then stale+=("$name"); fi
+  done
+  (( ${#stale[@]} == 0 )) && return 0
+  log "an earlier run did not stop cleanly (${stale[*]} not running); running 'down' first"
+  ( cmd_down )
+}
+
 cmd_up() {
   require_root
   local t0=$SECONDS
+  recover_unclean_stop
   ensure_host_packages
   load_paths
   ensure_binaries

@@ -139,6 +139,9 @@ async function main(): Promise<void> {
     say(`call 1 stdout: ${first.stdout?.trim()}  result: ${first.results?.find((r) => r.mimeType === "text/plain")?.data}`);
     say(`call 2 stdout: ${second.stdout?.trim()}   (uses \`lines\` from call 1)`);
     say(`claim -> Ready: ${(tReady - t0).toFixed(0)} ms; claim -> first result: ${(tFirst - t0).toFixed(0)} ms`);
+    // The claim (and with it the sandbox) goes; the warm pool stays for the next run.
+    await kube.delete({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name: claimName });
+    say(`deleted claim ${claimName}; the warm pool refills in the background`);
   } finally {
     await pools.stop();
     await claims.stop();

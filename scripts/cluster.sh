@@ -549,6 +549,11 @@ kill_shims() {
   for pid in $(pgrep -f "containerd-shim-run(c|sc)-v[12] .*-address $CONTAINERD_SOCK" || true); do
     kill -KILL "$pid" 2>/dev/null || true
   done
+  # gVisor sandboxes (runsc-sandbox, runsc-gofer) outlive a shim killed with -9 and keep their
+  # pod's network namespace busy, so kubelet could never tear that pod down after the next up.
+  for pid in $(pgrep -f -- "--root=$RUN_DIR/runsc" || true); do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
 }
 
 unmount_under() {

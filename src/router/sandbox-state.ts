@@ -4,6 +4,7 @@ import { SandboxClaimReason, SandboxReason } from "../api/index.js";
 import { findCondition, type Condition } from "../runtime/index.js";
 import type { ClaimObject, SandboxObject } from "./caches.js";
 import { RouterKeys } from "./config.js";
+import type { SandboxInfo } from "../client/types.js";
 
 export const SandboxStates = ["creating", "running", "suspended", "expired", "failed", "deleting"] as const;
 export type SandboxState = (typeof SandboxStates)[number];
@@ -21,23 +22,8 @@ const FAILED_REASONS: ReadonlySet<string> = new Set([
 ]);
 const EXPIRED_REASONS: ReadonlySet<string> = new Set([SandboxClaimReason.ClaimExpired, SandboxClaimReason.SandboxExpired]);
 
-export interface SandboxView {
-  id: string;
-  namespace: string;
-  state: SandboxState;
-  /** Why the sandbox is in that state (the Ready condition's reason and message). */
-  reason?: string | undefined;
-  message?: string | undefined;
-  warmPool: string;
-  template?: string | undefined;
-  displayName?: string | undefined;
-  labels: Record<string, string>;
-  sandboxName?: string | undefined;
-  podIPs?: string[] | undefined;
-  createTime?: string | undefined;
-  expireTime?: string | undefined;
-  ttlSeconds?: number | undefined;
-}
+/** What the management API reports about a sandbox: the SDK's public type, one definition for both ends. */
+export type SandboxView = SandboxInfo;
 
 const conditionsOf = (o: { status?: { conditions?: unknown } | undefined } | undefined): Condition[] | undefined =>
   o?.status?.conditions as Condition[] | undefined;

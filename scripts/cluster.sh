@@ -428,11 +428,19 @@ up_helm() {
   if [[ ! -d "$chart" ]]; then log "charts/agent-sandbox does not exist yet: skipping the operator install"; return 0; fi
   local op_repo="${OPERATOR_IMAGE%:*}" op_tag="${OPERATOR_IMAGE##*:}"
   local rt_repo="${RUNTIME_IMAGE%:*}" rt_tag="${RUNTIME_IMAGE##*:}"
+  # The local tags never change while their content does (a rebuilt dist/), so the image digest
+  # goes into a pod annotation: a new image rolls the operator and router pods.
+  local op_digest
+  op_digest="$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls 2>/dev/null | awk -v r="$OPERATOR_IMAGE" '$1 ~ ("(^|/)" r "$") {print $3; exit}')"
   put "$CONF_DIR/helm-local-values.yaml" <<EOF
 # Written by scripts/cluster.sh: images imported into the local containerd, never pulled.
 image: {repository: $op_repo, tag: "$op_tag", pullPolicy: Never}
 execd:
   image: {repository: $rt_repo, tag: "$rt_tag"}
+operator:
+  podAnnotations: {agent-sandbox.dev/image-digest: "${op_digest:-unknown}"}
+router:
+  podAnnotations: {agent-sandbox.dev/image-digest: "${op_digest:-unknown}"}
 EOF
   log "installing the operator with helm ($chart) into $HELM_NAMESPACE"
   if ! "$HELM_BIN/helm" --kubeconfig "$KUBECONFIG_OUT" upgrade --install "$HELM_RELEASE" "$chart" \

@@ -6,7 +6,7 @@ type Sandbox = Named<AnySandbox>;
 import type { OperatorConfig } from "../../config/operator-config.js";
 import { childLabels } from "../shared/child-labels.js";
 import { withSecureDefaults } from "../shared/secure-pod-spec.js";
-import { servesExecPort, withExecdSidecar } from "./execd-sidecar.js";
+import { servesExecPort, withExecdSidecar, type ExecdRuntime } from "./execd-sidecar.js";
 
 /** Sandbox labels the pod inherits so selectors on pool, template and claim reach it. */
 const inheritedSandboxLabels = [
@@ -19,6 +19,14 @@ const inheritedSandboxLabels = [
 
 /** Opt out of the injected execution server on a Sandbox or pod template (value "false"). */
 export const execdAnnotation = "agents.x-k8s.io/execd";
+/** "template-image": run code with the template's own image and packages (see ExecdRuntime). */
+export const execdRuntimeAnnotation = "agents.x-k8s.io/execd-runtime";
+
+export function execdRuntime(sandbox: Sandbox): ExecdRuntime {
+  const value =
+    sandbox.metadata.annotations?.[execdRuntimeAnnotation] ?? sandbox.spec.podTemplate.metadata?.annotations?.[execdRuntimeAnnotation];
+  return value === "template-image" ? "template-image" : "runtime";
+}
 
 export function isReservedKey(key: string): boolean {
   return RESERVED_KEY_PREFIXES.some((p) => key.startsWith(p));
@@ -73,7 +81,7 @@ export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: Op
     spec.volumes = [...(spec.volumes ?? []).filter((v) => !replaced.has(v.name)), ...claimVolumes];
   }
   if (wantsExecd(sandbox, spec, config)) {
-    spec = withExecdSidecar(spec, tokenSecretName(sandbox.metadata.name), config);
+    spec = withExecdSidecar(spec, tokenSecretName(sandbox.metadata.name), config, execdRuntime(sandbox));
   }
   // Defaults last, so the injected execution server (where the untrusted code runs) gets them too.
   spec = withSecureDefaults(spec, config);

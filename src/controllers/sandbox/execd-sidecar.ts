@@ -7,6 +7,19 @@ export const workspaceVolume = "sandbox-workspace";
 export const workspacePath = "/workspace";
 const tokenMountPath = "/var/run/agent-sandbox";
 export const execdTokenKey = "token";
+export const execdBinVolume = "sandbox-execd-bin";
+const execdBinPath = "/opt/agent-sandbox";
+
+/**
+ * Where the execution server's interpreters come from.
+ * - "runtime" (default): the sidecar runs the execd image (Python 3 with pandas and
+ *   matplotlib, Node, bash).
+ * - "template-image": the sidecar runs the template's first container image, so code runs
+ *   with that image's own interpreters and packages; an init container copies Node and the
+ *   server (from the execd image's /usr/local/bin/node and /app) into a shared volume first.
+ *   The image must be glibc-based and have python3/bash for those languages.
+ */
+export type ExecdRuntime = "runtime" | "template-image";
 
 /**
  * Whether the pod already serves an execution API: a container that declares the
@@ -24,7 +37,12 @@ export function servesExecPort(spec: V1PodSpec, port: number): boolean {
  * shares with the first container and its own bearer token from a per-sandbox
  * Secret, so a peer that bypasses the router cannot call it. Pure.
  */
-export function withExecdSidecar(spec: V1PodSpec, tokenSecretName: string, config: OperatorConfig): V1PodSpec {
+export function withExecdSidecar(
+  spec: V1PodSpec,
+  tokenSecretName: string,
+  config: OperatorConfig,
+  runtime: ExecdRuntime = "runtime",
+): V1PodSpec {
   const out: V1PodSpec = structuredClone(spec);
   const volumes: V1Volume[] = out.volumes ?? [];
   if (!volumes.some((v) => v.name === workspaceVolume)) {
@@ -40,7 +58,26 @@ export function withExecdSidecar(spec: V1PodSpec, tokenSecretName: string, confi
   if (first && !(first.volumeMounts ?? []).some((m) => m.mountPath === workspacePath)) {
     first.volumeMounts = [...(first.volumeMounts ?? []), { name: workspaceVolume, mountPath: workspacePath }];
   }
-  out.containers.push(execdContainer(config));
+  const sidecar = execdContainer(config);
+  const templateImage = first?.image;
+  if (runtime === "template-image" && templateImage) {
+    out.volumes.push({ name: execdBinVolume, emptyDir: {} });
+    out.initContainers = [
+      ...(out.initContainers ?? []),
+      {
+        name: `${execdContainerName}-install`,
+        image: config.execdImage,
+        imagePullPolicy: "IfNotPresent",
+        command: ["/bin/sh", "-c", `cp -a /usr/local/bin/node /app ${execdBinPath}/`],
+        volumeMounts: [{ name: execdBinVolume, mountPath: execdBinPath }],
+      },
+    ];
+    sidecar.image = templateImage;
+    sidecar.command = [`${execdBinPath}/node`, `${execdBinPath}/app/dist/execd/main.js`];
+    sidecar.env = [{ name: "MPLBACKEND", value: "Agg" }];
+    sidecar.volumeMounts = [...(sidecar.volumeMounts ?? []), { name: execdBinVolume, mountPath: execdBinPath, readOnly: true }];
+  }
+  out.containers.push(sidecar);
   return out;
 }
 

@@ -177,6 +177,10 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     procs.push(apiserver);
     const kube = kubeFor(admin.kubeconfig);
     await waitUntil("kube-apiserver /readyz", async () => (await kube.request<string>("GET", "/readyz")) === "ok", 120_000, apiserver);
+    // CRDs before the controller manager: its garbage collector maps owner kinds through its
+    // discovery, and one that starts before the CRDs exist backs off for tens of seconds on
+    // "unable to get REST mapping" for Sandbox-owned children until its next rediscovery.
+    await installCrds(kube, opts.crdDir ?? join(REPO, "crds"), log);
 
     log("starting kube-controller-manager");
     const kcm = startProcess("kube-controller-manager", join(bin.k8s, "kube-controller-manager"), [
@@ -244,8 +248,6 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         kcm,
       );
     }
-
-    await installCrds(kube, opts.crdDir ?? join(REPO, "crds"), log);
 
     const info: ClusterInfo = { dir, server, caFile: pki.caCert, kubeconfig: admin.kubeconfig, users, etcdUrl, saKeyFile: pki.saKey, fakeNode, bin };
     log(`control plane ready: ${server} (kubeconfig ${admin.kubeconfig})`);

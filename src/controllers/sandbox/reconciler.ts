@@ -16,7 +16,7 @@ import {
 } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
-import { childLabels, sandboxSelector } from "../shared/child-labels.js";
+import { childLabels, sandboxPodSelector, sandboxSelector } from "../shared/child-labels.js";
 import { containsDesired } from "../shared/drift.js";
 import type { Named } from "../shared/named.js";
 import { isNamed } from "../shared/named.js";
@@ -217,7 +217,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       namespace,
       owner,
       labels: childLabels(name),
-      selector: { [LabelKeys.SandboxNameHash]: childLabels(name)[LabelKeys.SandboxNameHash] ?? "" },
+      selector: sandboxPodSelector(name),
       podSpec: pod.spec ?? { containers: [] },
     });
     if (!live || !containsDesired(live, want, ["spec.selector"])) await kube.apply(want, { signal: ctx.signal });
@@ -232,7 +232,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       namespace,
       owner,
       labels: childLabels(name),
-      podSelector: { [LabelKeys.SandboxNameHash]: childLabels(name)[LabelKeys.SandboxNameHash] ?? "" },
+      podSelector: sandboxPodSelector(name),
       ingress: routerOnlyIngress(config),
       egress: [],
     });

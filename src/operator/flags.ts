@@ -6,6 +6,8 @@ export interface OperatorFlags {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
+  /** Lease timings in ms (client-go's leaseDuration, renewDeadline, retryPeriod). */
+  leaderElectionTimings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   healthAddress: { host: string; port: number };
   namespace: string | undefined;
   workers: { sandbox: number; claim: number; pool: number };
@@ -26,6 +28,16 @@ function hostPort(value: string): { host: string; port: number } {
     throw new InvalidArgumentError(`expected host:port (e.g. :8081), got "${value}"`);
   }
   return { host: value.slice(0, at) || "0.0.0.0", port };
+}
+
+/** "15s", "1500ms" or a bare number of seconds, as a whole number of ms > 0. */
+function duration(name: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+    const ms = m ? Number(m[1]) * (m[2] === "ms" ? 1 : 1000) : NaN;
+    if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`${name} must be a duration like 15s or 500ms, got "${value}"`);
+    return Math.round(ms);
+  };
 }
 
 function resources(value: string): Record<string, string> {
@@ -56,6 +68,9 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     .addOption(new Option("--leader-elect <bool>", "use a Lease so only one replica reconciles").default("true").choices(["true", "false"]))
     .addOption(new Option("--leader-election-namespace <ns>", "namespace of the Lease").env("POD_NAMESPACE").default("agent-sandbox-system"))
     .addOption(new Option("--leader-election-id <name>", "name of the Lease").default("agent-sandbox-ts-leader"))
+    .addOption(new Option("--leader-elect-lease-duration <duration>", "how long followers wait before taking over a lease that is not renewed").default(15_000, "15s").argParser(duration("--leader-elect-lease-duration")))
+    .addOption(new Option("--leader-elect-renew-deadline <duration>", "how long the leader retries renewing before it stops leading").default(10_000, "10s").argParser(duration("--leader-elect-renew-deadline")))
+    .addOption(new Option("--leader-elect-retry-period <duration>", "how often candidates try to acquire or renew").default(2_000, "2s").argParser(duration("--leader-elect-retry-period")))
     .addOption(new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort))
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
     .addOption(new Option("--sandbox-workers <n>", "concurrent Sandbox reconciles").default(16).argParser(positiveInt("--sandbox-workers")))
@@ -76,6 +91,9 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     leaderElect: string;
     leaderElectionNamespace: string;
     leaderElectionId: string;
+    leaderElectLeaseDuration: number;
+    leaderElectRenewDeadline: number;
+    leaderElectRetryPeriod: number;
     healthAddress: { host: string; port: number } | string;
     namespace?: string;
     sandboxWorkers: number;
@@ -100,6 +118,11 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     leaderElect: o.leaderElect === "true",
     leaderElectionNamespace: o.leaderElectionNamespace,
     leaderElectionId: o.leaderElectionId,
+    leaderElectionTimings: {
+      leaseDurationMs: o.leaderElectLeaseDuration,
+      renewDeadlineMs: o.leaderElectRenewDeadline,
+      retryPeriodMs: o.leaderElectRetryPeriod,
+    },
     healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,
     namespace: o.namespace,
     workers: { sandbox: o.sandboxWorkers, claim: o.claimWorkers, pool: o.poolWorkers },

@@ -17,7 +17,7 @@ const { manager } = buildOperator({
   workers: flags.workers,
   healthServer: flags.healthAddress,
   ...(flags.leaderElect
-    ? { leaderElection: { kc: kubeConfig, namespace: flags.leaderElectionNamespace, name: flags.leaderElectionId } }
+    ? { leaderElection: { kc: kubeConfig, namespace: flags.leaderElectionNamespace, name: flags.leaderElectionId, ...flags.leaderElectionTimings } }
     : {}),
 });
 logger.info({ config: flags.config, leaderElect: flags.leaderElect }, "Starting the agent-sandbox operator");

@@ -40,6 +40,33 @@ export interface ClusterInfo {
 export interface ControlPlane {
   info: ClusterInfo;
   stop(): Promise<void>;
+  /**
+   * Fault injection: SIGKILL etcd (or SIGTERM with graceful) and start it again on the same
+   * ports and data dir; resolves once it is healthy. Clients see connection errors meanwhile.
+   */
+  restartEtcd(opts?: { downMs?: number; graceful?: boolean }): Promise<void>;
+  /** Same for kube-apiserver: every watch breaks, and its watch cache starts anew from etcd. */
+  restartApiServer(opts?: { downMs?: number; graceful?: boolean }): Promise<void>;
+  /** Compacts etcd up to its current revision, so resuming any older watch answers 410 Gone. */
+  compactEtcd(): Promise<number>;
+}
+
+/** etcd's current revision, read through its v3 JSON gateway. */
+export async function etcdRevision(etcdUrl: string): Promise<number> {
+  const res = await fetch(`${etcdUrl}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: Buffer.from("/").toString("base64"), limit: 1 }) });
+  if (!res.ok) throw new Error(`etcd range failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { header?: { revision?: string } };
+  const rev = Number(body.header?.revision);
+  if (!Number.isFinite(rev) || rev <= 0) throw new Error(`etcd range answered no revision: ${JSON.stringify(body)}`);
+  return rev;
+}
+
+/** Physically compacts etcd to its current revision; returns that revision. */
+export async function compactEtcd(etcdUrl: string): Promise<number> {
+  const revision = await etcdRevision(etcdUrl);
+  const res = await fetch(`${etcdUrl}/v3/kv/compaction`, { method: "POST", body: JSON.stringify({ revision, physical: true }) });
+  if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
+  return revision;
 }
 
 export const FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node";
@@ -133,7 +160,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     for (const u of Object.values(users)) writeKubeconfig(u.kubeconfig, server, pki.caCert, u.name, u.token);
 
     log(`starting etcd on ${etcdUrl} (dir ${dir})`);
-    const etcd = startProcess("etcd", join(bin.etcd, "etcd"), [
+    const etcdArgs = [
       "--name=default",
       `--data-dir=${join(dir, "etcd")}`,
       `--listen-client-urls=${etcdUrl}`,
@@ -143,12 +170,18 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
       "--unsafe-no-fsync=true",
       "--log-level=warn",
-    ], dir);
+    ];
+    const startEtcd = async (): Promise<Proc> => {
+      const p = startProcess("etcd", join(bin.etcd, "etcd"), etcdArgs, dir);
+      await waitUntil("etcd health", async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000, p);
+      return p;
+    };
+    const etcd = startProcess("etcd", join(bin.etcd, "etcd"), etcdArgs, dir);
     procs.push(etcd);
     await waitUntil("etcd health", async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000, etcd);
 
     log(`starting kube-apiserver on ${server}`);
-    const apiserver = startProcess("kube-apiserver", join(bin.k8s, "kube-apiserver"), [
+    const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--secure-port=${apiPort}`,
       "--bind-address=127.0.0.1",
@@ -173,10 +206,13 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       "--watch-cache-sizes=podtemplates#0",
       "--profiling=false",
       "--v=1",
-    ], dir);
+    ];
+    const apiserver = startProcess("kube-apiserver", join(bin.k8s, "kube-apiserver"), apiserverArgs, dir);
     procs.push(apiserver);
     const kube = kubeFor(admin.kubeconfig);
-    await waitUntil("kube-apiserver /readyz", async () => (await kube.request<string>("GET", "/readyz")) === "ok", 120_000, apiserver);
+    const apiReady = (p: Proc): Promise<void> =>
+      waitUntil("kube-apiserver /readyz", async () => (await kube.request<string>("GET", "/readyz")) === "ok", 120_000, p);
+    await apiReady(apiserver);
     // CRDs before the controller manager: its garbage collector maps owner kinds through its
     // discovery, and one that starts before the CRDs exist backs off for tens of seconds on
     // "unable to get REST mapping" for Sandbox-owned children until its next rediscovery.
@@ -251,7 +287,37 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 
     const info: ClusterInfo = { dir, server, caFile: pki.caCert, kubeconfig: admin.kubeconfig, users, etcdUrl, saKeyFile: pki.saKey, fakeNode, bin };
     log(`control plane ready: ${server} (kubeconfig ${admin.kubeconfig})`);
-    return { info, stop };
+
+    // Restarts replace the process in `procs` in place, so stop() still stops in start order.
+    const restart = async (name: string, opts: { downMs?: number; graceful?: boolean }, start: () => Promise<Proc>): Promise<void> => {
+      const i = procs.findIndex((p) => p.name === name);
+      const old = procs[i];
+      if (i < 0 || !old) throw new Error(`restart: no ${name} process`);
+      if (opts.graceful) {
+        await stopProcess(old);
+      } else {
+        try {
+          process.kill(old.pid, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
+        await old.exited;
+      }
+      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+      procs[i] = await start();
+    };
+    return {
+      info,
+      stop,
+      restartEtcd: (o = {}) => restart("etcd", o, startEtcd),
+      restartApiServer: (o = {}) =>
+        restart("kube-apiserver", o, async () => {
+          const p = startProcess("kube-apiserver", join(bin.k8s, "kube-apiserver"), apiserverArgs, dir);
+          await apiReady(p);
+          return p;
+        }),
+      compactEtcd: () => compactEtcd(etcdUrl),
+    };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -1,8 +1,10 @@
 // Benchmark dispatcher: `npm run bench -- <scenario>|all`. Scenarios live in
-// bench/scenarios/*.ts (each exports `scenario`); results go to bench/results/<name>.json.
+// bench/scenarios/*.ts (each exports `scenario`); results go to bench/results/<name>.json and
+// charts (see bench/lib/chart.ts) to bench/results/<name>-<chart>.svg.
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { renderChart, type ChartSpec } from "./lib/chart.js";
 import { describeMachine } from "./lib/machine.js";
 import type { Scenario } from "./lib/scenario.js";
 
@@ -39,13 +41,27 @@ async function main(): Promise<void> {
     const log = (message: string): void => console.log(`[${scenario.name}] ${message}`);
     const startedAt = new Date().toISOString();
     log("starting");
-    const results = await scenario.run(log);
+    const charts: ChartSpec[] = [];
+    const results = await scenario.run(log, {
+      chart(spec) {
+        if (charts.some((c) => c.name === spec.name)) throw new Error(`${scenario.name}: two charts named "${spec.name}"`);
+        charts.push(spec);
+      },
+    });
+    const chartFiles: string[] = [];
+    for (const spec of charts) {
+      const file = path.join(here, "results", `${scenario.name}-${spec.name}.svg`);
+      await writeFile(file, await renderChart(spec));
+      chartFiles.push(path.relative(path.join(here, "results"), file));
+      log(`wrote ${path.relative(process.cwd(), file)}`);
+    }
     const report = {
       scenario: scenario.name,
       description: scenario.description,
       startedAt,
       finishedAt: new Date().toISOString(),
       machine: describeMachine(),
+      charts: chartFiles,
       results,
     };
     const file = path.join(here, "results", `${scenario.name}.json`);

@@ -1,3 +1,11 @@
+import type { ChartSpec } from "./chart.js";
+
+/** What a scenario can hand back besides its figures; see bench/lib/chart.ts for the chart contract. */
+export interface ScenarioOutput {
+  /** Adds a chart, rendered after `run` resolves to bench/results/<scenario>-<spec.name>.svg. */
+  chart(spec: ChartSpec): void;
+}
+
 /**
  * A benchmark scenario. Each file in bench/scenarios/ exports one as `scenario`; the
  * dispatcher (bench/run.ts) finds them by reading that directory, so adding a scenario is
@@ -7,5 +15,5 @@ export interface Scenario {
   name: string;
   description: string;
   /** Returns the scenario's figures; the dispatcher adds machine and version details. */
-  run(log: (message: string) => void): Promise<Record<string, unknown>>;
+  run(log: (message: string) => void, out: ScenarioOutput): Promise<Record<string, unknown>>;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { startExecd, TEST_PYTHON, type ExecdProcess } from "../../test/execd/harness.js";
 import { findRunsc, runscWrap } from "../../test/execd/runsc.js";
+import { latencyChart, type LatencySeries } from "../lib/chart.js";
 import { toolVersion } from "../lib/machine.js";
 import type { Scenario } from "../lib/scenario.js";
 import { summarize } from "../lib/stats.js";
@@ -23,7 +24,7 @@ async function status(execd: ExecdProcess): Promise<Status> {
 }
 
 /** Round trips of `1+1` on a warm context, as the client sees them (HTTP included). */
-async function executeLatency(execd: ExecdProcess, language: "python" | "javascript", code: string) {
+async function executeLatency(execd: ExecdProcess, language: "python" | "javascript", code: string, keep: (samples: number[]) => void) {
   const body = JSON.stringify({ code, language });
   const call = async (): Promise<number> => {
     const started = performance.now();
@@ -40,6 +41,7 @@ async function executeLatency(execd: ExecdProcess, language: "python" | "javascr
   for (let i = 0; i < WARMUP; i++) await call();
   const samples: number[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push(await call());
+  keep(samples);
   return summarize(samples, "ms");
 }
 
@@ -125,11 +127,15 @@ async function fileRoundTrip(execd: ExecdProcess) {
   };
 }
 
+/** Raw warm-context round trips of every run, for the latency chart. */
+const latencySeries: LatencySeries[] = [];
+
 async function measure(label: string, execd: ExecdProcess, log: (m: string) => void) {
   log(`${label}: python 1+1 x${SAMPLES}`);
-  const python = await executeLatency(execd, "python", "1+1");
+  const keep = (language: string) => (samples: number[]) => latencySeries.push({ label: `${language}, ${label}`, samples });
+  const python = await executeLatency(execd, "python", "1+1", keep("python"));
   log(`${label}: python p50 ${python.p50} ms, p99 ${python.p99} ms`);
-  const javascript = await executeLatency(execd, "javascript", "1+1");
+  const javascript = await executeLatency(execd, "javascript", "1+1", keep("javascript"));
   log(`${label}: javascript p50 ${javascript.p50} ms, p99 ${javascript.p99} ms`);
   const coldPython = await coldContext(execd, "python", 20);
   const coldJavascript = await coldContext(execd, "javascript", 20);
@@ -156,7 +162,7 @@ async function measure(label: string, execd: ExecdProcess, log: (m: string) => v
 export const scenario: Scenario = {
   name: "exec-local",
   description: "sandbox-execd on this machine: 1+1 round trip on a warm context, 100 MB file round trip; native and under gVisor",
-  async run(log) {
+  async run(log, out) {
     const versions = {
       python: toolVersion(TEST_PYTHON, ["--version"]),
       node: process.version,
@@ -186,6 +192,14 @@ export const scenario: Scenario = {
     } else if (runsc) {
       gvisor = { skipped: "runsc needs root" };
     }
+    out.chart(
+      latencyChart({
+        name: "execute",
+        title: "sandbox-execd: 1+1 round trip on a warm context",
+        series: latencySeries.splice(0),
+        logScale: true,
+      }),
+    );
     return {
       versions,
       method:

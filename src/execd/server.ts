@@ -115,6 +115,10 @@ function toExecdError(error: unknown): ExecdError {
     case "EACCES":
     case "EPERM":
       return new ExecdError(403, "permission_denied", message);
+    case "ELOOP":
+      return new ExecdError(403, "path_forbidden", `path goes through a symlink loop: ${message}`);
+    case "ENAMETOOLONG":
+      return new ExecdError(400, "name_too_long", message);
     case "ENOSPC":
       return new ExecdError(507, "no_space", message);
     default:

@@ -1,6 +1,6 @@
 import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
-import { forbiddenPath } from "../http/errors.js";
+import { ExecdError, forbiddenPath } from "../http/errors.js";
 
 /**
  * Resolves a client-supplied relative path inside the workspace, or throws 403.
@@ -44,6 +44,10 @@ async function realpathOfNearestExisting(target: string): Promise<string> {
       return path.join(real, ...missing.reverse());
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
+      // User code can plant a symlink loop, and a client can send a name the filesystem
+      // cannot hold; both are the request's fault, not the server's.
+      if (code === "ELOOP") throw forbiddenPath(`path goes through a symlink loop: ${current}`);
+      if (code === "ENAMETOOLONG") throw nameTooLong();
       if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
       // realpath cannot follow a dangling symlink, and writing through one would create its
       // target wherever it points, so such a link is refused outright.
@@ -55,6 +59,9 @@ async function realpathOfNearestExisting(target: string): Promise<string> {
     }
   }
 }
+
+export const nameTooLong = (): ExecdError =>
+  new ExecdError(400, "name_too_long", "path is too long (a name may have at most 255 bytes, a path 4095)");
 
 async function isSymlink(candidate: string): Promise<boolean> {
   try {

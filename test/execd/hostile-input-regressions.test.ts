@@ -1,0 +1,52 @@
+// Plain regression tests for bugs the property-based tests (fuzz-*.test.ts) found; each
+// names the counterexample fast-check reported.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { b64, startExecd, type ErrorAnswer, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
+
+let execd: ExecdProcess;
+beforeAll(async () => {
+  execd = await startExecd({ token: "regressions" });
+  const planted = await execd.post<ExecuteAnswer>("/v1/execute", {
+    code: "import os\nos.symlink('loop-b', 'loop-a')\nos.symlink('loop-a', 'loop-b')",
+  });
+  expect(planted.status).toBe(200);
+  const listing = (await (await execd.request("/v1/files/")).json()) as { entries: Array<{ name: string; type: string }> };
+  expect(listing.entries.map((e) => [e.name, e.type])).toContainEqual(["loop-a", "symlink"]);
+});
+afterAll(async () => {
+  await execd?.stop();
+});
+
+async function errorOf(res: Response): Promise<{ status: number; code: string; message: string }> {
+  const body = (await res.json()) as ErrorAnswer;
+  return { status: res.status, code: body.error.code, message: body.error.message };
+}
+
+describe("hostile names", () => {
+  // fast-check: GET /v1/files/loop-a answered 500 "ELOOP: too many symbolic links encountered".
+  it("403s a path through a symlink loop planted by user code, on every file route", async () => {
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const res = await execd.request("/v1/files/loop-a/x", { method, ...(method === "PUT" ? { body: "x" } : {}) });
+      expect(await errorOf(res), method).toMatchObject({ status: 403, code: "path_forbidden", message: expect.stringContaining("symlink loop") });
+    }
+    const upstream = await execd.request("/download/loop-a");
+    expect(upstream.status).toBe(403);
+    const json = await execd.post<ErrorAnswer>("/v1/execute", { code: "1", files: [{ name: "loop-a", content: b64("x") }] });
+    expect(json.status).toBe(403);
+  });
+
+  // fast-check: a 4200-character segment answered 500 "ENAMETOOLONG".
+  it("400s names longer than the filesystem holds, naming the problem", async () => {
+    const long = "a".repeat(300);
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const res = await execd.request(`/v1/files/${long}`, { method, ...(method === "PUT" ? { body: "x" } : {}) });
+      expect(await errorOf(res), method).toMatchObject({ status: 400, code: "name_too_long" });
+    }
+    // A name that fits, but not with the temporary upload suffix, is still the client's 400.
+    const edge = await execd.request(`/v1/files/${"b".repeat(250)}`, { method: "PUT", body: "x" });
+    expect(edge.status).toBe(400);
+    const json = await execd.post<ErrorAnswer>("/v1/execute", { code: "1", files: [{ name: long, content: b64("x") }] });
+    expect(json).toMatchObject({ status: 400, body: { error: { code: "name_too_long" } } });
+    expect((await execd.request("/")).status).toBe(200);
+  });
+});

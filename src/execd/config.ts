@@ -3,6 +3,11 @@ export const DEFAULT_PORT = 8888;
 export const DEFAULT_HOST = "0.0.0.0";
 /** Vertex AI code execution allows 100 MB of files per request or response. */
 export const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
+/**
+ * stdout + stderr one call may return. Generous for real programs, small enough that a
+ * print loop cannot grow the server (which shares the sandbox's memory) without bound.
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Vertex AI code execution times a call out after 300 s. */
 export const DEFAULT_TIMEOUT_MS = 300_000;
 export const DEFAULT_INTERRUPT_GRACE_MS = 3_000;

@@ -8,10 +8,12 @@ import { Command, InvalidArgumentError } from "commander";
 import { pino } from "pino";
 import { ContextManager } from "./contexts/context-manager.js";
 import { LANGUAGES, type Language } from "./kernels/drivers.js";
+import { parseKernelMemory } from "./kernels/memory-cap.js";
 import {
   DEFAULT_HOST,
   DEFAULT_INTERRUPT_GRACE_MS,
   DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_PORT,
   DEFAULT_TIMEOUT_MS,
   jsonLimit,
@@ -35,6 +37,12 @@ const program = new Command()
   .option("--token <token>", "bearer token required on every endpoint but health (or env EXECD_TOKEN)")
   .option("--token-file <file>", "file holding the bearer token (or env EXECD_TOKEN_FILE)")
   .option("--max-bytes <n>", "largest file payload per request or response", positiveInt, DEFAULT_MAX_BYTES)
+  .option("--max-output-bytes <n>", "largest stdout + stderr one call returns (the rest is dropped, with a marker)", positiveInt, DEFAULT_MAX_OUTPUT_BYTES)
+  .option(
+    "--kernel-memory <bytes|auto|none>",
+    "memory cap per interpreter: address-space rlimit for Python and bash, heap limit for JavaScript; auto = 75% of the container's memory",
+    "auto",
+  )
   .option("--timeout-ms <n>", "default per-call timeout", positiveInt, DEFAULT_TIMEOUT_MS)
   .option("--python <path>", "Python interpreter for python contexts", "python3")
   .option("--node <path>", "node binary for javascript contexts", process.execPath)
@@ -49,6 +57,8 @@ const opts = program.opts<{
   token?: string;
   tokenFile?: string;
   maxBytes: number;
+  maxOutputBytes: number;
+  kernelMemory: string;
   timeoutMs: number;
   python: string;
   node: string;
@@ -81,7 +91,17 @@ function prewarmLanguages(value: string): Language[] {
   });
 }
 
+function kernelMemory(): number | null {
+  try {
+    return parseKernelMemory(opts.kernelMemory);
+  } catch (error) {
+    logger.fatal((error as Error).message);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
+  const kernelMemoryBytes = kernelMemory();
   const token = await readToken();
   await mkdir(opts.workspace, { recursive: true });
   const workspaceReal = await realpath(opts.workspace);
@@ -94,12 +114,14 @@ async function main(): Promise<void> {
     env: kernelEnvironment(process.env),
     logger,
     interruptGraceMs: DEFAULT_INTERRUPT_GRACE_MS,
+    kernelMemoryBytes,
   });
   const server = createExecdServer(
     {
       contexts,
       workspaceReal,
       maxBytes: opts.maxBytes,
+      maxOutputBytes: opts.maxOutputBytes,
       maxJsonBytes: jsonLimit(opts.maxBytes),
       scratchDir,
       defaultTimeoutMs: opts.timeoutMs,
@@ -119,7 +141,10 @@ async function main(): Promise<void> {
   server.listen(opts.port, opts.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : opts.port;
-    logger.info({ port, host: opts.host, workspace: workspaceReal, auth: Boolean(token) }, "sandbox-execd listening");
+    logger.info(
+      { port, host: opts.host, workspace: workspaceReal, auth: Boolean(token), kernelMemoryBytes, maxOutputBytes: opts.maxOutputBytes },
+      "sandbox-execd listening",
+    );
   });
   for (const language of prewarmLanguages(opts.prewarm)) {
     contexts.prewarm(language).catch((error: unknown) => logger.warn({ err: error, language }, "prewarming the default context failed"));

@@ -13,6 +13,8 @@ export interface ContextManagerOptions {
   logger: Logger;
   /** How long an interrupt may take before the interpreter is killed instead. */
   interruptGraceMs: number;
+  /** Memory each interpreter may use (--kernel-memory); null or absent for no cap. */
+  kernelMemoryBytes?: number | null;
 }
 
 export interface ContextInfo {
@@ -274,13 +276,14 @@ export class ContextManager {
   private ensureKernel(ctx: ExecContext): Promise<Kernel> {
     if (ctx.kernel?.alive) return Promise.resolve(ctx.kernel);
     if (ctx.starting) return ctx.starting;
-    const { workspace, scratchDir, interpreters, env, logger } = this.options;
+    const { workspace, scratchDir, interpreters, env, logger, kernelMemoryBytes } = this.options;
     const starting = Kernel.start({
       language: ctx.language,
       interpreters,
       cwd: workspace,
       scratchDir,
       env,
+      memoryCapBytes: kernelMemoryBytes ?? null,
       logger: logger.child({ context: ctx.id, language: ctx.language }),
     })
       .then((kernel) => {
@@ -353,6 +356,10 @@ export class ContextManager {
 function describeExit(language: Language, exit: KernelExit): string {
   if (exit.signal === "SIGKILL") {
     return `the ${language} interpreter was killed by SIGKILL (out of memory or killed externally)`;
+  }
+  if (exit.signal === "SIGABRT" && language === "javascript") {
+    // V8 aborts the process when the heap passes --max-old-space-size (see --kernel-memory).
+    return "the javascript interpreter aborted (SIGABRT), as V8 does when it runs out of heap memory";
   }
   if (exit.signal) return `the ${language} interpreter died from signal ${exit.signal}`;
   return `the ${language} interpreter exited with code ${exit.code ?? "unknown"}`;

@@ -4,6 +4,7 @@ import type { ContextManager, CellOutcome } from "../contexts/context-manager.js
 import type { Language } from "../kernels/drivers.js";
 import type { RichResult, RunSink } from "../kernels/kernel.js";
 import { tooLarge } from "../http/errors.js";
+import { OutputBudget } from "./output-budget.js";
 import { decodedLength } from "../schemas.js";
 import { resolveInWorkspace } from "../workspace/paths.js";
 import { changedFiles, snapshotFiles } from "../workspace/snapshot.js";
@@ -34,6 +35,8 @@ export interface CallDeps {
   contexts: ContextManager;
   /** Largest total of decoded input files per call. */
   maxBytes: number;
+  /** Largest stdout + stderr one call returns; the rest is dropped with a marker. */
+  maxOutputBytes: number;
   workspaceReal: string;
   defaultTimeoutMs: number;
 }
@@ -101,22 +104,31 @@ export class CollectingSink implements RunSink {
   stdoutText = "";
   stderrText = "";
   readonly results: RichResult[] = [];
+  /** Bytes this answer will carry (kept output and results), for the response size check. */
   bytes = 0;
+  readonly output: OutputBudget;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    outputLimit: number,
+  ) {
+    this.output = new OutputBudget(outputLimit);
+  }
 
   get overLimit(): boolean {
     return this.bytes > this.limit;
   }
 
   stdout(text: string): void {
-    this.bytes += text.length;
-    if (!this.overLimit) this.stdoutText += text;
+    const kept = this.output.admit(text);
+    this.bytes += kept.length;
+    this.stdoutText += kept;
   }
 
   stderr(text: string): void {
-    this.bytes += text.length;
-    if (!this.overLimit) this.stderrText += text;
+    const kept = this.output.admit(text);
+    this.bytes += kept.length;
+    this.stderrText += kept;
   }
 
   result(result: RichResult): void {

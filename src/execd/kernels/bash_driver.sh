@@ -3,6 +3,12 @@
 # calls. Requests arrive on fd 3 as one line "<id> <sentinel> <file>"; replies go back on fd 3
 # in the same JSON shape the Python and JavaScript drivers use.
 trap '' INT
+# Address-space cap from the server (soft and hard, inherited by every command): a runaway
+# allocation fails inside the call instead of an out-of-memory kill of the whole sandbox.
+if [[ -n "${EXECD_KERNEL_MEMORY_BYTES:-}" ]]; then
+  ulimit -v $((EXECD_KERNEL_MEMORY_BYTES / 1024)) 2>/dev/null
+fi
+unset EXECD_KERNEL_MEMORY_BYTES
 printf '{"type":"ready","version":"%s"}\n' "$BASH_VERSION" >&3
 while IFS= read -r -u 3 __execd_line; do
   __execd_id=${__execd_line%% *}

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { KERNEL_MEMORY_ENV, nodeHeapMegabytes } from "./memory-cap.js";
 
 export const LANGUAGES = ["python", "javascript", "bash"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -32,16 +33,27 @@ export interface InterpreterPaths {
   bash: string;
 }
 
-/** The argv that starts the long-lived interpreter for a language. */
-export function driverCommand(language: Language, interpreters: InterpreterPaths): { file: string; args: string[] } {
+/**
+ * The argv that starts the long-lived interpreter for a language. With a memory cap, Python
+ * and bash set it as their address-space rlimit (soft and hard, so user code cannot lift it;
+ * child processes inherit it) from KERNEL_MEMORY_ENV; node gets a V8 heap limit instead.
+ */
+export function driverCommand(
+  language: Language,
+  interpreters: InterpreterPaths,
+  memoryCapBytes: number | null = null,
+): { file: string; args: string[]; env: Record<string, string> } {
   const script = driverPath(language);
+  const env: Record<string, string> = memoryCapBytes !== null && language !== "javascript" ? { [KERNEL_MEMORY_ENV]: String(memoryCapBytes) } : {};
   switch (language) {
     case "python":
       // -u: unbuffered, so prints stream as they happen rather than at the end of the call.
-      return { file: interpreters.python, args: ["-u", script] };
-    case "javascript":
-      return { file: interpreters.node, args: [script] };
+      return { file: interpreters.python, args: ["-u", script], env };
+    case "javascript": {
+      const heap = memoryCapBytes !== null ? [`--max-old-space-size=${nodeHeapMegabytes(memoryCapBytes)}`] : [];
+      return { file: interpreters.node, args: [...heap, script], env };
+    }
     case "bash":
-      return { file: interpreters.bash, args: ["--noprofile", "--norc", script] };
+      return { file: interpreters.bash, args: ["--noprofile", "--norc", script], env };
   }
 }

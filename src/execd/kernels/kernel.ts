@@ -46,6 +46,8 @@ export interface KernelOptions {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   startTimeoutMs?: number;
+  /** Memory the interpreter may use (see driverCommand); null for no cap. */
+  memoryCapBytes?: number | null;
 }
 
 interface DriverMessage {
@@ -116,10 +118,10 @@ export class Kernel {
   }
 
   static async start(options: KernelOptions): Promise<Kernel> {
-    const { file, args } = driverCommand(options.language, options.interpreters);
+    const { file, args, env } = driverCommand(options.language, options.interpreters, options.memoryCapBytes ?? null);
     const child = spawn(file, args, {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, ...env },
       stdio: ["ignore", "pipe", "pipe", "pipe"],
       detached: true,
     });

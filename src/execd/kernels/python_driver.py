@@ -23,6 +23,24 @@ import threading
 import traceback
 import warnings
 
+def cap_memory():
+    """Caps this interpreter's address space (soft and hard, so the cell cannot lift it; child
+    processes inherit it): a runaway allocation becomes a MemoryError in the call instead of an
+    out-of-memory kill of the whole sandbox. The server passes the cap; see memory-cap.ts."""
+    cap = os.environ.pop("EXECD_KERNEL_MEMORY_BYTES", "")
+    if not cap:
+        return
+    import resource
+
+    limit = int(cap)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+cap_memory()
+
 # Agg renders figures without a display; plt.show() becomes a no-op we must not warn about.
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", message=".*non-interactive.*")

@@ -8,6 +8,8 @@ export interface RouteDeps {
   /** realpath of the workspace; every file path is confined to it. */
   workspaceReal: string;
   maxBytes: number;
+  /** Largest stdout + stderr one call returns; the rest is dropped with a marker. */
+  maxOutputBytes: number;
   /** JSON bodies carry files as base64, so their limit is the file limit grown by 4/3. */
   maxJsonBytes: number;
   /** Private directory outside the workspace for decoded uploads in flight. */

@@ -50,9 +50,11 @@ async function runCommand(
     let note = "";
     const collect = (into: Buffer[]) => (chunk: Buffer) => {
       bytes += chunk.length;
-      if (bytes <= deps.maxBytes) into.push(chunk);
-      else if (!note) {
-        note = `\noutput exceeded ${deps.maxBytes} bytes and was truncated`;
+      if (bytes <= deps.maxOutputBytes) into.push(chunk);
+      else {
+        const room = deps.maxOutputBytes - (bytes - chunk.length);
+        if (room > 0) into.push(chunk.subarray(0, room));
+        note ||= `\noutput exceeded ${deps.maxOutputBytes} bytes (--max-output-bytes) and was truncated`;
       }
     };
     child.stdout.on("data", collect(out));

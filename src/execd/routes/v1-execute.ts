@@ -11,6 +11,7 @@ import {
   type CallResult,
   type PreparedCall,
 } from "../execute/run-call.js";
+import { OutputBudget } from "../execute/output-budget.js";
 import { base64Length, write, writeFileBase64, writeJsonWithFiles } from "../execute/stream-json.js";
 import type { RouteCall, RouteDeps } from "./context.js";
 
@@ -32,8 +33,9 @@ async function execute(deps: RouteDeps, { req, res }: RouteCall, body: CallReque
     await streamExecute(deps, res, prepared);
     return;
   }
-  const sink = new CollectingSink(deps.maxBytes);
+  const sink = new CollectingSink(deps.maxBytes, deps.maxOutputBytes);
   const call = await runCall(deps, prepared, sink);
+  const truncated = sink.output.summary;
   const head = {
     stdout: sink.stdoutText,
     stderr: sink.stderrText,
@@ -42,6 +44,7 @@ async function execute(deps: RouteDeps, { req, res }: RouteCall, body: CallReque
     results: sink.results,
     durationMs: call.durationMs,
     context: contextSummary(call),
+    ...(truncated ? { outputTruncated: truncated } : {}),
   };
   const size = estimateSize(sink, call.outputFiles);
   if (overLimit(deps, sink, call.outputFiles)) {
@@ -83,7 +86,7 @@ function withSpills<T extends { files?: Array<{ name: string; content: string }>
 
 async function executeCode(deps: RouteDeps, { res }: RouteCall, body: CallRequest): Promise<void> {
   const prepared = await prepareCall(deps, body);
-  const sink = new CollectingSink(deps.maxBytes);
+  const sink = new CollectingSink(deps.maxBytes, deps.maxOutputBytes);
   const call = await runCall(deps, prepared, sink);
   const size = estimateSize(sink, call.outputFiles);
   if (overLimit(deps, sink, call.outputFiles)) {
@@ -133,9 +136,15 @@ async function streamExecute(deps: RouteDeps, res: ServerResponse, prepared: Pre
     const line = `${JSON.stringify(event)}\n`;
     chain = chain.then(() => write(res, line)).catch(() => undefined);
   };
+  // Without a cap, a print loop faster than the reader would queue events here without bound.
+  const output = new OutputBudget(deps.maxOutputBytes);
+  const emit = (type: "stdout" | "stderr", text: string): void => {
+    const kept = output.admit(text);
+    if (kept) send({ type, text: kept });
+  };
   const sink: RunSink = {
-    stdout: (text) => send({ type: "stdout", text }),
-    stderr: (text) => send({ type: "stderr", text }),
+    stdout: (text) => emit("stdout", text),
+    stderr: (text) => emit("stderr", text),
     result: (result: RichResult) => send({ type: "result", ...result }),
   };
   try {
@@ -163,6 +172,7 @@ async function streamExecute(deps: RouteDeps, res: ServerResponse, prepared: Pre
       outputFiles: call.outputFiles,
       durationMs: call.durationMs,
       context: contextSummary(call),
+      ...(output.summary ? { outputTruncated: output.summary } : {}),
     });
   } catch (error) {
     const failure = error as { status?: number; code?: string; message: string };

@@ -1,5 +1,8 @@
 // Plain regression tests for bugs the property-based tests (fuzz-*.test.ts) found; each
 // names the counterexample fast-check reported.
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b64, startExecd, type ErrorAnswer, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
 
@@ -48,5 +51,29 @@ describe("hostile names", () => {
     const json = await execd.post<ErrorAnswer>("/v1/execute", { code: "1", files: [{ name: long, content: b64("x") }] });
     expect(json).toMatchObject({ status: 400, body: { error: { code: "name_too_long" } } });
     expect((await execd.request("/")).status).toBe(200);
+  });
+});
+
+describe("refused JSON bodies", () => {
+  // fast-check: {"files":[{"name":"ok.txt","content":"eA=="},{"name":"x","content":" "}]} left
+  // tmp/execd-*/input-<hex> behind now and then: the refused spill's file was removed while
+  // its stream was still opening, and the open re-created it.
+  it("leave no decoded file in the server's scratch directory, however quickly they are refused", async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "execd-scratch-"));
+    const server = await startExecd({ env: { TMPDIR: tmp }, args: ["--prewarm", "none"] });
+    try {
+      const [scratch] = (await readdir(tmp)).filter((name) => name.startsWith("execd-"));
+      expect(scratch).toBeDefined();
+      for (let i = 0; i < 500; i++) {
+        const files = i % 2 ? [{ name: "x", content: " " }] : [{ name: "ok.txt", content: "eA==" }, { name: "x", content: "a" }];
+        const res = await server.post<ErrorAnswer>("/v1/execute", { code: "1", files });
+        expect(res.status).toBe(400);
+        expect(res.body.error.message).toContain("content");
+        expect(await readdir(path.join(tmp, scratch!)), `request ${i}`).toEqual([]);
+      }
+    } finally {
+      await server.stop();
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -98,6 +98,12 @@ class Base64Spill {
     await finished(this.out);
   }
 
+  /** Stops writing and waits until the file is closed (opened first, if it was still opening). */
+  async discard(): Promise<void> {
+    this.out.destroy();
+    await finished(this.out).catch(() => undefined);
+  }
+
   private async drain(): Promise<void> {
     if (this.pendingLength === 0) return;
     if (this.padded) throw this.invalid(); // nothing may follow the padded last group
@@ -144,7 +150,9 @@ export async function readFilesBody<T extends z.ZodType>(
   const spilled = new Map<number, SpilledFile>();
   const spillPaths: string[] = [];
   const cleanup = async (): Promise<void> => {
-    spill?.out.destroy();
+    // A spill refused right after it began may still be opening its file: removing the file
+    // before the stream has closed would let the open re-create it after the rm.
+    await spill?.discard();
     await Promise.all(spillPaths.map((file) => rm(file, { force: true })));
   };
   let decodedTotal = 0;

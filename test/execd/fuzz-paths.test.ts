@@ -94,6 +94,7 @@ describe("fuzzed paths on every file-taking endpoint", () => {
   it("answer 2xx or a JSON 4xx, refuse every escape, and touch nothing outside the workspace", async () => {
     const secretTarget = encodeLoosely(`${world.sentinel}/${world.secretName}`);
     const tried = new Map<string, number>();
+    const statuses = new Map<number, number>();
     const property = fc.asyncProperty(
       fc.constantFrom(...ENDPOINTS),
       pathArb,
@@ -112,10 +113,12 @@ describe("fuzzed paths on every file-taking endpoint", () => {
         const refused = endpoint.via === "target" ? decoded === null || mustRefuse(decoded, world.plants) : name === "" || mustRefuse(name, world.plants);
         if (refused) expect(res.status, `${what} must be refused: ${res.body.toString("utf8").slice(0, 300)}`).toBeGreaterThanOrEqual(400);
         if (endpoint.name === "GET /exists" && refused) expect(res.status, what).not.toBe(200);
+        statuses.set(Math.floor(res.status / 100), (statuses.get(Math.floor(res.status / 100)) ?? 0) + 1);
+        await expectOutsideUntouched(world, what);
       },
     );
     await fc.assert(property, { seed: 0x5eed01, numRuns: 700 });
-    console.log(`fuzz-paths: ${[...tried].map(([k, v]) => `${k}=${v}`).join(", ")}`);
+    console.log(`fuzz-paths: ${[...tried].map(([k, v]) => `${k}=${v}`).join(", ")}; answers by class: ${[...statuses].map(([k, v]) => `${k}xx=${v}`).join(", ")}`);
     await expectServerHealthy(world);
     await expectOutsideUntouched(world, "after fuzzed paths");
   });

@@ -122,7 +122,8 @@ export function latencyChart(options: {
       encoding: {
         x: { field: "latency", type: "quantitative", title: `latency (${unit})`, scale: logScale ? { type: "log" } : { zero: true } },
         y: { field: "fraction", type: "quantitative", title: "fraction of operations done", scale: { domain: [0, 1] }, axis: { format: "%" } },
-        color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 600 } },
+        // sort: null keeps the caller's series order in the legend and colours.
+        color: { field: "series", type: "nominal", title: null, sort: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 600 } },
       },
     },
   };
@@ -160,7 +161,7 @@ export function lineChart(options: {
       encoding: {
         x: { field: "x", type: "quantitative", title: xLabel },
         y: { field: "y", type: "quantitative", title: yLabel },
-        color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 600 } },
+        color: { field: "series", type: "nominal", title: null, sort: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 600 } },
       },
     },
   };
@@ -196,8 +197,8 @@ export function barChart(options: { name: string; title: string; yLabel: string;
         y: { field: "value", type: "quantitative", title: yLabel },
         ...(grouped
           ? {
-              xOffset: { field: "group", type: "nominal" },
-              color: { field: "group", type: "nominal", title: null, legend: { orient: "bottom" } },
+              xOffset: { field: "group", type: "nominal", sort: null },
+              color: { field: "group", type: "nominal", title: null, sort: null, legend: { orient: "bottom" } },
             }
           : {}),
       },

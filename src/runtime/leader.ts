@@ -177,30 +177,53 @@ export class LeaderElector {
 
     // Renew.
     let outcome: ElectionOutcome = "stopped";
-    while (!stop.aborted) {
-      await sleep(this.#retry, stop);
-      if (stop.aborted) break;
-      const deadline = Date.now() + this.#renewDeadline;
+    let lost = false;
+    const lose = (why: string): void => {
+      if (lost || stop.aborted) return;
+      lost = true;
+      this.#log.error({ renewDeadlineMs: this.#renewDeadline, why }, "Stopped leading");
+      // Synchronously, so whoever listens (the manager halting its workers) acts before any
+      // other callback of this process runs.
+      leading.abort(new Error("leader election lost"));
+    };
+    const wake = AbortSignal.any([stop, leading.signal]);
+    // A process frozen past its renew deadline (GC pause, SIGSTOP, CPU starvation) may already
+    // have been replaced. This timer is overdue the moment it runs again, so it stands down
+    // before the renew loop (or anything else) gets a turn.
+    const watchdog = setInterval(() => {
+      if (Date.now() - this.#lastRenewAt >= this.#renewDeadline) lose("not renewed within the renew deadline (the process did not run)");
+    }, Math.max(20, Math.min(250, this.#retry / 2)));
+    while (!wake.aborted) {
+      await sleep(this.#retry, wake);
+      if (wake.aborted) break;
+      // From the last renewal, not from now: time spent frozen counts against the deadline.
+      const deadline = this.#lastRenewAt + this.#renewDeadline;
       let renewed = false;
-      while (!stop.aborted && Date.now() < deadline) {
+      while (!wake.aborted && Date.now() < deadline) {
+        const attemptAt = Date.now();
         try {
           renewed = await this.#withDeadline(this.#tryAcquireOrRenew(), deadline - Date.now());
         } catch (err) {
           this.#log.warn({ err }, "Failed to renew lease");
         }
-        if (renewed) break;
-        await sleep(Math.min(this.#retry, Math.max(0, deadline - Date.now())), stop);
+        if (renewed) {
+          // The lease runs from when we asked, not from when the answer came.
+          this.#lastRenewAt = attemptAt;
+          break;
+        }
+        // Someone else holds a valid lease now: retrying cannot win it back before they act.
+        if (this.#observedHolder && this.#observedHolder !== this.identity) {
+          lose(`lease taken over by ${this.#observedHolder}`);
+          break;
+        }
+        await sleep(Math.min(this.#retry, Math.max(0, deadline - Date.now())), wake);
       }
-      if (renewed) {
-        this.#lastRenewAt = Date.now();
-        continue;
-      }
-      if (!stop.aborted) {
-        outcome = "lost";
-        this.#log.error({ renewDeadlineMs: this.#renewDeadline }, "Failed to renew lease within the renew deadline; stopped leading");
-      }
+      if (renewed && !lost) continue;
+      lose("failed to renew the lease within the renew deadline");
       break;
     }
+    clearInterval(watchdog);
+    if (lost) outcome = "lost";
 
     leading.abort(new Error(outcome === "lost" ? "leader election lost" : "leader election stopped"));
     m.leaderStatus.set({ name: this.#o.name }, 0);

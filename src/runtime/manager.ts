@@ -133,7 +133,12 @@ export class Manager {
       ...le,
       logger: this.#o.logger ?? silentLogger(),
       registry: this.#registry,
-      onStartedLeading: () => {
+      onStartedLeading: (signal) => {
+        // Leadership can end between two callbacks (a frozen process waking up): no reconcile
+        // may start after that, so the queues shut at once rather than when #lost() gets a turn.
+        signal.addEventListener("abort", () => {
+          if (!this.#stopping) for (const c of this.#controllers) void c.stop(0);
+        }, { once: true });
         this.#startLeading().catch((err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))));
       },
     });

@@ -108,4 +108,18 @@ describe("LeaderElector on a coordination.k8s.io/v1 Lease", () => {
     expect(a.stopped).toBe(1);
     expect(a.elector.isLeader()).toBe(false);
   });
+
+  it("stops leading as soon as it runs again after being frozen past its lease (GC pause, SIGSTOP), before other timers act", async () => {
+    const a = candidate(ns, "frozen", "a");
+    await waitFor(() => a.elector.isLeader(), { message: "a leads" });
+    // Freeze this whole process (the event loop) for longer than the lease, as SIGSTOP would.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FAST.leaseDurationMs + 500);
+    // The first timer scheduled after the freeze: anything the operator's workers would do on
+    // waking runs no earlier than this. By then the elector must have stood down; before the fix
+    // it went on leading (and reconciling) for up to another renewDeadline.
+    await new Promise((r) => setTimeout(r, 1));
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.signal?.aborted).toBe(true);
+    expect(await a.outcome).toBe("lost");
+  });
 });

@@ -19,6 +19,17 @@ export interface OperatorConfig {
   routerPodLabels: Record<string, string>;
   /** DNS suffix used in status.serviceFQDN. */
   clusterDomain: string;
+  /**
+   * sizeLimit of the injected workspace emptyDir ('' for none). Disk-backed, so the kubelet
+   * enforces it by evicting the pod when it is passed.
+   */
+  workspaceSizeLimit: string;
+  /**
+   * Size of the memory-backed emptyDir mounted at /tmp in the execution server's container
+   * ('' mounts none). Without it gVisor gives /tmp a tmpfs as large as half the node's RAM,
+   * and filling it kills the whole sandbox; with it, writes past the size fail with ENOSPC.
+   */
+  tmpSizeLimit: string;
   /** UID and GID sandbox containers run as when the spec names none (non-root). */
   defaultRunAsUser: number;
   /** A warm-pool member not Ready after this long is replaced (unless unschedulable). */
@@ -38,6 +49,8 @@ export const defaultOperatorConfig: OperatorConfig = {
   routerNamespace: "agent-sandbox-system",
   routerPodLabels: { app: "sandbox-router" },
   clusterDomain: "cluster.local",
+  workspaceSizeLimit: "2Gi",
+  tmpSizeLimit: "256Mi",
   defaultRunAsUser: 1000,
   warmPoolReadinessGraceMs: 5 * 60_000,
   warmPoolUnschedulableRecheckMs: 60_000,

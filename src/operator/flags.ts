@@ -64,6 +64,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     .addOption(new Option("--router-namespace <ns>", "namespace of the router, the only allowed ingress peer").default(d.routerNamespace))
     .addOption(new Option("--router-labels <list>", "pod labels of the router, e.g. app=sandbox-router").argParser(resources))
     .addOption(new Option("--cluster-domain <domain>", "cluster DNS suffix for status.serviceFQDN").default(d.clusterDomain))
+    .addOption(new Option("--workspace-size-limit <quantity>", "sizeLimit of the injected /workspace emptyDir ('' for none)").default(d.workspaceSizeLimit))
+    .addOption(new Option("--tmp-size-limit <quantity>", "size of the memory-backed /tmp emptyDir of the execution server ('' for none)").default(d.tmpSizeLimit))
     .addOption(new Option("--run-as-user <uid>", "UID sandbox containers run as when the spec sets none").default(d.defaultRunAsUser).argParser(positiveInt("--run-as-user")))
     .addOption(new Option("--leader-elect <bool>", "use a Lease so only one replica reconciles").default("true").choices(["true", "false"]))
     .addOption(new Option("--leader-election-namespace <ns>", "namespace of the Lease").env("POD_NAMESPACE").default("agent-sandbox-system"))
@@ -87,6 +89,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     routerNamespace: string;
     routerLabels?: Record<string, string>;
     clusterDomain: string;
+    workspaceSizeLimit: string;
+    tmpSizeLimit: string;
     runAsUser: number;
     leaderElect: string;
     leaderElectionNamespace: string;
@@ -113,6 +117,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       routerNamespace: o.routerNamespace,
       routerPodLabels: o.routerLabels ?? d.routerPodLabels,
       clusterDomain: o.clusterDomain,
+      workspaceSizeLimit: o.workspaceSizeLimit,
+      tmpSizeLimit: o.tmpSizeLimit,
       defaultRunAsUser: o.runAsUser,
     },
     leaderElect: o.leaderElect === "true",

@@ -8,6 +8,7 @@ export const workspacePath = "/workspace";
 const tokenMountPath = "/var/run/agent-sandbox";
 export const execdTokenKey = "token";
 export const execdBinVolume = "sandbox-execd-bin";
+export const execdTmpVolume = "sandbox-execd-tmp";
 const execdBinPath = "/opt/agent-sandbox";
 
 /**
@@ -46,12 +47,17 @@ export function withExecdSidecar(
   const out: V1PodSpec = structuredClone(spec);
   const volumes: V1Volume[] = out.volumes ?? [];
   if (!volumes.some((v) => v.name === workspaceVolume)) {
-    volumes.push({ name: workspaceVolume, emptyDir: {} });
+    volumes.push({ name: workspaceVolume, emptyDir: config.workspaceSizeLimit ? { sizeLimit: config.workspaceSizeLimit } : {} });
   }
   volumes.push({
     name: execdTokenVolume,
     secret: { secretName: tokenSecretName, defaultMode: 0o440, items: [{ key: execdTokenKey, path: execdTokenKey }] },
   });
+  if (config.tmpSizeLimit) {
+    // Memory-backed with a size, so filling /tmp fails with ENOSPC inside the call rather
+    // than growing gVisor's own /tmp tmpfs until the whole sandbox is out of memory.
+    volumes.push({ name: execdTmpVolume, emptyDir: { medium: "Memory", sizeLimit: config.tmpSizeLimit } });
+  }
   out.volumes = volumes;
 
   const first = out.containers[0];
@@ -103,6 +109,7 @@ function execdContainer(config: OperatorConfig): V1Container {
     volumeMounts: [
       { name: workspaceVolume, mountPath: workspacePath },
       { name: execdTokenVolume, mountPath: tokenMountPath, readOnly: true },
+      ...(config.tmpSizeLimit ? [{ name: execdTmpVolume, mountPath: "/tmp" }] : []),
     ],
     securityContext: { readOnlyRootFilesystem: false },
   };

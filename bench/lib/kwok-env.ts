@@ -3,6 +3,7 @@
 // compiled operator as its own process (so its RSS and CPU are its own), and watch-driven
 // caches the scenarios wait on. Pods here are kwok's: Ready comes without any kubelet work, so
 // these figures are the operator's and the control plane's share of a claim or a start.
+import { execFileSync } from "node:child_process";
 import os from "node:os";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { Informer, Kube, createLogger, isAlreadyExists, type Condition } from "../../src/runtime/index.js";
@@ -194,6 +195,19 @@ export function counterSum(metrics: string, name: string, match: Record<string, 
     sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
+}
+
+/**
+ * Which operator code was measured: the commit, and src/ files that differed from it when
+ * dist/ was built (others may be changing src/ while benchmarks run).
+ */
+export function operatorBuild(): { commit: string; srcChangesUncommitted: string[] } {
+  const git = (...args: string[]): string => execFileSync("git", args, { encoding: "utf8", cwd: import.meta.dirname });
+  try {
+    return { commit: git("rev-parse", "--short", "HEAD").trim(), srcChangesUncommitted: git("status", "--porcelain", "--", "../../src").split("\n").filter(Boolean) };
+  } catch {
+    return { commit: "unknown", srcChangesUncommitted: [] };
+  }
 }
 
 export const loadAverage = (): number[] => os.loadavg().map((v) => Math.round(v * 100) / 100);

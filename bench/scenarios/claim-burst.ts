@@ -6,8 +6,10 @@ import { barChart, latencyChart, lineChart } from "../lib/chart.js";
 import {
   apiRequestCounts,
   claimManifest,
+  counterSum,
   isReady,
   loadAverage,
+  operatorBuild,
   poolAtSpec,
   requestDelta,
   sampler,
@@ -52,6 +54,12 @@ async function sequential(env: KwokEnv, log: (m: string) => void) {
   return { samples, figures: { claims: sequentialClaims, poolMembers: replicas, poolFillSeconds: fillSeconds, claimToReady: summary, apiRequestsPerClaim: requests.perUnit, apiRequests: requests } };
 }
 
+/** The operator's own reconcile counts, by controller. */
+async function reconciles(env: KwokEnv): Promise<Record<string, number>> {
+  const metrics = await env.operatorMetrics();
+  return Object.fromEntries(["sandboxclaim", "sandbox", "sandboxwarmpool"].map((c) => [c, counterSum(metrics, "controller_runtime_reconcile_total", { controller: c })]));
+}
+
 async function burst(env: KwokEnv, log: (m: string) => void) {
   const ns = "bench-burst";
   await env.createNamespace(ns);
@@ -59,6 +67,7 @@ async function burst(env: KwokEnv, log: (m: string) => void) {
   const fillSeconds = await waitPoolReady(env, ns, burstClaims, 600_000);
   log(`burst: pool of ${burstClaims} Ready in ${fillSeconds} s; ${burstClaims} claims at once`);
   const before = await apiRequestCounts(env.kube);
+  const reconciles0 = await reconciles(env);
   const timeline = sampler(() => ({
     claimsReady: env.claims.list(ns).filter(isReady).length,
     poolReady: env.pools.informer.get(ns, "pool")?.status?.readyReplicas ?? 0,
@@ -84,6 +93,8 @@ async function burst(env: KwokEnv, log: (m: string) => void) {
   const refillSeconds = await waitPoolReady(env, ns, burstClaims, 600_000).then(() => (performance.now() - t0) / 1000);
   timeline.stop();
   const withRefill = requestDelta(before, await apiRequestCounts(env.kube), burstClaims);
+  const reconciles1 = await reconciles(env);
+  const operatorReconciles = Object.fromEntries(Object.entries(reconciles1).map(([c, n]) => [c, n - (reconciles0[c] ?? 0)]));
 
   const claims = env.claims.list(ns);
   const sandboxes = env.sandboxes.list(ns);
@@ -116,6 +127,7 @@ async function burst(env: KwokEnv, log: (m: string) => void) {
     // namespace (the first fill included), also any that were created and deleted again.
     sandboxes: { needed, created: created.sandboxes, existingAtEnd: sandboxes.length, overCreated: created.sandboxes - needed },
     pods: { needed, created: created.pods, overCreated: created.pods - needed },
+    operatorReconcilesIncludingPoolRefill: operatorReconciles,
     apiRequestsPerClaim: { untilAllClaimsReady: duringBurst.perUnit, includingPoolRefill: withRefill.perUnit },
     apiRequestsUntilAllClaimsReady: duringBurst,
     apiRequestsIncludingPoolRefill: withRefill,
@@ -130,6 +142,7 @@ export const scenario: Scenario = {
   async run(log, out) {
     const started = performance.now();
     const loadBefore = loadAverage();
+    const build = operatorBuild();
     // Sequential pool + spares, burst pool, the burst's claims and the burst pool's refill.
     const env = await startKwokEnv(log, sequentialClaims + 10 + sequentialClaims + burstClaims * 2);
     try {
@@ -181,6 +194,7 @@ export const scenario: Scenario = {
         sequentialWarmClaims: seq.figures,
         burst: b.figures,
         operator: usage,
+        operatorBuild: build,
         loadAverage: { before: loadBefore, after: loadAverage() },
         totalSeconds: Math.round(performance.now() - started) / 1000,
       };

@@ -77,3 +77,20 @@ describe("refused JSON bodies", () => {
     }
   });
 });
+
+describe("truncated multipart uploads", () => {
+  // fast-check: POST /upload with "--b\r\nContent-Disposition: form-data; name=\"file\";
+  // filename=\"over-a\"\r\n\r\ndata\r\n" (no closing boundary) killed the server: busboy
+  // failed the part's stream while the path was still being checked, with no listener on it.
+  it("answer 400 and the server lives on, without a half-written file", async () => {
+    for (const filename of ["cut.txt", "new/dirs/cut.txt"]) {
+      const body = `--b\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\ndata\r\n`;
+      const res = await execd.request("/upload", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=b" }, body });
+      expect(await errorOf(res)).toMatchObject({ status: 400, message: expect.stringContaining("Unexpected end of form") });
+      expect(execd.child.exitCode).toBeNull();
+      expect((await execd.request(`/exists/${filename}`)).status).toBe(200);
+      expect(await (await execd.request(`/exists/${filename}`)).json()).toEqual({ path: filename, exists: false });
+    }
+    expect((await execd.request("/")).status).toBe(200);
+  });
+});

@@ -101,6 +101,10 @@ export async function uploadRoute(deps: RouteDeps, { req, res }: RouteCall): Pro
   const saved = await new Promise<string | null>((resolve, reject) => {
     let work: Promise<string> | null = null;
     parser.on("file", (field, stream, info) => {
+      // busboy fails the part's stream when the body ends mid-part. saveUpload awaits path
+      // checks before piping it, and an 'error' with no listener yet would crash the server;
+      // the pipeline still sees the error, and the parser's own 'error' answers 400.
+      stream.on("error", () => undefined);
       if (field !== "file" || work) {
         stream.resume();
         return;

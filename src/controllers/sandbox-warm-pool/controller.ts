@@ -1,6 +1,6 @@
 import type { Registry } from "prom-client";
 import { SandboxWarmPoolGVK } from "../../api/index.js";
-import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, keyOf, type Controller } from "../../runtime/index.js";
+import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, keyOf, makeKey, type Controller } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
 import { Expectations } from "./expectations.js";
@@ -19,6 +19,8 @@ export function createWarmPoolController(deps: ControllerDeps, opts: { workers: 
   enqueueOwn(caches.pools, controller);
   // Member changes (including adoption by a claim, which moves the controller reference away).
   enqueueControllerOwner(caches.sandboxes, controller, SandboxWarmPoolGVK);
+  // Claims binding or bound: a refill held back for waiting claims resumes when none waits.
+  enqueueMapped(caches.claims, controller, (c) => [makeKey(c.metadata?.namespace, c.spec.warmPoolRef.name)]);
   enqueueMapped(caches.templates, controller, (t) =>
     caches.pools.byIndex(Index.ByTemplateRef, `${t.metadata.namespace ?? ""}/${t.metadata.name ?? ""}`).map(keyOf),
   );

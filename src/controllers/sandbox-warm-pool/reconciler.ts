@@ -29,6 +29,7 @@ import { nameHash } from "../shared/name-hash.js";
 import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import type { Expectations } from "./expectations.js";
 import { planPool, type MemberView } from "./plan.js";
+import { refillDeferral } from "./refill-deferral.js";
 
 /** Members are created in parallel batches of at most this many API calls. */
 const maxCreateBatch = 50;
@@ -45,11 +46,14 @@ function memberName(poolName: string): string {
 
 export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expectations) {
   const { kube, caches, config } = deps;
+  /** Pool key -> when its refill was first held back for waiting claims (see refill-deferral.ts). */
+  const deferredSince = new Map<string, number>();
 
   return async function reconcileWarmPool(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.pools.get(ctx.namespace, ctx.name);
     if (!cached) {
       expectations.forget(key);
+      deferredSince.delete(key);
       return;
     }
     if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
@@ -96,7 +100,20 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
         ),
       );
     }
-    if (plan.create > 0) await createMembers(pool, template, plan.create, key, ctx);
+    const deferral = refillDeferral({
+      create: plan.create,
+      waitingClaims: waitingClaims(pool),
+      readyMembers: views.filter((v) => v.ready && !v.stale).length,
+      deferredSinceMs: deferredSince.get(key),
+      nowMs,
+    });
+    if (deferral.defer) {
+      deferredSince.set(key, deferral.sinceMs);
+      ctx.log.debug({ missing: plan.create }, "Holding the refill back while claims on this pool wait");
+    } else {
+      deferredSince.delete(key);
+      if (plan.create > 0) await createMembers(pool, template, plan.create, key, ctx);
+    }
 
     const remaining = active.filter((m) => !plan.delete.some((d) => d.name === m.metadata.name));
     const ready = remaining.filter((m) => isTrue(m.status?.conditions, "Ready")).length;
@@ -115,8 +132,16 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
       now,
       ctx,
     );
-    return plan.requeueAfterMs !== undefined ? { requeueAfter: plan.requeueAfterMs } : undefined;
+    const requeueAfter = Math.min(plan.requeueAfterMs ?? Infinity, deferral.defer ? deferral.recheckAfterMs : Infinity);
+    return Number.isFinite(requeueAfter) ? { requeueAfter } : undefined;
   };
+
+  /** Claims on this pool that have no sandbox yet (the claim controller is still binding them). */
+  function waitingClaims(pool: Named<SandboxWarmPool>): number {
+    return caches.claims
+      .byIndex(Index.ByPoolRef, `${pool.metadata.namespace}/${pool.metadata.name}`)
+      .filter((c) => !c.metadata?.deletionTimestamp && !c.status?.sandbox?.name).length;
+  }
 
   async function createMembers(
     pool: Named<SandboxWarmPool>,

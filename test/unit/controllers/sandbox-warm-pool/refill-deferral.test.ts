@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { maxRefillDeferralMs, refillDeferral } from "../../../../src/controllers/sandbox-warm-pool/refill-deferral.js";
+
+const base = { create: 3, waitingClaims: 5, readyMembers: 2, deferredSinceMs: undefined, nowMs: 10_000 };
+
+describe("refillDeferral", () => {
+  it("holds the refill back while claims wait and Ready members can serve them", () => {
+    expect(refillDeferral(base)).toEqual({ defer: true, sinceMs: 10_000, recheckAfterMs: maxRefillDeferralMs });
+  });
+
+  it("keeps the start of the streak and shortens the recheck as the hold goes on", () => {
+    expect(refillDeferral({ ...base, deferredSinceMs: 9_500 })).toEqual({ defer: true, sinceMs: 9_500, recheckAfterMs: maxRefillDeferralMs - 500 });
+  });
+
+  it("refills once the hold has lasted its maximum, even with claims still waiting", () => {
+    expect(refillDeferral({ ...base, deferredSinceMs: 10_000 - maxRefillDeferralMs })).toEqual({ defer: false });
+  });
+
+  it("refills at once when no claim waits, nothing is missing, or no Ready member is left to give", () => {
+    expect(refillDeferral({ ...base, waitingClaims: 0 })).toEqual({ defer: false });
+    expect(refillDeferral({ ...base, create: 0 })).toEqual({ defer: false });
+    expect(refillDeferral({ ...base, readyMembers: 0 })).toEqual({ defer: false });
+  });
+});

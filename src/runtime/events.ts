@@ -4,8 +4,14 @@
 //    does not create a new Event; it bumps series.count, flushed at most every `seriesFlushMs`;
 //  * a per-object token bucket (burst 25, then 1 new Event per 5 min, like client-go's spam filter)
 //    drops new Events beyond that.
+// Writes go out at most `maxConcurrentWrites` at a time (client-go's broadcaster writes one at a
+// time too): Events are the least urgent writes, and under a burst of claims they would otherwise
+// take API server time from the claims themselves. Beyond `maxQueuedWrites` waiting, new Events
+// are dropped (and logged) rather than held in memory without bound.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+// p-limit: a small, widely used concurrency limiter with a visible queue length.
+import pLimit, { type LimitFunction } from "p-limit";
 import { V1MicroTime, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
@@ -37,6 +43,10 @@ export interface EventRecorderOptions {
   seriesFlushMs?: number;
   perObjectBurst?: number;
   perObjectRefillPerSec?: number;
+  /** Event writes in flight at once (default 2). */
+  maxConcurrentWrites?: number;
+  /** Event writes allowed to wait for a slot before new Events are dropped (default 1000). */
+  maxQueuedWrites?: number;
 }
 
 interface Series {
@@ -71,6 +81,7 @@ function refTo(o: KubernetesObject): ObjectReference {
 
 export class EventRecorder {
   readonly #o: Required<Omit<EventRecorderOptions, "logger" | "reportingInstance">> & { reportingInstance: string };
+  readonly #writes: LimitFunction;
   readonly #log: Logger;
   readonly #series = new Map<string, Series>();
   readonly #buckets = new Map<string, TokenBucket>();
@@ -86,7 +97,10 @@ export class EventRecorder {
       seriesFlushMs: opts.seriesFlushMs ?? 30_000,
       perObjectBurst: opts.perObjectBurst ?? 25,
       perObjectRefillPerSec: opts.perObjectRefillPerSec ?? 1 / 300,
+      maxConcurrentWrites: opts.maxConcurrentWrites ?? 2,
+      maxQueuedWrites: opts.maxQueuedWrites ?? 1000,
     };
+    this.#writes = pLimit(this.#o.maxConcurrentWrites);
     this.#log = (opts.logger ?? silentLogger()).child({ component: "events" });
   }
 
@@ -118,6 +132,10 @@ export class EventRecorder {
       this.#log.debug({ reason: ev.reason, object: regarding.metadata?.name }, "Event dropped by the per-object rate limit");
       return;
     }
+    if (this.#writes.pendingCount >= this.#o.maxQueuedWrites) {
+      this.#log.warn({ reason: ev.reason, object: regarding.metadata?.name, queued: this.#writes.pendingCount }, "Event dropped: too many Event writes waiting");
+      return;
+    }
     this.#pruneSeries(now);
     const namespace = regarding.metadata?.namespace || "default";
     const series: Series = { namespace, name: undefined, count: 1, flushedCount: 1, firstAt: now, lastAt: now, flushTimer: undefined };
@@ -138,8 +156,7 @@ export class EventRecorder {
       reportingInstance: this.#o.reportingInstance,
     };
     this.#track(
-      this.#o.kube
-        .create(body)
+      this.#writes(() => this.#o.kube.create(body))
         .then(() => {
           series.name = name;
           if (series.count > series.flushedCount) this.#scheduleFlush(series);
@@ -161,12 +178,13 @@ export class EventRecorder {
     if (s.name === undefined || s.count === s.flushedCount) return;
     const count = s.count;
     this.#track(
-      this.#o.kube
-        .patch(
-          { apiVersion: "events.k8s.io/v1", kind: "Event", namespace: s.namespace, name: s.name },
+      this.#writes(() =>
+        this.#o.kube.patch(
+          { apiVersion: "events.k8s.io/v1", kind: "Event", namespace: s.namespace, name: s.name ?? "" },
           { series: { count, lastObservedTime: new V1MicroTime(s.lastAt) } },
           { type: "merge" },
-        )
+        ),
+      )
         .then(() => {
           s.flushedCount = Math.max(s.flushedCount, count);
         })

@@ -54,6 +54,19 @@ describe("EventRecorder", () => {
     expect(evs[0]?.series?.count).toBe(200);
   });
 
+  it("writes Events a few at a time and drops new ones when too many wait, instead of queueing without bound", async () => {
+    const obj = await kube.apply<KubernetesObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "bursty", namespace: ns } });
+    const rec = new EventRecorder({ kube, reportingController: "agents.x-k8s.io/agent-sandbox-ts", maxConcurrentWrites: 1, maxQueuedWrites: 3 });
+    for (let i = 0; i < 20; i++) rec.event(obj, { type: "Normal", reason: "Step", note: `distinct step ${i}` });
+    await rec.flush();
+    const evs = await eventsFor(ns, obj.metadata?.uid ?? "");
+    // One in flight plus at most three waiting: the other sixteen or more were dropped.
+    expect(evs.length).toBeGreaterThanOrEqual(1);
+    expect(evs.length).toBeLessThanOrEqual(4);
+    // The first ones in are the ones written.
+    expect(evs.map((e) => e.note)).toContain("distinct step 0");
+  });
+
   it("caps distinct events per object with a token bucket", async () => {
     const obj = await kube.apply<KubernetesObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "spammy", namespace: ns } });
     const rec = new EventRecorder({ kube, reportingController: "agents.x-k8s.io/agent-sandbox-ts", perObjectBurst: 5 });

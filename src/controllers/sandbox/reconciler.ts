@@ -158,8 +158,32 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       }
       return;
     }
-    if (pods.length === 1 && pods[0]) await patchPodMetadata(sandbox, pods[0], ctx);
+    if (pods.length === 1 && pods[0]) {
+      await patchPodMetadata(sandbox, pods[0], ctx);
+      await restoreContainerImages(sandbox, pods[0], ctx);
+    }
     return;
+  }
+
+  /**
+   * A container's image is the one field of a running pod's spec anyone with patch rights can
+   * change, and changing it swaps the code that runs. The images the Sandbox names are put
+   * back; the injected sidecar is left alone (its image follows the operator's configuration,
+   * and rolling every running sandbox's sidecar on an operator upgrade would drop sessions).
+   */
+  async function restoreContainerImages(sandbox: Sandbox, live: V1Pod, ctx: ReconcileContext): Promise<void> {
+    const drifted = sandbox.spec.podTemplate.spec.containers.filter(
+      (want) => want.image !== undefined && live.spec?.containers.some((c) => c.name === want.name && c.image !== want.image),
+    );
+    if (drifted.length === 0) return;
+    ctx.log.info({ pod: live.metadata?.name, containers: drifted.map((c) => c.name) }, "Restoring container images changed on the pod");
+    await ignoreNotFound(
+      kube.patch(
+        { apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: live.metadata?.name ?? "" },
+        { spec: { containers: drifted.map((c) => ({ name: c.name, image: c.image })) } },
+        { type: "strategic", signal: ctx.signal },
+      ),
+    );
   }
 
   /** Returns true when the name was already taken. */
@@ -220,7 +244,16 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       selector: sandboxPodSelector(name),
       podSpec: pod.spec ?? { containers: [] },
     });
-    if (!live || !containsDesired(live, want, ["spec.selector"])) await kube.apply(want, { signal: ctx.signal });
+    // Server-side apply leaves list entries another manager owns, so a port someone added
+    // would stay (and every pass would re-apply): those are dropped by replacing the list.
+    const foreign = (live?.spec?.ports ?? []).filter(
+      (p) => !(want.spec?.ports ?? []).some((w) => w.port === p.port && (w.protocol ?? "TCP") === (p.protocol ?? "TCP")),
+    );
+    if (!live || !containsDesired(live, want, ["spec.selector"]) || foreign.length > 0) await kube.apply(want, { signal: ctx.signal });
+    if (foreign.length > 0) {
+      ctx.log.info({ service: name, ports: foreign.map((p) => p.port) }, "Removing service ports the sandbox does not declare");
+      await kube.patch({ apiVersion: "v1", kind: "Service", namespace, name }, { spec: { ports: want.spec?.ports ?? [] } }, { type: "merge", signal: ctx.signal });
+    }
     return name;
   }
 

@@ -92,12 +92,16 @@ export function createCaches(kube: Kube, logger: Logger, namespace?: string): Ca
 }
 
 /**
- * Pod specs are immutable and the controllers read only nodeName from them (status and
- * metadata carry the rest), so the cache keeps nothing else: with thousands of sandboxes
- * the specs would be most of the operator's memory. Upstream prunes its pod cache the same way.
+ * The controllers read only nodeName and the containers' images from pod specs (status and
+ * metadata carry the rest; images are the one part of a running pod's spec anyone can change,
+ * so the Sandbox controller puts them back), so the cache keeps nothing else: with thousands
+ * of sandboxes the specs would be most of the operator's memory. Upstream prunes its pod cache
+ * the same way.
  */
 function prunePod(pod: V1Pod): void {
-  if (pod.spec) pod.spec = { nodeName: pod.spec.nodeName, containers: [] } as V1Pod["spec"];
+  if (pod.spec) {
+    pod.spec = { nodeName: pod.spec.nodeName, containers: pod.spec.containers.map((c) => ({ name: c.name, image: c.image })) } as V1Pod["spec"];
+  }
 }
 
 export function allInformers(c: Caches): Informer<KubernetesObject>[] {

@@ -2,9 +2,9 @@
 // suspend/resume, expiry, drift repair and garbage collection.
 import type { KubernetesObject, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isNotFound, type Kube } from "../../../src/runtime/index.js";
+import { isNotFound, Kube } from "../../../src/runtime/index.js";
 import { nameHash } from "../../../src/controllers/shared/name-hash.js";
-import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
+import { freshNamespace, testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
 import { condition, sandboxManifest, startOperator, type RunningOperator } from "./operator-fixture.js";
 
 const SB = { apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox" } as const;
@@ -186,6 +186,24 @@ describe("drift and deletion", () => {
       const s = await get<V1Service>("Service", "drifty");
       return s.spec?.selector?.["agents.x-k8s.io/sandbox-name-hash"] === nameHash("drifty") && s.spec.selector["hijacked"] === undefined;
     }, { message: "service selector repaired" });
+  });
+
+  it("drops a port someone added to the service and puts back a container image someone swapped", async () => {
+    await kube.create(sandboxManifest(ns, "swapped", { service: true }));
+    await readySandbox("swapped");
+    // By hand, as another field manager: a merge patch replaces the ports list outright.
+    const hand = new Kube(testKubeConfig(), { fieldManager: "kubectl-edit" });
+    await hand.patch({ apiVersion: "v1", kind: "Service", namespace: ns, name: "swapped" }, { spec: { ports: [{ name: "ssh", port: 2222, targetPort: 22, protocol: "TCP" }] } }, { type: "merge" });
+    await hand.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "swapped" }, { spec: { containers: [{ name: "main", image: "attacker/implant:latest" }] } }, { type: "strategic" });
+
+    await waitFor(async () => {
+      const s = await get<V1Service>("Service", "swapped");
+      return s.spec?.ports?.map((p) => p.port).sort().join(",") === "8888,9000";
+    }, { message: "service ports back to the pod's own" });
+    await waitFor(async () => {
+      const p = await get<V1Pod>("Pod", "swapped");
+      return p.spec?.containers.find((c) => c.name === "main")?.image === "agent-sandbox/runtime:test";
+    }, { message: "main container image restored" });
   });
 
   it("reports a name clash with a pod it does not own instead of taking it over", async () => {

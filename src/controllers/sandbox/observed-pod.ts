@@ -11,6 +11,8 @@ export interface ObservedPod {
   scheduled: { status: "True" | "False" | "Unknown"; reason: string; message: string } | undefined;
   /** A short human explanation of why the pod is not Ready yet. */
   waitingFor: string;
+  /** The kubelet's reason and message for a finished pod (e.g. "Evicted: ..."), or "". */
+  endedBecause: string;
 }
 
 export function observePod(pod: V1Pod): ObservedPod {
@@ -35,6 +37,7 @@ export function observePod(pod: V1Pod): ObservedPod {
         }
       : undefined,
     waitingFor: describeWait(pod, phase, readyCondition?.message),
+    endedBecause: [pod.status?.reason, pod.status?.message?.trim()].filter(Boolean).join(": "),
   };
 }
 

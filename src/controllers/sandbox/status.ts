@@ -58,7 +58,7 @@ export function computeSandboxStatus(
       type: "Finished",
       status: "True",
       reason: pod.phase === "Succeeded" ? "PodSucceeded" : "PodFailed",
-      message: `Pod ${pod.name} ${pod.phase === "Succeeded" ? "completed" : "failed"}`,
+      message: finishedMessage(pod),
     });
   }
 
@@ -85,8 +85,8 @@ function readyCondition(o: SandboxObservation, pod: ObservedPod | undefined): Om
     return notReady("MultiplePods", `${o.pods.length} pods are controlled by this sandbox; expected exactly one`);
   }
   if (!pod) return notReady("DependenciesNotReady", "The pod has not been created yet");
-  if (pod.phase === "Succeeded") return notReady("PodSucceeded", `Pod ${pod.name} completed`);
-  if (pod.phase === "Failed") return notReady("PodFailed", `Pod ${pod.name} failed`);
+  if (pod.phase === "Succeeded") return notReady("PodSucceeded", finishedMessage(pod));
+  if (pod.phase === "Failed") return notReady("PodFailed", finishedMessage(pod));
   if (pod.terminating) return notReady("DependenciesNotReady", `Pod ${pod.name} is terminating`);
   if (!pod.ready) return notReady("DependenciesNotReady", pod.waitingFor);
   if (o.serviceRequired && !o.serviceName) return notReady("DependenciesNotReady", "The Service has not been created yet");
@@ -97,4 +97,10 @@ function suspendedCondition(o: SandboxObservation): Omit<ConditionInput, "observ
   if (!o.suspended) return { type: "Suspended", status: "False", reason: "NotSuspended", message: "The sandbox is running" };
   if (o.pods.length === 0) return { type: "Suspended", status: "True", reason: "PodTerminated", message: "The pod was deleted" };
   return { type: "Suspended", status: "False", reason: "PodTerminating", message: "Waiting for the pod to terminate" };
+}
+
+/** "Pod x failed: Evicted: ..." — the kubelet's own words, so a sandbox killed for a limit says which. */
+function finishedMessage(pod: ObservedPod): string {
+  const verb = pod.phase === "Succeeded" ? "completed" : "failed";
+  return `Pod ${pod.name} ${verb}${pod.endedBecause ? `: ${pod.endedBecause}` : ""}`;
 }

@@ -119,6 +119,15 @@ describe("computeSandboxStatus: Ready", () => {
     }
   });
 
+  it("says why a pod failed when the kubelet says so (an eviction for a disk or memory limit)", () => {
+    const evicted: V1Pod = { ...podObject({ phase: "Failed", ip: "10.0.0.5" }) };
+    evicted.status = { ...evicted.status, reason: "Evicted", message: "Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. " };
+    const r = computeSandboxStatus(undefined, obs({ pods: [observePod(evicted)] }), t0);
+    const message = "Pod sb failed: Evicted: Pod ephemeral local storage usage exceeds the total limit of containers 2Gi.";
+    expect(cond(r.status.conditions, "Ready")).toMatchObject({ status: "False", reason: "PodFailed", message });
+    expect(cond(r.status.conditions, "Finished")).toMatchObject({ status: "True", reason: "PodFailed", message });
+  });
+
   it("sets no Finished condition while the pod runs", () => {
     expect(findCondition(computeSandboxStatus(undefined, obs(), t0).status.conditions, "Finished")).toBeUndefined();
   });

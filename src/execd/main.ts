@@ -20,6 +20,7 @@ import {
   kernelEnvironment,
 } from "./config.js";
 import { createExecdServer } from "./server.js";
+import { recordBoot, restartNotice } from "./boot-marker.js";
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
@@ -47,6 +48,7 @@ const program = new Command()
   .option("--python <path>", "Python interpreter for python contexts", "python3")
   .option("--node <path>", "node binary for javascript contexts", process.execPath)
   .option("--shell <path>", "shell for bash contexts and /execute", "bash")
+  .option("--boot-marker <file>", "file counting this pod's server boots; after a restart the first call on each default context reports its state lost")
   .option("--log-level <level>", "pino log level", process.env.LOG_LEVEL ?? "info");
 
 program.parse();
@@ -65,6 +67,7 @@ const opts = program.opts<{
   shell: string;
   logLevel: string;
   prewarm: string;
+  bootMarker?: string;
 }>();
 
 const logger = pino({ name: "sandbox-execd", level: opts.logLevel });
@@ -103,6 +106,8 @@ function kernelMemory(): number | null {
 async function main(): Promise<void> {
   const kernelMemoryBytes = kernelMemory();
   const token = await readToken();
+  const bootsBefore = opts.bootMarker ? await recordBoot(opts.bootMarker) : 0;
+  if (bootsBefore > 0) logger.warn({ bootsBefore }, "restarted: earlier contexts and their state are gone");
   await mkdir(opts.workspace, { recursive: true });
   const workspaceReal = await realpath(opts.workspace);
   // Bash cells are written here, outside the workspace, so they never show up as output files.
@@ -115,6 +120,7 @@ async function main(): Promise<void> {
     logger,
     interruptGraceMs: DEFAULT_INTERRUPT_GRACE_MS,
     kernelMemoryBytes,
+    restartNotice: restartNotice(bootsBefore),
   });
   const server = createExecdServer(
     {

@@ -103,6 +103,9 @@ function execdContainer(config: OperatorConfig): V1Container {
       workspacePath,
       "--token-file",
       `${tokenMountPath}/${execdTokenKey}`,
+      // /tmp is then an emptyDir that outlives a restarted container or gVisor sandbox, so
+      // the server can tell the first calls after such a restart that their state is gone.
+      ...(config.tmpSizeLimit ? ["--boot-marker", "/tmp/.sandbox-execd-boots"] : []),
     ],
     ports: [{ name: "execd", containerPort: config.execPort, protocol: "TCP" }],
     readinessProbe: {

@@ -15,6 +15,11 @@ export interface ContextManagerOptions {
   interruptGraceMs: number;
   /** Memory each interpreter may use (--kernel-memory); null or absent for no cap. */
   kernelMemoryBytes?: number | null;
+  /**
+   * Set when this server replaces an earlier one in the same pod: the first call on each
+   * default context reports it as lost state (its earlier variables are gone).
+   */
+  restartNotice?: string | null;
 }
 
 export interface ContextInfo {
@@ -126,7 +131,9 @@ export class ContextManager {
     if (language && language !== defaultLanguage) {
       throw new ExecdError(409, "context_language_mismatch", `context "${id}" runs ${defaultLanguage}, not ${language}`);
     }
-    this.contexts.set(id, this.newContext(id, defaultLanguage));
+    const ctx = this.newContext(id, defaultLanguage);
+    ctx.pendingLoss = this.options.restartNotice ?? null;
+    this.contexts.set(id, ctx);
     return { id, language: defaultLanguage };
   }
 

@@ -95,7 +95,16 @@ describe("desiredPod", () => {
     it("runs the configured image on the configured port with its token file", () => {
       expect(execd.image).toBe("example.test/execd:1");
       expect(execd.ports).toEqual([{ name: "execd", containerPort: 7777, protocol: "TCP" }]);
-      expect(execd.args).toEqual(["--port", "7777", "--workspace", "/workspace", "--token-file", "/var/run/agent-sandbox/token"]);
+      expect(execd.args).toEqual([
+        "--port",
+        "7777",
+        "--workspace",
+        "/workspace",
+        "--token-file",
+        "/var/run/agent-sandbox/token",
+        "--boot-marker",
+        "/tmp/.sandbox-execd-boots",
+      ]);
     });
 
     it("is probed for readiness on the exec port", () => {
@@ -130,6 +139,8 @@ describe("desiredPod", () => {
       expect(unbounded.spec?.volumes?.map((v) => v.name)).toEqual(["sandbox-workspace", "sandbox-execd-token"]);
       expect(unbounded.spec?.volumes?.[0]).toEqual({ name: "sandbox-workspace", emptyDir: {} });
       expect(container(unbounded, "sandbox-execd").volumeMounts?.map((m) => m.mountPath)).toEqual(["/workspace", "/var/run/agent-sandbox"]);
+      // Without a pod-lifetime /tmp there is nowhere to count boots.
+      expect(container(unbounded, "sandbox-execd").args).not.toContain("--boot-marker");
     });
 
     it("shares the workspace with the first container only", () => {

@@ -70,15 +70,21 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
 
     const pod = desiredPod(sandbox, owner, config);
     const finished = isTrue(sandbox.status?.conditions, "Finished");
-    // The policy goes in before the pod is created, so the pod never starts unconfined.
-    if (!expired) await reconcileNetworkPolicy(sandbox, owner, ctx);
+    let createdPod = false;
     if (!expired && !suspended) {
-      reconcileError = await ensureChildren(sandbox, owner, pod, pods, finished, ctx);
+      // The policy goes in before the pod is created, so the pod never starts unconfined. The
+      // policy, token Secret and PVCs do not depend on each other, so they are written together:
+      // a new sandbox costs two round trips before its pod exists instead of three.
+      await Promise.all([reconcileNetworkPolicy(sandbox, owner, ctx), ensurePodInputs(sandbox, owner, ctx)]);
+      const outcome = await ensurePod(sandbox, pod, pods, finished, ctx);
+      reconcileError = outcome.error;
+      createdPod = outcome.created;
       if (reconcileError) {
         deps.events.event(sandbox as KubernetesObject, { type: "Warning", reason: reconcileError.reason, action: "Reconcile", note: reconcileError.message });
       }
     }
 
+    if (!expired && suspended) await reconcileNetworkPolicy(sandbox, owner, ctx);
     const serviceName = await reconcileService(sandbox, owner, pod, expired, ctx);
 
     const livePods = (expired || suspended ? pods.filter((p) => !p.metadata?.deletionTimestamp) : pods).map(observePod);
@@ -97,7 +103,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       },
       now,
     );
-    if (changed || !sameStatusFields(sandbox, status)) {
+    // The pod created in this pass is seen by the pod watch within milliseconds, and that pass
+    // writes the status with what the pod is doing. Writing "no pod yet" first would cost every
+    // new sandbox one more status write. A sandbox that was Ready (its pod vanished) is told at
+    // once, so no reader trusts a pod that is gone.
+    const skipForNewPod = createdPod && !reconcileError && !isTrue(sandbox.status?.conditions, "Ready");
+    if (!skipForNewPod && (changed || !sameStatusFields(sandbox, status))) {
       await kube.applyStatus(
         {
           apiVersion: SandboxGVK.apiVersion,
@@ -123,46 +134,46 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     );
   }
 
-  /** Secret, PVCs and pod. Returns a condition-worthy error when the sandbox cannot be realised. */
-  async function ensureChildren(
+  /** What the pod mounts: the execution server's token Secret and the PVCs. */
+  async function ensurePodInputs(sandbox: Sandbox, owner: V1OwnerReference, ctx: ReconcileContext): Promise<void> {
+    const { namespace } = sandbox.metadata;
+    const writes: Promise<boolean>[] = [];
+    if (wantsExecd(sandbox, sandbox.spec.podTemplate.spec, config) && !caches.secrets.get(namespace, tokenSecretName(sandbox.metadata.name))) {
+      writes.push(createIfAbsent(newTokenSecret(sandbox, owner), ctx));
+    }
+    for (const pvc of desiredPVCs(sandbox, owner)) {
+      if (!caches.pvcs.get(namespace, pvc.metadata?.name ?? "")) writes.push(createIfAbsent(pvc, ctx));
+    }
+    await Promise.all(writes);
+  }
+
+  /** Creates the pod or keeps its metadata in line. Returns a condition-worthy error when it cannot. */
+  async function ensurePod(
     sandbox: Sandbox,
-    owner: V1OwnerReference,
     pod: V1Pod,
     pods: V1Pod[],
     finished: boolean,
     ctx: ReconcileContext,
-  ): Promise<{ reason: string; message: string } | undefined> {
+  ): Promise<{ error?: { reason: string; message: string }; created: boolean }> {
     const { namespace } = sandbox.metadata;
-    if (wantsExecd(sandbox, sandbox.spec.podTemplate.spec, config) && !caches.secrets.get(namespace, tokenSecretName(sandbox.metadata.name))) {
-      await createIfAbsent(newTokenSecret(sandbox, owner), ctx);
-    }
-    for (const pvc of desiredPVCs(sandbox, owner)) {
-      if (!caches.pvcs.get(namespace, pvc.metadata?.name ?? "")) await createIfAbsent(pvc, ctx);
-    }
     if (pods.length === 0) {
-      if (finished) return; // A finished sandbox is not restarted; its pod was removed by someone.
+      if (finished) return { created: false }; // A finished sandbox is not restarted; its pod was removed by someone.
       const squatter = caches.pods.get(namespace, pod.metadata?.name ?? "");
-      if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) {
-        return {
-          reason: "ReconcilerError",
-          message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox`,
-        };
-      }
+      const notOurs = { reason: "ReconcilerError", message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
+      if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
       const existed = await createIfAbsent(pod, ctx);
       if (existed) {
         // Not in our cache (it lacks our labels) yet the name is taken: look before claiming success.
         const live = await kube.getOrUndefined<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name: pod.metadata?.name ?? "" }, { signal: ctx.signal });
-        if (live && !live.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) {
-          return { reason: "ReconcilerError", message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
-        }
+        if (live && !live.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
       }
-      return;
+      return { created: !existed };
     }
     if (pods.length === 1 && pods[0]) {
       await patchPodMetadata(sandbox, pods[0], ctx);
       await restoreContainerImages(sandbox, pods[0], ctx);
     }
-    return;
+    return { created: false };
   }
 
   /**

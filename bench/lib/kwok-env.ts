@@ -117,7 +117,10 @@ export class Watched {
   }
 }
 
-/** apiserver_request_total by "VERB resource[/subresource]", leaving out watches, leases and non-resource paths. */
+/**
+ * apiserver_request_total by "VERB resource[/subresource]" (plus " (code)" when not 2xx), leaving
+ * out watches, leases and non-resource paths.
+ */
 export async function apiRequestCounts(kube: Kube): Promise<Map<string, number>> {
   const text = String(await kube.request<string>("GET", "/metrics"));
   const counts = new Map<string, number>();
@@ -129,7 +132,9 @@ export async function apiRequestCounts(kube: Kube): Promise<Map<string, number>>
     // Leases are the kwok nodes' and components' heartbeats, not claim work; WATCH is a stream.
     if (!resource || verb === "WATCH" || label("group") === "coordination.k8s.io") continue;
     const sub = label("subresource");
-    const key = `${verb} ${resource}${sub ? `/${sub}` : ""}`;
+    // Failed requests (a 409 on a stale read, say) are waste worth seeing apart.
+    const code = label("code");
+    const key = `${verb} ${resource}${sub ? `/${sub}` : ""}${code.startsWith("2") ? "" : ` (${code})`}`;
     counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
   }
   return counts;

@@ -92,8 +92,10 @@ export const scenario: Scenario = {
             title: `${sandboxCount} Sandboxes created ${CREATE_CONCURRENCY} at a time: where the time goes`,
             series: [
               { label: "Sandbox create -> Sandbox Ready", samples: ready.sandbox },
-              { label: "Sandbox create -> its Pod Ready (operator creates it, scheduler binds, kwok readies)", samples: ready.pod },
-              { label: "Pod Ready -> Sandbox Ready (operator notices, writes status)", samples: ready.podToSandbox },
+              // Operator creates the pod, the scheduler binds it, kwok readies it.
+              { label: "Sandbox create -> its Pod Ready", samples: ready.pod },
+              // The operator notices and writes the Sandbox's status.
+              { label: "Pod Ready -> Sandbox Ready", samples: ready.podToSandbox },
             ],
           }),
         );

@@ -48,25 +48,24 @@ async function main(): Promise<void> {
         charts.push(spec);
       },
     });
-    const chartFiles: string[] = [];
-    for (const spec of charts) {
-      const file = path.join(here, "results", `${scenario.name}-${spec.name}.svg`);
-      await writeFile(file, await renderChart(spec));
-      chartFiles.push(path.relative(path.join(here, "results"), file));
-      log(`wrote ${path.relative(process.cwd(), file)}`);
-    }
+    const chartFile = (spec: ChartSpec): string => path.join(here, "results", `${scenario.name}-${spec.name}.svg`);
     const report = {
       scenario: scenario.name,
       description: scenario.description,
       startedAt,
       finishedAt: new Date().toISOString(),
       machine: describeMachine(),
-      charts: chartFiles,
+      charts: charts.map((spec) => path.basename(chartFile(spec))),
       results,
     };
+    // Figures first: a chart that fails to render must not cost the measurements.
     const file = path.join(here, "results", `${scenario.name}.json`);
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${path.relative(process.cwd(), file)}`);
+    for (const spec of charts) {
+      await writeFile(chartFile(spec), await renderChart(spec));
+      log(`wrote ${path.relative(process.cwd(), chartFile(spec))}`);
+    }
   }
 }
 

@@ -29,7 +29,7 @@ import { nameHash } from "../shared/name-hash.js";
 import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import type { Expectations } from "./expectations.js";
 import { planPool, type MemberView } from "./plan.js";
-import { refillDeferral } from "./refill-deferral.js";
+import { isWaitingClaim, refillDeferral } from "./refill-deferral.js";
 
 /** Members are created in parallel batches of at most this many API calls. */
 const maxCreateBatch = 50;
@@ -136,11 +136,8 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     return Number.isFinite(requeueAfter) ? { requeueAfter } : undefined;
   };
 
-  /** Claims on this pool that have no sandbox yet (the claim controller is still binding them). */
   function waitingClaims(pool: Named<SandboxWarmPool>): number {
-    return caches.claims
-      .byIndex(Index.ByPoolRef, `${pool.metadata.namespace}/${pool.metadata.name}`)
-      .filter((c) => !c.metadata?.deletionTimestamp && !c.status?.sandbox?.name).length;
+    return caches.claims.byIndex(Index.ByPoolRef, `${pool.metadata.namespace}/${pool.metadata.name}`).filter(isWaitingClaim).length;
   }
 
   async function createMembers(

@@ -4,9 +4,24 @@
  * the API server five to eight writes (Sandbox, Secret, NetworkPolicy, Pod, statuses) against a
  * warm claim's two, so refilling in the middle of a burst of claims multiplies every claim's
  * latency (measured: p99 6-12 s for 100 concurrent claims with the refill racing them). The hold
- * is bounded so a claim that can never bind (refused by policy, say) cannot starve the pool.
+ * is bounded so that claims arriving without end cannot starve the pool (a claim refused by
+ * policy does not count as waiting: it has a Ready condition saying why).
  */
-export const maxRefillDeferralMs = 1_500;
+export const maxRefillDeferralMs = 5_000;
+
+/** The claim fields that tell whether the claim controller has answered a claim yet. */
+export interface ClaimProgress {
+  metadata?: { deletionTimestamp?: unknown };
+  status?: { sandbox?: { name?: string }; conditions?: readonly { type: string }[] };
+}
+
+/**
+ * A claim the claim controller has not answered yet: no sandbox and no Ready condition (a bound
+ * claim names its sandbox; a refused one says why in its Ready condition).
+ */
+export function isWaitingClaim(claim: ClaimProgress): boolean {
+  return !claim.metadata?.deletionTimestamp && !claim.status?.sandbox?.name && !claim.status?.conditions?.some((c) => c.type === "Ready");
+}
 
 export interface RefillDeferralInput {
   /** Members the plan wants to create now. */

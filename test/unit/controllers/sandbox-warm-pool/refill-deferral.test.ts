@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maxRefillDeferralMs, refillDeferral } from "../../../../src/controllers/sandbox-warm-pool/refill-deferral.js";
+import { isWaitingClaim, maxRefillDeferralMs, refillDeferral } from "../../../../src/controllers/sandbox-warm-pool/refill-deferral.js";
 
 const base = { create: 3, waitingClaims: 5, readyMembers: 2, deferredSinceMs: undefined, nowMs: 10_000 };
 
@@ -20,5 +20,18 @@ describe("refillDeferral", () => {
     expect(refillDeferral({ ...base, waitingClaims: 0 })).toEqual({ defer: false });
     expect(refillDeferral({ ...base, create: 0 })).toEqual({ defer: false });
     expect(refillDeferral({ ...base, readyMembers: 0 })).toEqual({ defer: false });
+  });
+});
+
+describe("isWaitingClaim", () => {
+  it("counts a claim nobody has answered yet", () => {
+    expect(isWaitingClaim({})).toBe(true);
+    expect(isWaitingClaim({ status: { conditions: [] } })).toBe(true);
+  });
+
+  it("does not count a bound, a refused or a deleted claim", () => {
+    expect(isWaitingClaim({ status: { sandbox: { name: "pool-abcde" } } })).toBe(false);
+    expect(isWaitingClaim({ status: { conditions: [{ type: "Ready" }] } })).toBe(false);
+    expect(isWaitingClaim({ metadata: { deletionTimestamp: "2026-11-22T00:00:00Z" } })).toBe(false);
   });
 });

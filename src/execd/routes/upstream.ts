@@ -115,10 +115,18 @@ export async function uploadRoute(deps: RouteDeps, { req, res }: RouteCall): Pro
       work.catch((error: unknown) => {
         req.unpipe(parser);
         stream.resume();
-        reject(error);
+        // Filesystem errors keep their own status; anything else came from the part's stream,
+        // which busboy fails when the body is malformed.
+        const fromStream = !(error instanceof ExecdError) && !(error as NodeJS.ErrnoException).code;
+        reject(fromStream ? badRequest(`malformed multipart body: ${(error as Error).message}`) : error);
       });
     });
-    parser.on("error", (error: Error) => reject(badRequest(`malformed multipart body: ${error.message}`)));
+    parser.on("error", (error: Error) => {
+      const failure = badRequest(`malformed multipart body: ${error.message}`);
+      // The part being saved fails too; answer once its temporary file is gone.
+      if (work) work.then(() => reject(failure), () => reject(failure));
+      else reject(failure);
+    });
     parser.on("close", () => {
       if (!work) resolve(null);
       else work.then(resolve, reject);

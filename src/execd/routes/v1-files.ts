@@ -83,9 +83,13 @@ export async function streamToFile(
       else done(null, chunk);
     },
   });
+  const out = createWriteStream(file, { mode: 0o644 });
   try {
-    await pipeline(source, counter, createWriteStream(file, { mode: 0o644 }));
+    await pipeline(source, counter, out);
   } catch (error) {
+    // A source that failed at once (a cut-off multipart part) fails the pipeline while the
+    // file is still being opened; removing it before the open completes would leave it behind.
+    if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
     await rm(file, { force: true });
     throw error;
   }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { makeBearerCheck } from "./http/auth.js";
+import { answerMalformedRequests } from "./http/client-error.js";
 import { ExecdError, sendError } from "./http/errors.js";
 import type { RouteCall, RouteDeps } from "./routes/context.js";
 import {
@@ -126,6 +127,38 @@ function toExecdError(error: unknown): ExecdError {
   }
 }
 
+/** How long a refused request's body may keep arriving before the answer is sent anyway. */
+const DRAIN_MS = 10_000;
+/** A refused request that sends nothing for this long (a lying Content-Length) is answered. */
+const DRAIN_IDLE_MS = 1_000;
+
+/**
+ * Reads and discards what is left of a refused request's body before the answer is sent.
+ * Closing a connection while the client is still sending (a 413 on a 10 MB body) makes the
+ * kernel reset it, and the client never reads the answer.
+ */
+function drainRest(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(cutOff);
+      clearTimeout(idle);
+      req.off("data", onData);
+      resolve();
+    };
+    const cutOff = setTimeout(done, DRAIN_MS);
+    const idle = setTimeout(done, DRAIN_IDLE_MS);
+    const onData = (): void => {
+      idle.refresh();
+    };
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("close", done);
+    req.once("error", done);
+    req.resume();
+  });
+}
+
 export function createExecdServer(deps: RouteDeps, token: string | undefined): Server {
   const authorized = makeBearerCheck(token);
   const log: Logger = deps.logger;
@@ -144,7 +177,7 @@ export function createExecdServer(deps: RouteDeps, token: string | undefined): S
     await found.route.handler(deps, { req, res, rest: decodePath(found.rest), query });
   }
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const started = performance.now();
     handle(req, res)
       .catch((error: unknown) => {
@@ -156,10 +189,10 @@ export function createExecdServer(deps: RouteDeps, token: string | undefined): S
           res.destroy(failure);
           return;
         }
-        // Whatever is left of the body is drained so the client gets to read the error.
-        req.resume();
-        res.setHeader("connection", "close");
-        sendError(res, failure);
+        return drainRest(req).then(() => {
+          res.setHeader("connection", "close");
+          sendError(res, failure);
+        });
       })
       .finally(() => {
         log.debug(
@@ -168,4 +201,6 @@ export function createExecdServer(deps: RouteDeps, token: string | undefined): S
         );
       });
   });
+  answerMalformedRequests(server);
+  return server;
 }

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b64, startExecd, type ErrorAnswer, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
+import { jsonOf, rawRequest } from "./raw-http.js";
 
 let execd: ExecdProcess;
 beforeAll(async () => {
@@ -96,5 +97,52 @@ describe("truncated multipart uploads", () => {
     const listing = (await (await execd.request("/v1/files/")).json()) as { entries: Array<{ name: string }> };
     expect(listing.entries.filter((e) => e.name.includes(".execd-upload-"))).toEqual([]);
     expect((await execd.request("/")).status).toBe(200);
+  });
+});
+
+describe("requests node's HTTP parser refuses", () => {
+  // fast-check: a 17 KiB header got node's bare "431" with no body, a bad method a bare
+  // "400", and CONNECT a dropped connection; every other refusal is a JSON error.
+  it("get a JSON error naming what was wrong", async () => {
+    const port = Number(new URL(execd.url).port);
+    const auth: [string, string] = ["Authorization", "Bearer regressions"];
+    const cases: Array<[Parameters<typeof rawRequest>[1], number, string]> = [
+      [{ method: "GET", target: "/v1/status", headers: [auth, ["X-Big", "a".repeat(17 * 1024)]] }, 431, "headers_too_large"],
+      [{ method: "G3T", target: "/v1/status", headers: [auth] }, 400, "bad_method"],
+      [{ method: "GET", target: "/v1/files/a\u0001b", headers: [auth] }, 400, "bad_target"],
+      [{ method: "GET", target: "/v1/status", headers: [auth, ["Bad Header", "x"]] }, 400, "bad_header"],
+      [{ method: "POST", target: "/v1/execute", headers: [auth, ["Content-Length", "5"], ["Content-Length", "6"]], body: "{}" }, 400, "bad_framing"],
+      [{ method: "CONNECT", target: "example.com:443", headers: [auth] }, 405, "method_not_allowed"],
+    ];
+    for (const [req, status, code] of cases) {
+      const res = await rawRequest(port, req);
+      expect(res.status, req.method).toBe(status);
+      expect(res.headers["content-type"]).toBe("application/json");
+      expect(jsonOf(res), req.method).toMatchObject({ error: { code, message: expect.any(String) } });
+    }
+    expect((await execd.request("/")).status).toBe(200);
+  });
+});
+
+describe("a refused request whose body is still arriving", () => {
+  // fast-check: POST /v1/execute with a 9 MiB body on a server whose JSON limit is 8.1 MiB
+  // was answered 413 and closed at once; the kernel reset the connection under the client,
+  // which was still sending, and the client never saw the answer.
+  it("is answered after its body was read, so the client gets the 413", async () => {
+    const small = await startExecd({ token: "small", args: ["--max-bytes", "65536", "--prewarm", "none"] });
+    try {
+      const port = Number(new URL(small.url).port);
+      const body = JSON.stringify({ code: "x".repeat(9 * 1024 * 1024) });
+      for (let i = 0; i < 3; i++) {
+        const res = await rawRequest(port, { method: "POST", target: "/v1/execute", headers: [["Authorization", "Bearer small"]], body });
+        expect(res.status).toBe(413);
+        expect(jsonOf(res)).toMatchObject({ error: { code: "payload_too_large", message: expect.stringContaining("limit") } });
+      }
+      // A client that declares more than it sends is answered once it goes quiet.
+      const liar = await rawRequest(port, { method: "PUT", target: "/v1/files/x", headers: [["Authorization", "Bearer small"], ["Content-Length", "100000"]], body: "tiny", contentLength: false });
+      expect(liar.status).toBe(413);
+    } finally {
+      await small.stop();
+    }
   });
 });

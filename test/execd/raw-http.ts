@@ -62,6 +62,12 @@ export const rawRequest = (port: number, req: RawRequest, timeoutMs?: number): P
   rawExchange(port, serialize(req), timeoutMs);
 
 export function parseResponse(raw: Buffer): RawResponse {
+  // Interim answers (100 Continue) come before the real one.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(raw.subarray(0, 16).toString("latin1"))) {
+    const interimEnd = raw.indexOf("\r\n\r\n");
+    if (interimEnd < 0) break;
+    raw = raw.subarray(interimEnd + 4);
+  }
   const end = raw.indexOf("\r\n\r\n");
   if (end < 0) return { status: 0, headers: {}, body: Buffer.alloc(0), head: raw.toString("latin1") };
   const head = raw.subarray(0, end).toString("latin1");

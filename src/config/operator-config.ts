@@ -30,8 +30,6 @@ export interface OperatorConfig {
    * and filling it kills the whole sandbox; with it, writes past the size fail with ENOSPC.
    */
   tmpSizeLimit: string;
-  /** Same for /dev/shm (gVisor's own is a tmpfs of half the node's RAM); '' mounts none. */
-  shmSizeLimit: string;
   /** UID and GID sandbox containers run as when the spec names none (non-root). */
   defaultRunAsUser: number;
   /** A warm-pool member not Ready after this long is replaced (unless unschedulable). */
@@ -53,7 +51,6 @@ export const defaultOperatorConfig: OperatorConfig = {
   clusterDomain: "cluster.local",
   workspaceSizeLimit: "2Gi",
   tmpSizeLimit: "256Mi",
-  shmSizeLimit: "64Mi",
   defaultRunAsUser: 1000,
   warmPoolReadinessGraceMs: 5 * 60_000,
   warmPoolUnschedulableRecheckMs: 60_000,

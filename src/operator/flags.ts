@@ -66,7 +66,6 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     .addOption(new Option("--cluster-domain <domain>", "cluster DNS suffix for status.serviceFQDN").default(d.clusterDomain))
     .addOption(new Option("--workspace-size-limit <quantity>", "sizeLimit of the injected /workspace emptyDir ('' for none)").default(d.workspaceSizeLimit))
     .addOption(new Option("--tmp-size-limit <quantity>", "size of the memory-backed /tmp emptyDir of the execution server ('' for none)").default(d.tmpSizeLimit))
-    .addOption(new Option("--shm-size-limit <quantity>", "size of the memory-backed /dev/shm emptyDir of the execution server ('' for none)").default(d.shmSizeLimit))
     .addOption(new Option("--run-as-user <uid>", "UID sandbox containers run as when the spec sets none").default(d.defaultRunAsUser).argParser(positiveInt("--run-as-user")))
     .addOption(new Option("--leader-elect <bool>", "use a Lease so only one replica reconciles").default("true").choices(["true", "false"]))
     .addOption(new Option("--leader-election-namespace <ns>", "namespace of the Lease").env("POD_NAMESPACE").default("agent-sandbox-system"))
@@ -92,7 +91,6 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     clusterDomain: string;
     workspaceSizeLimit: string;
     tmpSizeLimit: string;
-    shmSizeLimit: string;
     runAsUser: number;
     leaderElect: string;
     leaderElectionNamespace: string;
@@ -121,7 +119,6 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       clusterDomain: o.clusterDomain,
       workspaceSizeLimit: o.workspaceSizeLimit,
       tmpSizeLimit: o.tmpSizeLimit,
-      shmSizeLimit: o.shmSizeLimit,
       defaultRunAsUser: o.runAsUser,
     },
     leaderElect: o.leaderElect === "true",

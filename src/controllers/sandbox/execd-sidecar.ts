@@ -9,7 +9,6 @@ const tokenMountPath = "/var/run/agent-sandbox";
 export const execdTokenKey = "token";
 export const execdBinVolume = "sandbox-execd-bin";
 export const execdTmpVolume = "sandbox-execd-tmp";
-export const execdShmVolume = "sandbox-execd-shm";
 const execdBinPath = "/opt/agent-sandbox";
 
 /**
@@ -58,9 +57,6 @@ export function withExecdSidecar(
     // Memory-backed with a size, so filling /tmp fails with ENOSPC inside the call rather
     // than growing gVisor's own /tmp tmpfs until the whole sandbox is out of memory.
     volumes.push({ name: execdTmpVolume, emptyDir: { medium: "Memory", sizeLimit: config.tmpSizeLimit } });
-  }
-  if (config.shmSizeLimit) {
-    volumes.push({ name: execdShmVolume, emptyDir: { medium: "Memory", sizeLimit: config.shmSizeLimit } });
   }
   out.volumes = volumes;
 
@@ -117,7 +113,6 @@ function execdContainer(config: OperatorConfig): V1Container {
       { name: workspaceVolume, mountPath: workspacePath },
       { name: execdTokenVolume, mountPath: tokenMountPath, readOnly: true },
       ...(config.tmpSizeLimit ? [{ name: execdTmpVolume, mountPath: "/tmp" }] : []),
-      ...(config.shmSizeLimit ? [{ name: execdShmVolume, mountPath: "/dev/shm" }] : []),
     ],
     securityContext: { readOnlyRootFilesystem: false },
   };

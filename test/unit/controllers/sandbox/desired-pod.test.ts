@@ -119,23 +119,20 @@ describe("desiredPod", () => {
           secret: { secretName: tokenSecretName("alpha"), defaultMode: 0o440, items: [{ key: "token", path: "token" }] },
         },
         { name: "sandbox-execd-tmp", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
-        { name: "sandbox-execd-shm", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
       ]);
       expect(tokenSecretName("alpha")).toBe("alpha-execd-token");
       expect(execd.volumeMounts).toEqual([
         { name: "sandbox-workspace", mountPath: "/workspace" },
         { name: "sandbox-execd-token", mountPath: "/var/run/agent-sandbox", readOnly: true },
         { name: "sandbox-execd-tmp", mountPath: "/tmp" },
-        { name: "sandbox-execd-shm", mountPath: "/dev/shm" },
       ]);
     });
 
-    it("takes the workspace, /tmp and /dev/shm sizes from the config, and leaves them out when they are empty", () => {
-      const sized = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "5Gi", tmpSizeLimit: "64Mi", shmSizeLimit: "8Mi" });
-      expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-execd-shm", emptyDir: { medium: "Memory", sizeLimit: "8Mi" } });
+    it("takes the workspace and /tmp sizes from the config, and leaves them out when they are empty", () => {
+      const sized = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "5Gi", tmpSizeLimit: "64Mi" });
       expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-workspace", emptyDir: { sizeLimit: "5Gi" } });
       expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-execd-tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } });
-      const unbounded = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "", tmpSizeLimit: "", shmSizeLimit: "" });
+      const unbounded = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "", tmpSizeLimit: "" });
       expect(unbounded.spec?.volumes?.map((v) => v.name)).toEqual(["sandbox-workspace", "sandbox-execd-token"]);
       expect(unbounded.spec?.volumes?.[0]).toEqual({ name: "sandbox-workspace", emptyDir: {} });
       expect(container(unbounded, "sandbox-execd").volumeMounts?.map((m) => m.mountPath)).toEqual(["/workspace", "/var/run/agent-sandbox"]);

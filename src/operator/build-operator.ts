@@ -8,10 +8,11 @@ import { createWarmPoolController } from "../controllers/sandbox-warm-pool/contr
 import type { ControllerDeps } from "../controllers/deps.js";
 import { allInformers, createCaches } from "../controllers/shared/caches.js";
 import { createOperatorMetrics } from "../controllers/shared/metrics.js";
-import { EventRecorder, Kube, Manager, type Logger, type ManagerOptions } from "../runtime/index.js";
+import { EventRecorder, Kube, Manager, type Connection, type Logger, type ManagerOptions } from "../runtime/index.js";
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** The operator process passes a Connection (no client-node at run time); tests may pass a KubeConfig. */
+  kubeConfig: KubeConfig | Connection;
   config: OperatorConfig;
   logger: Logger;
   /** Watch one namespace only (tests); default all namespaces. */

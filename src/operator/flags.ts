@@ -11,6 +11,9 @@ export interface OperatorFlags {
   healthAddress: { host: string; port: number };
   namespace: string | undefined;
   workers: { sandbox: number; claim: number; pool: number };
+  /** Explicit kubeconfig file and context; unset = $KUBECONFIG, in-cluster, then ~/.kube/config. */
+  kubeconfig: string | undefined;
+  context: string | undefined;
 }
 
 function positiveInt(name: string) {
@@ -75,6 +78,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     .addOption(new Option("--leader-elect-retry-period <duration>", "how often candidates try to acquire or renew").default(2_000, "2s").argParser(duration("--leader-elect-retry-period")))
     .addOption(new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort))
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
+    .addOption(new Option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, then the pod's service account, then ~/.kube/config)"))
+    .addOption(new Option("--context <name>", "kubeconfig context to use instead of current-context"))
     .addOption(new Option("--sandbox-workers <n>", "concurrent Sandbox reconciles").default(16).argParser(positiveInt("--sandbox-workers")))
     .addOption(new Option("--claim-workers <n>", "concurrent SandboxClaim reconciles").default(8).argParser(positiveInt("--claim-workers")))
     .addOption(new Option("--pool-workers <n>", "concurrent SandboxWarmPool reconciles").default(2).argParser(positiveInt("--pool-workers")))
@@ -100,6 +105,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     leaderElectRetryPeriod: number;
     healthAddress: { host: string; port: number } | string;
     namespace?: string;
+    kubeconfig?: string;
+    context?: string;
     sandboxWorkers: number;
     claimWorkers: number;
     poolWorkers: number;
@@ -131,6 +138,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     },
     healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,
     namespace: o.namespace,
+    kubeconfig: o.kubeconfig,
+    context: o.context,
     workers: { sandbox: o.sandboxWorkers, claim: o.claimWorkers, pool: o.poolWorkers },
   };
 }

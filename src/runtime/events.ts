@@ -12,9 +12,10 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 // p-limit: a small, widely used concurrency limiter with a visible queue length.
 import pLimit, { type LimitFunction } from "p-limit";
-import { V1MicroTime, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
+import { microTime } from "./micro-time.js";
 import type { Kube } from "./kube.js";
 import { TokenBucket } from "./workqueue.js";
 
@@ -145,7 +146,7 @@ export class EventRecorder {
       apiVersion: "events.k8s.io/v1",
       kind: "Event",
       metadata: { name, namespace },
-      eventTime: new V1MicroTime(now),
+      eventTime: microTime(now),
       type: ev.type,
       reason: ev.reason,
       action,
@@ -181,7 +182,7 @@ export class EventRecorder {
       this.#writes(() =>
         this.#o.kube.patch(
           { apiVersion: "events.k8s.io/v1", kind: "Event", namespace: s.namespace, name: s.name ?? "" },
-          { series: { count, lastObservedTime: new V1MicroTime(s.lastAt) } },
+          { series: { count, lastObservedTime: microTime(s.lastAt) } },
           { type: "merge" },
         ),
       )

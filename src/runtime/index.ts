@@ -12,3 +12,7 @@ export * from "./manager.js";
 export * from "./keys.js";
 export * from "./logger.js";
 export * from "./metrics.js";
+export * from "./kubeconfig.js";
+export * from "./connection.js";
+export * from "./exec-credential.js";
+export * from "./micro-time.js";

@@ -1,13 +1,16 @@
-// An informer: a list+watch cache of one resource built on client-node's ListWatch (which already
-// re-lists on 410 Gone and diffs the fresh list against the cache so missed deletions fire).
-// What this wrapper adds: restart with backoff on any other error (ListWatch stops on those),
-// hasSynced()/waitForSync(), custom indexes, old objects on update, managedFields stripping, and
-// helpers that turn events into work-queue keys. Handlers must only enqueue keys: all work
-// happens in reconcile, never in a watch callback.
-import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+// An informer: a list+watch cache of one resource. It lists (paged), then watches from the
+// list's resourceVersion with bookmarks, tracking the latest resourceVersion seen. When the
+// stream ends (server timeout, connection closed) it watches again from that version; on 410
+// Gone (the version was compacted away) it lists again and diffs the fresh list against the
+// cache, so objects deleted meanwhile fire delete handlers. Any other error restarts it with
+// backoff. On top: hasSynced()/waitForSync(), custom indexes, old objects on update,
+// managedFields stripping and pruning, and helpers that turn events into work-queue keys.
+// Handlers must only enqueue keys: all work happens in reconcile, never in a watch callback.
+import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import { ApiError, apiErrorFrom, GoneError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
-import type { Kube } from "./kube.js";
+import type { Kube, WatchEvent } from "./kube.js";
 import { keyOf, makeKey } from "./keys.js";
 import { getControllerOf, groupOf } from "./ownerrefs.js";
 
@@ -35,6 +38,8 @@ export interface InformerOptions<T> {
   restartMaxMs?: number;
   /** Page size of the initial/re-list (default 500). */
   pageSize?: number;
+  /** Server-side timeout of each watch request; default random 300-600 s (client-go's spread). */
+  watchTimeoutSeconds?: number;
   /**
    * Prunes each object in place before it is cached (after managedFields are stripped), to keep
    * only what the controllers read: memory, not correctness. Must be idempotent.
@@ -59,7 +64,11 @@ export class Informer<T extends KubernetesObject> {
   readonly #indexers = new Map<string, IndexFunc<T>>();
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
   readonly #handlers: EventHandler<T>[] = [];
-  #lw: ListWatch<T> | undefined;
+  #path: string | undefined;
+  /** The latest resourceVersion seen (list, event or bookmark); "" = list first. */
+  #rv = "";
+  /** Aborts the current list/watch run; a new run gets a new one. */
+  #run: AbortController | undefined;
   #synced = false;
   #listedOnce = false;
   #stopped = true;
@@ -67,6 +76,7 @@ export class Informer<T extends KubernetesObject> {
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #syncWaiters: Array<() => void> = [];
   #lists = 0;
+  #watches = 0;
   #restarts = 0;
   #resyncTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -81,7 +91,7 @@ export class Informer<T extends KubernetesObject> {
 
   /** Adds an index; must be called before start(). */
   addIndexer(name: string, fn: IndexFunc<T>): void {
-    if (this.#lw) throw new Error(`informer ${this.kind}: addIndexer("${name}") after start`);
+    if (this.#path !== undefined) throw new Error(`informer ${this.kind}: addIndexer("${name}") after start`);
     if (this.#indexers.has(name)) throw new Error(`informer ${this.kind}: index "${name}" already exists`);
     this.#indexers.set(name, fn);
   }
@@ -91,34 +101,116 @@ export class Informer<T extends KubernetesObject> {
   }
 
   /**
-   * Starts list+watch (or resumes it after stop()). Resolves after the first list attempt; if it failed, the informer keeps
-   * retrying in the background and hasSynced() stays false until a list succeeds.
+   * Starts list+watch (or resumes it after stop()). Resolves once the first list has been applied
+   * and the watch opened, or after the first attempt failed: the informer then keeps retrying in
+   * the background and hasSynced() stays false until a list succeeds.
    */
   async start(): Promise<void> {
-    if (this.#lw) {
-      // Restart after stop(): resume the watch from the last resourceVersion. If that version has
-      // been compacted meanwhile, the API server answers 410 and ListWatch re-lists, firing
-      // delete handlers for objects that vanished while we were stopped.
-      if (!this.#stopped) throw new Error(`informer ${this.kind}: already started`);
-      this.#stopped = false;
-      await this.#startOnce();
+    if (!this.#stopped) throw new Error(`informer ${this.kind}: already started`);
+    this.#stopped = false;
+    // After stop(), #rv is kept: the watch resumes from it, and if that version has been
+    // compacted meanwhile the API server answers 410 and we re-list, firing delete handlers
+    // for objects that vanished while we were stopped.
+    try {
+      this.#path ??= await this.#opts.kube.pathFor({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.#opts.namespace });
+    } catch (err) {
+      this.#onError(err);
       return;
     }
-    this.#stopped = false;
-    const path = await this.#opts.kube.pathFor({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.#opts.namespace });
-    const lw = new ListWatch<T>(path, new Watch(this.#opts.kube.kc), () => this.#list(path), false, this.#opts.labelSelector, this.#opts.fieldSelector);
-    this.#lw = lw;
-    lw.on("add", (obj) => this.#onUpsert(obj));
-    lw.on("update", (obj) => this.#onUpsert(obj));
-    lw.on("delete", (obj) => this.#onDelete(obj));
-    lw.on("error", (err: unknown) => this.#onError(err));
-    await this.#startOnce();
+    await this.#startRun();
   }
 
-  async #startOnce(): Promise<void> {
-    if (this.#stopped || !this.#lw) return;
-    await this.#lw.start();
-    // ListWatch.start() returns after the list has been applied to the cache and the watch opened.
+  /** One list(if needed)+watch run; resolves once the watch is open (or the attempt failed). */
+  async #startRun(): Promise<void> {
+    if (this.#stopped) return;
+    this.#run?.abort();
+    const run = new AbortController();
+    this.#run = run;
+    let opened: () => void = () => undefined;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    void this.#listAndWatch(run.signal, opened).then(
+      () => opened(),
+      (err: unknown) => {
+        opened();
+        if (!run.signal.aborted) this.#onError(err);
+      },
+    );
+    await open;
+  }
+
+  /**
+   * Lists when there is no resourceVersion to resume from, then watches until the stream ends
+   * (watch again from #rv), a 410 (list again) or an error (thrown to the restart backoff).
+   */
+  async #listAndWatch(signal: AbortSignal, opened: () => void): Promise<void> {
+    const path = this.#path as string;
+    while (!signal.aborted) {
+      if (!this.#rv) {
+        await this.#relist(path, signal);
+        if (signal.aborted) return;
+        this.#markSynced();
+      }
+      // Servers end a watch after timeoutSeconds; spread them as client-go does (5-10 min), so
+      // the informers of a process do not all re-watch at once.
+      const timeoutSeconds = this.#opts.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
+      try {
+        const events = await this.#opts.kube.watch<T>(path, {
+          query: {
+            resourceVersion: this.#rv,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+            labelSelector: this.#opts.labelSelector,
+            fieldSelector: this.#opts.fieldSelector,
+          },
+          signal,
+          // No byte for a minute past the server's own timeout means the connection is dead.
+          idleTimeoutMs: (timeoutSeconds + 60) * 1000,
+        });
+        this.#watches++;
+        opened();
+        for await (const ev of events) this.#onWatchEvent(ev);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (isGone(err)) {
+          this.#log.debug({ resourceVersion: this.#rv }, "Watch expired (410); listing again");
+          this.#rv = "";
+          continue;
+        }
+        throw err;
+      }
+      this.#errors = 0;
+    }
+  }
+
+  #onWatchEvent(ev: WatchEvent<T>): void {
+    switch (ev.type) {
+      case "ADDED":
+      case "MODIFIED":
+        this.#trackRV(ev.object);
+        this.#onUpsert(ev.object);
+        break;
+      case "DELETED":
+        this.#trackRV(ev.object);
+        this.#onDelete(ev.object);
+        break;
+      case "BOOKMARK":
+        this.#trackRV(ev.object);
+        break;
+      case "ERROR": {
+        const st = ev.object as { code?: number };
+        throw apiErrorFromEvent(this.#path ?? "", st);
+      }
+      default:
+        this.#log.warn({ type: (ev as { type?: unknown }).type }, "Ignoring a watch event of unknown type");
+    }
+  }
+
+  #trackRV(obj: KubernetesObject): void {
+    const rv = obj.metadata?.resourceVersion;
+    if (rv) this.#rv = rv;
+  }
+
+  #markSynced(): void {
     if (this.#listedOnce && !this.#resyncTimer && this.#opts.resyncMs && this.#opts.resyncMs > 0) {
       this.#resyncTimer = setInterval(() => this.#resync(), this.#opts.resyncMs);
       this.#resyncTimer.unref?.();
@@ -135,7 +227,8 @@ export class Informer<T extends KubernetesObject> {
     clearTimeout(this.#restartTimer);
     clearInterval(this.#resyncTimer);
     this.#resyncTimer = undefined;
-    await this.#lw?.stop();
+    this.#run?.abort();
+    this.#run = undefined;
     for (const w of this.#syncWaiters.splice(0)) w();
   }
 
@@ -176,9 +269,9 @@ export class Informer<T extends KubernetesObject> {
     return this.byIndex(NAMESPACE_INDEX, namespace);
   }
 
-  /** Completed full lists (initial + re-lists after 410) and restarts after errors; for metrics and tests. */
-  stats(): { lists: number; restarts: number; resourceVersion: string } {
-    return { lists: this.#lists, restarts: this.#restarts, resourceVersion: this.#lw?.latestResourceVersion() ?? "" };
+  /** Completed full lists (initial + re-lists after 410), watches opened, restarts after errors; for metrics and tests. */
+  stats(): { lists: number; watches: number; restarts: number; resourceVersion: string } {
+    return { lists: this.#lists, watches: this.#watches, restarts: this.#restarts, resourceVersion: this.#rv };
   }
 
   keys(): string[] {
@@ -198,12 +291,17 @@ export class Informer<T extends KubernetesObject> {
     return out;
   }
 
-  async #list(path: string): Promise<KubernetesListObject<T>> {
+  /**
+   * Lists every page, then makes the cache equal to the list: new objects fire add, changed ones
+   * update, and cached objects missing from the list fire delete (deletions a broken watch missed).
+   */
+  async #relist(path: string, signal: AbortSignal): Promise<void> {
     const items: T[] = [];
     let cont: string | undefined;
-    let first: KubernetesListObject<T> | undefined;
+    let rv = "";
     do {
       const page: KubernetesListObject<T> = await this.#opts.kube.request("GET", path, {
+        signal,
         query: {
           labelSelector: this.#opts.labelSelector,
           fieldSelector: this.#opts.fieldSelector,
@@ -211,24 +309,32 @@ export class Informer<T extends KubernetesObject> {
           continue: cont,
         },
       });
-      first ??= page;
+      // All pages are one snapshot: the first page's resourceVersion is the list's.
+      if (!cont) rv = page.metadata?.resourceVersion ?? "";
       for (const item of page.items ?? []) {
-        stripManagedFields(item);
-        this.#opts.prune?.(item);
+        // Lists do not carry apiVersion/kind on items; add them so cached objects are self-describing.
+        item.apiVersion ??= this.apiVersion;
+        item.kind ??= this.kind;
         items.push(item);
       }
       // Raw JSON (no ObjectSerializer), so the token is "continue", not the model's "_continue".
       cont = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
     } while (cont);
+    if (signal.aborted) return;
     this.#listedOnce = true;
     this.#lists++;
     this.#errors = 0;
-    // Lists do not carry apiVersion/kind on items; add them so cached objects are self-describing.
+    const seen = new Set<string>();
     for (const item of items) {
-      item.apiVersion ??= this.apiVersion;
-      item.kind ??= this.kind;
+      const key = keyOf(item);
+      seen.add(key);
+      const old = this.#store.get(key);
+      // Unchanged since we last saw it: nothing to tell the handlers.
+      if (old && old.metadata?.resourceVersion && old.metadata.resourceVersion === item.metadata?.resourceVersion) continue;
+      this.#onUpsert(item);
     }
-    return { ...first, items, metadata: { resourceVersion: first?.metadata?.resourceVersion ?? "" } } as KubernetesListObject<T>;
+    for (const [key, old] of [...this.#store]) if (!seen.has(key)) this.#onDelete(old);
+    this.#rv = rv;
   }
 
   #onUpsert(obj: T): void {
@@ -286,8 +392,21 @@ export class Informer<T extends KubernetesObject> {
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       this.#restarts++;
-      this.#startOnce().catch((e: unknown) => this.#onError(e));
+      void this.#restart();
     }, delay);
+  }
+
+  async #restart(): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#path === undefined) {
+      try {
+        this.#path = await this.#opts.kube.pathFor({ apiVersion: this.apiVersion, kind: this.kind, namespace: this.#opts.namespace });
+      } catch (err) {
+        this.#onError(err);
+        return;
+      }
+    }
+    await this.#startRun();
   }
 
   #index(key: string, obj: T): void {
@@ -313,6 +432,20 @@ export class Informer<T extends KubernetesObject> {
       }
     }
   }
+}
+
+/**
+ * The watch cannot resume from our resourceVersion: 410 Gone (compacted), or a version the
+ * server has not reached yet (after an etcd restore); both are cured only by a fresh list.
+ */
+function isGone(err: unknown): boolean {
+  if (err instanceof GoneError) return true;
+  return err instanceof ApiError && err.causes.some((c) => c.reason === "ResourceVersionTooLarge");
+}
+
+/** A watch ERROR event carries a metav1.Status; map it like an HTTP error of the same code. */
+function apiErrorFromEvent(path: string, status: { code?: number }): ApiError {
+  return apiErrorFrom("WATCH", path, status.code ?? 500, status);
 }
 
 function safeIndex<T>(fn: IndexFunc<T>, obj: T): readonly string[] {

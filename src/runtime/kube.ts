@@ -1,15 +1,17 @@
 // Thin I/O adapter to the API server for writes and authoritative reads.
 //
-// Why a fetch adapter instead of KubernetesObjectApi/CustomObjectsApi: client-node 2.0.1's
+// Why a hand-written adapter instead of KubernetesObjectApi/CustomObjectsApi: client-node 2.0.1's
 // generic KubernetesObjectApi.patch() cannot target a subresource (no /status SSA for arbitrary
 // kinds) and has no fieldValidation parameter; CustomObjectsApi covers only custom resources and
 // its typed siblings run bodies through ObjectSerializer (turning timestamps into Date objects, so
 // cached and fetched objects would differ in shape). One small adapter gives every kind the same
 // SSA (one field manager, force, fieldValidation=Strict), /status SSA, delete preconditions and
-// typed errors from the Status body. Authentication, TLS and the undici dispatcher still come from
-// client-node's KubeConfig (applySecurityAuthentication), so every kubeconfig form keeps working.
-import { HttpMethod, RequestContext, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
-import { fetch, type Dispatcher } from "undici";
+// typed errors from the Status body. Transport and credentials come from a Connection
+// (connection.ts): either our own loader's (kubeconfig.ts; the operator, which must not load
+// client-node's generated code) or one over a client-node KubeConfig (router, CLI, SDK, tests).
+import type { IncomingMessage } from "node:http";
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import { connectionFromKubeConfig, isConnection, send, type Connection } from "./connection.js";
 import { apiErrorFrom, NotFoundError } from "./errors.js";
 
 /** The single field manager every write of this operator uses. */
@@ -86,24 +88,43 @@ interface APIResourceList {
   resources?: Array<{ name: string; kind: string; namespaced: boolean }>;
 }
 
+/** One event of a watch stream (BOOKMARK carries only metadata.resourceVersion; ERROR a Status). */
+export interface WatchEvent<T> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: T;
+}
+
+export interface WatchOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  signal?: AbortSignal | undefined;
+  /** The stream is cut after this long without any bytes (a dead connection); default none. */
+  idleTimeoutMs?: number | undefined;
+}
+
 export class Kube {
-  readonly kc: KubeConfig;
+  readonly connection: Connection;
   readonly fieldManager: string;
+  readonly #kc: KubeConfig | undefined;
   readonly #requestTimeoutMs: number;
   readonly #discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
   readonly #static = new Map<string, ResourceInfo>();
-  /**
-   * client-node builds a new undici Agent (from the kubeconfig's TLS settings) on every
-   * applySecurityAuthentication call, so using each one would open a fresh TLS connection per
-   * request. We keep the first and reuse its keep-alive pool; headers (tokens) are still
-   * taken per request so rotating credentials keep working.
-   */
-  #dispatcher: Dispatcher | undefined;
 
-  constructor(kc: KubeConfig, opts: { fieldManager?: string; requestTimeoutMs?: number } = {}) {
-    this.kc = kc;
+  /** `source`: a Connection (connection.ts) or a client-node KubeConfig. */
+  constructor(source: Connection | KubeConfig, opts: { fieldManager?: string; requestTimeoutMs?: number } = {}) {
+    if (isConnection(source)) {
+      this.connection = source;
+    } else {
+      this.#kc = source;
+      this.connection = connectionFromKubeConfig(source);
+    }
     this.fieldManager = opts.fieldManager ?? FIELD_MANAGER;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+  }
+
+  /** The client-node KubeConfig this Kube was built from (throws if it was built from a Connection). */
+  get kc(): KubeConfig {
+    if (!this.#kc) throw new Error(`this Kube was built from ${this.connection.description}, not from a client-node KubeConfig`);
+    return this.#kc;
   }
 
   /** Registers a kind's resource so no discovery call is needed (e.g. for this operator's own CRDs). */
@@ -156,13 +177,7 @@ export class Kube {
 
   /** One HTTP call to the API server; non-2xx responses throw typed ApiErrors. */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const url = new URL(cluster.server.replace(/\/$/, "") + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json" };
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
@@ -175,13 +190,11 @@ export class Kube {
     const onAbort = (): void => ctl.abort(opts.signal?.reason);
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener("abort", onAbort, { once: true });
-    this.#dispatcher ??= ctx.getDispatcher();
-    const dispatcher = this.#dispatcher;
-    let res;
+    let res: IncomingMessage;
     let text: string;
     try {
-      res = await fetch(url, { method, headers, body, signal: ctl.signal, ...(dispatcher ? { dispatcher } : {}) });
-      text = await res.text();
+      res = await send(this.connection, { method, path: withQuery(path, opts.query), headers, body, signal: ctl.signal });
+      text = await readBody(res);
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
@@ -194,8 +207,41 @@ export class Kube {
         parsed = text;
       }
     }
-    if (!res.ok) throw apiErrorFrom(method, path, res.status, parsed);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      if (status === 401) this.connection.unauthorized();
+      throw apiErrorFrom(method, path, status, parsed);
+    }
     return parsed as T;
+  }
+
+  /**
+   * Opens a watch and resolves once the API server accepted it (a non-2xx answer throws a typed
+   * ApiError); the returned iterator then yields each event as it arrives until the server ends
+   * the stream, the signal aborts (it throws the signal's reason) or the connection idles past
+   * idleTimeoutMs. Breaking out of the loop closes the stream.
+   */
+  async watch<T>(path: string, opts: WatchOptions = {}): Promise<AsyncGenerator<WatchEvent<T>, void, undefined>> {
+    const res = await send(this.connection, {
+      method: "GET",
+      path: withQuery(path, { ...opts.query, watch: true }),
+      headers: { Accept: "application/json" },
+      signal: opts.signal,
+      idleTimeoutMs: opts.idleTimeoutMs,
+    });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      const text = await readBody(res).finally(() => res.destroy());
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // keep the text
+      }
+      if (status === 401) this.connection.unauthorized();
+      throw apiErrorFrom("WATCH", path, status, parsed);
+    }
+    return watchEvents<T>(res);
   }
 
   async get<T extends KubernetesObject>(ref: ObjectRef, opts: { signal?: AbortSignal | undefined } = {}): Promise<T> {
@@ -295,4 +341,39 @@ function refOf(obj: KubernetesObject, allowGenerateName: boolean): ObjectRef {
   const name = metadata?.name ?? (allowGenerateName && metadata?.generateName ? "" : undefined);
   if (name === undefined) throw new Error(`${kind}: object needs metadata.name`);
   return { apiVersion, kind, namespace: metadata?.namespace, name };
+}
+
+function withQuery(path: string, query: RequestOptions["query"]): string {
+  if (!query) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+  const qs = q.toString();
+  return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
+}
+
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Splits a watch body into events (one JSON document per line). */
+async function* watchEvents<T>(res: IncomingMessage): AsyncGenerator<WatchEvent<T>, void, undefined> {
+  try {
+    res.setEncoding("utf8");
+    let pending = "";
+    for await (const chunk of res as AsyncIterable<string>) {
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (line) yield JSON.parse(line) as WatchEvent<T>;
+      }
+    }
+    const last = pending.trim();
+    if (last) yield JSON.parse(last) as WatchEvent<T>;
+  } finally {
+    res.destroy();
+  }
 }

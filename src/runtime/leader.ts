@@ -3,21 +3,36 @@
 //    (observedAt + leaseDurationSeconds), never from renewTime against our clock, so clock skew
 //    between replicas does not matter;
 //  * every takeover/renew is a replace carrying the resourceVersion we read (409 = someone else won);
-//  * times are written as V1MicroTime (microsecond precision, as the API expects);
+//  * times are written as metav1.MicroTime (six fractional digits, as the API expects);
 //  * a leader that cannot renew within renewDeadline stops leading (its signal is aborted) before
 //    the lease can expire for the others (leaseDuration > renewDeadline > retryPeriod * 1.2);
 //  * stop({ release: true }) after the guarded work has stopped hands over at once.
 // Like client-go, this is not fencing: reconciles must stay idempotent.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
+import type { Connection } from "./connection.js";
+import { Kube, type ObjectRef } from "./kube.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { runtimeMetrics } from "./metrics.js";
+import { microTime } from "./micro-time.js";
+
+/** coordination.k8s.io/v1 LeaseSpec as it is on the wire (times are MicroTime strings). */
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+type Lease = KubernetesObject & { spec?: LeaseSpec };
 
 export interface LeaderElectionOptions {
-  kc: KubeConfig;
+  /** Where the Lease lives: a Kube (shared with the controllers), or what to build one from. */
+  kube?: Kube;
+  kc?: KubeConfig | Connection;
   namespace: string;
   /** Lease name, e.g. "agent-sandbox-ts-leader". */
   name: string;
@@ -48,13 +63,8 @@ function errCode(e: unknown): number | undefined {
   return e && typeof e === "object" && "code" in e && typeof (e as { code: unknown }).code === "number" ? (e as { code: number }).code : undefined;
 }
 
-function timeKey(v: unknown): string {
-  if (v instanceof Date) return v.toISOString();
-  return v === undefined || v === null ? "" : String(v);
-}
-
-function recordKey(s: V1LeaseSpec | undefined): string {
-  return JSON.stringify([s?.holderIdentity ?? "", s?.leaseDurationSeconds ?? 0, s?.leaseTransitions ?? 0, timeKey(s?.acquireTime), timeKey(s?.renewTime)]);
+function recordKey(s: LeaseSpec | undefined): string {
+  return JSON.stringify([s?.holderIdentity ?? "", s?.leaseDurationSeconds ?? 0, s?.leaseTransitions ?? 0, s?.acquireTime ?? "", s?.renewTime ?? ""]);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -73,7 +83,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export class LeaderElector {
   readonly identity: string;
   readonly #o: LeaderElectionOptions;
-  readonly #api: CoordinationV1Api;
+  readonly #kube: Kube;
+  readonly #ref: ObjectRef;
   readonly #log: Logger;
   readonly #leaseSeconds: number;
   readonly #renewDeadline: number;
@@ -102,7 +113,12 @@ export class LeaderElector {
     this.#renewDeadline = renew;
     this.#retry = retry;
     this.identity = opts.identity ?? `${process.env["POD_NAME"] ?? hostname()}_${randomUUID()}`;
-    this.#api = opts.kc.makeApiClient(CoordinationV1Api);
+    if (opts.kube) this.#kube = opts.kube;
+    else if (opts.kc) this.#kube = new Kube(opts.kc);
+    else throw new Error("leader election: kube or kc is required");
+    this.#ref = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: opts.namespace, name: opts.name };
+    // Lease is a built-in kind: no discovery round trip before the first campaign.
+    this.#kube.registerResource(this.#ref, { plural: "leases", namespaced: true });
     this.#log = (opts.logger ?? silentLogger()).child({ component: "leader-election", lease: `${opts.namespace}/${opts.name}`, identity: this.identity });
   }
 
@@ -253,7 +269,7 @@ export class LeaderElector {
     });
   }
 
-  #observe(spec: V1LeaseSpec | undefined, now: number): void {
+  #observe(spec: LeaseSpec | undefined, now: number): void {
     const key = recordKey(spec);
     if (key !== this.#observedRecord) {
       this.#observedRecord = key;
@@ -276,25 +292,22 @@ export class LeaderElector {
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name } = this.#o;
     const now = Date.now();
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.#api.readNamespacedLease({ name, namespace });
+      lease = await this.#kube.get<Lease>(this.#ref);
     } catch (err) {
       if (errCode(err) !== 404) throw err;
       try {
-        const created = await this.#api.createNamespacedLease({
-          namespace,
-          body: {
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: this.identity,
-              leaseDurationSeconds: this.#leaseSeconds,
-              acquireTime: new V1MicroTime(now),
-              renewTime: new V1MicroTime(now),
-              leaseTransitions: 0,
-            },
+        const created = await this.#kube.create<Lease>({
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: this.identity,
+            leaseDurationSeconds: this.#leaseSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
           },
         });
         this.#observe(created.spec, now);
@@ -312,7 +325,7 @@ export class LeaderElector {
     if (holder && holder !== this.identity && this.#observedAt + durationMs > now) return false;
 
     const renewing = holder === this.identity;
-    const next: V1Lease = {
+    const next: Lease = {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
       // Carrying the resourceVersion we read makes this a compare-and-swap.
@@ -320,13 +333,13 @@ export class LeaderElector {
       spec: {
         holderIdentity: this.identity,
         leaseDurationSeconds: this.#leaseSeconds,
-        acquireTime: renewing && spec?.acquireTime ? new V1MicroTime(new Date(spec.acquireTime)) : new V1MicroTime(now),
-        renewTime: new V1MicroTime(now),
+        acquireTime: renewing && spec?.acquireTime ? spec.acquireTime : microTime(now),
+        renewTime: microTime(now),
         leaseTransitions: renewing ? (spec?.leaseTransitions ?? 0) : (spec?.leaseTransitions ?? 0) + 1,
       },
     };
     try {
-      const updated = await this.#api.replaceNamespacedLease({ name, namespace, body: next });
+      const updated = await this.#kube.replace<Lease>(next);
       this.#observe(updated.spec, now);
       return true;
     } catch (e) {
@@ -338,18 +351,14 @@ export class LeaderElector {
   async #releaseLease(): Promise<void> {
     const { namespace, name } = this.#o;
     try {
-      const lease = await this.#api.readNamespacedLease({ name, namespace });
+      const lease = await this.#kube.get<Lease>(this.#ref);
       if (lease.spec?.holderIdentity !== this.identity) return;
-      const now = new V1MicroTime();
-      await this.#api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "Lease",
-          metadata: lease.metadata ?? { name, namespace },
-          spec: { leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.spec?.leaseTransitions ?? 0 },
-        },
+      const now = microTime();
+      await this.#kube.replace<Lease>({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: lease.metadata ?? { name, namespace },
+        spec: { leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.spec?.leaseTransitions ?? 0 },
       });
       this.#log.info("Released lease");
     } catch (err) {

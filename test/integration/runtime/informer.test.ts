@@ -161,6 +161,27 @@ describe("Informer against a real API server", () => {
     expect(added).toContain("born-while-stopped");
   });
 
+  it("watches again from the last resourceVersion when the server ends the stream, without listing again", async () => {
+    await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "rewatch-0", namespace: ns, labels: { rewatch: "yes" } } });
+    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "rewatch=yes", watchTimeoutSeconds: 1 });
+    informers.push(inf);
+    const seen: string[] = [];
+    inf.addHandler({ add: (o) => seen.push(`add:${o.metadata?.name}`), update: (o) => seen.push(`update:${o.metadata?.name}`), delete: (o) => seen.push(`delete:${o.metadata?.name}`) });
+    await inf.start();
+    await inf.waitForSync();
+    const rv0 = inf.stats().resourceVersion;
+    expect(rv0).not.toBe("");
+    // The server ends each watch after a second; the informer opens the next one from where it was.
+    await waitFor(() => inf.stats().watches >= 3, { message: "server-ended watches re-opened" });
+    await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "rewatch-1", namespace: ns, labels: { rewatch: "yes" } } });
+    await kube.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "rewatch-0" });
+    await waitFor(() => inf.get(ns, "rewatch-1") && !inf.get(ns, "rewatch-0"), { message: "events after re-watch" });
+    expect(seen).toEqual(["add:rewatch-0", "add:rewatch-1", "delete:rewatch-0"]);
+    expect(inf.stats().lists).toBe(1);
+    expect(inf.stats().restarts).toBe(0);
+    expect(BigInt(inf.stats().resourceVersion)).toBeGreaterThan(BigInt(rv0));
+  });
+
   it("restarts with backoff after a non-410 error and syncs once the error clears", async () => {
     // alice has no RBAC grants: every list fails with 403 until we grant her read access.
     const aliceKube = new Kube(userKubeConfig("alice"));

@@ -21,6 +21,15 @@ export class Expectations {
     entry(this.#deletes, pool).set(name, now + this.#ttlMs);
   }
 
+  /**
+   * A delete that failed leaves the member in place: counted as pending it would hide the
+   * member from the next pass (which would then neither delete it again nor report it) until
+   * the entry expired, with nothing to wake the pool then.
+   */
+  deletionFailed(pool: string, name: string): void {
+    this.#deletes.get(pool)?.delete(name);
+  }
+
   /** A create that failed never shows up in the cache. */
   creationFailed(pool: string, name: string): void {
     this.#creates.get(pool)?.delete(name);

@@ -93,12 +93,17 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
       ctx.log.info({ sandbox: d.name, reason: d.reason }, "Deleting warm pool member");
       expectations.expectDelete(key, d.name, nowMs);
       const member = active.find((m) => m.metadata.name === d.name);
-      await ignoreNotFound(
-        kube.delete(
-          { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: pool.metadata.namespace, name: d.name },
-          { preconditions: { uid: member?.metadata.uid }, signal: ctx.signal },
-        ),
-      );
+      try {
+        await ignoreNotFound(
+          kube.delete(
+            { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: pool.metadata.namespace, name: d.name },
+            { preconditions: { uid: member?.metadata.uid }, signal: ctx.signal },
+          ),
+        );
+      } catch (err) {
+        expectations.deletionFailed(key, d.name);
+        throw err;
+      }
     }
     const deferral = refillDeferral({
       create: plan.create,

@@ -113,6 +113,58 @@ describe("warm pool", () => {
     await poolReady(ns, "python-pool", 2);
   });
 
+  it("deletes an excess member again after a delete that failed (the failed delete is not counted as pending)", async () => {
+    const ns = await freshNamespace("pool-delete-fails");
+    // An admission policy refuses deleting sandboxes marked undeletable: the pool's scale-down fails.
+    const policy = `faults-undeletable-${ns}`;
+    await kube.create({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicy",
+      metadata: { name: policy },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: { resourceRules: [{ apiGroups: ["agents.x-k8s.io"], apiVersions: ["*"], operations: ["DELETE"], resources: ["sandboxes"] }] },
+        validations: [{ expression: "!has(oldObject.metadata.annotations) || !('test/undeletable' in oldObject.metadata.annotations)", message: "undeletable (test)" }],
+      },
+    } as KubernetesObject);
+    await kube.create({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicyBinding",
+      metadata: { name: policy },
+      spec: { policyName: policy, validationActions: ["Deny"], matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } } },
+    } as KubernetesObject);
+    try {
+      await setUpPool(ns, 2);
+      await poolReady(ns, "python-pool", 2);
+      const mark = (name: string, on: boolean) =>
+        kube.patch({ apiVersion: SB, kind: "Sandbox", namespace: ns, name }, { metadata: { annotations: { "test/undeletable": on ? "true" : null } } }, { type: "merge" });
+      const members = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name ?? "");
+      for (const m of members) await mark(m, true);
+      // The policy takes a moment to load: wait until deleting a marked probe is refused.
+      const probe = { apiVersion: SB, kind: "Sandbox", namespace: ns, name: "probe" };
+      await waitFor(async () => {
+        await kube.create({ apiVersion: SB, kind: "Sandbox", metadata: { name: "probe", namespace: ns, annotations: { "test/undeletable": "true" } }, spec: { podTemplate: fakeNodePodTemplate() } } as KubernetesObject).catch(() => undefined);
+        try {
+          await kube.delete(probe);
+          return false;
+        } catch (err) {
+          return /undeletable/.test(String(err));
+        }
+      }, { message: "admission policy in force" });
+      await mark("probe", false);
+      await kube.delete(probe);
+      await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas: 1 } }, { type: "merge", subresource: "scale" });
+      // Give the pool time to try (and fail) its scale-down before deletes are allowed again.
+      await new Promise((r) => setTimeout(r, 2_000));
+      for (const m of members) await mark(m, false);
+      await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 1, { timeoutMs: 30_000, message: "excess member deleted once deletes are allowed" });
+      await poolReady(ns, "python-pool", 1);
+    } finally {
+      await kube.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", name: policy }).catch(() => undefined);
+      await kube.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", name: policy }).catch(() => undefined);
+    }
+  });
+
   it("reports a missing template on the pool and recovers when it appears", async () => {
     const ns = await freshNamespace("pool-missing");
     await kube.create(poolManifest(ns, "orphan-pool", "later", 1));

@@ -35,6 +35,13 @@ describe("Expectations", () => {
     expect(e.pending("p", new Set(["m1"]), 1_000).deleting).toEqual([]);
   });
 
+  it("forgets a delete that failed, so the member counts again", () => {
+    const e = new Expectations();
+    e.expectDelete("p", "m1", 0);
+    e.deletionFailed("p", "m1");
+    expect(e.pending("p", new Set(["m1"]), 10).deleting).toEqual([]);
+  });
+
   it("forgets a create that failed", () => {
     const e = new Expectations();
     e.expectCreate("p", "m1", 0);

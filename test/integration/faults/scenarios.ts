@@ -50,6 +50,17 @@ export async function dropNamespace(kube: Kube, ns: string): Promise<void> {
   await kube.delete({ apiVersion: "v1", kind: "Namespace", name: ns }).catch(() => undefined);
 }
 
+/** Runs a scenario body; on failure its operators and watch are stopped before the error goes on. */
+async function guarded<T>(fleet: OperatorFleet, ledger: PoolLedger | undefined, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    await fleet.close().catch(() => undefined);
+    await ledger?.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
 function logFiles(fleet: OperatorFleet, dir: string): string[] {
   return [...fleet.replicas.keys()].map((id) => join(dir, `operator-${id}.log`));
 }
@@ -97,33 +108,35 @@ export async function operatorKillChaos(env: FaultEnv, o: KillChaosOptions): Pro
   const w = new Workload(env.kube, ns, ledger);
   await w.setup({ alpha: 3, beta: 2 });
   const fleet = new OperatorFleet({ kubeconfig: env.kubeconfig, namespace: ns, logDir, leaderElect: false });
-  await fleet.start("solo");
+  return guarded(fleet, ledger, async () => {
+    await fleet.start("solo");
 
-  let kills = 0;
-  const killer = (async () => {
-    for (let i = 0; i < o.kills; i++) {
-      await sleep((o.minGapMs ?? 500) + rand() * ((o.maxGapMs ?? 3_000) - (o.minGapMs ?? 500)));
-      await fleet.kill("solo", true);
-      kills++;
-    }
-  })();
-  const driver = (async () => {
-    const names = Array.from({ length: o.claims }, (_, i) => `c-${i}`);
-    const half = Math.ceil(names.length / 2);
-    await Promise.all([w.createClaims(names.slice(0, half).filter((_, i) => i % 2 === 0), "alpha"), w.createClaims(names.slice(0, half).filter((_, i) => i % 2 === 1), "beta")]);
-    await w.scale("alpha", 6);
-    await w.scale("beta", 0);
-    await sleep(rand() * 1_000);
-    await w.createClaims(names.slice(half), "alpha");
-    await w.deleteClaim(names[0] ?? "c-0");
-    await w.deleteMember("alpha", rand);
-    await w.scale("alpha", 2);
-    await w.scale("beta", 3);
-    await sleep(rand() * 1_000);
-    await w.scale("alpha", 4);
-  })();
-  await Promise.all([killer, driver]);
-  return finish(env, "operator-sigkill", o.seed, ns, started, fleet, ledger, { operatorSigkill: kills, poolScale: w.ops.scales, claimDelete: w.ops.claimsDeleted, memberDelete: w.ops.membersDeleted }, { ops: w.ops, unexpectedOperatorExits: fleet.unexpectedExits }, logDir);
+    let kills = 0;
+    const killer = (async () => {
+      for (let i = 0; i < o.kills; i++) {
+        await sleep((o.minGapMs ?? 500) + rand() * ((o.maxGapMs ?? 3_000) - (o.minGapMs ?? 500)));
+        await fleet.kill("solo", true);
+        kills++;
+      }
+    })();
+    const driver = (async () => {
+      const names = Array.from({ length: o.claims }, (_, i) => `c-${i}`);
+      const half = Math.ceil(names.length / 2);
+      await Promise.all([w.createClaims(names.slice(0, half).filter((_, i) => i % 2 === 0), "alpha"), w.createClaims(names.slice(0, half).filter((_, i) => i % 2 === 1), "beta")]);
+      await w.scale("alpha", 6);
+      await w.scale("beta", 0);
+      await sleep(rand() * 1_000);
+      await w.createClaims(names.slice(half), "alpha");
+      await w.deleteClaim(names[0] ?? "c-0");
+      await w.deleteMember("alpha", rand);
+      await w.scale("alpha", 2);
+      await w.scale("beta", 3);
+      await sleep(rand() * 1_000);
+      await w.scale("alpha", 4);
+    })();
+    await Promise.all([killer, driver]);
+    return finish(env, "operator-sigkill", o.seed, ns, started, fleet, ledger, { operatorSigkill: kills, poolScale: w.ops.scales, claimDelete: w.ops.claimsDeleted, memberDelete: w.ops.membersDeleted }, { ops: w.ops, unexpectedOperatorExits: fleet.unexpectedExits }, logDir);
+  });
 }
 
 export interface FailoverOptions {
@@ -160,65 +173,69 @@ export async function leaderFailover(env: FaultEnv, o: FailoverOptions): Promise
   const w = new Workload(env.kube, ns, ledger);
   await w.setup({ pool: 2 });
   const fleet = new OperatorFleet({ kubeconfig: env.kubeconfig, namespace: ns, logDir, leaderElect: true, timings: o.timings });
-  await fleet.start("a");
-  await retrying("replica a leads", async () => ((await fleet.holder(env.kube)) === "a" ? true : Promise.reject(new Error("not yet"))), undefined, 60_000);
-  await fleet.start("b");
-  // The follower is up (serves /metrics) before we judge it.
-  await retrying("replica b serves /metrics", () => fleet.reconciles("b"), undefined, 30_000);
-  await w.createClaims(["warmup-0", "warmup-1"], "pool");
+  return guarded(fleet, ledger, async () => {
+    await fleet.start("a");
+    await retrying("replica a leads", async () => ((await fleet.holder(env.kube)) === "a" ? true : Promise.reject(new Error("not yet"))), undefined, 60_000);
+    await fleet.start("b");
+    // The follower is up (serves /metrics) before we judge it.
+    await retrying("replica b serves /metrics", () => fleet.reconciles("b"), undefined, 30_000);
+    await w.createClaims(["warmup-0", "warmup-1"], "pool");
 
-  const samples: TakeoverSample[] = [];
-  const faults = { leaderSigstop: 0, leaderSigkill: 0 };
-  for (let round = 0; round < o.rounds; round++) {
-    const leader = await retrying("a holder", async () => (await fleet.holder(env.kube)) ?? Promise.reject(new Error("no holder")), undefined, 60_000);
-    const follower = leader === "a" ? "b" : "a";
-    // Let the leader do some work first, so "the follower ran nothing" is not vacuous.
-    await w.createClaims([`r${round}-pre`], "pool");
-    await retrying(`claim r${round}-pre bound`, async () => ((await claimBound(env.kube, ns, `r${round}-pre`)) ? true : Promise.reject(new Error("unbound"))), undefined, 60_000);
-    const followerReconcilesBefore = await fleet.reconciles(follower);
-    const how = round % 2 === 0 ? "sigstop" : "sigkill";
-    const t0 = Date.now();
-    if (how === "sigstop") {
-      fleet.pause(leader);
-      faults.leaderSigstop++;
-    } else {
-      await fleet.kill(leader, false);
-      faults.leaderSigkill++;
-    }
-    const probe = `r${round}-during`;
-    await w.createClaims([probe], "pool");
-    let progressBeforeTakeover = false;
-    let takeoverMs = -1;
-    const deadline = Date.now() + o.timings.leaseDurationMs * 4 + 30_000;
-    while (Date.now() < deadline) {
-      const holder = await fleet.holder(env.kube).catch(() => undefined);
-      if (holder === follower) {
-        takeoverMs = Date.now() - t0;
-        break;
+    const samples: TakeoverSample[] = [];
+    const faults = { leaderSigstop: 0, leaderSigkill: 0 };
+    for (let round = 0; round < o.rounds; round++) {
+      const leader = await retrying("a holder", async () => (await fleet.holder(env.kube)) ?? Promise.reject(new Error("no holder")), undefined, 60_000);
+      const follower = leader === "a" ? "b" : "a";
+      // Let the leader do some work first, so "the follower ran nothing" is not vacuous.
+      await w.createClaims([`r${round}-pre`], "pool");
+      await retrying(`claim r${round}-pre bound`, async () => ((await claimBound(env.kube, ns, `r${round}-pre`)) ? true : Promise.reject(new Error("unbound"))), undefined, 60_000);
+      const followerReconcilesBefore = await fleet.reconciles(follower);
+      const how = round % 2 === 0 ? "sigstop" : "sigkill";
+      const t0 = Date.now();
+      if (how === "sigstop") {
+        fleet.pause(leader);
+        faults.leaderSigstop++;
+      } else {
+        await fleet.kill(leader, false);
+        faults.leaderSigkill++;
       }
-      if (await claimBound(env.kube, ns, probe).catch(() => false)) progressBeforeTakeover = true;
-      await sleep(50);
+      const probe = `r${round}-during`;
+      await w.createClaims([probe], "pool");
+      let progressBeforeTakeover = false;
+      let takeoverMs = -1;
+      const deadline = Date.now() + o.timings.leaseDurationMs * 4 + 30_000;
+      while (Date.now() < deadline) {
+        const holder = await fleet.holder(env.kube).catch(() => undefined);
+        if (holder === follower) {
+          takeoverMs = Date.now() - t0;
+          break;
+        }
+        if (await claimBound(env.kube, ns, probe).catch(() => false)) progressBeforeTakeover = true;
+        await sleep(50);
+      }
+      if (takeoverMs < 0) throw new Error(`round ${round}: ${follower} did not take the Lease over from ${leader}`);
+      samples.push({ how, from: leader, to: follower, takeoverMs, progressBeforeTakeover, followerReconcilesBefore });
+      env.log?.(`leader round ${round}: ${how} ${leader} -> ${follower} in ${takeoverMs} ms (progress before takeover: ${progressBeforeTakeover}, follower reconciles before: ${followerReconcilesBefore})`);
+      await retrying(`claim ${probe} bound after takeover`, async () => ((await claimBound(env.kube, ns, probe)) ? true : Promise.reject(new Error("unbound"))), undefined, 60_000);
+      const generation = fleet.get(leader).generation;
+      if (how === "sigstop") {
+        // Continued, it finds the Lease gone and exits; the supervisor starts it again as follower.
+        fleet.resume(leader);
+      } else {
+        await fleet.start(leader);
+      }
+      // A new process (not the continued one, whose counters are its old leader's) serving /metrics.
+      await retrying(`replica ${leader} back as follower`, async () => (fleet.get(leader).generation > generation ? fleet.reconciles(leader) : Promise.reject(new Error("old process still running"))), undefined, 30_000);
     }
-    if (takeoverMs < 0) throw new Error(`round ${round}: ${follower} did not take the Lease over from ${leader}`);
-    samples.push({ how, from: leader, to: follower, takeoverMs, progressBeforeTakeover, followerReconcilesBefore });
-    env.log?.(`leader round ${round}: ${how} ${leader} -> ${follower} in ${takeoverMs} ms (progress before takeover: ${progressBeforeTakeover}, follower reconciles before: ${followerReconcilesBefore})`);
-    await retrying(`claim ${probe} bound after takeover`, async () => ((await claimBound(env.kube, ns, probe)) ? true : Promise.reject(new Error("unbound"))), undefined, 60_000);
-    if (how === "sigstop") {
-      // Continued, it finds the Lease gone and exits; the supervisor starts it again as follower.
-      fleet.resume(leader);
-    } else {
-      await fleet.start(leader);
-    }
-    await retrying(`replica ${leader} back as follower`, () => fleet.reconciles(leader), undefined, 30_000);
-  }
-  const bound = o.timings.leaseDurationMs + o.timings.retryPeriodMs * 1.2;
-  return finish(env, "leader-failover", o.seed, ns, started, fleet, ledger, faults, {
-    timings: o.timings,
-    takeovers: samples,
-    takeoverBoundMs: bound,
-    takeoverMaxMs: Math.max(...samples.map((s) => s.takeoverMs)),
-    leaseLossRestarts: fleet.unexpectedExits,
-  }, logDir);
+    const bound = o.timings.leaseDurationMs + o.timings.retryPeriodMs * 1.2;
+    return finish(env, "leader-failover", o.seed, ns, started, fleet, ledger, faults, {
+      timings: o.timings,
+      takeovers: samples,
+      takeoverBoundMs: bound,
+      takeoverMaxMs: Math.max(...samples.map((s) => s.takeoverMs)),
+      leaseLossRestarts: fleet.unexpectedExits,
+    }, logDir);
+  });
 }
 
 async function claimBound(kube: Kube, ns: string, name: string): Promise<boolean> {
@@ -249,50 +266,56 @@ export async function controlPlaneFaults(env: FaultEnv, cp: ControlPlane, o: Con
   const w = new Workload(env.kube, ns, ledger);
   await w.setup({ pool: 3 });
   const fleet = new OperatorFleet({ kubeconfig: env.kubeconfig, namespace: ns, logDir, leaderElect: false });
-  await fleet.start("solo");
-  const faults = { apiserverRestart: 0, etcdRestart: 0, etcdCompaction: 0, blindWindow: 0, resourceVersionBumps: 0, podDeletedWhileBlind: 0 };
-  const stopWriter = new AbortController();
-  const writer = w.conflictWriter(stopWriter.signal, rand);
+  return guarded(fleet, ledger, async () => {
+    await fleet.start("solo");
+    const faults = { apiserverRestart: 0, etcdRestart: 0, etcdCompaction: 0, blindWindow: 0, resourceVersionBumps: 0, podDeletedWhileBlind: 0 };
+    const stopWriter = new AbortController();
+    const writer = w.conflictWriter(stopWriter.signal, rand);
 
-  const third = Math.max(1, Math.floor(o.claims / 3));
-  const names = Array.from({ length: o.claims }, (_, i) => `cp-${i}`);
-  // 1: API server restart in the middle of a claim burst.
-  const burst1 = w.createClaims(names.slice(0, third), "pool", 4);
-  await sleep(200 + rand() * 500);
-  await cp.restartApiServer({ downMs });
-  faults.apiserverRestart++;
-  await burst1;
-  // 2: etcd restart while the pool scales up and claims arrive.
-  await w.scale("pool", 5);
-  const burst2 = w.createClaims(names.slice(third, 2 * third), "pool", 4);
-  await sleep(200 + rand() * 500);
-  await cp.restartEtcd({ downMs });
-  faults.etcdRestart++;
-  await burst2;
-  // 3: blind window. Everything here happens while the operator cannot see it.
-  await sleep(1_000);
-  fleet.pause("solo");
-  faults.blindWindow++;
-  const victim = await firstBoundSandbox(env.kube, ns);
-  if (victim) {
-    await retrying("delete a bound sandbox's pod", () => env.kube.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: victim }, { gracePeriodSeconds: 0 }));
-    faults.podDeletedWhileBlind++;
-  }
-  await w.deleteClaim(names[0] ?? "cp-0");
-  await w.createClaims(names.slice(2 * third), "pool", 4);
-  await w.scale("pool", 3);
-  await w.deleteMember("pool", rand);
-  await cp.restartApiServer({ downMs });
-  faults.apiserverRestart++;
-  await retrying("compact etcd", () => cp.compactEtcd());
-  faults.etcdCompaction++;
-  fleet.resume("solo");
-  await sleep(2_000);
-  stopWriter.abort();
-  await writer;
-  faults.resourceVersionBumps = w.ops.bumps;
-  const gone = await watch410s(env.kube);
-  return finish(env, "control-plane", o.seed, ns, started, fleet, ledger, faults, { ops: w.ops, apiserverWatch410s: gone, victimPod: victim, unexpectedOperatorExits: fleet.unexpectedExits }, logDir);
+    const third = Math.max(3, Math.floor(o.claims / 3));
+    const names = Array.from({ length: o.claims }, (_, i) => `cp-${i}`);
+    // 1: API server restart in the middle of a claim burst, once the operator is at work.
+    await w.createClaims(names.slice(0, 2), "pool");
+    await retrying("first claims bound", async () => ((await claimBound(env.kube, ns, names[1] ?? "cp-1")) ? true : Promise.reject(new Error("unbound"))), undefined, 90_000);
+    const burst1 = w.createClaims(names.slice(2, third), "pool", 4);
+    await sleep(200 + rand() * 500);
+    await cp.restartApiServer({ downMs });
+    faults.apiserverRestart++;
+    await burst1;
+    // 2: etcd restart while the pool scales up and claims arrive.
+    await w.scale("pool", 5);
+    const burst2 = w.createClaims(names.slice(third, 2 * third), "pool", 4);
+    await sleep(200 + rand() * 500);
+    await cp.restartEtcd({ downMs });
+    faults.etcdRestart++;
+    await burst2;
+    // 3: blind window. Everything here happens while the operator cannot see it.
+    await sleep(1_000);
+    fleet.pause("solo");
+    faults.blindWindow++;
+    const victim = await retrying("a bound claim", async () => (await firstBoundSandbox(env.kube, ns)) ?? Promise.reject(new Error("none bound yet")), undefined, 90_000);
+    if (victim) {
+      await retrying("delete a bound sandbox's pod", () => env.kube.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: victim }, { gracePeriodSeconds: 0 }));
+      faults.podDeletedWhileBlind++;
+    }
+    await w.deleteClaim(names[0] ?? "cp-0");
+    await w.createClaims(names.slice(2 * third), "pool", 4);
+    await w.scale("pool", 3);
+    await w.deleteMember("pool", rand);
+    // Graceful: watches end cleanly, so informers try to resume from their last resourceVersion
+    // (which the new API server's fresh watch cache, and etcd once compacted, no longer serve).
+    await cp.restartApiServer({ downMs, graceful: true });
+    faults.apiserverRestart++;
+    await retrying("compact etcd", () => cp.compactEtcd());
+    faults.etcdCompaction++;
+    fleet.resume("solo");
+    await sleep(2_000);
+    stopWriter.abort();
+    await writer;
+    faults.resourceVersionBumps = w.ops.bumps;
+    const gone = await watch410s(env.kube);
+    return finish(env, "control-plane", o.seed, ns, started, fleet, ledger, faults, { ops: w.ops, apiserverWatch410s: gone, victimPod: victim, unexpectedOperatorExits: fleet.unexpectedExits }, logDir);
+  });
 }
 
 async function firstBoundSandbox(kube: Kube, ns: string): Promise<string | undefined> {
@@ -327,68 +350,70 @@ export async function driftRepair(env: FaultEnv, o: DriftOptions): Promise<Fault
   const ns = await freshNamespace(env.kube, "fault-drift");
   const logDir = join(env.logDir, ns);
   const fleet = new OperatorFleet({ kubeconfig: env.kubeconfig, namespace: ns, logDir, leaderElect: false });
-  await fleet.start("solo");
-  await ensureRuntimeClass(env.kube);
-  const names = Array.from({ length: o.sandboxes }, (_, i) => `drift-${i}`);
-  for (const name of names) {
-    await env.kube.create({
-      apiVersion: "agents.x-k8s.io/v1beta1",
-      kind: "Sandbox",
-      metadata: { name, namespace: ns },
-      spec: {
-        service: true,
-        podTemplate: {
-          metadata: { labels: { app: "drift" } },
-          spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"], ports: [{ containerPort: 9000, name: "app" }] }] },
+  return guarded(fleet, undefined, async () => {
+    await fleet.start("solo");
+    await ensureRuntimeClass(env.kube);
+    const names = Array.from({ length: o.sandboxes }, (_, i) => `drift-${i}`);
+    for (const name of names) {
+      await env.kube.create({
+        apiVersion: "agents.x-k8s.io/v1beta1",
+        kind: "Sandbox",
+        metadata: { name, namespace: ns },
+        spec: {
+          service: true,
+          podTemplate: {
+            metadata: { labels: { app: "drift" } },
+            spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"], ports: [{ containerPort: 9000, name: "app" }] }] },
+          },
         },
-      },
-    } as KubernetesObject);
-  }
-  const first = await settleAndCheck(env.kube, ns, { timeoutMs: 60_000 });
-  if (first.violations.length) throw new Error(`drift: sandboxes never became Ready: ${JSON.stringify(first.violations.slice(0, 5))}`);
-
-  // Hand edits come from another field manager, as a person's kubectl would.
-  const kc = new KubeConfig();
-  kc.loadFromFile(env.kubeconfig);
-  const hand = new Kube(kc, { fieldManager: "kubectl-edit" });
-  const faults: Record<string, number> = {};
-  const count = (k: string) => (faults[k] = (faults[k] ?? 0) + 1);
-  const np = (name: string) => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespace: ns, name });
-  const svc = (name: string) => ({ apiVersion: "v1", kind: "Service", namespace: ns, name });
-  const pod = (name: string) => ({ apiVersion: "v1", kind: "Pod", namespace: ns, name });
-  const edits: Record<string, (name: string) => Promise<unknown>> = {
-    deletePod: (n) => hand.delete(pod(n), { gracePeriodSeconds: 0 }),
-    deleteService: (n) => hand.delete(svc(n)),
-    deleteNetworkPolicy: (n) => hand.delete(np(n)),
-    deleteTokenSecret: (n) => hand.delete({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${n}-execd-token` }),
-    podLabels: (n) => hand.patch(pod(n), { metadata: { labels: { "agents.x-k8s.io/sandbox-name-hash": "hijacked", "agents.x-k8s.io/claim-uid": "forged" } } }, { type: "merge" }),
-    serviceSelector: (n) => hand.patch(svc(n), { spec: { selector: { app: "drift" } } }, { type: "merge" }),
-    servicePorts: (n) => hand.patch(svc(n), { spec: { ports: [{ name: "evil", port: 2222, targetPort: 22, protocol: "TCP" }] } }, { type: "merge" }),
-    policySelector: (n) => hand.patch(np(n), { spec: { podSelector: { matchLabels: { nothing: "here" } } } }, { type: "merge" }),
-    policyEgress: (n) => hand.patch(np(n), { spec: { egress: [{}] } }, { type: "merge" }),
-    policyIngressFromAll: (n) => hand.patch(np(n), { spec: { ingress: [{ from: [{ namespaceSelector: {} }] }] } }, { type: "merge" }),
-    podImage: (n) => hand.patch(pod(n), { spec: { containers: [{ name: "main", image: "attacker/implant:latest" }] } }, { type: "strategic" }),
-  };
-  const rounds: { edits: string[]; violations: Violation[] }[] = [];
-  const keys = Object.keys(edits);
-  // Every kind of edit once, in a seeded order, several at a time across the sandboxes.
-  const order = keys.map((k) => ({ k, r: rand() })).sort((a, b) => a.r - b.r).map((x) => x.k);
-  for (let i = 0; i < order.length; i += 3) {
-    const batch = order.slice(i, i + 3);
-    for (const [j, k] of batch.entries()) {
-      const target = names[(i + j) % names.length] ?? "drift-0";
-      await edits[k]?.(target);
-      count(k);
+      } as KubernetesObject);
     }
-    const report = await settleAndCheck(env.kube, ns, { timeoutMs: env.settleTimeoutMs ?? 60_000 });
-    rounds.push({ edits: batch, violations: report.violations });
-    if (report.violations.length) env.log?.(`drift round ${batch.join(",")}: ${JSON.stringify(report.violations)}`);
-  }
-  const result = await finish(env, "drift-repair", o.seed, ns, started, fleet, undefined, faults, { rounds }, logDir);
-  // A round whose edits were never repaired counts even if a later round's edits healed them.
-  for (const r of rounds) {
-    for (const v of r.violations) result.invariants.violations.push({ ...v, detail: `after edits ${r.edits.join(", ")}: ${v.detail}` });
-  }
-  result.survived = result.survived && rounds.every((r) => r.violations.length === 0);
-  return result;
+    const first = await settleAndCheck(env.kube, ns, { timeoutMs: 60_000 });
+    if (first.violations.length) throw new Error(`drift: sandboxes never became Ready: ${JSON.stringify(first.violations.slice(0, 5))}`);
+
+    // Hand edits come from another field manager, as a person's kubectl would.
+    const kc = new KubeConfig();
+    kc.loadFromFile(env.kubeconfig);
+    const hand = new Kube(kc, { fieldManager: "kubectl-edit" });
+    const faults: Record<string, number> = {};
+    const count = (k: string) => (faults[k] = (faults[k] ?? 0) + 1);
+    const np = (name: string) => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespace: ns, name });
+    const svc = (name: string) => ({ apiVersion: "v1", kind: "Service", namespace: ns, name });
+    const pod = (name: string) => ({ apiVersion: "v1", kind: "Pod", namespace: ns, name });
+    const edits: Record<string, (name: string) => Promise<unknown>> = {
+      deletePod: (n) => hand.delete(pod(n), { gracePeriodSeconds: 0 }),
+      deleteService: (n) => hand.delete(svc(n)),
+      deleteNetworkPolicy: (n) => hand.delete(np(n)),
+      deleteTokenSecret: (n) => hand.delete({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${n}-execd-token` }),
+      podLabels: (n) => hand.patch(pod(n), { metadata: { labels: { "agents.x-k8s.io/sandbox-name-hash": "hijacked", "agents.x-k8s.io/claim-uid": "forged" } } }, { type: "merge" }),
+      serviceSelector: (n) => hand.patch(svc(n), { spec: { selector: { app: "drift" } } }, { type: "merge" }),
+      servicePorts: (n) => hand.patch(svc(n), { spec: { ports: [{ name: "evil", port: 2222, targetPort: 22, protocol: "TCP" }] } }, { type: "merge" }),
+      policySelector: (n) => hand.patch(np(n), { spec: { podSelector: { matchLabels: { nothing: "here" } } } }, { type: "merge" }),
+      policyEgress: (n) => hand.patch(np(n), { spec: { egress: [{}] } }, { type: "merge" }),
+      policyIngressFromAll: (n) => hand.patch(np(n), { spec: { ingress: [{ from: [{ namespaceSelector: {} }] }] } }, { type: "merge" }),
+      podImage: (n) => hand.patch(pod(n), { spec: { containers: [{ name: "main", image: "attacker/implant:latest" }] } }, { type: "strategic" }),
+    };
+    const rounds: { edits: string[]; violations: Violation[] }[] = [];
+    const keys = Object.keys(edits);
+    // Every kind of edit once, in a seeded order, several at a time across the sandboxes.
+    const order = keys.map((k) => ({ k, r: rand() })).sort((a, b) => a.r - b.r).map((x) => x.k);
+    for (let i = 0; i < order.length; i += 3) {
+      const batch = order.slice(i, i + 3);
+      for (const [j, k] of batch.entries()) {
+        const target = names[(i + j) % names.length] ?? "drift-0";
+        await edits[k]?.(target);
+        count(k);
+      }
+      const report = await settleAndCheck(env.kube, ns, { timeoutMs: env.settleTimeoutMs ?? 60_000 });
+      rounds.push({ edits: batch, violations: report.violations });
+      if (report.violations.length) env.log?.(`drift round ${batch.join(",")}: ${JSON.stringify(report.violations)}`);
+    }
+    const result = await finish(env, "drift-repair", o.seed, ns, started, fleet, undefined, faults, { rounds }, logDir);
+    // A round whose edits were never repaired counts even if a later round's edits healed them.
+    for (const r of rounds) {
+      for (const v of r.violations) result.invariants.violations.push({ ...v, detail: `after edits ${r.edits.join(", ")}: ${v.detail}` });
+    }
+    result.survived = result.survived && rounds.every((r) => r.violations.length === 0);
+    return result;
+  });
 }

@@ -172,7 +172,7 @@ export function scanLogs(files: string[]): LogFindings {
       if (line.includes("Lost the race for a warm Sandbox") || (line.includes("Reconciler failed") && line.includes("409"))) out.conflictsRetried++;
       if (line.includes("List/watch failed; restarting")) out.watchRestarts++;
       if (line.includes("Reconciler failed")) out.reconcileErrors++;
-      if (line.includes("Lost the leader lease") || line.includes("stopped leading")) out.leaseLost++;
+      if (line.includes("Lost the leader lease")) out.leaseLost++;
     }
   }
   return out;

@@ -20,6 +20,13 @@ export interface RouterConfig {
   authCacheMax: number;
   /** Retry-After sent with 503 for sandboxes that are not Ready. */
   retryAfterSeconds: number;
+  /**
+   * How long a request for a sandbox the router does not see Ready (or at all) waits for its
+   * caches before the 404/503. A client that saw its claim turn Ready through its own watch
+   * calls at once, and the router's watch may be a few milliseconds behind: without this wait
+   * that first call failed and the client had to retry.
+   */
+  resolveWaitMs: number;
   /** Idle timeout of a proxied request (no bytes either way for this long aborts it). */
   upstreamIdleTimeoutMs: number;
 }
@@ -36,6 +43,7 @@ export const defaultRouterConfig: RouterConfig = {
   authCacheTtlMs: 10_000,
   authCacheMax: 10_000,
   retryAfterSeconds: 2,
+  resolveWaitMs: 1_000,
   upstreamIdleTimeoutMs: 600_000,
 };
 

@@ -42,6 +42,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     .addOption(new Option("--max-wait <seconds>", "longest wait a caller may ask for").default(d.maxWaitSeconds).argParser(wholeNumber("--max-wait", 0)))
     .addOption(new Option("--token-ttl <seconds>", "lifetime of sandbox tokens").default(d.scopedTokenTtlSeconds).argParser(wholeNumber("--token-ttl", 10)))
     .addOption(new Option("--auth-cache-ttl <ms>", "how long TokenReview/SubjectAccessReview answers are reused").default(d.authCacheTtlMs).argParser(wholeNumber("--auth-cache-ttl", 0)))
+    .addOption(new Option("--resolve-wait <ms>", "how long a request for a sandbox not (yet) Ready in the router's caches waits before 404/503").default(d.resolveWaitMs).argParser(wholeNumber("--resolve-wait", 0)))
     .addOption(new Option("--upstream-idle-timeout <ms>", "abort a proxied request idle for this long").default(d.upstreamIdleTimeoutMs).argParser(wholeNumber("--upstream-idle-timeout", 1)))
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
     .exitOverride();
@@ -60,6 +61,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     tokenTtl: number;
     authCacheTtl: number;
     upstreamIdleTimeout: number;
+    resolveWait: number;
     namespace?: string;
   }>();
   if (o.defaultTtl > o.maxTtl) throw new Error(`--default-ttl (${o.defaultTtl}) exceeds --max-ttl (${o.maxTtl})`);
@@ -80,6 +82,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       scopedTokenTtlSeconds: o.tokenTtl,
       authCacheTtlMs: o.authCacheTtl,
       upstreamIdleTimeoutMs: o.upstreamIdleTimeout,
+      resolveWaitMs: o.resolveWait,
     },
     listen: typeof o.listen === "string" ? hostPort(o.listen) : o.listen,
     healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,

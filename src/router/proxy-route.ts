@@ -2,9 +2,9 @@
 // sandbox, then stream to its pod with the sandbox's own execution-server token.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RouterDeps } from "./deps.js";
-import { badRequest, notFound, RouterError } from "./errors.js";
+import { badRequest, decodeSegment, notFound, RouterError } from "./errors.js";
 import { forward } from "./proxy.js";
-import { namesOf, resolveTarget } from "./resolve.js";
+import { namesOf, resolveTarget, type Resolution } from "./resolve.js";
 
 /** Upstream paths that count as an execute (they reset the sandbox's TTL). */
 const EXECUTE_PATHS = new Set(["/v1/execute", "/execute", "/v1/executeCode"]);
@@ -59,10 +59,15 @@ export function fromPath(req: IncomingMessage, defaults: { port: number }): Prox
 
 export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, p: ProxyRequest): Promise<void> {
   const caller = await deps.auth.authenticate(req);
-  const r = resolveTarget(deps.caches, p.namespace, p.id, deps.now());
-  const names = namesOf(r);
-  // Authorize before telling anything about the target, so others learn nothing from 404 vs 503.
-  await deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, ...names, requestedName: p.id });
+  let r = resolveTarget(deps.caches, p.namespace, p.id, deps.now());
+  // Authorize before telling anything about the target, so others learn nothing from 404 vs 503
+  // (nor from how long the answer took: only an authorized caller ever waits below).
+  await deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, ...namesOf(r), requestedName: p.id });
+  if (r.kind === "not-found" || r.kind === "not-ready") {
+    r = await awaitResolution(deps, p, res);
+    // The target may now resolve to a sandbox the first check did not name (a claim's adopted one).
+    await deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, ...namesOf(r), requestedName: p.id });
+  }
   switch (r.kind) {
     case "not-found":
       throw notFound(`no Sandbox or SandboxClaim "${p.id}" in namespace "${p.namespace}"`);
@@ -86,6 +91,28 @@ export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: Serve
         ? new RouterError(502, "upstream_auth", `sandbox ${sandboxName} rejected the router's credentials${execdToken ? "" : " (its token Secret is not known to the router yet)"}`)
         : undefined,
   });
+}
+
+/**
+ * Waits (on informer events, bounded by resolveWaitMs) for the target to become Ready or to
+ * expire in the caches, and returns the resolution at the end of the wait either way.
+ */
+async function awaitResolution(deps: RouterDeps, p: ProxyRequest, res: ServerResponse): Promise<Resolution> {
+  const resolve = (): Resolution => resolveTarget(deps.caches, p.namespace, p.id, deps.now());
+  if (deps.config.resolveWaitMs <= 0) return resolve();
+  const gone = new AbortController();
+  const onClose = (): void => gone.abort();
+  res.once("close", onClose);
+  try {
+    await deps.waiter.waitFor(p.namespace, p.id, () => settled(resolve()), deps.config.resolveWaitMs, gone.signal);
+  } finally {
+    res.off("close", onClose);
+  }
+  return resolve();
+}
+
+function settled(r: Resolution): boolean {
+  return r.kind === "ready" || r.kind === "expired";
 }
 
 /** Upstream's X-Sandbox-Timeout (seconds) may shorten the idle timeout, never lengthen it. */

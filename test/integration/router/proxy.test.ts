@@ -149,6 +149,37 @@ describe("resolution", () => {
   });
 });
 
+describe("resolution race", () => {
+  it("holds a call made the moment a claim is created until the router's caches see it Ready, instead of 503", async () => {
+    // Its own router with a generous wait, so a loaded machine cannot turn this into a timing test.
+    const patient = await startRouter({ resolveWaitMs: 60_000 });
+    try {
+      await poolReady(kube, ns, "python-pool", 1);
+      await kube.create(claimManifest(ns, "eager-claim", "python-pool"));
+      const seenBeforeCall = patient.router.caches.claims.get(ns, "eager-claim");
+      // The operator has not answered yet: without the wait this call would get 404 or 503.
+      expect(seenBeforeCall?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false).toBe(false);
+      const res = await call<{ stdout: string }>(`${patient.url}/sandboxes/${ns}/eager-claim/v1/execute`, { token: alice, body: { code: "print('no retry needed')" } });
+      expect(res.status).toBe(200);
+      expect(res.body.stdout).toBe("no retry needed\n");
+    } finally {
+      await patient.stop();
+    }
+  });
+
+  it("still answers 404 for a name that never appears, after the wait", async () => {
+    const quick = await startRouter({ resolveWaitMs: 200 });
+    try {
+      const started = Date.now();
+      const res = await call(`${quick.url}/sandboxes/${ns}/never-there/v1/execute`, { token: alice, body: { code: "1" } });
+      expect(res.status).toBe(404);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    } finally {
+      await quick.stop();
+    }
+  });
+});
+
 describe("forwarding", () => {
   it("follows upstream's header contract and sends the pod only the sandbox's own credentials", async () => {
     const seen: http.IncomingHttpHeaders[] = [];

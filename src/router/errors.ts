@@ -19,6 +19,15 @@ export const unauthenticated = (message: string): RouterError =>
 export const forbidden = (message: string): RouterError => new RouterError(403, "forbidden", message);
 export const notFound = (message: string): RouterError => new RouterError(404, "not_found", message);
 
+/** decodeURIComponent for one path segment; bad percent-encoding is the caller's 400, not a 500. */
+export function decodeSegment(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw badRequest(`path segment "${text}" is not valid percent-encoding (UTF-8 bytes as %XX)`);
+  }
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });

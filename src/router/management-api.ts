@@ -10,7 +10,7 @@ import { readJson } from "./body.js";
 import type { ClaimObject, PoolObject } from "./caches.js";
 import { RouterIndex } from "./caches.js";
 import type { RouterDeps } from "./deps.js";
-import { badRequest, notFound, RouterError, sendJson } from "./errors.js";
+import { badRequest, decodeSegment, notFound, RouterError, sendJson } from "./errors.js";
 import { proxyTo, validateTarget } from "./proxy-route.js";
 import { boundSandboxName, SandboxStates, viewOf, type SandboxView } from "./sandbox-state.js";
 
@@ -45,7 +45,7 @@ interface Routed {
 
 /** Handles /v1/sandboxes... and /v1/warmpools...; returns false for other paths. */
 export async function handleManagement(deps: RouterDeps, { req, res, url }: Routed): Promise<boolean> {
-  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeSegment);
   if (parts[0] !== "v1" || (parts[1] !== "sandboxes" && parts[1] !== "warmpools")) return false;
   const namespace = url.searchParams.get("namespace") || headerNamespace(req) || deps.config.defaultNamespace;
   const method = req.method ?? "GET";

@@ -52,7 +52,7 @@ export function fromPath(req: IncomingMessage, defaults: { port: number }): Prox
   if (!m?.[1] || !m[2]) throw notFound("expected /sandboxes/{namespace}/{name}/<path>");
   const portText = req.headers["x-sandbox-port"];
   const port = typeof portText === "string" && portText.trim() ? Number(portText) : defaults.port;
-  const t = { namespace: decodeURIComponent(m[1]), id: decodeURIComponent(m[2]), port, path: `${m[3] ?? "/"}${search}` };
+  const t = { namespace: decodeSegment(m[1]), id: decodeSegment(m[2]), port, path: `${m[3] ?? "/"}${search}` };
   validateTarget(t);
   return t;
 }

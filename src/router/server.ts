@@ -1,5 +1,6 @@
 // The router's HTTP front: upstream's header contract, path routing, the management API, health.
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { answerMalformedRequests } from "../execd/http/client-error.js";
 import type { RouterDeps } from "./deps.js";
 import { RouterError, sendError, sendJson } from "./errors.js";
 import { handleManagement } from "./management-api.js";
@@ -20,6 +21,8 @@ export function createRouterServer(deps: RouterDeps, opts: RouterServerOptions):
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
+  // Requests node's parser refuses (huge headers, bad bytes) and CONNECT get JSON errors too.
+  answerMalformedRequests(server);
   server.on("upgrade", (_req, socket) => {
     socket.end("HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ error: { code: "not_implemented", message: "WebSocket upgrades are not proxied" } }));
   });
@@ -64,6 +67,7 @@ async function handle(deps: RouterDeps, opts: RouterServerOptions, req: Incoming
         await proxyTo(deps, req, res, req.headers["x-sandbox-id"] !== undefined ? fromHeaders(req, { namespace: deps.config.defaultNamespace, port: deps.config.execPort }) : fromPath(req, { port: deps.config.execPort }));
         return;
       case "health":
+        if (req.method !== "GET" && req.method !== "HEAD") throw new RouterError(405, "method_not_allowed", `${req.method ?? ""} is not allowed on ${url.pathname}; use GET`);
         if (url.pathname === "/readyz" && !opts.isReady()) sendJson(res, 503, { status: "caches not synced" });
         else sendJson(res, 200, { status: "ok" });
         return;

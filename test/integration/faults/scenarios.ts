@@ -227,7 +227,9 @@ export async function leaderFailover(env: FaultEnv, o: FailoverOptions): Promise
       // A new process (not the continued one, whose counters are its old leader's) serving /metrics.
       await retrying(`replica ${leader} back as follower`, async () => (fleet.get(leader).generation > generation ? fleet.reconciles(leader) : Promise.reject(new Error("old process still running"))), undefined, 30_000);
     }
-    const bound = o.timings.leaseDurationMs + o.timings.retryPeriodMs * 1.2;
+    // Expiry is judged from when the follower saw the last renewal, and it looks every retryPeriod
+  // with up to 120% jitter: up to one period late to see the renewal, one more to see the expiry.
+  const bound = o.timings.leaseDurationMs + 2 * o.timings.retryPeriodMs * 2.2;
     return finish(env, "leader-failover", o.seed, ns, started, fleet, ledger, faults, {
       timings: o.timings,
       takeovers: samples,

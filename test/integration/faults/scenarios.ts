@@ -205,12 +205,15 @@ export async function leaderFailover(env: FaultEnv, o: FailoverOptions): Promise
       let takeoverMs = -1;
       const deadline = Date.now() + o.timings.leaseDurationMs * 4 + 30_000;
       while (Date.now() < deadline) {
+        // The claim first, then the holder: a claim found bound while the holder read after it is
+        // still the stopped one was bound without a takeover (a new holder could not have done it).
+        const bound = await claimBound(env.kube, ns, probe).catch(() => false);
         const holder = await fleet.holder(env.kube).catch(() => undefined);
         if (holder === follower) {
           takeoverMs = Date.now() - t0;
           break;
         }
-        if (await claimBound(env.kube, ns, probe).catch(() => false)) progressBeforeTakeover = true;
+        if (bound) progressBeforeTakeover = true;
         await sleep(50);
       }
       if (takeoverMs < 0) throw new Error(`round ${round}: ${follower} did not take the Lease over from ${leader}`);

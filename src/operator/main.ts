@@ -1,17 +1,28 @@
 #!/usr/bin/env node
 // The operator process. It loads its cluster config with runtime/kubeconfig.ts instead of
 // client-node's KubeConfig, whose import alone costs ~90 MB of RSS (all generated API classes).
-import { connect, createLogger, loadDefaultConfig, runMain } from "../runtime/index.js";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { connect, createLogger, loadDefaultConfig, runMain, type ClusterConfig } from "../runtime/index.js";
 import { buildOperator } from "./build-operator.js";
 import { parseOperatorFlags } from "./flags.js";
 
 const flags = parseOperatorFlags(process.argv.slice(2));
 const logger = createLogger({ name: "agent-sandbox-operator" });
-const clusterConfig = loadDefaultConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
+let clusterConfig: ClusterConfig;
+try {
+  clusterConfig = loadDefaultConfig({ kubeconfig: flags.kubeconfig, context: flags.context });
+} catch (err) {
+  logger.fatal({ err }, `Cannot load the cluster configuration: ${(err as Error).message}`);
+  process.exit(1);
+}
 const connection = connect(clusterConfig);
+// Process metrics (RSS, heap spaces, GC, event loop lag) next to the controllers' on /metrics.
+const registry = new Registry();
+collectDefaultMetrics({ register: registry });
 
 const { manager } = buildOperator({
   kubeConfig: connection,
+  registry,
   config: flags.config,
   logger,
   ...(flags.namespace ? { namespace: flags.namespace } : {}),

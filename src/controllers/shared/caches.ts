@@ -17,6 +17,7 @@ import {
   type SandboxWarmPool,
 } from "../../api/index.js";
 import { controllerUIDIndex, Informer, labelIndex, type Kube, type Logger } from "../../runtime/index.js";
+import { dropLastApplied, pruneService, prunePod, pruneToMetadata } from "./cache-prune.js";
 import type { NetworkPolicy } from "./network-policy.js";
 
 export const Index = {
@@ -50,7 +51,8 @@ export interface Caches {
 }
 
 export function createCaches(kube: Kube, logger: Logger, namespace?: string): Caches {
-  const common = { kube, logger, ...(namespace ? { namespace } : {}) };
+  // Every cache drops what no controller reads (cache-prune.ts names the read sites).
+  const common = { kube, logger, prune: dropLastApplied, ...(namespace ? { namespace } : {}) };
   const child = { ...common, labelSelector: childSelector, indexers: { [Index.ByControllerUID]: controllerUIDIndex } };
   return {
     sandboxes: new Informer<Sandbox & KubernetesObject>({
@@ -80,28 +82,15 @@ export function createCaches(kube: Kube, logger: Logger, namespace?: string): Ca
       indexers: { [Index.ByTemplateRef]: (p) => [`${p.metadata.namespace ?? ""}/${p.spec.sandboxTemplateRef.name}`] },
     }),
     pods: new Informer<V1Pod>({ ...child, apiVersion: "v1", kind: "Pod", prune: prunePod }),
-    services: new Informer<V1Service>({ ...child, apiVersion: "v1", kind: "Service" }),
+    services: new Informer<V1Service>({ ...child, apiVersion: "v1", kind: "Service", prune: pruneService }),
     networkPolicies: new Informer<NetworkPolicy & KubernetesObject>({
       ...child,
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
     }),
-    secrets: new Informer<V1Secret>({ ...child, apiVersion: "v1", kind: "Secret" }),
-    pvcs: new Informer<V1PersistentVolumeClaim>({ ...child, apiVersion: "v1", kind: "PersistentVolumeClaim" }),
+    secrets: new Informer<V1Secret>({ ...child, apiVersion: "v1", kind: "Secret", prune: pruneToMetadata }),
+    pvcs: new Informer<V1PersistentVolumeClaim>({ ...child, apiVersion: "v1", kind: "PersistentVolumeClaim", prune: pruneToMetadata }),
   };
-}
-
-/**
- * The controllers read only nodeName and the containers' images from pod specs (status and
- * metadata carry the rest; images are the one part of a running pod's spec anyone can change,
- * so the Sandbox controller puts them back), so the cache keeps nothing else: with thousands
- * of sandboxes the specs would be most of the operator's memory. Upstream prunes its pod cache
- * the same way.
- */
-function prunePod(pod: V1Pod): void {
-  if (pod.spec) {
-    pod.spec = { nodeName: pod.spec.nodeName, containers: pod.spec.containers.map((c) => ({ name: c.name, image: c.image })) } as V1Pod["spec"];
-  }
 }
 
 export function allInformers(c: Caches): Informer<KubernetesObject>[] {

@@ -21,7 +21,7 @@ export function jsonLimit(maxBytes: number): number {
 }
 
 /** Variables that configure the server itself and must not leak into user code. */
-export const PRIVATE_ENV = ["EXECD_TOKEN", "EXECD_TOKEN_FILE"];
+export const PRIVATE_ENV = ["EXECD_TOKEN", "EXECD_TOKEN_FILE", "EXECD_UNDER_INIT"];
 
 export function kernelEnvironment(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, MPLBACKEND: "Agg", PYTHONUNBUFFERED: "1" };

@@ -21,6 +21,7 @@ import {
 } from "./config.js";
 import { createExecdServer } from "./server.js";
 import { recordBoot, restartNotice } from "./boot-marker.js";
+import { execUnderInitIfPid1 } from "./pid1-init.js";
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
@@ -71,6 +72,8 @@ const opts = program.opts<{
 }>();
 
 const logger = pino({ name: "sandbox-execd", level: opts.logLevel });
+// As a container's PID 1, hand that role to a reaping init first (see pid1-init.ts).
+execUnderInitIfPid1(opts.shell, logger);
 
 async function readToken(): Promise<string | undefined> {
   const inline = opts.token ?? process.env.EXECD_TOKEN;

@@ -154,16 +154,20 @@ export function sandboxPodSpec(image: string): Record<string, unknown> {
   };
 }
 
+/** A CPU quantity as Kubernetes writes it ("2", "1.5", "250m", "100000u") in millicores. */
+export function cpuMillis(quantity: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)(m|u|n)?$/.exec((quantity ?? "0").trim());
+  if (!m) throw new Error(`"${quantity}" is not a CPU quantity (expected e.g. "2", "500m")`);
+  const value = Number(m[1]);
+  return m[2] === "m" ? value : m[2] === "u" ? value / 1000 : m[2] === "n" ? value / 1e6 : value * 1000;
+}
+
 /** CPU the node can still give to new pods' requests, in millicores (for sizing bursts). */
 export async function freeCpuMillis(kube: Kube): Promise<{ allocatable: number; requested: number; free: number }> {
-  const cpu = (v: unknown): number => {
-    const s = String(v ?? "0");
-    return s.endsWith("m") ? Number(s.slice(0, -1)) : Number(s) * 1000;
-  };
   const nodes = await kube.list<Obj & { status?: { allocatable?: Record<string, string> } }>({ apiVersion: "v1", kind: "Node" });
-  const allocatable = nodes.items.reduce((sum, n) => sum + cpu(n.status?.allocatable?.["cpu"]), 0);
+  const allocatable = nodes.items.reduce((sum, n) => sum + cpuMillis(n.status?.allocatable?.["cpu"]), 0);
   const pods = await kube.list<Obj & { spec?: { containers?: Array<{ resources?: { requests?: Record<string, string> } }> } }>({ apiVersion: "v1", kind: "Pod" }, { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" });
-  const requested = pods.items.reduce((sum, p) => sum + (p.spec?.containers ?? []).reduce((s, c) => s + cpu(c.resources?.requests?.["cpu"]), 0), 0);
+  const requested = pods.items.reduce((sum, p) => sum + (p.spec?.containers ?? []).reduce((s, c) => s + cpuMillis(c.resources?.requests?.["cpu"]), 0), 0);
   return { allocatable, requested, free: allocatable - requested };
 }
 

@@ -26,6 +26,7 @@ import {
   sleep,
   type Obj,
 } from "../lib/local-cluster.js";
+import { bareSpecFrom } from "../lib/bare-pod.js";
 import type { Scenario } from "../lib/scenario.js";
 import { summarize } from "../lib/stats.js";
 
@@ -34,28 +35,6 @@ const runs = Number(process.env["BENCH_COLD_RUNS"] ?? 10);
 const budgetSeconds = Number(process.env["BENCH_LOCAL_BUDGET_S"] ?? 1800);
 const EXEC_PORT = 8888;
 const BARE_TOKEN_SECRET = "bare-execd-token";
-
-type PodSpec = Record<string, unknown> & { volumes?: Array<{ name: string; secret?: { secretName?: string } }>; nodeName?: string; priority?: number; hostname?: string };
-
-/**
- * The operator's pod spec, made into a bare pod's: no node binding (the scheduler places it, as
- * it did the operator's), no computed priority (admission refills it), its own token Secret.
- * Labels and owner references are not copied, so no sandbox NetworkPolicy selects it.
- */
-function bareSpecFrom(operatorPod: Obj, sandboxName: string): PodSpec {
-  const spec = structuredClone(operatorPod.spec) as PodSpec;
-  delete spec.nodeName;
-  delete spec.priority;
-  delete spec.hostname;
-  delete spec["preemptionPolicy"];
-  for (const v of spec.volumes ?? []) {
-    if (v.secret?.secretName === `${sandboxName}-execd-token`) v.secret.secretName = BARE_TOKEN_SECRET;
-  }
-  if (!(spec.volumes ?? []).some((v) => v.secret?.secretName === BARE_TOKEN_SECRET)) {
-    throw new Error(`the operator's pod has no volume from Secret ${sandboxName}-execd-token; cannot give the bare pod a token`);
-  }
-  return spec;
-}
 
 /** `1+1` straight to a pod's execd (the host is the node; node-to-pod traffic is not filtered). */
 async function directOnePlusOne(podIP: string, token: string, timeoutMs: number): Promise<{ retries: number }> {
@@ -128,7 +107,7 @@ export const scenario: Scenario = {
       await sandboxes.until("proto", isReady, 300_000, "the prototype Sandbox to be Ready");
       const protoPod = pods.get(NS, "proto");
       if (!protoPod || getControllerOf(protoPod)?.name !== "proto") throw new Error("the prototype Sandbox is Ready but its pod proto is not in the cache");
-      const bareSpec = bareSpecFrom(protoPod, "proto");
+      const bareSpec = bareSpecFrom(protoPod, "proto", BARE_TOKEN_SECRET);
       const containers = ((bareSpec["containers"] ?? []) as Array<{ name: string; image: string }>).map((c) => `${c.name}=${c.image}`);
       log(`bare pods copy: runtimeClassName=${String(bareSpec["runtimeClassName"])}, containers ${containers.join(", ")}`);
       await removeSandbox("proto");

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { bareSpecFrom } from "../../../bench/lib/bare-pod.js";
+import { cpuMillis, latencyRow } from "../../../bench/lib/local-cluster.js";
+import { summarize } from "../../../bench/lib/stats.js";
+
+/** The shape of a pod the operator rendered for Sandbox "proto", as the API server returns it. */
+function operatorPod(): { spec: Record<string, unknown> } {
+  return {
+    spec: {
+      nodeName: "vm",
+      priority: 0,
+      preemptionPolicy: "PreemptLowerPriority",
+      hostname: "proto",
+      runtimeClassName: "gvisor",
+      automountServiceAccountToken: false,
+      volumes: [
+        { name: "sandbox-workspace", emptyDir: {} },
+        { name: "sandbox-execd-token", secret: { secretName: "proto-execd-token", items: [{ key: "token", path: "token" }] } },
+      ],
+      containers: [
+        { name: "main", image: "agent-sandbox/runtime:0.1.0" },
+        { name: "sandbox-execd", image: "agent-sandbox/runtime:0.1.0", readinessProbe: { httpGet: { path: "/", port: 8888 }, periodSeconds: 1 } },
+      ],
+    },
+  };
+}
+
+describe("bareSpecFrom", () => {
+  it("keeps the rendered containers and runtime class, drops what scheduling and admission fill in, and points the token volume at the bare pod's Secret", () => {
+    const pod = operatorPod();
+    const spec = bareSpecFrom(pod, "proto", "bare-execd-token");
+    expect(spec.nodeName).toBeUndefined();
+    expect(spec.priority).toBeUndefined();
+    expect(spec.preemptionPolicy).toBeUndefined();
+    expect(spec.hostname).toBeUndefined();
+    expect(spec["runtimeClassName"]).toBe("gvisor");
+    expect(spec["automountServiceAccountToken"]).toBe(false);
+    expect(spec["containers"]).toEqual(pod.spec["containers"]);
+    expect(spec.volumes?.find((v) => v.name === "sandbox-execd-token")?.secret?.secretName).toBe("bare-execd-token");
+    expect(spec.volumes?.find((v) => v.name === "sandbox-workspace")).toEqual({ name: "sandbox-workspace", emptyDir: {} });
+  });
+
+  it("leaves the operator's pod untouched", () => {
+    const pod = operatorPod();
+    const before = structuredClone(pod);
+    bareSpecFrom(pod, "proto", "bare-execd-token");
+    expect(pod).toEqual(before);
+  });
+
+  it("refuses a pod without the sandbox's token volume, naming the Secret it looked for", () => {
+    const pod = operatorPod();
+    expect(() => bareSpecFrom(pod, "other", "bare-execd-token")).toThrow(/other-execd-token/);
+    expect(() => bareSpecFrom({}, "proto", "bare-execd-token")).toThrow(/no spec/);
+  });
+});
+
+describe("cpuMillis", () => {
+  it("reads whole cores, fractions and the m/u/n suffixes", () => {
+    expect(cpuMillis("2")).toBe(2000);
+    expect(cpuMillis("1.5")).toBe(1500);
+    expect(cpuMillis("250m")).toBe(250);
+    expect(cpuMillis("100000u")).toBe(100);
+    expect(cpuMillis("500000000n")).toBe(500);
+    expect(cpuMillis(undefined)).toBe(0);
+  });
+
+  it("names a quantity it cannot read", () => {
+    expect(() => cpuMillis("two")).toThrow(/"two" is not a CPU quantity/);
+    expect(() => cpuMillis("1Ki")).toThrow(/not a CPU quantity/);
+  });
+});
+
+describe("latencyRow", () => {
+  it("puts the count and the percentiles in the table's column order, one decimal", () => {
+    const s = summarize([1.04, 2, 3, 4, 100.26], "ms");
+    expect(latencyRow("x", s, "t")).toEqual(["x", 5, 3, 100.3, 100.3, 100.3, "t"]);
+  });
+});

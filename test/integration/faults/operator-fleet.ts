@@ -62,6 +62,7 @@ export class OperatorFleet {
   }
 
   async start(id: string): Promise<Replica> {
+    if (this.#closing) throw new Error(`operator fleet closed; not starting ${id}`);
     const prev = this.replicas.get(id);
     const port = prev?.port ?? (await freePort());
     const t = this.#o.timings;
@@ -137,8 +138,15 @@ export class OperatorFleet {
     return identity.split("_")[0];
   }
 
+  /** SIGTERM every replica; one that has not exited after 10 s is SIGKILLed (none outlives the fleet). */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.all([...this.replicas.values()].map((r) => r.proc.stop()));
+    await Promise.all(
+      [...this.replicas.values()].map(async (r) => {
+        const grace = setTimeout(() => void r.proc.kill(), 10_000);
+        await r.proc.stop();
+        clearTimeout(grace);
+      }),
+    );
   }
 }

@@ -46,6 +46,14 @@ const domainAlternatives = RESTRICTED_METADATA_DOMAINS.map((d) => d.replace(/\./
 const restrictedKeyRegex = `^([^/]*\\\\.)?(${domainAlternatives})/`;
 const exceptions = RESTRICTED_ANNOTATION_EXCEPTIONS.map((k) => `k == '${k}'`).join(" || ");
 export const RESTRICTED_LABEL_KEY_RULE = `self.all(k, !k.matches('${restrictedKeyRegex}'))`;
+/**
+ * Kubernetes label key syntax (validation.IsQualifiedName), slightly loosened in the prefix so
+ * the CEL rule fits the API server's cost budget: an optional DNS prefix of at most 253
+ * characters and "/", then a name of at most 63 characters. A key the Pod cannot carry would otherwise
+ * pass the claim and fail only when the operator writes the Pod.
+ */
+export const LABEL_KEY_PATTERN = "^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+export const LABEL_KEY_RULE = `self.all(k, k.matches('${LABEL_KEY_PATTERN}'))`;
 export const RESTRICTED_ANNOTATION_KEY_RULE = `self.all(k, ${exceptions} || !k.matches('${restrictedKeyRegex}'))`;
 const domainsText = RESTRICTED_METADATA_DOMAINS.join(", ");
 
@@ -71,6 +79,11 @@ export const AdditionalPodMetadataSchema = z
           .describe("A label value: at most 63 characters, alphanumerics, '-', '_' or '.', starting and ending alphanumeric."),
       )
       .superRefine((m, ctx) => {
+        for (const k of Object.keys(m)) {
+          if (!new RegExp(LABEL_KEY_PATTERN).test(k)) {
+            ctx.addIssue({ code: "custom", path: [k], message: `label key ${k} is not a valid label key (optional DNS prefix and "/", then at most 63 characters)` });
+          }
+        }
         for (const k of restrictedKeys(m, [])) {
           ctx.addIssue({ code: "custom", path: [k], message: `label key ${k} is in a reserved domain (${domainsText})` });
         }
@@ -80,6 +93,10 @@ export const AdditionalPodMetadataSchema = z
           {
             rule: RESTRICTED_LABEL_KEY_RULE,
             message: `label keys in the ${domainsText} domains (or their subdomains) are reserved`,
+          },
+          {
+            rule: LABEL_KEY_RULE,
+            message: 'label keys must be an optional DNS-subdomain prefix and "/", then a name of at most 63 characters (alphanumerics, "-", "_", ".")',
           },
         ],
       })

@@ -9,6 +9,7 @@ import {
 import {
   controllerRef,
   ignoreNotFound,
+  InvalidError,
   isAlreadyExists,
   isTrue,
   type ReconcileContext,
@@ -161,7 +162,15 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       const squatter = caches.pods.get(namespace, pod.metadata?.name ?? "");
       const notOurs = { reason: "ReconcilerError", message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
       if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
-      const existed = await createIfAbsent(pod, ctx);
+      let existed: boolean;
+      try {
+        existed = await createIfAbsent(pod, ctx);
+      } catch (err) {
+        // A pod the API server refuses (a port out of range, a label key it cannot carry) is
+        // refused on every retry: the Sandbox says why instead of retrying in silence.
+        if (!(err instanceof InvalidError)) throw err;
+        return { error: { reason: "ReconcilerError", message: `the API server refused the Pod: ${err.fieldMessage() || err.message}` }, created: false };
+      }
       if (existed) {
         // Not in our cache (it lacks our labels) yet the name is taken: look before claiming success.
         const live = await kube.getOrUndefined<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name: pod.metadata?.name ?? "" }, { signal: ctx.signal });

@@ -263,6 +263,32 @@ describe("invalid manifests are rejected by the API server, naming the field", (
     ["SandboxWarmPool with string replicas", pool("str", { replicas: "two" }), [/spec\.replicas/]],
     ["SandboxWarmPool without sandboxTemplateRef", { ...pool("no-ref"), spec: {} }, [/spec\.sandboxTemplateRef: Required value/]],
     ["SandboxWarmPool with an unknown updateStrategy", pool("bad-strategy", { updateStrategy: { type: "Rolling" } }), [/spec\.updateStrategy\.type/]],
+    // Names too long, or not names at all.
+    ["Sandbox with a 254-character name", sandbox("a".repeat(254)), [/metadata\.name/, /253/]],
+    ["SandboxClaim with a 254-character name", claim("c".repeat(254)), [/metadata\.name/, /253/]],
+    ["Sandbox with an upper-case name", sandbox("Not-A-Name"), [/metadata\.name/, /lowercase RFC 1123/]],
+    [
+      "SandboxClaim with a label key longer than 63 characters",
+      claim("long-label-key", { additionalPodMetadata: { labels: { [`sandbox.users.io/${"k".repeat(64)}`]: "v" } } }),
+      [/spec\.additionalPodMetadata\.labels/],
+    ],
+    // Wrong types.
+    ["SandboxClaim with an env entry without a name", claim("env-no-name", { env: [{ value: "x" }] }), [/spec\.env\[0\]\.name: Required value/]],
+    ["SandboxClaim with a numeric env value", claim("env-number", { env: [{ name: "N", value: 3 }] }), [/spec\.env\[0\]\.value/]],
+    ["Sandbox with a numeric operatingMode", sandbox("num-mode", { operatingMode: 1 }), [/spec\.operatingMode/]],
+    ["SandboxWarmPool with fractional replicas", pool("frac", { replicas: 1.5 }), [/spec\.replicas/]],
+    // Out of range.
+    ["SandboxWarmPool with replicas beyond int32", pool("huge", { replicas: 3_000_000_000 }), [/spec\.replicas/]],
+    // Pod-spec ranges (a containerPort above 65535) are checked when the operator writes the
+    // Pod; the Sandbox then names the field on its Ready condition (controllers/refused-pod.test.ts).
+    // Reserved labels: keys the operator uses to select and own pods.
+    [
+      "SandboxClaim with a label key in the extensions.agents.x-k8s.io domain",
+      claim("spoofed-ext-label", { additionalPodMetadata: { labels: { "extensions.agents.x-k8s.io/sandbox-claim": "other" } } }),
+      [/spec\.additionalPodMetadata\.labels/, /reserved/],
+    ],
+    // Reserved keys in a Sandbox's own podTemplate are admitted, as upstream admits them, and
+    // dropped by the operator when it writes the Pod (unit/controllers/sandbox desired-pod tests).
   ];
 
   it.each(cases)("%s", async (_label, obj, patterns) => {
@@ -283,6 +309,17 @@ describe("invalid manifests are rejected by the API server, naming the field", (
   it("rejects unknown fields under strict field validation", async () => {
     const message = await rejection(sandbox("unknown-field", { replicas: 1 }));
     expect(message).toMatch(/unknown field "spec\.replicas"/);
+  });
+
+  it.each([
+    ["a nested spec field", claim("unknown-nested", { lifecycle: { shutdownPolicy: "Delete", after: "1h" } }), /unknown field "spec\.lifecycle\.after"/],
+    ["a top-level field", { ...pool("unknown-top"), specification: {} }, /unknown field "specification"/],
+    ["a container field", sandbox("unknown-container", { podTemplate: { spec: { containers: [{ name: "c", imagee: "busybox" }] } } }), /unknown field "spec\.podTemplate\.spec\.containers\[0\]\.imagee"/],
+    ["a template field", template("unknown-template", { envVarsInjection: "Allowed" }), /unknown field "spec\.envVarsInjection"/],
+    // A map where a list belongs is refused while decoding (400), naming the field.
+    ["env given as a map", claim("env-map", { env: { API_KEY: "x" } }), /unknown field "spec\.env\.API_KEY"/],
+  ])("rejects an unknown field: %s", async (_label, obj, pattern) => {
+    expect(await rejection(obj as Obj)).toMatch(pattern);
   });
 });
 

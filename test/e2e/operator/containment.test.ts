@@ -259,6 +259,32 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
     await otherContextIntact();
   });
 
+  it("orphaned processes are reaped (the server runs under an init as the container's PID 1): no zombies pile up", async () => {
+    const code = [
+      "import os, time",
+      "for i in range(50):",
+      "    if os.fork() == 0:",
+      "        if os.fork() == 0:",
+      "            time.sleep(0.2)",
+      "            os._exit(0)",
+      "        os._exit(0)",
+      "    os.wait()",
+      "time.sleep(2)",
+      "zombies = 0",
+      "for p in os.listdir('/proc'):",
+      "    if p.isdigit():",
+      "        try:",
+      "            stat = open(f'/proc/{p}/stat').read()",
+      "        except OSError:",
+      "            continue",
+      "        zombies += stat[stat.rfind(')') + 2] == 'Z'",
+      "print(open('/proc/1/comm').read().strip(), zombies)",
+    ].join("\n");
+    const out = await runOk("victim", code);
+    expect(out.stdout?.trim()).toBe("bash 0");
+    await otherContextIntact();
+  });
+
   it("filling /tmp: ENOSPC at its size (a memory-backed emptyDir), nothing restarted", async () => {
     const before = await restarts("victim");
     const call = await detonate("victim", fillScript("/tmp/fill", 4 * GiB, false));

@@ -3,8 +3,8 @@
  *
  * Contract: a scenario's `run(log, out)` calls `out.chart(spec)` with specs built here
  * (`latencyChart`, `lineChart`, `barChart`) from the raw samples it measured. After `run`
- * resolves, bench/run.ts renders each spec to `bench/results/<scenario>-<spec.name>.svg` and
- * lists those files under `charts` in `bench/results/<scenario>.json`. Specs are checked when
+ * resolves, bench/run.ts writes `bench/results/<scenario>.json` (listing the chart files under
+ * `charts`), then renders each spec to `bench/results/<scenario>-<spec.name>.svg`. Specs are checked when
  * they are built, so bad input (no series, an empty series, a non-finite sample, a duplicate
  * label, a name unfit for a file) fails at once with an error naming the chart and the series.
  *

@@ -67,6 +67,12 @@ export class ClaimBindings {
     this.byClaim.delete(claimUID);
   }
 
+  /** How long until the claim's pending binding runs out, if it has one. */
+  pendingForMs(claimUID: string, now: number): number | undefined {
+    const b = this.byClaim.get(claimUID);
+    return b && b.expiresAt > now ? b.expiresAt - now : undefined;
+  }
+
   markAdopted(memberKey: string, previousResourceVersion: string, now: number): void {
     this.#adopted.set(memberKey, { resourceVersion: previousResourceVersion, expiresAt: now + 60_000 });
   }
@@ -119,7 +125,11 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
           reason: SandboxClaimReason.SandboxCreatePending,
           message: `Sandbox ${bound.name} is being created`,
         }, now, ctx);
-        return requeue;
+        // Should the bound sandbox never show up in the cache (deleted meanwhile, say by a pool
+        // scale-down racing the adoption), look again once the binding runs out: no event would.
+        const pendingMs = bindings.pendingForMs(claim.metadata.uid, nowMs);
+        if (pendingMs === undefined) return requeue;
+        return { requeueAfter: Math.min(pendingMs + 1, requeue?.requeueAfter ?? Number.POSITIVE_INFINITY) };
       }
     }
     await writeStatus(claim, sandbox, undefined, now, ctx);

@@ -97,7 +97,9 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
         await ignoreNotFound(
           kube.delete(
             { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: pool.metadata.namespace, name: d.name },
-            { preconditions: { uid: member?.metadata.uid }, signal: ctx.signal },
+            // The resourceVersion too: a member a claim adopted since our cache saw it keeps its
+            // uid, and deleting it would take the sandbox from under that claim.
+            { preconditions: { uid: member?.metadata.uid, resourceVersion: member?.metadata.resourceVersion }, signal: ctx.signal },
           ),
         );
       } catch (err) {

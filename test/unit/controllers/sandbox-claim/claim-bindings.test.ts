@@ -23,3 +23,17 @@ describe("ClaimBindings adopted members", () => {
     expect(b.adoptedButNotCached("ns/pool-a", "41", 61_000)).toBe(false);
   });
 });
+
+describe("ClaimBindings pending bindings", () => {
+  it("tells how long a pending binding has left, so the claim looks again when it runs out", () => {
+    const b = new ClaimBindings();
+    expect(b.pendingForMs("claim-1", 0)).toBeUndefined();
+    b.bind("claim-1", "pool-abcde", 1_000);
+    expect(b.pendingForMs("claim-1", 1_000)).toBe(60_000);
+    expect(b.pendingForMs("claim-1", 31_000)).toBe(30_000);
+    expect(b.pendingForMs("claim-1", 61_000)).toBeUndefined();
+    b.bind("claim-2", "pool-fghij", 0);
+    b.settle("claim-2");
+    expect(b.pendingForMs("claim-2", 1)).toBeUndefined();
+  });
+});

@@ -79,8 +79,12 @@ const TRICKY_SEGMENTS = [
   SENTINEL_ABSOLUTE,
 ];
 
+/** Ordinary names, so that part of every run is accepted and the refusals are measured against it. */
+const PLAIN_SEGMENTS = ["data", "notes.txt", "out", "a.b.c", "x_y-z", "Caf%C3%A9", "%E2%9C%93.txt"];
+
 export const segmentArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 12, arbitrary: fc.constantFrom(...TRICKY_SEGMENTS) },
+  { weight: 6, arbitrary: fc.constantFrom(...PLAIN_SEGMENTS) },
   { weight: 1, arbitrary: fc.integer({ min: 200, max: 4200 }).map((n) => "a".repeat(n)) },
   { weight: 2, arbitrary: fc.string({ unit: "grapheme", maxLength: 8 }).map(encodeLoosely) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 6 }).map(encodeLoosely) },

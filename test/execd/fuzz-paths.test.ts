@@ -117,10 +117,34 @@ describe("fuzzed paths on every file-taking endpoint", () => {
         await expectOutsideUntouched(world, what);
       },
     );
-    await fc.assert(property, { seed: 0x5eed01, numRuns: 700 });
+    await fc.assert(property, { seed: 0x5eed01, numRuns: 1500 });
     console.log(`fuzz-paths: ${[...tried].map(([k, v]) => `${k}=${v}`).join(", ")}; answers by class: ${[...statuses].map(([k, v]) => `${k}xx=${v}`).join(", ")}`);
     await expectServerHealthy(world);
     await expectOutsideUntouched(world, "after fuzzed paths");
+  });
+
+  it("context routes answer hostile ids with a JSON 4xx", async () => {
+    let runs = 0;
+    const route = fc.constantFrom(
+      (id: string): RawRequest => ({ method: "GET", target: `/v1/contexts/${id}`, headers: [auth] }),
+      (id: string): RawRequest => ({ method: "DELETE", target: `/v1/contexts/${id}`, headers: [auth] }),
+      (id: string): RawRequest => ({ method: "POST", target: `/v1/contexts/${id}/restart`, headers: [auth] }),
+      (id: string): RawRequest => ({ method: "POST", target: `/v1/contexts/${id}/interrupt`, headers: [auth] }),
+    );
+    await fc.assert(
+      fc.asyncProperty(route, pathArb, async (build, id) => {
+        runs++;
+        const req = build(id);
+        const res = await rawRequest(world.port, req);
+        const what = `${req.method} ${req.target.slice(0, 200)}`;
+        expectWellFormed(world, res, what);
+        // Only the default contexts exist; every generated id names none of them.
+        expect(res.status, what).toBeGreaterThanOrEqual(400);
+      }),
+      { seed: 0x5eed0a, numRuns: 300 },
+    );
+    console.log(`fuzz-paths context ids: ${runs}`);
+    await expectServerHealthy(world);
   });
 
   it("refuses reads and writes through symlinks user code planted, whatever the route", async () => {

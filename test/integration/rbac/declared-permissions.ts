@@ -47,7 +47,7 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
       ["update"],
       "blockOwnerDeletion on children (OwnerReferencesPermissionEnforcement)",
     ),
-    ...grant("cluster", "", ["pods"], ["list", "watch", "create", "patch", "delete"], "sandbox pods: informer, create, metadata patch, suspend/expiry delete"),
+    ...grant("cluster", "", ["pods"], ["get", "list", "watch", "create", "patch", "delete"], "sandbox pods: informer, create, look-up when the name is taken, metadata patch, suspend/expiry delete"),
     ...grant("cluster", "", ["services"], ["list", "watch", "create", "patch", "delete"], "headless Services: informer, server-side apply, delete"),
     ...grant("cluster", "", ["secrets"], ["list", "watch", "create"], "execution-server token Secrets (informer is label-selected; RBAC cannot be)"),
     ...grant("cluster", "", ["persistentvolumeclaims"], ["list", "watch", "create"], "volumeClaimTemplates"),

@@ -167,6 +167,13 @@ export function defineController(opts: ControllerOptions): Controller {
     async stop(drainMs = 20_000) {
       queue.shutDown();
       if (!running) return true;
+      if (drainMs <= 0) {
+        // No drain (leadership lost): abort in-flight reconciles now, not on a later tick, so a
+        // request one of them has queued is cancelled before the event loop can send it.
+        stopAll.abort(new Error(`controller ${opts.name} stopped`));
+        await running;
+        return false;
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), drainMs);

@@ -123,6 +123,24 @@ describe("defineController", () => {
     await c.stop(1000);
   });
 
+  it("stop(0) aborts in-flight reconciles at once, before any other callback can run (lost leadership)", async () => {
+    let signal: AbortSignal | undefined;
+    const { c } = setup(
+      (_k, _n, s) =>
+        new Promise<void>((resolve) => {
+          signal = s;
+          s.addEventListener("abort", () => resolve(), { once: true });
+        }),
+    );
+    c.enqueue("ns/a");
+    await vi.advanceTimersByTimeAsync(1);
+    expect(signal?.aborted).toBe(false);
+    const stopped = c.stop(0);
+    // Synchronously: a request this reconcile has queued must not go out on the next tick.
+    expect(signal?.aborted).toBe(true);
+    await stopped;
+  });
+
   it("stop() aborts in-flight reconciles after the drain deadline", async () => {
     let sawAbort = false;
     const { c } = setup(

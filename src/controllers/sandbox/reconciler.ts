@@ -26,6 +26,7 @@ import { desiredPVCs, newTokenSecret } from "./desired-children.js";
 import { desiredPod, desiredPodMetadata, tokenSecretName, wantsExecd } from "./desired-pod.js";
 import { desiredService } from "./desired-service.js";
 import { observePod } from "./observed-pod.js";
+import { PodCreateExpectations } from "./pod-expectations.js";
 import { computeSandboxStatus, type SandboxStatusOut } from "./status.js";
 
 type Sandbox = Named<AnySandbox>;
@@ -35,6 +36,7 @@ const removableInheritedLabels = [LabelKeys.WarmPoolSandbox, LabelKeys.ClaimUID,
 
 export function makeSandboxReconciler(deps: ControllerDeps) {
   const { kube, caches, config } = deps;
+  const podCreates = new PodCreateExpectations();
 
   return async function reconcileSandbox(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.sandboxes.get(ctx.namespace, ctx.name);
@@ -156,9 +158,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     finished: boolean,
     ctx: ReconcileContext,
   ): Promise<{ error?: { reason: string; message: string }; created: boolean }> {
-    const { namespace } = sandbox.metadata;
+    const { namespace, uid } = sandbox.metadata;
+    if (pods.length > 0) podCreates.observed(uid);
     if (pods.length === 0) {
       if (finished) return { created: false }; // A finished sandbox is not restarted; its pod was removed by someone.
+      // Created a moment ago and still on its way to the cache: the next pod event brings us back.
+      if (podCreates.pending(uid, deps.now().getTime())) return { created: true };
       const squatter = caches.pods.get(namespace, pod.metadata?.name ?? "");
       const notOurs = { reason: "ReconcilerError", message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
       if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
@@ -176,6 +181,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         const live = await kube.getOrUndefined<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name: pod.metadata?.name ?? "" }, { signal: ctx.signal });
         if (live && !live.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
       }
+      if (!existed) podCreates.created(uid, deps.now().getTime());
       return { created: !existed };
     }
     if (pods.length === 1 && pods[0]) {

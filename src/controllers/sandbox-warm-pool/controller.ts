@@ -3,7 +3,7 @@ import { SandboxWarmPoolGVK } from "../../api/index.js";
 import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, keyOf, makeKey, type Controller } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
-import { Expectations } from "./expectations.js";
+import { Expectations } from "../shared/expectations.js";
 import { makeWarmPoolReconciler } from "./reconciler.js";
 
 /** SandboxWarmPool -> spec.replicas Ready Sandboxes from its template. */

@@ -27,7 +27,7 @@ import { Index } from "../shared/caches.js";
 import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
 import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
-import type { Expectations } from "./expectations.js";
+import type { Expectations } from "../shared/expectations.js";
 import { planPool, type MemberView } from "./plan.js";
 import { isWaitingClaim, refillDeferral } from "./refill-deferral.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Expectations } from "../../../../src/controllers/sandbox-warm-pool/expectations.js";
+import { Expectations } from "../../../../src/controllers/shared/expectations.js";
 
 const none: ReadonlySet<string> = new Set();
 
@@ -88,5 +88,24 @@ describe("Expectations", () => {
     e.expectCreate("p", "m1", 0);
     expect(e.pending("p", none, 59_999).creating).toEqual(["m1"]);
     expect(e.pending("p", none, 60_000).creating).toEqual([]);
+  });
+});
+
+describe("Expectations for a sandbox's pod (keyed by sandbox, named by its uid)", () => {
+  it("holds a created pod as pending until the cache shows it", () => {
+    const e = new Expectations(30_000);
+    expect(e.pending("ns/sb", none, 0).creating.includes("uid-1")).toBe(false);
+    e.expectCreate("ns/sb", "uid-1", 1_000);
+    expect(e.pending("ns/sb", none, 1_001).creating.includes("uid-1")).toBe(true);
+    expect(e.pending("ns/sb", none, 1_001).creating.includes("uid-2")).toBe(false);
+    expect(e.pending("ns/sb", new Set(["uid-1"]), 1_002).creating.includes("uid-1")).toBe(false);
+    expect(e.pending("ns/sb", none, 1_003).creating.includes("uid-1")).toBe(false);
+  });
+
+  it("lets the expectation run out so a lost watch event cannot block a recreate", () => {
+    const e = new Expectations(30_000);
+    e.expectCreate("ns/sb", "uid-1", 1_000);
+    expect(e.pending("ns/sb", none, 31_000).creating.includes("uid-1")).toBe(false);
+    expect(e.pending("ns/sb", none, 1_500).creating.includes("uid-1")).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { SandboxNotFoundError, SandboxNotReadyError, type Sandbox } from "../../src/client/index.js";
 import type { Summary } from "./stats.js";
 import { Informer, Kube, createLogger, getControllerOf, isAlreadyExists, isNotFound, type Condition } from "../../src/runtime/index.js";
+import { mainPodSpec } from "../../test/e2e/operator/helpers.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const clusterScript = path.join(repo, "scripts/cluster.sh");
@@ -135,24 +136,11 @@ export async function agentToken(kube: Kube, ns: string, name = "bench-agent"): 
 }
 
 /**
- * The sandbox pod spec every local scenario uses: the main container asks for 10m/32Mi (the
+ * The sandbox pod spec every local scenario uses: the e2e tests' main container (10m/32Mi; the
  * injected execd sidecar adds the operator's default 100m/256Mi, so a sandbox reserves 110m of
- * the node's 2 CPUs); a 1 s grace period because `sleep` as PID 1 ignores SIGTERM.
+ * the node's 2 CPUs; a 1 s grace period because `sleep` as PID 1 ignores SIGTERM).
  */
-export function sandboxPodSpec(image: string): Record<string, unknown> {
-  return {
-    terminationGracePeriodSeconds: 1,
-    containers: [
-      {
-        name: "main",
-        image,
-        imagePullPolicy: "Never",
-        command: ["sleep", "infinity"],
-        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-      },
-    ],
-  };
-}
+export const sandboxPodSpec = mainPodSpec;
 
 /** A CPU quantity as Kubernetes writes it ("2", "1.5", "250m", "100000u") in millicores. */
 export function cpuMillis(quantity: string | undefined): number {

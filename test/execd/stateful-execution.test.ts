@@ -112,6 +112,34 @@ describe("stateful execution", () => {
     expect(piped.outputFiles.map((f) => f.name)).toEqual(["deep/dir/sorted.txt"]);
   });
 
+  it("returns all output child processes write straight to fds 1 and 2, in each stream's order", async () => {
+    // More than a pipe holds at once, written as the call ends: the server must still be
+    // reading it when the driver finishes the call.
+    const answer = await run({
+      code: [
+        "import subprocess",
+        "subprocess.run(['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done'])",
+        "print('python after')",
+      ].join("\n"),
+    });
+    const expected = (prefix: string): string => Array.from({ length: 3000 }, (_, i) => `${prefix}${i}\n`).join("");
+    expect(answer.stdout).toBe(`${expected("out")}python after\n`);
+    expect(answer.stderr).toBe(expected("err"));
+    expect(answer.stdout).not.toContain("\u001e");
+  });
+
+  it("keeps its end-of-call marker out of a file the cell redirected fd 1 to", async () => {
+    await execd.post("/v1/contexts", { language: "python", id: "redirected" });
+    const answer = await run({
+      context: "redirected",
+      code: "import os\nfd = os.open('redirected.txt', os.O_WRONLY | os.O_CREAT | os.O_TRUNC)\nos.dup2(fd, 1)\nos.write(1, b'only this')",
+    });
+    expect(answer.exitCode).toBe(0);
+    const next = await run({ context: "redirected", code: "os.write(1, b' and this')\nopen('redirected.txt', 'rb').read()" });
+    expect(next.results).toEqual([{ mimeType: "text/plain", data: "b'only this and this'" }]);
+    await execd.request("/v1/contexts/redirected", { method: "DELETE" });
+  });
+
   it("passes env to the call and keeps the server's token out of user code", async () => {
     const answer = await run({
       code: "import os\nprint(os.environ['CALL_VAR'], os.environ.get('EXECD_TOKEN'), os.environ.get('EXECD_TOKEN_FILE'))",

@@ -60,12 +60,17 @@ interface DriverMessage {
   data?: string;
   exitCode?: number;
   error?: KernelError | null;
+  /** In "done": the output pipes the driver wrote the sentinel to (absent: both). */
+  sentinels?: string[];
 }
+
+type OutputStream = "stdout" | "stderr";
 
 interface ActiveCall {
   id: number;
   sink: RunSink;
-  sentinelsSeen: number;
+  /** Output pipes whose sentinel has not been seen yet (and is still expected). */
+  awaiting: Set<OutputStream>;
   done: DriverMessage | null;
   graceTimer: NodeJS.Timeout | null;
   finish: (outcome: RunOutcome) => void;
@@ -95,11 +100,11 @@ export class Kernel {
   ) {
     this.stdoutSplitter = new SentinelSplitter(
       (text) => this.routeOutput("stdout", text),
-      () => this.sentinelSeen(),
+      () => this.sentinelSeen("stdout"),
     );
     this.stderrSplitter = new SentinelSplitter(
       (text) => this.routeOutput("stderr", text),
-      () => this.sentinelSeen(),
+      () => this.sentinelSeen("stderr"),
     );
     child.stdout?.on("data", (chunk: Buffer) => this.stdoutSplitter.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => this.stderrSplitter.push(chunk));
@@ -203,7 +208,7 @@ export class Kernel {
       request = `${JSON.stringify({ id, code, env, sentinel })}\n`;
     }
     const outcome = await new Promise<RunOutcome>((finish) => {
-      this.active = { id, sink, sentinelsSeen: 0, done: null, graceTimer: null, finish };
+      this.active = { id, sink, awaiting: new Set(["stdout", "stderr"]), done: null, graceTimer: null, finish };
       this.stdoutSplitter.expect(sentinel);
       this.stderrSplitter.expect(sentinel);
       this.channel.write(request);
@@ -255,6 +260,16 @@ export class Kernel {
       call.sink.result({ mimeType: message.mimeType, data: message.data });
     } else if (message.type === "done") {
       call.done = message;
+      if (Array.isArray(message.sentinels)) {
+        // The driver found nothing unread on these pipes, so no sentinel follows there: all
+        // of their output has already been read, and what the splitter holds back as a
+        // possible sentinel start is output too.
+        for (const stream of [...call.awaiting]) {
+          if (message.sentinels.includes(stream)) continue;
+          this.splitter(stream).flush();
+          call.awaiting.delete(stream);
+        }
+      }
       this.maybeFinish();
       if (this.active === call && !call.graceTimer) {
         call.graceTimer = setTimeout(() => this.finishActive(null), SENTINEL_GRACE_MS);
@@ -262,24 +277,25 @@ export class Kernel {
     }
   }
 
-  private sentinelSeen(): void {
+  private splitter(stream: OutputStream): SentinelSplitter {
+    return stream === "stdout" ? this.stdoutSplitter : this.stderrSplitter;
+  }
+
+  private sentinelSeen(stream: OutputStream): void {
     if (!this.active) return;
-    this.active.sentinelsSeen++;
+    this.active.awaiting.delete(stream);
     this.maybeFinish();
   }
 
   private maybeFinish(): void {
     const call = this.active;
-    if (call?.done && call.sentinelsSeen >= 2) this.finishActive(null);
+    if (call?.done && call.awaiting.size === 0) this.finishActive(null);
   }
 
   private finishActive(exited: KernelExit | null): void {
     const call = this.active;
     if (!call) return;
-    if (call.sentinelsSeen < 2) {
-      this.stdoutSplitter.flush();
-      this.stderrSplitter.flush();
-    }
+    for (const stream of call.awaiting) this.splitter(stream).flush();
     if (call.graceTimer) clearTimeout(call.graceTimer);
     this.active = null;
     call.finish({

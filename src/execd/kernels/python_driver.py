@@ -5,20 +5,28 @@
 #   driver -> server  {"type": "ready"}                                  once, at start
 #                     {"type": "result", "id", "mimeType", "data"}        rich values
 #                     {"type": "stream", "id", "name", "text"}            sys.stdout/err writes
-#                     {"type": "done", "id", "exitCode", "error"}         end of a call
+#                     {"type": "done", "id", "exitCode", "error", "sentinels"}  end of a call
 # Python-level writes (print, sys.stderr.write) travel on fd 3 as "stream" messages, so
 # stdout and stderr keep their relative order. Output written straight to fds 1 and 2 (child
 # processes, C extensions) still streams through the pipes. At the end of a call the driver
-# writes the call's sentinel on both fds; the server knows the call's output is complete once
-# it has seen both sentinels and the "done" message.
+# asks each pipe whether the server has read everything written to it so far; on a pipe that
+# still holds output it writes the call's sentinel after that output. "sentinels" in "done"
+# names the pipes that got one; the server knows the call's output is complete once it has
+# seen those sentinels and the "done" message. The end of a call (results, the streams' last
+# text, "done") goes out as one write: each separate write is a wake-up of the server, which
+# under gVisor costs a good fraction of a millisecond.
+import array
 import ast
 import base64
+import fcntl
 import io
 import json
 import os
 import signal
 import socket
+import stat
 import sys
+import termios
 import threading
 import traceback
 import warnings
@@ -53,10 +61,47 @@ SEND_LOCK = threading.Lock()
 CURRENT = {"id": 0}
 
 
+def encode(message):
+    return (json.dumps(message) + "\n").encode("utf-8")
+
+
 def send(message):
-    data = (json.dumps(message) + "\n").encode("utf-8")
+    send_encoded(encode(message))
+
+
+def send_encoded(data):
     with SEND_LOCK:  # user threads may print concurrently
         CHANNEL.sendall(data)
+
+
+def output_pipe(fd):
+    """A private duplicate of output fd `fd` (the pipe the server reads) and the ioctl that
+    says how much written to it is still unread, or None where that cannot be asked. The
+    duplicate stays on the pipe when the cell redirects or closes fd 1/2 (os.dup2), so the
+    sentinel never lands in the cell's file."""
+    try:
+        mode = os.fstat(fd).st_mode
+        # A socket's TIOCOUTQ counts what it sent that the peer has not read yet (node's stdio
+        # pipes are socket pairs); a FIFO's FIONREAD counts what is in the pipe.
+        request = termios.TIOCOUTQ if stat.S_ISSOCK(mode) else termios.FIONREAD if stat.S_ISFIFO(mode) else None
+        copy = os.dup(fd)  # not inherited by the cell's child processes
+    except OSError:
+        return None, None
+    if request is not None:
+        try:
+            unread(copy, request)
+        except OSError:
+            request = None
+    return copy, request
+
+
+def unread(fd, request):
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, request, count, True)
+    return count[0]
+
+
+OUTPUT_PIPES = (("stdout", sys.__stdout__) + output_pipe(1), ("stderr", sys.__stderr__) + output_pipe(2))
 
 
 class ChannelStream(io.TextIOBase):
@@ -107,10 +152,18 @@ class ChannelStream(io.TextIOBase):
 
     def flush(self):
         with ChannelStream.lock:
-            if self._pending:
-                text = "".join(self._pending)
-                self._pending = []
-                send({"type": "stream", "id": CURRENT["id"], "name": self.name, "text": text})
+            message = self.take()
+            if message is not None:
+                send(message)
+
+    def take(self):
+        """The pending text as a "stream" message (None if there is none), now cleared."""
+        with ChannelStream.lock:
+            if not self._pending:
+                return None
+            text = "".join(self._pending)
+            self._pending = []
+            return {"type": "stream", "id": CURRENT["id"], "name": self.name, "text": text}
 
 
 sys.stdout = ChannelStream("stdout", sys.__stdout__)
@@ -197,17 +250,33 @@ def main():
         request = json.loads(line)
         CURRENT["id"] = request["id"]
         exit_code, error, results = run_call(request)
-        for result in results:
-            send({"type": "result", "id": request["id"], **result})
+        finish_call(request, exit_code, error, results)
+
+
+def finish_call(request, exit_code, error, results):
+    tail = [encode({"type": "result", "id": request["id"], **result}) for result in results]
+    with ChannelStream.lock:
         for stream in ChannelStream.streams:
-            stream.flush()
-        for stream, fd in ((sys.__stdout__, 1), (sys.__stderr__, 2)):
+            message = stream.take()
+            if message is not None:
+                tail.append(encode(message))
+        sentinels = []
+        for name, original, fd, request_unread in OUTPUT_PIPES:
             try:
-                stream.flush()
+                original.flush()
             except Exception:
                 pass
-            os.write(fd, request["sentinel"].encode("utf-8"))
-        send({"type": "done", "id": request["id"], "exitCode": exit_code, "error": error})
+            if fd is None:
+                continue
+            try:
+                if request_unread is not None and unread(fd, request_unread) == 0:
+                    continue  # the server has read all of it: nothing to wait for
+                os.write(fd, request["sentinel"].encode("utf-8"))
+                sentinels.append(name)
+            except OSError:
+                pass  # the server went away; nothing more to deliver
+        tail.append(encode({"type": "done", "id": request["id"], "exitCode": exit_code, "error": error, "sentinels": sentinels}))
+        send_encoded(b"".join(tail))
 
 
 main()

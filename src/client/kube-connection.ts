@@ -9,6 +9,7 @@ import { defaultRouterConfig } from "../router/config.js";
 import { boundSandboxName, viewOf } from "../router/sandbox-state.js";
 import { ApiError, Kube } from "../runtime/index.js";
 import { DEFAULT_READY_TIMEOUT_MS, type ControlPlane, type DataPlane } from "./connection.js";
+import { httpRequest } from "./http-request.js";
 import { errorFromResponse, InvalidRequestError, SandboxError, SandboxFailedError, SandboxNotFoundError, SandboxNotReadyError, TimeoutError } from "./errors.js";
 import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
@@ -271,7 +272,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
     const headers = new Headers(init.headers);
     if (endpoint.token) headers.set("authorization", `Bearer ${endpoint.token}`);
     try {
-      return await fetch(`${endpoint.url}${path}`, { ...init, headers, redirect: "error" });
+      return await httpRequest(`${endpoint.url}${path}`, { ...init, headers });
     } catch (err) {
       this.#endpoints.delete(`${namespace}/${id}`);
       if (err instanceof Error && err.name === "AbortError") throw err;

@@ -1,6 +1,7 @@
 // Router mode: a URL and a token (a Kubernetes token or a sandbox token) are all it takes.
 import { DEFAULT_READY_TIMEOUT_MS, readBody, type ControlPlane, type DataPlane } from "./connection.js";
 import { errorFromResponse, SandboxError, SandboxFailedError, TimeoutError } from "./errors.js";
+import { httpRequest } from "./http-request.js";
 import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
 export interface RouterConnectionOptions {
@@ -132,7 +133,7 @@ export class RouterConnection implements ControlPlane, DataPlane {
   /** fetch, with "fetch failed" turned into a message that says what could not be reached. */
   async #fetch(url: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(url, init);
+      return await httpRequest(url, init);
     } catch (err) {
       if (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError")) throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;

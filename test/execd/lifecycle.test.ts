@@ -288,6 +288,26 @@ describe("streaming", () => {
     expect(rest).toContain('"type":"summary"');
   });
 
+  it("sends the head of a streamed call that stays silent, before the call ends", async () => {
+    const headed = execd.request("/v1/execute", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+      body: JSON.stringify({
+        code: "import os, time\nfor _ in range(600):\n    if os.path.exists('release-silent'):\n        break\n    time.sleep(0.05)\n'released'",
+      }),
+    });
+    // The call prints nothing until release-silent exists, which is only written below.
+    const res = await headed;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-ndjson");
+    const during = (await (await execd.request("/v1/contexts/default")).json()) as { state: string };
+    expect(during.state).toBe("busy");
+    await execd.request("/v1/files/release-silent", { method: "PUT", body: "" });
+    const events = await readNdjson(res);
+    expect(events[0]).toMatchObject({ type: "result", data: "'released'" });
+    expect(events.at(-1)).toMatchObject({ type: "summary", exitCode: 0 });
+  });
+
   it("streams errors as an error event", async () => {
     const res = await execd.request("/v1/execute", {
       method: "POST",

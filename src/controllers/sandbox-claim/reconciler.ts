@@ -20,6 +20,7 @@ import {
   setCondition,
   type Condition,
   type ConditionInput,
+  type EventInput,
   type ReconcileContext,
   type ReconcileResult,
 } from "../../runtime/index.js";
@@ -27,6 +28,7 @@ import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
 import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
+import { UnseenWrites } from "../shared/unseen-writes.js";
 import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
 import { claimExpiresAt } from "./expiry.js";
@@ -89,12 +91,15 @@ export class ClaimBindings {
   }
 }
 
-export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBindings) {
+export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBindings, unseenWrites = new UnseenWrites()) {
   const { kube, caches } = deps;
 
-  return async function reconcileClaim(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+  return async function reconcileClaim(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.claims.get(ctx.namespace, ctx.name);
-    if (!cached) return;
+    if (!cached) {
+      unseenWrites.forget(key);
+      return;
+    }
     if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
     const claim: Claim = cached;
     const now = deps.now();
@@ -112,6 +117,11 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 
     if (!sandbox) {
       const bound = await bindSandbox(claim, ctx, nowMs);
+      // The claim's status goes out before the event that tells the same story: on a loaded
+      // API server the event's write would otherwise delay the write the client is waiting on.
+      const announce = (): void => {
+        if ("event" in bound && bound.event) deps.events.event(claim as KubernetesObject, bound.event);
+      };
       if ("refusal" in bound) {
         // Repeats are folded into one Event series by the recorder, so a retry loop cannot flood.
         deps.events.event(claim as KubernetesObject, { type: "Warning", reason: bound.refusal.reason, action: "Bind", note: bound.refusal.message });
@@ -125,12 +135,16 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
           reason: SandboxClaimReason.SandboxCreatePending,
           message: `Sandbox ${bound.name} is being created`,
         }, now, ctx);
+        announce();
         // Should the bound sandbox never show up in the cache (deleted meanwhile, say by a pool
         // scale-down racing the adoption), look again once the binding runs out: no event would.
         const pendingMs = bindings.pendingForMs(claim.metadata.uid, nowMs);
         if (pendingMs === undefined) return requeue;
         return { requeueAfter: Math.min(pendingMs + 1, requeue?.requeueAfter ?? Number.POSITIVE_INFINITY) };
       }
+      await writeStatus(claim, sandbox, undefined, now, ctx);
+      announce();
+      return requeue;
     }
     await writeStatus(claim, sandbox, undefined, now, ctx);
     return requeue;
@@ -158,7 +172,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
   }
 
   type BindResult =
-    | { sandbox: NamedSandbox | undefined; name: string }
+    | { sandbox: NamedSandbox | undefined; name: string; event?: EventInput }
     | { refusal: { reason: string; message: string }; retryAfterMs?: number };
 
   async function bindSandbox(claim: Claim, ctx: ReconcileContext, nowMs: number): Promise<BindResult> {
@@ -188,7 +202,13 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       const adopted = await adoptReadyMember(claim, pool, blueprintHash(template), ctx, nowMs);
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
       // instead of waiting for the watch to bring the re-parented Sandbox back.
-      if (adopted) return { sandbox: adopted, name: adopted.metadata.name };
+      if (adopted) {
+        return {
+          sandbox: adopted,
+          name: adopted.metadata.name,
+          event: { type: "Normal", reason: "SandboxAdopted", action: "Adopt", note: `Adopted warm Sandbox ${adopted.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}` },
+        };
+      }
     }
 
     const cold = sandboxFromTemplate({
@@ -216,9 +236,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     }
     bindings.bind(claim.metadata.uid, claim.metadata.name, nowMs);
     deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Cold });
-    deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "SandboxProvisioned", action: "Create", note: `Created Sandbox ${claim.metadata.name} from SandboxTemplate ${template.metadata.name} (cold start)` });
     ctx.log.info({ sandbox: claim.metadata.name }, "Created Sandbox for claim (cold start)");
-    return { sandbox: undefined, name: claim.metadata.name };
+    return {
+      sandbox: undefined,
+      name: claim.metadata.name,
+      event: { type: "Normal", reason: "SandboxProvisioned", action: "Create", note: `Created Sandbox ${claim.metadata.name} from SandboxTemplate ${template.metadata.name} (cold start)` },
+    };
   }
 
   /**
@@ -262,7 +285,6 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         bindings.bind(claim.metadata.uid, candidate.metadata.name, nowMs);
         bindings.markAdopted(reservation, candidate.metadata.resourceVersion ?? "", nowMs);
         deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Warm });
-        deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "SandboxAdopted", action: "Adopt", note: `Adopted warm Sandbox ${candidate.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}` });
         ctx.log.info({ sandbox: candidate.metadata.name }, "Adopted warm Sandbox for claim");
         return candidate;
       } catch (err) {
@@ -332,19 +354,22 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     const sandboxName = sandbox?.metadata.name ?? claim.status?.sandbox?.name;
     const cur = claim.status?.sandbox;
     if (!changed && cur?.name === sandboxName && JSON.stringify(cur?.podIPs ?? []) === JSON.stringify(podIPs)) return;
+    const status = {
+      conditions,
+      ...(sandboxName ? { sandbox: { name: sandboxName, ...(podIPs.length > 0 ? { podIPs } : {}) } } : {}),
+    };
+    if (unseenWrites.alreadySent(ctx.key, claim.metadata.resourceVersion, status)) return;
 
     await kube.applyStatus(
       {
         apiVersion: SandboxClaimGVK.apiVersion,
         kind: SandboxClaimGVK.kind,
         metadata: { name: claim.metadata.name, namespace: claim.metadata.namespace },
-        status: {
-          conditions,
-          ...(sandboxName ? { sandbox: { name: sandboxName, ...(podIPs.length > 0 ? { podIPs } : {}) } } : {}),
-        },
+        status,
       },
       { signal: ctx.signal },
     );
+    unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status);
     if (isTrue(conditions, "Ready") && !isTrue(claim.status?.conditions as Condition[] | undefined, "Ready") && claim.metadata.creationTimestamp) {
       const launchType = sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
       deps.metrics.claimReadySeconds.observe({ launch_type: launchType }, (now.getTime() - Date.parse(String(claim.metadata.creationTimestamp))) / 1000);

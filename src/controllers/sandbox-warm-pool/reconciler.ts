@@ -29,7 +29,8 @@ import { nameHash } from "../shared/name-hash.js";
 import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import type { Expectations } from "../shared/expectations.js";
 import { planPool, type MemberView } from "./plan.js";
-import { isWaitingClaim, refillDeferral } from "./refill-deferral.js";
+import { UnseenWrites } from "../shared/unseen-writes.js";
+import { claimsFirstHold, isWaitingClaim } from "./claims-first.js";
 
 /** Members are created in parallel batches of at most this many API calls. */
 const maxCreateBatch = 50;
@@ -46,14 +47,17 @@ function memberName(poolName: string): string {
 
 export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expectations) {
   const { kube, caches, config } = deps;
-  /** Pool key -> when its refill was first held back for waiting claims (see refill-deferral.ts). */
-  const deferredSince = new Map<string, number>();
+  /** Pool key -> when its writes were first held back for waiting claims (see claims-first.ts). */
+  const heldSince = new Map<string, number>();
+  /** Status writes the pool cache has not shown yet, by pool key. */
+  const statusWrites = new UnseenWrites();
 
   return async function reconcileWarmPool(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.pools.get(ctx.namespace, ctx.name);
     if (!cached) {
       expectations.forget(key);
-      deferredSince.delete(key);
+      heldSince.delete(key);
+      statusWrites.forget(key);
       return;
     }
     if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
@@ -107,20 +111,20 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
         throw err;
       }
     }
-    const deferral = refillDeferral({
-      create: plan.create,
+    const hold = claimsFirstHold({
       waitingClaims: waitingClaims(pool),
       readyMembers: views.filter((v) => v.ready && !v.stale).length,
-      deferredSinceMs: deferredSince.get(key),
+      heldSinceMs: heldSince.get(key),
       nowMs,
     });
-    if (deferral.defer) {
-      deferredSince.set(key, deferral.sinceMs);
-      ctx.log.debug({ missing: plan.create }, "Holding the refill back while claims on this pool wait");
-    } else {
-      deferredSince.delete(key);
-      if (plan.create > 0) await createMembers(pool, template, plan.create, key, ctx);
+    const requeueAfter = Math.min(plan.requeueAfterMs ?? Infinity, hold.hold ? hold.recheckAfterMs : Infinity);
+    if (hold.hold) {
+      heldSince.set(key, hold.sinceMs);
+      ctx.log.debug({ missing: plan.create }, "Holding the refill and the status write back while claims on this pool wait");
+      return { requeueAfter };
     }
+    heldSince.delete(key);
+    if (plan.create > 0) await createMembers(pool, template, plan.create, key, ctx);
 
     const remaining = active.filter((m) => !plan.delete.some((d) => d.name === m.metadata.name));
     const ready = remaining.filter((m) => isTrue(m.status?.conditions, "Ready")).length;
@@ -139,7 +143,6 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
       now,
       ctx,
     );
-    const requeueAfter = Math.min(plan.requeueAfterMs ?? Infinity, deferral.defer ? deferral.recheckAfterMs : Infinity);
     return Number.isFinite(requeueAfter) ? { requeueAfter } : undefined;
   };
 
@@ -207,6 +210,8 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     ) {
       return;
     }
+    const key = `${pool.metadata.namespace}/${pool.metadata.name}`;
+    if (statusWrites.alreadySent(key, pool.metadata.resourceVersion, status)) return;
     await kube.applyStatus(
       {
         apiVersion: SandboxWarmPoolGVK.apiVersion,
@@ -216,6 +221,7 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
       },
       { signal: ctx.signal },
     );
+    statusWrites.sent(key, pool.metadata.resourceVersion, status);
   }
 }
 

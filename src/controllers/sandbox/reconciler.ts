@@ -26,6 +26,7 @@ import { desiredPVCs, newTokenSecret } from "./desired-children.js";
 import { desiredPod, desiredPodMetadata, tokenSecretName, wantsExecd } from "./desired-pod.js";
 import { desiredService } from "./desired-service.js";
 import { observePod } from "./observed-pod.js";
+import { UnseenWrites } from "../shared/unseen-writes.js";
 import { Expectations } from "../shared/expectations.js";
 import { computeSandboxStatus, type SandboxStatusOut } from "./status.js";
 
@@ -44,10 +45,18 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
    * sequential-claim bench).
    */
   const podCreates = new Expectations(30_000);
+  /** Pod metadata patches the pod cache has not shown yet, by Sandbox key. */
+  const podPatches = new UnseenWrites();
+  /** Status writes the Sandbox cache has not shown yet, by Sandbox key. */
+  const statusWrites = new UnseenWrites();
 
   return async function reconcileSandbox(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.sandboxes.get(ctx.namespace, ctx.name);
-    if (!cached) podCreates.forget(ctx.key);
+    if (!cached) {
+      podCreates.forget(ctx.key);
+      podPatches.forget(ctx.key);
+      statusWrites.forget(ctx.key);
+    }
     if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) return;
     const sandbox: Sandbox = cached;
     const { signal } = ctx;
@@ -119,7 +128,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     // new sandbox one more status write. A sandbox that was Ready (its pod vanished) is told at
     // once, so no reader trusts a pod that is gone.
     const skipForNewPod = createdPod && !reconcileError && !isTrue(sandbox.status?.conditions, "Ready");
-    if (!skipForNewPod && (changed || !sameStatusFields(sandbox, status))) {
+    if (!skipForNewPod && (changed || !sameStatusFields(sandbox, status)) && !statusWrites.alreadySent(ctx.key, sandbox.metadata.resourceVersion, status)) {
       await kube.applyStatus(
         {
           apiVersion: SandboxGVK.apiVersion,
@@ -129,6 +138,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         },
         { signal },
       );
+      statusWrites.sent(ctx.key, sandbox.metadata.resourceVersion, status);
       observeReadyLatency(sandbox, status, now);
     }
     if (shutdownAt !== undefined && !expired) return { requeueAfter: Math.max(shutdownAt - now.getTime(), 0) + 1 };
@@ -244,13 +254,17 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const annotations: Record<string, string> = {};
     for (const [k, v] of Object.entries(want.annotations)) if (live.metadata?.annotations?.[k] !== v) annotations[k] = v;
     if (Object.keys(labels).length === 0 && Object.keys(annotations).length === 0) return;
+    const patch = { metadata: { labels, annotations } };
+    const key = `${sandbox.metadata.namespace}/${sandbox.metadata.name}`;
+    if (podPatches.alreadySent(key, live.metadata?.resourceVersion, patch)) return;
     await ignoreNotFound(
       kube.patch(
         { apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: live.metadata?.name ?? "" },
-        { metadata: { labels, annotations } },
+        patch,
         { type: "merge", signal: ctx.signal },
       ),
     );
+    podPatches.sent(key, live.metadata?.resourceVersion, patch);
   }
 
   /** Returns the name of the Service the sandbox has after this pass, if any. */

@@ -1,25 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { isWaitingClaim, maxRefillDeferralMs, refillDeferral } from "../../../../src/controllers/sandbox-warm-pool/refill-deferral.js";
+import { claimsFirstHold, isWaitingClaim, maxClaimsFirstHoldMs } from "../../../../src/controllers/sandbox-warm-pool/claims-first.js";
 
-const base = { create: 3, waitingClaims: 5, readyMembers: 2, deferredSinceMs: undefined, nowMs: 10_000 };
+const base = { waitingClaims: 5, readyMembers: 2, heldSinceMs: undefined, nowMs: 10_000 };
 
-describe("refillDeferral", () => {
-  it("holds the refill back while claims wait and Ready members can serve them", () => {
-    expect(refillDeferral(base)).toEqual({ defer: true, sinceMs: 10_000, recheckAfterMs: maxRefillDeferralMs });
+describe("claimsFirstHold", () => {
+  it("holds the pool's writes back while claims wait and Ready members can serve them", () => {
+    expect(claimsFirstHold(base)).toEqual({ hold: true, sinceMs: 10_000, recheckAfterMs: maxClaimsFirstHoldMs });
   });
 
   it("keeps the start of the streak and shortens the recheck as the hold goes on", () => {
-    expect(refillDeferral({ ...base, deferredSinceMs: 9_500 })).toEqual({ defer: true, sinceMs: 9_500, recheckAfterMs: maxRefillDeferralMs - 500 });
+    expect(claimsFirstHold({ ...base, heldSinceMs: 9_500 })).toEqual({ hold: true, sinceMs: 9_500, recheckAfterMs: maxClaimsFirstHoldMs - 500 });
   });
 
-  it("refills once the hold has lasted its maximum, even with claims still waiting", () => {
-    expect(refillDeferral({ ...base, deferredSinceMs: 10_000 - maxRefillDeferralMs })).toEqual({ defer: false });
+  it("lets the pool write once the hold has lasted its maximum, even with claims still waiting", () => {
+    expect(claimsFirstHold({ ...base, heldSinceMs: 10_000 - maxClaimsFirstHoldMs })).toEqual({ hold: false });
   });
 
-  it("refills at once when no claim waits, nothing is missing, or no Ready member is left to give", () => {
-    expect(refillDeferral({ ...base, waitingClaims: 0 })).toEqual({ defer: false });
-    expect(refillDeferral({ ...base, create: 0 })).toEqual({ defer: false });
-    expect(refillDeferral({ ...base, readyMembers: 0 })).toEqual({ defer: false });
+  it("does not hold when no claim waits or no Ready member is left to give", () => {
+    expect(claimsFirstHold({ ...base, waitingClaims: 0 })).toEqual({ hold: false });
+    expect(claimsFirstHold({ ...base, readyMembers: 0 })).toEqual({ hold: false });
   });
 });
 

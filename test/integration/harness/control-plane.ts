@@ -28,7 +28,7 @@ export interface ClusterInfo {
   caFile: string;
   /** Admin kubeconfig path (system:masters). */
   kubeconfig: string;
-  /** Ordinary users without any RBAC grants: alice, bob. */
+  /** Ordinary users without any RBAC grants: alice, bob, carol, dave. */
   users: Record<string, UserInfo>;
   etcdUrl: string;
   saKeyFile: string;
@@ -153,7 +153,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     const tok = (): string => randomBytes(24).toString("hex");
     const users: Record<string, UserInfo> = {};
     const admin = { name: "admin", token: tok(), kubeconfig: join(dir, "admin.kubeconfig") };
-    for (const name of ["alice", "bob"]) users[name] = { name, token: tok(), kubeconfig: join(dir, `${name}.kubeconfig`) };
+    for (const name of ["alice", "bob", "carol", "dave"]) users[name] = { name, token: tok(), kubeconfig: join(dir, `${name}.kubeconfig`) };
     const lines = [`${admin.token},admin,uid-admin,"system:masters"`, ...Object.values(users).map((u) => `${u.token},${u.name},uid-${u.name}`)];
     writeFileSync(join(dir, "tokens.csv"), lines.join("\n") + "\n", { mode: 0o600 });
     writeKubeconfig(admin.kubeconfig, server, pki.caCert, "admin", admin.token);

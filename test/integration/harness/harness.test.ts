@@ -29,7 +29,7 @@ describe("integration harness", () => {
   it("authenticates static-token users and enforces RBAC for them", async () => {
     const alice = new Kube(userKubeConfig("alice"));
     await expect(alice.list({ apiVersion: "v1", kind: "Pod" }, { namespace: ns })).rejects.toBeInstanceOf(ForbiddenError);
-    expect(Object.keys(clusterInfo().users).sort()).toEqual(["alice", "bob"]);
+    expect(Object.keys(clusterInfo().users).sort()).toEqual(["alice", "bob", "carol", "dave"]);
   });
 
   it("signs service-account tokens that TokenReview accepts", async () => {

@@ -91,6 +91,41 @@ describe("authentication and authorization", () => {
     expect(await router.metric("sandbox_router_auth_cache_hits_total")).toBeGreaterThanOrEqual(before + 4);
   });
 
+  it("asks the API server once per namespace for a caller allowed on every sandbox in it, not once per sandbox", async () => {
+    await grantSandboxUser(kube, ns, "dave");
+    const dave = userToken("dave");
+    const reviews = () => router.metric("sandbox_router_subject_access_reviews_total");
+    const before = await reviews();
+    expect((await exec(dave, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns })).status).toBe(200);
+    expect(await reviews()).toBe(before + 1);
+    // Another name in the same namespace (one that does not exist: it is authorized first, then
+    // not found) needs no second review.
+    const ghost = await exec(dave, { "x-sandbox-id": "ghost", "x-sandbox-namespace": ns });
+    expect(ghost.status).toBe(404);
+    expect(await reviews()).toBe(before + 1);
+  });
+
+  it("still honours a Role limited to named sandboxes: its holder runs code in those and is refused the rest", async () => {
+    await kube.create({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "only-raw", namespace: ns },
+      rules: [{ apiGroups: ["agents.x-k8s.io"], resources: ["sandboxes/exec"], verbs: ["create"], resourceNames: ["raw"] }],
+    } as never);
+    await kube.create({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "only-raw", namespace: ns },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "only-raw" },
+      subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "carol" }],
+    } as never);
+    const carol = userToken("carol");
+    expect((await exec(carol, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns })).status).toBe(200);
+    const other = await exec(carol, { "x-sandbox-id": "other", "x-sandbox-namespace": ns });
+    expect(other.status).toBe(403);
+    expect(other.body.error?.message).toContain('"other"');
+  });
+
   it("accepts a ServiceAccount token bound by RBAC (what an in-cluster agent would use)", async () => {
     await kube.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "agent", namespace: ns } });
     await kube.create({

@@ -53,16 +53,16 @@ describe("invariant checker", () => {
     await kube.patch({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "liar" }, {
       status: { conditions: [{ type: "Ready", status: "True", reason: "DependenciesReady", message: "", lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") }] },
     }, { type: "merge", subresource: "status" });
-    // A pod owned by a Sandbox uid that does not exist.
+    // Wait for the ledger's watch to see the members.
+    for (let i = 0; i < 50 && ledger.account("pool").created < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    // A pod owned by a Sandbox uid that does not exist. Created just before the check: the
+    // garbage collector deletes it soon after (it did within the wait above on a loaded machine).
     await kube.create({
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "orphan", namespace: ns, ownerReferences: [{ apiVersion: SB, kind: "Sandbox", name: "gone", uid: "00000000-0000-0000-0000-000000000000", controller: true }] },
       spec: { containers: [{ name: "c", image: "x:1" }] },
     } as KubernetesObject);
-
-    // Wait for the ledger's watch to see the members.
-    for (let i = 0; i < 50 && ledger.account("pool").created < 3; i++) await new Promise((r) => setTimeout(r, 100));
     const r = await checkInvariants(kube, ns, { ledger });
     const found = new Set(r.violations.map((v) => `${v.invariant} ${v.object}`));
     expect(found).toContain("claim.bound SandboxClaim/lonely");

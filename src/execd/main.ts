@@ -22,6 +22,7 @@ import {
 import { createExecdServer } from "./server.js";
 import { recordBoot, restartNotice } from "./boot-marker.js";
 import { execUnderInitIfPid1 } from "./pid1-init.js";
+import { warmUpExecutePath } from "./warm-up.js";
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
@@ -155,8 +156,28 @@ async function main(): Promise<void> {
       "sandbox-execd listening",
     );
   });
-  for (const language of prewarmLanguages(opts.prewarm)) {
-    contexts.prewarm(language).catch((error: unknown) => logger.warn({ err: error, language }, "prewarming the default context failed"));
+  const listening = new Promise<number>((resolve) => server.once("listening", () => {
+    const address = server.address();
+    resolve(typeof address === "object" && address ? address.port : opts.port);
+  }));
+  const languages = prewarmLanguages(opts.prewarm);
+  const prewarmed = languages.map((language) =>
+    contexts.prewarm(language).then(
+      () => true,
+      (error: unknown) => {
+        logger.warn({ err: error, language }, "prewarming the default context failed");
+        return false;
+      },
+    ),
+  );
+  // After a restart the first call on each default context must report the lost state, so no
+  // warm-up call may take that first call's place.
+  if (bootsBefore === 0 && languages.length > 0) {
+    void Promise.all([listening, ...prewarmed])
+      .then(([port, ...ok]) =>
+        ok.every(Boolean) ? warmUpExecutePath({ port: port as number, host: opts.host, token, languages, logger }) : undefined,
+      )
+      .catch((error: unknown) => logger.warn({ err: error }, "warm-up call failed; the first real call will be slower"));
   }
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, "shutting down");

@@ -1,0 +1,52 @@
+// One call per prewarmed language through execd's own HTTP stack, right after boot. Starting the
+// interpreter (--prewarm) is not enough: the first /v1/execute still ran the HTTP parsing, the
+// route, the workspace snapshot and the driver's cell compilation for the first time (V8 and
+// CPython compile those lazily), which made a claimed sandbox's first call 20-110 ms slower than
+// its second under gVisor; after one warm-up call the first real call costs what later ones do.
+import http from "node:http";
+import type { Logger } from "pino";
+import type { Language } from "./kernels/drivers.js";
+
+/** A cell with no output, no result and no state change in each language. */
+const noOp: Record<Language, string> = { python: "None", javascript: "undefined", bash: "true" };
+
+export interface WarmUpOptions {
+  port: number;
+  /** The address the server listens on; a wildcard is reached on loopback. */
+  host: string;
+  token: string | undefined;
+  languages: Language[];
+  logger: Logger;
+}
+
+export async function warmUpExecutePath(o: WarmUpOptions): Promise<void> {
+  const host = o.host === "0.0.0.0" || o.host === "::" || o.host === "" ? "127.0.0.1" : o.host;
+  for (const language of o.languages) {
+    const started = performance.now();
+    const status = await post(host, o.port, o.token, JSON.stringify({ code: noOp[language], language }));
+    if (status === 200) o.logger.info({ language, ms: Math.round(performance.now() - started) }, "warm-up call answered");
+    if (status !== 200) o.logger.warn({ language, status }, "warm-up call was refused; the first real call will be slower");
+  }
+}
+
+function post(host: string, port: number, token: string | undefined, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host,
+        port,
+        method: "POST",
+        path: "/v1/execute",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}

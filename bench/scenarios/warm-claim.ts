@@ -36,6 +36,13 @@ const poolSize = Number(process.env["BENCH_WARM_POOL"] ?? 3);
 const warmup = Number(process.env["BENCH_WARM_WARMUP"] ?? 2);
 /** "full": wait for the whole pool to be Ready before each claim (no refill competes); "one": one Ready member. */
 const waitFor = process.env["BENCH_WARM_WAIT"] === "one" ? "one" : "full";
+/**
+ * "settled" (default): before each claim, also wait until the previous claim's Sandbox and pod
+ * are gone. On this one-machine cluster the kubelet tearing down the previous gVisor pod shares
+ * the two cores with the API server; on a real cluster node work does not slow the control
+ * plane. "overlap": start the next claim while the teardown may still run (the older figures).
+ */
+const teardown = process.env["BENCH_WARM_TEARDOWN"] === "overlap" ? "overlap" : "settled";
 const budgetSeconds = Number(process.env["BENCH_LOCAL_BUDGET_S"] ?? 1800);
 
 interface Sample {
@@ -60,14 +67,15 @@ export const scenario: Scenario = {
     const time = budget(budgetSeconds);
     const cluster = await connectLocalCluster();
     const { kube } = cluster;
-    log(`router ${cluster.routerUrl}; namespace ${NS}; pool of ${poolSize}; ${claims} claims (+${warmup} warm-up); wait for ${waitFor === "full" ? "the full pool" : "one Ready member"} before each`);
+    log(`router ${cluster.routerUrl}; namespace ${NS}; pool of ${poolSize}; ${claims} claims (+${warmup} warm-up); wait for ${waitFor === "full" ? "the full pool" : "one Ready member"}${teardown === "settled" ? " and the previous claim's sandbox gone" : ""} before each`);
     await createNamespace(kube, NS);
     const claimWatch = new Watcher(kube, EXT_API, "SandboxClaim", NS);
     const sandboxWatch = new Watcher(kube, SANDBOX_API, "Sandbox", NS);
+    const podWatch = new Watcher(kube, "v1", "Pod", NS);
     const samples: Sample[] = [];
     const errors: string[] = [];
     try {
-      await Promise.all([claimWatch.start(), sandboxWatch.start()]);
+      await Promise.all([claimWatch.start(), sandboxWatch.start(), podWatch.start()]);
       await kube.create({ apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: "python", namespace: NS }, spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } } } as KubernetesObject);
       const fillStart = performance.now();
       await kube.create({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: POOL, namespace: NS }, spec: { replicas: poolSize, sandboxTemplateRef: { name: "python" } } } as KubernetesObject);
@@ -82,9 +90,14 @@ export const scenario: Scenario = {
       log(`pool of ${poolSize} gVisor sandboxes Ready in ${poolFillSeconds} s`);
 
       let consecutiveErrors = 0;
+      let previousSandbox: string | undefined;
       for (let i = 0; i < warmup + claims; i++) {
         time.check(`claim ${i}`);
         const waitStart = performance.now();
+        if (teardown === "settled" && previousSandbox) {
+          await sandboxWatch.gone(NS, previousSandbox, 120_000, `Sandbox ${previousSandbox} of the previous claim gone`);
+          await podWatch.gone(NS, previousSandbox, 120_000, `pod ${previousSandbox} of the previous claim gone`);
+        }
         await poolReady(waitFor === "full" ? poolSize : 1, 300_000);
         const waitedForPoolMs = performance.now() - waitStart;
         const name = `warm-${i}`;
@@ -100,6 +113,7 @@ export const scenario: Scenario = {
           await firstOnePlusOne(client.connect(name), 10_000);
           const secondCallMs = performance.now() - tFirst;
           const sandbox = obj.status?.sandbox?.name ?? "";
+          previousSandbox = sandbox || undefined;
           // Adoption relabels the Sandbox "warm"; a cold one is created under the claim's name.
           const launchType = sandboxWatch.get(NS, sandbox)?.metadata?.labels?.[LabelKeys.LaunchType] ?? (sandbox === name ? "cold" : "warm");
           if (i >= warmup) {
@@ -162,8 +176,9 @@ export const scenario: Scenario = {
           "t0 just before the SandboxClaim create call (kube API, admin kubeconfig); Ready = arrival of the watch event with Ready=True " +
           "(an informer in the bench process); first result = the SDK (router mode, a ServiceAccount token with create on sandboxes/exec) " +
           "answering 1+1 on the claim, sent as soon as Ready was seen and retried at once on 404/503 while the router's caches catch up. " +
-          `Before each claim the bench waits until ${waitFor === "full" ? "the whole pool is" : "one member is"} Ready and unclaimed; the previous claim is deleted (background).`,
-        config: { claims, warmup, poolSize, waitFor, routerUrl: cluster.routerUrl, perSandboxCpuRequest: "110m (main 10m + execd sidecar 100m)" },
+          `Before each claim the bench waits until ${waitFor === "full" ? "the whole pool is" : "one member is"} Ready and unclaimed; the previous claim is deleted (background)` +
+          (teardown === "settled" ? " and its Sandbox and pod are gone (the kubelet's gVisor teardown would otherwise share the 2 cores with the API server during the next claim)." : ", and the next claim may start while its pod is still being torn down."),
+        config: { claims, warmup, poolSize, waitFor, teardown, routerUrl: cluster.routerUrl, perSandboxCpuRequest: "110m (main 10m + execd sidecar 100m)" },
         poolFillSeconds,
         counts: { recorded: samples.length, warm: warm.length, coldFallbacks: cold.length, errors: errors.length },
         toReady,
@@ -184,7 +199,7 @@ export const scenario: Scenario = {
         durationSeconds: time.elapsedSeconds(),
       };
     } finally {
-      await Promise.all([claimWatch.stop(), sandboxWatch.stop()]);
+      await Promise.all([claimWatch.stop(), sandboxWatch.stop(), podWatch.stop()]);
       log("deleting namespace");
       await deleteNamespace(kube, NS).catch((err: unknown) => log(`cleanup: ${err instanceof Error ? err.message : String(err)}`));
       log(`took ${time.elapsedSeconds()} s in all`);

@@ -140,6 +140,21 @@ describe("stateful execution", () => {
     await execd.request("/v1/contexts/redirected", { method: "DELETE" });
   });
 
+  it("writes nothing into a socket of the cell's that took the number of a descriptor the cell closed", async () => {
+    await execd.post("/v1/contexts", { language: "python", id: "closer" });
+    // Daemon-style code closes every descriptor above the channel (fd 3), the driver's own
+    // duplicates of fds 1 and 2 included; the socket pair then reuses those numbers, with
+    // data still unread in it as a pipe holding output would have.
+    const first = await run({
+      context: "closer",
+      code: "import os, socket\nos.closerange(4, 256)\na, b = socket.socketpair()\na.send(b'x' * 10)\n(a.fileno(), b.fileno())",
+    });
+    expect(first.exitCode).toBe(0);
+    const second = await run({ context: "closer", code: "b.setblocking(False)\nb.recv(100)" });
+    expect(second.results).toEqual([{ mimeType: "text/plain", data: `b'${"x".repeat(10)}'` }]);
+    await execd.request("/v1/contexts/closer", { method: "DELETE" });
+  });
+
   it("passes env to the call and keeps the server's token out of user code", async () => {
     const answer = await run({
       code: "import os\nprint(os.environ['CALL_VAR'], os.environ.get('EXECD_TOKEN'), os.environ.get('EXECD_TOKEN_FILE'))",

@@ -75,24 +75,34 @@ def send_encoded(data):
 
 
 def output_pipe(fd):
-    """A private duplicate of output fd `fd` (the pipe the server reads) and the ioctl that
-    says how much written to it is still unread, or None where that cannot be asked. The
-    duplicate stays on the pipe when the cell redirects or closes fd 1/2 (os.dup2), so the
+    """A private duplicate of output fd `fd` (the pipe the server reads), its identity, and the
+    ioctl that says how much written to it is still unread (None where that cannot be asked).
+    The duplicate stays on the pipe when the cell redirects or closes fd 1/2 (os.dup2), so the
     sentinel never lands in the cell's file."""
     try:
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
         # A socket's TIOCOUTQ counts what it sent that the peer has not read yet (node's stdio
         # pipes are socket pairs); a FIFO's FIONREAD counts what is in the pipe.
-        request = termios.TIOCOUTQ if stat.S_ISSOCK(mode) else termios.FIONREAD if stat.S_ISFIFO(mode) else None
+        request = termios.TIOCOUTQ if stat.S_ISSOCK(info.st_mode) else termios.FIONREAD if stat.S_ISFIFO(info.st_mode) else None
         copy = os.dup(fd)  # not inherited by the cell's child processes
     except OSError:
-        return None, None
+        return None, None, None
     if request is not None:
         try:
             unread(copy, request)
         except OSError:
             request = None
-    return copy, request
+    return copy, (info.st_dev, info.st_ino), request
+
+
+def still_ours(fd, identity):
+    """False once the cell has closed our duplicate (os.closerange) and the number may name
+    something else of its own."""
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return False
+    return (info.st_dev, info.st_ino) == identity
 
 
 def unread(fd, request):
@@ -261,12 +271,12 @@ def finish_call(request, exit_code, error, results):
             if message is not None:
                 tail.append(encode(message))
         sentinels = []
-        for name, original, fd, request_unread in OUTPUT_PIPES:
+        for name, original, fd, identity, request_unread in OUTPUT_PIPES:
             try:
                 original.flush()
             except Exception:
                 pass
-            if fd is None:
+            if fd is None or not still_ours(fd, identity):
                 continue
             try:
                 if request_unread is not None and unread(fd, request_unread) == 0:

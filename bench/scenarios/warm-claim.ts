@@ -24,6 +24,7 @@ import {
   printTable,
   round1,
   sandboxPodSpec,
+  sleep,
 } from "../lib/local-cluster.js";
 import type { Scenario } from "../lib/scenario.js";
 import { summarize } from "../lib/stats.js";
@@ -43,6 +44,13 @@ const waitFor = process.env["BENCH_WARM_WAIT"] === "one" ? "one" : "full";
  * plane. "overlap": start the next claim while the teardown may still run (the older figures).
  */
 const teardown = process.env["BENCH_WARM_TEARDOWN"] === "overlap" ? "overlap" : "settled";
+/**
+ * How long the pool must have been full before a claim (ms). A member turns Ready when execd
+ * listens, and then spends a few hundred ms of the node's CPU starting its interpreter and
+ * warming its execute path; a claim in that window measures that boot competing with the API
+ * server on the same two cores, not a warm pool. 0 claims the moment the pool is full.
+ */
+const settleMs = Number(process.env["BENCH_WARM_SETTLE_MS"] ?? 1000);
 const budgetSeconds = Number(process.env["BENCH_LOCAL_BUDGET_S"] ?? 1800);
 
 interface Sample {
@@ -63,11 +71,12 @@ export const scenario: Scenario = {
   description: "local cluster (gVisor): sequential SandboxClaims on a warm pool -> Ready, and -> first 1+1 through the router with the SDK",
   async run(log, out) {
     if (!Number.isInteger(claims) || claims < 1) throw new Error(`BENCH_WARM_CLAIMS must be a whole number >= 1, got "${process.env["BENCH_WARM_CLAIMS"]}"`);
+    if (!Number.isInteger(settleMs) || settleMs < 0) throw new Error(`BENCH_WARM_SETTLE_MS must be a whole number >= 0, got "${process.env["BENCH_WARM_SETTLE_MS"]}"`);
     if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 8) throw new Error(`BENCH_WARM_POOL must be 1..8, got "${process.env["BENCH_WARM_POOL"]}"`);
     const time = budget(budgetSeconds);
     const cluster = await connectLocalCluster();
     const { kube } = cluster;
-    log(`router ${cluster.routerUrl}; namespace ${NS}; pool of ${poolSize}; ${claims} claims (+${warmup} warm-up); wait for ${waitFor === "full" ? "the full pool" : "one Ready member"}${teardown === "settled" ? " and the previous claim's sandbox gone" : ""} before each`);
+    log(`router ${cluster.routerUrl}; namespace ${NS}; pool of ${poolSize}; ${claims} claims (+${warmup} warm-up); wait for ${waitFor === "full" ? "the full pool" : "one Ready member"}${teardown === "settled" ? " and the previous claim's sandbox gone" : ""}, then ${settleMs} ms, before each`);
     await createNamespace(kube, NS);
     const claimWatch = new Watcher(kube, EXT_API, "SandboxClaim", NS);
     const sandboxWatch = new Watcher(kube, SANDBOX_API, "Sandbox", NS);
@@ -99,6 +108,10 @@ export const scenario: Scenario = {
           await podWatch.gone(NS, previousSandbox, 120_000, `pod ${previousSandbox} of the previous claim gone`);
         }
         await poolReady(waitFor === "full" ? poolSize : 1, 300_000);
+        if (settleMs > 0) {
+          await sleep(settleMs);
+          await poolReady(waitFor === "full" ? poolSize : 1, 300_000);
+        }
         const waitedForPoolMs = performance.now() - waitStart;
         const name = `warm-${i}`;
         try {
@@ -177,8 +190,9 @@ export const scenario: Scenario = {
           "(an informer in the bench process); first result = the SDK (router mode, a ServiceAccount token with create on sandboxes/exec) " +
           "answering 1+1 on the claim, sent as soon as Ready was seen and retried at once on 404/503 while the router's caches catch up. " +
           `Before each claim the bench waits until ${waitFor === "full" ? "the whole pool is" : "one member is"} Ready and unclaimed; the previous claim is deleted (background)` +
-          (teardown === "settled" ? " and its Sandbox and pod are gone (the kubelet's gVisor teardown would otherwise share the 2 cores with the API server during the next claim)." : ", and the next claim may start while its pod is still being torn down."),
-        config: { claims, warmup, poolSize, waitFor, teardown, routerUrl: cluster.routerUrl, perSandboxCpuRequest: "110m (main 10m + execd sidecar 100m)" },
+          (teardown === "settled" ? " and its Sandbox and pod are gone (the kubelet's gVisor teardown would otherwise share the 2 cores with the API server during the next claim)" : ", and the next claim may start while its pod is still being torn down") +
+          `; then ${settleMs} ms more with the pool still full (a member just turned Ready is still starting its interpreter).`,
+        config: { claims, warmup, poolSize, waitFor, teardown, settleMs, routerUrl: cluster.routerUrl, perSandboxCpuRequest: "110m (main 10m + execd sidecar 100m)" },
         poolFillSeconds,
         counts: { recorded: samples.length, warm: warm.length, coldFallbacks: cold.length, errors: errors.length },
         toReady,

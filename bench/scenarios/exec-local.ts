@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import os from "node:os";
 import { startExecd, TEST_PYTHON, type ExecdProcess } from "../../test/execd/harness.js";
 import { findRunsc, runscWrap } from "../../test/execd/runsc.js";
 import { latencyChart, type LatencySeries } from "../lib/chart.js";
@@ -33,16 +34,23 @@ async function executeLatency(execd: ExecdProcess, language: "python" | "javascr
       headers: { "content-type": "application/json" },
       body,
     });
-    const answer = (await res.json()) as { results: Array<{ data: string }> };
+    const answer = (await res.json()) as { results: Array<{ data: string }>; durationMs: number };
     const elapsed = performance.now() - started;
     if (answer.results[0]?.data !== "2") throw new Error(`unexpected answer ${JSON.stringify(answer)}`);
+    execdMs.push(answer.durationMs);
     return elapsed;
   };
+  const execdMs: number[] = [];
   for (let i = 0; i < WARMUP; i++) await call();
+  execdMs.length = 0;
   const samples: number[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push(await call());
   keep(samples);
-  return summarize(samples, "ms");
+  const roundTrip = summarize(samples, "ms");
+  const ownTime = summarize(execdMs, "ms");
+  // execd's own time on the call (its durationMs: queue, workspace snapshots, interpreter)
+  // and the rest (client, HTTP, network), at the median.
+  return { ...roundTrip, phases: { execdCall: ownTime, outsideExecdP50Ms: Math.round((roundTrip.p50 - ownTime.p50) * 100) / 100 } };
 }
 
 /** A new context from nothing to its first answer: interpreter start + `1+1`. */
@@ -134,7 +142,7 @@ async function measure(label: string, execd: ExecdProcess, log: (m: string) => v
   log(`${label}: python 1+1 x${SAMPLES}`);
   const keep = (language: string) => (samples: number[]) => latencySeries.push({ label: `${language}, ${label}`, samples });
   const python = await executeLatency(execd, "python", "1+1", keep("python"));
-  log(`${label}: python p50 ${python.p50} ms, p99 ${python.p99} ms`);
+  log(`${label}: python p50 ${python.p50} ms, p99 ${python.p99} ms (execd's own time p50 ${python.phases.execdCall.p50} ms)`);
   const javascript = await executeLatency(execd, "javascript", "1+1", keep("javascript"));
   log(`${label}: javascript p50 ${javascript.p50} ms, p99 ${javascript.p99} ms`);
   const coldPython = await coldContext(execd, "python", 20);
@@ -207,6 +215,8 @@ export const scenario: Scenario = {
         `answer is parsed, after ${WARMUP} warm-up calls on the same context; server started from source with tsx`,
       native: nativeFigures,
       gvisor,
+      // The machine is shared: the load at the end beside the one recorded at the start.
+      loadAverageAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
     };
   },
 };

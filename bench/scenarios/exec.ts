@@ -5,6 +5,7 @@
 // host is the node; node-to-pod traffic is not filtered by the NetworkPolicy enforcer), so the
 // router's cost shows as the difference. Same client code both ways, only the path differs.
 import { createHash, randomBytes } from "node:crypto";
+import os from "node:os";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { SandboxClient, type Sandbox } from "../../src/client/index.js";
 import { barChart, latencyChart } from "../lib/chart.js";
@@ -38,19 +39,23 @@ const budgetSeconds = Number(process.env["BENCH_LOCAL_BUDGET_S"] ?? 1200);
 const WARMUP = 30;
 const MB = 1024 * 1024;
 
-async function onePlusOne(sb: Sandbox, context?: string): Promise<number> {
+/** execd's own time on each measured call (its durationMs: queue, workspace snapshots, interpreter), by path. */
+const execdMs: Record<"router" | "direct", number[]> = { router: [], direct: [] };
+
+async function onePlusOne(sb: Sandbox, context?: string, execdInto?: number[]): Promise<number> {
   const started = performance.now();
   const r = await sb.run("1+1", context ? { context } : {});
   const elapsed = performance.now() - started;
   const answer = r.results.find((x) => x.mimeType === "text/plain")?.data;
   if (answer !== "2") throw new Error(`1+1 answered ${JSON.stringify(answer)}`);
+  execdInto?.push(r.durationMs);
   return elapsed;
 }
 
-async function sequential(sb: Sandbox, n: number): Promise<number[]> {
+async function sequential(sb: Sandbox, n: number, execdInto: number[]): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await onePlusOne(sb);
   const samples: number[] = [];
-  for (let i = 0; i < n; i++) samples.push(await onePlusOne(sb));
+  for (let i = 0; i < n; i++) samples.push(await onePlusOne(sb, undefined, execdInto));
   return samples;
 }
 
@@ -134,9 +139,9 @@ export const scenario: Scenario = {
       const routerSamples: number[] = [];
       const directSamples: number[] = [];
       const first = Math.ceil(calls / 2);
-      for (const [path, into, n] of [[viaRouter, routerSamples, first], [direct, directSamples, first], [direct, directSamples, calls - first], [viaRouter, routerSamples, calls - first]] as const) {
+      for (const [path, into, n, execdInto] of [[viaRouter, routerSamples, first, execdMs.router], [direct, directSamples, first, execdMs.direct], [direct, directSamples, calls - first, execdMs.direct], [viaRouter, routerSamples, calls - first, execdMs.router]] as const) {
         time.check("1+1 round trips");
-        if (n > 0) into.push(...(await sequential(path, n)));
+        if (n > 0) into.push(...(await sequential(path, n, execdInto)));
       }
       const routerLatency = summarize(routerSamples, "ms");
       const directLatency = summarize(directSamples, "ms");
@@ -159,6 +164,7 @@ export const scenario: Scenario = {
         latencyRow(`${concurrency} callers, shared context`, shared.latency, `${shared.requestsPerSecond} req/s`),
         latencyRow(`${concurrency} callers, context each`, perCaller.latency, `${perCaller.requestsPerSecond} req/s`),
       ]);
+      log(`execd's own time on a call (durationMs) p50: router path ${summarize(execdMs.router, "ms").p50} ms, direct ${summarize(execdMs.direct, "ms").p50} ms`);
       log(`router cost at p50: ${round1(routerLatency.p50 - directLatency.p50)} ms; ${fileBytes / MB} MiB round trip (median of ${fileRuns}): router ${filesRouter.medianRoundTripMBps} MB/s, direct ${filesDirect.medianRoundTripMBps} MB/s`);
 
       out.chart(latencyChart({
@@ -189,7 +195,18 @@ export const scenario: Scenario = {
           `${WARMUP} warm-up calls before each half; the two paths are interleaved in halves. Throughput: ${concurrency} callers back to back for ` +
           `${throughputSeconds} s. Files: SDK files.write (PUT) then files.read (GET), sha256 checked; MB/s = MiB / (PUT + GET seconds).`,
         config: { calls, concurrency, throughputSeconds, fileMiB: fileBytes / MB, fileRuns, routerUrl: cluster.routerUrl },
-        onePlusOne: { router: routerLatency, direct: directLatency, routerCostP50Ms: round1(routerLatency.p50 - directLatency.p50) },
+        onePlusOne: {
+          router: routerLatency,
+          direct: directLatency,
+          routerCostP50Ms: round1(routerLatency.p50 - directLatency.p50),
+          // Where a round trip goes: execd's time on the call (its durationMs) and the rest
+          // (client, network, HTTP, and the router on that path).
+          phases: {
+            execdCallRouterPath: summarize(execdMs.router, "ms"),
+            execdCallDirectPath: summarize(execdMs.direct, "ms"),
+            outsideExecdP50Ms: { router: round1(routerLatency.p50 - summarize(execdMs.router, "ms").p50), direct: round1(directLatency.p50 - summarize(execdMs.direct, "ms").p50) },
+          },
+        },
         throughput: { sharedContext: strip(shared), contextPerCaller: strip(perCaller) },
         file: { router: filesRouter, direct: filesDirect },
         targets,
@@ -201,6 +218,8 @@ export const scenario: Scenario = {
           concurrentPerCallerMs: perCaller.samples.map(round1),
         },
         durationSeconds: time.elapsedSeconds(),
+        // The machine is shared: the load at the end beside the one recorded at the start.
+        loadAverageAtEnd: os.loadavg().map(round1),
       };
     } finally {
       await sandboxes.stop();

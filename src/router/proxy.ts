@@ -84,28 +84,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
         return;
       }
       opts.onResponse?.(status);
-      // What is relayed in one turn of the event loop leaves in one packet: a quick answer's
-      // head, events and end reach the client as one segment (one wake-up there) rather than
-      // three; a stream's later events each go as soon as their turn ends.
-      // The socket is corked, not the response: node 22's res.cork() holds chunks back in a
-      // buffer that res.end() writes after its final chunk, which breaks the framing.
-      const socket = res.socket;
-      let corked = false;
-      const coalesce = (): void => {
-        if (corked || !socket) return;
-        corked = true;
-        socket.cork();
-        setImmediate(() => {
-          corked = false;
-          // end() uncorks fully by itself (and the socket may serve the next request by now).
-          if (!res.writableEnded) socket.uncork();
-        });
-      };
-      coalesce();
       res.writeHead(status, up.statusMessage, downstreamResponseHeaders(up.headers));
       res.flushHeaders();
       up.on("data", (chunk: Buffer) => {
-        coalesce();
         // Respect the client's pace: pause the pod's stream while the client's socket is full.
         if (!res.write(chunk)) {
           up.pause();

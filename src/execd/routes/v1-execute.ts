@@ -16,8 +16,6 @@ import { base64Length, write, writeFileBase64, writeJsonWithFiles } from "../exe
 import type { RouteCall, RouteDeps } from "./context.js";
 
 const NDJSON = "application/x-ndjson";
-/** How long a streamed answer's head may wait for the first event before it is sent alone. */
-const HEAD_DELAY_MS = 20;
 
 /** POST /v1/execute: JSON in, JSON out, or NDJSON events when the client accepts them. */
 export async function executeRoute(deps: RouteDeps, call: RouteCall): Promise<void> {
@@ -131,18 +129,10 @@ function estimateSize(sink: CollectingSink, files: Array<{ name: string; size: n
  */
 async function streamExecute(deps: RouteDeps, res: ServerResponse, prepared: PreparedCall): Promise<void> {
   res.writeHead(200, { "content-type": NDJSON, "cache-control": "no-store" });
-  // The head leaves with the first event, so a quick call is one packet instead of two (each
-  // one more wake-up for the router and the client); a call silent for longer still tells
-  // the client at once that it was accepted.
-  // (headersSent is already true after writeHead, so the first write clears the timer.)
-  const head = setTimeout(() => {
-    if (!res.destroyed) res.flushHeaders();
-  }, HEAD_DELAY_MS);
-  res.once("close", () => clearTimeout(head));
+  res.flushHeaders();
   // Writes are chained so events keep their order even when the socket applies backpressure.
   let chain: Promise<void> = Promise.resolve();
   const send = (event: Record<string, unknown>): void => {
-    clearTimeout(head);
     const line = `${JSON.stringify(event)}\n`;
     chain = chain.then(() => write(res, line)).catch(() => undefined);
   };
@@ -161,7 +151,6 @@ async function streamExecute(deps: RouteDeps, res: ServerResponse, prepared: Pre
     const call = await runCall(deps, prepared, sink);
     if (call.error) send({ type: "error", ...call.error });
     await chain;
-    clearTimeout(head);
     let sent = 0;
     for (const file of call.outputFiles) {
       sent += file.size;

@@ -6,6 +6,7 @@ import { createSandboxController } from "../controllers/sandbox/controller.js";
 import { createTemplateController } from "../controllers/sandbox-template/controller.js";
 import { createWarmPoolController } from "../controllers/sandbox-warm-pool/controller.js";
 import type { ControllerDeps } from "../controllers/deps.js";
+import { ClaimsFirstGate } from "../controllers/shared/claims-first-gate.js";
 import { allInformers, createCaches } from "../controllers/shared/caches.js";
 import { createOperatorMetrics } from "../controllers/shared/metrics.js";
 import { EventRecorder, Kube, Manager, type Connection, type Logger, type ManagerOptions } from "../runtime/index.js";
@@ -28,10 +29,13 @@ export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: 
   const registry = opts.registry ?? new Registry();
   const kube = new Kube(opts.kubeConfig);
   const caches = createCaches(kube, opts.logger, opts.namespace);
+  const claimsFirst = new ClaimsFirstGate();
   const events = new EventRecorder({
     kube,
     reportingController: "agents.x-k8s.io/agent-sandbox-ts",
     logger: opts.logger,
+    // Nobody waits on an Event: it goes out once the claims in hand are answered (10 s at most).
+    beforeWrite: () => claimsFirst.yield(10_000),
   });
   const deps: ControllerDeps = {
     kube,
@@ -40,6 +44,7 @@ export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: 
     events,
     metrics: createOperatorMetrics(registry),
     logger: opts.logger,
+    claimsFirst,
     now: () => new Date(),
   };
   const manager = new Manager({
@@ -51,7 +56,9 @@ export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: 
   for (const informer of allInformers(caches)) manager.addInformer(informer);
   const workers = opts.workers ?? {};
   manager.addController(createSandboxController(deps, { workers: workers.sandbox ?? 16, registry }));
-  manager.addController(createClaimController(deps, { workers: workers.claim ?? 8, registry }));
+  const claims = createClaimController(deps, { workers: workers.claim ?? 8, registry });
+  claimsFirst.attach(() => claims.queue.len() > 0 || claims.queue.processingCount() > 0);
+  manager.addController(claims);
   manager.addController(createWarmPoolController(deps, { workers: workers.pool ?? 2, registry }));
   manager.addController(createTemplateController(deps, { registry }));
   manager.onShutdown(() => events.close());

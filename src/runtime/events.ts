@@ -48,6 +48,8 @@ export interface EventRecorderOptions {
   maxConcurrentWrites?: number;
   /** Event writes allowed to wait for a slot before new Events are dropped (default 1000). */
   maxQueuedWrites?: number;
+  /** Awaited in a write slot before each write: lets more urgent writes go first. */
+  beforeWrite?: () => Promise<void>;
 }
 
 interface Series {
@@ -81,7 +83,8 @@ function refTo(o: KubernetesObject): ObjectReference {
 }
 
 export class EventRecorder {
-  readonly #o: Required<Omit<EventRecorderOptions, "logger" | "reportingInstance">> & { reportingInstance: string };
+  readonly #o: Required<Omit<EventRecorderOptions, "logger" | "reportingInstance" | "beforeWrite">> & { reportingInstance: string };
+  readonly #beforeWrite: () => Promise<void>;
   readonly #writes: LimitFunction;
   readonly #log: Logger;
   readonly #series = new Map<string, Series>();
@@ -102,6 +105,7 @@ export class EventRecorder {
       maxQueuedWrites: opts.maxQueuedWrites ?? 1000,
     };
     this.#writes = pLimit(this.#o.maxConcurrentWrites);
+    this.#beforeWrite = opts.beforeWrite ?? (() => Promise.resolve());
     this.#log = (opts.logger ?? silentLogger()).child({ component: "events" });
   }
 
@@ -157,7 +161,10 @@ export class EventRecorder {
       reportingInstance: this.#o.reportingInstance,
     };
     this.#track(
-      this.#writes(() => this.#o.kube.create(body))
+      this.#writes(async () => {
+        await this.#beforeWrite();
+        return this.#o.kube.create(body);
+      })
         .then(() => {
           series.name = name;
           if (series.count > series.flushedCount) this.#scheduleFlush(series);
@@ -179,13 +186,14 @@ export class EventRecorder {
     if (s.name === undefined || s.count === s.flushedCount) return;
     const count = s.count;
     this.#track(
-      this.#writes(() =>
-        this.#o.kube.patch(
+      this.#writes(async () => {
+        await this.#beforeWrite();
+        return this.#o.kube.patch(
           { apiVersion: "events.k8s.io/v1", kind: "Event", namespace: s.namespace, name: s.name ?? "" },
           { series: { count, lastObservedTime: microTime(s.lastAt) } },
           { type: "merge" },
-        ),
-      )
+        );
+      })
         .then(() => {
           s.flushedCount = Math.max(s.flushedCount, count);
         })

@@ -35,6 +35,11 @@ type Sandbox = Named<AnySandbox>;
 /** Sandbox labels that, when removed from the Sandbox, must also be removed from its pod. */
 const removableInheritedLabels = [LabelKeys.WarmPoolSandbox, LabelKeys.ClaimUID, LabelKeys.LaunchType];
 
+/** The longest a pod's relabelling is put off while claims wait (see patchPodMetadata). */
+const maxRelabelHoldMs = 10_000;
+/** How soon a pass that put the relabelling off looks again. */
+const relabelRecheckMs = 1_000;
+
 export function makeSandboxReconciler(deps: ControllerDeps) {
   const { kube, caches, config } = deps;
   /**
@@ -49,6 +54,8 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
   const podPatches = new UnseenWrites();
   /** Status writes the Sandbox cache has not shown yet, by Sandbox key. */
   const statusWrites = new UnseenWrites();
+  /** Sandbox key -> when its pod's relabelling was first put off for waiting claims. */
+  const relabelHeldSince = new Map<string, number>();
 
   return async function reconcileSandbox(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.sandboxes.get(ctx.namespace, ctx.name);
@@ -56,6 +63,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       podCreates.forget(ctx.key);
       podPatches.forget(ctx.key);
       statusWrites.forget(ctx.key);
+      relabelHeldSince.delete(ctx.key);
     }
     if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) return;
     const sandbox: Sandbox = cached;
@@ -67,6 +75,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const expired = shutdownAt !== undefined && now.getTime() >= shutdownAt;
     const suspended = sandbox.spec.operatingMode === SandboxOperatingMode.Suspended;
     let reconcileError: { reason: string; message: string } | undefined;
+    let retryAfterMs: number | undefined;
 
     if (expired || suspended) {
       await Promise.all(pods.map((p) => deleteOwned(p, "Pod")));
@@ -99,6 +108,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       const outcome = await ensurePod(sandbox, pod, pods, finished, ctx);
       reconcileError = outcome.error;
       createdPod = outcome.created;
+      retryAfterMs = outcome.retryAfterMs;
       if (reconcileError) {
         deps.events.event(sandbox as KubernetesObject, { type: "Warning", reason: reconcileError.reason, action: "Reconcile", note: reconcileError.message });
       }
@@ -141,8 +151,9 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       statusWrites.sent(ctx.key, sandbox.metadata.resourceVersion, status);
       observeReadyLatency(sandbox, status, now);
     }
-    if (shutdownAt !== undefined && !expired) return { requeueAfter: Math.max(shutdownAt - now.getTime(), 0) + 1 };
-    return;
+    const untilShutdown = shutdownAt !== undefined && !expired ? Math.max(shutdownAt - now.getTime(), 0) + 1 : undefined;
+    const requeueAfter = Math.min(untilShutdown ?? Infinity, retryAfterMs ?? Infinity);
+    return Number.isFinite(requeueAfter) ? { requeueAfter } : undefined;
   };
 
   async function deleteOwned(obj: KubernetesObject, kind: string): Promise<void> {
@@ -175,7 +186,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     pods: V1Pod[],
     finished: boolean,
     ctx: ReconcileContext,
-  ): Promise<{ error?: { reason: string; message: string }; created: boolean }> {
+  ): Promise<{ error?: { reason: string; message: string }; created: boolean; retryAfterMs?: number }> {
     const { namespace, uid } = sandbox.metadata;
     const podOnItsWay = podCreates.pending(ctx.key, new Set(pods.length > 0 ? [uid] : []), deps.now().getTime()).creating.includes(uid);
     if (pods.length === 0) {
@@ -203,8 +214,9 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       return { created: !existed };
     }
     if (pods.length === 1 && pods[0]) {
-      await patchPodMetadata(sandbox, pods[0], ctx);
+      const held = await patchPodMetadata(sandbox, pods[0], ctx);
       await restoreContainerImages(sandbox, pods[0], ctx);
+      if (held) return { created: false, retryAfterMs: relabelRecheckMs };
     }
     return { created: false };
   }
@@ -243,8 +255,14 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     }
   }
 
-  /** Pod specs are immutable, so only labels and annotations are kept in line (as upstream does). */
-  async function patchPodMetadata(sandbox: Sandbox, live: V1Pod, ctx: ReconcileContext): Promise<void> {
+  /**
+   * Pod specs are immutable, so only labels and annotations are kept in line (as upstream does).
+   * Returns true when the patch was put off because claims are waiting: relabelling the pod of
+   * a sandbox a claim just adopted is one of the writes a burst of claims does not wait for.
+   * The labels this operator selects the pod by (its NetworkPolicy's among them) are never put
+   * off, and nothing is put off longer than maxRelabelHoldMs.
+   */
+  async function patchPodMetadata(sandbox: Sandbox, live: V1Pod, ctx: ReconcileContext): Promise<boolean> {
     const want = desiredPodMetadata(sandbox);
     const labels: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(want.labels)) if (live.metadata?.labels?.[k] !== v) labels[k] = v;
@@ -253,10 +271,23 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     }
     const annotations: Record<string, string> = {};
     for (const [k, v] of Object.entries(want.annotations)) if (live.metadata?.annotations?.[k] !== v) annotations[k] = v;
-    if (Object.keys(labels).length === 0 && Object.keys(annotations).length === 0) return;
-    const patch = { metadata: { labels, annotations } };
     const key = `${sandbox.metadata.namespace}/${sandbox.metadata.name}`;
-    if (podPatches.alreadySent(key, live.metadata?.resourceVersion, patch)) return;
+    if (Object.keys(labels).length === 0 && Object.keys(annotations).length === 0) {
+      relabelHeldSince.delete(key);
+      return false;
+    }
+    const protective = Object.keys(childLabels(sandbox.metadata.name));
+    if (deps.claimsFirst.busy() && !Object.keys(labels).some((k) => protective.includes(k))) {
+      const nowMs = deps.now().getTime();
+      const since = relabelHeldSince.get(key) ?? nowMs;
+      if (nowMs - since < maxRelabelHoldMs) {
+        relabelHeldSince.set(key, since);
+        return true;
+      }
+    }
+    relabelHeldSince.delete(key);
+    const patch = { metadata: { labels, annotations } };
+    if (podPatches.alreadySent(key, live.metadata?.resourceVersion, patch)) return false;
     await ignoreNotFound(
       kube.patch(
         { apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: live.metadata?.name ?? "" },
@@ -265,6 +296,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       ),
     );
     podPatches.sent(key, live.metadata?.resourceVersion, patch);
+    return false;
   }
 
   /** Returns the name of the Service the sandbox has after this pass, if any. */

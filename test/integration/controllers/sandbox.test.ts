@@ -206,6 +206,37 @@ describe("drift and deletion", () => {
     }, { message: "main container image restored" });
   });
 
+  it("puts off relabelling a pod while claims wait, for a bounded while, but never the labels that select it", async () => {
+    await kube.create(sandboxManifest(ns, "relabel"));
+    await readySandbox("relabel");
+    let claimsWaiting = true;
+    operator.deps.claimsFirst.attach(() => claimsWaiting);
+    try {
+      const launchType = "agents.x-k8s.io/launch-type";
+      const sent = Date.now();
+      await kube.patch({ ...SB, namespace: ns, name: "relabel" }, { metadata: { labels: { [launchType]: "warm" } } }, { type: "merge" });
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect((await get<V1Pod>("Pod", "relabel")).metadata?.labels?.[launchType]).toBeUndefined();
+      // Claims never stop waiting here, so only the bound lets the label through.
+      await waitFor(async () => (await get<V1Pod>("Pod", "relabel")).metadata?.labels?.[launchType] === "warm", {
+        timeoutMs: 25_000,
+        message: "label copied once the hold ran out",
+      });
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(9_000);
+
+      // A label the Service and NetworkPolicy select the pod by is put back at once, claims or not.
+      const hashLabel = "agents.x-k8s.io/sandbox-name-hash";
+      const hand = new Kube(testKubeConfig(), { fieldManager: "kubectl-edit" });
+      await hand.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "relabel" }, { metadata: { labels: { [hashLabel]: null } } }, { type: "merge" });
+      await waitFor(async () => (await get<V1Pod>("Pod", "relabel")).metadata?.labels?.[hashLabel] === nameHash("relabel"), {
+        timeoutMs: 5_000,
+        message: "selector label restored while claims wait",
+      });
+    } finally {
+      claimsWaiting = false;
+    }
+  });
+
   it("reports a name clash with a pod it does not own instead of taking it over", async () => {
     await kube.create({
       apiVersion: "v1",

@@ -10,7 +10,7 @@
  * or freeze its status (a claim refused by policy does not count as waiting: it has a Ready
  * condition saying why).
  */
-export const maxClaimsFirstHoldMs = 5_000;
+export const maxClaimsFirstHoldMs = 10_000;
 
 /** The claim fields that tell whether the claim controller has answered a claim yet. */
 export interface ClaimProgress {

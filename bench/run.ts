@@ -31,7 +31,8 @@ async function main(): Promise<void> {
     for (const s of scenarios.values()) console.log(`  ${s.name.padEnd(20)} ${s.description}`);
     process.exit(wanted.length === 0 ? 1 : 0);
   }
-  const selected = wanted.includes("all") ? [...scenarios.values()] : wanted.map((name) => {
+  const all = [...scenarios.values()].sort((a, b) => Number(a.runLast ?? false) - Number(b.runLast ?? false));
+  const selected = wanted.includes("all") ? all : wanted.map((name) => {
     const found = scenarios.get(name);
     if (!found) throw new Error(`unknown scenario "${name}" (known: ${[...scenarios.keys()].join(", ")})`);
     return found;

@@ -14,6 +14,12 @@ export interface ScenarioOutput {
 export interface Scenario {
   name: string;
   description: string;
+  /**
+   * Run after the other scenarios under `all`. For scenarios that start gVisor sandboxes on the
+   * host themselves (`runsc do`): once, after such a run, local-cluster pods deleted later stayed
+   * Terminating ("remove netns: device or resource busy") until force-deleted.
+   */
+  runLast?: boolean;
   /** Returns the scenario's figures; the dispatcher adds machine and version details. */
   run(log: (message: string) => void, out: ScenarioOutput): Promise<Record<string, unknown>>;
 }

@@ -169,6 +169,7 @@ async function measure(label: string, execd: ExecdProcess, log: (m: string) => v
 
 export const scenario: Scenario = {
   name: "exec-local",
+  runLast: true,
   description: "sandbox-execd on this machine: 1+1 round trip on a warm context, 100 MB file round trip; native and under gVisor",
   async run(log, out) {
     const loadAtStart = os.loadavg().map((v) => Math.round(v * 100) / 100);

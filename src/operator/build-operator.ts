@@ -6,7 +6,7 @@ import { createSandboxController } from "../controllers/sandbox/controller.js";
 import { createTemplateController } from "../controllers/sandbox-template/controller.js";
 import { createWarmPoolController } from "../controllers/sandbox-warm-pool/controller.js";
 import type { ControllerDeps } from "../controllers/deps.js";
-import { ClaimsFirstGate } from "../controllers/shared/claims-first-gate.js";
+import { ClaimsFirstGate, maxClaimsFirstHoldMs } from "../controllers/shared/claims-first-gate.js";
 import { allInformers, createCaches } from "../controllers/shared/caches.js";
 import { createOperatorMetrics } from "../controllers/shared/metrics.js";
 import { EventRecorder, Kube, Manager, type Connection, type Logger, type ManagerOptions } from "../runtime/index.js";
@@ -35,7 +35,7 @@ export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: 
     reportingController: "agents.x-k8s.io/agent-sandbox-ts",
     logger: opts.logger,
     // Nobody waits on an Event: it goes out once the claims in hand are answered (10 s at most).
-    beforeWrite: () => claimsFirst.yield(10_000),
+    beforeWrite: () => claimsFirst.yield(maxClaimsFirstHoldMs),
   });
   const deps: ControllerDeps = {
     kube,

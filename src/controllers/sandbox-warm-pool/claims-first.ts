@@ -1,3 +1,5 @@
+import { boundedHold, type BoundedHold } from "../shared/claims-first-gate.js";
+
 /**
  * Claims first: while claims on a pool are still waiting for a sandbox and the pool has Ready
  * members to give them, the pool holds back its writes (the refill and its own status) for a
@@ -8,9 +10,9 @@
  * adoption the claim is waiting on, lands in the same few milliseconds as the claim's own
  * status write. The hold is bounded so that claims arriving without end cannot starve the pool
  * or freeze its status (a claim refused by policy does not count as waiting: it has a Ready
- * condition saying why).
+ * condition saying why); the bound is maxClaimsFirstHoldMs, shared with the operator's other
+ * claims-first holds.
  */
-export const maxClaimsFirstHoldMs = 10_000;
 
 /** The claim fields that tell whether the claim controller has answered a claim yet. */
 export interface ClaimProgress {
@@ -36,13 +38,9 @@ export interface ClaimsFirstInput {
   nowMs: number;
 }
 
-export type ClaimsFirstHold = { hold: false } | { hold: true; sinceMs: number; recheckAfterMs: number };
+export type ClaimsFirstHold = BoundedHold;
 
 export function claimsFirstHold(input: ClaimsFirstInput): ClaimsFirstHold {
-  if (input.waitingClaims <= 0 || input.readyMembers <= 0) return { hold: false };
-  const sinceMs = input.heldSinceMs ?? input.nowMs;
-  const heldMs = input.nowMs - sinceMs;
-  if (heldMs >= maxClaimsFirstHoldMs) return { hold: false };
-  // Claim status changes re-enqueue the pool, so this timer only bounds the hold.
-  return { hold: true, sinceMs, recheckAfterMs: maxClaimsFirstHoldMs - heldMs };
+  // Claim status changes re-enqueue the pool, so the recheck timer only bounds the hold.
+  return boundedHold(input.waitingClaims > 0 && input.readyMembers > 0, input.heldSinceMs, input.nowMs);
 }

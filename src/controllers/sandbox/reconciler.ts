@@ -17,6 +17,7 @@ import {
 } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
+import { boundedHold } from "../shared/claims-first-gate.js";
 import { childLabels, sandboxPodSelector, sandboxSelector } from "../shared/child-labels.js";
 import { containsDesired } from "../shared/drift.js";
 import type { Named } from "../shared/named.js";
@@ -35,8 +36,6 @@ type Sandbox = Named<AnySandbox>;
 /** Sandbox labels that, when removed from the Sandbox, must also be removed from its pod. */
 const removableInheritedLabels = [LabelKeys.WarmPoolSandbox, LabelKeys.ClaimUID, LabelKeys.LaunchType];
 
-/** The longest a pod's relabelling is put off while claims wait (see patchPodMetadata). */
-const maxRelabelHoldMs = 10_000;
 /** How soon a pass that put the relabelling off looks again. */
 const relabelRecheckMs = 1_000;
 
@@ -260,7 +259,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
    * Returns true when the patch was put off because claims are waiting: relabelling the pod of
    * a sandbox a claim just adopted is one of the writes a burst of claims does not wait for.
    * The labels this operator selects the pod by (its NetworkPolicy's among them) are never put
-   * off, and nothing is put off longer than maxRelabelHoldMs.
+   * off, and nothing is put off longer than maxClaimsFirstHoldMs.
    */
   async function patchPodMetadata(sandbox: Sandbox, live: V1Pod, ctx: ReconcileContext): Promise<boolean> {
     const want = desiredPodMetadata(sandbox);
@@ -277,13 +276,11 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       return false;
     }
     const protective = Object.keys(childLabels(sandbox.metadata.name));
-    if (deps.claimsFirst.busy() && !Object.keys(labels).some((k) => protective.includes(k))) {
-      const nowMs = deps.now().getTime();
-      const since = relabelHeldSince.get(key) ?? nowMs;
-      if (nowMs - since < maxRelabelHoldMs) {
-        relabelHeldSince.set(key, since);
-        return true;
-      }
+    const wantsToHold = deps.claimsFirst.busy() && !Object.keys(labels).some((k) => protective.includes(k));
+    const hold = boundedHold(wantsToHold, relabelHeldSince.get(key), deps.now().getTime());
+    if (hold.hold) {
+      relabelHeldSince.set(key, hold.sinceMs);
+      return true;
     }
     relabelHeldSince.delete(key);
     const patch = { metadata: { labels, annotations } };

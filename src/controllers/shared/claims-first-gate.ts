@@ -4,6 +4,27 @@
  * aside for a bounded while. On a busy API server every write costs every other write time; in
  * a burst of claims those background writes were a quarter of the operator's requests.
  */
+/**
+ * The longest any write is held back for waiting claims (the pool's refill and status, Events,
+ * relabelling): claims that arrive without end must not starve the rest of the operator.
+ */
+export const maxClaimsFirstHoldMs = 10_000;
+
+export type BoundedHold = { hold: false } | { hold: true; sinceMs: number; recheckAfterMs: number };
+
+/**
+ * Whether a write that wants to step aside for waiting claims may still do so: it may until it
+ * has been held for maxClaimsFirstHoldMs since `heldSinceMs`, the start of its current streak
+ * (undefined when it was not held on the last pass).
+ */
+export function boundedHold(wantsToHold: boolean, heldSinceMs: number | undefined, nowMs: number): BoundedHold {
+  if (!wantsToHold) return { hold: false };
+  const sinceMs = heldSinceMs ?? nowMs;
+  const heldMs = nowMs - sinceMs;
+  if (heldMs >= maxClaimsFirstHoldMs) return { hold: false };
+  return { hold: true, sinceMs, recheckAfterMs: maxClaimsFirstHoldMs - heldMs };
+}
+
 export class ClaimsFirstGate {
   #probe: () => boolean = () => false;
   readonly #checkEveryMs: number;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { claimsFirstHold, isWaitingClaim, maxClaimsFirstHoldMs } from "../../../../src/controllers/sandbox-warm-pool/claims-first.js";
+import { claimsFirstHold, isWaitingClaim } from "../../../../src/controllers/sandbox-warm-pool/claims-first.js";
+import { maxClaimsFirstHoldMs } from "../../../../src/controllers/shared/claims-first-gate.js";
 
 const base = { waitingClaims: 5, readyMembers: 2, heldSinceMs: undefined, nowMs: 10_000 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClaimsFirstGate } from "../../../../src/controllers/shared/claims-first-gate.js";
+import { boundedHold, ClaimsFirstGate, maxClaimsFirstHoldMs } from "../../../../src/controllers/shared/claims-first-gate.js";
 
 describe("ClaimsFirstGate", () => {
   it("is not busy until attached, and lets writes through at once when no claim waits", async () => {
@@ -40,5 +40,17 @@ describe("ClaimsFirstGate", () => {
     const held = gate.yield(60_000, ctl.signal);
     ctl.abort();
     await expect(held).resolves.toBeUndefined();
+  });
+});
+
+describe("boundedHold", () => {
+  it("holds from the first pass that wants it and counts the bound from the start of the streak", () => {
+    expect(boundedHold(true, undefined, 5_000)).toEqual({ hold: true, sinceMs: 5_000, recheckAfterMs: maxClaimsFirstHoldMs });
+    expect(boundedHold(true, 5_000, 8_000)).toEqual({ hold: true, sinceMs: 5_000, recheckAfterMs: maxClaimsFirstHoldMs - 3_000 });
+  });
+
+  it("lets the write through once the bound is reached, or when it no longer wants to hold", () => {
+    expect(boundedHold(true, 5_000, 5_000 + maxClaimsFirstHoldMs)).toEqual({ hold: false });
+    expect(boundedHold(false, 5_000, 6_000)).toEqual({ hold: false });
   });
 });

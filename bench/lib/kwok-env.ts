@@ -202,12 +202,17 @@ export function counterSum(metrics: string, name: string, match: Record<string, 
   return sum;
 }
 
+/** Operator flags added for A/B runs of one setting: BENCH_OPERATOR_ARGS, e.g. "--claim-workers=16". */
+export function addedOperatorFlags(): string[] {
+  return (process.env["BENCH_OPERATOR_ARGS"] ?? "").split(/\s+/).filter(Boolean);
+}
+
 /**
  * Which operator code was measured: the commit, and src/ files that differed from it when
  * dist/ was built (others may be changing src/ while benchmarks run).
  */
 export function operatorBuild(): { commit: string; srcChangesUncommitted: string[]; addedFlags: string } {
-  const addedFlags = process.env["BENCH_OPERATOR_ARGS"] ?? "";
+  const addedFlags = addedOperatorFlags().join(" ");
   const git = (...args: string[]): string => execFileSync("git", args, { encoding: "utf8", cwd: import.meta.dirname });
   try {
     return { commit: git("rev-parse", "--short", "HEAD").trim(), srcChangesUncommitted: git("status", "--porcelain", "--", "../../src").split("\n").filter(Boolean), addedFlags };
@@ -265,8 +270,7 @@ export async function startKwokEnv(log: (m: string) => void, pods: number): Prom
     }
     log(`${nodes + 1} kwok nodes for up to ${pods} pods`);
     const healthPort = await freePort();
-    // BENCH_OPERATOR_ARGS adds operator flags (e.g. "--claim-workers=16") for A/B runs of one setting.
-    const extraArgs = (process.env["BENCH_OPERATOR_ARGS"] ?? "").split(/\s+/).filter(Boolean);
+    const extraArgs = addedOperatorFlags();
     if (extraArgs.length > 0) log(`operator flags added: ${extraArgs.join(" ")}`);
     const operator = await startOperatorProcess(cp.info.kubeconfig, [`--health-address=127.0.0.1:${healthPort}`, ...extraArgs]);
     stops.push(() => operator.stop());

@@ -38,9 +38,7 @@ export interface ClaimsFirstInput {
   nowMs: number;
 }
 
-export type ClaimsFirstHold = BoundedHold;
-
-export function claimsFirstHold(input: ClaimsFirstInput): ClaimsFirstHold {
+export function claimsFirstHold(input: ClaimsFirstInput): BoundedHold {
   // Claim status changes re-enqueue the pool, so the recheck timer only bounds the hold.
   return boundedHold(input.waitingClaims > 0 && input.readyMembers > 0, input.heldSinceMs, input.nowMs);
 }

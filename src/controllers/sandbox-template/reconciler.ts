@@ -3,6 +3,7 @@ import { LabelKeys, NetworkPolicyManagement, type SandboxTemplate } from "../../
 import { controllerRef, ignoreNotFound, type ReconcileContext, type ReconcileResult } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
 import { managedByLabel } from "../shared/caches.js";
+import { withoutCloudMetadata } from "../shared/cloud-metadata.js";
 import { containsDesired } from "../shared/drift.js";
 import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
@@ -19,22 +20,32 @@ export function templatePolicyName(templateName: string): string {
   return `${templateName}-network-policy`;
 }
 
+/** The template's desired policy, and the egress CIDRs it asked for that were refused. */
+export interface TemplatePolicy {
+  policy: NetworkPolicy;
+  /** Template ipBlocks wholly inside a cloud metadata range, left out of the policy. */
+  refusedEgress: string[];
+}
+
 /**
  * The template's shared NetworkPolicy, selecting every pod built from it. With
  * no rules in the template it is our secure default (router ingress only, no
- * egress); rules in the template replace it, as upstream's do.
+ * egress); rules in the template replace it, as upstream's do, except that no
+ * egress rule ever reaches a cloud metadata address (see withoutCloudMetadata).
  */
-export function desiredTemplatePolicy(template: Named<SandboxTemplate>, deps: Pick<ControllerDeps, "config">): NetworkPolicy {
+export function desiredTemplatePolicy(template: Named<SandboxTemplate>, deps: Pick<ControllerDeps, "config">): TemplatePolicy {
   const rules = template.spec.networkPolicy;
-  return desiredNetworkPolicy({
+  const { egress, refused } = withoutCloudMetadata(rules ? ((rules.egress ?? []) as NetworkPolicyEgressRule[]) : []);
+  const policy = desiredNetworkPolicy({
     name: templatePolicyName(template.metadata.name),
     namespace: template.metadata.namespace,
     owner: controllerRef(template as KubernetesObject),
     labels: { ...managedByLabel },
     podSelector: { [LabelKeys.SandboxTemplateRefHash]: nameHash(template.metadata.name) },
     ingress: rules ? ((rules.ingress ?? []) as NetworkPolicyIngressRule[]) : routerOnlyIngress(deps.config),
-    egress: rules ? ((rules.egress ?? []) as NetworkPolicyEgressRule[]) : [],
+    egress,
   });
+  return { policy, refusedEgress: refused };
 }
 
 export function makeTemplateReconciler(deps: ControllerDeps) {
@@ -55,8 +66,18 @@ export function makeTemplateReconciler(deps: ControllerDeps) {
       }
       return;
     }
-    const want = desiredTemplatePolicy(template, deps);
-    if (!live || !containsDesired(live, want, ["spec"])) await kube.apply(want as KubernetesObject, { signal: ctx.signal });
+    const { policy: want, refusedEgress } = desiredTemplatePolicy(template, deps);
+    if (!live || !containsDesired(live, want, ["spec"])) {
+      await kube.apply(want as KubernetesObject, { signal: ctx.signal });
+      if (refusedEgress.length > 0) {
+        deps.events.event(template as KubernetesObject, {
+          type: "Warning",
+          reason: "CloudMetadataEgressRefused",
+          action: "ApplyNetworkPolicy",
+          note: `Egress to ${refusedEgress.join(", ")} was left out of the NetworkPolicy: sandboxes never reach cloud metadata addresses`,
+        });
+      }
+    }
     return;
   };
 }

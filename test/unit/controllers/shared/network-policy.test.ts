@@ -61,7 +61,7 @@ describe("desiredNetworkPolicy", () => {
 
 describe("desiredTemplatePolicy", () => {
   it("defaults to router-only ingress and no egress, selecting every pod built from the template", () => {
-    const np = desiredTemplatePolicy(makeTemplate({}, "python"), { config: testConfig });
+    const np = desiredTemplatePolicy(makeTemplate({}, "python"), { config: testConfig }).policy;
     expect(np.metadata.name).toBe("python-network-policy");
     expect(np.metadata.name).toBe(templatePolicyName("python"));
     expect(np.metadata.namespace).toBe("ns");
@@ -85,14 +85,14 @@ describe("desiredTemplatePolicy", () => {
   it("replaces the defaults with the template's rules", () => {
     const ingress = [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ protocol: "TCP", port: 80 }] }];
     const egress = [{ to: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }];
-    const np = desiredTemplatePolicy(makeTemplate({ networkPolicy: { ingress, egress } }), { config: testConfig });
+    const np = desiredTemplatePolicy(makeTemplate({ networkPolicy: { ingress, egress } }), { config: testConfig }).policy;
     expect(np.spec.ingress).toEqual(ingress);
     expect(np.spec.egress).toEqual(egress);
   });
 
   it("denies a direction the template's rules leave out, rather than falling back to the defaults", () => {
     const egress = [{ to: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }];
-    const np = desiredTemplatePolicy(makeTemplate({ networkPolicy: { egress } }), { config: testConfig });
+    const np = desiredTemplatePolicy(makeTemplate({ networkPolicy: { egress } }), { config: testConfig }).policy;
     expect(np.spec.ingress).toEqual([]);
     expect(np.spec.egress).toEqual(egress);
     expect(np.spec.policyTypes).toEqual(["Ingress", "Egress"]);

@@ -58,10 +58,33 @@ fail_component() {
 
 node_ip() {
   if [[ -n "${CLUSTER_NODE_IP:-}" ]]; then echo "$CLUSTER_NODE_IP"; return; fi
-  local ip; ip="$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -1)"
+  # The address of the interface the default route leaves by (read from the routing table;
+  # nothing is sent), else the first global address.
+  local dev ip=""; dev="$(uplink_dev)"
+  [[ -n "$dev" ]] && ip="$(ip -4 -o addr show dev "$dev" scope global | awk '{print $4}' | cut -d/ -f1 | head -1)"
   [[ -n "$ip" ]] || ip="$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)"
   [[ -n "$ip" ]] || die "cannot find a non-loopback IPv4 address for the node; set CLUSTER_NODE_IP"
   echo "$ip"
+}
+
+# The interface of the IPv4 default route: the way off this machine.
+uplink_dev() { ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -1; }
+
+# The local cluster is offline by design: a pod's packet that would leave this machine through
+# the uplink is logged (rate-limited, prefix "agsb-offmachine: ") and dropped. The mangle
+# table's FORWARD chain runs before every filter chain, so no ACCEPT of kube-proxy's or the
+# CNI's can let such a packet through first. The drop rule's counters tell the tests whether
+# anything tried (`iptables -t mangle -L AGSB-OFFMACHINE -v -x -n`).
+OFFMACHINE_CHAIN=AGSB-OFFMACHINE
+up_egress_guard() {
+  local dev; dev="$(uplink_dev)"
+  if [[ -z "$dev" ]]; then log "no default route: nothing can leave this machine, no egress guard needed"; return 0; fi
+  iptables -w 5 -t mangle -N "$OFFMACHINE_CHAIN" 2>/dev/null || iptables -w 5 -t mangle -F "$OFFMACHINE_CHAIN"
+  iptables -w 5 -t mangle -A "$OFFMACHINE_CHAIN" -m limit --limit 20/min --limit-burst 20 -j LOG --log-prefix "agsb-offmachine: "
+  iptables -w 5 -t mangle -A "$OFFMACHINE_CHAIN" -j DROP
+  iptables -w 5 -t mangle -C FORWARD -i "$BRIDGE" -o "$dev" -j "$OFFMACHINE_CHAIN" 2>/dev/null ||
+    iptables -w 5 -t mangle -I FORWARD 1 -i "$BRIDGE" -o "$dev" -j "$OFFMACHINE_CHAIN"
+  log "egress guard: pod traffic leaving through $dev is dropped and counted ($OFFMACHINE_CHAIN)"
 }
 
 load_paths() {
@@ -217,6 +240,10 @@ state = "$RUN_DIR/containerd/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE_DIR/cni/net.d"
+  # Every image is imported locally; a pull of anything else goes to a closed local port
+  # instead of a registry on the internet (see certs.d/_default/hosts.toml).
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$STATE_DIR/containerd/certs.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
     snapshotter = "overlayfs"
@@ -229,6 +256,11 @@ state = "$RUN_DIR/containerd/state"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc.options]
         TypeUrl = "io.containerd.runsc.v1.options"
         ConfigPath = "$STATE_DIR/containerd/runsc.toml"
+EOF
+  mkdir -p "$STATE_DIR/containerd/certs.d/_default"
+  put "$STATE_DIR/containerd/certs.d/_default/hosts.toml" <<EOF
+# Any registry: pulls fail at once on this machine's discard port; nothing is fetched from afar.
+server = "http://127.0.0.1:9"
 EOF
   put "$STATE_DIR/cni/net.d/10-$CNI_NET.conflist" <<EOF
 {
@@ -476,6 +508,7 @@ cmd_up() {
   load_paths
   ensure_binaries
   host_prep
+  up_egress_guard
   local ip; ip="$(node_ip)"
   # shellcheck source=lib/cluster/pki.sh
   source "$CL/pki.sh"

@@ -94,6 +94,19 @@ describe("iptables rules for NetworkPolicy", () => {
     expect(text).toContain("-A AGSB-NP-X1 -p udp -m udp --dport 53 -j MARK --set-xmark 0x10000/0x10000");
   });
 
+  it("leaves IPv6 blocks out of the IPv4 rule set (they match no traffic here) and keeps the IPv4 ones", () => {
+    const allow = policy("allow", {
+      podSelector: { matchLabels: { app: "server" } },
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.0.0/16"] } }, { ipBlock: { cidr: "::/0", except: ["fd00:ec2::254/128"] } }] }],
+    });
+    const { text } = buildRestore([server], namespaces, [allow], new Set());
+    expect(text).not.toContain("::");
+    expect(text).toContain("-A AGSB-NP-E0 -d 0.0.0.0/0 -j AGSB-NP-X1");
+    expect(text).toContain("-A AGSB-NP-X1 -d 169.254.0.0/16 -j RETURN");
+    expect(text).toContain("-A AGSB-NP-E0 -m mark ! --mark 0x10000/0x10000 -j DROP");
+  });
+
   it("deletes chains of an earlier sync that are no longer needed", () => {
     const { text } = buildRestore([server], namespaces, [], new Set(["AGSB-NP-I7", FORWARD_CHAIN]));
     expect(text).toContain(":AGSB-NP-I7 - [0:0]");

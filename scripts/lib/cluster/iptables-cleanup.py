@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reads `iptables-save -t TABLE` and prints iptables-restore --noflush input that removes the
-local cluster's chains: KUBE-*, AGSB-NP-*, and the CNI-* chains that rules commented with our
+local cluster's chains: KUBE-*, AGSB-* (NetworkPolicy and the egress guard), and the CNI-* chains that rules commented with our
 CNI network name jump to, plus every rule in other chains that jumps to one of them.
 
 usage: iptables-save -t nat | iptables-cleanup.py nat agent-sandbox | iptables-restore --noflush
@@ -17,7 +17,7 @@ def main():
     rules = [l for l in lines if l.startswith("-A ")]
     # iptables-save prints the comment as --comment "name: \\"NET\\" id: ..."
     ours_comment = re.compile(r'name: \\\\?"' + re.escape(net) + r'\\\\?"')
-    doomed = {c for c in declared if c.startswith(("KUBE-", "AGSB-NP"))}
+    doomed = {c for c in declared if c.startswith(("KUBE-", "AGSB-"))}
     for rule in rules:
         if ours_comment.search(rule):
             m = re.search(r"-j (CNI-\S+)", rule)

@@ -142,6 +142,9 @@ export function buildRestore(
           }
           for (const peer of peers) {
             if (peer.ipBlock) {
+              // The cluster is IPv4 only: an IPv6 block matches no traffic here, and
+              // iptables (not ip6tables) would refuse the whole rule set over it.
+              if (peer.ipBlock.cidr.includes(":")) continue;
               const ports = portMatches(rule.ports, dir === "ingress" ? pod : undefined);
               const except = peer.ipBlock.except ?? [];
               if (except.length === 0) {

@@ -1,9 +1,27 @@
-// From the attacker's side: code in a sandbox tries the cloud metadata service (where node
-// credentials live on GKE, EKS and AKS), and the installed pods are checked for running as
-// non-root with read-only root filesystems wherever the workload allows it.
+// From the attacker's side: code in a sandbox tries a cloud metadata server (where node
+// credentials live on GKE, EKS and AKS), a host beyond the node, the node and the cluster, and
+// the installed pods are checked for running as non-root with read-only root filesystems
+// wherever the workload allows it. Every target is a stand-in the test starts on this machine
+// (harness/stand-ins.ts); an unrestricted pod on the same node reaches each one, so every
+// refusal is the NetworkPolicy's doing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apply, clusterEnv, createNamespace, exec, kubectl, toolboxPod, waitPodReady, type ClusterEnv } from "../harness/cluster.js";
-import { agentToken, deleteNamespaceAndWait, executeOk, getJson, isReady, list, OPERATOR_NS, routerUrl, sandboxManifest, waitReady, type KObject } from "./helpers.js";
+import { apply, clusterEnv, createNamespace, exec, kubectl, kubectlOk, toolboxPod, waitFor, waitPodReady, type ClusterEnv } from "../harness/cluster.js";
+import { fakeMetadataToken, key, metadataTokenPath, probeScript, startStandIns, type Endpoint, type StandIns } from "../harness/stand-ins.js";
+import {
+  agentToken,
+  deleteNamespaceAndWait,
+  EXT_API,
+  executeOk,
+  getJson,
+  isReady,
+  list,
+  mainPodSpec,
+  OPERATOR_NS,
+  routerUrl,
+  sandboxManifest,
+  waitReady,
+  type KObject,
+} from "./helpers.js";
 
 interface SecurityContext {
   runAsNonRoot?: boolean;
@@ -22,48 +40,14 @@ interface PodJson extends KObject {
   };
 }
 
-/** The metadata endpoints of the big clouds: GCE/EKS/AKS/OCI share the link-local address. */
-const METADATA: [string, number][] = [
-  ["169.254.169.254", 80], // GCE (metadata.google.internal), AWS IMDS, Azure IMDS, OCI
-  ["169.254.169.254", 443],
-  ["169.254.170.2", 80], // AWS ECS task credentials
-  ["100.100.100.200", 80], // Alibaba Cloud
-];
-
-// Tries each TCP target (2 s), an HTTP GET of the GCE metadata path, and resolving
-// metadata.google.internal; prints {"host:port": bool, "http": str, "dns": str}.
-const metadataProbe = (targets: [string, number][]): string => `
-import json, socket, threading, urllib.request
-targets = ${JSON.stringify(targets)}
-out = {}
-def attempt(host, port):
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-        out[f"{host}:{port}"] = True
-    except OSError:
-        out[f"{host}:{port}"] = False
-threads = [threading.Thread(target=attempt, args=t) for t in targets]
-for t in threads: t.start()
-for t in threads: t.join()
-try:
-    req = urllib.request.Request("http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token", headers={"Metadata-Flavor": "Google"})
-    out["http"] = "answered %d" % urllib.request.urlopen(req, timeout=3).status
-except urllib.error.HTTPError as e:
-    out["http"] = "answered %d" % e.code
-except Exception as e:
-    out["http"] = "failed: " + type(e).__name__
-try:
-    out["dns"] = "resolved " + socket.gethostbyname("metadata.google.internal")
-except OSError as e:
-    out["dns"] = "failed: " + type(e).__name__
-print(json.dumps(out))
-`;
-
 describe("the attacker's side", () => {
   let env: ClusterEnv;
   let ns: string;
   let router: string;
   let token: string;
+  let standIns: StandIns;
+  let everything: Endpoint[];
+  let metadataUrl: string;
 
   beforeAll(async () => {
     env = await clusterEnv();
@@ -71,26 +55,76 @@ describe("the attacker's side", () => {
     await apply(env, sandboxManifest({ name: "mallory", namespace: ns, image: env.runtimeImage }));
     // The control: a pod no policy selects, on the same node and runtime.
     await apply(env, toolboxPod({ name: "control", namespace: ns, image: env.toolboxImage, runtimeClassName: "gvisor" }));
+    // A template that opens egress to every address; the operator still carves out cloud metadata.
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxTemplate",
+        metadata: { name: "open-egress", namespace: ns },
+        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) }, networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] } },
+      }),
+    );
+    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: "open-egress", namespace: ns }, spec: { replicas: 1, sandboxTemplateRef: { name: "open-egress" } } }));
     token = await agentToken(env, ns, "agent", true);
     await Promise.all([waitReady(env, ns, "sandbox", "mallory"), waitPodReady(env, ns, "control")]);
     router = await routerUrl(env);
+
+    const nodeIP = (await kubectlOk(env, ["get", "nodes", "-o", 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'])).trim();
+    const apiServiceIP = (await kubectlOk(env, ["-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+    const dnsIP = (await kubectlOk(env, ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+    standIns = await startStandIns(nodeIP);
+    metadataUrl = `http://${standIns.metadata.ip}${metadataTokenPath}`;
+    everything = [
+      standIns.metadata,
+      standIns.remote,
+      standIns.node,
+      { ip: apiServiceIP, port: 443 }, // the API server through its Service
+      { ip: nodeIP, port: 6443 }, // the API server on the node
+      { ip: nodeIP, port: 10250 }, // the kubelet
+      { ip: dnsIP, port: 53 }, // CoreDNS
+    ];
   });
 
   afterAll(async () => {
+    await standIns?.close();
     if (env && ns) await deleteNamespaceAndWait(env, ns);
   });
 
-  it("cloud metadata addresses are unreachable from inside a sandbox (TCP, the GCE token URL, and its DNS name)", async () => {
-    const fromSandbox = JSON.parse(await executeOk(router, ns, "mallory", metadataProbe(METADATA), token)) as Record<string, boolean | string>;
-    for (const [host, port] of METADATA) expect(fromSandbox[`${host}:${port}`], `mallory -> ${host}:${port}`).toBe(false);
-    expect(fromSandbox["http"]).toMatch(/^failed/);
-    expect(fromSandbox["dns"]).toMatch(/^failed/);
+  it("from an unrestricted pod on the same node every stand-in answers, the metadata look-alike with its token", async () => {
+    const control = await exec(env, ns, "control", ["python3", "-c", probeScript(everything, metadataUrl)]);
+    expect(control.code, control.stderr).toBe(0);
+    const seen = JSON.parse(control.stdout) as Record<string, boolean | string>;
+    for (const target of everything) expect(seen[key(target)], `control -> ${key(target)}`).toBe(true);
+    expect(seen["http"]).toBe(`answered 200: ${JSON.stringify({ access_token: fakeMetadataToken, token_type: "Bearer" })}`);
+  });
 
-    // Where the machine has a metadata service, the control reaches it: then the refusals
-    // above are the policy's doing. (On a machine without one they hold trivially.)
-    const control = await exec(env, ns, "control", ["python3", "-c", metadataProbe(METADATA)]);
-    expect(control.code).toBe(0);
-    console.log(`[attacker] metadata from an unrestricted pod: ${control.stdout.trim()}`);
+  it("from inside a sandbox the metadata look-alike (TCP and its token URL), a host beyond the node, the node and the cluster are all unreachable", async () => {
+    const fromSandbox = JSON.parse(await executeOk(router, ns, "mallory", probeScript(everything, metadataUrl), token)) as Record<string, boolean | string>;
+    for (const target of everything) expect(fromSandbox[key(target)], `mallory -> ${key(target)}`).toBe(false);
+    expect(fromSandbox["http"]).toMatch(/^failed/);
+  });
+
+  it("a template that allows egress to 0.0.0.0/0 reaches the host beyond the node, but never the metadata range", async () => {
+    const policy = JSON.parse(await kubectlOk(env, ["-n", ns, "get", "networkpolicy", "open-egress-network-policy", "-o", "json"])) as {
+      spec: { egress: { to: { ipBlock?: { cidr: string; except?: string[] } }[] }[] };
+    };
+    expect(policy.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.0.0/16", "100.100.100.200/32"] } }] }]);
+    let member = "";
+    await waitFor(
+      async () => {
+        // The pool's one member: the only sandbox in the namespace besides mallory.
+        member = (await list(env, ns, "sandbox")).find((s) => s.metadata.name !== "mallory" && isReady(s))?.metadata.name ?? "";
+        return member !== "";
+      },
+      150_000,
+      "a Ready member of the open-egress pool",
+    );
+    const targets = [standIns.remote, standIns.metadata];
+    const seen = JSON.parse(await executeOk(router, ns, member, probeScript(targets, metadataUrl), token)) as Record<string, boolean | string>;
+    expect(seen[key(standIns.remote)], `${member} -> remote stand-in`).toBe(true);
+    expect(seen[key(standIns.metadata)], `${member} -> metadata stand-in`).toBe(false);
+    expect(seen["http"]).toMatch(/^failed/);
   });
 
   it("the operator's and router's pods run non-root with read-only root filesystems, no privilege escalation and no capabilities", async () => {

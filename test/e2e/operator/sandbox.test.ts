@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apply, clusterEnv, createNamespace, exec, kubectlOk, podIP, toolboxPod, waitFor, waitPodReady, type ClusterEnv } from "../harness/cluster.js";
+import { probeScript as standInProbe, startStandIns } from "../harness/stand-ins.js";
 import { agentToken, deleteNamespaceAndWait, execute, executeOk, getJson, routerUrl, sandboxManifest, waitReady, type KObject } from "./helpers.js";
 
 interface PodJson extends KObject {
@@ -19,22 +20,7 @@ interface PodJson extends KObject {
   };
 }
 
-// Tries every target at once (2 s each) and prints {"host:port": true|false}: true = connected.
-const probeScript = (targets: [string, number][]): string => `
-import json, socket, threading
-targets = ${JSON.stringify(targets)}
-out = {}
-def attempt(host, port):
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-        out[f"{host}:{port}"] = True
-    except OSError:
-        out[f"{host}:{port}"] = False
-threads = [threading.Thread(target=attempt, args=(h, p)) for h, p in targets]
-for t in threads: t.start()
-for t in threads: t.join()
-print(json.dumps(out))
-`;
+const probeScript = (targets: [string, number][]): string => standInProbe(targets.map(([ip, port]) => ({ ip, port })));
 
 describe("a Sandbox applied with kubectl, on the real cluster", () => {
   let env: ClusterEnv;
@@ -137,18 +123,29 @@ describe("a Sandbox applied with kubectl, on the real cluster", () => {
       [nodeIP, 10250], // the kubelet
       [dnsIP, 53], // CoreDNS
     ];
-    const targets: [string, number][] = [...inCluster, [bravoIP, 8888], ["1.1.1.1", 443]];
+    // Beyond the cluster: a host past the node and a canary on the node's own IP, both
+    // stand-ins this test starts on this machine.
+    const standIns = await startStandIns(nodeIP);
+    try {
+      const beyond: [string, number][] = [
+        [standIns.remote.ip, standIns.remote.port],
+        [standIns.node.ip, standIns.node.port],
+      ];
+      const targets: [string, number][] = [...inCluster, ...beyond, [bravoIP, 8888]];
 
-    // The execute call itself is the router reaching alpha's execution port.
-    const fromAlpha = JSON.parse(await executeOk(router, ns, "alpha", probeScript(targets), token)) as Record<string, boolean>;
-    for (const [host, port] of targets) expect(fromAlpha[`${host}:${port}`], `alpha -> ${host}:${port}`).toBe(false);
+      // The execute call itself is the router reaching alpha's execution port.
+      const fromAlpha = JSON.parse(await executeOk(router, ns, "alpha", probeScript(targets), token)) as Record<string, boolean>;
+      for (const [host, port] of targets) expect(fromAlpha[`${host}:${port}`], `alpha -> ${host}:${port}`).toBe(false);
 
-    // Control: the same in-cluster targets are open from a pod no policy selects, so the
-    // refusals above come from the policy and not from nothing listening there.
-    const control = await exec(env, ns, "probe", ["python3", "-c", probeScript(inCluster)]);
-    expect(control.code).toBe(0);
-    const fromProbe = JSON.parse(control.stdout) as Record<string, boolean>;
-    for (const [host, port] of inCluster) expect(fromProbe[`${host}:${port}`], `probe -> ${host}:${port}`).toBe(true);
+      // Control: the same targets are open from a pod no policy selects, so the refusals
+      // above come from the policy and not from nothing listening there.
+      const control = await exec(env, ns, "probe", ["python3", "-c", probeScript([...inCluster, ...beyond])]);
+      expect(control.code).toBe(0);
+      const fromProbe = JSON.parse(control.stdout) as Record<string, boolean>;
+      for (const [host, port] of [...inCluster, ...beyond]) expect(fromProbe[`${host}:${port}`], `probe -> ${host}:${port}`).toBe(true);
+    } finally {
+      await standIns.close();
+    }
     // bravo's execd listens: the router reaches it.
     expect(await executeOk(router, ns, "bravo", "print('bravo up')", token)).toContain("bravo up");
   });

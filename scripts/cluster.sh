@@ -257,10 +257,14 @@ state = "$RUN_DIR/containerd/state"
         TypeUrl = "io.containerd.runsc.v1.options"
         ConfigPath = "$STATE_DIR/containerd/runsc.toml"
 EOF
+  # The catch-all for every registry name. containerd 1.6 refuses a hosts.toml without a
+  # host table, so the closed port is named twice.
   mkdir -p "$STATE_DIR/containerd/certs.d/_default"
   put "$STATE_DIR/containerd/certs.d/_default/hosts.toml" <<EOF
-# Any registry: pulls fail at once on this machine's discard port; nothing is fetched from afar.
+# Any registry: pulls fail at once on this machine's closed port 9; nothing is fetched from afar.
 server = "http://127.0.0.1:9"
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
 EOF
   put "$STATE_DIR/cni/net.d/10-$CNI_NET.conflist" <<EOF
 {

@@ -7,7 +7,7 @@
 //   as it would reach a host beyond the node;
 // - "node" listens on the node's own IP.
 // Before anything connects, the routes are checked to lead into the namespace, so a probe can
-// never leave the machine.
+// never leave the machine; after the tests the addresses stay routed "unreachable".
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
@@ -72,8 +72,13 @@ async function quiet(cmd: string, args: string[]): Promise<void> {
   await run(cmd, args).catch(() => undefined);
 }
 
+/**
+ * Removes the namespace and its link, and leaves each stand-in address routed "unreachable":
+ * a pod may still send a late packet to a stand-in (a reset after its test ended), and
+ * without a route of its own that packet would head for the default gateway.
+ */
 async function removeNamespace(): Promise<void> {
-  for (const ip of [REMOTE_IP, METADATA_IP]) await quiet("ip", ["route", "del", `${ip}/32`]);
+  for (const ip of [REMOTE_IP, METADATA_IP]) await sh("ip", ["route", "replace", "unreachable", `${ip}/32`]);
   await quiet("ip", ["link", "del", HOST_VETH]);
   await quiet("ip", ["netns", "del", NETNS]);
 }
@@ -119,7 +124,7 @@ export async function startStandIns(nodeIP: string): Promise<StandIns> {
   for (const ip of [REMOTE_IP, METADATA_IP]) await inNs(["ip", "addr", "add", `${ip}/32`, "dev", "lo"]);
   await inNs(["ip", "route", "add", "default", "via", LINK_HOST]);
   for (const ip of [REMOTE_IP, METADATA_IP]) {
-    await sh("ip", ["route", "add", `${ip}/32`, "via", LINK_NS, "dev", HOST_VETH]);
+    await sh("ip", ["route", "replace", `${ip}/32`, "via", LINK_NS, "dev", HOST_VETH]);
     await assertRoutedIntoNamespace(ip);
   }
 

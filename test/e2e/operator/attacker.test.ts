@@ -87,8 +87,9 @@ describe("the attacker's side", () => {
   });
 
   afterAll(async () => {
-    await standIns?.close();
+    // The pods first: they must not outlive the listeners they talked to.
     if (env && ns) await deleteNamespaceAndWait(env, ns);
+    await standIns?.close();
   });
 
   it("from an unrestricted pod on the same node every stand-in answers, the metadata look-alike with its token", async () => {

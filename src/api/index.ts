@@ -6,6 +6,7 @@ export * from "./events.js";
 export * from "./core-primitives.js";
 export * from "./object-meta.js";
 export * from "./condition.js";
+export * from "./reasons.js";
 export * from "./lifecycle.js";
 export * from "./blueprint.js";
 export * from "./sandbox.js";

@@ -18,26 +18,6 @@ export const ClaimShutdownPolicy = {
 } as const;
 export type ClaimShutdownPolicy = (typeof ClaimShutdownPolicy)[keyof typeof ClaimShutdownPolicy];
 
-export const SandboxClaimConditionType = { Ready: "Ready", Finished: "Finished" } as const;
-export type SandboxClaimConditionType =
-  (typeof SandboxClaimConditionType)[keyof typeof SandboxClaimConditionType];
-
-export const SandboxClaimReason = {
-  TemplateNotFound: "TemplateNotFound",
-  WarmPoolNotFound: "WarmPoolNotFound",
-  AdoptionConflict: "AdoptionConflict",
-  SandboxCreatePending: "SandboxCreatePending",
-  InvalidMetadata: "InvalidMetadata",
-  EnvVarsInjectionRejected: "EnvVarsInjectionRejected",
-  VolumeClaimTemplatesError: "VolumeClaimTemplatesError",
-  ClaimExpired: "ClaimExpired",
-  SandboxMissing: "SandboxMissing",
-  SandboxExpired: "SandboxExpired",
-  SandboxNotReady: "SandboxNotReady",
-  ReconcilerError: "ReconcilerError",
-} as const;
-export type SandboxClaimReason = (typeof SandboxClaimReason)[keyof typeof SandboxClaimReason];
-
 /** Kubernetes label value syntax (k8s.io/apimachinery validation.IsValidLabelValue). */
 export const LABEL_VALUE_PATTERN = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
 
@@ -212,7 +192,17 @@ export const SandboxClaimStatusSchema = z
         name: z.string().describe("name is the name of the Sandbox created for or adopted by this claim").optional(),
         podIPs: z
           .array(z.string())
-          .describe("podIPs are the IP addresses of the underlying pod (several in dual-stack clusters).")
+          .describe(
+            "podIPs are the IP addresses of the underlying pod, mirrored from the Sandbox's status (several in " +
+              "dual-stack clusters). Cleared whenever the pod is absent.",
+          )
+          .optional(),
+        serviceFQDN: z
+          .string()
+          .describe(
+            "serviceFQDN is the in-cluster DNS name of the bound Sandbox's Service, mirrored from the Sandbox's " +
+              "status.serviceFQDN. It may lag the Sandbox by a reconcile and is cleared when the claim loses its sandbox.",
+          )
           .optional(),
       })
       .describe("sandbox defines the state of the claimed Sandbox")

@@ -15,19 +15,6 @@ export const WarmPoolUpdateStrategyType = {
 export type WarmPoolUpdateStrategyType =
   (typeof WarmPoolUpdateStrategyType)[keyof typeof WarmPoolUpdateStrategyType];
 
-/**
- * Upstream SandboxWarmPool status has no conditions. We add an optional `conditions` list (an
- * additive, backward-compatible extension) so a pool whose template is missing can say so.
- */
-export const SandboxWarmPoolConditionType = { Ready: "Ready" } as const;
-export const SandboxWarmPoolReason = {
-  TemplateNotFound: "TemplateNotFound",
-  ReplicasReady: "ReplicasReady",
-  ReplicasNotReady: "ReplicasNotReady",
-  MembersUnschedulable: "MembersUnschedulable",
-  ReconcilerError: "ReconcilerError",
-} as const;
-
 export const SandboxWarmPoolSpecSchema = z
   .object({
     replicas: int32(0)

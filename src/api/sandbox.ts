@@ -9,43 +9,6 @@ import { ObjectMetaSchema } from "./object-meta.js";
 export const SandboxOperatingMode = { Running: "Running", Suspended: "Suspended" } as const;
 export type SandboxOperatingMode = (typeof SandboxOperatingMode)[keyof typeof SandboxOperatingMode];
 
-export const SandboxConditionType = {
-  /** Observed readiness: True once the Pod is Running+Ready with an IP (and the Service exists, if required). */
-  Ready: "Ready",
-  /** Progress of an administrative suspension (kept after resume, as upstream does). */
-  Suspended: "Suspended",
-  /** Mirrors the Pod's PodScheduled condition; absent while there is no Pod. */
-  PodScheduled: "PodScheduled",
-  /** True once the Pod reached a terminal phase. */
-  Finished: "Finished",
-} as const;
-export type SandboxConditionType = (typeof SandboxConditionType)[keyof typeof SandboxConditionType];
-
-export const SandboxReason = {
-  // Ready
-  DependenciesReady: "DependenciesReady",
-  DependenciesNotReady: "DependenciesNotReady",
-  MultiplePods: "MultiplePods",
-  SandboxSuspended: "SandboxSuspended",
-  SandboxExpired: "SandboxExpired",
-  ReconcilerError: "ReconcilerError",
-  // Ready and Finished
-  PodSucceeded: "PodSucceeded",
-  PodFailed: "PodFailed",
-  // Suspended
-  PodTerminated: "PodTerminated",
-  PodTerminating: "PodTerminating",
-  /** Deprecated upstream in favour of PodTerminating. */
-  PodNotTerminated: "PodNotTerminated",
-  PodNotOwned: "PodNotOwned",
-  NotSuspended: "NotSuspended",
-  PodStateUnknown: "PodStateUnknown",
-  // PodScheduled fallbacks when the Pod's own condition carries no reason
-  PodScheduled: "PodScheduled",
-  PodSchedulingUnknown: "PodSchedulingUnknown",
-} as const;
-export type SandboxReason = (typeof SandboxReason)[keyof typeof SandboxReason];
-
 /** Upstream's rule, verbatim: the PVCs of a running sandbox cannot be re-specified. */
 export const VOLUME_CLAIM_TEMPLATES_IMMUTABLE_RULE =
   "has(self.volumeClaimTemplates) == has(oldSelf.volumeClaimTemplates) && " +

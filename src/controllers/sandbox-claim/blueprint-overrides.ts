@@ -1,6 +1,7 @@
 import type { V1Container, V1EnvVar } from "@kubernetes/client-node";
 import {
   EnvVarsInjectionPolicy,
+  SandboxClaimMessage,
   SandboxClaimReason,
   VolumeClaimTemplatesPolicy,
   type SandboxBlueprint,
@@ -12,10 +13,14 @@ export type OverrideResult =
   | { ok: true; blueprint: SandboxBlueprint }
   | { ok: false; reason: string; message: string };
 
+/** Upstream's error text every env refusal starts with; the detail after it names the field. */
+const envRejected = SandboxClaimMessage.EnvVarsInjectionRejectedPrefix;
+
 /**
  * The blueprint a cold-started claim gets: the template's, with the claim's
  * env, volume claim templates and pod metadata merged in as the template's
- * policies allow. Pure; a refusal names the offending field.
+ * policies allow. Pure; a refusal's message starts with upstream's error text for the case
+ * and then names the offending field.
  */
 export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate): OverrideResult {
   const blueprint: SandboxBlueprint = structuredClone({
@@ -28,20 +33,20 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
   if (env.length > 0) {
     const policy = template.spec.envVarsInjectionPolicy ?? EnvVarsInjectionPolicy.Disallowed;
     if (policy === EnvVarsInjectionPolicy.Disallowed) {
-      return refuse(SandboxClaimReason.EnvVarsInjectionRejected, `spec.env is set but SandboxTemplate ${template.metadata.name} has envVarsInjectionPolicy Disallowed`);
+      return refuse(SandboxClaimReason.EnvVarsInjectionRejected, `${envRejected}: spec.env is set but SandboxTemplate ${template.metadata.name} has envVarsInjectionPolicy Disallowed`);
     }
     const containers = blueprint.podTemplate.spec.containers as V1Container[];
     for (const [i, e] of env.entries()) {
       const container = e.containerName ? containers.find((c) => c.name === e.containerName) : containers[0];
       if (!container) {
-        return refuse(SandboxClaimReason.EnvVarsInjectionRejected, `spec.env[${i}].containerName: no container named "${e.containerName}" in the template`);
+        return refuse(SandboxClaimReason.EnvVarsInjectionRejected, `${envRejected}: spec.env[${i}].containerName: no container named "${e.containerName}" in the template`);
       }
       const vars: V1EnvVar[] = container.env ?? [];
       const existing = vars.findIndex((v) => v.name === e.name);
       if (existing >= 0 && policy !== EnvVarsInjectionPolicy.Overrides) {
         return refuse(
           SandboxClaimReason.EnvVarsInjectionRejected,
-          `spec.env[${i}].name: "${e.name}" is defined by the template; overriding it needs envVarsInjectionPolicy Overrides`,
+          `${envRejected}: spec.env[${i}].name: "${e.name}" is defined by the template; overriding it needs envVarsInjectionPolicy Overrides`,
         );
       }
       if (existing >= 0) vars[existing] = { name: e.name, value: e.value };
@@ -54,10 +59,7 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
   if (claimVCTs.length > 0) {
     const policy = template.spec.volumeClaimTemplatesPolicy ?? VolumeClaimTemplatesPolicy.Disallowed;
     if (policy === VolumeClaimTemplatesPolicy.Disallowed) {
-      return refuse(
-        SandboxClaimReason.VolumeClaimTemplatesError,
-        `spec.volumeClaimTemplates is set but SandboxTemplate ${template.metadata.name} has volumeClaimTemplatesPolicy Disallowed`,
-      );
+      return refuse(SandboxClaimReason.VolumeClaimTemplatesError, SandboxClaimMessage.VolumeClaimTemplatesDisallowed);
     }
     const merged = [...(blueprint.volumeClaimTemplates ?? [])];
     for (const [i, vct] of claimVCTs.entries()) {
@@ -66,7 +68,7 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
       if (at >= 0 && policy !== VolumeClaimTemplatesPolicy.Overrides) {
         return refuse(
           SandboxClaimReason.VolumeClaimTemplatesError,
-          `spec.volumeClaimTemplates[${i}].metadata.name: "${name}" is defined by the template; overriding it needs volumeClaimTemplatesPolicy Overrides`,
+          `${SandboxClaimMessage.VolumeClaimTemplatesOverrideForbiddenPrefix}: spec.volumeClaimTemplates[${i}].metadata.name: "${name}" is defined by the template; overriding it needs volumeClaimTemplatesPolicy Overrides`,
         );
       }
       if (at >= 0) merged[at] = vct;
@@ -81,7 +83,7 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
     for (const [k, v] of Object.entries(extra.labels ?? {})) {
       const current = metadata.labels?.[k];
       if (current !== undefined && current !== v) {
-        return refuse(SandboxClaimReason.InvalidMetadata, `spec.additionalPodMetadata.labels["${k}"]: the template sets it to "${current}"`);
+        return refuse(SandboxClaimReason.InvalidMetadata, `${SandboxClaimMessage.InvalidMetadataPrefix}: spec.additionalPodMetadata.labels["${k}"]: the template sets it to "${current}"`);
       }
     }
     metadata.labels = { ...metadata.labels, ...extra.labels };

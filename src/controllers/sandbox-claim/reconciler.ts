@@ -4,22 +4,22 @@ import {
   ClaimShutdownPolicy,
   LabelKeys,
   LaunchType,
+  SandboxClaimConditionType,
   SandboxClaimGVK,
+  SandboxClaimMessage,
   SandboxClaimReason,
+  SandboxConditionType,
   SandboxGVK,
   type Sandbox,
   type SandboxClaim,
 } from "../../api/index.js";
 import {
   controllerRef,
-  findCondition,
   ignoreNotFound,
   isAlreadyExists,
   isConflict,
   isTrue,
-  setCondition,
   type Condition,
-  type ConditionInput,
   type EventInput,
   type ReconcileContext,
   type ReconcileResult,
@@ -32,6 +32,7 @@ import { UnseenWrites } from "../shared/unseen-writes.js";
 import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
 import { claimExpiresAt } from "./expiry.js";
+import { computeClaimStatus, type ClaimedSandbox, type ClaimObservation, type PreviousClaimStatus } from "./status.js";
 
 type Claim = Named<SandboxClaim>;
 type NamedSandbox = Named<Sandbox & KubernetesObject>;
@@ -110,7 +111,8 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     if (expiresAt !== undefined && expiresAt <= nowMs) {
       const claimDeleted = await expire(claim, sandbox, ctx);
       if (claimDeleted) return;
-      await writeStatus(claim, undefined, { status: "False", reason: SandboxClaimReason.ClaimExpired, message: "The claim passed its lifecycle expiry" }, now, ctx);
+      // The Sandbox just asked to go is still reported until it is gone (its deletion wakes us).
+      await writeStatus(claim, { expired: true, sandbox }, now, ctx);
       return;
     }
     const requeue = expiresAt !== undefined ? { requeueAfter: expiresAt - nowMs + 1 } : undefined;
@@ -124,17 +126,14 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       };
       if ("refusal" in bound) {
         // Repeats are folded into one Event series by the recorder, so a retry loop cannot flood.
-        deps.events.event(claim as KubernetesObject, { type: "Warning", reason: bound.refusal.reason, action: "Bind", note: bound.refusal.message });
-        await writeStatus(claim, undefined, { status: "False", ...bound.refusal }, now, ctx);
+        deps.events.event(claim as KubernetesObject, { type: "Warning", reason: bound.refusal.reason, action: "Bind", note: bound.refusal.note });
+        await writeStatus(claim, { expired: false, sandbox: undefined, refusal: bound.refusal }, now, ctx);
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
       sandbox = bound.sandbox;
       if (!sandbox) {
-        await writeStatus(claim, undefined, {
-          status: "False",
-          reason: SandboxClaimReason.SandboxCreatePending,
-          message: `Sandbox ${bound.name} is being created`,
-        }, now, ctx);
+        // Bound in an earlier pass, and the cache has not caught up: the status written then
+        // (naming the sandbox) stands until it does, as upstream leaves it on cache lag.
         announce();
         // Should the bound sandbox never show up in the cache (deleted meanwhile, say by a pool
         // scale-down racing the adoption), look again once the binding runs out: no event would.
@@ -142,11 +141,11 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         if (pendingMs === undefined) return requeue;
         return { requeueAfter: Math.min(pendingMs + 1, requeue?.requeueAfter ?? Number.POSITIVE_INFINITY) };
       }
-      await writeStatus(claim, sandbox, undefined, now, ctx);
+      await writeStatus(claim, { expired: false, sandbox }, now, ctx);
       announce();
       return requeue;
     }
-    await writeStatus(claim, sandbox, undefined, now, ctx);
+    await writeStatus(claim, { expired: false, sandbox }, now, ctx);
     return requeue;
   };
 
@@ -171,9 +170,11 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     return owned;
   }
 
+  /** A refusal's condition message is upstream's; the Event's note may say more. */
+  type Refusal = { reason: string; message: string; note: string };
   type BindResult =
     | { sandbox: NamedSandbox | undefined; name: string; event?: EventInput }
-    | { refusal: { reason: string; message: string }; retryAfterMs?: number };
+    | { refusal: Refusal; retryAfterMs?: number };
 
   async function bindSandbox(claim: Claim, ctx: ReconcileContext, nowMs: number): Promise<BindResult> {
     const ns = claim.metadata.namespace;
@@ -183,20 +184,16 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 
     const pool = caches.pools.get(ns, claim.spec.warmPoolRef.name);
     if (!pool || !isNamed(pool)) {
-      return {
-        refusal: { reason: SandboxClaimReason.WarmPoolNotFound, message: `SandboxWarmPool ${claim.spec.warmPoolRef.name} not found in namespace ${ns}` },
-        retryAfterMs: 60_000,
-      };
+      const message = `SandboxWarmPool "${claim.spec.warmPoolRef.name}" not found`;
+      return { refusal: { reason: SandboxClaimReason.WarmPoolNotFound, message, note: `${message} in namespace ${ns}` }, retryAfterMs: 60_000 };
     }
     const template = caches.templates.get(ns, pool.spec.sandboxTemplateRef.name);
     if (!template || !isNamed(template)) {
-      return {
-        refusal: { reason: SandboxClaimReason.TemplateNotFound, message: `SandboxTemplate ${pool.spec.sandboxTemplateRef.name} not found in namespace ${ns}` },
-        retryAfterMs: 60_000,
-      };
+      const message = `SandboxTemplate "${pool.spec.sandboxTemplateRef.name}" not found`;
+      return { refusal: { reason: SandboxClaimReason.TemplateNotFound, message, note: `${message} in namespace ${ns}` }, retryAfterMs: 60_000 };
     }
     const blueprint = blueprintForClaim(claim, template);
-    if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message } };
+    if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message, note: blueprint.message } };
 
     if (!forcesColdStart(claim)) {
       const adopted = await adoptReadyMember(claim, pool, blueprintHash(template), ctx, nowMs);
@@ -219,8 +216,11 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       labels: { [LabelKeys.ClaimUID]: claim.metadata.uid, [LabelKeys.LaunchType]: LaunchType.Cold },
       blueprint: blueprint.blueprint,
     });
+    // The created (or found) object is reported at once, as upstream does: the claim names its
+    // Sandbox from the first pass, before the watch brings the Sandbox into the cache.
+    let created: (Sandbox & KubernetesObject) | undefined;
     try {
-      await kube.create(cold as KubernetesObject, { signal: ctx.signal });
+      created = await kube.create(cold as KubernetesObject & Sandbox, { signal: ctx.signal });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       const existing = await kube.getOrUndefined<Sandbox & KubernetesObject>(
@@ -228,17 +228,16 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         { signal: ctx.signal },
       );
       if (!existing || !controlledBy(existing, claim.metadata.uid)) {
-        return {
-          refusal: { reason: SandboxClaimReason.ReconcilerError, message: `Sandbox ${claim.metadata.name} already exists and is not controlled by this claim` },
-          retryAfterMs: 30_000,
-        };
+        const note = `sandbox "${claim.metadata.name}" is not controlled by claim "${claim.metadata.name}". Please use a different claim name or delete the sandbox manually`;
+        return { refusal: { reason: SandboxClaimReason.ReconcilerError, message: SandboxClaimMessage.ErrorPrefix + note, note }, retryAfterMs: 30_000 };
       }
+      created = existing;
     }
     bindings.bind(claim.metadata.uid, claim.metadata.name, nowMs);
     deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Cold });
     ctx.log.info({ sandbox: claim.metadata.name }, "Created Sandbox for claim (cold start)");
     return {
-      sandbox: undefined,
+      sandbox: created && isNamed(created) ? created : undefined,
       name: claim.metadata.name,
       event: { type: "Normal", reason: "SandboxProvisioned", action: "Create", note: `Created Sandbox ${claim.metadata.name} from SandboxTemplate ${template.metadata.name} (cold start)` },
     };
@@ -264,7 +263,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
           s.metadata.namespace === claim.metadata.namespace &&
           !s.metadata.deletionTimestamp &&
           controlledBy(s, pool.metadata.uid) &&
-          isTrue(s.status?.conditions as Condition[] | undefined, "Ready") &&
+          isTrue(s.status?.conditions as Condition[] | undefined, SandboxConditionType.Ready) &&
           (s.status?.podIPs?.length ?? 0) > 0 &&
           s.metadata.labels?.[LabelKeys.SandboxTemplateHash] === currentHash &&
           !bindings.reserved.has(`${s.metadata.namespace}/${s.metadata.name}`) &&
@@ -325,40 +324,21 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 
   async function writeStatus(
     claim: Claim,
-    sandbox: NamedSandbox | undefined,
-    override: Omit<ConditionInput, "type" | "observedGeneration"> | undefined,
+    observed: { expired: boolean; sandbox: NamedSandbox | undefined; refusal?: ClaimObservation["refusal"] },
     now: Date,
     ctx: ReconcileContext,
   ): Promise<void> {
-    const generation = claim.metadata.generation ?? 0;
-    let conditions = (claim.status?.conditions ?? []) as Condition[];
-    let changed = false;
-    const set = (c: ConditionInput): void => {
-      const r = setCondition(conditions, c, now);
-      conditions = r.conditions;
-      changed ||= r.changed;
-    };
-    const sandboxReady = findCondition(sandbox?.status?.conditions as Condition[] | undefined, "Ready");
-    if (override) {
-      set({ type: "Ready", ...override, observedGeneration: generation });
-    } else if (sandboxReady) {
-      set({ type: "Ready", status: sandboxReady.status, reason: sandboxReady.reason, message: sandboxReady.message, observedGeneration: generation });
-    } else {
-      set({ type: "Ready", status: "False", reason: SandboxClaimReason.SandboxNotReady, message: `Sandbox ${sandbox?.metadata.name ?? ""} has no status yet`, observedGeneration: generation });
-    }
-    const finished = findCondition(sandbox?.status?.conditions as Condition[] | undefined, "Finished");
-    if (finished?.status === "True") {
-      set({ type: "Finished", status: "True", reason: finished.reason, message: finished.message, observedGeneration: generation, lastTransitionTime: finished.lastTransitionTime });
-    }
-    const podIPs = sandbox?.status?.podIPs ?? [];
-    const sandboxName = sandbox?.metadata.name ?? claim.status?.sandbox?.name;
-    const cur = claim.status?.sandbox;
-    if (!changed && cur?.name === sandboxName && JSON.stringify(cur?.podIPs ?? []) === JSON.stringify(podIPs)) return;
-    const status = {
-      conditions,
-      ...(sandboxName ? { sandbox: { name: sandboxName, ...(podIPs.length > 0 ? { podIPs } : {}) } } : {}),
-    };
-    if (unseenWrites.alreadySent(ctx.key, claim.metadata.resourceVersion, status)) return;
+    const previous = claim.status as PreviousClaimStatus | undefined;
+    const { status, changed } = computeClaimStatus(
+      previous,
+      {
+        ...observed,
+        generation: claim.metadata.generation ?? 0,
+        sandbox: observed.sandbox && { name: observed.sandbox.metadata.name, status: observed.sandbox.status as ClaimedSandbox["status"] },
+      },
+      now,
+    );
+    if (!changed || unseenWrites.alreadySent(ctx.key, claim.metadata.resourceVersion, status)) return;
 
     await kube.applyStatus(
       {
@@ -370,8 +350,9 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       { signal: ctx.signal },
     );
     unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status);
-    if (isTrue(conditions, "Ready") && !isTrue(claim.status?.conditions as Condition[] | undefined, "Ready") && claim.metadata.creationTimestamp) {
-      const launchType = sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
+    const ready = SandboxClaimConditionType.Ready;
+    if (isTrue(status.conditions, ready) && !isTrue(previous?.conditions, ready) && claim.metadata.creationTimestamp) {
+      const launchType = observed.sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
       deps.metrics.claimReadySeconds.observe({ launch_type: launchType }, (now.getTime() - Date.parse(String(claim.metadata.creationTimestamp))) / 1000);
     }
   }

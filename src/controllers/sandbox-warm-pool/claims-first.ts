@@ -1,3 +1,4 @@
+import { SandboxClaimConditionType } from "../../api/index.js";
 import { boundedHold, type BoundedHold } from "../shared/claims-first-gate.js";
 
 /**
@@ -25,7 +26,7 @@ export interface ClaimProgress {
  * claim names its sandbox; a refused one says why in its Ready condition).
  */
 export function isWaitingClaim(claim: ClaimProgress): boolean {
-  return !claim.metadata?.deletionTimestamp && !claim.status?.sandbox?.name && !claim.status?.conditions?.some((c) => c.type === "Ready");
+  return !claim.metadata?.deletionTimestamp && !claim.status?.sandbox?.name && !claim.status?.conditions?.some((c) => c.type === SandboxClaimConditionType.Ready);
 }
 
 export interface ClaimsFirstInput {

@@ -3,7 +3,9 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   LabelKeys,
   LaunchType,
+  SandboxConditionType,
   SandboxGVK,
+  SandboxWarmPoolConditionType,
   SandboxWarmPoolGVK,
   SandboxWarmPoolReason,
   WarmPoolUpdateStrategyType,
@@ -127,7 +129,7 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     if (plan.create > 0) await createMembers(pool, template, plan.create, key, ctx);
 
     const remaining = active.filter((m) => !plan.delete.some((d) => d.name === m.metadata.name));
-    const ready = remaining.filter((m) => isTrue(m.status?.conditions, "Ready")).length;
+    const ready = remaining.filter((m) => isTrue(m.status?.conditions, SandboxConditionType.Ready)).length;
     const unschedulable = views.filter((v) => v.unschedulable).length;
     const replicas = pool.spec.replicas ?? 1;
     await writeStatus(
@@ -192,10 +194,10 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     ctx: ReconcileContext,
   ): Promise<void> {
     const generation = pool.metadata.generation ?? 0;
-    const { conditions, changed } = setCondition(pool.status?.conditions as Condition[] | undefined, { type: "Ready", ...ready, observedGeneration: generation }, now);
+    const { conditions, changed } = setCondition(pool.status?.conditions as Condition[] | undefined, { type: SandboxWarmPoolConditionType.Ready, ...ready, observedGeneration: generation }, now);
     const status = {
       replicas: members.length,
-      readyReplicas: members.filter((m) => isTrue(m.status?.conditions, "Ready")).length,
+      readyReplicas: members.filter((m) => isTrue(m.status?.conditions, SandboxConditionType.Ready)).length,
       selector: poolSelector(pool.metadata.name),
       observedGeneration: generation,
       conditions,
@@ -229,7 +231,7 @@ function memberView(m: Sandbox, currentHash: string): MemberView {
   const scheduled = findCondition(m.status?.conditions as Condition[] | undefined, "PodScheduled");
   return {
     name: m.metadata.name ?? "",
-    ready: isTrue(m.status?.conditions as Condition[] | undefined, "Ready"),
+    ready: isTrue(m.status?.conditions as Condition[] | undefined, SandboxConditionType.Ready),
     stale: m.metadata.labels?.[LabelKeys.SandboxTemplateHash] !== currentHash,
     createdAtMs: m.metadata.creationTimestamp ? Date.parse(String(m.metadata.creationTimestamp)) : 0,
     unschedulable: scheduled?.status === "False" && scheduled.reason === "Unschedulable",

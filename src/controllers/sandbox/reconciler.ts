@@ -1,13 +1,16 @@
 import type { KubernetesObject, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import {
   LabelKeys,
+  SandboxConditionType,
   SandboxGVK,
   SandboxOperatingMode,
+  SandboxReason,
   ShutdownPolicy,
   type Sandbox as AnySandbox,
 } from "../../api/index.js";
 import {
   controllerRef,
+  findCondition,
   ignoreNotFound,
   InvalidError,
   isAlreadyExists,
@@ -97,7 +100,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     }
 
     const pod = desiredPod(sandbox, owner, config);
-    const finished = isTrue(sandbox.status?.conditions, "Finished");
+    const finished = isTrue(sandbox.status?.conditions, SandboxConditionType.Finished);
     let createdPod = false;
     if (!expired && !suspended) {
       // The policy goes in before the pod is created, so the pod never starts unconfined. The
@@ -116,19 +119,20 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     if (!expired && suspended) await reconcileNetworkPolicy(sandbox, owner, ctx);
     const serviceName = await reconcileService(sandbox, owner, pod, expired, ctx);
 
-    const livePods = (expired || suspended ? pods.filter((p) => !p.metadata?.deletionTimestamp) : pods).map(observePod);
+    const foreignPod = !expired && suspended && pods.length === 0 && (await foreignPodHoldsName(sandbox, ctx));
     const { status, changed } = computeSandboxStatus(
-      sandbox.status?.conditions,
+      sandbox.status,
       {
         generation: sandbox.metadata.generation ?? 0,
         suspended,
         expired,
-        pods: livePods,
-        serviceRequired: sandbox.spec.service === true,
-        serviceName,
-        serviceFQDN: serviceName ? `${serviceName}.${sandbox.metadata.namespace}.svc.${config.clusterDomain}` : undefined,
+        // A pod being deleted still counts: a suspension is not done until the pod is gone.
+        pods: pods.map(observePod),
+        foreignPod,
+        serviceRequested: sandbox.spec.service,
+        service: serviceName ? { name: serviceName, fqdn: `${serviceName}.${sandbox.metadata.namespace}.svc.${config.clusterDomain}` } : undefined,
         selector: sandboxSelector(sandbox.metadata.name),
-        reconcileError,
+        reconcileError: reconcileError?.message,
       },
       now,
     );
@@ -136,7 +140,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     // writes the status with what the pod is doing. Writing "no pod yet" first would cost every
     // new sandbox one more status write. A sandbox that was Ready (its pod vanished) is told at
     // once, so no reader trusts a pod that is gone.
-    const skipForNewPod = createdPod && !reconcileError && !isTrue(sandbox.status?.conditions, "Ready");
+    const skipForNewPod = createdPod && !reconcileError && !isTrue(sandbox.status?.conditions, SandboxConditionType.Ready);
     if (!skipForNewPod && (changed || !sameStatusFields(sandbox, status)) && !statusWrites.alreadySent(ctx.key, sandbox.metadata.resourceVersion, status)) {
       await kube.applyStatus(
         {
@@ -154,6 +158,24 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const requeueAfter = Math.min(untilShutdown ?? Infinity, retryAfterMs ?? Infinity);
     return Number.isFinite(requeueAfter) ? { requeueAfter } : undefined;
   };
+
+  /**
+   * Whether a pod this sandbox does not control holds its name, which a suspension reports
+   * (Suspended reason PodNotOwned) instead of claiming the pod is gone. Such a pod lacks our
+   * labels, so only the API server can tell; the GET is made only while the suspension is not
+   * yet confirmed at this generation, so a suspended sandbox does not pay it on every pass.
+   */
+  async function foreignPodHoldsName(sandbox: Sandbox, ctx: ReconcileContext): Promise<boolean> {
+    const suspended = findCondition(sandbox.status?.conditions, SandboxConditionType.Suspended);
+    const confirmed =
+      suspended?.status === "True" &&
+      suspended.reason === SandboxReason.PodTerminated &&
+      suspended.observedGeneration === (sandbox.metadata.generation ?? 0);
+    if (confirmed) return false;
+    const { namespace, name, uid } = sandbox.metadata;
+    const live = await kube.getOrUndefined<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name }, { signal: ctx.signal });
+    return live !== undefined && !live.metadata?.ownerReferences?.some((r) => r.uid === uid && r.controller === true);
+  }
 
   async function deleteOwned(obj: KubernetesObject, kind: string): Promise<void> {
     if (obj.metadata?.deletionTimestamp) return;
@@ -193,7 +215,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       // Created a moment ago and still on its way to the cache: the next pod event brings us back.
       if (podOnItsWay) return { created: true };
       const squatter = caches.pods.get(namespace, pod.metadata?.name ?? "");
-      const notOurs = { reason: "ReconcilerError", message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
+      const notOurs = { reason: SandboxReason.ReconcilerError, message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
       if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
       let existed: boolean;
       try {
@@ -202,7 +224,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         // A pod the API server refuses (a port out of range, a label key it cannot carry) is
         // refused on every retry: the Sandbox says why instead of retrying in silence.
         if (!(err instanceof InvalidError)) throw err;
-        return { error: { reason: "ReconcilerError", message: `the API server refused the Pod: ${err.fieldMessage() || err.message}` }, created: false };
+        return { error: { reason: SandboxReason.ReconcilerError, message: `the API server refused the Pod: ${err.fieldMessage() || err.message}` }, created: false };
       }
       if (existed) {
         // Not in our cache (it lacks our labels) yet the name is taken: look before claiming success.
@@ -352,8 +374,8 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
   }
 
   function observeReadyLatency(sandbox: Sandbox, status: SandboxStatusOut, now: Date): void {
-    const wasReady = isTrue(sandbox.status?.conditions, "Ready");
-    if (wasReady || !isTrue(status.conditions, "Ready") || !sandbox.metadata.creationTimestamp) return;
+    const wasReady = isTrue(sandbox.status?.conditions, SandboxConditionType.Ready);
+    if (wasReady || !isTrue(status.conditions, SandboxConditionType.Ready) || !sandbox.metadata.creationTimestamp) return;
     const created = Date.parse(String(sandbox.metadata.creationTimestamp));
     deps.metrics.sandboxReadySeconds.observe(
       { launch_type: sandbox.metadata.labels?.[LabelKeys.WarmPoolSandbox] ? "pool" : (sandbox.metadata.labels?.[LabelKeys.LaunchType] ?? "direct") },

@@ -1,4 +1,6 @@
-import { setCondition, type Condition, type ConditionInput } from "../../runtime/conditions.js";
+import { SandboxConditionType, SandboxMessage, SandboxReason } from "../../api/index.js";
+import { findCondition, removeCondition, setCondition, type Condition } from "../../runtime/conditions.js";
+import { finishedCondition, podScheduledCondition, readyCondition, suspendedCondition, type ConditionDraft, type SandboxFacts } from "./conditions.js";
 import type { ObservedPod } from "./observed-pod.js";
 
 /** The facts the status is computed from, gathered by the reconciler. */
@@ -6,101 +8,115 @@ export interface SandboxObservation {
   generation: number;
   suspended: boolean;
   expired: boolean;
-  /** Pods controlled by this sandbox (more than one is an error upstream reports). */
+  /** Pods controlled by this sandbox, terminating ones included (more than one is an error upstream reports). */
   pods: ObservedPod[];
-  serviceRequired: boolean;
-  serviceName: string | undefined;
-  serviceFQDN: string | undefined;
+  /** A pod holding the sandbox's name exists that this sandbox does not control. */
+  foreignPod?: boolean | undefined;
+  /** spec.service as written: true, false or unset. */
+  serviceRequested: boolean | undefined;
+  /** The Service the sandbox has after this pass, if any. */
+  service: { name: string; fqdn: string } | undefined;
   selector: string;
-  /** Set when the reconciler could not act (for example an invalid spec). */
-  reconcileError?: { reason: string; message: string } | undefined;
+  /** Why the pod could not be created or used this pass (Ready reason ReconcilerError). */
+  reconcileError?: string | undefined;
 }
 
+/** The parts of the previous status the next one carries forward. */
+export interface PreviousSandboxStatus {
+  conditions?: readonly Condition[] | undefined;
+  selector?: string | undefined;
+}
+
+/** The status the reconciler applies; an absent field is one the status no longer carries. */
 export interface SandboxStatusOut {
   conditions: Condition[];
   podIPs?: string[] | undefined;
   nodeName?: string | undefined;
   serviceFQDN?: string | undefined;
   service?: string | undefined;
-  selector: string;
+  selector?: string | undefined;
 }
 
 /**
- * Pure: the next status from the previous conditions and what was observed.
- * Reasons and condition types are upstream's, so clients that branch on them
- * keep working.
+ * Pure: the next status from the previous one and what was observed, as upstream's
+ * SandboxReconciler writes it (reconcileChildResources for a live sandbox, and
+ * setSandboxExpiredCondition plus handleSandboxExpiry for an expired one).
  */
 export function computeSandboxStatus(
-  previous: readonly Condition[] | undefined,
+  previous: PreviousSandboxStatus | undefined,
   o: SandboxObservation,
   now: Date,
 ): { status: SandboxStatusOut; changed: boolean } {
-  let conditions: Condition[] = [...(previous ?? [])];
+  let conditions: Condition[] = [...(previous?.conditions ?? [])];
   let changed = false;
-  const set = (c: Omit<ConditionInput, "observedGeneration">): void => {
-    const r = setCondition(conditions, { ...c, observedGeneration: o.generation }, now);
+  const set = (c: ConditionDraft & { observedGeneration?: number | undefined }): void => {
+    const r = setCondition(conditions, { observedGeneration: o.generation, ...c }, now);
     conditions = r.conditions;
     changed ||= r.changed;
   };
-  const pod = o.pods.length === 1 ? o.pods[0] : undefined;
+  const remove = (type: string): void => {
+    const r = removeCondition(conditions, type);
+    conditions = r.conditions;
+    changed ||= r.changed;
+  };
 
-  set(readyCondition(o, pod));
-
-  if (o.suspended || conditions.some((c) => c.type === "Suspended")) {
-    // Upstream keeps Suspended once it has appeared, flipping it back to False on resume.
-    set(suspendedCondition(o));
-  }
-  if (pod?.scheduled) {
-    set({ type: "PodScheduled", ...pod.scheduled });
-  }
-  if (pod && (pod.phase === "Succeeded" || pod.phase === "Failed")) {
-    set({
-      type: "Finished",
-      status: "True",
-      reason: pod.phase === "Succeeded" ? "PodSucceeded" : "PodFailed",
-      message: finishedMessage(pod),
-    });
+  if (o.expired) {
+    // Expiry tears the pod down and stops reconciling it: Ready says so, PodScheduled would only
+    // be stale, and Suspended and Finished stay as they were (Finished records how the pod ended).
+    set({ type: SandboxConditionType.Ready, status: "False", reason: SandboxReason.SandboxExpired, message: SandboxMessage.Expired });
+    remove(SandboxConditionType.PodScheduled);
+    // Upstream resets the status to its conditions once the pod and Service are deleted.
+    return { status: { conditions }, changed };
   }
 
-  const running = pod && !o.suspended && !o.expired ? pod : undefined;
+  const facts: SandboxFacts = {
+    suspended: o.suspended,
+    pod: o.pods.length === 1 ? o.pods[0] : undefined,
+    foreignPod: o.foreignPod ?? false,
+    podError:
+      o.pods.length > 1
+        ? { kind: "MultiplePods", count: o.pods.length }
+        : o.reconcileError !== undefined
+          ? { kind: "ReconcilerError", message: o.reconcileError }
+          : undefined,
+    serviceRequested: o.serviceRequested,
+    serviceExists: o.service !== undefined,
+  };
+  const kept = keptFinished(previous?.conditions, facts);
+
+  set(suspendedCondition(facts));
+  const scheduled = podScheduledCondition(facts);
+  if (scheduled) set(scheduled);
+  else remove(SandboxConditionType.PodScheduled);
+  const finished = finishedCondition(facts.pod);
+  if (finished) set(finished);
+  else if (kept) set(kept);
+  else remove(SandboxConditionType.Finished);
+  set(readyCondition(facts, kept));
+
+  const running = facts.pod && !o.suspended ? facts.pod : undefined;
+  // Upstream records the selector once it has seen a pod under the sandbox's name, and keeps it.
+  const podSeen = facts.pod !== undefined || facts.foreignPod;
   return {
     status: {
       conditions,
       podIPs: running && running.podIPs.length > 0 ? running.podIPs : undefined,
       nodeName: running?.nodeName,
-      serviceFQDN: o.serviceName && !o.expired ? o.serviceFQDN : undefined,
-      service: o.serviceName && !o.expired ? o.serviceName : undefined,
-      selector: o.selector,
+      serviceFQDN: o.service?.fqdn,
+      service: o.service?.name,
+      selector: podSeen ? o.selector : previous?.selector,
     },
     changed,
   };
 }
 
-function readyCondition(o: SandboxObservation, pod: ObservedPod | undefined): Omit<ConditionInput, "observedGeneration"> {
-  const notReady = (reason: string, message: string) => ({ type: "Ready", status: "False" as const, reason, message });
-  if (o.reconcileError) return notReady(o.reconcileError.reason, o.reconcileError.message);
-  if (o.expired) return notReady("SandboxExpired", "The sandbox passed its shutdownTime");
-  if (o.suspended) return notReady("SandboxSuspended", "The sandbox is suspended (operatingMode: Suspended)");
-  if (o.pods.length > 1) {
-    return notReady("MultiplePods", `${o.pods.length} pods are controlled by this sandbox; expected exactly one`);
-  }
-  if (!pod) return notReady("DependenciesNotReady", "The pod has not been created yet");
-  if (pod.phase === "Succeeded") return notReady("PodSucceeded", finishedMessage(pod));
-  if (pod.phase === "Failed") return notReady("PodFailed", finishedMessage(pod));
-  if (pod.terminating) return notReady("DependenciesNotReady", `Pod ${pod.name} is terminating`);
-  if (!pod.ready) return notReady("DependenciesNotReady", pod.waitingFor);
-  if (o.serviceRequired && !o.serviceName) return notReady("DependenciesNotReady", "The Service has not been created yet");
-  return { type: "Ready", status: "True", reason: "DependenciesReady", message: "Pod is Ready" };
-}
-
-function suspendedCondition(o: SandboxObservation): Omit<ConditionInput, "observedGeneration"> {
-  if (!o.suspended) return { type: "Suspended", status: "False", reason: "NotSuspended", message: "The sandbox is running" };
-  if (o.pods.length === 0) return { type: "Suspended", status: "True", reason: "PodTerminated", message: "The pod was deleted" };
-  return { type: "Suspended", status: "False", reason: "PodTerminating", message: "Waiting for the pod to terminate" };
-}
-
-/** "Pod x failed: Evicted: ..." — the kubelet's own words, so a sandbox killed for a limit says which. */
-function finishedMessage(pod: ObservedPod): string {
-  const verb = pod.phase === "Succeeded" ? "completed" : "failed";
-  return `Pod ${pod.name} ${verb}${pod.endedBecause ? `: ${pod.endedBecause}` : ""}`;
+/**
+ * A running sandbox whose finished pod went away keeps its Finished condition: this operator
+ * does not recreate the pod of a finished sandbox, so the pod's end is still the news. (Upstream
+ * drops the condition and creates a new pod.) Suspending such a sandbox clears it, as upstream.
+ */
+function keptFinished(previous: readonly Condition[] | undefined, f: SandboxFacts): Condition | undefined {
+  if (f.pod || f.podError || f.suspended) return undefined;
+  const finished = findCondition(previous, SandboxConditionType.Finished);
+  return finished?.status === "True" ? finished : undefined;
 }

@@ -42,7 +42,7 @@ describe("a pod the API server refuses", () => {
     }, { message: "Ready=False ReconcilerError on the Sandbox", timeoutMs: 20_000 });
     expect(sandbox.status).toBe("False");
     expect(sandbox.message).toMatch(/containerPort/);
-    expect(sandbox.message).toMatch(/refused the Pod/);
+    expect(sandbox.message).toMatch(/^Error seen: the API server refused the Pod/);
     const events = await waitFor(async () => {
       const list = await kube.list<KubernetesObject & { reason?: string; type?: string; note?: string; regarding?: { name?: string } }>({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: ns });
       const found = list.items.filter((e) => e.regarding?.name === "bad-port" && e.type === "Warning" && e.reason === "ReconcilerError");

@@ -33,6 +33,11 @@ const gone = async (kind: string, name: string, apiVersion = "v1") => {
     throw err;
   }
 };
+/** The conditions without their transition times, in type order, as upstream's e2e compares them. */
+const conditionsOf = (obj: unknown) =>
+  (((obj as { status?: { conditions?: Array<Record<string, unknown>> } }).status?.conditions ?? [])
+    .map(({ lastTransitionTime: _t, ...c }) => c)
+    .sort((a, b) => String(a["type"]).localeCompare(String(b["type"]))));
 const readySandbox = (name: string) =>
   waitFor(async () => {
     const s = await getSandbox(name);
@@ -97,7 +102,12 @@ describe("Sandbox -> Pod, Service, NetworkPolicy, Secret", () => {
     expect(status["selector"]).toBe(`agents.x-k8s.io/sandbox-name-hash=${nameHash("basic")}`);
     expect((status["podIPs"] as string[]).length).toBeGreaterThan(0);
     expect(status["nodeName"]).toBeTruthy();
-    expect(condition(sandbox, "Ready")).toMatchObject({ reason: "DependenciesReady", observedGeneration: 1 });
+    // Exactly what upstream's own e2e suite expects of a running sandbox with a Service.
+    expect(conditionsOf(sandbox)).toEqual([
+      { type: "PodScheduled", status: "True", reason: "PodScheduled", message: "", observedGeneration: 1 },
+      { type: "Ready", status: "True", reason: "DependenciesReady", message: "Pod is Ready; Service Exists", observedGeneration: 1 },
+      { type: "Suspended", status: "False", reason: "NotSuspended", message: "Sandbox is not suspended", observedGeneration: 1 },
+    ]);
   });
 
   it("keeps deliberate overrides of the defaults", async () => {
@@ -138,16 +148,64 @@ describe("lifecycle", () => {
       const s = await getSandbox("sleepy");
       return condition(s, "Suspended")?.status === "True" ? s : undefined;
     }, { message: "Suspended=True" });
-    expect(condition(suspended, "Suspended")?.reason).toBe("PodTerminated");
-    expect(condition(suspended, "Ready")).toMatchObject({ status: "False", reason: "SandboxSuspended" });
+    expect(conditionsOf(suspended)).toEqual([
+      { type: "Ready", status: "False", reason: "SandboxSuspended", message: "Sandbox is suspended", observedGeneration: 2 },
+      { type: "Suspended", status: "True", reason: "PodTerminated", message: "Pod has been terminated. Sandbox is suspended", observedGeneration: 2 },
+    ]);
     expect((suspended.status as Record<string, unknown>)["podIPs"]).toBeUndefined();
     expect(await waitFor(() => gone("Pod", "sleepy"))).toBe(true);
 
     await kube.patch({ ...SB, namespace: ns, name: "sleepy" }, { spec: { operatingMode: "Running" } });
     const resumed = await readySandbox("sleepy");
-    expect(condition(resumed, "Suspended")).toMatchObject({ status: "False", reason: "NotSuspended" });
+    expect(condition(resumed, "Suspended")).toMatchObject({ status: "False", reason: "NotSuspended", message: "Sandbox is not suspended", observedGeneration: 3 });
     const secondPod = await get<V1Pod>("Pod", "sleepy");
     expect(secondPod.metadata?.uid).not.toBe(firstPod.metadata?.uid);
+  });
+
+  it("reports a suspension in progress while its pod is terminating (upstream's PodTerminating)", async () => {
+    // Off the fake node (kwok clears finalizers of the pods it runs), so the finalizer holds.
+    await kube.create(sandboxManifest(ns, "lingering", { podTemplate: { spec: { containers: [{ name: "main", image: "x:1" }] } } }));
+    await waitFor(() => get<V1Pod>("Pod", "lingering").catch(() => undefined), { message: "pod created" });
+    const hold = "agents.x-k8s.io/test-hold";
+    await kube.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "lingering" }, { metadata: { finalizers: [hold] } }, { type: "merge" });
+    await kube.patch({ ...SB, namespace: ns, name: "lingering" }, { spec: { operatingMode: "Suspended" } });
+    const suspending = await waitFor(async () => {
+      const sb = await getSandbox("lingering");
+      return condition(sb, "Suspended")?.reason === "PodTerminating" ? sb : undefined;
+    }, { message: "Suspended PodTerminating" });
+    expect(conditionsOf(suspending)).toEqual([
+      // The pod's own condition, verbatim (it cannot be scheduled: the fake node is tainted).
+      { type: "PodScheduled", status: "False", reason: "Unschedulable", message: expect.any(String), observedGeneration: 2 },
+      { type: "Ready", status: "False", reason: "SandboxSuspended", message: "Sandbox is suspending", observedGeneration: 2 },
+      { type: "Suspended", status: "False", reason: "PodTerminating", message: "Pod is terminating. Sandbox is suspending", observedGeneration: 2 },
+    ]);
+    await kube.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "lingering" }, { metadata: { finalizers: null } }, { type: "merge" });
+    const suspended = await waitFor(async () => {
+      const sb = await getSandbox("lingering");
+      return condition(sb, "Suspended")?.status === "True" ? sb : undefined;
+    }, { message: "Suspended=True once the pod is gone" });
+    expect(conditionsOf(suspended).map((c) => c["type"])).toEqual(["Ready", "Suspended"]);
+  });
+
+  it("does not delete a pod it does not own when suspending, and says so", async () => {
+    await kube.create({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "blocked", namespace: ns },
+      spec: { containers: [{ name: "x", image: "x:1" }] },
+    } as KubernetesObject);
+    await kube.create(sandboxManifest(ns, "blocked", { operatingMode: "Suspended", service: true }));
+    const s = await waitFor(async () => {
+      const sb = await getSandbox("blocked");
+      return condition(sb, "Suspended")?.reason === "PodNotOwned" ? sb : undefined;
+    }, { message: "Suspended PodNotOwned" });
+    expect(conditionsOf(s)).toEqual([
+      { type: "Ready", status: "False", reason: "SandboxSuspended", message: "Sandbox is suspending", observedGeneration: 1 },
+      { type: "Suspended", status: "False", reason: "PodNotOwned", message: "Refused to delete pod because it is not owned by this sandbox", observedGeneration: 1 },
+    ]);
+    expect((s.status as Record<string, unknown>)["selector"]).toBe(`agents.x-k8s.io/sandbox-name-hash=${nameHash("blocked")}`);
+    const pod = await get<V1Pod>("Pod", "blocked");
+    expect(pod.metadata?.deletionTimestamp).toBeUndefined();
   });
 
   it("expires at shutdownTime: Retain keeps the object, Delete removes it", async () => {
@@ -160,9 +218,13 @@ describe("lifecycle", () => {
       const s = await getSandbox("retained");
       return condition(s, "Ready")?.reason === "SandboxExpired" ? s : undefined;
     }, { timeoutMs: 20_000, message: "retained sandbox expired" });
-    expect(condition(expired, "Ready")?.status).toBe("False");
+    expect(condition(expired, "Ready")).toMatchObject({ status: "False", message: "Sandbox has expired" });
     expect(await waitFor(() => gone("Pod", "retained"))).toBe(true);
     expect(await waitFor(() => gone("Service", "retained"))).toBe(true);
+    // As upstream: nothing but the conditions is left, PodScheduled among them no more.
+    const retained = await getSandbox("retained");
+    expect(Object.keys(retained.status ?? {})).toEqual(["conditions"]);
+    expect(conditionsOf(retained).map((c) => c["type"])).toEqual(["Ready", "Suspended"]);
     expect(await waitFor(() => gone("Sandbox", "deleted", SB.apiVersion), { timeoutMs: 20_000 })).toBe(true);
   });
 });

@@ -181,7 +181,7 @@ describe("warm pool", () => {
 describe("claims", () => {
   it("adopts a Ready warm member, then the pool refills", async () => {
     const ns = await freshNamespace("claim-warm");
-    await setUpPool(ns, 2);
+    await setUpPool(ns, 2, { service: true });
     await poolReady(ns, "python-pool", 2);
     const members = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name);
 
@@ -194,6 +194,11 @@ describe("claims", () => {
     expect(sandbox.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: "SandboxClaim", name: "agent-1", uid: claim.metadata?.uid, controller: true })]);
     expect(sandbox.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"]).toBeUndefined();
     expect(sandbox.metadata?.labels?.["agents.x-k8s.io/claim-uid"]).toBe(claim.metadata?.uid);
+    // As upstream: the Sandbox's Ready comes through whole, at the claim's generation, and
+    // status.sandbox mirrors the Sandbox's Service FQDN.
+    const sandboxReady = condition(sandbox, "Ready");
+    expect(condition(claim, "Ready")).toEqual({ ...sandboxReady, message: "Pod is Ready; Service Exists", observedGeneration: 1 });
+    expect((claim.status?.["sandbox"] as { serviceFQDN?: string }).serviceFQDN).toBe(`${sandboxName}.${ns}.svc.cluster.local`);
     // The pod follows its sandbox out of the pool's selector.
     await waitFor(async () => {
       const pod = await kube.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace: ns, name: sandboxName });
@@ -269,7 +274,7 @@ describe("claims", () => {
       const c = await getClaim(ns, "early");
       return condition(c, "Ready")?.reason === "WarmPoolNotFound" ? c : undefined;
     }, { message: "WarmPoolNotFound" });
-    expect(condition(waiting, "Ready")?.message).toContain("not-yet");
+    expect(condition(waiting, "Ready")?.message).toBe('SandboxWarmPool "not-yet" not found');
     await kube.create(templateManifest(ns, "python"));
     await kube.create(poolManifest(ns, "not-yet", "python", 0));
     await readyClaim(ns, "early");
@@ -322,7 +327,7 @@ describe("claims", () => {
       const c = await getClaim(ns, "kept");
       return condition(c, "Ready")?.reason === "ClaimExpired" ? c : undefined;
     }, { timeoutMs: 20_000, message: "ClaimExpired" });
-    expect(condition(expired, "Ready")?.status).toBe("False");
+    expect(condition(expired, "Ready")).toMatchObject({ status: "False", message: "Claim expired. Sandbox cleanup initiated.", observedGeneration: 1 });
     await waitFor(async () => {
       try {
         await kube.get({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: keptSandbox });
@@ -331,6 +336,8 @@ describe("claims", () => {
         return isNotFound(err);
       }
     }, { timeoutMs: 20_000, message: "expired claim's sandbox deleted" });
+    // Once the Sandbox is gone the claim no longer names it (upstream clears status.sandbox).
+    await waitFor(async () => ((await getClaim(ns, "kept")).status?.["sandbox"] === undefined ? true : undefined), { message: "status.sandbox cleared" });
     await waitFor(async () => {
       try {
         await getClaim(ns, "gone");

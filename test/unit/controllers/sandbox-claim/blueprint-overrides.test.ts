@@ -35,7 +35,7 @@ describe("blueprintForClaim: env", () => {
     expect(r).toEqual({
       ok: false,
       reason: "EnvVarsInjectionRejected",
-      message: "spec.env is set but SandboxTemplate tmpl has envVarsInjectionPolicy Disallowed",
+      message: "environment variable injection rejected: spec.env is set but SandboxTemplate tmpl has envVarsInjectionPolicy Disallowed",
     });
   });
 
@@ -57,7 +57,7 @@ describe("blueprintForClaim: env", () => {
     expect(r).toEqual({
       ok: false,
       reason: "EnvVarsInjectionRejected",
-      message: 'spec.env[1].name: "MODE" is defined by the template; overriding it needs envVarsInjectionPolicy Overrides',
+      message: 'environment variable injection rejected: spec.env[1].name: "MODE" is defined by the template; overriding it needs envVarsInjectionPolicy Overrides',
     });
   });
 
@@ -82,7 +82,7 @@ describe("blueprintForClaim: env", () => {
 
   it("refuses an unknown container, naming the entry and the container", () => {
     const r = blueprintForClaim(env([{ name: "A", value: "1" }, { name: "B", value: "2", containerName: "nope" }]), makeTemplate({ envVarsInjectionPolicy: "Overrides" }));
-    expect(r).toEqual({ ok: false, reason: "EnvVarsInjectionRejected", message: 'spec.env[1].containerName: no container named "nope" in the template' });
+    expect(r).toEqual({ ok: false, reason: "EnvVarsInjectionRejected", message: 'environment variable injection rejected: spec.env[1].containerName: no container named "nope" in the template' });
   });
 });
 
@@ -92,7 +92,7 @@ describe("blueprintForClaim: volume claim templates", () => {
     expect(r).toEqual({
       ok: false,
       reason: "VolumeClaimTemplatesError",
-      message: "spec.volumeClaimTemplates is set but SandboxTemplate tmpl has volumeClaimTemplatesPolicy Disallowed",
+      message: "volume claim templates are disallowed by the template",
     });
   });
 
@@ -111,7 +111,7 @@ describe("blueprintForClaim: volume claim templates", () => {
     expect(r).toEqual({
       ok: false,
       reason: "VolumeClaimTemplatesError",
-      message: 'spec.volumeClaimTemplates[1].metadata.name: "data" is defined by the template; overriding it needs volumeClaimTemplatesPolicy Overrides',
+      message: 'overriding volume claim templates is forbidden by the template: spec.volumeClaimTemplates[1].metadata.name: "data" is defined by the template; overriding it needs volumeClaimTemplatesPolicy Overrides',
     });
   });
 
@@ -146,7 +146,7 @@ describe("blueprintForClaim: additionalPodMetadata", () => {
 
   it("refuses a label the template sets to another value, naming the key and the template's value", () => {
     const r = blueprintForClaim(makeClaim({ additionalPodMetadata: { labels: { app: "evil" } } }), makeTemplate());
-    expect(r).toEqual({ ok: false, reason: "InvalidMetadata", message: 'spec.additionalPodMetadata.labels["app"]: the template sets it to "agent"' });
+    expect(r).toEqual({ ok: false, reason: "InvalidMetadata", message: 'invalid additionalPodMetadata: spec.additionalPodMetadata.labels["app"]: the template sets it to "agent"' });
   });
 });
 

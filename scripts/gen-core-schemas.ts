@@ -33,11 +33,12 @@ const SPECIAL: Record<string, { zod: string; out: string; in: string }> = {
     in: "number | string",
   },
   // Only reachable through ephemeral volumes' volumeClaimTemplate.metadata. controller-gen renders it
-  // as a bare `type: object`; we keep the fields a PVC template can meaningfully carry.
+  // as a bare `type: object` (so every field is pruned); we keep the two fields pod validation
+  // allows there, labels and annotations.
   "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {
-    zod: "EmbeddedObjectMetaSchema",
-    out: "EmbeddedObjectMeta",
-    in: "EmbeddedObjectMeta",
+    zod: "ClaimTemplateMetaSchema",
+    out: "ClaimTemplateMeta",
+    in: "ClaimTemplateMeta",
   },
 };
 
@@ -65,6 +66,30 @@ const KEPT_EXTENSIONS = [
   "x-kubernetes-map-type",
   "x-kubernetes-preserve-unknown-fields",
 ] as const;
+
+/**
+ * Structs whose CRD schema must be `x-kubernetes-map-type: atomic` although Kubernetes' OpenAPI
+ * leaves them granular. Each embeds LocalObjectReference (`+structType=atomic`) inline, and
+ * controller-gen carries that marker up to the embedding struct, so upstream agent-sandbox's CRDs
+ * replace these objects whole under server-side apply; ours must merge them the same way.
+ */
+const ATOMIC_STRUCTS = new Set([
+  "io.k8s.api.core.v1.ConfigMapEnvSource",
+  "io.k8s.api.core.v1.SecretEnvSource",
+  "io.k8s.api.core.v1.ConfigMapVolumeSource",
+  "io.k8s.api.core.v1.ConfigMapProjection",
+  "io.k8s.api.core.v1.SecretProjection",
+]);
+
+/**
+ * Defaults that upstream's CRDs do not carry: Kubernetes declares them as `+default=ref(<Go
+ * constant>)`, which controller-gen does not evaluate. Left out so a stored Sandbox keeps exactly
+ * what the user wrote; the Pod API server still applies them when the operator creates the Pod.
+ */
+const DROPPED_DEFAULTS = new Set([
+  "io.k8s.api.core.v1.AzureDiskVolumeSource.cachingMode",
+  "io.k8s.api.core.v1.AzureDiskVolumeSource.kind",
+]);
 
 function goModCache(env: NodeJS.ProcessEnv): string {
   try {
@@ -244,7 +269,7 @@ function emitDefinition(def: string, s: OpenApiSchema): string {
   for (const [key, prop] of Object.entries(s.properties).sort(([a], [b]) => a.localeCompare(b))) {
     const isRequired = required.has(key);
     const e = valueExpr(prop, `${def}.${key}`);
-    const dflt = keptDefault(prop, isRequired);
+    const dflt = DROPPED_DEFAULTS.has(`${def}.${key}`) ? undefined : keptDefault(prop, isRequired);
     const desc = prop.description ?? "";
     let zod = e.zod;
     if (desc) zod += `.describe(${JSON.stringify(desc)})`;
@@ -256,6 +281,7 @@ function emitDefinition(def: string, s: OpenApiSchema): string {
     inLines.push(`  ${key}${isRequired ? "" : "?"}: ${e.in};`);
   }
   const typeMeta = extensionsMeta(s);
+  if (ATOMIC_STRUCTS.has(def)) typeMeta["x-kubernetes-map-type"] = "atomic";
   let schema = withMeta(`z.object({\n${zodLines.join("\n")}\n})`, typeMeta);
   if (s.description) schema += `.describe(${JSON.stringify(s.description)})`;
   return [
@@ -282,8 +308,8 @@ export function generate(specDir: string): string {
     "/* eslint-disable */",
     'import { z } from "zod";',
     'import { double, int32, int64, intOrString, quantity } from "../core-primitives.js";',
-    'import { EmbeddedObjectMetaSchema } from "../object-meta.js";',
-    'import type { EmbeddedObjectMeta } from "../object-meta.js";',
+    'import { ClaimTemplateMetaSchema } from "../object-meta.js";',
+    'import type { ClaimTemplateMeta } from "../object-meta.js";',
     "",
   ].join("\n");
   const body = order.map((def) => emitDefinition(def, schemas.get(def)!)).join("\n\n");

@@ -2,7 +2,8 @@
 # Installs everything the project needs on a fresh Debian (bookworm) machine, as root, with no
 # Docker and no registry: Node.js 22 (from the npm registry), npm dependencies, Debian packages,
 # and the upstream components built from the Go module proxy (Kubernetes v1.32, etcd, kwok,
-# gVisor, CoreDNS, helm, kube-proxy). Every slow build is cached under
+# gVisor, CoreDNS, helm, kube-proxy). It also downloads upstream agent-sandbox's Go module, whose
+# CRDs the unit tests compare ours against. Every slow build is cached under
 # /var/cache/agent-sandbox-ts/<name>-<version>/ so only the first run pays. Idempotent.
 #
 #   bash scripts/setup.sh          what the tests and the demo need
@@ -56,6 +57,10 @@ took "npm ci" "$t"
 t=$(date +%s); step "Kubernetes, etcd, kwok (Go module proxy; cached)"
 bash "$REPO/scripts/lib/build-go-tools.sh" all
 took "Go components" "$t"
+
+t=$(date +%s); step "upstream agent-sandbox module (Go module proxy; cached)"
+bash "$REPO/scripts/lib/upstream-module.sh" download
+took "upstream module" "$t"
 
 t=$(date +%s); step "gVisor, CoreDNS, helm, kube-proxy, pause (Go module proxy; cached)"
 bash "$REPO/scripts/lib/build-cluster-tools.sh" all

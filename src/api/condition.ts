@@ -16,6 +16,9 @@ export const ConditionSchema = z
       .string()
       .max(316)
       .regex(new RegExp(CONDITION_TYPE_PATTERN))
+      // zod would write the RegExp's source, which escapes "/" as "\/"; the CRD carries the
+      // pattern exactly as Kubernetes spells it.
+      .meta({ pattern: CONDITION_TYPE_PATTERN })
       .describe("type of condition in CamelCase or in foo.example.com/CamelCase."),
     status: z
       .enum([ConditionStatus.True, ConditionStatus.False, ConditionStatus.Unknown])

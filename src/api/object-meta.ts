@@ -44,6 +44,22 @@ export const EmbeddedObjectMetaSchema: z.ZodType<EmbeddedObjectMeta, EmbeddedObj
   })
   .describe("Standard object metadata of an embedded template: only name, labels and annotations are kept.");
 
+/** Labels and annotations of an ephemeral volume's PVC template (the only metadata it may carry). */
+export interface ClaimTemplateMeta {
+  labels?: { [key: string]: string };
+  annotations?: { [key: string]: string };
+}
+/**
+ * Pod validation refuses any other metadata field in an ephemeral volume's claim template, so the
+ * schema leaves `name` out: the API server prunes it from a Sandbox instead of the Pod failing.
+ */
+export const ClaimTemplateMetaSchema: z.ZodType<ClaimTemplateMeta, ClaimTemplateMeta> = z
+  .object({
+    labels: StringMapSchema.describe(labelsDescription).optional(),
+    annotations: StringMapSchema.describe(annotationsDescription).optional(),
+  })
+  .describe("Metadata of an ephemeral volume's claim template: only labels and annotations are allowed.");
+
 /**
  * Root object metadata as the operator reads it. The API server validates and owns this; the CRD
  * schema only says `type: object`. zod keeps unknown fields (ownerReferences, managedFields, ...)

@@ -11,8 +11,8 @@
 /* eslint-disable */
 import { z } from "zod";
 import { double, int32, int64, intOrString, quantity } from "../core-primitives.js";
-import { EmbeddedObjectMetaSchema } from "../object-meta.js";
-import type { EmbeddedObjectMeta } from "../object-meta.js";
+import { ClaimTemplateMetaSchema } from "../object-meta.js";
+import type { ClaimTemplateMeta } from "../object-meta.js";
 
 /**
  * A node selector requirement is a selector that contains values, a key, and an operator that relates the key and values.
@@ -561,7 +561,7 @@ export interface CoreV1ConfigMapEnvSourceInput {
 export const CoreV1ConfigMapEnvSourceSchema: z.ZodType<CoreV1ConfigMapEnvSource, CoreV1ConfigMapEnvSourceInput> = z.object({
   name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
   optional: z.boolean().describe("Specify whether the ConfigMap must be defined").optional(),
-}).describe("ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.\n\nThe contents of the target ConfigMap's Data field will represent the key-value pairs as environment variables.");
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.\n\nThe contents of the target ConfigMap's Data field will represent the key-value pairs as environment variables.");
 
 /**
  * SecretEnvSource selects a Secret to populate the environment variables with.
@@ -588,7 +588,7 @@ export interface CoreV1SecretEnvSourceInput {
 export const CoreV1SecretEnvSourceSchema: z.ZodType<CoreV1SecretEnvSource, CoreV1SecretEnvSourceInput> = z.object({
   name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
   optional: z.boolean().describe("Specify whether the Secret must be defined").optional(),
-}).describe("SecretEnvSource selects a Secret to populate the environment variables with.\n\nThe contents of the target Secret's Data field will represent the key-value pairs as environment variables.");
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("SecretEnvSource selects a Secret to populate the environment variables with.\n\nThe contents of the target Secret's Data field will represent the key-value pairs as environment variables.");
 
 /**
  * EnvFromSource represents the source of a set of ConfigMaps
@@ -2182,7 +2182,7 @@ export interface CoreV1AzureDiskVolumeSource {
   /**
    * cachingMode is the Host Caching mode: None, Read Only, Read Write.
    */
-  cachingMode: string;
+  cachingMode?: string;
   /**
    * diskName is the Name of the data disk in the blob storage
    */
@@ -2198,7 +2198,7 @@ export interface CoreV1AzureDiskVolumeSource {
   /**
    * kind expected values are Shared: multiple blob disks per storage account  Dedicated: single blob disk per storage account  Managed: azure managed data disk (only in managed availability set). defaults to shared
    */
-  kind: string;
+  kind?: string;
   /**
    * readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
    */
@@ -2216,11 +2216,11 @@ export interface CoreV1AzureDiskVolumeSourceInput {
 }
 
 export const CoreV1AzureDiskVolumeSourceSchema: z.ZodType<CoreV1AzureDiskVolumeSource, CoreV1AzureDiskVolumeSourceInput> = z.object({
-  cachingMode: z.string().describe("cachingMode is the Host Caching mode: None, Read Only, Read Write.").default("ReadWrite"),
+  cachingMode: z.string().describe("cachingMode is the Host Caching mode: None, Read Only, Read Write.").optional(),
   diskName: z.string().describe("diskName is the Name of the data disk in the blob storage"),
   diskURI: z.string().describe("diskURI is the URI of data disk in the blob storage"),
   fsType: z.string().describe("fsType is Filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified.").default("ext4"),
-  kind: z.string().describe("kind expected values are Shared: multiple blob disks per storage account  Dedicated: single blob disk per storage account  Managed: azure managed data disk (only in managed availability set). defaults to shared").default("Shared"),
+  kind: z.string().describe("kind expected values are Shared: multiple blob disks per storage account  Dedicated: single blob disk per storage account  Managed: azure managed data disk (only in managed availability set). defaults to shared").optional(),
   readOnly: z.boolean().describe("readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").default(false),
 }).describe("AzureDisk represents an Azure Data Disk mount on the host and bind mount to the pod.");
 
@@ -2409,7 +2409,7 @@ export const CoreV1ConfigMapVolumeSourceSchema: z.ZodType<CoreV1ConfigMapVolumeS
   items: z.array(CoreV1KeyToPathSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.").optional(),
   name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
   optional: z.boolean().describe("optional specify whether the ConfigMap or its keys must be defined").optional(),
-}).describe("Adapts a ConfigMap into a volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. ConfigMap volumes support ownership management and SELinux relabeling.");
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("Adapts a ConfigMap into a volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. ConfigMap volumes support ownership management and SELinux relabeling.");
 
 /**
  * Represents a source location of a volume to mount, managed by an external CSI driver
@@ -2715,7 +2715,7 @@ export interface CoreV1PersistentVolumeClaimTemplate {
   /**
    * May contain labels and annotations that will be copied into the PVC when creating it. No other fields are allowed and will be rejected during validation.
    */
-  metadata?: EmbeddedObjectMeta;
+  metadata?: ClaimTemplateMeta;
   /**
    * The specification for the PersistentVolumeClaim. The entire content is copied unchanged into the PVC that gets created from this template. The same fields as in a PersistentVolumeClaim are also valid here.
    */
@@ -2724,12 +2724,12 @@ export interface CoreV1PersistentVolumeClaimTemplate {
 
 /** Input (pre-default, pre-normalisation) form of {@link CoreV1PersistentVolumeClaimTemplate}. */
 export interface CoreV1PersistentVolumeClaimTemplateInput {
-  metadata?: EmbeddedObjectMeta;
+  metadata?: ClaimTemplateMeta;
   spec: CoreV1PersistentVolumeClaimSpecInput;
 }
 
 export const CoreV1PersistentVolumeClaimTemplateSchema: z.ZodType<CoreV1PersistentVolumeClaimTemplate, CoreV1PersistentVolumeClaimTemplateInput> = z.object({
-  metadata: EmbeddedObjectMetaSchema.describe("May contain labels and annotations that will be copied into the PVC when creating it. No other fields are allowed and will be rejected during validation.").optional(),
+  metadata: ClaimTemplateMetaSchema.describe("May contain labels and annotations that will be copied into the PVC when creating it. No other fields are allowed and will be rejected during validation.").optional(),
   spec: CoreV1PersistentVolumeClaimSpecSchema.describe("The specification for the PersistentVolumeClaim. The entire content is copied unchanged into the PVC that gets created from this template. The same fields as in a PersistentVolumeClaim are also valid here."),
 }).describe("PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as part of an EphemeralVolumeSource.");
 
@@ -3287,7 +3287,7 @@ export const CoreV1ConfigMapProjectionSchema: z.ZodType<CoreV1ConfigMapProjectio
   items: z.array(CoreV1KeyToPathSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.").optional(),
   name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
   optional: z.boolean().describe("optional specify whether the ConfigMap or its keys must be defined").optional(),
-}).describe("Adapts a ConfigMap into a projected volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a projected volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. Note that this is identical to a configmap volume source without the default mode.");
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("Adapts a ConfigMap into a projected volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a projected volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. Note that this is identical to a configmap volume source without the default mode.");
 
 /**
  * Represents downward API info for projecting into a projected volume. Note that this is identical to a downwardAPI volume source without the default mode.
@@ -3339,7 +3339,7 @@ export const CoreV1SecretProjectionSchema: z.ZodType<CoreV1SecretProjection, Cor
   items: z.array(CoreV1KeyToPathSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("items if unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.").optional(),
   name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
   optional: z.boolean().describe("optional field specify whether the Secret or its key must be defined").optional(),
-}).describe("Adapts a secret into a projected volume.\n\nThe contents of the target Secret's Data field will be presented in a projected volume as files using the keys in the Data field as the file names. Note that this is identical to a secret volume source without the default mode.");
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("Adapts a secret into a projected volume.\n\nThe contents of the target Secret's Data field will be presented in a projected volume as files using the keys in the Data field as the file names. Note that this is identical to a secret volume source without the default mode.");
 
 /**
  * ServiceAccountTokenProjection represents a projected service account token volume. This projection can be used to insert a service account token into the pods runtime filesystem for use against APIs (Kubernetes API Server or otherwise).

@@ -26,8 +26,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: agent-sandbox
 {{- end -}}
 
-{{- define "agent-sandbox.operator.name" -}}{{ include "agent-sandbox.fullname" . }}-operator{{- end -}}
+{{/* Upstream agent-sandbox's names, so its clients, docs and e2e suite find the pieces:
+the controller Deployment agent-sandbox-controller and the router Service sandbox-router-svc
+(with the default release name agent-sandbox). */}}
+{{- define "agent-sandbox.operator.name" -}}{{ include "agent-sandbox.fullname" . }}-controller{{- end -}}
 {{- define "agent-sandbox.router.name" -}}{{ include "agent-sandbox.fullname" . }}-router{{- end -}}
+{{- define "agent-sandbox.router.serviceName" -}}{{ default "sandbox-router-svc" .Values.router.service.name }}{{- end -}}
 
 {{- define "agent-sandbox.operator.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "agent-sandbox.name" . }}

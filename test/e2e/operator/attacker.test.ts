@@ -131,7 +131,7 @@ describe("the attacker's side", () => {
   it("the operator's and router's pods run non-root with read-only root filesystems, no privilege escalation and no capabilities", async () => {
     const pods = (await list(env, OPERATOR_NS, "pod")) as PodJson[];
     const running = pods.filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
-    expect(running.map((p) => p.metadata.name).join(",")).toMatch(/operator/);
+    expect(running.map((p) => p.metadata.name).join(",")).toMatch(/controller/);
     expect(running.map((p) => p.metadata.name).join(",")).toMatch(/router/);
     for (const pod of running) {
       const podContext = pod.spec.securityContext ?? {};

@@ -123,7 +123,7 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
       showOnly: ["templates/operator-rbac.yaml", "templates/router-rbac.yaml"],
     }) as unknown as KubernetesObject[];
     for (const obj of installed) await admin.create(obj);
-    operatorSA = `${release}-agent-sandbox-operator`;
+    operatorSA = `${release}-agent-sandbox-controller`;
     routerSA = `${release}-agent-sandbox-router`;
     expect(installed.filter((o) => o.kind === "ServiceAccount").map((o) => o.metadata?.name).sort()).toEqual([operatorSA, routerSA]);
     // An unbound ServiceAccount: what every authenticated account may do anyway (discovery, self reviews).

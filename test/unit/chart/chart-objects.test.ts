@@ -7,8 +7,9 @@ import { parseRouterFlags } from "../../../src/router/flags.js";
 import { find, renderChart, type K8sObject } from "./helm.js";
 import { helmMissing, helmPath } from "./helm-available.js";
 
-const OPERATOR = "agent-sandbox-operator";
+const OPERATOR = "agent-sandbox-controller";
 const ROUTER = "agent-sandbox-router";
+const ROUTER_SERVICE = "sandbox-router-svc";
 /** src/runtime/manager.ts: graceful shutdown waits this long for reconciles to drain. */
 const DRAIN_DEADLINE_SECONDS = 20;
 
@@ -33,21 +34,21 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     }
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
-        "ClusterRole/agent-sandbox-operator",
+        "ClusterRole/agent-sandbox-controller",
         "ClusterRole/agent-sandbox-router",
-        "ClusterRoleBinding/agent-sandbox-operator",
+        "ClusterRoleBinding/agent-sandbox-controller",
         "ClusterRoleBinding/agent-sandbox-router",
-        "Deployment/agent-sandbox-operator",
+        "Deployment/agent-sandbox-controller",
         "Deployment/agent-sandbox-router",
-        "PodDisruptionBudget/agent-sandbox-operator",
+        "PodDisruptionBudget/agent-sandbox-controller",
         "PodDisruptionBudget/agent-sandbox-router",
-        "Role/agent-sandbox-operator-leader-election",
-        "RoleBinding/agent-sandbox-operator-leader-election",
+        "Role/agent-sandbox-controller-leader-election",
+        "RoleBinding/agent-sandbox-controller-leader-election",
         "Secret/agent-sandbox-router-signing-key",
-        "Service/agent-sandbox-operator-metrics",
-        "Service/agent-sandbox-router",
+        "Service/agent-sandbox-controller-metrics",
+        "Service/sandbox-router-svc",
         "Service/agent-sandbox-router-metrics",
-        "ServiceAccount/agent-sandbox-operator",
+        "ServiceAccount/agent-sandbox-controller",
         "ServiceAccount/agent-sandbox-router",
       ].sort(),
     );
@@ -182,17 +183,27 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     expect(onlyContainer(deployment(byo, ROUTER)).env?.find((e) => e.name === "ROUTER_SIGNING_KEY")?.valueFrom?.secretKeyRef?.name).toBe("mine");
   });
 
+  it("names the controller Deployment, its pods' app label and the router Service as upstream does", () => {
+    expect(deployment(objects, OPERATOR).spec?.template.metadata?.labels?.["app"]).toBe("agent-sandbox-controller");
+    expect(find(objects, "Service", ROUTER_SERVICE)).toBeDefined();
+    const renamed = renderChart(helmPath, { set: { "router.service.name": "my-router" } });
+    expect(find(renamed, "Service", "my-router")).toBeDefined();
+    // A user's own app label wins over upstream's.
+    const labelled = renderChart(helmPath, { set: { "operator.podLabels.app": "mine" } });
+    expect(deployment(labelled, OPERATOR).spec?.template.metadata?.labels?.["app"]).toBe("mine");
+  });
+
   it("exposes the router through a Service of the configured type", () => {
-    const svc = find(objects, "Service", ROUTER) as unknown as V1Service;
+    const svc = find(objects, "Service", ROUTER_SERVICE) as unknown as V1Service;
     expect(svc.spec?.type).toBe("ClusterIP");
     expect(svc.spec?.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
     expect(svc.spec?.selector).toEqual(deployment(objects, ROUTER).spec?.selector.matchLabels);
     const lb = renderChart(helmPath, { set: { "router.service.type": "LoadBalancer", "router.service.loadBalancerSourceRanges[0]": "10.0.0.0/8" } });
-    const lbSvc = find(lb, "Service", ROUTER) as unknown as V1Service;
+    const lbSvc = find(lb, "Service", ROUTER_SERVICE) as unknown as V1Service;
     expect(lbSvc.spec?.type).toBe("LoadBalancer");
     expect(lbSvc.spec?.loadBalancerSourceRanges).toEqual(["10.0.0.0/8"]);
     const np = renderChart(helmPath, { set: { "router.service.type": "NodePort", "router.service.nodePort": 30080 } });
-    expect((find(np, "Service", ROUTER) as unknown as V1Service).spec?.ports?.[0]?.nodePort).toBe(30080);
+    expect((find(np, "Service", ROUTER_SERVICE) as unknown as V1Service).spec?.ports?.[0]?.nodePort).toBe(30080);
   });
 
   it("protects both Deployments with a PodDisruptionBudget that cannot block a drain", () => {

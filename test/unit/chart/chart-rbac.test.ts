@@ -24,15 +24,15 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC", () => {
   const objects = helmMissing ? [] : renderChart(helmPath);
 
   it("gives the operator's ClusterRole exactly the declared cluster-wide permissions", () => {
-    expect(expandRules(rulesOf(find(objects, "ClusterRole", "agent-sandbox-operator")))).toEqual(keys(operatorPermissions(), "cluster"));
+    expect(expandRules(rulesOf(find(objects, "ClusterRole", "agent-sandbox-controller")))).toEqual(keys(operatorPermissions(), "cluster"));
   });
 
   it("limits the operator's Lease access to its release namespace and, for get/update, to its Lease", () => {
-    const role = find(objects, "Role", "agent-sandbox-operator-leader-election");
+    const role = find(objects, "Role", "agent-sandbox-controller-leader-election");
     expect(role.metadata.namespace).toBe("agent-sandbox-system");
     expect(expandRules(rulesOf(role))).toEqual(keys(operatorPermissions(), "release"));
     const renamed = renderChart(helmPath, { set: { "operator.leaderElection.leaseName": "my-lease" } });
-    expect(expandRules(rulesOf(find(renamed, "Role", "agent-sandbox-operator-leader-election")))).toEqual(keys(operatorPermissions("my-lease"), "release"));
+    expect(expandRules(rulesOf(find(renamed, "Role", "agent-sandbox-controller-leader-election")))).toEqual(keys(operatorPermissions("my-lease"), "release"));
   });
 
   it("gives the router's ClusterRole exactly the declared permissions", () => {
@@ -50,9 +50,9 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC", () => {
 
   it("binds each role to its own ServiceAccount in the release namespace", () => {
     for (const [binding, role, sa] of [
-      ["ClusterRoleBinding", "agent-sandbox-operator", "agent-sandbox-operator"],
+      ["ClusterRoleBinding", "agent-sandbox-controller", "agent-sandbox-controller"],
       ["ClusterRoleBinding", "agent-sandbox-router", "agent-sandbox-router"],
-      ["RoleBinding", "agent-sandbox-operator-leader-election", "agent-sandbox-operator"],
+      ["RoleBinding", "agent-sandbox-controller-leader-election", "agent-sandbox-controller"],
     ] as const) {
       const b = find(objects, binding, role);
       expect(b["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: binding === "RoleBinding" ? "Role" : "ClusterRole", name: role });

@@ -71,3 +71,44 @@ export function removeCondition(conditions: readonly Condition[] | undefined, ty
   const out = list.filter((c) => c.type !== type);
   return { conditions: out, changed: out.length !== list.length };
 }
+
+/**
+ * A list of conditions being edited: each `set` and `remove` applies setCondition or
+ * removeCondition to the list so far and remembers whether anything changed, so a status
+ * builder states its conditions one by one and reads `conditions` and `changed` at the end.
+ */
+export class ConditionList {
+  private list: Condition[];
+  private dirty = false;
+
+  constructor(
+    previous: readonly Condition[] | undefined,
+    private readonly now: Date,
+  ) {
+    this.list = [...(previous ?? [])];
+  }
+
+  /** Upserts `next` (see setCondition). */
+  set(next: ConditionInput): void {
+    const r = setCondition(this.list, next, this.now);
+    this.list = r.conditions;
+    this.dirty ||= r.changed;
+  }
+
+  /** Removes the condition of `type`, if there is one. */
+  remove(type: string): void {
+    const r = removeCondition(this.list, type);
+    this.list = r.conditions;
+    this.dirty ||= r.changed;
+  }
+
+  /** The conditions as edited so far, sorted by type. */
+  get conditions(): Condition[] {
+    return this.list;
+  }
+
+  /** Whether any `set` or `remove` changed the list. */
+  get changed(): boolean {
+    return this.dirty;
+  }
+}

@@ -3,7 +3,7 @@
 // the claim itself has something to say, Finished copied verbatim, and status.sandbox mirroring
 // the Sandbox's name, pod IPs and Service FQDN.
 import { SandboxClaimConditionType, SandboxClaimMessage, SandboxClaimReason, SandboxConditionType, SandboxReason } from "../../api/index.js";
-import { findCondition, removeCondition, setCondition, type Condition, type ConditionInput } from "../../runtime/conditions.js";
+import { ConditionList, findCondition, type Condition, type ConditionInput } from "../../runtime/conditions.js";
 
 /** The bound Sandbox, as much of it as the claim mirrors. */
 export interface ClaimedSandbox {
@@ -43,32 +43,21 @@ export interface PreviousClaimStatus {
 
 /** Pure: the next claim status and whether it differs from the previous one. */
 export function computeClaimStatus(previous: PreviousClaimStatus | undefined, o: ClaimObservation, now: Date): { status: ClaimStatusOut; changed: boolean } {
-  let conditions: Condition[] = [...(previous?.conditions ?? [])];
-  let changed = false;
-  const set = (c: ConditionInput): void => {
-    const r = setCondition(conditions, c, now);
-    conditions = r.conditions;
-    changed ||= r.changed;
-  };
-  const remove = (type: string): void => {
-    const r = removeCondition(conditions, type);
-    conditions = r.conditions;
-    changed ||= r.changed;
-  };
+  const list = new ConditionList(previous?.conditions, now);
 
-  set({ ...claimReadyCondition(o), type: SandboxClaimConditionType.Ready, observedGeneration: o.generation });
+  list.set({ ...claimReadyCondition(o), type: SandboxClaimConditionType.Ready, observedGeneration: o.generation });
 
   // Finished is the Sandbox's, verbatim (its observedGeneration and lastTransitionTime too: the
   // claim's ttlSecondsAfterFinished counts from when the pod finished). An expired claim whose
   // Sandbox is gone keeps the Finished it had.
   const finished = findCondition(o.sandbox?.status?.conditions, SandboxConditionType.Finished);
-  if (finished) set(finished);
-  else if (o.sandbox || !o.expired) remove(SandboxClaimConditionType.Finished);
+  if (finished) list.set(finished);
+  else if (o.sandbox || !o.expired) list.remove(SandboxClaimConditionType.Finished);
 
   // A refusal leaves status.sandbox alone: it says nothing about which sandbox the claim holds.
   const sandbox = o.sandbox ? mirror(o.sandbox) : o.refusal ? previousSandbox(previous) : undefined;
-  changed ||= JSON.stringify(sandbox ?? null) !== JSON.stringify(previousSandbox(previous) ?? null);
-  return { status: { conditions, ...(sandbox ? { sandbox } : {}) }, changed };
+  const sandboxChanged = JSON.stringify(sandbox ?? null) !== JSON.stringify(previousSandbox(previous) ?? null);
+  return { status: { conditions: list.conditions, ...(sandbox ? { sandbox } : {}) }, changed: list.changed || sandboxChanged };
 }
 
 /** The claim's Ready condition (upstream computeReadyCondition), before the generation is stamped. */

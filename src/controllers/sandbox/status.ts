@@ -1,5 +1,5 @@
 import { SandboxConditionType, SandboxMessage, SandboxReason } from "../../api/index.js";
-import { findCondition, removeCondition, setCondition, type Condition } from "../../runtime/conditions.js";
+import { ConditionList, findCondition, type Condition } from "../../runtime/conditions.js";
 import { finishedCondition, podScheduledCondition, readyCondition, suspendedCondition, type ConditionDraft, type SandboxFacts } from "./conditions.js";
 import type { ObservedPod } from "./observed-pod.js";
 
@@ -47,18 +47,9 @@ export function computeSandboxStatus(
   o: SandboxObservation,
   now: Date,
 ): { status: SandboxStatusOut; changed: boolean } {
-  let conditions: Condition[] = [...(previous?.conditions ?? [])];
-  let changed = false;
-  const set = (c: ConditionDraft & { observedGeneration?: number | undefined }): void => {
-    const r = setCondition(conditions, { observedGeneration: o.generation, ...c }, now);
-    conditions = r.conditions;
-    changed ||= r.changed;
-  };
-  const remove = (type: string): void => {
-    const r = removeCondition(conditions, type);
-    conditions = r.conditions;
-    changed ||= r.changed;
-  };
+  const list = new ConditionList(previous?.conditions, now);
+  const set = (c: ConditionDraft & { observedGeneration?: number | undefined }): void => list.set({ observedGeneration: o.generation, ...c });
+  const remove = (type: string): void => list.remove(type);
 
   if (o.expired) {
     // Expiry tears the pod down and stops reconciling it: Ready says so, PodScheduled would only
@@ -66,7 +57,7 @@ export function computeSandboxStatus(
     set({ type: SandboxConditionType.Ready, status: "False", reason: SandboxReason.SandboxExpired, message: SandboxMessage.Expired });
     remove(SandboxConditionType.PodScheduled);
     // Upstream resets the status to its conditions once the pod and Service are deleted.
-    return { status: { conditions }, changed };
+    return { status: { conditions: list.conditions }, changed: list.changed };
   }
 
   const facts: SandboxFacts = {
@@ -99,14 +90,14 @@ export function computeSandboxStatus(
   const podSeen = facts.pod !== undefined || facts.foreignPod;
   return {
     status: {
-      conditions,
+      conditions: list.conditions,
       podIPs: running && running.podIPs.length > 0 ? running.podIPs : undefined,
       nodeName: running?.nodeName,
       serviceFQDN: o.service?.fqdn,
       service: o.service?.name,
       selector: podSeen ? o.selector : previous?.selector,
     },
-    changed,
+    changed: list.changed,
   };
 }
 

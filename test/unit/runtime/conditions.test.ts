@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findCondition, isFalse, isTrue, metaTime, removeCondition, setCondition, type Condition } from "../../../src/runtime/conditions.js";
+import { ConditionList, findCondition, isFalse, isTrue, metaTime, removeCondition, setCondition, type Condition } from "../../../src/runtime/conditions.js";
 
 const t0 = new Date("2026-01-01T00:00:00.123Z");
 const t1 = new Date("2026-01-01T00:05:00.000Z");
@@ -50,5 +50,33 @@ describe("setCondition", () => {
     expect(removeCondition(a, "Ready")).toEqual({ conditions: [], changed: true });
     expect(removeCondition(a, "Other").changed).toBe(false);
     expect(isTrue(undefined, "Ready")).toBe(false);
+  });
+});
+
+describe("ConditionList", () => {
+  const t0 = new Date("2026-01-01T00:00:00Z");
+  const ready: Condition = { type: "Ready", status: "True", reason: "Ok", message: "", lastTransitionTime: metaTime(t0) };
+
+  it("reports no change when every set repeats what was there", () => {
+    const list = new ConditionList([ready], new Date("2026-01-02T00:00:00Z"));
+    list.set({ type: "Ready", status: "True", reason: "Ok", message: "" });
+    expect(list.changed).toBe(false);
+    expect(list.conditions).toEqual([ready]);
+  });
+
+  it("applies sets and removes in order and reports the change", () => {
+    const later = new Date("2026-01-02T00:00:00Z");
+    const list = new ConditionList([ready], later);
+    list.set({ type: "Suspended", status: "False", reason: "NotSuspended", message: "m" });
+    list.remove("Ready");
+    list.remove("Missing");
+    expect(list.changed).toBe(true);
+    expect(list.conditions).toEqual([{ type: "Suspended", status: "False", reason: "NotSuspended", message: "m", lastTransitionTime: metaTime(later) }]);
+  });
+
+  it("does not alter the list it started from", () => {
+    const previous = [ready];
+    new ConditionList(previous, t0).remove("Ready");
+    expect(previous).toEqual([ready]);
   });
 });

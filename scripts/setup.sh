@@ -39,7 +39,7 @@ took "Node.js" "$t"
 
 t=$(date +%s); step "Debian packages"
 export DEBIAN_FRONTEND=noninteractive TMPDIR=/var/tmp
-packages=(python3-matplotlib python3-pandas runsc containerd containernetworking-plugins iptables
+packages=(python3-matplotlib python3-pandas python3-venv runsc containerd containernetworking-plugins iptables
   conntrack ipset iproute2 mmdebstrap openssl socat util-linux kmod)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
@@ -65,5 +65,15 @@ took "upstream module" "$t"
 t=$(date +%s); step "gVisor, CoreDNS, helm, kube-proxy, pause (Go module proxy; cached)"
 bash "$REPO/scripts/lib/build-cluster-tools.sh" all
 took "cluster components" "$t"
+
+# --- upstream's Python client (k8s-agent-sandbox) for test/e2e/operator/python-client.test.ts ---
+PYCLIENT_VERSION=1.0.8
+t=$(date +%s); step "upstream Python client k8s-agent-sandbox $PYCLIENT_VERSION (PyPI via pip; cached)"
+pyclient_dir="$CACHE_ROOT/pyclient-$PYCLIENT_VERSION"
+if ! "$pyclient_dir/bin/python3" -c "import k8s_agent_sandbox" 2>/dev/null; then
+  python3 -m venv "$pyclient_dir"
+  "$pyclient_dir/bin/pip" install --quiet --disable-pip-version-check "k8s-agent-sandbox==$PYCLIENT_VERSION"
+fi
+took "python client" "$t"
 
 step "ready: node $(node --version), $(runsc --version 2>/dev/null | head -1)"

@@ -55,4 +55,11 @@ export const createContextSchema = z.object({
     .optional(),
 });
 
-export const upstreamExecuteSchema = z.object({ command: z.string() });
+/**
+ * Upstream's /execute body. `timeout_seconds` (newer upstream clients send it) limits how long
+ * the command may run; the server's own limit still applies when it is shorter.
+ */
+export const upstreamExecuteSchema = z.object({
+  command: z.string(),
+  timeout_seconds: z.number().positive().finite().nullish(),
+});

@@ -7,6 +7,7 @@ import { LRUCache } from "lru-cache";
 import { EXTENSIONS_GROUP, SANDBOX_GROUP } from "../api/index.js";
 import type { Kube, Logger } from "../runtime/index.js";
 import { forbidden, unauthenticated } from "./errors.js";
+import { presentedToken } from "./credentials.js";
 import type { RouterMetrics } from "./metrics.js";
 import { looksScoped, type ScopedTokens } from "./scoped-token.js";
 
@@ -101,13 +102,9 @@ export class Authenticator {
     this.#decisions = new LRUCache({ max: o.cacheMax, ttl: o.cacheTtlMs });
   }
 
-  /** The caller behind `Authorization: Bearer`, or a 401 RouterError. */
+  /** The caller behind `Authorization` (see presentedToken), or a 401 RouterError. */
   async authenticate(req: IncomingMessage): Promise<Caller> {
-    const header = req.headers.authorization;
-    if (!header) throw unauthenticated("missing Authorization: Bearer <token> (a Kubernetes token or a sandbox token from this router)");
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) throw unauthenticated("the Authorization header must be 'Bearer <token>'");
-    const token = match[1];
+    const token = presentedToken(req.headers.authorization);
     if (looksScoped(token)) {
       try {
         const subject = await this.#o.scoped.verify(token);

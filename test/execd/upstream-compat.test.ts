@@ -31,6 +31,22 @@ describe("upstream runtime endpoints", () => {
     expect((await execd.post("/execute", { command: 'echo "[$X]"' })).body).toMatchObject({ stdout: "[]\n" });
   });
 
+  it("POST /execute honours timeout_seconds: the command is killed and the answer says timed_out", async () => {
+    const started = Date.now();
+    const { status, body } = await execd.post("/execute", {
+      command: "echo before; sleep 30 & sleep 30; echo never",
+      timeout_seconds: 1,
+    });
+    expect(status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(body).toMatchObject({ stdout: "before\n", exit_code: 137, timed_out: true });
+    expect((body as { stderr: string }).stderr).toContain("Command timed out after 1 seconds");
+    // A command within its limit answers as before, without the field.
+    const quick = await execd.post("/execute", { command: "echo ok", timeout_seconds: 5 });
+    expect(quick.body).toEqual({ stdout: "ok\n", stderr: "", exit_code: 0 });
+    expect((await execd.post("/execute", { command: "true", timeout_seconds: -1 })).status).toBe(400);
+  });
+
   it("POST /upload stores the multipart `file` part under its filename, creating parents", async () => {
     const form = new FormData();
     form.append("file", new Blob(["uploaded bytes"]), "docs/notes.txt");

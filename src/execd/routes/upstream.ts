@@ -23,20 +23,29 @@ export async function healthRoute(_deps: RouteDeps, { res }: RouteCall): Promise
   sendJson(res, 200, { status: "ok", message: "Sandbox Runtime is active." });
 }
 
-/**
- * POST /execute {command} -> {stdout, stderr, exit_code}. Unlike upstream (shlex + exec),
- * the command runs through a real shell so pipes, redirects and `&&` work; each call is a
- * fresh process in the workspace, as upstream's callers expect.
- */
-export async function upstreamExecuteRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
-  const { command } = await readJson(req, deps.maxJsonBytes, upstreamExecuteSchema);
-  sendJson(res, 200, await runCommand(deps, command));
+/** Upstream's /execute answer; `timed_out` is present (true) only when the time limit killed the command. */
+interface UpstreamExecuteResult {
+  stdout: string;
+  stderr: string;
+  exit_code: number;
+  timed_out?: true;
 }
 
-async function runCommand(
-  deps: RouteDeps,
-  command: string,
-): Promise<{ stdout: string; stderr: string; exit_code: number }> {
+/**
+ * POST /execute {command, timeout_seconds?} -> {stdout, stderr, exit_code, timed_out?}. Unlike
+ * upstream (shlex + exec), the command runs through a real shell so pipes, redirects and `&&`
+ * work; each call is a fresh process in the workspace, as upstream's callers expect. The time
+ * limit is `timeout_seconds` or the server's `SANDBOX_EXEC_TIMEOUT_SECONDS`, whichever is
+ * shorter; a command that exceeds it is killed with its whole process group and the answer
+ * carries `timed_out: true`, which upstream's clients read.
+ */
+export async function upstreamExecuteRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
+  const body = await readJson(req, deps.maxJsonBytes, upstreamExecuteSchema);
+  const limitMs = body.timeout_seconds ? Math.min(body.timeout_seconds * 1000, deps.commandTimeoutMs) : deps.commandTimeoutMs;
+  sendJson(res, 200, await runCommand(deps, body.command, limitMs));
+}
+
+async function runCommand(deps: RouteDeps, command: string, limitMs: number): Promise<UpstreamExecuteResult> {
   return new Promise((resolve) => {
     const child = spawn(deps.shell, ["-c", command], {
       cwd: deps.workspaceReal,
@@ -59,14 +68,16 @@ async function runCommand(
     };
     child.stdout.on("data", collect(out));
     child.stderr.on("data", collect(err));
+    let timedOut = false;
     const timer = setTimeout(() => {
-      note += `\nCommand timed out after ${deps.commandTimeoutMs / 1000} seconds`;
+      timedOut = true;
+      note += `\nCommand timed out after ${limitMs / 1000} seconds`;
       try {
         process.kill(-child.pid!, "SIGKILL");
       } catch {
         // already gone
       }
-    }, deps.commandTimeoutMs);
+    }, limitMs);
     child.once("error", (error) => {
       clearTimeout(timer);
       resolve({ stdout: "", stderr: `Failed to execute command: ${error.message}`, exit_code: 1 });
@@ -77,6 +88,7 @@ async function runCommand(
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8") + note,
         exit_code: code ?? (signal ? 128 + signalNumber(signal) : 1),
+        ...(timedOut ? { timed_out: true as const } : {}),
       });
     });
   });

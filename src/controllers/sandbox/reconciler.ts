@@ -117,7 +117,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     }
 
     if (!expired && suspended) await reconcileNetworkPolicy(sandbox, owner, ctx);
-    const serviceName = await reconcileService(sandbox, owner, pod, expired, ctx);
+    const service = await reconcileService(sandbox, owner, pod, expired, ctx);
+    const serviceName = service.name;
+    if (service.error && !reconcileError) {
+      reconcileError = service.error;
+      deps.events.event(sandbox as KubernetesObject, { type: "Warning", reason: service.error.reason, action: "Reconcile", note: service.error.message });
+    }
 
     const foreignPod = !expired && suspended && pods.length === 0 && (await foreignPodHoldsName(sandbox, ctx));
     const { status, changed } = computeSandboxStatus(
@@ -318,23 +323,27 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     return false;
   }
 
-  /** Returns the name of the Service the sandbox has after this pass, if any. */
+  /**
+   * Returns the name of the Service the sandbox has after this pass, if any, or why the API
+   * server refused it (a sandbox name too long for a Service, for one): that is refused on
+   * every retry, so the Sandbox says why instead of retrying in silence.
+   */
   async function reconcileService(
     sandbox: Sandbox,
     owner: V1OwnerReference,
     pod: V1Pod,
     expired: boolean,
     ctx: ReconcileContext,
-  ): Promise<string | undefined> {
+  ): Promise<{ name?: string; error?: { reason: string; message: string } }> {
     const { name, namespace, uid } = sandbox.metadata;
     const live = caches.services.get(namespace, name);
     const ours = live?.metadata?.ownerReferences?.some((r) => r.uid === uid) ?? false;
-    if (expired) return undefined;
+    if (expired) return {};
     if (sandbox.spec.service === false) {
       if (live && ours) await deleteOwned(live, "Service");
-      return undefined;
+      return {};
     }
-    if (sandbox.spec.service !== true) return live ? name : undefined;
+    if (sandbox.spec.service !== true) return live ? { name } : {};
     const want = desiredService({
       name,
       namespace,
@@ -348,12 +357,19 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const foreign = (live?.spec?.ports ?? []).filter(
       (p) => !(want.spec?.ports ?? []).some((w) => w.port === p.port && (w.protocol ?? "TCP") === (p.protocol ?? "TCP")),
     );
-    if (!live || !containsDesired(live, want, ["spec.selector"]) || foreign.length > 0) await kube.apply(want, { signal: ctx.signal });
+    if (!live || !containsDesired(live, want, ["spec.selector"]) || foreign.length > 0) {
+      try {
+        await kube.apply(want, { signal: ctx.signal });
+      } catch (err) {
+        if (!(err instanceof InvalidError)) throw err;
+        return { error: { reason: SandboxReason.ReconcilerError, message: `the API server refused the Service: ${err.fieldMessage() || err.message}` } };
+      }
+    }
     if (foreign.length > 0) {
       ctx.log.info({ service: name, ports: foreign.map((p) => p.port) }, "Removing service ports the sandbox does not declare");
       await kube.patch({ apiVersion: "v1", kind: "Service", namespace, name }, { spec: { ports: want.spec?.ports ?? [] } }, { type: "merge", signal: ctx.signal });
     }
-    return name;
+    return { name };
   }
 
   async function reconcileNetworkPolicy(sandbox: Sandbox, owner: V1OwnerReference, ctx: ReconcileContext): Promise<void> {

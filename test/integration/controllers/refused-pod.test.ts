@@ -50,4 +50,30 @@ describe("a pod the API server refuses", () => {
     }, { message: "Warning event" });
     expect(events[0]?.note).toMatch(/containerPort/);
   });
+
+  it("a name too long for its Service (service: true) shows on Ready, while the pod still runs", async () => {
+    const ns = await freshNamespace("refused-svc");
+    // Valid for a Sandbox and a Pod (DNS subdomain, 253), too long for a Service (DNS label, 63).
+    const name = `long-${"x".repeat(64)}`;
+    await kube.create({
+      apiVersion: "agents.x-k8s.io/v1beta1",
+      kind: "Sandbox",
+      metadata: { name, namespace: ns },
+      spec: {
+        service: true,
+        podTemplate: { spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test" }] } },
+      },
+    } as KubernetesObject);
+    const ready = await waitFor(async () => {
+      const s = await kube.get<Obj>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name });
+      const c = s.status?.conditions?.find((x) => x.type === "Ready");
+      return c?.reason === "ReconcilerError" ? c : undefined;
+    }, { message: "Ready=False ReconcilerError on the long-named Sandbox", timeoutMs: 20_000 });
+    expect(ready.status).toBe("False");
+    expect(ready.message).toMatch(/^Error seen: the API server refused the Service/);
+    expect(ready.message).toMatch(/63/);
+    // The pod was created all the same; only the Service is missing.
+    const pod = await kube.getOrUndefined({ apiVersion: "v1", kind: "Pod", namespace: ns, name });
+    expect(pod).toBeDefined();
+  });
 });

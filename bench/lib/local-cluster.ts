@@ -37,6 +37,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export interface LocalCluster {
   kc: KubeConfig;
   kube: Kube;
+  /** The admin kubeconfig's path, for processes the benchmark starts against the cluster. */
+  kubeconfig: string;
   /** The runtime image the cluster imported (scripts/cluster.sh env RUNTIME_IMAGE). */
   runtimeImage: string;
   /** http://<router pod IP>:8080 (the host is the node, so pod IPs are reachable). */
@@ -62,7 +64,7 @@ export async function connectLocalCluster(): Promise<LocalCluster> {
     .filter((p) => isReady(p) && p.status?.podIP)
     .sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)))[0];
   if (!router?.status?.podIP) throw new Error(`no Ready router pod in ${OPERATOR_NS} (the operator's Helm release is missing?); ${notUp}`);
-  return { kc, kube, runtimeImage: env.get("RUNTIME_IMAGE") ?? "agent-sandbox/runtime:0.1.0", routerUrl: `http://${router.status.podIP}:8080` };
+  return { kc, kube, kubeconfig, runtimeImage: env.get("RUNTIME_IMAGE") ?? "agent-sandbox/runtime:0.1.0", routerUrl: `http://${router.status.podIP}:8080` };
 }
 
 /**

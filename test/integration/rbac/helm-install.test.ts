@@ -63,7 +63,7 @@ describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real 
     const crdsBefore = await crdVersions();
     expect(Object.keys(crdsBefore)).toHaveLength(4);
     run(["install", release, CHART, "-n", ns, "-f", valuesFile]);
-    for (const name of [`${prefix}-operator`, `${prefix}-router`]) {
+    for (const name of [`${prefix}-controller`, `${prefix}-router`]) {
       const d = await kube.get<V1Deployment & KubernetesObject>({ apiVersion: "apps/v1", kind: "Deployment", namespace: ns, name });
       expect(d.spec?.replicas, name).toBe(1);
       expect(d.spec?.template.spec?.tolerations, name).toEqual([{ ...FAKE_NODE_TOLERATION }]);
@@ -81,7 +81,7 @@ describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real 
 
     run(["uninstall", release, "-n", ns, "--wait"]);
     for (const kind of ["ClusterRole", "ClusterRoleBinding"]) {
-      for (const name of [`${prefix}-operator`, `${prefix}-router`]) {
+      for (const name of [`${prefix}-controller`, `${prefix}-router`]) {
         expect(await kube.getOrUndefined({ apiVersion: "rbac.authorization.k8s.io/v1", kind, name }), `${kind}/${name}`).toBeUndefined();
       }
     }

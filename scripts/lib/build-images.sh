@@ -8,6 +8,9 @@
 #   build-images.sh build [pause|coredns|runtime|operator|all]   -> prints "REF ARCHIVE" lines
 #   build-images.sh import CONTAINERD_SOCKET [names...]          -> builds if needed, imports
 #   build-images.sh refs                                         -> prints NAME=REF lines
+#
+# Besides the project's own images it builds the two that upstream agent-sandbox's e2e tests
+# name (the conformance tier, test/conformance): upstream_pause and busybox.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +33,11 @@ OPERATOR_REF="agent-sandbox/operator:${APP_VERSION}"
 # on the project compiling.
 TOOLBOX_REF="agent-sandbox/toolbox:${APP_VERSION}"
 PYTHON_PACKAGES=ca-certificates,procps,python3,python3-pandas,python3-matplotlib
+# The exact references upstream agent-sandbox's e2e tests put in their pod specs. They are
+# built locally (the cluster has no registry): the same pause binary as PAUSE_REF, and a
+# busybox from Debian's busybox-static package.
+UPSTREAM_PAUSE_REF="registry.k8s.io/pause:3.10"
+BUSYBOX_REF="busybox:1.36"
 
 log() { printf '[build-images +%ss] %s\n' "$SECONDS" "$*" >&2; }
 hash_of() { sha256sum | cut -c1-16; }
@@ -128,6 +136,33 @@ single_binary_layer() {
   echo "$out"
 }
 
+# Debian's statically linked busybox with a symlink per applet in /bin, like the busybox image.
+busybox_layer() {
+  local version; version="$(apt-cache show --no-all-versions busybox-static 2>/dev/null | sed -n 's/^Version: //p' | head -n1)"
+  if [[ -z "$version" ]]; then
+    apt-get update -qq >&2
+    version="$(apt-cache show --no-all-versions busybox-static | sed -n 's/^Version: //p' | head -n1)"
+  fi
+  local out; out="$IMG_CACHE/layer-busybox-$(echo "$version" | tr ':~+' '___')-r$RECIPE.tar"
+  if [[ -s "$out" ]]; then echo "$out"; return; fi
+  local dl stage; dl="$(mktemp -d)"; stage="$(mktemp -d)"
+  log "fetching Debian busybox-static $version"
+  # apt's download user cannot write a mktemp directory; let it own it for the download.
+  chown _apt "$dl" 2>/dev/null || true
+  (cd "$dl" && apt-get download -q "busybox-static=$version" >&2)
+  dpkg-deb -x "$dl"/busybox-static_*.deb "$dl/x"
+  install -D -m 0755 "$dl/x/bin/busybox" "$stage/bin/busybox"
+  local applet
+  for applet in $("$stage/bin/busybox" --list); do
+    [[ "$applet" == busybox || -e "$stage/bin/$applet" ]] || ln -s busybox "$stage/bin/$applet"
+  done
+  mkdir -p "$stage/tmp" "$stage/etc"; chmod 0755 "$stage"; chmod 1777 "$stage/tmp"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' > "$stage/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' > "$stage/etc/group"
+  dir_layer "$stage" "$out"; rm -rf "$dl" "$stage"
+  echo "$out"
+}
+
 # archive NAME REF [docker-archive.py flags...] -- LAYER... ; prints the archive path
 archive() {
   local name="$1" ref="$2"; shift 2
@@ -157,6 +192,16 @@ BASE_ENV=(--env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 build_pause() {
   archive pause "$PAUSE_REF" --entrypoint '["/pause"]' --user 65535:65535 -- \
     "$(single_binary_layer "$PAUSE_BIN/pause" /pause pause)"
+}
+
+build_upstream_pause() {
+  archive upstream_pause "$UPSTREAM_PAUSE_REF" --entrypoint '["/pause"]' --user 65535:65535 -- \
+    "$(single_binary_layer "$PAUSE_BIN/pause" /pause pause)"
+}
+
+build_busybox() {
+  archive busybox "$BUSYBOX_REF" --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    --cmd '["sh"]' -- "$(busybox_layer)"
 }
 
 build_coredns() {
@@ -194,7 +239,8 @@ ref_of() {
   case "$1" in
     pause) echo "$PAUSE_REF" ;; coredns) echo "$COREDNS_REF" ;;
     runtime) echo "$RUNTIME_REF" ;; operator) echo "$OPERATOR_REF" ;; toolbox) echo "$TOOLBOX_REF" ;;
-    *) log "unknown image '$1' (pause|coredns|toolbox|runtime|operator)"; return 2 ;;
+    upstream_pause) echo "$UPSTREAM_PAUSE_REF" ;; busybox) echo "$BUSYBOX_REF" ;;
+    *) log "unknown image '$1' (pause|coredns|toolbox|runtime|operator|upstream_pause|busybox)"; return 2 ;;
   esac
 }
 
@@ -251,7 +297,7 @@ case "$cmd" in
     names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=(pause coredns runtime operator)
     for n in "${names[@]}"; do import_one "$sock" "$n"; done ;;
   refs)
-    for n in pause coredns toolbox runtime operator; do echo "$(echo "$n" | tr a-z A-Z)_IMAGE=$(ref_of "$n")"; done ;;
+    for n in pause coredns toolbox runtime operator upstream_pause busybox; do echo "$(echo "$n" | tr a-z A-Z)_IMAGE=$(ref_of "$n")"; done ;;
   rootfs) rootfs_layer python "$PYTHON_PACKAGES"; rootfs_layer minimal ca-certificates ;;
   *) echo "usage: $0 build [names]|import SOCKET [names]|refs" >&2; exit 2 ;;
 esac

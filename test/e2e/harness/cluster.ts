@@ -53,6 +53,9 @@ export function kubectl(env: ClusterEnv, args: string[], input?: string): Promis
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    // kubectl may exit before reading its input (a failed exec, a refused request); the write then
+    // fails with EPIPE, which must not crash the test process: the exit code above reports it.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(input ?? "");
   });
 }

@@ -48,6 +48,7 @@ function sandboxctl(args: string[], opts: { input?: string; env?: Record<string,
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on("error", () => undefined); // EPIPE when the CLI exits before reading; its exit code tells
     child.stdin.end(opts.input ?? "");
   });
 }

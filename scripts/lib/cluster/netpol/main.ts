@@ -48,6 +48,7 @@ async function restore(text: string): Promise<void> {
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`iptables-restore exited ${code}: ${stderr.trim()}`))));
+    child.stdin.on("error", () => undefined); // EPIPE when iptables-restore exits early; its exit code tells
     child.stdin.end(text);
   });
 }

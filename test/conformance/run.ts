@@ -25,6 +25,7 @@ import {
   offMachineLog,
 } from "./cluster-setup.js";
 import { GoTestOutputParser, topLevelName } from "./go-test-output.js";
+import { cleanLeftovers, namespaceNames } from "./leftovers.js";
 import { countOutcomes, failureDetails, resultTable, type BinaryRun } from "./report.js";
 import { auditPackages } from "./source-audit.js";
 import { binaries, notRunnable, skipPattern, unaccounted, type UpstreamBinary } from "./upstream-plan.js";
@@ -32,12 +33,13 @@ import { startProvisioner } from "./volume-provisioner.js";
 
 const BUILD_SCRIPT = resolve(REPO_ROOT, "scripts/lib/build-upstream-e2e.sh");
 /** Upstream's test packages and the framework they share, read by the source audit. */
-const AUDITED_DIRS = ["test/e2e", "test/e2e/extensions", "test/e2e/framework", "test/e2e/framework/predicates"];
+const AUDITED_DIRS = [...binaries.map((b) => b.sourceDir), "test/e2e/framework", "test/e2e/framework/predicates"];
 /** Per binary; the slowest upstream tests wait minutes for pools to fill. */
 const TEST_TIMEOUT = process.env["CONFORMANCE_TEST_TIMEOUT"] ?? "60m";
 
 const log = (msg: string): void => console.log(`[conformance] ${msg}`);
 
+/** Stops the tier; a setup failure counts as one failed test so the summary line still comes last. */
 function fail(msg: string): never {
   console.error(`[conformance] ERROR: ${msg}`);
   console.log("0 passed, 1 failed");
@@ -152,12 +154,13 @@ async function main(): Promise<void> {
     "deployment/agent-sandbox-controller", "--timeout=180s"], { stdio: ["ignore", "inherit", "inherit"] });
   if (rollout.status !== 0) fail("the operator (deployment agent-sandbox-system/agent-sandbox-controller) is not ready");
 
+  const dropsBefore = offMachineDrops();
+  if (dropsBefore === undefined) fail("the local cluster's egress guard (iptables -t mangle AGSB-OFFMACHINE) is missing: run scripts/cluster.sh up");
   const workDir = mkdtempSync(join(tmpdir(), "agent-sandbox-conformance-"));
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
+  const namespacesBefore = await namespaceNames(kc);
   const provisioner = await startProvisioner(kc, join(workDir, "volumes"), (m) => log(`volumes: ${m}`));
-  const dropsBefore = offMachineDrops();
-  if (dropsBefore === undefined) fail("the local cluster's egress guard (iptables -t mangle AGSB-OFFMACHINE) is missing: run scripts/cluster.sh up");
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
   try {
     for (const b of selected) runs.push(await runBinary(b, paths.get(b.pathKey)!, { env, workDir, run: values.run }));
   } finally {
+    for (const done of await cleanLeftovers(kc, namespacesBefore).catch((e: unknown) => [`cleanup failed: ${String(e)}`])) log(`leftovers: ${done}`);
     await provisioner.stop();
   }
   const dropsAfter = offMachineDrops();

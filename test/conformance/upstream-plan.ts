@@ -91,7 +91,7 @@ export const notRunnable: readonly NotRunnable[] = [
   },
   { binary: "e2e", name: "BenchmarkChromeSandboxStartup", reason: benchmark("same scenario as TestRunChromeSandbox") },
   { binary: "e2e", name: "BenchmarkChromeSandboxClaimStartup", reason: benchmark("needs the chrome-sandbox image (see TestRunChromeSandbox)") },
-  { binary: "e2e", name: "BenchmarkWarmPoolParallelClaim", reason: benchmark("its scenario runs as TestWarmPoolParallelClaim") },
+  { binary: "e2e", name: "BenchmarkWarmPoolParallelClaim", reason: benchmark("same scenario as TestWarmPoolParallelClaim, which does not fit the node") },
   {
     binary: "extensions",
     name: "TestRunPythonRuntimeSandbox",

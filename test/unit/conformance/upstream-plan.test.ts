@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { leftoverNamespaces, releasePatch } from "../../conformance/leftovers.js";
 import { countOutcomes, resultTable, type BinaryRun } from "../../conformance/report.js";
 import { binaries, notRunnable, skipPattern, unaccounted } from "../../conformance/upstream-plan.js";
 import { volumeFor, wantsVolume, STORAGE_CLASS } from "../../conformance/volume-provisioner.js";
@@ -82,5 +83,22 @@ describe("the tier's volume provisioner", () => {
     expect(wantsVolume({ ...pvc, spec: { ...pvc.spec, volumeName: "pv" } })).toBe(false);
     expect(wantsVolume({ ...pvc, spec: { ...pvc.spec, storageClassName: "standard" } })).toBe(false);
     expect(wantsVolume({ ...pvc, status: { phase: "Bound" } })).toBe(false);
+  });
+});
+
+describe("the tier's cleanup of what upstream's tests leave", () => {
+  it("removes only the test-hold finalizers, guarded by a test of the current list", () => {
+    expect(releasePatch({ finalizers: ["keep.me/x", "e2e.agent-sandbox.dev/hold-delete"] })).toEqual([
+      { op: "test", path: "/metadata/finalizers", value: ["keep.me/x", "e2e.agent-sandbox.dev/hold-delete"] },
+      { op: "replace", path: "/metadata/finalizers", value: ["keep.me/x"] },
+    ]);
+    expect(releasePatch({ finalizers: ["keep.me/x"] })).toBeUndefined();
+    expect(releasePatch(undefined)).toBeUndefined();
+  });
+
+  it("picks namespaces created during the run that carry upstream's UnixNano suffix", () => {
+    const before = new Set(["default", "sandbox-basic-test-1796593377908136573"]);
+    const now = ["default", "sandbox-basic-test-1796593377908136573", "claim-ttl-zero-retain-1796598074305748091", "team-a"];
+    expect(leftoverNamespaces(before, now)).toEqual(["claim-ttl-zero-retain-1796598074305748091"]);
   });
 });

@@ -156,8 +156,11 @@ export function cpuMillis(quantity: string | undefined): number {
 export async function freeCpuMillis(kube: Kube): Promise<{ allocatable: number; requested: number; free: number }> {
   const nodes = await kube.list<Obj & { status?: { allocatable?: Record<string, string> } }>({ apiVersion: "v1", kind: "Node" });
   const allocatable = nodes.items.reduce((sum, n) => sum + cpuMillis(n.status?.allocatable?.["cpu"]), 0);
-  const pods = await kube.list<Obj & { spec?: { containers?: Array<{ resources?: { requests?: Record<string, string> } }> } }>({ apiVersion: "v1", kind: "Pod" }, { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" });
-  const requested = pods.items.reduce((sum, p) => sum + (p.spec?.containers ?? []).reduce((s, c) => s + cpuMillis(c.resources?.requests?.["cpu"]), 0), 0);
+  type Container = { restartPolicy?: string; resources?: { requests?: Record<string, string> } };
+  const pods = await kube.list<Obj & { spec?: { containers?: Container[]; initContainers?: Container[] } }>({ apiVersion: "v1", kind: "Pod" }, { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" });
+  // Sidecars (restartable init containers) run beside the app containers and hold their requests.
+  const running = (p: (typeof pods.items)[number]): Container[] => [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always")];
+  const requested = pods.items.reduce((sum, p) => sum + running(p).reduce((s, c) => s + cpuMillis(c.resources?.requests?.["cpu"]), 0), 0);
   return { allocatable, requested, free: allocatable - requested };
 }
 

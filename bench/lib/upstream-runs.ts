@@ -180,8 +180,8 @@ export async function claimBurst(ctx: RunContext, opts: { poolSize: number; clai
     const readyTimes = [...s.pool.firstReadyAt.values()].sort((a, b) => a - b).slice(0, opts.poolSize);
     const fill: FillResult = { memberReadyMs: readyTimes.map((t) => t - tPool), allReadyMs: (readyTimes.at(-1) ?? tPool) - tPool };
     ctx.log(`pool of ${opts.poolSize} Ready in ${Math.round(fill.allReadyMs)} ms; ${opts.claims} claims at once`);
-    const pods = await ctx.kube.list<Obj & { spec?: { containers?: Array<{ name: string }> } }>({ apiVersion: "v1", kind: "Pod" }, { namespace: ctx.namespace });
-    const podContainers = (pods.items[0]?.spec?.containers ?? []).map((c) => c.name).sort();
+    const pods = await ctx.kube.list<Obj & { spec?: { containers?: Array<{ name: string }>; initContainers?: Array<{ name: string }> } }>({ apiVersion: "v1", kind: "Pod" }, { namespace: ctx.namespace });
+    const podContainers = [...(pods.items[0]?.spec?.containers ?? []), ...(pods.items[0]?.spec?.initContainers ?? [])].map((c) => c.name).sort();
     await sleep(opts.settleMs);
     const start = performance.now();
     const claims = await Promise.all(Array.from({ length: opts.claims }, (_, i) => claimOnce(ctx, s, `burst-${i}`, 600_000)));

@@ -34,9 +34,14 @@ export function servesExecPort(spec: V1PodSpec, port: number): boolean {
 }
 
 /**
- * Adds the execution server as a sidecar container, with a workspace volume it
- * shares with the first container and its own bearer token from a per-sandbox
- * Secret, so a peer that bypasses the router cannot call it. Pure.
+ * Adds the execution server as a sidecar, with a workspace volume it shares with
+ * the first container and its own bearer token from a per-sandbox Secret, so a
+ * peer that bypasses the router cannot call it. Pure.
+ *
+ * The sidecar is a restartable init container (a Kubernetes native sidecar), not a
+ * second app container: the kubelet stops it once the template's containers have
+ * ended, so a pod whose work is done still reaches Succeeded or Failed and the
+ * Sandbox reports Finished, as it would without the execution server.
  */
 export function withExecdSidecar(
   spec: V1PodSpec,
@@ -68,6 +73,7 @@ export function withExecdSidecar(
   const templateImage = first?.image;
   if (runtime === "template-image" && templateImage) {
     out.volumes.push({ name: execdBinVolume, emptyDir: {} });
+    // Before the sidecar in the list: init containers start in order.
     out.initContainers = [
       ...(out.initContainers ?? []),
       {
@@ -83,13 +89,14 @@ export function withExecdSidecar(
     sidecar.env = [{ name: "MPLBACKEND", value: "Agg" }];
     sidecar.volumeMounts = [...(sidecar.volumeMounts ?? []), { name: execdBinVolume, mountPath: execdBinPath, readOnly: true }];
   }
-  out.containers.push(sidecar);
+  out.initContainers = [...(out.initContainers ?? []), sidecar];
   return out;
 }
 
 function execdContainer(config: OperatorConfig): V1Container {
   return {
     name: execdContainerName,
+    restartPolicy: "Always",
     image: config.execdImage,
     imagePullPolicy: "IfNotPresent",
     args: [

@@ -59,7 +59,8 @@ function toConditionStatus(s: string): ConditionStatus {
 }
 
 function notReadyDetail(pod: V1Pod, readyMessage: string | undefined): string {
-  const waiting = (pod.status?.containerStatuses ?? [])
+  // The execution server is a sidecar, so its status is among the init containers'.
+  const waiting = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
     .map((s) => s.state?.waiting?.reason)
     .filter((r): r is string => Boolean(r));
   if (waiting.length > 0) return [...new Set(waiting)].join(", ");

@@ -3,7 +3,7 @@
 // Each function prunes in place and is idempotent (the informer may prune an object twice).
 // Memory, not correctness: a field a controller starts reading must be kept here too, and
 // test/unit/controllers/shared/cache-prune.test.ts checks the readers see the same thing.
-import type { KubernetesObject, V1Pod, V1PodCondition, V1PodStatus } from "@kubernetes/client-node";
+import type { KubernetesObject, V1ContainerStatus, V1Pod, V1PodCondition, V1PodStatus } from "@kubernetes/client-node";
 
 /** kubectl's copy of the whole object as last applied: often the largest annotation, never read. */
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
@@ -38,7 +38,8 @@ function defined<T extends object>(o: T): T {
  * Pods. Spec: only nodeName (observePod) and each container's name and image (image drift,
  * restoreContainerImages); pod specs are immutable otherwise, and upstream prunes its pod cache
  * the same way. Status: what observePod reads (phase, reason, message, podIP(s), the type,
- * status, reason and message of conditions, and the waiting reason of containers); the rest
+ * status, reason and message of conditions, and the waiting reason of containers and init
+ * containers, where the execution server sidecar reports); the rest
  * (container IDs, image IDs, restart counts, start times, probe times) is dropped.
  */
 export function prunePod(pod: V1Pod): void {
@@ -48,7 +49,9 @@ export function prunePod(pod: V1Pod): void {
   }
   const s = pod.status;
   if (s) {
-    const waiting = (s.containerStatuses ?? []).filter((c) => c.state?.waiting?.reason);
+    const waitingIn = (list: V1ContainerStatus[] | undefined): V1ContainerStatus[] => (list ?? []).filter((c) => c.state?.waiting?.reason);
+    const keepWaiting = (list: V1ContainerStatus[]): V1ContainerStatus[] | undefined =>
+      list.length ? list.map((c) => ({ name: c.name, state: { waiting: { reason: c.state?.waiting?.reason } } }) as V1ContainerStatus) : undefined;
     pod.status = defined({
       phase: s.phase,
       reason: s.reason,
@@ -56,7 +59,8 @@ export function prunePod(pod: V1Pod): void {
       podIP: s.podIP,
       podIPs: s.podIPs?.map((p) => ({ ip: p.ip })),
       conditions: s.conditions?.map((c) => defined({ type: c.type, status: c.status, reason: c.reason, message: c.message }) as V1PodCondition),
-      containerStatuses: waiting.length ? waiting.map((c) => ({ name: c.name, state: { waiting: { reason: c.state?.waiting?.reason } } })) : undefined,
+      initContainerStatuses: keepWaiting(waitingIn(s.initContainerStatuses)),
+      containerStatuses: keepWaiting(waitingIn(s.containerStatuses)),
     }) as V1PodStatus;
   }
 }

@@ -26,7 +26,7 @@ interface Call {
 }
 
 interface PodJson extends KObject {
-  status?: KObject["status"] & { reason?: string; message?: string; containerStatuses?: { name: string; restartCount: number }[] };
+  status?: KObject["status"] & { reason?: string; message?: string; initContainerStatuses?: { name: string; restartCount: number }[] };
 }
 
 const GiB = 1024 ** 3;
@@ -145,7 +145,10 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
 
   const restarts = async (sandbox: string): Promise<number> => {
     const pod = (await getJson<PodJson>(env, ns, "pod", sandbox)) as PodJson;
-    return pod.status?.containerStatuses?.find((c) => c.name === "sandbox-execd")?.restartCount ?? 0;
+    // The execution server is a native sidecar, so it reports among the init containers.
+    const execd = pod.status?.initContainerStatuses?.find((c) => c.name === "sandbox-execd");
+    if (!execd) throw new Error(`pod ${sandbox} reports no sandbox-execd init container status`);
+    return execd.restartCount;
   };
 
   /** Runs a bomb in `sandbox` while watching the bystander; returns the call and the watch. */

@@ -12,12 +12,15 @@ interface PodJson extends KObject {
     runtimeClassName?: string;
     automountServiceAccountToken?: boolean;
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type?: string } };
-    containers: {
-      name: string;
-      securityContext?: { allowPrivilegeEscalation?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
-      resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
-    }[];
+    containers: ContainerJson[];
+    initContainers?: (ContainerJson & { restartPolicy?: string })[];
   };
+}
+
+interface ContainerJson {
+  name: string;
+  securityContext?: { allowPrivilegeEscalation?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
+  resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
 }
 
 const probeScript = (targets: [string, number][]): string => standInProbe(targets.map(([ip, port]) => ({ ip, port })));
@@ -70,8 +73,10 @@ describe("a Sandbox applied with kubectl, on the real cluster", () => {
     const pod = (await getJson<PodJson>(env, ns, "pod", "alpha")) as PodJson;
     expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
     expect(pod.spec.automountServiceAccountToken).toBe(false);
-    expect(pod.spec.containers.map((c) => c.name).sort()).toEqual(["main", "sandbox-execd"]);
-    for (const c of pod.spec.containers) {
+    // The execution server runs as a native sidecar (a restartable init container).
+    expect(pod.spec.containers.map((c) => c.name)).toEqual(["main"]);
+    expect((pod.spec.initContainers ?? []).map((c) => [c.name, c.restartPolicy])).toEqual([["sandbox-execd", "Always"]]);
+    for (const c of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) {
       expect(c.securityContext?.allowPrivilegeEscalation, c.name).toBe(false);
       expect(c.securityContext?.privileged ?? false, c.name).toBe(false);
       expect(c.securityContext?.capabilities?.drop, c.name).toContain("ALL");

@@ -36,8 +36,8 @@ describe("execd in the template's own image", () => {
     }
     await waitReady(env, ns, "sandbox", "own-image", 180_000);
     await waitReady(env, ns, "sandbox", "default-image", 180_000);
-    const pod = await getJson<{ spec: { containers: Array<{ name: string; image: string }> } }>(env, ns, "pod", "own-image");
-    expect(pod?.spec.containers.find((c) => c.name === "sandbox-execd")?.image).toBe(env.toolboxImage);
+    const pod = await getJson<{ spec: { initContainers?: Array<{ name: string; image: string }> } }>(env, ns, "pod", "own-image");
+    expect(pod?.spec.initContainers?.find((c) => c.name === "sandbox-execd")?.image).toBe(env.toolboxImage);
 
     const router = await routerUrl(env);
     const probe = "import os, pandas\nprint(os.path.isdir('/app'), os.path.isfile('/usr/local/bin/node'), pandas.__version__ != '')";

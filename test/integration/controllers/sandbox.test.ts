@@ -65,7 +65,11 @@ describe("Sandbox -> Pod, Service, NetworkPolicy, Secret", () => {
     expect(main.resources?.limits).toMatchObject({ cpu: "1", memory: "1Gi", "ephemeral-storage": "2Gi" });
     expect(main.resources?.requests).toMatchObject({ cpu: "100m", memory: "256Mi" });
 
-    const execd = spec.containers.find((c) => c.name === "sandbox-execd")!;
+    // A native sidecar: a restartable init container, which the API server accepts as such.
+    expect(spec.containers.map((c) => c.name)).toEqual(["main"]);
+    const execd = spec.initContainers?.find((c) => c.name === "sandbox-execd");
+    if (!execd) throw new Error("the pod has no sandbox-execd init container");
+    expect(execd.restartPolicy).toBe("Always");
     expect(execd.image).toBe("agent-sandbox/runtime:test");
     expect(execd.ports?.[0]?.containerPort).toBe(8888);
     expect(execd.args).toEqual(expect.arrayContaining(["--token-file", "/var/run/agent-sandbox/token"]));
@@ -133,6 +137,7 @@ describe("Sandbox -> Pod, Service, NetworkPolicy, Secret", () => {
     await readySandbox("byo");
     const pod = await get<V1Pod>("Pod", "byo");
     expect(pod.spec?.containers.map((c) => c.name)).toEqual(["main"]);
+    expect(pod.spec?.initContainers ?? []).toEqual([]);
     expect(await gone("Secret", "byo-execd-token")).toBe(true);
   });
 });

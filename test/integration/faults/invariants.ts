@@ -178,7 +178,7 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
         const got = pod.spec?.containers.find((c) => c.name === want.name);
         check(got?.image === want.image, "drift.pod-spec", `Pod/${pod.metadata?.name}`, () => `container ${want.name} runs image ${got?.image ?? "(none)"}, its Sandbox asks for ${want.image ?? "(none)"}`);
       }
-      if (pod.spec?.containers.some((c) => c.name === "sandbox-execd")) {
+      if ([...pod.spec?.containers ?? [], ...(pod.spec?.initContainers ?? [])].some((c) => c.name === "sandbox-execd")) {
         const secret = secrets.find((x) => x.metadata?.name === `${name}-execd-token` && live(x));
         check(secret !== undefined && controller(secret)?.uid === s.metadata?.uid, "sandbox.children", id, () => `token Secret ${name}-execd-token is ${secret ? "not controlled by it" : "missing"}`);
       }

@@ -81,7 +81,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: n
  */
 export async function markPodReady(kc: KubeConfig, namespace: string, name: string, opts: { podIP?: string; ready?: boolean } = {}): Promise<KubernetesObject> {
   const kube = new Kube(kc, { fieldManager: "test-kubelet" });
-  const pod = await kube.get<KubernetesObject & { spec?: { containers?: Array<{ name: string; image?: string }> } }>({ apiVersion: "v1", kind: "Pod", namespace, name });
+  const pod = await kube.get<KubernetesObject & { spec?: { containers?: Array<{ name: string; image?: string }>; initContainers?: Array<{ name: string; image?: string; restartPolicy?: string }> } }>({ apiVersion: "v1", kind: "Pod", namespace, name });
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
   const ready = opts.ready ?? true;
   const podIP = opts.podIP ?? `10.88.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
@@ -101,6 +101,16 @@ export async function markPodReady(kc: KubeConfig, namespace: string, name: stri
           { type: "ContainersReady", status, lastTransitionTime: now },
           { type: "Ready", status, lastTransitionTime: now },
         ],
+        // Restartable init containers (the execution server sidecar) report as running init containers.
+        initContainerStatuses: (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always").map((c) => ({
+          name: c.name,
+          image: c.image ?? "",
+          imageID: "",
+          ready,
+          restartCount: 0,
+          started: true,
+          state: { running: { startedAt: now } },
+        })),
         containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
           name: c.name,
           image: c.image ?? "",

@@ -4,8 +4,13 @@ import { desiredPod, desiredPodMetadata, isReservedKey, pvcName, tokenSecretName
 import { nameHash } from "../../../../src/controllers/shared/name-hash.js";
 import { makeSandbox, owner, testConfig } from "../fixtures.js";
 
+/** App containers, then init containers (where the execution server sidecar runs). */
+function containerNames(pod: V1Pod): string[] {
+  return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name);
+}
+
 function container(pod: V1Pod, name: string): V1Container {
-  const c = pod.spec?.containers.find((x) => x.name === name);
+  const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x) => x.name === name);
   if (!c) throw new Error(`no container ${name}`);
   return c;
 }
@@ -92,6 +97,12 @@ describe("desiredPod", () => {
     const pod = desiredPod(makeSandbox({ name: "alpha" }), owner, testConfig);
     const execd = container(pod, "sandbox-execd");
 
+    it("is a native sidecar (a restartable init container), so a pod whose own containers end still finishes", () => {
+      expect(pod.spec?.containers.map((c) => c.name)).toEqual(["main"]);
+      expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(["sandbox-execd"]);
+      expect(execd.restartPolicy).toBe("Always");
+    });
+
     it("runs the configured image on the configured port with its token file", () => {
       expect(execd.image).toBe("example.test/execd:1");
       expect(execd.ports).toEqual([{ name: "execd", containerPort: 7777, protocol: "TCP" }]);
@@ -147,7 +158,7 @@ describe("desiredPod", () => {
       const p = desiredPod(sb, owner, testConfig);
       expect(container(p, "main").volumeMounts).toEqual([{ name: "sandbox-workspace", mountPath: "/workspace" }]);
       expect(container(p, "second").volumeMounts).toBeUndefined();
-      expect(p.spec?.containers.map((c) => c.name)).toEqual(["main", "second", "sandbox-execd"]);
+      expect(containerNames(p)).toEqual(["main", "second", "sandbox-execd"]);
     });
 
     it("keeps a user's own workspace volume and mount instead of adding another", () => {
@@ -167,7 +178,7 @@ describe("desiredPod", () => {
     });
 
     it("gets the same hardening and resource limits as the user's containers (it runs the untrusted code)", () => {
-      for (const c of pod.spec?.containers ?? []) {
+      for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
         expect(c.securityContext, c.name).toMatchObject({
           allowPrivilegeEscalation: false,
           privileged: false,
@@ -184,7 +195,7 @@ describe("desiredPod", () => {
     it("is left out when the Sandbox opts out with agents.x-k8s.io/execd=false", () => {
       const sb = makeSandbox({ annotations: { "agents.x-k8s.io/execd": "false" } });
       const p = desiredPod(sb, owner, testConfig);
-      expect(p.spec?.containers.map((c) => c.name)).toEqual(["main"]);
+      expect(containerNames(p)).toEqual(["main"]);
       expect(p.spec?.volumes).toBeUndefined();
       expect(wantsExecd(sb, sb.spec.podTemplate.spec, testConfig)).toBe(false);
     });
@@ -198,12 +209,12 @@ describe("desiredPod", () => {
           },
         },
       });
-      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["main"]);
+      expect(containerNames(desiredPod(sb, owner, testConfig))).toEqual(["main"]);
     });
 
     it("is injected for any other annotation value", () => {
       const sb = makeSandbox({ annotations: { "agents.x-k8s.io/execd": "true" } });
-      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["main", "sandbox-execd"]);
+      expect(containerNames(desiredPod(sb, owner, testConfig))).toEqual(["main", "sandbox-execd"]);
     });
 
     it("is left out when a container already serves the exec port", () => {
@@ -211,7 +222,7 @@ describe("desiredPod", () => {
         spec: { podTemplate: { spec: { containers: [{ name: "runtime", image: "py", ports: [{ containerPort: 7777 }] }] } } },
       });
       const p = desiredPod(sb, owner, testConfig);
-      expect(p.spec?.containers.map((c) => c.name)).toEqual(["runtime"]);
+      expect(containerNames(p)).toEqual(["runtime"]);
       expect(wantsExecd(sb, sb.spec.podTemplate.spec, testConfig)).toBe(false);
     });
 
@@ -226,14 +237,14 @@ describe("desiredPod", () => {
           },
         },
       });
-      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["main"]);
+      expect(containerNames(desiredPod(sb, owner, testConfig))).toEqual(["main", "side"]);
     });
 
     it("is still injected when a container uses a different port", () => {
       const sb = makeSandbox({
         spec: { podTemplate: { spec: { containers: [{ name: "web", image: "py", ports: [{ containerPort: 8888 }] }] } } },
       });
-      expect(desiredPod(sb, owner, testConfig).spec?.containers.map((c) => c.name)).toEqual(["web", "sandbox-execd"]);
+      expect(containerNames(desiredPod(sb, owner, testConfig))).toEqual(["web", "sandbox-execd"]);
     });
   });
 

@@ -20,22 +20,25 @@ function sandboxWith(annotations: Record<string, string> | undefined, where: "sa
 describe("execd runtime selection", () => {
   it("defaults to the execd image", () => {
     const pod = desiredPod(sandboxWith(undefined, "sandbox"), owner, testConfig);
-    const execd = pod.spec?.containers.find((c) => c.name === "sandbox-execd");
+    const execd = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
     expect(execd?.image).toBe(testConfig.execdImage);
     expect(execd?.command).toBeUndefined();
-    expect(pod.spec?.initContainers ?? []).toEqual([]);
+    // The sidecar alone: no install step when the server runs from its own image.
+    expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(["sandbox-execd"]);
   });
 
   it.each(["sandbox", "podTemplate"] as const)("runs the server in the template's image when the %s asks for it", (where) => {
     const sandbox = sandboxWith({ "agents.x-k8s.io/execd-runtime": "template-image" }, where);
     expect(execdRuntime(sandbox)).toBe("template-image");
     const pod = desiredPod(sandbox, owner, testConfig);
-    const execd = pod.spec?.containers.find((c) => c.name === "sandbox-execd");
+    const execd = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
     expect(execd?.image).toBe(templateImage);
     expect(execd?.command).toEqual(["/opt/agent-sandbox/node", "/opt/agent-sandbox/app/dist/execd/main.js"]);
     expect(execd?.args).toEqual(expect.arrayContaining(["--port", String(testConfig.execPort), "--token-file", "/var/run/agent-sandbox/token"]));
     expect(execd?.volumeMounts).toEqual(expect.arrayContaining([{ name: "sandbox-execd-bin", mountPath: "/opt/agent-sandbox", readOnly: true }]));
 
+    // The install step copies the server before the sidecar starts: init containers start in order.
+    expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(["sandbox-execd-install", "sandbox-execd"]);
     const install = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd-install");
     expect(install?.image).toBe(testConfig.execdImage);
     expect(install?.command?.join(" ")).toContain("cp -a /usr/local/bin/node /app /opt/agent-sandbox/");

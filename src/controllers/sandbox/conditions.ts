@@ -60,11 +60,8 @@ export function finishedCondition(pod: ObservedPod | undefined): ConditionDraft 
   return ended && { type: SandboxConditionType.Finished, status: "True", ...ended };
 }
 
-/**
- * Ready (upstream computeReadyCondition). `kept` is a Finished condition kept after its pod went
- * away: this operator does not restart a finished sandbox, so Ready keeps saying it finished.
- */
-export function readyCondition(f: SandboxFacts, kept?: Condition): ConditionDraft {
+/** Ready (upstream computeReadyCondition). */
+export function readyCondition(f: SandboxFacts): ConditionDraft {
   const notReady = (reason: string, message: string): ConditionDraft => ({ type: SandboxConditionType.Ready, status: "False", reason, message });
   if (f.podError?.kind === "MultiplePods") {
     return notReady(SandboxReason.MultiplePods, `multiple Pods (${f.podError.count}) are controlled by this Sandbox; refusing to choose or create a Pod`);
@@ -73,7 +70,6 @@ export function readyCondition(f: SandboxFacts, kept?: Condition): ConditionDraf
   if (f.suspended) return notReady(SandboxReason.SandboxSuspended, f.pod || f.foreignPod ? SandboxMessage.Suspending : SandboxMessage.Suspended);
   const ended = f.pod ? podEnded(f.pod) : undefined;
   if (ended) return notReady(ended.reason, ended.message);
-  if (!f.pod && kept) return notReady(kept.reason, kept.message);
 
   const pod = podPart(f.pod);
   const serviceRequired = f.serviceRequested ?? f.serviceExists;

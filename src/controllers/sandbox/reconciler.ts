@@ -100,14 +100,13 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     }
 
     const pod = desiredPod(sandbox, owner, config);
-    const finished = isTrue(sandbox.status?.conditions, SandboxConditionType.Finished);
     let createdPod = false;
     if (!expired && !suspended) {
       // The policy goes in before the pod is created, so the pod never starts unconfined. The
       // policy, token Secret and PVCs do not depend on each other, so they are written together:
       // a new sandbox costs two round trips before its pod exists instead of three.
       await Promise.all([reconcileNetworkPolicy(sandbox, owner, ctx), ensurePodInputs(sandbox, owner, ctx)]);
-      const outcome = await ensurePod(sandbox, pod, pods, finished, ctx);
+      const outcome = await ensurePod(sandbox, pod, pods, ctx);
       reconcileError = outcome.error;
       createdPod = outcome.created;
       retryAfterMs = outcome.retryAfterMs;
@@ -210,13 +209,11 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     sandbox: Sandbox,
     pod: V1Pod,
     pods: V1Pod[],
-    finished: boolean,
     ctx: ReconcileContext,
   ): Promise<{ error?: { reason: string; message: string }; created: boolean; retryAfterMs?: number }> {
     const { namespace, uid } = sandbox.metadata;
     const podOnItsWay = podCreates.pending(ctx.key, new Set(pods.length > 0 ? [uid] : []), deps.now().getTime()).creating.includes(uid);
     if (pods.length === 0) {
-      if (finished) return { created: false }; // A finished sandbox is not restarted; its pod was removed by someone.
       // Created a moment ago and still on its way to the cache: the next pod event brings us back.
       if (podOnItsWay) return { created: true };
       const squatter = caches.pods.get(namespace, pod.metadata?.name ?? "");

@@ -1,5 +1,5 @@
 import { SandboxConditionType, SandboxMessage, SandboxReason } from "../../api/index.js";
-import { ConditionList, findCondition, type Condition } from "../../runtime/conditions.js";
+import { ConditionList, type Condition } from "../../runtime/conditions.js";
 import { finishedCondition, podScheduledCondition, readyCondition, suspendedCondition, type ConditionDraft, type SandboxFacts } from "./conditions.js";
 import type { ObservedPod } from "./observed-pod.js";
 
@@ -73,17 +73,17 @@ export function computeSandboxStatus(
     serviceRequested: o.serviceRequested,
     serviceExists: o.service !== undefined,
   };
-  const kept = keptFinished(previous?.conditions, facts);
 
   set(suspendedCondition(facts));
   const scheduled = podScheduledCondition(facts);
   if (scheduled) set(scheduled);
   else remove(SandboxConditionType.PodScheduled);
+  // Finished lasts as long as the ended pod does: when someone deletes it, the sandbox gets a
+  // new pod, as upstream does, and the condition goes with the old one.
   const finished = finishedCondition(facts.pod);
   if (finished) set(finished);
-  else if (kept) set(kept);
   else remove(SandboxConditionType.Finished);
-  set(readyCondition(facts, kept));
+  set(readyCondition(facts));
 
   const running = facts.pod && !o.suspended ? facts.pod : undefined;
   // Upstream records the selector once it has seen a pod under the sandbox's name, and keeps it.
@@ -99,15 +99,4 @@ export function computeSandboxStatus(
     },
     changed: list.changed,
   };
-}
-
-/**
- * A running sandbox whose finished pod went away keeps its Finished condition: this operator
- * does not recreate the pod of a finished sandbox, so the pod's end is still the news. (Upstream
- * drops the condition and creates a new pod.) Suspending such a sandbox clears it, as upstream.
- */
-function keptFinished(previous: readonly Condition[] | undefined, f: SandboxFacts): Condition | undefined {
-  if (f.pod || f.podError || f.suspended) return undefined;
-  const finished = findCondition(previous, SandboxConditionType.Finished);
-  return finished?.status === "True" ? finished : undefined;
 }

@@ -4,7 +4,7 @@ import { WarmPoolUpdateStrategyType } from "../../api/index.js";
 export interface MemberView {
   name: string;
   ready: boolean;
-  /** Built from an older template blueprint than the pool's current one. */
+  /** No longer matches the pool's template (see staleMemberCheck for the rule). */
   stale: boolean;
   createdAtMs: number;
   /** Its pod cannot be scheduled: replacing it would not help, so it is held. */

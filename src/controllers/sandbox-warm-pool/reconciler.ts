@@ -28,7 +28,8 @@ import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
 import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
-import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
+import { sandboxFromTemplate } from "../shared/sandbox-from-template.js";
+import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
 import type { Expectations } from "../shared/expectations.js";
 import { planPool, type MemberView } from "./plan.js";
 import { UnseenWrites } from "../shared/unseen-writes.js";
@@ -83,8 +84,8 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
       return { requeueAfter: 60_000 };
     }
 
-    const currentHash = blueprintHash(template);
-    const views: MemberView[] = active.map((m) => memberView(m, currentHash));
+    const isStale = staleMemberCheck(template);
+    const views: MemberView[] = active.map((m) => memberView(m, isStale));
     const plan = planPool({
       replicas: pool.spec.replicas ?? 1,
       members: views,
@@ -227,12 +228,12 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
   }
 }
 
-function memberView(m: Sandbox, currentHash: string): MemberView {
+function memberView(m: Sandbox, isStale: (member: MemberBlueprint) => boolean): MemberView {
   const scheduled = findCondition(m.status?.conditions as Condition[] | undefined, "PodScheduled");
   return {
     name: m.metadata.name ?? "",
     ready: isTrue(m.status?.conditions as Condition[] | undefined, SandboxConditionType.Ready),
-    stale: m.metadata.labels?.[LabelKeys.SandboxTemplateHash] !== currentHash,
+    stale: isStale(m),
     createdAtMs: m.metadata.creationTimestamp ? Date.parse(String(m.metadata.creationTimestamp)) : 0,
     unschedulable: scheduled?.status === "False" && scheduled.reason === "Unschedulable",
   };

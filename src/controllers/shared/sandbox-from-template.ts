@@ -24,7 +24,11 @@ function canonicalJSON(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Identifies a template's blueprint; a pool member whose label differs is stale. */
+/**
+ * Identifies a template's blueprint, metadata included. A pool member carrying
+ * the current hash is current; one that does not gets a closer look
+ * (staleMemberCheck), since a metadata-only change does not make it stale.
+ */
 export function blueprintHash(template: SandboxTemplate): string {
   const blueprint: SandboxBlueprint = {
     podTemplate: template.spec.podTemplate,

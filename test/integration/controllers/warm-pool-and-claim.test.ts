@@ -1,6 +1,7 @@
 // SandboxTemplate, SandboxWarmPool and SandboxClaim against a real API server: pool fill and
-// refill, warm adoption of Ready members only, cold fallback, exactly one sandbox per claim under
-// a burst and across an operator restart, env injection policy, expiry, scale subresource.
+// refill, rollout under each update strategy, warm adoption of Ready members only, cold fallback,
+// exactly one sandbox per claim under a burst and across an operator restart, env injection
+// policy, expiry, scale subresource.
 import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound, type Kube } from "../../../src/runtime/index.js";
@@ -96,23 +97,6 @@ describe("warm pool", () => {
     await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 2, { message: "excess members deleted" });
   });
 
-  it("replaces stale members at once under the Recreate strategy", async () => {
-    const ns = await freshNamespace("pool-recreate");
-    await kube.create(templateManifest(ns, "python"));
-    await kube.create(poolManifest(ns, "python-pool", "python", 2, { updateStrategy: { type: "Recreate" } }));
-    await poolReady(ns, "python-pool", 2);
-    const before = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name);
-    await kube.patch(
-      { apiVersion: EXT, kind: "SandboxTemplate", namespace: ns, name: "python" },
-      { spec: { podTemplate: fakeNodePodTemplate({ labels: { version: "2" } }) } },
-    );
-    await waitFor(async () => {
-      const now = poolMembers(await listSandboxes(ns), "python-pool");
-      return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name) && (m.spec?.["podTemplate"] as { metadata: { labels: Record<string, string> } }).metadata.labels["version"] === "2");
-    }, { timeoutMs: 60_000, message: "members rebuilt from the new template" });
-    await poolReady(ns, "python-pool", 2);
-  });
-
   it("deletes an excess member again after a delete that failed (the failed delete is not counted as pending)", async () => {
     const ns = await freshNamespace("pool-delete-fails");
     // An admission policy refuses deleting sandboxes marked undeletable: the pool's scale-down fails.
@@ -176,6 +160,125 @@ describe("warm pool", () => {
     await kube.create(templateManifest(ns, "later"));
     await poolReady(ns, "orphan-pool", 1);
   });
+});
+
+// Upstream's warm pool rollout cases (its e2e warmpool_rollout_test.go): what replaces members
+// under each update strategy, and what does not.
+describe("warm pool rollout", () => {
+  const testEnv = [{ name: "TEST_ENV", value: "updated" }];
+  const hasTestEnv = (m: Obj) =>
+    (m.spec?.["podTemplate"] as { spec: { containers: { env?: { name: string; value: string }[] }[] } }).spec.containers[0]?.env?.some(
+      (e) => e.name === "TEST_ENV" && e.value === "updated",
+    ) ?? false;
+  const podLabels = (m: Obj) => (m.spec?.["podTemplate"] as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {};
+  const patchTemplate = (ns: string, name: string, podTemplate: unknown) =>
+    kube.patch({ apiVersion: EXT, kind: "SandboxTemplate", namespace: ns, name }, { spec: { podTemplate } }, { type: "merge" });
+  const scalePool = (ns: string, replicas: number) =>
+    kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas } }, { type: "merge", subresource: "scale" });
+  const memberNames = async (ns: string) => poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name ?? "");
+  /** Waits for a member the pool built after `before`, and returns it. */
+  const newMember = (ns: string, before: string[]) =>
+    waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").find((m) => !before.includes(m.metadata?.name ?? "")), {
+      timeoutMs: 30_000,
+      message: "a new pool member",
+    });
+  const stillThere = async (ns: string, names: string[]) => {
+    const live = await memberNames(ns);
+    for (const n of names) expect(live).toContain(n);
+  };
+
+  it("Recreate replaces members when the template's pod spec changes", async () => {
+    const ns = await freshNamespace("rollout-recreate");
+    await kube.create(templateManifest(ns, "python"));
+    await kube.create(poolManifest(ns, "python-pool", "python", 2, { updateStrategy: { type: "Recreate" } }));
+    await poolReady(ns, "python-pool", 2);
+    const before = await memberNames(ns);
+    await patchTemplate(ns, "python", fakeNodePodTemplate({ env: testEnv }));
+    await waitFor(async () => {
+      const now = poolMembers(await listSandboxes(ns), "python-pool");
+      return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name ?? "") && hasTestEnv(m));
+    }, { timeoutMs: 60_000, message: "members rebuilt from the new template" });
+    await poolReady(ns, "python-pool", 2);
+  });
+
+  it("Recreate replaces members when the pool switches to another template with an identical spec", async () => {
+    const ns = await freshNamespace("rollout-switch");
+    await kube.create(templateManifest(ns, "template-a"));
+    await kube.create(templateManifest(ns, "template-b"));
+    await kube.create(poolManifest(ns, "python-pool", "template-a", 2, { updateStrategy: { type: "Recreate" } }));
+    await poolReady(ns, "python-pool", 2);
+    const before = await memberNames(ns);
+    await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { sandboxTemplateRef: { name: "template-b" } } }, { type: "merge" });
+    const members = await waitFor(async () => {
+      const now = poolMembers(await listSandboxes(ns), "python-pool");
+      return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name ?? "")) ? now : undefined;
+    }, { timeoutMs: 60_000, message: "members rebuilt from template-b" });
+    for (const m of members) {
+      expect(m.metadata?.annotations?.["agents.x-k8s.io/sandbox-template-ref"]).toBe("template-b");
+      expect(m.metadata?.labels?.["agents.x-k8s.io/sandbox-template-ref-hash"]).toBe(nameHash("template-b"));
+    }
+    await poolReady(ns, "python-pool", 2);
+  });
+
+  it("Recreate replaces only the members of the pool whose template changed", async () => {
+    const ns = await freshNamespace("rollout-isolation");
+    await kube.create(templateManifest(ns, "template-a"));
+    await kube.create(templateManifest(ns, "template-b"));
+    await kube.create(poolManifest(ns, "pool-a", "template-a", 1, { updateStrategy: { type: "Recreate" } }));
+    await kube.create(poolManifest(ns, "pool-b", "template-b", 1, { updateStrategy: { type: "Recreate" } }));
+    await poolReady(ns, "pool-a", 1);
+    await poolReady(ns, "pool-b", 1);
+    const all = await listSandboxes(ns);
+    const [a] = poolMembers(all, "pool-a").map((m) => m.metadata?.name ?? "");
+    const [b] = poolMembers(all, "pool-b").map((m) => m.metadata?.name ?? "");
+    await patchTemplate(ns, "template-a", fakeNodePodTemplate({ env: testEnv }));
+    await waitFor(async () => {
+      const now = poolMembers(await listSandboxes(ns), "pool-a");
+      return now.length === 1 && now[0]?.metadata?.name !== a && hasTestEnv(now[0] as Obj);
+    }, { timeoutMs: 60_000, message: "pool-a's member rebuilt from the new template-a" });
+    await poolReady(ns, "pool-a", 1);
+    expect(poolMembers(await listSandboxes(ns), "pool-b").map((m) => m.metadata?.name)).toEqual([b]);
+  });
+
+  it("Recreate leaves members (and their metadata) alone when only the template's pod labels change", async () => {
+    const ns = await freshNamespace("rollout-metadata");
+    await kube.create(templateManifest(ns, "python", { podTemplate: fakeNodePodTemplate({ labels: { "initial-label": "value" } }) }));
+    await kube.create(poolManifest(ns, "python-pool", "python", 2, { updateStrategy: { type: "Recreate" } }));
+    await poolReady(ns, "python-pool", 2);
+    const before = await memberNames(ns);
+    await patchTemplate(ns, "python", fakeNodePodTemplate({ labels: { "initial-label": "value", "new-label": "new-value" } }));
+    // A member added after the change carries the new labels, so the pool has judged the old
+    // members against the changed template by the time it is there.
+    await scalePool(ns, 3);
+    const added = await newMember(ns, before);
+    expect(podLabels(added)["new-label"]).toBe("new-value");
+    await poolReady(ns, "python-pool", 3);
+    await stillThere(ns, before);
+    for (const m of poolMembers(await listSandboxes(ns), "python-pool").filter((x) => before.includes(x.metadata?.name ?? ""))) {
+      expect(podLabels(m)["new-label"]).toBeUndefined();
+    }
+  });
+
+  for (const strategy of [undefined, "OnReplenish"] as const) {
+    it(`${strategy ?? "the default strategy"} keeps members on a spec change and builds their replacements from the new spec`, async () => {
+      const ns = await freshNamespace(`rollout-${strategy ?? "default"}`.toLowerCase());
+      await kube.create(templateManifest(ns, "python"));
+      await kube.create(poolManifest(ns, "python-pool", "python", 1, strategy ? { updateStrategy: { type: strategy } } : {}));
+      await poolReady(ns, "python-pool", 1);
+      const before = await memberNames(ns);
+      await patchTemplate(ns, "python", fakeNodePodTemplate({ env: testEnv }));
+      await scalePool(ns, 2);
+      expect(hasTestEnv(await newMember(ns, before))).toBe(true);
+      await poolReady(ns, "python-pool", 2);
+      await stillThere(ns, before);
+      const known = await memberNames(ns);
+      const [old] = before;
+      await kube.delete({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: old ?? "" });
+      const replacement = await newMember(ns, known);
+      expect(hasTestEnv(replacement)).toBe(true);
+      await poolReady(ns, "python-pool", 2);
+    });
+  }
 });
 
 describe("claims", () => {

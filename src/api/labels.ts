@@ -24,7 +24,10 @@ export const LabelKeys = {
 } as const;
 
 export const AnnotationKeys = {
-  /** On a SandboxClaim: the Sandbox it adopted or created (legacy: same key as a label). */
+  /**
+   * On a SandboxClaim: the warm-pool Sandbox it adopted. A cold-started claim does not get it (its
+   * Sandbox bears the claim's name). Legacy claims may carry the same key as a label.
+   */
   SandboxName: "agents.x-k8s.io/sandbox-name",
   /** On a Sandbox: the name of its Pod when it differs from the Sandbox name (deprecated upstream). */
   PodName: "agents.x-k8s.io/pod-name",
@@ -33,7 +36,10 @@ export const AnnotationKeys = {
   /** On a Pod: keys propagated from the pod template, so removed keys can be cleaned up. */
   PropagatedLabels: "agents.x-k8s.io/propagated-labels",
   PropagatedAnnotations: "agents.x-k8s.io/propagated-annotations",
-  /** On a SandboxClaim: when the controller first saw it (claim latency metrics). */
+  /**
+   * On a SandboxClaim: when the controller first saw it, in Go's RFC3339Nano layout; written once
+   * and never changed afterwards (claim latency metrics, debugging).
+   */
   ControllerFirstObservedAt: "agents.x-k8s.io/controller-first-observed-at",
   /** cluster-autoscaler hint set on warm pods and stripped on adoption. */
   SafeToEvict: "cluster-autoscaler.kubernetes.io/safe-to-evict",

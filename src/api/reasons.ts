@@ -106,6 +106,12 @@ export const SandboxClaimMessage = {
   EnvVarsInjectionRejectedPrefix: "environment variable injection rejected",
   VolumeClaimTemplatesDisallowed: "volume claim templates are disallowed by the template",
   VolumeClaimTemplatesOverrideForbiddenPrefix: "overriding volume claim templates is forbidden by the template",
+  /** A list without a name on every entry, or with a name twice; followed by which. */
+  VolumeClaimTemplatesInvalidPrefix: "invalid volume claim templates",
+  /** Wraps any error merging the claim's volume claim templates into the template's. */
+  VolumeClaimTemplatesMergeFailedPrefix: "failed to merge volume claim templates",
+  /** Wraps an invalid template list when the claim brings none of its own. */
+  VolumeClaimTemplatesInvalidInTemplatePrefix: "invalid volume claim templates in template",
 } as const;
 
 /**

@@ -16,3 +16,4 @@ export * from "./kubeconfig.js";
 export * from "./connection.js";
 export * from "./exec-credential.js";
 export * from "./micro-time.js";
+export * from "./rfc3339-nano.js";

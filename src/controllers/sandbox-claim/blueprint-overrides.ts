@@ -3,11 +3,11 @@ import {
   EnvVarsInjectionPolicy,
   SandboxClaimMessage,
   SandboxClaimReason,
-  VolumeClaimTemplatesPolicy,
   type SandboxBlueprint,
   type SandboxClaim,
   type SandboxTemplate,
 } from "../../api/index.js";
+import { mergeVolumeClaimTemplates } from "./volume-claim-templates.js";
 
 export type OverrideResult =
   | { ok: true; blueprint: SandboxBlueprint }
@@ -20,7 +20,9 @@ const envRejected = SandboxClaimMessage.EnvVarsInjectionRejectedPrefix;
  * The blueprint a cold-started claim gets: the template's, with the claim's
  * env, volume claim templates and pod metadata merged in as the template's
  * policies allow. Pure; a refusal's message starts with upstream's error text for the case
- * and then names the offending field.
+ * and then names the offending field, except for volume claim templates, whose message is
+ * upstream's whole (see volume-claim-templates.ts). The template's own volume claim templates
+ * are not checked here: a claim that brings none may still be adopted warm.
  */
 export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate): OverrideResult {
   const blueprint: SandboxBlueprint = structuredClone({
@@ -28,6 +30,28 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
     volumeClaimTemplates: template.spec.volumeClaimTemplates,
     service: template.spec.service,
   });
+
+  // Checked first, as upstream's createSandbox merges these before the pod metadata and env.
+  const claimVCTs = claim.spec.volumeClaimTemplates ?? [];
+  if (claimVCTs.length > 0) {
+    const merged = mergeVolumeClaimTemplates(template.spec.volumeClaimTemplates ?? [], claimVCTs, template.spec.volumeClaimTemplatesPolicy);
+    if (!merged.ok) return refuse(merged.reason, merged.message);
+    blueprint.volumeClaimTemplates = merged.volumeClaimTemplates;
+  }
+
+  const extra = claim.spec.additionalPodMetadata;
+  if (extra?.labels || extra?.annotations) {
+    const metadata = blueprint.podTemplate.metadata ?? {};
+    for (const [k, v] of Object.entries(extra.labels ?? {})) {
+      const current = metadata.labels?.[k];
+      if (current !== undefined && current !== v) {
+        return refuse(SandboxClaimReason.InvalidMetadata, `${SandboxClaimMessage.InvalidMetadataPrefix}: spec.additionalPodMetadata.labels["${k}"]: the template sets it to "${current}"`);
+      }
+    }
+    metadata.labels = { ...metadata.labels, ...extra.labels };
+    metadata.annotations = { ...metadata.annotations, ...extra.annotations };
+    blueprint.podTemplate.metadata = metadata;
+  }
 
   const env = claim.spec.env ?? [];
   if (env.length > 0) {
@@ -53,42 +77,6 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
       else vars.push({ name: e.name, value: e.value });
       container.env = vars;
     }
-  }
-
-  const claimVCTs = claim.spec.volumeClaimTemplates ?? [];
-  if (claimVCTs.length > 0) {
-    const policy = template.spec.volumeClaimTemplatesPolicy ?? VolumeClaimTemplatesPolicy.Disallowed;
-    if (policy === VolumeClaimTemplatesPolicy.Disallowed) {
-      return refuse(SandboxClaimReason.VolumeClaimTemplatesError, SandboxClaimMessage.VolumeClaimTemplatesDisallowed);
-    }
-    const merged = [...(blueprint.volumeClaimTemplates ?? [])];
-    for (const [i, vct] of claimVCTs.entries()) {
-      const name = vct.metadata?.name;
-      const at = merged.findIndex((t) => t.metadata?.name === name);
-      if (at >= 0 && policy !== VolumeClaimTemplatesPolicy.Overrides) {
-        return refuse(
-          SandboxClaimReason.VolumeClaimTemplatesError,
-          `${SandboxClaimMessage.VolumeClaimTemplatesOverrideForbiddenPrefix}: spec.volumeClaimTemplates[${i}].metadata.name: "${name}" is defined by the template; overriding it needs volumeClaimTemplatesPolicy Overrides`,
-        );
-      }
-      if (at >= 0) merged[at] = vct;
-      else merged.push(vct);
-    }
-    blueprint.volumeClaimTemplates = merged;
-  }
-
-  const extra = claim.spec.additionalPodMetadata;
-  if (extra?.labels || extra?.annotations) {
-    const metadata = blueprint.podTemplate.metadata ?? {};
-    for (const [k, v] of Object.entries(extra.labels ?? {})) {
-      const current = metadata.labels?.[k];
-      if (current !== undefined && current !== v) {
-        return refuse(SandboxClaimReason.InvalidMetadata, `${SandboxClaimMessage.InvalidMetadataPrefix}: spec.additionalPodMetadata.labels["${k}"]: the template sets it to "${current}"`);
-      }
-    }
-    metadata.labels = { ...metadata.labels, ...extra.labels };
-    metadata.annotations = { ...metadata.annotations, ...extra.annotations };
-    blueprint.podTemplate.metadata = metadata;
   }
   return { ok: true, blueprint };
 }

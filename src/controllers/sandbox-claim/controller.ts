@@ -3,19 +3,28 @@ import { SandboxClaimGVK } from "../../api/index.js";
 import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, keyOf, type Controller } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
+import { FirstObserved } from "./first-observed.js";
 import { ClaimBindings, makeClaimReconciler } from "./reconciler.js";
 
 /** SandboxClaim -> one Sandbox, adopted warm from its pool or created cold. */
 export function createClaimController(deps: ControllerDeps, opts: { workers: number; registry: Registry }): Controller {
+  const firstObserved = new FirstObserved();
   const controller = defineController({
     name: "sandboxclaim",
     workers: opts.workers,
-    reconcile: makeClaimReconciler(deps, new ClaimBindings()),
+    reconcile: makeClaimReconciler(deps, new ClaimBindings(), firstObserved),
     logger: deps.logger,
     registry: opts.registry,
   });
   const { caches } = deps;
   enqueueOwn(caches.claims, controller);
+  // Not work, only a timestamp: the time a claim was first seen must be taken at its event
+  // (upstream records it in its event predicate) for the queue wait to count.
+  caches.claims.addHandler({
+    add: (c) => firstObserved.observe(c),
+    update: (c) => firstObserved.observe(c),
+    delete: (c) => firstObserved.forget(c),
+  });
   enqueueControllerOwner(caches.sandboxes, controller, SandboxClaimGVK);
   // A pool (or its template) appearing unblocks claims that were waiting for it.
   const claimsOfPool = (ns: string | undefined, pool: string | undefined): string[] =>

@@ -31,8 +31,11 @@ import { nameHash } from "../shared/name-hash.js";
 import { UnseenWrites } from "../shared/unseen-writes.js";
 import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
+import { claimAnnotationsToSet, isAdoptedSandbox, type ClaimAnnotationIntent } from "./claim-annotations.js";
 import { claimExpiresAt } from "./expiry.js";
+import { FirstObserved } from "./first-observed.js";
 import { computeClaimStatus, type ClaimedSandbox, type ClaimObservation, type PreviousClaimStatus } from "./status.js";
+import { templateVolumeClaimTemplatesRefusal } from "./volume-claim-templates.js";
 
 type Claim = Named<SandboxClaim>;
 type NamedSandbox = Named<Sandbox & KubernetesObject>;
@@ -92,27 +95,36 @@ export class ClaimBindings {
   }
 }
 
-export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBindings, unseenWrites = new UnseenWrites()) {
+/**
+ * `firstObserved` must be fed by the claim informer's events (see FirstObserved); without, a
+ * claim counts as first observed when a pass first gets to it.
+ */
+export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBindings, firstObserved = new FirstObserved(), unseenWrites = new UnseenWrites()) {
   const { kube, caches } = deps;
+  const annotationWrites = new UnseenWrites();
 
   return async function reconcileClaim(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.claims.get(ctx.namespace, ctx.name);
     if (!cached) {
       unseenWrites.forget(key);
+      annotationWrites.forget(key);
       return;
     }
     if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
     const claim: Claim = cached;
+    const firstObservedAt = firstObserved.stampFor(claim);
     const now = deps.now();
     const nowMs = now.getTime();
     let sandbox = findBoundSandbox(claim, nowMs);
+    const adoptedName = (s: NamedSandbox | undefined): string | undefined => (s && isAdoptedSandbox(claim.metadata.name, s) ? s.metadata.name : undefined);
 
     const expiresAt = claimExpiresAt(claim);
     if (expiresAt !== undefined && expiresAt <= nowMs) {
       const claimDeleted = await expire(claim, sandbox, ctx);
       if (claimDeleted) return;
+      const annotated = await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, ctx);
       // The Sandbox just asked to go is still reported until it is gone (its deletion wakes us).
-      await writeStatus(claim, { expired: true, sandbox }, now, ctx);
+      await writeStatus(claim, { expired: true, sandbox }, now, ctx, annotated);
       return;
     }
     const requeue = expiresAt !== undefined ? { requeueAfter: expiresAt - nowMs + 1 } : undefined;
@@ -127,13 +139,15 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       if ("refusal" in bound) {
         // Repeats are folded into one Event series by the recorder, so a retry loop cannot flood.
         deps.events.event(claim as KubernetesObject, { type: "Warning", reason: bound.refusal.reason, action: "Bind", note: bound.refusal.note });
-        await writeStatus(claim, { expired: false, sandbox: undefined, refusal: bound.refusal }, now, ctx);
+        const annotated = await writeAnnotations(claim, { firstObservedAt }, ctx);
+        await writeStatus(claim, { expired: false, sandbox: undefined, refusal: bound.refusal }, now, ctx, annotated);
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
       sandbox = bound.sandbox;
       if (!sandbox) {
         // Bound in an earlier pass, and the cache has not caught up: the status written then
         // (naming the sandbox) stands until it does, as upstream leaves it on cache lag.
+        await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined }, ctx);
         announce();
         // Should the bound sandbox never show up in the cache (deleted meanwhile, say by a pool
         // scale-down racing the adoption), look again once the binding runs out: no event would.
@@ -141,11 +155,15 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         if (pendingMs === undefined) return requeue;
         return { requeueAfter: Math.min(pendingMs + 1, requeue?.requeueAfter ?? Number.POSITIVE_INFINITY) };
       }
-      await writeStatus(claim, { expired: false, sandbox }, now, ctx);
+      // An adopted Sandbox is named in the claim's metadata before the status reports it Ready.
+      const annotated = await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? sandbox.metadata.name : undefined }, ctx);
+      await writeStatus(claim, { expired: false, sandbox }, now, ctx, annotated);
       announce();
       return requeue;
     }
-    await writeStatus(claim, { expired: false, sandbox }, now, ctx);
+    // Also repairs a claim whose annotation write was lost after its adoption (a crash, an error).
+    const annotated = await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, ctx);
+    await writeStatus(claim, { expired: false, sandbox }, now, ctx, annotated);
     return requeue;
   };
 
@@ -173,14 +191,15 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
   /** A refusal's condition message is upstream's; the Event's note may say more. */
   type Refusal = { reason: string; message: string; note: string };
   type BindResult =
-    | { sandbox: NamedSandbox | undefined; name: string; event?: EventInput }
+    | { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput }
     | { refusal: Refusal; retryAfterMs?: number };
 
   async function bindSandbox(claim: Claim, ctx: ReconcileContext, nowMs: number): Promise<BindResult> {
     const ns = claim.metadata.namespace;
     // A name we bound in an earlier pass that the cache has not caught up with: wait for it.
     const pendingName = bindings.lookup(claim.metadata.uid, nowMs);
-    if (pendingName) return { sandbox: undefined, name: pendingName };
+    // Only a cold-started Sandbox bears the claim's name.
+    if (pendingName) return { sandbox: undefined, name: pendingName, adopted: pendingName !== claim.metadata.name };
 
     const pool = caches.pools.get(ns, claim.spec.warmPoolRef.name);
     if (!pool || !isNamed(pool)) {
@@ -203,11 +222,17 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         return {
           sandbox: adopted,
           name: adopted.metadata.name,
+          adopted: true,
           event: { type: "Normal", reason: "SandboxAdopted", action: "Adopt", note: `Adopted warm Sandbox ${adopted.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}` },
         };
       }
     }
 
+    // The template's own list is checked only now: a claim that brings none may be adopted warm.
+    if (!claim.spec.volumeClaimTemplates?.length) {
+      const refusal = templateVolumeClaimTemplatesRefusal(template.spec.volumeClaimTemplates ?? []);
+      if (refusal) return { refusal: { ...refusal, note: refusal.message } };
+    }
     const cold = sandboxFromTemplate({
       name: claim.metadata.name,
       namespace: ns,
@@ -239,6 +264,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     return {
       sandbox: created && isNamed(created) ? created : undefined,
       name: claim.metadata.name,
+      adopted: false,
       event: { type: "Normal", reason: "SandboxProvisioned", action: "Create", note: `Created Sandbox ${claim.metadata.name} from SandboxTemplate ${template.metadata.name} (cold start)` },
     };
   }
@@ -322,11 +348,29 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     return true;
   }
 
+  /**
+   * Merge-patches the claim's annotations (upstream's patch: only the keys it sets, no
+   * resourceVersion precondition), and returns the claim's resourceVersion after it, if it wrote.
+   */
+  async function writeAnnotations(claim: Claim, want: ClaimAnnotationIntent, ctx: ReconcileContext): Promise<string | undefined> {
+    const annotations = claimAnnotationsToSet(claim.metadata.annotations, want);
+    if (!annotations || annotationWrites.alreadySent(ctx.key, claim.metadata.resourceVersion, annotations)) return undefined;
+    const patched = await kube.patch<KubernetesObject>(
+      { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: claim.metadata.namespace, name: claim.metadata.name },
+      { metadata: { annotations } },
+      { type: "merge", signal: ctx.signal },
+    );
+    annotationWrites.sent(ctx.key, claim.metadata.resourceVersion, annotations);
+    return patched.metadata?.resourceVersion;
+  }
+
+  /** `annotatedAt`: the claim's resourceVersion after this pass's annotation patch, if it made one. */
   async function writeStatus(
     claim: Claim,
     observed: { expired: boolean; sandbox: NamedSandbox | undefined; refusal?: ClaimObservation["refusal"] },
     now: Date,
     ctx: ReconcileContext,
+    annotatedAt?: string,
   ): Promise<void> {
     const previous = claim.status as PreviousClaimStatus | undefined;
     const { status, changed } = computeClaimStatus(
@@ -349,7 +393,8 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       },
       { signal: ctx.signal },
     );
-    unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status);
+    // The cache may show our annotation patch before this write: the status is unseen there too.
+    unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status, annotatedAt);
     const ready = SandboxClaimConditionType.Ready;
     if (isTrue(status.conditions, ready) && !isTrue(previous?.conditions, ready) && claim.metadata.creationTimestamp) {
       const launchType = observed.sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;

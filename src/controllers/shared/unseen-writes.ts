@@ -8,13 +8,13 @@
  * condition's transition from the stale object stamps anew.
  */
 export class UnseenWrites {
-  readonly #last = new Map<string, { fromResourceVersion: string; body: string }>();
+  readonly #last = new Map<string, { fromResourceVersions: readonly string[]; body: string }>();
 
-  /** True when `body` is what we last sent over exactly this cached resourceVersion. */
+  /** True when `body` is what we last sent over exactly this cached resourceVersion (or one it also holds over). */
   alreadySent(key: string, cachedResourceVersion: string | undefined, body: unknown): boolean {
     const last = this.#last.get(key);
     if (!last || cachedResourceVersion === undefined) return false;
-    if (last.fromResourceVersion !== cachedResourceVersion) {
+    if (!last.fromResourceVersions.includes(cachedResourceVersion)) {
       // The cache has moved past our write (or someone else's): the memo has served its turn.
       this.#last.delete(key);
       return false;
@@ -22,9 +22,15 @@ export class UnseenWrites {
     return last.body === comparable(body);
   }
 
-  sent(key: string, fromResourceVersion: string | undefined, body: unknown): void {
+  /**
+   * Records `body` as sent over `fromResourceVersion`. `alsoOver` is a version our own earlier
+   * write of this pass produced (a metadata patch before a status write, say): the cache may show
+   * that write before this one, and the body is just as unseen there.
+   */
+  sent(key: string, fromResourceVersion: string | undefined, body: unknown, alsoOver?: string): void {
     if (fromResourceVersion === undefined) return;
-    this.#last.set(key, { fromResourceVersion, body: comparable(body) });
+    const fromResourceVersions = alsoOver === undefined ? [fromResourceVersion] : [fromResourceVersion, alsoOver];
+    this.#last.set(key, { fromResourceVersions, body: comparable(body) });
   }
 
   forget(key: string): void {

@@ -38,6 +38,7 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
     ...grant("cluster", AGENTS, ["sandboxes/finalizers"], ["update"], "blockOwnerDeletion on children (OwnerReferencesPermissionEnforcement)"),
     ...grant("cluster", EXT, ["sandboxtemplates", "sandboxwarmpools"], ["list", "watch"], "shared informers"),
     ...grant("cluster", EXT, ["sandboxclaims"], ["list", "watch"], "shared informer"),
+    ...grant("cluster", EXT, ["sandboxclaims"], ["patch"], "claim annotations: first-observed time, adopted Sandbox (merge patch)"),
     ...grant("cluster", EXT, ["sandboxclaims"], ["delete"], "claim expiry with shutdownPolicy Delete/DeleteForeground"),
     ...grant("cluster", EXT, ["sandboxclaims/status", "sandboxwarmpools/status"], ["patch"], "status via server-side apply"),
     ...grant(

@@ -92,7 +92,7 @@ describe("blueprintForClaim: volume claim templates", () => {
     expect(r).toEqual({
       ok: false,
       reason: "VolumeClaimTemplatesError",
-      message: "volume claim templates are disallowed by the template",
+      message: "failed to merge volume claim templates: volume claim templates are disallowed by the template",
     });
   });
 
@@ -106,13 +106,41 @@ describe("blueprintForClaim: volume claim templates", () => {
     expect(b.volumeClaimTemplates?.map((v) => v.metadata?.name)).toEqual(["logs"]);
   });
 
-  it("with Allowed, refuses to redefine one of the template's, naming the entry", () => {
+  it("with Allowed, refuses to redefine one of the template's, naming it as upstream does", () => {
     const r = blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, bigData] }), makeTemplate({ volumeClaimTemplatesPolicy: "Allowed", volumeClaimTemplates: [data] }));
     expect(r).toEqual({
       ok: false,
       reason: "VolumeClaimTemplatesError",
-      message: 'overriding volume claim templates is forbidden by the template: spec.volumeClaimTemplates[1].metadata.name: "data" is defined by the template; overriding it needs volumeClaimTemplatesPolicy Overrides',
+      message: 'failed to merge volume claim templates: overriding volume claim templates is forbidden by the template: cannot override template volume "data"',
     });
+  });
+
+  it("refuses an entry without a name, under any policy (a PVC is named after it)", () => {
+    const unnamed = { metadata: {}, spec: { accessModes: ["ReadWriteOnce"] } };
+    for (const volumeClaimTemplatesPolicy of ["Allowed", "Overrides", "Disallowed"] as const) {
+      expect(blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, unnamed] }), makeTemplate({ volumeClaimTemplatesPolicy }))).toEqual({
+        ok: false,
+        reason: "VolumeClaimTemplatesError",
+        message: "failed to merge volume claim templates: claim: invalid volume claim templates: name at index 1 is empty",
+      });
+    }
+  });
+
+  it("refuses a name used twice in the claim", () => {
+    expect(blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, logs] }), makeTemplate({ volumeClaimTemplatesPolicy: "Overrides" }))).toEqual({
+      ok: false,
+      reason: "VolumeClaimTemplatesError",
+      message: 'failed to merge volume claim templates: claim: invalid volume claim templates: duplicate name "logs"',
+    });
+  });
+
+  it("checks them before env and pod metadata, as upstream does", () => {
+    const claim = makeClaim({ volumeClaimTemplates: [logs], env: [{ name: "A", value: "1" }] });
+    expect(blueprintForClaim(claim, makeTemplate())).toMatchObject({ ok: false, reason: "VolumeClaimTemplatesError" });
+  });
+
+  it("leaves the template's own list unchecked when the claim brings none (a warm adoption does not use it)", () => {
+    expect(blueprintForClaim(makeClaim(), makeTemplate({ volumeClaimTemplates: [data, data] })).ok).toBe(true);
   });
 
   it("with Overrides, replaces the template's in place", () => {

@@ -35,6 +35,16 @@ describe("UnseenWrites", () => {
     expect(w.alreadySent("ns/c", "100", status)).toBe(false);
   });
 
+  it("holds over our own later write too, until the cache moves past both", () => {
+    const w = new UnseenWrites();
+    // Sent over 100 after a metadata patch of ours turned 100 into 101.
+    w.sent("ns/c", "100", status, "101");
+    expect(w.alreadySent("ns/c", "100", status)).toBe(true);
+    expect(w.alreadySent("ns/c", "101", status)).toBe(true);
+    expect(w.alreadySent("ns/c", "102", status)).toBe(false);
+    expect(w.size).toBe(0);
+  });
+
   it("never skips when the cached object has no resourceVersion, and forgets on request", () => {
     const w = new UnseenWrites();
     w.sent("ns/c", undefined, status);

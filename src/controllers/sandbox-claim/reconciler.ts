@@ -8,7 +8,6 @@ import {
   SandboxClaimGVK,
   SandboxClaimMessage,
   SandboxClaimReason,
-  SandboxConditionType,
   SandboxGVK,
   type Sandbox,
   type SandboxClaim,
@@ -19,7 +18,6 @@ import {
   isAlreadyExists,
   isConflict,
   isTrue,
-  type Condition,
   type EventInput,
   type ReconcileContext,
   type ReconcileResult,
@@ -29,13 +27,16 @@ import { Index } from "../shared/caches.js";
 import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
 import { UnseenWrites } from "../shared/unseen-writes.js";
-import { blueprintHash, sandboxFromTemplate } from "../shared/sandbox-from-template.js";
+import { sandboxFromTemplate } from "../shared/sandbox-from-template.js";
+import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-member.js";
+import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
 import { claimAnnotationsToSet, isAdoptedSandbox, type ClaimAnnotationIntent } from "./claim-annotations.js";
 import { claimExpiresAt } from "./expiry.js";
 import { FirstObserved } from "./first-observed.js";
 import { computeClaimStatus, type ClaimedSandbox, type ClaimObservation, type PreviousClaimStatus } from "./status.js";
 import { templateVolumeClaimTemplatesRefusal } from "./volume-claim-templates.js";
+import { warmCandidates } from "./warm-candidates.js";
 
 type Claim = Named<SandboxClaim>;
 type NamedSandbox = Named<Sandbox & KubernetesObject>;
@@ -215,7 +216,8 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message, note: blueprint.message } };
 
     if (!forcesColdStart(claim)) {
-      const adopted = await adoptReadyMember(claim, pool, blueprintHash(template), ctx, nowMs);
+      const adoptable = adoptableMemberCheck(updateStrategyOf(pool), staleMemberCheck(template));
+      const adopted = await adoptReadyMember(claim, pool, adoptable, ctx, nowMs);
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
       // instead of waiting for the watch to bring the re-parented Sandbox back.
       if (adopted) {
@@ -270,33 +272,28 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
   }
 
   /**
-   * Re-parents one Ready, current pool member to the claim. The patch carries
-   * the member's resourceVersion, so if two writers race for it the API server
-   * lets exactly one win (409 for the other, which tries the next member).
+   * Re-parents one Ready pool member the template rule accepts (`adoptable`,
+   * see adoptableMemberCheck) to the claim. Everything is judged on cached
+   * objects; the patch carries the member's resourceVersion, so if two writers
+   * race for it the API server lets exactly one win (409 for the other, which
+   * tries the next member).
    */
   async function adoptReadyMember(
     claim: Claim,
     pool: Named<{ metadata: object }>,
-    currentHash: string,
+    adoptable: (member: MemberBlueprint) => boolean,
     ctx: ReconcileContext,
     nowMs: number,
   ): Promise<NamedSandbox | undefined> {
-    const candidates = caches.sandboxes
-      .byIndex(Index.ByWarmPool, nameHash(pool.metadata.name))
-      .filter(
-        (s): s is NamedSandbox =>
-          isNamed(s) &&
-          s.metadata.namespace === claim.metadata.namespace &&
-          !s.metadata.deletionTimestamp &&
-          controlledBy(s, pool.metadata.uid) &&
-          isTrue(s.status?.conditions as Condition[] | undefined, SandboxConditionType.Ready) &&
-          (s.status?.podIPs?.length ?? 0) > 0 &&
-          s.metadata.labels?.[LabelKeys.SandboxTemplateHash] === currentHash &&
-          !bindings.reserved.has(`${s.metadata.namespace}/${s.metadata.name}`) &&
-          !bindings.adoptedButNotCached(`${s.metadata.namespace}/${s.metadata.name}`, s.metadata.resourceVersion, nowMs),
-      )
-      // Oldest first: it has waited longest, and its pod's caches are warmest.
-      .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+    const candidates = warmCandidates(caches.sandboxes.byIndex(Index.ByWarmPool, nameHash(pool.metadata.name)), {
+      namespace: claim.metadata.namespace,
+      poolUID: pool.metadata.uid,
+      adoptable,
+      taken: (s) => {
+        const key = `${s.metadata.namespace}/${s.metadata.name}`;
+        return bindings.reserved.has(key) || bindings.adoptedButNotCached(key, s.metadata.resourceVersion, nowMs);
+      },
+    });
 
     for (const candidate of candidates.slice(0, maxAdoptionAttempts)) {
       const reservation = `${candidate.metadata.namespace}/${candidate.metadata.name}`;

@@ -8,7 +8,6 @@ import {
   SandboxWarmPoolConditionType,
   SandboxWarmPoolGVK,
   SandboxWarmPoolReason,
-  WarmPoolUpdateStrategyType,
   type Sandbox,
   type SandboxTemplate,
   type SandboxWarmPool,
@@ -30,6 +29,7 @@ import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
 import { sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
+import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-member.js";
 import type { Expectations } from "../shared/expectations.js";
 import { planPool, type MemberView } from "./plan.js";
 import { UnseenWrites } from "../shared/unseen-writes.js";
@@ -84,13 +84,14 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
       return { requeueAfter: 60_000 };
     }
 
+    const strategy = updateStrategyOf(pool);
     const isStale = staleMemberCheck(template);
     const views: MemberView[] = active.map((m) => memberView(m, isStale));
     const plan = planPool({
       replicas: pool.spec.replicas ?? 1,
       members: views,
       pendingCreates: creating.length,
-      strategy: pool.spec.updateStrategy?.type ?? WarmPoolUpdateStrategyType.OnReplenish,
+      strategy,
       nowMs,
       readinessGraceMs: config.warmPoolReadinessGraceMs,
       unschedulableRecheckMs: config.warmPoolUnschedulableRecheckMs,
@@ -114,9 +115,12 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
         throw err;
       }
     }
+    // Members counted by the claim's own rule: holding back for members no claim will take
+    // would only delay the refill those claims' cold starts are competing with.
+    const adoptable = adoptableMemberCheck(strategy, isStale);
     const hold = claimsFirstHold({
       waitingClaims: waitingClaims(pool),
-      readyMembers: views.filter((v) => v.ready && !v.stale).length,
+      readyMembers: active.filter((m) => isTrue(m.status?.conditions, SandboxConditionType.Ready) && adoptable(m)).length,
       heldSinceMs: heldSince.get(key),
       nowMs,
     });

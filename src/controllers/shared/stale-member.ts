@@ -26,17 +26,19 @@ export interface MemberBlueprint {
  *
  * The comparison in step 3 is remembered per hash label for the life of the
  * returned function (one reconcile), since a large pool after a metadata-only
- * change holds many members with the same old hash.
+ * change holds many members with the same old hash. The template's hashes are
+ * computed on the first call, so a caller that ends up not asking (a claim on
+ * an OnReplenish pool) pays nothing.
  */
 export function staleMemberCheck(template: Named<SandboxTemplate>): (member: MemberBlueprint) => boolean {
-  const refHash = nameHash(template.metadata.name);
-  const currentHash = blueprintHash(template);
+  let hashes: { ref: string; current: string } | undefined;
   const judged = new Map<string, boolean>();
   return (member) => {
+    hashes ??= { ref: nameHash(template.metadata.name), current: blueprintHash(template) };
     const labels = member.metadata.labels ?? {};
-    if (labels[LabelKeys.SandboxTemplateRefHash] !== refHash) return true;
+    if (labels[LabelKeys.SandboxTemplateRefHash] !== hashes.ref) return true;
     const hash = labels[LabelKeys.SandboxTemplateHash] ?? "";
-    if (hash === currentHash) return false;
+    if (hash === hashes.current) return false;
     const known = hash === "" ? undefined : judged.get(hash);
     if (known !== undefined) return known;
     const stale = !sameBlueprintIgnoringMetadata(template.spec, member.spec);

@@ -1,7 +1,7 @@
 // SandboxTemplate, SandboxWarmPool and SandboxClaim against a real API server: pool fill and
-// refill, rollout under each update strategy, warm adoption of Ready members only, cold fallback,
-// exactly one sandbox per claim under a burst and across an operator restart, env injection
-// policy, expiry, scale subresource.
+// refill, rollout under each update strategy (and which members claims adopt during one), warm
+// adoption of Ready members only, cold fallback, exactly one sandbox per claim under a burst and
+// across an operator restart, env injection policy, expiry, scale subresource.
 import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound, type Kube } from "../../../src/runtime/index.js";
@@ -186,6 +186,20 @@ describe("warm pool rollout", () => {
     const live = await memberNames(ns);
     for (const n of names) expect(live).toContain(n);
   };
+  /**
+   * Changes the template and waits until the operator's cache shows the change, so a claim made
+   * next is judged against the new template (no member is rebuilt first: every member is old).
+   */
+  const changeTemplate = async (ns: string, podTemplate: unknown) => {
+    const patched = await patchTemplate(ns, "python", podTemplate);
+    await waitFor(() => operator.deps.caches.templates.get(ns, "python")?.metadata.resourceVersion === patched.metadata?.resourceVersion, {
+      message: "the operator sees the changed template",
+    });
+  };
+  const claimedSandbox = async (ns: string, claim: string) => {
+    const name = ((await readyClaim(ns, claim)).status?.["sandbox"] as { name: string }).name;
+    return kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name });
+  };
 
   it("Recreate replaces members when the template's pod spec changes", async () => {
     const ns = await freshNamespace("rollout-recreate");
@@ -277,6 +291,58 @@ describe("warm pool rollout", () => {
       const replacement = await newMember(ns, known);
       expect(hasTestEnv(replacement)).toBe(true);
       await poolReady(ns, "python-pool", 2);
+    });
+  }
+
+  // Which members a claim adopts while a rollout is under way: upstream's claim controller takes
+  // any member of an OnReplenish pool, and only members its pool keeps from a Recreate pool.
+  it("Recreate: a claim adopts a member the pool keeps after a label-only template change", async () => {
+    const ns = await freshNamespace("rollout-claim-metadata");
+    await kube.create(templateManifest(ns, "python", { podTemplate: fakeNodePodTemplate({ labels: { "initial-label": "value" } }) }));
+    await kube.create(poolManifest(ns, "python-pool", "python", 2, { updateStrategy: { type: "Recreate" } }));
+    await poolReady(ns, "python-pool", 2);
+    const before = await memberNames(ns);
+    await changeTemplate(ns, fakeNodePodTemplate({ labels: { "initial-label": "value", "new-label": "new-value" } }));
+    await kube.create(claimManifest(ns, "agent-1", "python-pool"));
+    const sandbox = await claimedSandbox(ns, "agent-1");
+    expect(before).toContain(sandbox.metadata?.name);
+    expect(sandbox.metadata?.labels?.["agents.x-k8s.io/launch-type"]).toBe("warm");
+    // The other old member stays in the pool, and the refill is built from the new template.
+    const added = await newMember(ns, before);
+    expect(podLabels(added)["new-label"]).toBe("new-value");
+    await poolReady(ns, "python-pool", 2);
+    await stillThere(ns, before.filter((n) => n !== sandbox.metadata?.name));
+  });
+
+  it("Recreate: a claim made after a spec change gets the new spec, never an old member", async () => {
+    const ns = await freshNamespace("rollout-claim-recreate");
+    await kube.create(templateManifest(ns, "python"));
+    await kube.create(poolManifest(ns, "python-pool", "python", 2, { updateStrategy: { type: "Recreate" } }));
+    await poolReady(ns, "python-pool", 2);
+    const before = await memberNames(ns);
+    await changeTemplate(ns, fakeNodePodTemplate({ env: testEnv }));
+    await kube.create(claimManifest(ns, "agent-1", "python-pool"));
+    const sandbox = await claimedSandbox(ns, "agent-1");
+    expect(before).not.toContain(sandbox.metadata?.name);
+    expect(hasTestEnv(sandbox)).toBe(true);
+  });
+
+  for (const strategy of [undefined, "OnReplenish"] as const) {
+    it(`${strategy ?? "the default strategy"}: a claim adopts a member built from the old spec after a spec change`, async () => {
+      const ns = await freshNamespace(`rollout-claim-${strategy ?? "default"}`.toLowerCase());
+      await kube.create(templateManifest(ns, "python"));
+      await kube.create(poolManifest(ns, "python-pool", "python", 1, strategy ? { updateStrategy: { type: strategy } } : {}));
+      await poolReady(ns, "python-pool", 1);
+      const before = await memberNames(ns);
+      await changeTemplate(ns, fakeNodePodTemplate({ env: testEnv }));
+      await kube.create(claimManifest(ns, "agent-1", "python-pool"));
+      const sandbox = await claimedSandbox(ns, "agent-1");
+      expect(before).toContain(sandbox.metadata?.name);
+      expect(sandbox.metadata?.labels?.["agents.x-k8s.io/launch-type"]).toBe("warm");
+      expect(hasTestEnv(sandbox)).toBe(false);
+      // The member that replaces it is built from the new spec.
+      expect(hasTestEnv(await newMember(ns, before))).toBe(true);
+      await poolReady(ns, "python-pool", 1);
     });
   }
 });

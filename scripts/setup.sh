@@ -3,8 +3,9 @@
 # Docker and no registry: Node.js 22 (from the npm registry), npm dependencies, Debian packages,
 # and the upstream components built from the Go module proxy (Kubernetes v1.32, etcd, kwok,
 # gVisor, CoreDNS, helm, kube-proxy). It also downloads upstream agent-sandbox's Go module, whose
-# CRDs the unit tests compare ours against. Every slow build is cached under
-# /var/cache/agent-sandbox-ts/<name>-<version>/ so only the first run pays. Idempotent.
+# CRDs the unit tests compare ours against, and builds its e2e test binaries, which the
+# conformance tier (npm run test:conformance) runs against our operator. Every slow build is
+# cached under /var/cache/agent-sandbox-ts/<name>-<version>/ so only the first run pays. Idempotent.
 #
 #   bash scripts/setup.sh          what the tests and the demo need
 set -euo pipefail
@@ -61,6 +62,10 @@ took "Go components" "$t"
 t=$(date +%s); step "upstream agent-sandbox module (Go module proxy; cached)"
 bash "$REPO/scripts/lib/upstream-module.sh" download
 took "upstream module" "$t"
+
+t=$(date +%s); step "upstream agent-sandbox e2e test binaries (Go module proxy; cached)"
+bash "$REPO/scripts/lib/build-upstream-e2e.sh" build
+took "upstream e2e binaries" "$t"
 
 t=$(date +%s); step "gVisor, CoreDNS, helm, kube-proxy, pause (Go module proxy; cached)"
 bash "$REPO/scripts/lib/build-cluster-tools.sh" all

@@ -86,6 +86,15 @@ export async function markPodReady(kc: KubeConfig, namespace: string, name: stri
   const ready = opts.ready ?? true;
   const podIP = opts.podIP ?? `10.88.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
   const status = ready ? "True" : "False";
+  const running = (c: { name: string; image?: string }): object => ({
+    name: c.name,
+    image: c.image ?? "",
+    imageID: "",
+    ready,
+    restartCount: 0,
+    started: true,
+    state: { running: { startedAt: now } },
+  });
   return kube.patch(
     { apiVersion: "v1", kind: "Pod", namespace, name },
     {
@@ -102,24 +111,8 @@ export async function markPodReady(kc: KubeConfig, namespace: string, name: stri
           { type: "Ready", status, lastTransitionTime: now },
         ],
         // Restartable init containers (the execution server sidecar) report as running init containers.
-        initContainerStatuses: (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always").map((c) => ({
-          name: c.name,
-          image: c.image ?? "",
-          imageID: "",
-          ready,
-          restartCount: 0,
-          started: true,
-          state: { running: { startedAt: now } },
-        })),
-        containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
-          name: c.name,
-          image: c.image ?? "",
-          imageID: "",
-          ready,
-          restartCount: 0,
-          started: true,
-          state: { running: { startedAt: now } },
-        })),
+        initContainerStatuses: (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always").map(running),
+        containerStatuses: (pod.spec?.containers ?? []).map(running),
       },
     },
     { type: "strategic", subresource: "status" },

@@ -34,6 +34,16 @@ export const owner: V1OwnerReference = {
   blockOwnerDeletion: true,
 };
 
+/** A warm pool's controller reference, as the pool puts it on its members. */
+export const poolOwner: V1OwnerReference = {
+  apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+  kind: "SandboxWarmPool",
+  name: "pool",
+  uid: "uid-pool",
+  controller: true,
+  blockOwnerDeletion: true,
+};
+
 type SandboxOverrides = {
   name?: string;
   labels?: Record<string, string>;

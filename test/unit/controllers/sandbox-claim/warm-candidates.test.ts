@@ -6,18 +6,10 @@ import { adoptableMemberCheck } from "../../../../src/controllers/shared/adoptab
 import type { Named } from "../../../../src/controllers/shared/named.js";
 import { sandboxFromTemplate } from "../../../../src/controllers/shared/sandbox-from-template.js";
 import { staleMemberCheck } from "../../../../src/controllers/shared/stale-member.js";
-import { makeTemplate } from "../fixtures.js";
+import { makeTemplate, poolOwner } from "../fixtures.js";
 
 type Member = Sandbox & KubernetesObject;
 
-const poolOwner = {
-  apiVersion: "extensions.agents.x-k8s.io/v1beta1",
-  kind: "SandboxWarmPool",
-  name: "pool",
-  uid: "uid-pool",
-  controller: true,
-  blockOwnerDeletion: true,
-};
 
 /** A pool member built from `template` as the cache shows it: Ready with a pod IP unless told otherwise. */
 function member(template: Named<SandboxTemplate>, name: string, o: { createdAt?: string; ready?: boolean; podIPs?: string[] } = {}): Member {

@@ -4,16 +4,8 @@ import { adoptableMemberCheck, updateStrategyOf } from "../../../../src/controll
 import type { Named } from "../../../../src/controllers/shared/named.js";
 import { sandboxFromTemplate } from "../../../../src/controllers/shared/sandbox-from-template.js";
 import { staleMemberCheck, type MemberBlueprint } from "../../../../src/controllers/shared/stale-member.js";
-import { makeTemplate } from "../fixtures.js";
+import { makeTemplate, poolOwner } from "../fixtures.js";
 
-const poolOwner = {
-  apiVersion: "extensions.agents.x-k8s.io/v1beta1",
-  kind: "SandboxWarmPool",
-  name: "pool",
-  uid: "uid-pool",
-  controller: true,
-  blockOwnerDeletion: true,
-};
 
 function memberOf(template: Named<SandboxTemplate>): MemberBlueprint {
   return SandboxSchema.parse(sandboxFromTemplate({ name: "pool-abcde", namespace: "ns", template, owner: poolOwner, labels: { [LabelKeys.WarmPoolSandbox]: "h" } }));

@@ -2,16 +2,8 @@ import { describe, expect, it } from "vitest";
 import { blueprintHash, sandboxFromTemplate } from "../../../../src/controllers/shared/sandbox-from-template.js";
 import { nameHash } from "../../../../src/controllers/shared/name-hash.js";
 import { SandboxSchema, type SandboxBlueprint } from "../../../../src/api/index.js";
-import { makeTemplate } from "../fixtures.js";
+import { makeTemplate, poolOwner } from "../fixtures.js";
 
-const poolOwner = {
-  apiVersion: "extensions.agents.x-k8s.io/v1beta1",
-  kind: "SandboxWarmPool",
-  name: "pool",
-  uid: "uid-pool",
-  controller: true,
-  blockOwnerDeletion: true,
-};
 
 /** The same object with every map's keys in reverse order. */
 function reverseKeys<T>(v: T): T {

@@ -3,16 +3,8 @@ import { SandboxSchema, type SandboxTemplate } from "../../../../src/api/index.j
 import type { Named } from "../../../../src/controllers/shared/named.js";
 import { sandboxFromTemplate } from "../../../../src/controllers/shared/sandbox-from-template.js";
 import { staleMemberCheck, type MemberBlueprint } from "../../../../src/controllers/shared/stale-member.js";
-import { makeTemplate } from "../fixtures.js";
+import { makeTemplate, poolOwner } from "../fixtures.js";
 
-const poolOwner = {
-  apiVersion: "extensions.agents.x-k8s.io/v1beta1",
-  kind: "SandboxWarmPool",
-  name: "pool",
-  uid: "uid-pool",
-  controller: true,
-  blockOwnerDeletion: true,
-};
 
 /** A pool member as the pool builds it from `template` and the cache shows it. */
 function memberOf(template: Named<SandboxTemplate>, name = "pool-abcde"): MemberBlueprint {

@@ -201,9 +201,10 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
       if (svc) {
         const sel = (svc.spec?.["selector"] ?? {}) as Record<string, string>;
         check(isDeepStrictEqual(sel, { [LabelKeys.SandboxNameHash]: hash }), "drift.service-selector", `Service/${name}`, () => `selector ${JSON.stringify(sel)}`);
-        // Every port it exposes leads to a port one of the pod's containers declares.
+        // Every port it exposes leads to a port one of the pod's containers (sidecars included) declares.
         const declared = new Set<string>();
-        for (const c of pod?.spec?.containers ?? []) for (const p of c.ports ?? []) declared.add(String(p.containerPort)).add(p.name ?? "");
+        const serving = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always")];
+        for (const c of serving) for (const p of c.ports ?? []) declared.add(String(p.containerPort)).add(p.name ?? "");
         const svcPorts = (svc.spec?.["ports"] ?? []) as { port: number; targetPort?: number | string }[];
         const stray = svcPorts.filter((p) => !declared.has(String(p.targetPort ?? p.port)));
         check(pod === undefined || stray.length === 0, "drift.service-ports", `Service/${name}`, () => `exposes ports the pod does not declare: ${JSON.stringify(stray)}`);

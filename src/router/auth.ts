@@ -9,7 +9,8 @@ import type { Kube, Logger } from "../runtime/index.js";
 import { forbidden, unauthenticated } from "./errors.js";
 import { presentedToken } from "./credentials.js";
 import type { RouterMetrics } from "./metrics.js";
-import { looksScoped, type ScopedTokens } from "./scoped-token.js";
+import { scopedAllows, scopedRefusal, type TargetIdentity } from "./scoped-access.js";
+import { looksScoped, type ScopedSubject, type ScopedTokens } from "./scoped-token.js";
 
 export interface UserInfo {
   username: string;
@@ -18,17 +19,19 @@ export interface UserInfo {
   extra?: Record<string, string[]> | undefined;
 }
 
-export type Caller = { kind: "user"; user: UserInfo; token: string } | { kind: "scoped"; namespace: string; name: string };
+export type Caller = { kind: "user"; user: UserInfo; token: string } | { kind: "scoped"; subject: ScopedSubject };
 
 /**
  * What a request wants to do. Running anything in a sandbox (proxy, execute, files) is
  * `create` on `sandboxes/exec` in agents.x-k8s.io, like `create pods/exec` for kubectl exec:
  * a role that may only read Sandboxes cannot run code in them. Management calls use the
- * verbs of sandboxclaims (and sandboxwarmpools) in extensions.agents.x-k8s.io.
+ * verbs of sandboxclaims (and sandboxwarmpools) in extensions.agents.x-k8s.io. `target` is what
+ * the request resolved to in the caches; Kubernetes callers are asked about by name, sandbox
+ * tokens are matched on its UIDs.
  */
 export type Action =
-  | { kind: "exec"; namespace: string; sandboxName?: string | undefined; claimName?: string | undefined; requestedName: string }
-  | { kind: "claim"; verb: "get" | "list" | "create" | "delete"; namespace: string; name?: string | undefined; sandboxName?: string | undefined }
+  | { kind: "exec"; namespace: string; requestedName: string; target: TargetIdentity }
+  | { kind: "claim"; verb: "get" | "list" | "create" | "delete"; namespace: string; name?: string | undefined; target?: TargetIdentity | undefined }
   | { kind: "pool"; verb: "list" | "scale"; namespace: string; name?: string | undefined };
 
 interface ResourceAttributes {
@@ -49,7 +52,7 @@ export function resourceAttributes(action: Action): ResourceAttributes {
         group: SANDBOX_GROUP,
         resource: "sandboxes",
         subresource: "exec",
-        name: action.sandboxName ?? action.requestedName,
+        name: action.target.sandbox?.name ?? action.requestedName,
       };
     case "claim":
       return { namespace: action.namespace, verb: action.verb, group: EXTENSIONS_GROUP, resource: "sandboxclaims", ...(action.name ? { name: action.name } : {}) };
@@ -57,19 +60,6 @@ export function resourceAttributes(action: Action): ResourceAttributes {
       return action.verb === "scale"
         ? { namespace: action.namespace, verb: "update", group: EXTENSIONS_GROUP, resource: "sandboxwarmpools", subresource: "scale", ...(action.name ? { name: action.name } : {}) }
         : { namespace: action.namespace, verb: "list", group: EXTENSIONS_GROUP, resource: "sandboxwarmpools" };
-  }
-}
-
-/** A scoped token may do what its holder needs with its one sandbox: run, read, delete. */
-function scopedAllows(caller: { namespace: string; name: string }, action: Action): boolean {
-  if (action.namespace !== caller.namespace) return false;
-  switch (action.kind) {
-    case "exec":
-      return [action.sandboxName, action.claimName].includes(caller.name) || (!action.sandboxName && !action.claimName && action.requestedName === caller.name);
-    case "claim":
-      return (action.verb === "get" || action.verb === "delete") && (action.name === caller.name || action.sandboxName === caller.name);
-    case "pool":
-      return false;
   }
 }
 
@@ -109,7 +99,7 @@ export class Authenticator {
       try {
         const subject = await this.#o.scoped.verify(token);
         this.#o.metrics.authentications.inc({ method: "scoped", result: "ok" });
-        return { kind: "scoped", ...subject };
+        return { kind: "scoped", subject };
       } catch (err) {
         this.#o.metrics.authentications.inc({ method: "scoped", result: "rejected" });
         throw unauthenticated(`sandbox token rejected: ${(err as Error).message}`);
@@ -130,8 +120,8 @@ export class Authenticator {
   async authorize(caller: Caller, action: Action): Promise<void> {
     const attrs = resourceAttributes(action);
     if (caller.kind === "scoped") {
-      if (scopedAllows(caller, action)) return;
-      throw forbidden(`this sandbox token is for ${caller.namespace}/${caller.name} only; it cannot ${describe(attrs)}`);
+      if (scopedAllows(caller.subject, action)) return;
+      throw forbidden(scopedRefusal(caller.subject, describe(attrs)));
     }
     // A caller allowed on every object of the kind in the namespace (a rule without
     // resourceNames, the usual Role) is allowed on each one: asking that once per namespace and

@@ -13,6 +13,11 @@ export type SandboxObject = Sandbox & KubernetesObject;
 export type ClaimObject = SandboxClaim & KubernetesObject;
 export type PoolObject = SandboxWarmPool & KubernetesObject;
 
+/** Read access to one cache by key: an Informer, or a plain store in tests. */
+export interface CacheReader<T> {
+  get(namespace: string | undefined, name: string): T | undefined;
+}
+
 export const RouterIndex = { PoolsByTemplate: "poolsByTemplate" } as const;
 
 /**

@@ -27,6 +27,15 @@ export interface RouterConfig {
    * that first call failed and the client had to retry.
    */
   resolveWaitMs: number;
+  /**
+   * How long a request for a sandbox that is starting or restarting (its pod being created or
+   * recreated, a container restarting) waits for it to serve before the 503; at least
+   * resolveWaitMs. A sandbox that will not come back by itself (failed, suspended, being deleted)
+   * is answered at once.
+   */
+  restartWaitMs: number;
+  /** A new connection to a pod not established within this long counts as refused; also bounds the check that a pod still accepts connections. */
+  connectTimeoutMs: number;
   /** Idle timeout of a proxied request (no bytes either way for this long aborts it). */
   upstreamIdleTimeoutMs: number;
 }
@@ -44,6 +53,8 @@ export const defaultRouterConfig: RouterConfig = {
   authCacheMax: 10_000,
   retryAfterSeconds: 2,
   resolveWaitMs: 1_000,
+  restartWaitMs: 5_000,
+  connectTimeoutMs: 3_000,
   upstreamIdleTimeoutMs: 600_000,
 };
 

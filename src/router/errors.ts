@@ -1,12 +1,16 @@
 import type { ServerResponse } from "node:http";
 
-/** An error with an HTTP status and a stable machine-readable code, answered as JSON. */
+/**
+ * An error with an HTTP status and a stable machine-readable code, answered as JSON. `reason`,
+ * when given, is the sandbox's status reason behind the error (e.g. its Ready condition's).
+ */
 export class RouterError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly reason?: string,
   ) {
     super(message);
     this.name = "RouterError";
@@ -18,6 +22,11 @@ export const unauthenticated = (message: string): RouterError =>
   new RouterError(401, "unauthenticated", message, { "www-authenticate": 'Bearer realm="sandbox-router"' });
 export const forbidden = (message: string): RouterError => new RouterError(403, "forbidden", message);
 export const notFound = (message: string): RouterError => new RouterError(404, "not_found", message);
+
+/** 503 for a sandbox that cannot serve the call, naming the status reason behind it. */
+export function unavailable(code: string, reason: string, message: string, retryAfterSeconds: number): RouterError {
+  return new RouterError(503, code, `${message} (${reason})`, { "retry-after": String(retryAfterSeconds) }, reason);
+}
 
 /** decodeURIComponent for one path segment; bad percent-encoding is the caller's 400, not a 500. */
 export function decodeSegment(text: string): string {
@@ -39,5 +48,5 @@ export function sendError(res: ServerResponse, error: RouterError): void {
     res.destroy(error);
     return;
   }
-  sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
+  sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.reason ? { reason: error.reason } : {}) } }, error.headers);
 }

@@ -43,6 +43,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     .addOption(new Option("--token-ttl <seconds>", "lifetime of sandbox tokens").default(d.scopedTokenTtlSeconds).argParser(wholeNumber("--token-ttl", 10)))
     .addOption(new Option("--auth-cache-ttl <ms>", "how long TokenReview/SubjectAccessReview answers are reused").default(d.authCacheTtlMs).argParser(wholeNumber("--auth-cache-ttl", 0)))
     .addOption(new Option("--resolve-wait <ms>", "how long a request for a sandbox not (yet) Ready in the router's caches waits before 404/503").default(d.resolveWaitMs).argParser(wholeNumber("--resolve-wait", 0)))
+    .addOption(new Option("--restart-wait <ms>", "how long a request for a sandbox that is starting or restarting waits before 503").default(d.restartWaitMs).argParser(wholeNumber("--restart-wait", 0)))
+    .addOption(new Option("--connect-timeout <ms>", "a connection to a pod not made within this long counts as refused").default(d.connectTimeoutMs).argParser(wholeNumber("--connect-timeout", 1)))
     .addOption(new Option("--upstream-idle-timeout <ms>", "abort a proxied request idle for this long").default(d.upstreamIdleTimeoutMs).argParser(wholeNumber("--upstream-idle-timeout", 1)))
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
     .exitOverride();
@@ -62,6 +64,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     authCacheTtl: number;
     upstreamIdleTimeout: number;
     resolveWait: number;
+    restartWait: number;
+    connectTimeout: number;
     namespace?: string;
   }>();
   if (o.defaultTtl > o.maxTtl) throw new Error(`--default-ttl (${o.defaultTtl}) exceeds --max-ttl (${o.maxTtl})`);
@@ -83,6 +87,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       authCacheTtlMs: o.authCacheTtl,
       upstreamIdleTimeoutMs: o.upstreamIdleTimeout,
       resolveWaitMs: o.resolveWait,
+      restartWaitMs: o.restartWait,
+      connectTimeoutMs: o.connectTimeout,
     },
     listen: typeof o.listen === "string" ? hostPort(o.listen) : o.listen,
     healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,

@@ -13,6 +13,7 @@ import type { RouterDeps } from "./deps.js";
 import { badRequest, decodeSegment, notFound, RouterError, sendJson } from "./errors.js";
 import { proxyTo, validateTarget } from "./proxy-route.js";
 import { boundSandboxName, SandboxStates, viewOf, type SandboxView } from "./sandbox-state.js";
+import { identityOf, type TargetIdentity } from "./scoped-access.js";
 
 const RESERVED_LABEL_PREFIXES = ["agents.x-k8s.io/", "extensions.agents.x-k8s.io/", "router.agent-sandbox-ts.dev/", "app.kubernetes.io/managed-by"];
 
@@ -91,6 +92,13 @@ function templateOfPool(deps: RouterDeps, namespace: string, pool: string): stri
   return deps.caches.pools.get(namespace, pool)?.spec.sandboxTemplateRef.name;
 }
 
+/** A claim and the Sandbox it is bound to, as the caches show them, for authorizing calls on the claim. */
+function claimTarget(deps: RouterDeps, claim: ClaimObject | undefined): TargetIdentity | undefined {
+  if (!claim) return undefined;
+  const bound = boundSandboxName(claim);
+  return identityOf(bound ? deps.caches.sandboxes.get(claim.metadata.namespace, bound) : undefined, claim);
+}
+
 function view(deps: RouterDeps, claim: ClaimObject): SandboxView {
   const ns = claim.metadata.namespace ?? "";
   const bound = boundSandboxName(claim);
@@ -121,8 +129,9 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
     startedAt,
   );
   const name = claim.metadata?.name ?? "";
+  let claimUid: string;
   try {
-    await deps.kube.create(claim);
+    claimUid = (await deps.kube.create(claim)).metadata?.uid ?? "";
   } catch (err) {
     throw fromApiError(err);
   }
@@ -131,7 +140,7 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
   const current = deps.caches.claims.get(namespace, name);
   const v: SandboxView = current ? view(deps, current) : { id: name, namespace, state: "creating", warmPool: pool.metadata.name ?? "", labels: claim.metadata?.labels ?? {}, expireTime: claim.spec.lifecycle?.shutdownTime, ttlSeconds };
   if (v.state === "running") deps.metrics.claimReadySeconds.observe((deps.now() - startedAt) / 1000);
-  const token = await deps.scoped.sign({ namespace, name }, Math.min(deps.config.scopedTokenTtlSeconds, ttlSeconds), deps.now());
+  const token = await deps.scoped.sign({ namespace, name, boundTo: { kind: "claim", uid: claimUid } }, Math.min(deps.config.scopedTokenTtlSeconds, ttlSeconds), deps.now());
   const warnings = requested > ttlSeconds ? [`ttlSeconds ${requested} exceeds the maximum; capped at ${ttlSeconds}`] : [];
   const answer = { ...v, token: token.token, tokenExpiresAt: token.expiresAt, ...(warnings.length ? { warnings } : {}) };
   if (v.state === "failed") {
@@ -175,13 +184,14 @@ function choosePool(deps: RouterDeps, namespace: string, body: z.infer<typeof Cr
 async function get(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, url: URL, namespace: string, id: string): Promise<void> {
   const caller = await deps.auth.authenticate(req);
   const cached = deps.caches.claims.get(namespace, id);
-  await deps.auth.authorize(caller, { kind: "claim", verb: "get", namespace, name: id, sandboxName: cached ? boundSandboxName(cached) : undefined });
+  await deps.auth.authorize(caller, { kind: "claim", verb: "get", namespace, name: id, target: claimTarget(deps, cached) });
   if (!cached) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
   const wait = Number(url.searchParams.get("waitForReady") ?? 0);
   if (!Number.isFinite(wait) || wait < 0) throw badRequest("waitForReady must be a number of seconds >= 0");
   if (wait > 0) await waitUntilSettled(deps, namespace, id, Math.min(wait, deps.config.maxWaitSeconds) * 1000, res);
   const claim = deps.caches.claims.get(namespace, id);
-  if (!claim) throw notFound(`sandbox "${id}" was deleted`);
+  // A sandbox token reads only the claim it was checked against, not one created since under its name.
+  if (!claim || (caller.kind === "scoped" && claim.metadata.uid !== cached?.metadata.uid)) throw notFound(`sandbox "${id}" was deleted`);
   sendJson(res, 200, view(deps, claim));
 }
 
@@ -233,9 +243,13 @@ export function parseSelector(text: string): Record<string, string> {
 async function remove(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, namespace: string, id: string): Promise<void> {
   const caller = await deps.auth.authenticate(req);
   const cached = deps.caches.claims.get(namespace, id);
-  await deps.auth.authorize(caller, { kind: "claim", verb: "delete", namespace, name: id, sandboxName: cached ? boundSandboxName(cached) : undefined });
+  await deps.auth.authorize(caller, { kind: "claim", verb: "delete", namespace, name: id, target: claimTarget(deps, cached) });
+  // A sandbox token was checked against the cached claim's uid: the delete is made on that uid
+  // only, so a claim created under the same name since (the cache not showing it yet) is safe.
+  const uid = caller.kind === "scoped" ? cached?.metadata.uid : undefined;
+  if (caller.kind === "scoped" && !uid) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
   try {
-    await deps.kube.delete({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id }, { propagationPolicy: "Background" });
+    await deps.kube.delete({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id }, { propagationPolicy: "Background", ...(uid ? { preconditions: { uid } } : {}) });
   } catch (err) {
     if (isNotFound(err)) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
     throw fromApiError(err);
@@ -248,11 +262,14 @@ async function mintToken(deps: RouterDeps, req: IncomingMessage, res: ServerResp
   if (caller.kind === "scoped") throw new RouterError(403, "forbidden", "a sandbox token cannot mint tokens; use a Kubernetes token");
   const body = await readJson(req, TokenBody);
   const claim = deps.caches.claims.get(namespace, id);
-  const sandbox = claim ? boundSandboxName(claim) : id;
-  await deps.auth.authorize(caller, { kind: "exec", namespace, sandboxName: sandbox, claimName: claim ? id : undefined, requestedName: id });
-  if (!claim && !deps.caches.sandboxes.get(namespace, id)) throw notFound(`no Sandbox or SandboxClaim "${id}" in namespace "${namespace}"`);
+  const bound = claim ? boundSandboxName(claim) : undefined;
+  const sandbox = claim ? (bound ? deps.caches.sandboxes.get(namespace, bound) : undefined) : deps.caches.sandboxes.get(namespace, id);
+  await deps.auth.authorize(caller, { kind: "exec", namespace, requestedName: claim ? (bound ?? id) : id, target: identityOf(sandbox, claim) });
+  // A token names what it opens by uid: a claim's token follows the claim, a Sandbox's that Sandbox.
+  const boundTo = claim?.metadata.uid ? { kind: "claim" as const, uid: claim.metadata.uid } : sandbox?.metadata.uid ? { kind: "sandbox" as const, uid: sandbox.metadata.uid } : undefined;
+  if (!boundTo) throw notFound(`no Sandbox or SandboxClaim "${id}" in namespace "${namespace}"`);
   const ttl = Math.min(body.ttlSeconds ?? deps.config.scopedTokenTtlSeconds, deps.config.scopedTokenTtlSeconds);
-  const token = await deps.scoped.sign({ namespace, name: id }, ttl, deps.now());
+  const token = await deps.scoped.sign({ namespace, name: id, boundTo }, ttl, deps.now());
   sendJson(res, 200, { id, namespace, token: token.token, expiresAt: token.expiresAt });
 }
 

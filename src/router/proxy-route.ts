@@ -1,10 +1,14 @@
 // The data plane: authenticate, resolve from the caches, authorize against the resolved
-// sandbox, then stream to its pod with the sandbox's own execution-server token.
+// sandbox, then stream to its pod with the sandbox's own execution-server token. A sandbox the
+// caches show failed or gone is answered at once; one that is restarting is waited for briefly.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { guardCall } from "./call-guard.js";
 import type { RouterDeps } from "./deps.js";
-import { badRequest, decodeSegment, notFound, RouterError } from "./errors.js";
-import { forward } from "./proxy.js";
-import { namesOf, resolveTarget, type Resolution } from "./resolve.js";
+import { badRequest, decodeSegment, notFound, RouterError, unavailable } from "./errors.js";
+import { ConnectFailed, forward } from "./proxy.js";
+import { resolveTarget, targetOf, type Resolution } from "./resolve.js";
+import type { DialledSandbox } from "./target-health.js";
+import { afterRefusal, untilServing, type WaitTarget } from "./target-wait.js";
 
 /** Upstream paths that count as an execute (they reset the sandbox's TTL). */
 const EXECUTE_PATHS = new Set(["/v1/execute", "/execute", "/v1/executeCode"]);
@@ -59,60 +63,74 @@ export function fromPath(req: IncomingMessage, defaults: { port: number }): Prox
 
 export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, p: ProxyRequest): Promise<void> {
   const caller = await deps.auth.authenticate(req);
-  let r = resolveTarget(deps.caches, p.namespace, p.id, deps.now());
+  const preferClaim = caller.kind === "scoped" && caller.subject.boundTo.kind === "claim";
+  const t: WaitTarget = { namespace: p.namespace, id: p.id, resolve: () => resolveTarget(deps.caches, p.namespace, p.id, deps.now(), { preferClaim }) };
+  const authorize = (r: Resolution): Promise<void> => deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, requestedName: p.id, target: targetOf(r) });
+  let r = t.resolve();
   // Authorize before telling anything about the target, so others learn nothing from 404 vs 503
   // (nor from how long the answer took: only an authorized caller ever waits below).
-  await deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, ...namesOf(r), requestedName: p.id });
+  await authorize(r);
   if (r.kind === "not-found" || r.kind === "not-ready") {
-    r = await awaitResolution(deps, p, res);
-    // The target may now resolve to a sandbox the first check did not name (a claim's adopted one).
-    await deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, ...namesOf(r), requestedName: p.id });
+    r = await untilServing(deps, t, res, r);
+    // The target may now resolve to objects the first check did not name (a claim's adopted sandbox).
+    await authorize(r);
   }
+  const ready = serving(deps, p, r);
+  const pathOnly = p.path.split("?")[0] ?? "/";
+  if (ready.claim && EXECUTE_PATHS.has(pathOnly) && req.method === "POST") deps.ttl.touch(ready.claim);
+  try {
+    await dial(deps, req, res, p, ready);
+  } catch (err) {
+    if (!(err instanceof ConnectFailed)) throw err;
+    // Nothing reached the pod. If the caches show the sandbox restarting, or already back at
+    // another address, the call is sent once more when it serves again; else the refusal stands.
+    const next = await afterRefusal(deps, t, res, dialledOf(p, ready));
+    if (!next) throw err;
+    await authorize(next);
+    await dial(deps, req, res, p, serving(deps, p, next));
+  }
+}
+
+type Ready = Extract<Resolution, { kind: "ready" }>;
+
+/** The resolution if the sandbox serves; else the answer to give (404, 410, 503 with the status reason). */
+function serving(deps: RouterDeps, p: ProxyRequest, r: Resolution): Ready {
   switch (r.kind) {
     case "not-found":
       throw notFound(`no Sandbox or SandboxClaim "${p.id}" in namespace "${p.namespace}"`);
     case "expired":
       throw new RouterError(410, "expired", r.message);
     case "not-ready":
-      throw new RouterError(503, "not_ready", `${r.message} (${r.reason})`, { "retry-after": String(deps.config.retryAfterSeconds) });
+      throw unavailable("not_ready", r.reason, r.message, deps.config.retryAfterSeconds);
     case "ready":
-      break;
+      return r;
   }
-  const pathOnly = p.path.split("?")[0] ?? "/";
-  if (r.claim && EXECUTE_PATHS.has(pathOnly) && req.method === "POST") deps.ttl.touch(r.claim);
-  const sandboxName = r.sandbox.metadata.name ?? p.id;
-  const addr = deps.mapAddress ? await deps.mapAddress({ namespace: p.namespace, sandboxName, podIP: r.podIP, port: p.port }) : { host: r.podIP, port: p.port };
+}
+
+function dialledOf(p: ProxyRequest, r: Ready): DialledSandbox {
+  return { namespace: p.namespace, name: r.sandbox.metadata.name ?? p.id, uid: r.sandbox.metadata.uid ?? "", podIP: r.podIP };
+}
+
+/** One attempt at the pod, given up early if the caches show the sandbox gone meanwhile. */
+async function dial(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, p: ProxyRequest, r: Ready): Promise<void> {
+  const dialled = dialledOf(p, r);
+  const addr = deps.mapAddress ? await deps.mapAddress({ namespace: p.namespace, sandboxName: dialled.name, podIP: r.podIP, port: p.port }) : { host: r.podIP, port: p.port };
   // The execution server's token goes only to the execution server, never to other ports.
   const execdToken = p.port === deps.config.execPort ? r.execdToken : undefined;
-  await forward(req, res, { host: addr.host, port: addr.port, path: p.path, execdToken }, {
-    idleTimeoutMs: idleTimeoutFor(req, deps.config.upstreamIdleTimeoutMs),
-    mapStatus: (status) =>
-      status === 401 && p.port === deps.config.execPort
-        ? new RouterError(502, "upstream_auth", `sandbox ${sandboxName} rejected the router's credentials${execdToken ? "" : " (its token Secret is not known to the router yet)"}`)
-        : undefined,
-  });
-}
-
-/**
- * Waits (on informer events, bounded by resolveWaitMs) for the target to become Ready or to
- * expire in the caches, and returns the resolution at the end of the wait either way.
- */
-async function awaitResolution(deps: RouterDeps, p: ProxyRequest, res: ServerResponse): Promise<Resolution> {
-  const resolve = (): Resolution => resolveTarget(deps.caches, p.namespace, p.id, deps.now());
-  if (deps.config.resolveWaitMs <= 0) return resolve();
-  const gone = new AbortController();
-  const onClose = (): void => gone.abort();
-  res.once("close", onClose);
+  const guard = guardCall(deps, dialled, addr);
   try {
-    await deps.waiter.waitFor(p.namespace, p.id, () => settled(resolve()), deps.config.resolveWaitMs, gone.signal);
+    await forward(req, res, { host: addr.host, port: addr.port, path: p.path, execdToken }, {
+      idleTimeoutMs: idleTimeoutFor(req, deps.config.upstreamIdleTimeoutMs),
+      connectTimeoutMs: deps.config.connectTimeoutMs,
+      signal: guard.signal,
+      mapStatus: (status) =>
+        status === 401 && p.port === deps.config.execPort
+          ? new RouterError(502, "upstream_auth", `sandbox ${dialled.name} rejected the router's credentials${execdToken ? "" : " (its token Secret is not known to the router yet)"}`)
+          : undefined,
+    });
   } finally {
-    res.off("close", onClose);
+    guard.stop();
   }
-  return resolve();
-}
-
-function settled(r: Resolution): boolean {
-  return r.kind === "ready" || r.kind === "expired";
 }
 
 /** Upstream's X-Sandbox-Timeout (seconds) may shorten the idle timeout, never lengthen it. */

@@ -47,22 +47,40 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: "li
 
 export interface ForwardOptions {
   idleTimeoutMs: number;
+  /** A new connection not established within this long fails as ConnectFailed. */
+  connectTimeoutMs: number;
   /** Called once with the upstream status (before the body streams). */
   onResponse?: (status: number) => void;
   /** Replace a response before it is relayed (the router maps the pod's 401 to 502). */
   mapStatus?: (status: number) => RouterError | undefined;
+  /**
+   * Aborts the call, its reason a RouterError: answered as such if the pod's response has not
+   * started, else the client's connection is cut (a status can no longer be sent).
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /**
+ * The connection to the pod failed before any of the request was sent: nothing reached the
+ * sandbox, so the call may be sent again.
+ */
+export class ConnectFailed extends RouterError {}
+
+/**
  * Forwards `req` to `target`. Resolves when the response has been fully relayed or either side
- * went away; failures before the response head become RouterErrors (502/503/504).
+ * went away; failures before the response head become RouterErrors (502/503/504). The request
+ * body is read only once the connection is up, so after a ConnectFailed `req` is untouched.
  */
 export function forward(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget, opts: ForwardOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let settled = false;
+    let sent = false;
+    let connectTimer: ReturnType<typeof setTimeout> | undefined;
     const done = (err?: RouterError): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(connectTimer);
+      opts.signal?.removeEventListener("abort", onAbort);
       if (err) reject(err);
       else resolve();
     };
@@ -73,6 +91,24 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
       method: req.method,
       path: target.path,
       headers: upstreamRequestHeaders(req, target),
+    });
+    const onAbort = (): void => {
+      const reason = opts.signal?.reason instanceof RouterError ? opts.signal.reason : new RouterError(503, "aborted", "the call was aborted");
+      if (res.headersSent) res.destroy();
+      upstream.destroy();
+      done(res.headersSent ? undefined : reason);
+    };
+    const send = (): void => {
+      clearTimeout(connectTimer);
+      if (settled) return;
+      sent = true;
+      req.pipe(upstream);
+    };
+    upstream.on("socket", (socket) => {
+      if (settled) return;
+      if (!socket.connecting) return send();
+      connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no connection within ${opts.connectTimeoutMs} ms`), { code: "ETIMEDOUT" })), opts.connectTimeoutMs);
+      socket.once("connect", send);
     });
     upstream.setTimeout(opts.idleTimeoutMs, () => upstream.destroy(new RouterError(504, "upstream_timeout", `the sandbox sent nothing for ${opts.idleTimeoutMs} ms`)));
     upstream.on("response", (up) => {
@@ -105,8 +141,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
     });
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       if (err instanceof RouterError) return done(err);
-      if (err.code === "ECONNREFUSED" || err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") {
-        return done(new RouterError(503, "upstream_unavailable", `the sandbox at ${target.host}:${target.port} refused the connection (${err.code}); it may still be starting`, { "retry-after": "1" }));
+      if (!sent) {
+        const hint = err.code === "ECONNREFUSED" ? "; it may still be starting" : "";
+        return done(new ConnectFailed(503, "upstream_unavailable", `the sandbox at ${target.host}:${target.port} could not be reached (${err.code ?? err.message})${hint}`, { "retry-after": "1" }));
       }
       done(new RouterError(502, "bad_gateway", `the sandbox connection failed: ${err.message}`));
     });
@@ -116,6 +153,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
       done();
     });
     req.on("error", () => upstream.destroy());
-    req.pipe(upstream);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

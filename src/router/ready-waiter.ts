@@ -1,13 +1,19 @@
-// Waits for a claim to change state using the informers' events, never by polling the API.
-import { getControllerOf, keyOf, makeKey } from "../runtime/index.js";
-import type { RouterCaches } from "./caches.js";
+// Waits for a claim or Sandbox to change state using the informers' events, never by polling the API.
+import { getControllerOf, keyOf, makeKey, type EventHandler } from "../runtime/index.js";
+import type { ClaimObject, SandboxObject } from "./caches.js";
 
-type Waiter = { check: () => boolean; resolve: (done: boolean) => void };
+/** The informers a waiter listens to (only their event handlers are used). */
+export interface WatchedCaches {
+  claims: { addHandler(h: EventHandler<ClaimObject>): void };
+  sandboxes: { addHandler(h: EventHandler<SandboxObject>): void };
+}
+
+type Listener = () => void;
 
 export class ReadyWaiter {
-  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #listeners = new Map<string, Set<Listener>>();
 
-  constructor(caches: RouterCaches) {
+  constructor(caches: WatchedCaches) {
     const onClaim = (obj: { metadata?: { namespace?: string; name?: string } }) => this.#notify(keyOf(obj));
     caches.claims.addHandler({ add: onClaim, update: onClaim, delete: onClaim });
     const onSandbox = (obj: Parameters<typeof getControllerOf>[0]) => {
@@ -20,33 +26,52 @@ export class ReadyWaiter {
   }
 
   /**
-   * Resolves true as soon as `check()` holds (checked now and after every event that touches
-   * the claim), or false after `timeoutMs`.
+   * Calls `listener` after every cache event that touches `name` in `namespace`: the claim or
+   * Sandbox of that name, or a Sandbox controlled by the claim of that name. Returns the
+   * unsubscribe function.
    */
-  waitFor(namespace: string, claimName: string, check: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  subscribe(namespace: string, name: string, listener: Listener): () => void {
+    const key = makeKey(namespace, name);
+    const set = this.#listeners.get(key) ?? new Set<Listener>();
+    this.#listeners.set(key, set);
+    // Each subscription is its own entry, even when one function is subscribed twice.
+    const entry: Listener = () => listener();
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+      if (set.size === 0 && this.#listeners.get(key) === set) this.#listeners.delete(key);
+    };
+  }
+
+  /**
+   * Resolves true as soon as `check()` holds (checked now and after every event that touches
+   * the name), or false after `timeoutMs` or when `signal` aborts.
+   */
+  waitFor(namespace: string, name: string, check: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (check()) return Promise.resolve(true);
-    const key = makeKey(namespace, claimName);
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      const set = this.#waiters.get(key) ?? new Set<Waiter>();
-      this.#waiters.set(key, set);
+      let finished = false;
       const finish = (done: boolean): void => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        set.delete(waiter);
-        if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
+        unsubscribe();
         resolve(done);
       };
-      const waiter: Waiter = { check, resolve: finish };
       const onAbort = (): void => finish(false);
       const timer = setTimeout(() => finish(false), timeoutMs);
       signal?.addEventListener("abort", onAbort, { once: true });
-      set.add(waiter);
+      const unsubscribe = this.subscribe(namespace, name, () => {
+        if (check()) finish(true);
+      });
     });
   }
 
   #notify(key: string): void {
-    const set = this.#waiters.get(key);
+    const set = this.#listeners.get(key);
     if (!set) return;
-    for (const w of [...set]) if (w.check()) w.resolve(true);
+    for (const listener of [...set]) listener();
   }
 }

@@ -1,35 +1,52 @@
 // Request target -> sandbox pod, answered from the informer caches only (no DNS, no API call).
 import type { V1Secret } from "@kubernetes/client-node";
 import { findCondition, getControllerOf, type Condition } from "../runtime/index.js";
-import type { ClaimObject, RouterCaches, SandboxObject } from "./caches.js";
+import type { CacheReader, ClaimObject, SandboxObject } from "./caches.js";
 import { boundSandboxName, claimState } from "./sandbox-state.js";
+import { identityOf, type TargetIdentity } from "./scoped-access.js";
+import { isLasting } from "./target-health.js";
+
+/** The caches a resolution reads. */
+export interface ResolveCaches {
+  sandboxes: CacheReader<SandboxObject>;
+  claims: CacheReader<ClaimObject>;
+  secrets: CacheReader<V1Secret>;
+}
 
 export type Resolution =
   | { kind: "ready"; namespace: string; sandbox: SandboxObject; claim?: ClaimObject | undefined; podIP: string; execdToken?: string | undefined }
-  | { kind: "not-ready"; namespace: string; sandboxName?: string | undefined; claim?: ClaimObject | undefined; reason: string; message: string }
+  /** `lasting`: it will not serve again by itself (failed, suspended, being deleted), so calls fail at once. */
+  | { kind: "not-ready"; namespace: string; sandbox?: SandboxObject | undefined; claim?: ClaimObject | undefined; reason: string; message: string; lasting: boolean }
   | { kind: "expired"; namespace: string; claim: ClaimObject; message: string }
   | { kind: "not-found"; namespace: string; name: string };
 
-/** Names that may be used to authorize a request against this resolution (sandbox and claim). */
-export function namesOf(r: Resolution): { sandboxName?: string | undefined; claimName?: string | undefined } {
+/** The live objects a request resolved to, to authorize it against (names for SAR, UIDs for sandbox tokens). */
+export function targetOf(r: Resolution): TargetIdentity {
   switch (r.kind) {
     case "ready":
-      return { sandboxName: r.sandbox.metadata.name, claimName: r.claim?.metadata.name };
     case "not-ready":
-      return { sandboxName: r.sandboxName, claimName: r.claim?.metadata.name };
+      return identityOf(r.sandbox, r.claim);
     case "expired":
-      return { claimName: r.claim.metadata.name };
+      return identityOf(undefined, r.claim);
     case "not-found":
       return {};
   }
+}
+
+export interface ResolveOptions {
+  /**
+   * Look `id` up as a claim before a Sandbox. Upstream's X-Sandbox-ID may name either, and a
+   * Sandbox wins a name both have; a caller holding a claim's token can only mean the claim.
+   */
+  preferClaim?: boolean | undefined;
 }
 
 /**
  * Resolves `id`, which names a Sandbox or a SandboxClaim (upstream's X-Sandbox-ID is either:
  * claims adopted from a warm pool point at a Sandbox with another name).
  */
-export function resolveTarget(caches: RouterCaches, namespace: string, id: string, nowMs: number): Resolution {
-  let sandbox = caches.sandboxes.get(namespace, id);
+export function resolveTarget(caches: ResolveCaches, namespace: string, id: string, nowMs: number, opts: ResolveOptions = {}): Resolution {
+  let sandbox = opts.preferClaim && caches.claims.get(namespace, id) ? undefined : caches.sandboxes.get(namespace, id);
   let claim: ClaimObject | undefined;
   if (sandbox) {
     const owner = getControllerOf(sandbox);
@@ -44,29 +61,35 @@ export function resolveTarget(caches: RouterCaches, namespace: string, id: strin
     sandbox = bound ? caches.sandboxes.get(namespace, bound) : undefined;
   }
   if (claim) {
-    const { state, message } = claimState(claim, sandbox, nowMs);
+    const { state, reason, message } = claimState(claim, sandbox, nowMs);
     if (state === "expired") return { kind: "expired", namespace, claim, message: message ?? `sandbox ${claim.metadata.name} expired` };
+    if (state === "deleting") return { kind: "not-ready", namespace, sandbox, claim, reason: "ClaimDeleting", message: `sandbox ${id} is being deleted`, lasting: true };
+    if (!sandbox && state === "failed") {
+      return { kind: "not-ready", namespace, claim, reason: reason ?? "ClaimFailed", message: `sandbox ${id} failed${message ? `: ${message}` : ""}`, lasting: true };
+    }
   }
   if (!sandbox) {
-    return { kind: "not-ready", namespace, claim, reason: "SandboxPending", message: `claim ${id} has no sandbox yet` };
+    return { kind: "not-ready", namespace, claim, reason: "SandboxPending", message: `claim ${id} has no sandbox yet`, lasting: false };
   }
   const sandboxName = sandbox.metadata.name ?? id;
   if (sandbox.metadata.deletionTimestamp) {
-    return { kind: "not-ready", namespace, sandboxName, claim, reason: "SandboxDeleting", message: `sandbox ${sandboxName} is being deleted` };
+    return { kind: "not-ready", namespace, sandbox, claim, reason: "SandboxDeleting", message: `sandbox ${sandboxName} is being deleted`, lasting: true };
   }
   const ready = findCondition(sandbox.status?.conditions as Condition[] | undefined, "Ready");
   const podIP = sandbox.status?.podIPs?.[0];
   if (sandbox.spec.operatingMode === "Suspended") {
-    return { kind: "not-ready", namespace, sandboxName, claim, reason: "SandboxSuspended", message: `sandbox ${sandboxName} is suspended` };
+    return { kind: "not-ready", namespace, sandbox, claim, reason: "SandboxSuspended", message: `sandbox ${sandboxName} is suspended`, lasting: true };
   }
   if (ready?.status !== "True" || !podIP) {
+    const reason = ready?.status === "True" ? "SandboxNotReady" : (ready?.reason ?? "SandboxNotReady");
     return {
       kind: "not-ready",
       namespace,
-      sandboxName,
+      sandbox,
       claim,
-      reason: ready?.reason ?? "SandboxNotReady",
-      message: ready?.message ? `sandbox ${sandboxName} is not ready: ${ready.message}` : `sandbox ${sandboxName} is not ready`,
+      reason,
+      message: ready?.message && ready.status !== "True" ? `sandbox ${sandboxName} is not ready: ${ready.message}` : `sandbox ${sandboxName} is not ready`,
+      lasting: isLasting(reason),
     };
   }
   return { kind: "ready", namespace, sandbox, claim, podIP, execdToken: execdTokenOf(caches, sandbox) };
@@ -77,7 +100,7 @@ export function resolveTarget(caches: RouterCaches, namespace: string, id: strin
  * operator made for this very sandbox (controlled by its uid), so a look-alike Secret placed
  * in the namespace cannot redirect the router's credentials.
  */
-function execdTokenOf(caches: RouterCaches, sandbox: SandboxObject): string | undefined {
+function execdTokenOf(caches: ResolveCaches, sandbox: SandboxObject): string | undefined {
   const secret: V1Secret | undefined = caches.secrets.get(sandbox.metadata.namespace, `${sandbox.metadata.name}-execd-token`);
   if (!secret || getControllerOf(secret)?.uid !== sandbox.metadata.uid) return undefined;
   const encoded = secret.data?.["token"];

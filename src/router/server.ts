@@ -8,7 +8,7 @@ import { fromHeaders, fromPath, proxyTo } from "./proxy-route.js";
 
 type Handler = "proxy" | "management" | "health";
 
-const UPSTREAM_FAILURES = new Set(["bad_gateway", "upstream_unavailable", "upstream_timeout", "upstream_auth"]);
+const UPSTREAM_FAILURES = new Set(["bad_gateway", "upstream_unavailable", "upstream_timeout", "upstream_auth", "sandbox_lost"]);
 
 export interface RouterServerOptions {
   /** True once the caches have synced (readiness). */

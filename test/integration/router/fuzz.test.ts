@@ -1,5 +1,5 @@
 // Property-based (fast-check, fixed seeds): the router under hostile input. Callers with no,
-// broken, forged, expired or someone else's credentials, and callers with real ones, send
+// broken, forged, expired, name-only or someone else's credentials, and callers with real ones, send
 // requests whose routing (X-Sandbox-* headers, /sandboxes/{ns}/{name}/ paths, the management
 // API) is bent with encodings, dot segments, double slashes, unicode and NUL. Properties: the
 // router answers every one (no 5xx but the documented upstream ones, each a JSON error), and
@@ -61,8 +61,9 @@ beforeAll(async () => {
   await mkdir(path.join(execd.workspace, "data"), { recursive: true });
   await writeFile(path.join(execd.workspace, "data", "ok.txt"), "fine");
 
+  const uidOf = (ns: string, name: string): string => router.router.caches.sandboxes.get(ns, name)?.metadata.uid ?? "";
   const signed = (ns: string, name: string, key = SIGNING_KEY, ttl = 600, now = Date.now()): Promise<string> =>
-    new ScopedTokens(key).sign({ namespace: ns, name }, ttl, now).then((t) => t.token);
+    new ScopedTokens(key).sign({ namespace: ns, name, boundTo: { kind: "sandbox", uid: uidOf(ns, name) } }, ttl, now).then((t) => t.token);
   const none = (): boolean => false;
   const alg = (header: object, payload: object): string =>
     [header, payload].map((part) => Buffer.from(JSON.stringify(part)).toString("base64url")).join(".") + ".";
@@ -76,6 +77,12 @@ beforeAll(async () => {
     { kind: "wrong signature", authorization: `Bearer ${await signed(nsA, "mine", Buffer.alloc(32, 9))}`, may: none },
     { kind: "alg none", authorization: `Bearer ${alg({ alg: "none", typ: "JWT" }, { iss: SCOPED_TOKEN_ISSUER, aud: "sandbox", ns: nsA, name: "mine", exp: now + 600 })}`, may: none },
     {
+      // What routers before identity binding signed: a name and no uid.
+      kind: "scoped by name only",
+      authorization: `Bearer ${await new SignJWT({ ns: nsA, name: "mine" }).setProtectedHeader({ alg: "HS256" }).setIssuer(SCOPED_TOKEN_ISSUER).setAudience("sandbox").setExpirationTime(now + 600).sign(SIGNING_KEY)}`,
+      may: none,
+    },
+    {
       kind: "scoped without a sandbox",
       authorization: `Bearer ${await new SignJWT({ ns: 7, name: ["mine"] }).setProtectedHeader({ alg: "HS256" }).setIssuer(SCOPED_TOKEN_ISSUER).setAudience("sandbox").setExpirationTime(now + 600).sign(SIGNING_KEY)}`,
       may: none,
@@ -84,6 +91,12 @@ beforeAll(async () => {
     { kind: "alice", authorization: `Bearer ${userToken("alice")}`, may: (ns) => ns === nsA },
     { kind: "scoped mine", authorization: `Bearer ${await signed(nsA, "mine")}`, may: (ns, name) => ns === nsA && name === "mine" },
     { kind: "scoped bobs", authorization: `Bearer ${await signed(nsB, "bobs")}`, may: (ns, name) => ns === nsB && name === "bobs" },
+    // Valid, but bound to a claim uid that no object has: a Sandbox of the token's name is not its.
+    {
+      kind: "scoped for a claim of that name",
+      authorization: `Bearer ${await new ScopedTokens(SIGNING_KEY).sign({ namespace: nsA, name: "mine", boundTo: { kind: "claim", uid: "no-such-claim-uid" } }, 600).then((t) => t.token)}`,
+      may: none,
+    },
   ];
 });
 
@@ -209,7 +222,7 @@ function build(route: Route, caller: Caller): RawRequest {
   }
 }
 
-const UNAUTHENTICATED = new Set(["no credentials", "garbage", "not bearer", "two tokens", "expired scoped", "wrong signature", "alg none", "scoped without a sandbox"]);
+const UNAUTHENTICATED = new Set(["no credentials", "garbage", "not bearer", "two tokens", "expired scoped", "wrong signature", "alg none", "scoped by name only", "scoped without a sandbox"]);
 
 /** Statuses the router may give when it did reach an allowed sandbox (the pod refused or broke). */
 const UPSTREAM = new Set([502, 503, 504]);
@@ -234,7 +247,7 @@ describe("fuzzed router requests", () => {
     let dialedRuns = 0;
     await fc.assert(
       // Callers with real credentials are drawn more often, so many requests get past auth.
-      fc.asyncProperty(fc.oneof({ weight: 2, arbitrary: fc.nat({ max: 7 }) }, { weight: 3, arbitrary: fc.integer({ min: 8, max: 11 }) }), routeArb, async (who, route) => {
+      fc.asyncProperty(fc.oneof({ weight: 2, arbitrary: fc.nat({ max: 8 }) }, { weight: 3, arbitrary: fc.integer({ min: 9, max: 13 }) }), routeArb, async (who, route) => {
         const caller = callers[who]!;
         const req = build(route, caller);
         const before = router.network.dials.length;

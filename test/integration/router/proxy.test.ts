@@ -55,12 +55,13 @@ describe("authentication and authorization", () => {
     const bogus = await exec("not-a-real-token", { "x-sandbox-id": "raw", "x-sandbox-namespace": ns });
     expect(bogus.status).toBe(401);
 
-    const forged = await new ScopedTokens(Buffer.alloc(32, 7)).sign({ namespace: ns, name: "raw" }, 600);
+    const rawSubject = { namespace: ns, name: "raw", boundTo: { kind: "sandbox", uid: raw.metadata?.uid ?? "" } } as const;
+    const forged = await new ScopedTokens(Buffer.alloc(32, 7)).sign(rawSubject, 600);
     const withForged = await exec(forged.token, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns });
     expect(withForged.status).toBe(401);
     expect(withForged.body.error?.message).toContain("signature");
 
-    const expired = await new ScopedTokens(SIGNING_KEY).sign({ namespace: ns, name: "raw" }, 10, Date.now() - 3600_000);
+    const expired = await new ScopedTokens(SIGNING_KEY).sign(rawSubject, 10, Date.now() - 3600_000);
     expect((await exec(expired.token, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns })).status).toBe(401);
   });
 
@@ -76,7 +77,8 @@ describe("authentication and authorization", () => {
     await kube.create(sandboxManifest(ns, "second"));
     await sandboxReady(kube, ns, "second");
     await waitFor(() => router.router.caches.sandboxes.get(ns, "second")?.status?.podIPs?.length && router.router.caches.secrets.get(ns, "second-execd-token"));
-    const token = (await new ScopedTokens(SIGNING_KEY).sign({ namespace: ns, name: "second" }, 600)).token;
+    const uid = router.router.caches.sandboxes.get(ns, "second")?.metadata.uid ?? "";
+    const token = (await new ScopedTokens(SIGNING_KEY).sign({ namespace: ns, name: "second", boundTo: { kind: "sandbox", uid } }, 600)).token;
     const own = await exec(token, { "x-sandbox-id": "second", "x-sandbox-namespace": ns });
     expect(own.status).toBe(200);
     expect(own.body.results?.[0]).toEqual({ mimeType: "text/plain", data: "2" });

@@ -24,6 +24,8 @@ export class SimulatedPodNetwork {
   readonly #kube: Kube;
   readonly #servers = new Map<string, Promise<ExecdProcess>>();
   readonly #overrides = new Map<string, PodAddress>();
+  /** Pod IPs whose pod ended (see retire), with that pod's uid. */
+  readonly #retired = new Map<string, string>();
   /** Every dial the router made: lets tests see which pod IP and port it resolved. */
   readonly dials: Array<{ namespace: string; sandboxName: string; podIP: string; port: number }> = [];
 
@@ -46,6 +48,7 @@ export class SimulatedPodNetwork {
     if (override) return override;
     // Only the execution server's port has a listener in a sandbox pod; any other port is refused.
     if (t.port !== 8888) return { host: "127.0.0.1", port: 9 };
+    if (this.#retired.has(t.podIP) && !(await this.#newPodAt(t))) return { host: "127.0.0.1", port: 9 };
     let server = this.#servers.get(t.podIP);
     if (!server) {
       server = this.#start(t.namespace, t.sandboxName);
@@ -54,6 +57,27 @@ export class SimulatedPodNetwork {
     const execd = await server;
     return { host: "127.0.0.1", port: Number(new URL(execd.url).port) };
   };
+
+  /**
+   * Ends the pod at `podIP` as far as the network goes: its execution server stops, and dials to
+   * that IP are refused until another pod of the sandbox (a new uid) has it. Pods here are
+   * hand-run or kwok's, which reuses the IPs of deleted pods.
+   */
+  async retire(namespace: string, sandboxName: string, podIP: string): Promise<void> {
+    const pod = await this.#kube.getOrUndefined({ apiVersion: "v1", kind: "Pod", namespace, name: sandboxName });
+    this.#retired.set(podIP, pod?.metadata?.uid ?? "");
+    const server = this.#servers.get(podIP);
+    this.#servers.delete(podIP);
+    if (server) await (await server).stop();
+  }
+
+  /** True (and the IP no longer retired) once a new pod of the sandbox has the retired IP. */
+  async #newPodAt(t: { namespace: string; sandboxName: string; podIP: string }): Promise<boolean> {
+    const pod = await this.#kube.getOrUndefined<KubernetesObject & { status?: { podIP?: string } }>({ apiVersion: "v1", kind: "Pod", namespace: t.namespace, name: t.sandboxName });
+    if (!pod || pod.metadata?.uid === this.#retired.get(t.podIP) || pod.status?.podIP !== t.podIP) return false;
+    this.#retired.delete(t.podIP);
+    return true;
+  }
 
   /** The execd process behind a pod IP (starting it if needed), e.g. to inspect its workspace. */
   async execdFor(namespace: string, sandboxName: string, podIP: string): Promise<ExecdProcess> {

@@ -25,6 +25,12 @@ describe("router flags", () => {
     expect(() => parseRouterFlags([], { ROUTER_SIGNING_KEY: "short" })).toThrow(/at least 32 bytes/);
   });
 
+  it("set how long calls wait for a restarting sandbox and for a connection", () => {
+    expect(defaultRouterConfig).toMatchObject({ restartWaitMs: 5000, connectTimeoutMs: 3000 });
+    expect(parseRouterFlags(["--restart-wait", "20000", "--connect-timeout", "500"], {}).config).toMatchObject({ restartWaitMs: 20_000, connectTimeoutMs: 500 });
+    expect(() => parseRouterFlags(["--connect-timeout", "0"], {})).toThrow(/--connect-timeout must be a whole number/);
+  });
+
   it("reject bad numbers and a default TTL over the cap", () => {
     expect(() => parseRouterFlags(["--max-ttl", "-5"], {})).toThrow(/--max-ttl must be a whole number/);
     expect(() => parseRouterFlags(["--listen", "nope"], {})).toThrow(/host:port/);

@@ -1,11 +1,11 @@
 import { IncomingMessage } from "node:http";
 import { Socket } from "node:net";
-import { SignJWT } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { resourceAttributes } from "../../../src/router/auth.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "../../../src/router/proxy.js";
 import { fromHeaders, fromPath } from "../../../src/router/proxy-route.js";
-import { looksScoped, ScopedTokens } from "../../../src/router/scoped-token.js";
+import { looksScoped, SCOPED_TOKEN_ISSUER, ScopedTokens } from "../../../src/router/scoped-token.js";
 import { toShutdownTime } from "../../../src/router/ttl.js";
 import { parseSelector } from "../../../src/router/management-api.js";
 import { RouterError } from "../../../src/router/errors.js";
@@ -19,20 +19,33 @@ function request(url: string, headers: Record<string, string>): IncomingMessage 
   return req;
 }
 
+const claimX = { namespace: "ns", name: "x", boundTo: { kind: "claim", uid: "uid-claim-x" } } as const;
+
 describe("scoped tokens", () => {
-  it("round-trip their sandbox and are recognised as ours", async () => {
+  it("round-trip their sandbox, bound by uid, and are recognised as ours", async () => {
     const tokens = new ScopedTokens(KEY);
-    const { token, expiresAt } = await tokens.sign({ namespace: "ns", name: "sbx-1" }, 600, Date.parse("2030-01-01T00:00:00Z"));
+    const { token, expiresAt } = await tokens.sign({ namespace: "ns", name: "sbx-1", boundTo: { kind: "sandbox", uid: "uid-1" } }, 600, Date.parse("2030-01-01T00:00:00Z"));
     expect(expiresAt).toBe("2030-01-01T00:10:00.000Z");
     expect(looksScoped(token)).toBe(true);
-    expect(await tokens.verify(token)).toEqual({ namespace: "ns", name: "sbx-1" });
+    expect(await tokens.verify(token)).toEqual({ namespace: "ns", name: "sbx-1", boundTo: { kind: "sandbox", uid: "uid-1" } });
+    expect(decodeJwt((await tokens.sign(claimX, 600)).token)).toMatchObject({ ns: "ns", name: "x", claim_uid: "uid-claim-x" });
+    expect(await tokens.verify((await tokens.sign(claimX, 600)).token)).toEqual(claimX);
   });
 
   it("are rejected with another key or after expiry", async () => {
-    const token = (await new ScopedTokens(Buffer.alloc(32, 2)).sign({ namespace: "ns", name: "x" }, 600)).token;
+    const token = (await new ScopedTokens(Buffer.alloc(32, 2)).sign(claimX, 600)).token;
     await expect(new ScopedTokens(KEY).verify(token)).rejects.toThrow(/signature/);
-    const old = (await new ScopedTokens(KEY).sign({ namespace: "ns", name: "x" }, 10, Date.now() - 60_000)).token;
+    const old = (await new ScopedTokens(KEY).sign(claimX, 10, Date.now() - 60_000)).token;
     await expect(new ScopedTokens(KEY).verify(old)).rejects.toThrow(/exp/);
+  });
+
+  it("are refused when bound to no uid (an older router's name-only token) or to two", async () => {
+    const unsigned = (payload: Record<string, unknown>) =>
+      new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).setIssuer(SCOPED_TOKEN_ISSUER).setAudience("sandbox").setExpirationTime("10m").sign(KEY);
+    await expect(new ScopedTokens(KEY).verify(await unsigned({ ns: "ns", name: "x" }))).rejects.toThrow(/not bound to one sandbox's uid/);
+    await expect(new ScopedTokens(KEY).verify(await unsigned({ ns: "ns", name: "x", claim_uid: "" }))).rejects.toThrow(/not bound/);
+    await expect(new ScopedTokens(KEY).verify(await unsigned({ ns: "ns", name: "x", claim_uid: "a", sandbox_uid: "b" }))).rejects.toThrow(/not bound/);
+    await expect(new ScopedTokens(KEY).sign({ namespace: "ns", name: "x", boundTo: { kind: "claim", uid: "" } }, 60)).rejects.toThrow(/without its claim uid/);
   });
 
   it("are told apart from Kubernetes tokens (other issuers, opaque strings)", async () => {
@@ -109,7 +122,7 @@ describe("targets", () => {
 
 describe("authorization attributes", () => {
   it("ask for create on sandboxes/exec for running code, and claim verbs for management", () => {
-    expect(resourceAttributes({ kind: "exec", namespace: "ns", sandboxName: "pool-x", claimName: "c", requestedName: "c" })).toEqual({
+    expect(resourceAttributes({ kind: "exec", namespace: "ns", requestedName: "c", target: { sandbox: { name: "pool-x", uid: "u1" }, claim: { name: "c", uid: "u2" } } })).toEqual({
       namespace: "ns",
       verb: "create",
       group: "agents.x-k8s.io",
@@ -117,6 +130,7 @@ describe("authorization attributes", () => {
       subresource: "exec",
       name: "pool-x",
     });
+    expect(resourceAttributes({ kind: "exec", namespace: "ns", requestedName: "c", target: {} }).name).toBe("c");
     expect(resourceAttributes({ kind: "claim", verb: "list", namespace: "ns" })).toEqual({ namespace: "ns", verb: "list", group: "extensions.agents.x-k8s.io", resource: "sandboxclaims" });
     expect(resourceAttributes({ kind: "pool", verb: "scale", namespace: "ns", name: "p" })).toMatchObject({ verb: "update", resource: "sandboxwarmpools", subresource: "scale", name: "p" });
   });

@@ -10,11 +10,8 @@
 #   build-upstream-controller.sh paths    print UPSTREAM_CONTROLLER=, UPSTREAM_VERSION=
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"
-UPSTREAM_VERSION="$(bash "$HERE/upstream-module.sh" version)"
-export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
-export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+# shellcheck source=upstream-build.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/upstream-build.sh"
 
 # Bump when the way the binary is built changes, so an old cache entry is not reused.
 RECIPE=1
@@ -26,12 +23,9 @@ binary() { echo "$(out_dir)/bin/agent-sandbox-controller"; }
 
 build() {
   if [[ -x "$(binary)" ]]; then log "upstream $UPSTREAM_VERSION controller cached in $(binary)"; return; fi
-  bash "$HERE/upstream-module.sh" download
-  local src; src="$(bash "$HERE/upstream-module.sh" dir)"
   local work; work="$(out_dir)/src"
   mkdir -p "$(out_dir)/bin"
-  log "unpacking $src into $work"
-  rm -rf "$work"; cp -r "$src" "$work"; chmod -R u+w "$work"
+  upstream_source_copy "$work"
   log "compiling ./cmd/agent-sandbox-controller (first run only; a few minutes on 2 cores)"
   # Static and stripped, as upstream's Dockerfile builds it; the .tmp + mv keeps an interrupted
   # build from leaving a binary that looks cached.

@@ -9,11 +9,8 @@
 #   build-upstream-e2e.sh paths    print E2E_TEST=, EXTENSIONS_TEST=, UPSTREAM_DIR=, UPSTREAM_VERSION=
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"
-UPSTREAM_VERSION="$(bash "$HERE/upstream-module.sh" version)"
-export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
-export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+# shellcheck source=upstream-build.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/upstream-build.sh"
 
 # Bump when the way the binaries are built changes, so an old cache entry is not reused.
 RECIPE=1
@@ -34,13 +31,10 @@ all_built() {
 
 build() {
   if all_built; then log "upstream $UPSTREAM_VERSION e2e binaries cached in $(bin_dir)"; return; fi
-  bash "$HERE/upstream-module.sh" download
-  local src; src="$(bash "$HERE/upstream-module.sh" dir)"
   local work; work="$(out_dir)/src"
   local bin; bin="$(bin_dir)"
-  log "unpacking $src into $work"
-  rm -rf "$work"; mkdir -p "$(dirname "$work")" "$bin"
-  cp -r "$src" "$work"; chmod -R u+w "$work"
+  mkdir -p "$bin"
+  upstream_source_copy "$work"
   log "compiling ${packages[*]} with go test -c (first run only; 5-15 min on 2 cores)"
   local p name
   for p in "${packages[@]}"; do

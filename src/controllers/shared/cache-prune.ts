@@ -34,6 +34,12 @@ function defined<T extends object>(o: T): T {
   return o;
 }
 
+/** Each waiting container's name and waiting reason; undefined when none waits. */
+function waitingReasons(statuses: V1ContainerStatus[] | undefined): V1ContainerStatus[] | undefined {
+  const waiting = (statuses ?? []).filter((c) => c.state?.waiting?.reason);
+  return waiting.length ? waiting.map((c) => ({ name: c.name, state: { waiting: { reason: c.state?.waiting?.reason } } }) as V1ContainerStatus) : undefined;
+}
+
 /**
  * Pods. Spec: only nodeName (observePod) and each container's name and image (image drift,
  * restoreContainerImages); pod specs are immutable otherwise, and upstream prunes its pod cache
@@ -49,9 +55,6 @@ export function prunePod(pod: V1Pod): void {
   }
   const s = pod.status;
   if (s) {
-    const waitingIn = (list: V1ContainerStatus[] | undefined): V1ContainerStatus[] => (list ?? []).filter((c) => c.state?.waiting?.reason);
-    const keepWaiting = (list: V1ContainerStatus[]): V1ContainerStatus[] | undefined =>
-      list.length ? list.map((c) => ({ name: c.name, state: { waiting: { reason: c.state?.waiting?.reason } } }) as V1ContainerStatus) : undefined;
     pod.status = defined({
       phase: s.phase,
       reason: s.reason,
@@ -59,8 +62,8 @@ export function prunePod(pod: V1Pod): void {
       podIP: s.podIP,
       podIPs: s.podIPs?.map((p) => ({ ip: p.ip })),
       conditions: s.conditions?.map((c) => defined({ type: c.type, status: c.status, reason: c.reason, message: c.message }) as V1PodCondition),
-      initContainerStatuses: keepWaiting(waitingIn(s.initContainerStatuses)),
-      containerStatuses: keepWaiting(waitingIn(s.containerStatuses)),
+      initContainerStatuses: waitingReasons(s.initContainerStatuses),
+      containerStatuses: waitingReasons(s.containerStatuses),
     }) as V1PodStatus;
   }
 }

@@ -123,15 +123,14 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     if (expiresAt !== undefined && expiresAt <= nowMs) {
       const claimDeleted = await expire(claim, sandbox, ctx);
       if (claimDeleted) return;
-      const annotated = await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, ctx);
       // The Sandbox just asked to go is still reported until it is gone (its deletion wakes us).
-      await writeStatus(claim, { expired: true, sandbox }, now, ctx, annotated);
+      await writeClaim(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, { expired: true, sandbox }, now, ctx);
       return;
     }
     const requeue = expiresAt !== undefined ? { requeueAfter: expiresAt - nowMs + 1 } : undefined;
 
     if (!sandbox) {
-      const bound = await bindSandbox(claim, ctx, nowMs);
+      const bound = await bindSandbox(claim, firstObservedAt, ctx, nowMs);
       // The claim's status goes out before the event that tells the same story: on a loaded
       // API server the event's write would otherwise delay the write the client is waiting on.
       const announce = (): void => {
@@ -140,15 +139,14 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       if ("refusal" in bound) {
         // Repeats are folded into one Event series by the recorder, so a retry loop cannot flood.
         deps.events.event(claim as KubernetesObject, { type: "Warning", reason: bound.refusal.reason, action: "Bind", note: bound.refusal.note });
-        const annotated = await writeAnnotations(claim, { firstObservedAt }, ctx);
-        await writeStatus(claim, { expired: false, sandbox: undefined, refusal: bound.refusal }, now, ctx, annotated);
+        await writeClaim(claim, { firstObservedAt }, { expired: false, sandbox: undefined, refusal: bound.refusal }, now, ctx);
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
       sandbox = bound.sandbox;
       if (!sandbox) {
         // Bound in an earlier pass, and the cache has not caught up: the status written then
         // (naming the sandbox) stands until it does, as upstream leaves it on cache lag.
-        await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined }, ctx);
+        await writeClaim(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined }, undefined, now, ctx);
         announce();
         // Should the bound sandbox never show up in the cache (deleted meanwhile, say by a pool
         // scale-down racing the adoption), look again once the binding runs out: no event would.
@@ -156,15 +154,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         if (pendingMs === undefined) return requeue;
         return { requeueAfter: Math.min(pendingMs + 1, requeue?.requeueAfter ?? Number.POSITIVE_INFINITY) };
       }
-      // An adopted Sandbox is named in the claim's metadata before the status reports it Ready.
-      const annotated = await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? sandbox.metadata.name : undefined }, ctx);
-      await writeStatus(claim, { expired: false, sandbox }, now, ctx, annotated);
+      await writeClaim(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? sandbox.metadata.name : undefined }, { expired: false, sandbox }, now, ctx, bound.annotatedAt);
       announce();
       return requeue;
     }
     // Also repairs a claim whose annotation write was lost after its adoption (a crash, an error).
-    const annotated = await writeAnnotations(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, ctx);
-    await writeStatus(claim, { expired: false, sandbox }, now, ctx, annotated);
+    await writeClaim(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, { expired: false, sandbox }, now, ctx);
     return requeue;
   };
 
@@ -191,11 +186,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 
   /** A refusal's condition message is upstream's; the Event's note may say more. */
   type Refusal = { reason: string; message: string; note: string };
+  /** `annotatedAt`: the claim's resourceVersion after the annotation patch sent with the adoption. */
   type BindResult =
-    | { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput }
+    | { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput; annotatedAt?: string | undefined }
     | { refusal: Refusal; retryAfterMs?: number };
 
-  async function bindSandbox(claim: Claim, ctx: ReconcileContext, nowMs: number): Promise<BindResult> {
+  async function bindSandbox(claim: Claim, firstObservedAt: string | undefined, ctx: ReconcileContext, nowMs: number): Promise<BindResult> {
     const ns = claim.metadata.namespace;
     // A name we bound in an earlier pass that the cache has not caught up with: wait for it.
     const pendingName = bindings.lookup(claim.metadata.uid, nowMs);
@@ -217,7 +213,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 
     if (!forcesColdStart(claim)) {
       const adoptable = adoptableMemberCheck(updateStrategyOf(pool), staleMemberCheck(template));
-      const adopted = await adoptReadyMember(claim, pool, adoptable, ctx, nowMs);
+      const { adopted, annotatedAt } = await adoptReadyMember(claim, pool, adoptable, firstObservedAt, ctx, nowMs);
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
       // instead of waiting for the watch to bring the re-parented Sandbox back.
       if (adopted) {
@@ -225,6 +221,7 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
           sandbox: adopted,
           name: adopted.metadata.name,
           adopted: true,
+          annotatedAt,
           event: { type: "Normal", reason: "SandboxAdopted", action: "Adopt", note: `Adopted warm Sandbox ${adopted.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}` },
         };
       }
@@ -277,14 +274,21 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
    * objects; the patch carries the member's resourceVersion, so if two writers
    * race for it the API server lets exactly one win (409 for the other, which
    * tries the next member).
+   *
+   * The claim's annotations (its first-observed time and the member's name) go out
+   * alongside the adoption patch rather than after it: both are in place before the
+   * status write that reports the claim Ready, one API round trip sooner. Should the
+   * adoption fail, the next member's name replaces it, and a claim that ends up cold
+   * has the name taken off again (a cold Sandbox bears the claim's own name).
    */
   async function adoptReadyMember(
     claim: Claim,
     pool: Named<{ metadata: object }>,
     adoptable: (member: MemberBlueprint) => boolean,
+    firstObservedAt: string | undefined,
     ctx: ReconcileContext,
     nowMs: number,
-  ): Promise<NamedSandbox | undefined> {
+  ): Promise<{ adopted?: NamedSandbox; annotatedAt?: string | undefined }> {
     const candidates = warmCandidates(caches.sandboxes.byIndex(Index.ByWarmPool, nameHash(pool.metadata.name)), {
       namespace: claim.metadata.namespace,
       poolUID: pool.metadata.uid,
@@ -295,34 +299,49 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       },
     });
 
+    let named: string | undefined;
     for (const candidate of candidates.slice(0, maxAdoptionAttempts)) {
       const reservation = `${candidate.metadata.namespace}/${candidate.metadata.name}`;
       bindings.reserved.add(reservation);
       try {
-        await kube.patch(
-          { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: candidate.metadata.namespace, name: candidate.metadata.name },
-          adoptionPatch(candidate, claim),
-          { type: "merge", signal: ctx.signal },
-        );
+        const annotations = annotationsToWrite(claim, { firstObservedAt, adoptedSandbox: candidate.metadata.name }, ctx.key);
+        const [adoption, annotation] = await Promise.allSettled([
+          kube.patch(
+            { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: candidate.metadata.namespace, name: candidate.metadata.name },
+            adoptionPatch(candidate, claim),
+            { type: "merge", signal: ctx.signal },
+          ),
+          annotations ? patchAnnotations(claim, annotations, ctx) : Promise.resolve(undefined),
+        ]);
+        if (annotations && annotation.status === "fulfilled") named = candidate.metadata.name;
+        if (adoption.status === "rejected") {
+          if (!isConflict(adoption.reason)) throw adoption.reason;
+          ctx.log.debug({ sandbox: candidate.metadata.name }, "Lost the race for a warm Sandbox; trying the next one");
+          continue;
+        }
         bindings.bind(claim.metadata.uid, candidate.metadata.name, nowMs);
         bindings.markAdopted(reservation, candidate.metadata.resourceVersion ?? "", nowMs);
         deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Warm });
         ctx.log.info({ sandbox: candidate.metadata.name }, "Adopted warm Sandbox for claim");
-        return candidate;
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        ctx.log.debug({ sandbox: candidate.metadata.name }, "Lost the race for a warm Sandbox; trying the next one");
+        // The adoption stands; an annotation write that failed is retried by the next pass.
+        if (annotation.status === "rejected") throw annotation.reason;
+        if (annotations) annotationWrites.sent(ctx.key, claim.metadata.resourceVersion, annotations);
+        return { adopted: candidate, annotatedAt: annotation.value };
       } finally {
         bindings.reserved.delete(reservation);
       }
     }
-    return undefined;
+    if (named) {
+      // No member was won: the claim must not keep naming one it does not have.
+      await kube.patch(claimRefOf(claim), { metadata: { annotations: { [AnnotationKeys.SandboxName]: null } } }, { type: "merge", signal: ctx.signal });
+    }
+    return {};
   }
 
   /** Returns true when the claim itself was deleted (so there is no status left to write). */
   async function expire(claim: Claim, sandbox: NamedSandbox | undefined, ctx: ReconcileContext): Promise<boolean> {
     const policy = claim.spec.lifecycle?.shutdownPolicy ?? ClaimShutdownPolicy.Retain;
-    const claimRef = { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: claim.metadata.namespace, name: claim.metadata.name };
+    const claimRef = claimRefOf(claim);
     deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "ClaimExpired", action: "Expire", note: `Claim expired; shutdownPolicy ${policy}` });
     if (policy === ClaimShutdownPolicy.Retain) {
       if (sandbox) {
@@ -346,29 +365,61 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
   }
 
   /**
-   * Merge-patches the claim's annotations (upstream's patch: only the keys it sets, no
-   * resourceVersion precondition), and returns the claim's resourceVersion after it, if it wrote.
+   * Writes what this pass wants of the claim: its annotations (a merge patch of only the keys
+   * it sets, no resourceVersion precondition, as upstream patches them), then its status (server-
+   * side apply on /status; `observed` undefined leaves the status alone). In that order: whoever
+   * sees a status (Ready, or a refusal) finds the annotations of the same pass already there, as
+   * upstream's clients and tests expect. The warm path has sent its annotations with the
+   * adoption, so its status goes out at once. `annotatedEarlierAt`: the claim's resourceVersion
+   * after an annotation patch this pass already made.
    */
-  async function writeAnnotations(claim: Claim, want: ClaimAnnotationIntent, ctx: ReconcileContext): Promise<string | undefined> {
-    const annotations = claimAnnotationsToSet(claim.metadata.annotations, want);
-    if (!annotations || annotationWrites.alreadySent(ctx.key, claim.metadata.resourceVersion, annotations)) return undefined;
-    const patched = await kube.patch<KubernetesObject>(
-      { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: claim.metadata.namespace, name: claim.metadata.name },
-      { metadata: { annotations } },
-      { type: "merge", signal: ctx.signal },
-    );
-    annotationWrites.sent(ctx.key, claim.metadata.resourceVersion, annotations);
+  async function writeClaim(
+    claim: Claim,
+    want: ClaimAnnotationIntent,
+    observed: { expired: boolean; sandbox: NamedSandbox | undefined; refusal?: ClaimObservation["refusal"] } | undefined,
+    now: Date,
+    ctx: ReconcileContext,
+    annotatedEarlierAt?: string,
+  ): Promise<void> {
+    const annotations = annotationsToWrite(claim, want, ctx.key);
+    const status = observed && statusToWrite(claim, observed, now, ctx.key);
+    let annotatedAt = annotatedEarlierAt;
+    if (annotations) {
+      annotatedAt = await patchAnnotations(claim, annotations, ctx);
+      annotationWrites.sent(ctx.key, claim.metadata.resourceVersion, annotations);
+    }
+    if (!status) return;
+    const body = { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, metadata: { name: claim.metadata.name, namespace: claim.metadata.namespace }, status: status.status };
+    await kube.applyStatus<KubernetesObject>(body as KubernetesObject, { signal: ctx.signal });
+    // The cache may show the annotation patch before this write: the status is unseen there too.
+    unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status.status, annotatedAt);
+    const ready = SandboxClaimConditionType.Ready;
+    if (isTrue(status.status.conditions, ready) && !isTrue(status.previous?.conditions, ready) && claim.metadata.creationTimestamp) {
+      const launchType = observed.sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
+      deps.metrics.claimReadySeconds.observe({ launch_type: launchType }, (now.getTime() - Date.parse(String(claim.metadata.creationTimestamp))) / 1000);
+    }
+  }
+
+  /** Merge-patches annotations onto the claim; returns its resourceVersion after the patch. */
+  async function patchAnnotations(claim: Claim, annotations: Record<string, string>, ctx: ReconcileContext): Promise<string | undefined> {
+    const patched = await kube.patch<KubernetesObject>(claimRefOf(claim), { metadata: { annotations } }, { type: "merge", signal: ctx.signal });
     return patched.metadata?.resourceVersion;
   }
 
-  /** `annotatedAt`: the claim's resourceVersion after this pass's annotation patch, if it made one. */
-  async function writeStatus(
+  /** The annotations this pass must still set, unless the same patch is already on its way over this version. */
+  function annotationsToWrite(claim: Claim, want: ClaimAnnotationIntent, key: string): Record<string, string> | undefined {
+    const annotations = claimAnnotationsToSet(claim.metadata.annotations, want);
+    if (!annotations || annotationWrites.alreadySent(key, claim.metadata.resourceVersion, annotations)) return undefined;
+    return annotations;
+  }
+
+  /** The status to apply, if it differs from the cached one and was not already sent over this version. */
+  function statusToWrite(
     claim: Claim,
     observed: { expired: boolean; sandbox: NamedSandbox | undefined; refusal?: ClaimObservation["refusal"] },
     now: Date,
-    ctx: ReconcileContext,
-    annotatedAt?: string,
-  ): Promise<void> {
+    key: string,
+  ): { status: ReturnType<typeof computeClaimStatus>["status"]; previous: PreviousClaimStatus | undefined } | undefined {
     const previous = claim.status as PreviousClaimStatus | undefined;
     const { status, changed } = computeClaimStatus(
       previous,
@@ -379,25 +430,13 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       },
       now,
     );
-    if (!changed || unseenWrites.alreadySent(ctx.key, claim.metadata.resourceVersion, status)) return;
-
-    await kube.applyStatus(
-      {
-        apiVersion: SandboxClaimGVK.apiVersion,
-        kind: SandboxClaimGVK.kind,
-        metadata: { name: claim.metadata.name, namespace: claim.metadata.namespace },
-        status,
-      },
-      { signal: ctx.signal },
-    );
-    // The cache may show our annotation patch before this write: the status is unseen there too.
-    unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status, annotatedAt);
-    const ready = SandboxClaimConditionType.Ready;
-    if (isTrue(status.conditions, ready) && !isTrue(previous?.conditions, ready) && claim.metadata.creationTimestamp) {
-      const launchType = observed.sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
-      deps.metrics.claimReadySeconds.observe({ launch_type: launchType }, (now.getTime() - Date.parse(String(claim.metadata.creationTimestamp))) / 1000);
-    }
+    if (!changed || unseenWrites.alreadySent(key, claim.metadata.resourceVersion, status)) return undefined;
+    return { status, previous };
   }
+}
+
+function claimRefOf(claim: Claim): { apiVersion: string; kind: string; namespace: string; name: string } {
+  return { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: claim.metadata.namespace, name: claim.metadata.name };
 }
 
 function controlledBy(obj: { metadata: { ownerReferences?: { uid: string; controller?: boolean }[] | undefined } }, uid: string): boolean {

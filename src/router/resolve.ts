@@ -58,7 +58,10 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
     claim = caches.claims.get(namespace, id);
     if (!claim) return { kind: "not-found", namespace, name: id };
     const bound = boundSandboxName(claim);
-    sandbox = bound ? caches.sandboxes.get(namespace, bound) : undefined;
+    const named = bound ? caches.sandboxes.get(namespace, bound) : undefined;
+    // Only a Sandbox this very claim controls is its: a claim names a warm member a moment before
+    // the adoption lands, and a claim's annotations are the user's to edit.
+    sandbox = named && getControllerOf(named)?.uid === claim.metadata.uid ? named : undefined;
   }
   if (claim) {
     const { state, reason, message } = claimState(claim, sandbox, nowMs);

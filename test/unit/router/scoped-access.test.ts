@@ -60,11 +60,16 @@ describe("a claim's token", () => {
     expect(exec(c, claimToken, "x", true)).toMatchObject({ r: { kind: "ready" }, allowed: true });
   });
 
-  it("refuses a Sandbox its claim points at but does not control", () => {
+  it("never reaches a Sandbox its claim points at but does not control", () => {
     const c = fakeCaches();
     c.claims.put(claim("x", { uid: "claim-x-1", sandboxName: "elsewhere" }));
-    c.sandboxes.put(sandbox("elsewhere", { uid: "other-1" }));
-    expect(exec(c, claimToken, "x", true).allowed).toBe(false);
+    c.sandboxes.put(sandbox("elsewhere", { uid: "other-1", podIPs: ["10.0.0.5"] }));
+    // The claim counts as having no Sandbox yet (an adoption may be landing): the call waits.
+    const { r } = exec(c, claimToken, "x", true);
+    expect(r).toMatchObject({ kind: "not-ready", reason: "SandboxPending" });
+    expect(r.kind === "not-ready" && r.sandbox).toBeUndefined();
+    // Asked for by its own name, the other Sandbox is still refused to this token.
+    expect(exec(c, claimToken, "elsewhere", true).allowed).toBe(false);
   });
 });
 

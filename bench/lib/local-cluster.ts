@@ -152,6 +152,14 @@ export function cpuMillis(quantity: string | undefined): number {
   return m[2] === "m" ? value : m[2] === "u" ? value / 1000 : m[2] === "n" ? value / 1e6 : value * 1000;
 }
 
+/** A memory quantity as Kubernetes writes it ("256Mi", "1Gi", "512M", "1048576") in MiB. */
+export function memoryMiB(quantity: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec((quantity ?? "0").trim());
+  if (!m) throw new Error(`"${quantity}" is not a memory quantity (expected e.g. "256Mi", "1Gi")`);
+  const bytesPer: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return (Number(m[1]) * (m[2] ? (bytesPer[m[2]] ?? 1) : 1)) / 2 ** 20;
+}
+
 /** CPU the node can still give to new pods' requests, in millicores (for sizing bursts). */
 export async function freeCpuMillis(kube: Kube): Promise<{ allocatable: number; requested: number; free: number }> {
   const nodes = await kube.list<Obj & { status?: { allocatable?: Record<string, string> } }>({ apiVersion: "v1", kind: "Node" });

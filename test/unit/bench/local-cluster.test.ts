@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bareSpecFrom } from "../../../bench/lib/bare-pod.js";
-import { cpuMillis, latencyRow } from "../../../bench/lib/local-cluster.js";
+import { cpuMillis, latencyRow, memoryMiB } from "../../../bench/lib/local-cluster.js";
 import { summarize } from "../../../bench/lib/stats.js";
 
 /** The shape of a pod the operator rendered for Sandbox "proto", as the API server returns it. */
@@ -51,6 +51,21 @@ describe("bareSpecFrom", () => {
     const pod = operatorPod();
     expect(() => bareSpecFrom(pod, "other", "bare-execd-token")).toThrow(/other-execd-token/);
     expect(() => bareSpecFrom({}, "proto", "bare-execd-token")).toThrow(/no spec/);
+  });
+});
+
+describe("memoryMiB", () => {
+  it("reads binary and decimal suffixes and plain bytes", () => {
+    expect(memoryMiB("256Mi")).toBe(256);
+    expect(memoryMiB("1Gi")).toBe(1024);
+    expect(memoryMiB("512Ki")).toBe(0.5);
+    expect(memoryMiB("1048576")).toBe(1);
+    expect(memoryMiB("1M")).toBeCloseTo(0.9537, 4);
+    expect(memoryMiB(undefined)).toBe(0);
+  });
+
+  it("refuses what is not a quantity, naming it", () => {
+    expect(() => memoryMiB("lots")).toThrow('"lots" is not a memory quantity');
   });
 });
 

@@ -16,7 +16,7 @@ describe("drift by hand", () => {
       { seed: 6004, sandboxes: 3 },
     );
     await dropNamespace(kube, String(result.detail["namespace"]));
-    expect(Object.keys(result.faults).length).toBe(11);
+    expect(Object.keys(result.faults).length).toBe(10);
     expect(describeViolations(result.invariants)).toBe("");
     expect(result.survived).toBe(true);
   }, 240_000);

@@ -81,7 +81,7 @@ try {
           seed,
           faults: {},
           survived: false,
-          invariants: { namespace: "", checks: 0, violations: [{ invariant: "scenario.completed", object: step.name, detail: String(err) }], counts: { claims: 0, sandboxes: 0, pools: 0, pods: 0, services: 0, networkPolicies: 0, secrets: 0 }, settleMs: 0, settled: false, polls: 0 },
+          invariants: { namespace: "", checks: 0, violations: [{ invariant: "scenario.completed", object: step.name, detail: String(err) }], counts: { claims: 0, sandboxes: 0, pools: 0, pods: 0, services: 0, networkPolicies: 0 }, settleMs: 0, settled: false, polls: 0 },
           logs: { conflictsRetried: 0, watchRestarts: 0, reconcileErrors: 0, leaseLost: 0 },
           durationMs: 0,
           detail: { error: String(err) },

@@ -42,7 +42,8 @@ render() {
     --kube-version "$KUBE_VERSION" \
     --include-crds \
     --set createNamespace=true \
-    --set router.signingKey.generate=false
+    --set router.signingKey.generate=false \
+    --set execd.tokenKey.generate=false
 }
 
 if [[ "${1:-}" == "--stdout" ]]; then

@@ -34,7 +34,6 @@ const NS = "bench-cold-start";
 const runs = Number(process.env["BENCH_COLD_RUNS"] ?? 10);
 const budgetSeconds = Number(process.env["BENCH_LOCAL_BUDGET_S"] ?? 1800);
 const EXEC_PORT = 8888;
-const BARE_TOKEN_SECRET = "bare-execd-token";
 
 /** `1+1` straight to a pod's execd (the host is the node; node-to-pod traffic is not filtered). */
 async function directOnePlusOne(podIP: string, token: string, timeoutMs: number): Promise<{ retries: number }> {
@@ -91,7 +90,6 @@ export const scenario: Scenario = {
       const token = await agentToken(kube, NS);
       const client = new SandboxClient({ routerUrl: cluster.routerUrl, token, namespace: NS });
       const bareToken = randomBytes(24).toString("hex");
-      await kube.create({ apiVersion: "v1", kind: "Secret", metadata: { name: BARE_TOKEN_SECRET, namespace: NS }, stringData: { token: bareToken } } as KubernetesObject);
       const sandboxManifest = (name: string): KubernetesObject =>
         ({ apiVersion: SANDBOX_API, kind: "Sandbox", metadata: { name, namespace: NS }, spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } } }) as KubernetesObject;
       const removeSandbox = async (name: string): Promise<void> => {
@@ -107,7 +105,7 @@ export const scenario: Scenario = {
       await sandboxes.until("proto", isReady, 300_000, "the prototype Sandbox to be Ready");
       const protoPod = pods.get(NS, "proto");
       if (!protoPod || getControllerOf(protoPod)?.name !== "proto") throw new Error("the prototype Sandbox is Ready but its pod proto is not in the cache");
-      const bareSpec = bareSpecFrom(protoPod, "proto", BARE_TOKEN_SECRET);
+      const bareSpec = bareSpecFrom(protoPod, "proto", bareToken);
       const containers = ((bareSpec["containers"] ?? []) as Array<{ name: string; image: string }>).map((c) => `${c.name}=${c.image}`);
       log(`bare pods copy: runtimeClassName=${String(bareSpec["runtimeClassName"])}, containers ${containers.join(", ")}`);
       await removeSandbox("proto");
@@ -225,7 +223,7 @@ export const scenario: Scenario = {
           "Sequential, one pod at a time (each run waits for the previous pod to be gone); runs alternate which of the two goes first. " +
           "Operator: t0 before the Sandbox create call; Ready = the watch event with the Sandbox's Ready=True; first result = the SDK (router mode) " +
           "answering 1+1, sent at Ready and retried at once on 404/503. Bare: a Pod with the spec the operator rendered for a prototype Sandbox " +
-          "(nodeName, priority and hostname dropped, its own execd token Secret, no sandbox labels), Ready = the pod's Ready=True watch event, " +
+          "(nodeName, priority and hostname dropped, its execd given a fixed token of its own, no sandbox labels), Ready = the pod's Ready=True watch event, " +
           "first result = POST /v1/execute to podIP:8888 from the host, retried at once while refused. " +
           "Pod readiness comes from execd's readiness probe (period 1 s), so both kinds land near whole seconds after the containers start; " +
           "the operator's own share is therefore also given apart (create -> its pod appears, and the pod's Ready -> the Sandbox's Ready).",

@@ -16,6 +16,11 @@ export interface SandboxClientOptions {
   namespace?: string | undefined;
   /** Kubernetes mode: where pod IPs are dialled (a port-forward, or tests' simulated pod network). */
   mapAddress?: DirectAddressMapper | undefined;
+  /**
+   * Kubernetes mode: the router that issues execution-server tokens to callers allowed to run
+   * code in the sandbox (env SANDBOX_TOKEN_ISSUER_URL), e.g. the router's Service URL.
+   */
+  tokenIssuerUrl?: string | undefined;
 }
 
 export class SandboxClient {
@@ -33,7 +38,12 @@ export class SandboxClient {
       this.#control = c;
       this.#data = c;
     } else {
-      const c = new KubeConnection({ kubeConfig: o.kubeConfig, namespace: o.namespace, mapAddress: o.mapAddress });
+      const c = new KubeConnection({
+        kubeConfig: o.kubeConfig,
+        namespace: o.namespace,
+        mapAddress: o.mapAddress,
+        tokenIssuerUrl: o.tokenIssuerUrl ?? process.env["SANDBOX_TOKEN_ISSUER_URL"],
+      });
       this.mode = "kubernetes";
       this.#control = c;
       this.#data = c;

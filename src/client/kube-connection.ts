@@ -1,16 +1,19 @@
 // Kubernetes mode: SandboxClaims through the API server with the caller's kubeconfig, and the
 // execution server reached straight at the pod (in-cluster; the operator's NetworkPolicy admits
-// only the router, so use this from the router's namespace/labels, or use router mode).
-import { KubeConfig, Watch, type KubernetesObject, type V1Secret } from "@kubernetes/client-node";
+// only the router, so use this from the router's namespace/labels, or use router mode). The
+// execution server accepts only tokens the router signs, so its token comes from the router.
+import type { RequestOptions } from "node:https";
+import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { SandboxClaimGVK, SandboxGVK, SandboxWarmPoolGVK } from "../api/index.js";
 import type { ClaimObject, PoolObject, SandboxObject } from "../router/caches.js";
 import { claimManifest } from "../router/claim-manifest.js";
 import { defaultRouterConfig } from "../router/config.js";
+import type { ExecdTokenAnswer } from "../router/execd-token-route.js";
 import { boundSandboxName, viewOf } from "../router/sandbox-state.js";
 import { ApiError, Kube } from "../runtime/index.js";
 import { DEFAULT_READY_TIMEOUT_MS, type ControlPlane, type DataPlane } from "./connection.js";
 import { httpRequest } from "./http-request.js";
-import { errorFromResponse, InvalidRequestError, SandboxError, SandboxFailedError, SandboxNotFoundError, SandboxNotReadyError, TimeoutError } from "./errors.js";
+import { errorFromResponse, InvalidRequestError, SandboxError, UnauthorizedError, SandboxFailedError, SandboxNotFoundError, SandboxNotReadyError, TimeoutError } from "./errors.js";
 import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
 /** Maps a sandbox pod's address to the one dialled (same shape as the router's mapper). */
@@ -23,15 +26,24 @@ export interface KubeConnectionOptions {
   execPort?: number | undefined;
   /** Where a pod IP is dialled (identity in a cluster; a port-forward or a test seam otherwise). */
   mapAddress?: DirectAddressMapper | undefined;
+  /**
+   * The router that issues execution-server tokens (POST /v1/sandboxes/{id}/execd-token), called
+   * with the kubeconfig's bearer token. Without it pods are called with no token, which only a
+   * sandbox's own server that asks for none accepts.
+   */
+  tokenIssuerUrl?: string | undefined;
 }
 
 interface PodEndpoint {
   url: string;
   token: string | undefined;
-  at: number;
+  /** Reused until then (ms): a short while for a pod address, until shortly before a token expires. */
+  until: number;
 }
 
 const ENDPOINT_CACHE_MS = 30_000;
+/** A token is replaced this long before it expires, so a call never reaches the pod with a dead one. */
+const TOKEN_RENEW_BEFORE_MS = 15_000;
 
 /** API errors as the SDK's typed errors. */
 function fromApi(err: unknown, what: string): Error {
@@ -46,6 +58,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
   readonly #execPort: number;
   readonly #map: DirectAddressMapper;
   readonly #endpoints = new Map<string, PodEndpoint>();
+  readonly #tokenIssuerUrl: string | undefined;
 
   constructor(o: KubeConnectionOptions = {}) {
     this.kubeConfig = o.kubeConfig ?? loadDefault();
@@ -53,6 +66,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
     this.defaultNamespace = o.namespace ?? (this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace || "default");
     this.#execPort = o.execPort ?? defaultRouterConfig.execPort;
     this.#map = o.mapAddress ?? ((t) => ({ host: t.podIP, port: t.port }));
+    this.#tokenIssuerUrl = o.tokenIssuerUrl?.replace(/\/+$/, "");
   }
 
   async create(opts: CreateSandboxOptions): Promise<{ info: SandboxInfo }> {
@@ -242,7 +256,35 @@ export class KubeConnection implements ControlPlane, DataPlane {
   async #endpoint(namespace: string, id: string): Promise<PodEndpoint> {
     const key = `${namespace}/${id}`;
     const cached = this.#endpoints.get(key);
-    if (cached && Date.now() - cached.at < ENDPOINT_CACHE_MS) return cached;
+    if (cached && Date.now() < cached.until) return cached;
+    const endpoint = this.#tokenIssuerUrl ? await this.#issued(this.#tokenIssuerUrl, namespace, id) : await this.#lookedUp(namespace, id);
+    this.#endpoints.set(key, endpoint);
+    return endpoint;
+  }
+
+  /** Token and pod from the router, which checks that the caller may run code in the sandbox. */
+  async #issued(issuer: string, namespace: string, id: string): Promise<PodEndpoint> {
+    const auth: RequestOptions = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(auth);
+    const authorization = (auth.headers as Record<string, string | undefined>)["Authorization"] ?? (auth.headers as Record<string, string | undefined>)["authorization"];
+    if (!authorization) throw new SandboxError("the kubeconfig's user has no bearer token to show the router (client certificates do not reach it); use router mode");
+    const res = await httpRequest(`${issuer}/v1/sandboxes/${encodeURIComponent(id)}/execd-token?namespace=${encodeURIComponent(namespace)}`, {
+      method: "POST",
+      headers: { authorization, "content-type": "application/json" },
+      body: "{}",
+    }).catch((err: unknown) => {
+      throw new SandboxError(`could not reach the router at ${issuer} for sandbox ${id}'s token: ${(err as Error).message}`);
+    });
+    const body: unknown = await res.json().catch(() => undefined);
+    if (!res.ok) throw errorFromResponse(res.status, body, res.headers, `getting sandbox ${id}'s execution token`);
+    const answer = body as ExecdTokenAnswer;
+    const addr = await this.#map({ namespace, sandboxName: answer.sandbox.name, podIP: answer.podIP, port: this.#execPort });
+    const until = Math.min(Date.now() + ENDPOINT_CACHE_MS, Date.parse(answer.expiresAt) - TOKEN_RENEW_BEFORE_MS);
+    return { url: urlOf(addr), token: answer.token, until };
+  }
+
+  /** The pod from the API server, called without a token (a sandbox's own server that asks for none). */
+  async #lookedUp(namespace: string, id: string): Promise<PodEndpoint> {
     const claim = await this.#kube.getOrUndefined<ClaimObject>({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id });
     const sandboxName = claim ? boundSandboxName(claim) : id;
     const sandbox = sandboxName ? await this.#sandbox(namespace, sandboxName) : undefined;
@@ -253,18 +295,8 @@ export class KubeConnection implements ControlPlane, DataPlane {
     const podIP = sandbox.status?.podIPs?.[0];
     const ready = sandbox.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     if (!podIP || !ready) throw new SandboxNotReadyError(`sandbox ${sandbox.metadata.name ?? id} is not Ready`, 503, "not_ready");
-    let token: string | undefined;
-    try {
-      const secret = await this.#kube.getOrUndefined<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace, name: `${sandbox.metadata.name ?? id}-execd-token` });
-      const encoded = secret?.data?.["token"];
-      token = encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
-    } catch (err) {
-      throw fromApi(err, `reading the execution token of sandbox ${id} (direct mode needs get on its Secret; use the router otherwise)`);
-    }
     const addr = await this.#map({ namespace, sandboxName: sandbox.metadata.name ?? id, podIP, port: this.#execPort });
-    const endpoint = { url: `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}`, token, at: Date.now() };
-    this.#endpoints.set(key, endpoint);
-    return endpoint;
+    return { url: urlOf(addr), token: undefined, until: Date.now() + ENDPOINT_CACHE_MS };
   }
 
   async request(namespace: string, id: string, path: string, init: RequestInit): Promise<Response> {
@@ -272,13 +304,25 @@ export class KubeConnection implements ControlPlane, DataPlane {
     const headers = new Headers(init.headers);
     if (endpoint.token) headers.set("authorization", `Bearer ${endpoint.token}`);
     try {
-      return await httpRequest(`${endpoint.url}${path}`, { ...init, headers });
+      const res = await httpRequest(`${endpoint.url}${path}`, { ...init, headers });
+      if (res.status === 401 && !endpoint.token) {
+        await res.body?.cancel();
+        throw new UnauthorizedError(`sandbox ${id}'s execution server wants a token the router signs: give the client tokenIssuerUrl (the router's URL)`, 401, "unauthorized");
+      }
+      // A token the pod refused (its sandbox was replaced meanwhile) is not reused.
+      if (res.status === 401) this.#endpoints.delete(`${namespace}/${id}`);
+      return res;
     } catch (err) {
+      if (err instanceof UnauthorizedError) throw err;
       this.#endpoints.delete(`${namespace}/${id}`);
       if (err instanceof Error && err.name === "AbortError") throw err;
       throw new SandboxError(`could not reach sandbox ${id} at ${endpoint.url}: ${(err as Error).message}`);
     }
   }
+}
+
+function urlOf(addr: { host: string; port: number }): string {
+  return `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}`;
 }
 
 function loadDefault(): KubeConfig {

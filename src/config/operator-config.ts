@@ -14,6 +14,12 @@ export interface OperatorConfig {
   execdImage: string;
   /** Port the execution server listens on (upstream runtimes use 8888). */
   execPort: number;
+  /**
+   * Public keys (base64 of the DER SubjectPublicKeyInfo) whose router-signed tokens every new
+   * execution server accepts. Empty: new execution servers refuse every call. A pod keeps the
+   * keys it was created with; changing them does not recreate running sandboxes.
+   */
+  execdTrustedKeys: string[];
   /** Namespace and pod labels of the router: the only peer a sandbox accepts traffic from. */
   routerNamespace: string;
   routerPodLabels: Record<string, string>;
@@ -46,6 +52,7 @@ export const defaultOperatorConfig: OperatorConfig = {
   },
   execdImage: "agent-sandbox/runtime:0.1.0",
   execPort: 8888,
+  execdTrustedKeys: [],
   routerNamespace: "agent-sandbox-system",
   routerPodLabels: { app: "sandbox-router" },
   clusterDomain: "cluster.local",

@@ -23,6 +23,8 @@ import { createExecdServer } from "./server.js";
 import { recordBoot, restartNotice } from "./boot-marker.js";
 import { execUnderInitIfPid1 } from "./pid1-init.js";
 import { warmUpExecutePath } from "./warm-up.js";
+import { RequestAuth } from "./http/auth.js";
+import { decodePublicKey, ExecdTokenVerifier, parseSandboxIdentity } from "../execd-token/index.js";
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
@@ -39,6 +41,8 @@ const program = new Command()
   .option("--workspace <dir>", "working directory for code and files", process.cwd())
   .option("--token <token>", "bearer token required on every endpoint but health (or env EXECD_TOKEN)")
   .option("--token-file <file>", "file holding the bearer token (or env EXECD_TOKEN_FILE)")
+  .option("--sandbox <namespace/name/uid>", "the Sandbox this server belongs to: calls then need a router-signed token for it (see --trusted-key)")
+  .option("--trusted-key <base64>", "public key (base64 of its DER SubjectPublicKeyInfo) whose signed tokens are accepted; repeat for several", (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option("--max-bytes <n>", "largest file payload per request or response", positiveInt, DEFAULT_MAX_BYTES)
   .option("--max-output-bytes <n>", "largest stdout + stderr one call returns (the rest is dropped, with a marker)", positiveInt, DEFAULT_MAX_OUTPUT_BYTES)
   .option(
@@ -60,6 +64,8 @@ const opts = program.opts<{
   workspace: string;
   token?: string;
   tokenFile?: string;
+  sandbox?: string;
+  trustedKey: string[];
   maxBytes: number;
   maxOutputBytes: number;
   kernelMemory: string;
@@ -86,6 +92,26 @@ async function readToken(): Promise<string | undefined> {
   return token;
 }
 
+/** The router-signed tokens this server accepts, if it was told which sandbox it serves. */
+function tokenVerifier(): ExecdTokenVerifier | undefined {
+  if (!opts.sandbox) {
+    if (opts.trustedKey.length > 0) {
+      logger.fatal("--trusted-key needs --sandbox: a signed token is checked against the sandbox it names");
+      process.exit(2);
+    }
+    return undefined;
+  }
+  try {
+    const verifier = new ExecdTokenVerifier(opts.trustedKey.map(decodePublicKey), parseSandboxIdentity(opts.sandbox));
+    // Fail closed: a server that knows its sandbox but trusts no key refuses every call.
+    if (opts.trustedKey.length === 0) logger.error("--sandbox without --trusted-key: every call will be refused (the operator was given no token key)");
+    return verifier;
+  } catch (error) {
+    logger.fatal(`--sandbox/--trusted-key: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
+
 function prewarmLanguages(value: string): Language[] {
   if (value === "none" || value === "") return [];
   return value.split(",").map((v) => {
@@ -110,6 +136,7 @@ function kernelMemory(): number | null {
 async function main(): Promise<void> {
   const kernelMemoryBytes = kernelMemory();
   const token = await readToken();
+  const auth = new RequestAuth({ token, verifier: tokenVerifier() }, (reason) => logger.info({ reason }, "token refused"));
   const bootsBefore = opts.bootMarker ? await recordBoot(opts.bootMarker) : 0;
   if (bootsBefore > 0) logger.warn({ bootsBefore }, "restarted: earlier contexts and their state are gone");
   await mkdir(opts.workspace, { recursive: true });
@@ -139,7 +166,7 @@ async function main(): Promise<void> {
       shell: opts.shell,
       logger,
     },
-    token,
+    auth,
   );
   // Large uploads can take longer than node's default 5 min request timeout on slow links.
   server.requestTimeout = 0;
@@ -152,7 +179,7 @@ async function main(): Promise<void> {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : opts.port;
     logger.info(
-      { port, host: opts.host, workspace: workspaceReal, auth: Boolean(token), kernelMemoryBytes, maxOutputBytes: opts.maxOutputBytes },
+      { port, host: opts.host, workspace: workspaceReal, auth: auth.required, signedTokens: Boolean(opts.sandbox), kernelMemoryBytes, maxOutputBytes: opts.maxOutputBytes },
       "sandbox-execd listening",
     );
   });
@@ -173,11 +200,13 @@ async function main(): Promise<void> {
   // After a restart the first call on each default context must report the lost state, so no
   // warm-up call may take that first call's place.
   if (bootsBefore === 0 && languages.length > 0) {
+    const local = auth.required ? auth.localToken() : undefined;
     void Promise.all([listening, ...prewarmed])
       .then(([port, ...ok]) =>
-        ok.every(Boolean) ? warmUpExecutePath({ port: port as number, host: opts.host, token, languages, logger }) : undefined,
+        ok.every(Boolean) ? warmUpExecutePath({ port: port as number, host: opts.host, token: local?.token, languages, logger }) : undefined,
       )
-      .catch((error: unknown) => logger.warn({ err: error }, "warm-up call failed; the first real call will be slower"));
+      .catch((error: unknown) => logger.warn({ err: error }, "warm-up call failed; the first real call will be slower"))
+      .finally(() => local?.revoke());
   }
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, "shutting down");

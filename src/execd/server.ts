@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { makeBearerCheck } from "./http/auth.js";
+import type { RequestAuth } from "./http/auth.js";
 import { answerMalformedRequests } from "./http/client-error.js";
 import { ExecdError, sendError } from "./http/errors.js";
 import type { RouteCall, RouteDeps } from "./routes/context.js";
@@ -159,8 +159,7 @@ function drainRest(req: IncomingMessage): Promise<void> {
   });
 }
 
-export function createExecdServer(deps: RouteDeps, token: string | undefined): Server {
-  const authorized = makeBearerCheck(token);
+export function createExecdServer(deps: RouteDeps, auth: RequestAuth): Server {
   const log: Logger = deps.logger;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -171,7 +170,7 @@ export function createExecdServer(deps: RouteDeps, token: string | undefined): S
     const found = match(req.method ?? "GET", rawPath);
     if (found === null) throw new ExecdError(404, "not_found", `no route for ${rawPath}`);
     if (found === "method") throw new ExecdError(405, "method_not_allowed", `${req.method} is not allowed on ${rawPath}`);
-    if (!found.route.public && !authorized(req)) {
+    if (!found.route.public && !(await auth.allows(req))) {
       throw new ExecdError(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
     }
     await found.route.handler(deps, { req, res, rest: decodePath(found.rest), query });

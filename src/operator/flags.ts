@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { encodePublicKey, publicKeysFromPem } from "../execd-token/index.js";
 import { defaultOperatorConfig, type OperatorConfig } from "../config/operator-config.js";
 
 export interface OperatorFlags {
@@ -43,6 +45,15 @@ function duration(name: string) {
   };
 }
 
+/** The trusted keys in a PEM file (public keys, certificates, or a private key whose public half is taken). */
+function trustedKeys(value: string): string[] {
+  try {
+    return publicKeysFromPem(readFileSync(value, "utf8")).map(encodePublicKey);
+  } catch (err) {
+    throw new InvalidArgumentError(`--execd-token-key-file ${value}: ${(err as Error).message}`);
+  }
+}
+
 function resources(value: string): Record<string, string> {
   // cpu=1,memory=1Gi,ephemeral-storage=2Gi
   const out: Record<string, string> = {};
@@ -64,6 +75,7 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     .addOption(new Option("--default-limits <list>", "default container limits, e.g. cpu=1,memory=1Gi,ephemeral-storage=2Gi").argParser(resources))
     .addOption(new Option("--execd-image <image>", "image of the injected execution server").default(d.execdImage))
     .addOption(new Option("--exec-port <port>", "port of the execution server").default(d.execPort).argParser(positiveInt("--exec-port")))
+    .addOption(new Option("--execd-token-key-file <file>", "PEM with the router's token public key(s) (public keys, certificates or the private key) that new execution servers trust").argParser(trustedKeys))
     .addOption(new Option("--router-namespace <ns>", "namespace of the router, the only allowed ingress peer").default(d.routerNamespace))
     .addOption(new Option("--router-labels <list>", "pod labels of the router, e.g. app=sandbox-router").argParser(resources))
     .addOption(new Option("--cluster-domain <domain>", "cluster DNS suffix for status.serviceFQDN").default(d.clusterDomain))
@@ -91,6 +103,7 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     defaultLimits?: Record<string, string>;
     execdImage: string;
     execPort: number;
+    execdTokenKeyFile?: string[];
     routerNamespace: string;
     routerLabels?: Record<string, string>;
     clusterDomain: string;
@@ -121,6 +134,7 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       },
       execdImage: o.execdImage,
       execPort: o.execPort,
+      execdTrustedKeys: o.execdTokenKeyFile ?? d.execdTrustedKeys,
       routerNamespace: o.routerNamespace,
       routerPodLabels: o.routerLabels ?? d.routerPodLabels,
       clusterDomain: o.clusterDomain,

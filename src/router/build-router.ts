@@ -1,7 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import type { Server } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
+import { ExecdTokenSigner } from "../execd-token/index.js";
 import { Kube, Manager, type Logger, type ManagerOptions } from "../runtime/index.js";
 import { Authenticator } from "./auth.js";
 import { createRouterCaches, routerInformers, type RouterCaches } from "./caches.js";
@@ -19,6 +20,11 @@ export interface RouterOptions {
   logger: Logger;
   /** HMAC key for sandbox tokens (>= 32 bytes). Random when absent: tokens then die with the process. */
   signingKey?: Uint8Array | undefined;
+  /**
+   * Ed25519 private key the execution servers' tokens are signed with; the operator gives its
+   * public half to every sandbox. Random when absent: no sandbox then accepts the router.
+   */
+  execdSigningKey?: KeyObject | undefined;
   /** Watch one namespace only (tests); default all namespaces. */
   namespace?: string | undefined;
   healthServer?: ManagerOptions["healthServer"];
@@ -46,11 +52,14 @@ export function buildRouter(opts: RouterOptions): BuiltRouter {
   const key = opts.signingKey ?? randomBytes(32);
   if (!opts.signingKey) opts.logger.warn("No token signing key given: sandbox tokens are valid only for this router process");
   const scoped = new ScopedTokens(key);
+  if (!opts.execdSigningKey) opts.logger.warn("No execution-server signing key given: sandboxes will refuse the router's calls (401, answered 502)");
+  const execdTokens = new ExecdTokenSigner(opts.execdSigningKey ?? generateKeyPairSync("ed25519").privateKey);
   const deps: RouterDeps = {
     config: opts.config,
     caches,
     kube,
     scoped,
+    execdTokens,
     auth: new Authenticator({ kube, scoped, logger: opts.logger, metrics, cacheTtlMs: opts.config.authCacheTtlMs, cacheMax: opts.config.authCacheMax }),
     ttl: new TtlExtender({
       kube,

@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   SandboxClaimGVK,
   SandboxGVK,
@@ -22,14 +22,13 @@ export const RouterIndex = { PoolsByTemplate: "poolsByTemplate" } as const;
 
 /**
  * What the router reads per request, kept in memory by list+watch so that resolving a
- * target never costs a DNS lookup or an API call. Secrets are limited to the ones the
- * operator manages (the per-sandbox execution-server tokens).
+ * target never costs a DNS lookup or an API call. No Secrets: the router signs the
+ * execution servers' tokens itself.
  */
 export interface RouterCaches {
   sandboxes: Informer<SandboxObject>;
   claims: Informer<ClaimObject>;
   pools: Informer<PoolObject>;
-  secrets: Informer<V1Secret>;
 }
 
 export function createRouterCaches(kube: Kube, logger: Logger, namespace?: string): RouterCaches {
@@ -42,12 +41,6 @@ export function createRouterCaches(kube: Kube, logger: Logger, namespace?: strin
       apiVersion: SandboxWarmPoolGVK.apiVersion,
       kind: SandboxWarmPoolGVK.kind,
       indexers: { [RouterIndex.PoolsByTemplate]: (p) => [`${p.metadata?.namespace ?? ""}/${p.spec.sandboxTemplateRef.name}`] },
-    }),
-    secrets: new Informer<V1Secret>({
-      ...common,
-      apiVersion: "v1",
-      kind: "Secret",
-      labelSelector: "app.kubernetes.io/managed-by=agent-sandbox-ts",
     }),
   };
 }

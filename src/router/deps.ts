@@ -1,3 +1,4 @@
+import type { ExecdTokenSigner } from "../execd-token/index.js";
 import type { Kube, Logger } from "../runtime/index.js";
 import type { Authenticator } from "./auth.js";
 import type { RouterCaches } from "./caches.js";
@@ -26,6 +27,8 @@ export interface RouterDeps {
   kube: Kube;
   auth: Authenticator;
   scoped: ScopedTokens;
+  /** Signs the per-sandbox tokens the execution servers accept. */
+  execdTokens: ExecdTokenSigner;
   ttl: TtlExtender;
   waiter: ReadyWaiter;
   metrics: RouterMetrics;

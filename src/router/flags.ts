@@ -1,5 +1,7 @@
+import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { signingKeyFromPem } from "../execd-token/index.js";
 import { defaultRouterConfig, type RouterConfig } from "./config.js";
 
 export interface RouterFlags {
@@ -7,6 +9,7 @@ export interface RouterFlags {
   listen: { host: string; port: number };
   healthAddress: { host: string; port: number };
   signingKey: Uint8Array | undefined;
+  execdSigningKey: KeyObject | undefined;
   namespace: string | undefined;
 }
 
@@ -33,6 +36,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     .addOption(new Option("--listen <host:port>", "proxy and management API address").default(":8080").argParser(hostPort))
     .addOption(new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort))
     .addOption(new Option("--signing-key-file <file>", "file with the HMAC key (>= 32 bytes) for sandbox tokens; share it across replicas (or env ROUTER_SIGNING_KEY)"))
+    .addOption(new Option("--execd-signing-key-file <file>", "PEM Ed25519 private key the execution servers' tokens are signed with; the operator's --execd-token-key-file must hold its public half"))
     .addOption(new Option("--default-namespace <ns>", "namespace when a request names none").default(d.defaultNamespace))
     .addOption(new Option("--exec-port <port>", "port of the execution server in sandbox pods").default(d.execPort).argParser(wholeNumber("--exec-port", 1)))
     .addOption(new Option("--default-ttl <seconds>", "TTL of sandboxes created through the management API").default(d.defaultTtlSeconds).argParser(wholeNumber("--default-ttl", 10)))
@@ -53,6 +57,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     listen: { host: string; port: number } | string;
     healthAddress: { host: string; port: number } | string;
     signingKeyFile?: string;
+    execdSigningKeyFile?: string;
     defaultNamespace: string;
     execPort: number;
     defaultTtl: number;
@@ -73,6 +78,14 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
   if (o.signingKeyFile) signingKey = readFileSync(o.signingKeyFile);
   else if (env["ROUTER_SIGNING_KEY"]) signingKey = Buffer.from(env["ROUTER_SIGNING_KEY"], "utf8");
   if (signingKey && signingKey.length < 32) throw new Error(`the signing key must be at least 32 bytes, got ${signingKey.length}`);
+  let execdSigningKey: KeyObject | undefined;
+  if (o.execdSigningKeyFile) {
+    try {
+      execdSigningKey = signingKeyFromPem(readFileSync(o.execdSigningKeyFile));
+    } catch (err) {
+      throw new Error(`--execd-signing-key-file ${o.execdSigningKeyFile}: ${(err as Error).message}`);
+    }
+  }
   return {
     config: {
       ...d,
@@ -93,6 +106,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     listen: typeof o.listen === "string" ? hostPort(o.listen) : o.listen,
     healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,
     signingKey,
+    execdSigningKey,
     namespace: o.namespace,
   };
 }

@@ -24,6 +24,7 @@ const { manager, server } = buildRouter({
   config: flags.config,
   logger,
   signingKey: flags.signingKey,
+  execdSigningKey: flags.execdSigningKey,
   namespace: flags.namespace,
   healthServer: flags.healthAddress,
 });

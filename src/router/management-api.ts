@@ -11,6 +11,7 @@ import type { ClaimObject, PoolObject } from "./caches.js";
 import { RouterIndex } from "./caches.js";
 import type { RouterDeps } from "./deps.js";
 import { badRequest, decodeSegment, notFound, RouterError, sendJson } from "./errors.js";
+import { issueExecdToken } from "./execd-token-route.js";
 import { proxyTo, validateTarget } from "./proxy-route.js";
 import { boundSandboxName, SandboxStates, viewOf, type SandboxView } from "./sandbox-state.js";
 import { identityOf, type TargetIdentity } from "./scoped-access.js";
@@ -72,6 +73,7 @@ export async function handleManagement(deps: RouterDeps, { req, res, url }: Rout
     return true;
   }
   if (parts.length === 4 && parts[3] === "token" && method === "POST") return done(await mintToken(deps, req, res, namespace, id));
+  if (parts.length === 4 && parts[3] === "execd-token" && method === "POST") return done(await issueExecdToken(deps, req, res, namespace, id));
   if (parts[3] === "files") {
     const rest = url.pathname.split("/").slice(5).join("/");
     await proxyTo(deps, req, res, { namespace, id, port: deps.config.execPort, path: `/v1/files/${rest}${url.search}` });

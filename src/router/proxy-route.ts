@@ -1,5 +1,5 @@
 // The data plane: authenticate, resolve from the caches, authorize against the resolved
-// sandbox, then stream to its pod with the sandbox's own execution-server token. A sandbox the
+// sandbox, then stream to its pod with a token the router signs for that very sandbox. A sandbox the
 // caches show failed or gone is answered at once; one that is restarting is waited for briefly.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { guardCall } from "./call-guard.js";
@@ -94,7 +94,7 @@ export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: Serve
 type Ready = Extract<Resolution, { kind: "ready" }>;
 
 /** The resolution if the sandbox serves; else the answer to give (404, 410, 503 with the status reason). */
-function serving(deps: RouterDeps, p: ProxyRequest, r: Resolution): Ready {
+export function serving(deps: RouterDeps, p: ProxyRequest, r: Resolution): Ready {
   switch (r.kind) {
     case "not-found":
       throw notFound(`no Sandbox or SandboxClaim "${p.id}" in namespace "${p.namespace}"`);
@@ -116,7 +116,7 @@ async function dial(deps: RouterDeps, req: IncomingMessage, res: ServerResponse,
   const dialled = dialledOf(p, r);
   const addr = deps.mapAddress ? await deps.mapAddress({ namespace: p.namespace, sandboxName: dialled.name, podIP: r.podIP, port: p.port }) : { host: r.podIP, port: p.port };
   // The execution server's token goes only to the execution server, never to other ports.
-  const execdToken = p.port === deps.config.execPort ? r.execdToken : undefined;
+  const execdToken = p.port === deps.config.execPort ? (await deps.execdTokens.tokenFor(dialled)).token : undefined;
   const guard = guardCall(deps, dialled, addr);
   try {
     await forward(req, res, { host: addr.host, port: addr.port, path: p.path, execdToken }, {
@@ -125,7 +125,7 @@ async function dial(deps: RouterDeps, req: IncomingMessage, res: ServerResponse,
       signal: guard.signal,
       mapStatus: (status) =>
         status === 401 && p.port === deps.config.execPort
-          ? new RouterError(502, "upstream_auth", `sandbox ${dialled.name} rejected the router's credentials${execdToken ? "" : " (its token Secret is not known to the router yet)"}`)
+          ? new RouterError(502, "upstream_auth", `sandbox ${dialled.name} rejected the router's credentials (its execution server does not trust the router's signing key)`)
           : undefined,
     });
   } finally {

@@ -1,5 +1,4 @@
 // Request target -> sandbox pod, answered from the informer caches only (no DNS, no API call).
-import type { V1Secret } from "@kubernetes/client-node";
 import { findCondition, getControllerOf, type Condition } from "../runtime/index.js";
 import type { CacheReader, ClaimObject, SandboxObject } from "./caches.js";
 import { boundSandboxName, claimState } from "./sandbox-state.js";
@@ -10,11 +9,10 @@ import { isLasting } from "./target-health.js";
 export interface ResolveCaches {
   sandboxes: CacheReader<SandboxObject>;
   claims: CacheReader<ClaimObject>;
-  secrets: CacheReader<V1Secret>;
 }
 
 export type Resolution =
-  | { kind: "ready"; namespace: string; sandbox: SandboxObject; claim?: ClaimObject | undefined; podIP: string; execdToken?: string | undefined }
+  | { kind: "ready"; namespace: string; sandbox: SandboxObject; claim?: ClaimObject | undefined; podIP: string }
   /** `lasting`: it will not serve again by itself (failed, suspended, being deleted), so calls fail at once. */
   | { kind: "not-ready"; namespace: string; sandbox?: SandboxObject | undefined; claim?: ClaimObject | undefined; reason: string; message: string; lasting: boolean }
   | { kind: "expired"; namespace: string; claim: ClaimObject; message: string }
@@ -95,17 +93,5 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
       lasting: isLasting(reason),
     };
   }
-  return { kind: "ready", namespace, sandbox, claim, podIP, execdToken: execdTokenOf(caches, sandbox) };
-}
-
-/**
- * The execution server's token from the sandbox's Secret, only if the Secret is the one the
- * operator made for this very sandbox (controlled by its uid), so a look-alike Secret placed
- * in the namespace cannot redirect the router's credentials.
- */
-function execdTokenOf(caches: ResolveCaches, sandbox: SandboxObject): string | undefined {
-  const secret: V1Secret | undefined = caches.secrets.get(sandbox.metadata.namespace, `${sandbox.metadata.name}-execd-token`);
-  if (!secret || getControllerOf(secret)?.uid !== sandbox.metadata.uid) return undefined;
-  const encoded = secret.data?.["token"];
-  return encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : undefined;
+  return { kind: "ready", namespace, sandbox, claim, podIP };
 }

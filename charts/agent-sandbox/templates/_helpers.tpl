@@ -91,6 +91,10 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
+{{- define "agent-sandbox.execdTokenKeySecret" -}}
+{{- default (printf "%s-execd-token-key" (include "agent-sandbox.fullname" .)) .Values.execd.tokenKey.existingSecret -}}
+{{- end -}}
+
 {{- define "agent-sandbox.router.signingKeySecret" -}}
 {{- default (printf "%s-signing-key" (include "agent-sandbox.router.name" .)) .Values.router.signingKey.existingSecret -}}
 {{- end -}}

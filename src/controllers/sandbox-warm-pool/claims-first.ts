@@ -4,7 +4,7 @@ import { boundedHold, type BoundedHold } from "../shared/claims-first-gate.js";
 /**
  * Claims first: while claims on a pool are still waiting for a sandbox and the pool has Ready
  * members to give them, the pool holds back its writes (the refill and its own status) for a
- * short while. A refill member costs the API server five to eight writes (Sandbox, Secret,
+ * short while. A refill member costs the API server four to seven writes (Sandbox,
  * NetworkPolicy, Pod, statuses) against a warm claim's two, so refilling in the middle of a
  * burst of claims multiplies every claim's latency (measured: p99 6-12 s for 100 concurrent
  * claims with the refill racing them); and the pool's status write, set off by the very

@@ -4,7 +4,7 @@ import type { Registry } from "prom-client";
 import type { ControllerDeps } from "../deps.js";
 import { makeSandboxReconciler } from "./reconciler.js";
 
-/** Sandbox -> Pod, Service, NetworkPolicy, PVCs and the execution server's token Secret. */
+/** Sandbox -> Pod, Service, NetworkPolicy and PVCs. */
 export function createSandboxController(deps: ControllerDeps, opts: { workers: number; registry: Registry }): Controller {
   const controller = defineController({
     name: "sandbox",
@@ -18,7 +18,6 @@ export function createSandboxController(deps: ControllerDeps, opts: { workers: n
   enqueueControllerOwner(caches.pods, controller, SandboxGVK);
   enqueueControllerOwner(caches.services, controller, SandboxGVK);
   enqueueControllerOwner(caches.networkPolicies, controller, SandboxGVK);
-  enqueueControllerOwner(caches.secrets, controller, SandboxGVK);
   enqueueControllerOwner(caches.pvcs, controller, SandboxGVK);
   return controller;
 }

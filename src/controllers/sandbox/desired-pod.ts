@@ -56,10 +56,6 @@ export function wantsExecd(sandbox: Sandbox, spec: V1PodSpec, config: OperatorCo
   return !optOut && !servesExecPort(spec, config.execPort);
 }
 
-export function tokenSecretName(sandboxName: string): string {
-  return `${sandboxName}-execd-token`;
-}
-
 /** PVC name for a volume claim template, as upstream (and StatefulSets) name them. */
 export function pvcName(templateName: string, sandboxName: string): string {
   return `${templateName}-${sandboxName}`;
@@ -81,7 +77,8 @@ export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: Op
     spec.volumes = [...(spec.volumes ?? []).filter((v) => !replaced.has(v.name)), ...claimVolumes];
   }
   if (wantsExecd(sandbox, spec, config)) {
-    spec = withExecdSidecar(spec, tokenSecretName(sandbox.metadata.name), config, execdRuntime(sandbox));
+    const { namespace, name, uid } = sandbox.metadata;
+    spec = withExecdSidecar(spec, { namespace, name, uid }, config, execdRuntime(sandbox));
   }
   // Defaults last, so the injected execution server (where the untrusted code runs) gets them too.
   spec = withSecureDefaults(spec, config);

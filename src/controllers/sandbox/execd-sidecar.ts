@@ -1,12 +1,10 @@
 import type { V1Container, V1PodSpec, V1Volume } from "@kubernetes/client-node";
 import type { OperatorConfig } from "../../config/operator-config.js";
+import { formatSandboxIdentity, type SandboxIdentity } from "../../execd-token/index.js";
 
 export const execdContainerName = "sandbox-execd";
-export const execdTokenVolume = "sandbox-execd-token";
 export const workspaceVolume = "sandbox-workspace";
 export const workspacePath = "/workspace";
-const tokenMountPath = "/var/run/agent-sandbox";
-export const execdTokenKey = "token";
 export const execdBinVolume = "sandbox-execd-bin";
 export const execdTmpVolume = "sandbox-execd-tmp";
 const execdBinPath = "/opt/agent-sandbox";
@@ -35,8 +33,13 @@ export function servesExecPort(spec: V1PodSpec, port: number): boolean {
 
 /**
  * Adds the execution server as a sidecar, with a workspace volume it shares with
- * the first container and its own bearer token from a per-sandbox Secret, so a
- * peer that bypasses the router cannot call it. Pure.
+ * the first container. It is told which sandbox it serves and the router's public
+ * keys, and accepts only tokens the router signed for this sandbox, so a peer that
+ * bypasses the router cannot call it and nothing secret is in the pod. Pure.
+ *
+ * The keys are fixed when the pod is created: the operator never compares a running
+ * pod's spec with this one beyond images, so a key change reaches new sandboxes only
+ * and does not recreate running ones (see SECURITY.md on rotating the key).
  *
  * The sidecar is a restartable init container (a Kubernetes native sidecar), not a
  * second app container: the kubelet stops it once the template's containers have
@@ -45,7 +48,7 @@ export function servesExecPort(spec: V1PodSpec, port: number): boolean {
  */
 export function withExecdSidecar(
   spec: V1PodSpec,
-  tokenSecretName: string,
+  sandbox: SandboxIdentity,
   config: OperatorConfig,
   runtime: ExecdRuntime = "runtime",
 ): V1PodSpec {
@@ -54,10 +57,6 @@ export function withExecdSidecar(
   if (!volumes.some((v) => v.name === workspaceVolume)) {
     volumes.push({ name: workspaceVolume, emptyDir: config.workspaceSizeLimit ? { sizeLimit: config.workspaceSizeLimit } : {} });
   }
-  volumes.push({
-    name: execdTokenVolume,
-    secret: { secretName: tokenSecretName, defaultMode: 0o440, items: [{ key: execdTokenKey, path: execdTokenKey }] },
-  });
   if (config.tmpSizeLimit) {
     // Memory-backed with a size, so filling /tmp fails with ENOSPC inside the call rather
     // than growing gVisor's own /tmp tmpfs until the whole sandbox is out of memory.
@@ -69,7 +68,7 @@ export function withExecdSidecar(
   if (first && !(first.volumeMounts ?? []).some((m) => m.mountPath === workspacePath)) {
     first.volumeMounts = [...(first.volumeMounts ?? []), { name: workspaceVolume, mountPath: workspacePath }];
   }
-  const sidecar = execdContainer(config);
+  const sidecar = execdContainer(sandbox, config);
   const templateImage = first?.image;
   if (runtime === "template-image" && templateImage) {
     out.volumes.push({ name: execdBinVolume, emptyDir: {} });
@@ -93,7 +92,7 @@ export function withExecdSidecar(
   return out;
 }
 
-function execdContainer(config: OperatorConfig): V1Container {
+function execdContainer(sandbox: SandboxIdentity, config: OperatorConfig): V1Container {
   return {
     name: execdContainerName,
     restartPolicy: "Always",
@@ -104,8 +103,9 @@ function execdContainer(config: OperatorConfig): V1Container {
       String(config.execPort),
       "--workspace",
       workspacePath,
-      "--token-file",
-      `${tokenMountPath}/${execdTokenKey}`,
+      "--sandbox",
+      formatSandboxIdentity(sandbox),
+      ...config.execdTrustedKeys.flatMap((key) => ["--trusted-key", key]),
       // /tmp is then an emptyDir that outlives a restarted container or gVisor sandbox, so
       // the server can tell the first calls after such a restart that their state is gone.
       ...(config.tmpSizeLimit ? ["--boot-marker", "/tmp/.sandbox-execd-boots"] : []),
@@ -118,7 +118,6 @@ function execdContainer(config: OperatorConfig): V1Container {
     },
     volumeMounts: [
       { name: workspaceVolume, mountPath: workspacePath },
-      { name: execdTokenVolume, mountPath: tokenMountPath, readOnly: true },
       ...(config.tmpSizeLimit ? [{ name: execdTmpVolume, mountPath: "/tmp" }] : []),
     ],
     securityContext: { readOnlyRootFilesystem: false },

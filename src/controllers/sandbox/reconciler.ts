@@ -26,8 +26,8 @@ import { containsDesired } from "../shared/drift.js";
 import type { Named } from "../shared/named.js";
 import { isNamed } from "../shared/named.js";
 import { desiredNetworkPolicy, networkPolicyAnnotation, routerOnlyIngress } from "../shared/network-policy.js";
-import { desiredPVCs, newTokenSecret } from "./desired-children.js";
-import { desiredPod, desiredPodMetadata, tokenSecretName, wantsExecd } from "./desired-pod.js";
+import { desiredPVCs } from "./desired-children.js";
+import { desiredPod, desiredPodMetadata } from "./desired-pod.js";
 import { desiredService } from "./desired-service.js";
 import { observePod } from "./observed-pod.js";
 import { UnseenWrites } from "../shared/unseen-writes.js";
@@ -47,7 +47,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
   /**
    * Pods created but not yet in the cache, keyed by Sandbox key and named by Sandbox uid (a
    * Sandbox recreated under the same name is another uid). The pod's watch event usually comes
-   * after those of the Secret and NetworkPolicy written just before it, so a pass they woke saw
+   * after that of the NetworkPolicy written just before it, so a pass they woke saw
    * "no pod" and created it again: a 409 and a GET for nothing (75 of 100 refill members in the
    * sequential-claim bench).
    */
@@ -103,8 +103,8 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     let createdPod = false;
     if (!expired && !suspended) {
       // The policy goes in before the pod is created, so the pod never starts unconfined. The
-      // policy, token Secret and PVCs do not depend on each other, so they are written together:
-      // a new sandbox costs two round trips before its pod exists instead of three.
+      // policy and PVCs do not depend on each other, so they are written together: a new
+      // sandbox costs two round trips before its pod exists instead of three.
       await Promise.all([reconcileNetworkPolicy(sandbox, owner, ctx), ensurePodInputs(sandbox, owner, ctx)]);
       const outcome = await ensurePod(sandbox, pod, pods, ctx);
       reconcileError = outcome.error;
@@ -191,13 +191,10 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     );
   }
 
-  /** What the pod mounts: the execution server's token Secret and the PVCs. */
+  /** What the pod mounts: the PVCs. (The execution server needs no Secret: it checks router-signed tokens.) */
   async function ensurePodInputs(sandbox: Sandbox, owner: V1OwnerReference, ctx: ReconcileContext): Promise<void> {
     const { namespace } = sandbox.metadata;
     const writes: Promise<boolean>[] = [];
-    if (wantsExecd(sandbox, sandbox.spec.podTemplate.spec, config) && !caches.secrets.get(namespace, tokenSecretName(sandbox.metadata.name))) {
-      writes.push(createIfAbsent(newTokenSecret(sandbox, owner), ctx));
-    }
     for (const pvc of desiredPVCs(sandbox, owner)) {
       if (!caches.pvcs.get(namespace, pvc.metadata?.name ?? "")) writes.push(createIfAbsent(pvc, ctx));
     }

@@ -14,9 +14,8 @@ export function dropLastApplied(o: KubernetesObject): void {
 }
 
 /**
- * Objects the controllers only test for existence and map to their owner (token Secrets, PVCs:
- * sandbox/reconciler.ts ensurePodInputs, enqueueControllerOwner): metadata is all they need,
- * and a Secret's data stays out of this process's heap.
+ * Objects the controllers only test for existence and map to their owner (PVCs:
+ * sandbox/reconciler.ts ensurePodInputs, enqueueControllerOwner): metadata is all they need.
  */
 export function pruneToMetadata(o: KubernetesObject): void {
   dropLastApplied(o);

@@ -2,7 +2,6 @@ import type {
   KubernetesObject,
   V1PersistentVolumeClaim,
   V1Pod,
-  V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
 import {
@@ -29,7 +28,7 @@ export const Index = {
 
 /**
  * Every child object the operator creates carries this label; the child watches
- * select on it so the caches never hold the cluster's other pods and secrets.
+ * select on it so the caches never hold the cluster's other pods.
  */
 export const managedByLabel = { "app.kubernetes.io/managed-by": "agent-sandbox-ts" } as const;
 const childSelector = "app.kubernetes.io/managed-by=agent-sandbox-ts";
@@ -46,7 +45,6 @@ export interface Caches {
   pods: Informer<V1Pod>;
   services: Informer<V1Service>;
   networkPolicies: Informer<NetworkPolicy & KubernetesObject>;
-  secrets: Informer<V1Secret>;
   pvcs: Informer<V1PersistentVolumeClaim>;
 }
 
@@ -88,7 +86,6 @@ export function createCaches(kube: Kube, logger: Logger, namespace?: string): Ca
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
     }),
-    secrets: new Informer<V1Secret>({ ...child, apiVersion: "v1", kind: "Secret", prune: pruneToMetadata }),
     pvcs: new Informer<V1PersistentVolumeClaim>({ ...child, apiVersion: "v1", kind: "PersistentVolumeClaim", prune: pruneToMetadata }),
   };
 }

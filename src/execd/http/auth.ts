@@ -1,18 +1,74 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { ExecdTokenVerifier } from "../../execd-token/index.js";
+
+/** What the server accepts as `Authorization: Bearer <token>`; with neither set, every call is allowed. */
+export interface AuthOptions {
+  /** A fixed token (standalone use, tests). */
+  token?: string | undefined;
+  /** Router-signed tokens for this sandbox (what the operator configures in a sandbox pod). */
+  verifier?: ExecdTokenVerifier | undefined;
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+function bearerOf(req: IncomingMessage): string | undefined {
+  const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "");
+  return match?.[1]?.trim() || undefined;
+}
 
 /**
- * Checks `Authorization: Bearer <token>`. Both sides are hashed first so the comparison is
- * constant-time regardless of the presented token's length.
+ * Decides whether a request may use the server. Fixed tokens are compared as SHA-256 digests,
+ * so the comparison takes the same time whatever the length of the presented token.
  */
-export function makeBearerCheck(token: string | undefined): (req: IncomingMessage) => boolean {
-  if (!token) return () => true;
-  const expected = createHash("sha256").update(token).digest();
-  return (req) => {
-    const header = req.headers.authorization ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match?.[1]) return false;
-    const presented = createHash("sha256").update(match[1].trim()).digest();
-    return timingSafeEqual(expected, presented);
-  };
+export class RequestAuth {
+  readonly #fixed: Buffer[] = [];
+  readonly #verifier: ExecdTokenVerifier | undefined;
+  readonly #onRefusal: ((reason: string) => void) | undefined;
+
+  constructor(o: AuthOptions, onRefusal?: (reason: string) => void) {
+    if (o.token) this.#fixed.push(sha256(o.token));
+    this.#verifier = o.verifier;
+    this.#onRefusal = onRefusal;
+  }
+
+  /** Whether calls need a token at all. */
+  get required(): boolean {
+    return this.#fixed.length > 0 || this.#verifier !== undefined;
+  }
+
+  async allows(req: IncomingMessage): Promise<boolean> {
+    if (!this.required) return true;
+    const presented = bearerOf(req);
+    if (!presented) return false;
+    const digest = sha256(presented);
+    if (this.#fixed.some((t) => timingSafeEqual(t, digest))) return true;
+    if (!this.#verifier) return false;
+    try {
+      await this.#verifier.verify(presented);
+      return true;
+    } catch (err) {
+      this.#onRefusal?.((err as Error).message);
+      return false;
+    }
+  }
+
+  /**
+   * A token for the server's own warm-up call through its HTTP stack, where it cannot sign a
+   * router token. Random, never leaves the process, and stops working when revoked.
+   */
+  localToken(): { token: string; revoke: () => void } {
+    const token = randomBytes(32).toString("base64url");
+    const digest = sha256(token);
+    this.#fixed.push(digest);
+    return {
+      token,
+      revoke: () => {
+        const at = this.#fixed.indexOf(digest);
+        if (at >= 0) this.#fixed.splice(at, 1);
+      },
+    };
+  }
 }

@@ -1,7 +1,6 @@
 // The SDK end to end: through the router with a URL and a token, and in Kubernetes mode with a
 // kubeconfig, against the real API server and operator (execution servers as in
 // test/integration/router/router-fixture.ts: real sandbox-execd processes, simulated pod network).
-import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ExecutionError,
@@ -141,29 +140,15 @@ describe("through the router", () => {
 
 describe("in Kubernetes mode (kubeconfig, straight to the pod)", () => {
   let network: SimulatedPodNetwork;
-  beforeAll(async () => {
+  beforeAll(() => {
     network = new SimulatedPodNetwork();
-    // Direct mode reads the sandbox's token Secret, which the router otherwise does for you.
-    await kube.create({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: "read-execd-tokens", namespace: ns },
-      rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }],
-    } as KubernetesObject);
-    await kube.create({
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: "alice-read-execd-tokens", namespace: ns },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "read-execd-tokens" },
-      subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "alice" }],
-    } as KubernetesObject);
   });
   afterAll(async () => {
     await network?.stop();
   });
 
-  it("creates a claim, waits with a watch, runs code and deletes", async () => {
-    const kc = new SandboxClient({ kubeConfig: userKubeConfig("alice"), namespace: ns, mapAddress: network.map });
+  it("creates a claim, waits with a watch, runs code with a token the router issues, and deletes; nobody reads a Secret", async () => {
+    const kc = new SandboxClient({ kubeConfig: userKubeConfig("alice"), namespace: ns, mapAddress: network.map, tokenIssuerUrl: router.url });
     expect(kc.mode).toBe("kubernetes");
     const sb = await kc.createSandbox({ warmPool: "python-pool", ttlSeconds: 600 });
     expect(sb.info.state).toBe("running");
@@ -172,9 +157,27 @@ describe("in Kubernetes mode (kubeconfig, straight to the pod)", () => {
     expect(await sb.files.readText("k.txt")).toBe("direct");
     const listed = await kc.listSandboxes({ state: "running" });
     expect(listed.sandboxes.map((s) => s.id)).toContain(sb.id);
+    // alice was granted no access to Secrets at all (grantSandboxUser), and direct mode needs none.
+    const denied = await kube.request<{ status: { allowed: boolean } }>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+      body: { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user: "alice", resourceAttributes: { namespace: ns, verb: "get", resource: "secrets" } } },
+    });
+    expect(denied.status.allowed).toBe(false);
     await sb.delete();
     await expect(kc.getSandbox("nope")).rejects.toBeInstanceOf(SandboxNotFoundError);
     const bob = new SandboxClient({ kubeConfig: userKubeConfig("bob"), namespace: ns });
     await expect(bob.createSandbox({ warmPool: "python-pool" })).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it("is refused a token by the router for a sandbox its caller may not run code in, and says what it lacks without the router", async () => {
+    const owner = new SandboxClient({ kubeConfig: userKubeConfig("alice"), namespace: ns, mapAddress: network.map, tokenIssuerUrl: router.url });
+    const sb = await owner.createSandbox({ warmPool: "python-pool", ttlSeconds: 600 });
+    try {
+      const bob = new SandboxClient({ kubeConfig: userKubeConfig("bob"), namespace: ns, mapAddress: network.map, tokenIssuerUrl: router.url });
+      await expect(bob.connect(sb.id).run("1")).rejects.toBeInstanceOf(ForbiddenError);
+      const noIssuer = new SandboxClient({ kubeConfig: userKubeConfig("alice"), namespace: ns, mapAddress: network.map });
+      await expect(noIssuer.connect(sb.id).run("1")).rejects.toThrow(/tokenIssuerUrl/);
+    } finally {
+      await sb.delete();
+    }
   });
 });

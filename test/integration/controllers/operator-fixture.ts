@@ -7,8 +7,9 @@ import { buildOperator } from "../../../src/operator/build-operator.js";
 import { createLogger, isAlreadyExists, type Kube, type Manager } from "../../../src/runtime/index.js";
 import type { ControllerDeps } from "../../../src/controllers/deps.js";
 import { FAKE_NODE_TOLERATION, testKube, testKubeConfig } from "../harness/cluster.js";
+import { execdTrustedKey } from "../harness/execd-token-key.js";
 
-export const testConfig: OperatorConfig = { ...defaultOperatorConfig, execdImage: "agent-sandbox/runtime:test" };
+export const testConfig: OperatorConfig = { ...defaultOperatorConfig, execdImage: "agent-sandbox/runtime:test", execdTrustedKeys: [execdTrustedKey] };
 
 export interface RunningOperator {
   manager: Manager;

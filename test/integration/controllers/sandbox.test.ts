@@ -1,10 +1,11 @@
 // The Sandbox controller against a real API server: object shapes, secure defaults, status,
 // suspend/resume, expiry, drift repair and garbage collection.
-import type { KubernetesObject, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Pod, V1Service } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNotFound, Kube } from "../../../src/runtime/index.js";
 import { nameHash } from "../../../src/controllers/shared/name-hash.js";
 import { freshNamespace, testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
+import { execdTrustedKey } from "../harness/execd-token-key.js";
 import { condition, sandboxManifest, startOperator, type RunningOperator } from "./operator-fixture.js";
 
 const SB = { apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox" } as const;
@@ -44,7 +45,7 @@ const readySandbox = (name: string) =>
     return condition(s, "Ready")?.status === "True" ? s : undefined;
   }, { timeoutMs: 30_000, message: `Sandbox ${name} Ready` });
 
-describe("Sandbox -> Pod, Service, NetworkPolicy, Secret", () => {
+describe("Sandbox -> Pod, Service, NetworkPolicy", () => {
   it("creates one pod with the secure defaults, the execd sidecar, and reports Ready status", async () => {
     await kube.create(sandboxManifest(ns, "basic", { service: true }));
     const sandbox = await readySandbox("basic");
@@ -72,10 +73,10 @@ describe("Sandbox -> Pod, Service, NetworkPolicy, Secret", () => {
     expect(execd.restartPolicy).toBe("Always");
     expect(execd.image).toBe("agent-sandbox/runtime:test");
     expect(execd.ports?.[0]?.containerPort).toBe(8888);
-    expect(execd.args).toEqual(expect.arrayContaining(["--token-file", "/var/run/agent-sandbox/token"]));
-    const secret = await get<V1Secret>("Secret", "basic-execd-token");
-    expect(Buffer.from(secret.data?.["token"] ?? "", "base64").length).toBeGreaterThanOrEqual(32);
-    expect(secret.metadata?.ownerReferences?.[0]?.uid).toBe(sandbox.metadata?.uid);
+    // Bound to this Sandbox by uid and told the router's public key; no Secret is made or mounted.
+    expect(execd.args).toEqual(expect.arrayContaining(["--sandbox", `${ns}/basic/${sandbox.metadata?.uid}`, "--trusted-key", execdTrustedKey]));
+    expect(spec.volumes?.some((v) => v.secret || v.projected)).toBe(false);
+    expect(await gone("Secret", "basic-execd-token")).toBe(true);
 
     const service = await get<V1Service>("Service", "basic");
     expect(service.spec?.clusterIP).toBe("None");
@@ -335,7 +336,6 @@ describe("drift and deletion", () => {
     for (const [kind, name, apiVersion] of [
       ["Pod", "doomed", "v1"],
       ["Service", "doomed", "v1"],
-      ["Secret", "doomed-execd-token", "v1"],
       ["NetworkPolicy", "doomed", "networking.k8s.io/v1"],
     ] as const) {
       expect(await waitFor(() => gone(kind, name, apiVersion), { timeoutMs: 30_000, message: `${kind} ${name} collected` })).toBe(true);

@@ -1,5 +1,5 @@
 // Hand edits to a sandbox's children (beyond the delete/selector cases in
-// controllers/sandbox.test.ts): deleted service and token secret, forged pod labels, service
+// controllers/sandbox.test.ts): deleted service, forged pod labels, service
 // ports, policy selector and rules, a swapped container image. Each batch is repaired.
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ describe("drift by hand", () => {
       { seed: 6004, sandboxes: 3 },
     );
     await dropNamespace(kube, String(result.detail["namespace"]));
-    expect(Object.keys(result.faults).length).toBe(11);
+    expect(Object.keys(result.faults).length).toBe(10);
     expect(describeViolations(result.invariants)).toBe("");
     expect(result.survived).toBe(true);
   }, 240_000);

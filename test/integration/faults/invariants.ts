@@ -5,10 +5,11 @@
 //  claim.*    every live claim is bound (status.sandbox.name), controls exactly one Sandbox, and
 //             that Sandbox is the one its status names, carries its claim-uid label and is Ready;
 //             no Sandbox is named by two claims.
-//  orphan.*   every Pod, Service, NetworkPolicy and Secret in the namespace, and every owned
-//             Sandbox, has a controller owner that exists with the same uid.
-//  sandbox.*  every Sandbox has its children (one pod, its policy, its token secret, its service
-//             when asked for) and its Ready condition and podIPs say what its pod says.
+//  orphan.*   every Pod, Service and NetworkPolicy in the namespace, and every owned Sandbox, has
+//             a controller owner that exists with the same uid.
+//  sandbox.*  every Sandbox has its children (one pod, its policy, its service when asked for),
+//             its pod's execution server is bound to it (namespace, name and uid), and its Ready
+//             condition and podIPs say what its pod says.
 //  drift.*    children still do what the operator intends (selectors, deny-all policy).
 //  pool.*     each pool has exactly spec.replicas live members, its status counts them truly, and
 //             (with a PoolLedger) it never created more members than it needed.
@@ -45,7 +46,7 @@ export interface InvariantReport {
   /** Individual checks evaluated (one per invariant per object). */
   checks: number;
   violations: Violation[];
-  counts: { claims: number; sandboxes: number; pools: number; pods: number; services: number; networkPolicies: number; secrets: number };
+  counts: { claims: number; sandboxes: number; pools: number; pods: number; services: number; networkPolicies: number };
 }
 
 export interface CheckOptions {
@@ -72,7 +73,7 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
   const config = opts.config ?? defaultOperatorConfig;
   const list = async <T extends KubernetesObject>(apiVersion: string, kind: string): Promise<T[]> =>
     (await kube.list<T>({ apiVersion, kind }, { namespace })).items;
-  const [claims, sandboxes, pools, templates, pods, services, policies, secrets] = await Promise.all([
+  const [claims, sandboxes, pools, templates, pods, services, policies] = await Promise.all([
     list<Obj>(EXT, "SandboxClaim"),
     list<Obj>(SB, "Sandbox"),
     list<Obj>(EXT, "SandboxWarmPool"),
@@ -80,7 +81,6 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
     list<V1Pod>("v1", "Pod"),
     list<Obj>("v1", "Service"),
     list<Obj>("networking.k8s.io/v1", "NetworkPolicy"),
-    list<Obj>("v1", "Secret"),
   ]);
   const violations: Violation[] = [];
   let checks = 0;
@@ -136,7 +136,6 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
   for (const [kind, items, owners] of [
     ["Pod", pods, ["Sandbox"]],
     ["Service", services, ["Sandbox"]],
-    ["Secret", secrets, ["Sandbox"]],
     // A template's shared policy is owned by its SandboxTemplate.
     ["NetworkPolicy", policies, ["Sandbox", "SandboxTemplate"]],
   ] as const) {
@@ -178,9 +177,13 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
         const got = pod.spec?.containers.find((c) => c.name === want.name);
         check(got?.image === want.image, "drift.pod-spec", `Pod/${pod.metadata?.name}`, () => `container ${want.name} runs image ${got?.image ?? "(none)"}, its Sandbox asks for ${want.image ?? "(none)"}`);
       }
-      if ([...pod.spec?.containers ?? [], ...(pod.spec?.initContainers ?? [])].some((c) => c.name === "sandbox-execd")) {
-        const secret = secrets.find((x) => x.metadata?.name === `${name}-execd-token` && live(x));
-        check(secret !== undefined && controller(secret)?.uid === s.metadata?.uid, "sandbox.children", id, () => `token Secret ${name}-execd-token is ${secret ? "not controlled by it" : "missing"}`);
+      const execd = [...pod.spec?.containers ?? [], ...(pod.spec?.initContainers ?? [])].find((c) => c.name === "sandbox-execd");
+      if (execd) {
+        // A router-signed token opens only the sandbox its execution server was told it serves.
+        const args = execd.args ?? [];
+        const bound = args[args.indexOf("--sandbox") + 1];
+        const want = `${s.metadata?.namespace}/${name}/${s.metadata?.uid}`;
+        check(args.includes("--sandbox") && bound === want, "sandbox.children", id, () => `its execution server serves ${bound ?? "(no sandbox)"}, want ${want}`);
       }
     }
     if (s.metadata?.annotations?.["agents.x-k8s.io/network-policy"] !== "Unmanaged") {
@@ -236,7 +239,7 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
     namespace,
     checks,
     violations,
-    counts: { claims: claims.length, sandboxes: sandboxes.length, pools: pools.length, pods: pods.length, services: services.length, networkPolicies: policies.length, secrets: secrets.length },
+    counts: { claims: claims.length, sandboxes: sandboxes.length, pools: pools.length, pods: pods.length, services: services.length, networkPolicies: policies.length },
   };
 }
 
@@ -277,7 +280,7 @@ export async function settleAndCheck(kube: Kube, namespace: string, opts: CheckO
     namespace,
     checks: 0,
     violations: [],
-    counts: { claims: 0, sandboxes: 0, pools: 0, pods: 0, services: 0, networkPolicies: 0, secrets: 0 },
+    counts: { claims: 0, sandboxes: 0, pools: 0, pods: 0, services: 0, networkPolicies: 0 },
   };
   if (lastErr) report.violations.push({ invariant: "check.api", object: namespace, detail: `could not read the world: ${String(lastErr)}` });
   return { ...report, settleMs: Date.now() - start, settled: false, polls };

@@ -345,7 +345,7 @@ export interface DriftOptions {
 
 /**
  * Hand edits to a sandbox's children, one batch per round, each followed by the invariants:
- * deleted pod, service, policy and token secret come back; changed pod labels, service selector
+ * deleted pod, service and policy come back; changed pod labels, service selector
  * and ports, policy selector and rules (an added egress or ingress peer) and the pod's image
  * (a mutable pod spec field) are put back.
  */
@@ -389,7 +389,6 @@ export async function driftRepair(env: FaultEnv, o: DriftOptions): Promise<Fault
       deletePod: (n) => hand.delete(pod(n), { gracePeriodSeconds: 0 }),
       deleteService: (n) => hand.delete(svc(n)),
       deleteNetworkPolicy: (n) => hand.delete(np(n)),
-      deleteTokenSecret: (n) => hand.delete({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${n}-execd-token` }),
       podLabels: (n) => hand.patch(pod(n), { metadata: { labels: { "agents.x-k8s.io/sandbox-name-hash": "hijacked", "agents.x-k8s.io/claim-uid": "forged" } } }, { type: "merge" }),
       serviceSelector: (n) => hand.patch(svc(n), { spec: { selector: { app: "drift" } } }, { type: "merge" }),
       servicePorts: (n) => hand.patch(svc(n), { spec: { ports: [{ name: "evil", port: 2222, targetPort: 22, protocol: "TCP" }] } }, { type: "merge" }),

@@ -3,7 +3,8 @@
 //   1. every declared permission is allowed (SelfSubjectAccessReview per tuple);
 //   2. nothing else is: SelfSubjectRulesReview minus what an unbound ServiceAccount already has
 //      must be covered by the declared list, in a foreign namespace and in the release namespace;
-//   3. spot checks that dangerous neighbours (pods/exec, secrets get, other Leases...) are denied;
+//   3. spot checks that dangerous neighbours (pods/exec, other Leases...) are denied, and that
+//      neither ServiceAccount may get, list, watch or write Secrets anywhere;
 //   4. the real operator, running on nothing but the operator ServiceAccount's token, takes a warm
 //      pool, a claim, an expiring claim and a suspended sandbox with a PVC through their lifecycle
 //      without a single RBAC denial in its logs;
@@ -279,8 +280,9 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
       // What the operator wrote with its own identity is there.
       const lease = await admin.get<KubernetesObject & { spec?: { holderIdentity?: string } }>({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: releaseNs, name: DEFAULT_LEASE_NAME });
       expect(lease.spec?.holderIdentity).toBe(running.elector?.identity);
+      // No Secret: the execution servers check router-signed tokens instead.
       const secrets = await admin.list({ apiVersion: "v1", kind: "Secret" }, { namespace: foreignNs, labelSelector: "app.kubernetes.io/managed-by=agent-sandbox-ts" });
-      expect(secrets.items.length).toBeGreaterThan(0);
+      expect(secrets.items).toEqual([]);
       const policies = await admin.list({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" }, { namespace: foreignNs });
       expect(policies.items.length).toBeGreaterThan(0);
       const services = await admin.list({ apiVersion: "v1", kind: "Service" }, { namespace: foreignNs });
@@ -355,6 +357,9 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
       const soon = new Date(Date.now() + 120_000).toISOString().replace(/\.\d{3}Z$/, "Z");
       await admin.patch({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id }, { spec: { lifecycle: { shutdownTime: soon } } }, { type: "merge" });
       await waitFor(() => router.caches.claims.get(foreignNs, id)?.spec.lifecycle?.shutdownTime === soon, { message: "router sees the new expiry" });
+      // Issuing an execution-server token takes the caller's authorization only, no Secret.
+      const issued = await call("POST", `/v1/sandboxes/${id}/execd-token`, {});
+      expect(issued.status, JSON.stringify(issued.body)).toBe(200);
       const executed = await call("POST", `/v1/sandboxes/${id}/execute`, { code: "print(1)" });
       // Authenticated, authorized and resolved; only the upstream (nothing listens there) is missing.
       expect([502, 503], JSON.stringify(executed.body)).toContain(executed.status);

@@ -50,7 +50,6 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
     ),
     ...grant("cluster", "", ["pods"], ["get", "list", "watch", "create", "patch", "delete"], "sandbox pods: informer, create, look-up when the name is taken, metadata patch, suspend/expiry delete"),
     ...grant("cluster", "", ["services"], ["list", "watch", "create", "patch", "delete"], "headless Services: informer, server-side apply, delete"),
-    ...grant("cluster", "", ["secrets"], ["list", "watch", "create"], "execution-server token Secrets (informer is label-selected; RBAC cannot be)"),
     ...grant("cluster", "", ["persistentvolumeclaims"], ["list", "watch", "create"], "volumeClaimTemplates"),
     ...grant("cluster", "networking.k8s.io", ["networkpolicies"], ["list", "watch", "create", "patch", "delete"], "per-sandbox and per-template policies"),
     ...grant("cluster", "events.k8s.io", ["events"], ["create", "patch"], "EventRecorder: create, then series count patch"),
@@ -67,11 +66,19 @@ export function routerPermissions(): Permission[] {
     ...grant("cluster", EXT, ["sandboxclaims"], ["patch"], "coalesced TTL writes to lifecycle.shutdownTime (src/router/ttl.ts)"),
     ...grant("cluster", EXT, ["sandboxwarmpools"], ["list", "watch"], "template -> warm pool index (src/router/caches.ts)"),
     ...grant("cluster", EXT, ["sandboxwarmpools/scale"], ["patch"], "pool scaling through the management API"),
-    ...grant("cluster", "", ["secrets"], ["list", "watch"], "per-sandbox execution tokens (label-selected informer; RBAC cannot be)"),
     ...grant("cluster", "authentication.k8s.io", ["tokenreviews"], ["create"], "bearer token authentication (src/router/auth.ts)"),
     ...grant("cluster", "authorization.k8s.io", ["subjectaccessreviews"], ["create"], "per-sandbox authorization of the caller (src/router/auth.ts)"),
   ];
 }
+
+/**
+ * No Secret access at all, for either ServiceAccount, in any namespace, the release's included:
+ * the router signs the execution servers' tokens with a key mounted into its pod, and neither
+ * component reads or writes a Secret through the API.
+ */
+export const noSecretAccess: Denied[] = (["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"] as const).flatMap((verb) =>
+  (["foreign", "release"] as const).map((where) => ({ group: "", resource: "secrets", verb, where })),
+);
 
 /** Things each ServiceAccount must NOT be able to do: spot checks with readable failures. */
 export interface Denied {
@@ -87,9 +94,7 @@ export interface Denied {
 export const operatorDenied: Denied[] = [
   { group: "", resource: "pods", subresource: "exec", verb: "create", where: "foreign" },
   { group: "", resource: "pods", verb: "update", where: "foreign" },
-  { group: "", resource: "secrets", verb: "get", where: "foreign" },
-  { group: "", resource: "secrets", verb: "delete", where: "foreign" },
-  { group: "", resource: "secrets", verb: "patch", where: "foreign" },
+  ...noSecretAccess,
   { group: "", resource: "configmaps", verb: "list", where: "foreign" },
   { group: "", resource: "serviceaccounts", subresource: "token", verb: "create", where: "foreign" },
   { group: "", resource: "nodes", verb: "list", where: "cluster" },
@@ -110,9 +115,7 @@ export const routerDenied: Denied[] = [
   { group: "", resource: "pods", subresource: "exec", verb: "create", where: "foreign" },
   { group: "", resource: "pods", subresource: "portforward", verb: "create", where: "foreign" },
   { group: "", resource: "pods", verb: "list", where: "foreign" },
-  { group: "", resource: "secrets", verb: "create", where: "foreign" },
-  { group: "", resource: "secrets", verb: "delete", where: "foreign" },
-  { group: "", resource: "secrets", verb: "update", where: "foreign" },
+  ...noSecretAccess,
   { group: EXT, resource: "sandboxwarmpools", verb: "update", where: "foreign" },
   { group: EXT, resource: "sandboxwarmpools", verb: "delete", where: "foreign" },
   { group: AGENTS, resource: "sandboxes", verb: "create", where: "foreign" },

@@ -2,8 +2,8 @@
 // real API server. That tier runs no deployment controller (pods running the images are the e2e
 // tier's job, where scripts/cluster.sh installs this chart), so what is checked is what Helm itself
 // does against a real server: every object is created, CRDs that already exist are left alone, the
-// router's signing key is generated once and kept across upgrades (lookup), and uninstall removes
-// the cluster-scoped RBAC.
+// router's signing key and the execution servers' token key pair are generated once and kept
+// across upgrades (lookup), and uninstall removes the cluster-scoped RBAC.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHART, helm } from "../../unit/chart/helm.js";
 import { helmMissing, helmPath } from "../../unit/chart/helm-available.js";
+import { keyId, publicKeysFromPem, signingKeyFromPem } from "../../../src/execd-token/index.js";
 import { clusterInfo, FAKE_NODE_TOLERATION, freshNamespace, testKube } from "../harness/cluster.js";
 
 describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real API server", () => {
@@ -32,6 +33,11 @@ describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real 
   const signingKey = async (): Promise<string> => {
     const s = await kube.get<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${prefix}-router-signing-key` });
     return s.data?.["key"] ?? "";
+  };
+
+  const execdTokenKey = async (): Promise<Record<string, string>> => {
+    const s = await kube.get<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${prefix}-execd-token-key` });
+    return s.data ?? {};
   };
 
   /** resourceVersion of each agent-sandbox CRD. */
@@ -71,11 +77,18 @@ describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real 
     }
     const key = await signingKey();
     expect(Buffer.from(key, "base64").length).toBeGreaterThanOrEqual(32);
+    const pair = await execdTokenKey();
+    expect(Object.keys(pair).sort()).toEqual(["signing-key.pem", "verify-key.pem"]);
+    const [trusted] = publicKeysFromPem(Buffer.from(pair["verify-key.pem"] ?? "", "base64").toString("utf8"));
+    const signer = signingKeyFromPem(Buffer.from(pair["signing-key.pem"] ?? "", "base64"));
+    expect(trusted && keyId(trusted)).toBe(keyId(signer));
     // The CRDs the harness installed were left as they were (Helm skips existing CRDs).
     expect(await crdVersions()).toEqual(crdsBefore);
 
     run(["upgrade", release, CHART, "-n", ns, "-f", valuesFile, "--set", "router.ttl.defaultSeconds=600"]);
     expect(await signingKey()).toBe(key);
+    // A new key pair would leave every running sandbox refusing the router.
+    expect(await execdTokenKey()).toEqual(pair);
     const router = await kube.get<V1Deployment & KubernetesObject>({ apiVersion: "apps/v1", kind: "Deployment", namespace: ns, name: `${prefix}-router` });
     expect(router.spec?.template.spec?.containers[0]?.args).toContain("--default-ttl=600");
 

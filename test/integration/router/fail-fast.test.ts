@@ -51,7 +51,7 @@ function exec(r: RunningRouter, id: string, command: string, headers: Record<str
 async function served(r: RunningRouter, name: string): Promise<Obj> {
   const s = await sandboxReady(kube, ns, name);
   const ip = s.status?.podIPs?.[0];
-  await waitFor(() => r.router.caches.sandboxes.get(ns, name)?.status?.podIPs?.[0] === ip && r.router.caches.secrets.get(ns, `${name}-execd-token`), { message: `router serves ${name}` });
+  await waitFor(() => r.router.caches.sandboxes.get(ns, name)?.status?.podIPs?.[0] === ip, { message: `router serves ${name}` });
   return s;
 }
 

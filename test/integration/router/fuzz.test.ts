@@ -50,7 +50,7 @@ beforeAll(async () => {
   for (const [ns, name] of [[nsA, "mine"], [nsA, "other"], [nsB, "bobs"]] as const) await kube.create(sandboxManifest(ns, name));
   for (const [ns, name] of [[nsA, "mine"], [nsA, "other"], [nsB, "bobs"]] as const) {
     await sandboxReady(kube, ns, name);
-    await waitFor(() => router.router.caches.sandboxes.get(ns, name)?.status?.podIPs?.length && router.router.caches.secrets.get(ns, `${name}-execd-token`), { message: `router cache has ${ns}/${name}` });
+    await waitFor(() => router.router.caches.sandboxes.get(ns, name)?.status?.podIPs?.length, { message: `router cache has ${ns}/${name}` });
   }
   // A secret beside "mine"'s workspace, and a link to it planted inside: no route may read it.
   const mine = router.router.caches.sandboxes.get(nsA, "mine")!;

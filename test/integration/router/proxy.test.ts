@@ -6,9 +6,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kube } from "../../../src/runtime/index.js";
+import { ExecdTokenVerifier } from "../../../src/execd-token/index.js";
 import { ScopedTokens } from "../../../src/router/scoped-token.js";
 import { startOperator, templateManifest, poolManifest, sandboxManifest, claimManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
+import { execdTokenKey } from "../harness/execd-token-key.js";
 import { call, getClaim, ndjsonLines, poolReady, sandboxReady, type Obj } from "./helpers.js";
 import { grantSandboxUser, SIGNING_KEY, startRouter, type RunningRouter } from "./router-fixture.js";
 
@@ -34,7 +36,6 @@ beforeAll(async () => {
   await kube.create(sandboxManifest(ns, "raw"));
   raw = await sandboxReady(kube, ns, "raw");
   await waitFor(() => router.router.caches.sandboxes.get(ns, "raw")?.status?.podIPs?.length, { message: "router cache has the sandbox" });
-  await waitFor(() => router.router.caches.secrets.get(ns, "raw-execd-token"), { message: "router cache has the token secret" });
 });
 
 afterAll(async () => {
@@ -76,7 +77,7 @@ describe("authentication and authorization", () => {
   it("answers 403 to a sandbox token used on another sandbox, and lets it through to its own", async () => {
     await kube.create(sandboxManifest(ns, "second"));
     await sandboxReady(kube, ns, "second");
-    await waitFor(() => router.router.caches.sandboxes.get(ns, "second")?.status?.podIPs?.length && router.router.caches.secrets.get(ns, "second-execd-token"));
+    await waitFor(() => router.router.caches.sandboxes.get(ns, "second")?.status?.podIPs?.length);
     const uid = router.router.caches.sandboxes.get(ns, "second")?.metadata.uid ?? "";
     const token = (await new ScopedTokens(SIGNING_KEY).sign({ namespace: ns, name: "second", boundTo: { kind: "sandbox", uid } }, 600)).token;
     const own = await exec(token, { "x-sandbox-id": "second", "x-sandbox-namespace": ns });
@@ -178,7 +179,7 @@ describe("resolution", () => {
     }, { timeoutMs: 60_000 });
     const sandboxName = claim.status?.sandbox?.name ?? "";
     expect(sandboxName).not.toBe("my-claim");
-    await waitFor(() => router.router.caches.claims.get(ns, "my-claim")?.status?.sandbox?.name && router.router.caches.secrets.get(ns, `${sandboxName}-execd-token`));
+    await waitFor(() => router.router.caches.claims.get(ns, "my-claim")?.status?.sandbox?.name);
     const res = await call<{ stdout: string }>(`${router.url}/sandboxes/${ns}/my-claim/v1/execute`, { token: alice, body: { code: "print('via claim')" } });
     expect(res.status).toBe(200);
     expect(res.body.stdout).toBe("via claim\n");
@@ -243,9 +244,9 @@ describe("forwarding", () => {
       // Namespace defaults to "default" per upstream; here it is given, port defaults to 8888.
       await call(`${router.url}/v1/status`, { token: alice, headers: { "x-sandbox-id": "raw", "x-sandbox-namespace": ns } });
       const execdHeaders = seen.at(-1) ?? {};
-      const secret = router.router.caches.secrets.get(ns, "raw-execd-token");
-      const execdToken = Buffer.from(secret?.data?.["token"] ?? "", "base64").toString("utf8");
-      expect(execdHeaders["authorization"]).toBe(`Bearer ${execdToken}`);
+      // A token the router signed for this very sandbox (namespace, name and uid), nothing of alice's.
+      const execdToken = String(execdHeaders["authorization"] ?? "").replace(/^Bearer /, "");
+      await new ExecdTokenVerifier([execdTokenKey.publicKey], { namespace: ns, name: "raw", uid: raw.metadata?.uid ?? "" }).verify(execdToken);
       expect(execdHeaders["authorization"]).not.toContain(alice);
     } finally {
       router.network.clearOverride(podIP, 9000);

@@ -3,11 +3,12 @@
 // The pod network is simulated in this tier: kwok "runs" sandbox pods without starting their
 // containers and gives them made-up IPs, so nothing listens at a pod IP. The router therefore
 // gets an address mapper (its documented test seam) that sends each pod IP to a real
-// `sandbox-execd` process on 127.0.0.1, started on first use with the token from the
-// sandbox's own Secret, exactly as the operator-injected sidecar would be. Everything else
+// `sandbox-execd` process on 127.0.0.1, started on first use with the identity and trusted keys
+// the operator wrote into the pod's sidecar, exactly as that sidecar would be. Everything else
 // (TokenReview, SubjectAccessReview, informers, claims, TTL writes) is the real thing. The e2e
 // tier runs the router in front of real pods.
-import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
+import type { KeyObject } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import { buildRouter, type BuiltRouter } from "../../../src/router/build-router.js";
@@ -16,6 +17,7 @@ import type { PodAddress } from "../../../src/router/deps.js";
 import { createLogger, type Kube } from "../../../src/runtime/index.js";
 import { startExecd, type ExecdProcess } from "../../execd/harness.js";
 import { testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
+import { execdTokenKey } from "../harness/execd-token-key.js";
 
 export const SIGNING_KEY = Buffer.from("router-integration-test-signing-key-0123456789");
 
@@ -89,10 +91,8 @@ export class SimulatedPodNetwork {
   }
 
   async #start(namespace: string, sandboxName: string): Promise<ExecdProcess> {
-    const secret = await this.#kube.get<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace, name: `${sandboxName}-execd-token` });
-    const token = Buffer.from(secret.data?.["token"] ?? "", "base64").toString("utf8");
-    if (!token) throw new Error(`secret ${sandboxName}-execd-token has no token`);
-    return startExecd({ token, tokenViaFile: true });
+    const pod = await this.#kube.get<V1Pod & KubernetesObject>({ apiVersion: "v1", kind: "Pod", namespace, name: sandboxName });
+    return startExecd({ args: sidecarAuthArgs(pod) });
   }
 
   async stop(): Promise<void> {
@@ -100,6 +100,16 @@ export class SimulatedPodNetwork {
     await Promise.all(all.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
     this.#servers.clear();
   }
+}
+
+/** The sidecar's --sandbox and --trusted-key arguments, as the operator wrote them into the pod. */
+export function sidecarAuthArgs(pod: V1Pod): string[] {
+  const sidecar = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
+  if (!sidecar) throw new Error(`pod ${pod.metadata?.name} has no execution server sidecar`);
+  const args = sidecar.args ?? [];
+  const out = args.flatMap((arg, i) => (arg === "--sandbox" || arg === "--trusted-key" ? [arg, args[i + 1] ?? ""] : []));
+  if (!out.includes("--sandbox")) throw new Error(`the sidecar of pod ${pod.metadata?.name} is not told its sandbox`);
+  return out;
 }
 
 export interface RunningRouter {
@@ -112,7 +122,7 @@ export interface RunningRouter {
   stop(): Promise<void>;
 }
 
-export async function startRouter(overrides: Partial<RouterConfig> = {}): Promise<RunningRouter> {
+export async function startRouter(overrides: Partial<RouterConfig> = {}, keys: { execdSigningKey?: KeyObject } = {}): Promise<RunningRouter> {
   const network = new SimulatedPodNetwork();
   const registry = new Registry();
   const router = buildRouter({
@@ -120,6 +130,7 @@ export async function startRouter(overrides: Partial<RouterConfig> = {}): Promis
     config: { ...defaultRouterConfig, ...overrides },
     logger: createLogger({ level: process.env["LOG_LEVEL"] ?? "warn", name: "sandbox-router" }),
     signingKey: SIGNING_KEY,
+    execdSigningKey: keys.execdSigningKey ?? execdTokenKey.privateKey,
     healthServer: false,
     registry,
     mapAddress: network.map,

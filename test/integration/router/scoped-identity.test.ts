@@ -49,7 +49,7 @@ async function readyClaim(name: string): Promise<{ uid: string; sandboxName: str
     return c.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") ? c : undefined;
   }, { timeoutMs: 60_000, message: `claim ${name} Ready` });
   const sandboxName = claim.status?.sandbox?.name ?? "";
-  await waitFor(() => router.router.caches.claims.get(ns, name)?.metadata.uid === claim.metadata?.uid && router.router.caches.sandboxes.get(ns, sandboxName)?.status?.podIPs?.length && router.router.caches.secrets.get(ns, `${sandboxName}-execd-token`), {
+  await waitFor(() => router.router.caches.claims.get(ns, name)?.metadata.uid === claim.metadata?.uid && router.router.caches.sandboxes.get(ns, sandboxName)?.status?.podIPs?.length, {
     message: `router serves claim ${name}`,
   });
   return { uid: claim.metadata?.uid ?? "", sandboxName };
@@ -124,7 +124,7 @@ describe("a raw Sandbox's token", () => {
     // claim token, so mint for a raw Sandbox without a claim of its name, then make one.
     await kube.create(sandboxManifest(ns, "y"));
     await sandboxReady(kube, ns, "y");
-    await waitFor(() => router.router.caches.sandboxes.get(ns, "y")?.status?.podIPs?.length && router.router.caches.secrets.get(ns, "y-execd-token"), { message: "router serves raw y" });
+    await waitFor(() => router.router.caches.sandboxes.get(ns, "y")?.status?.podIPs?.length, { message: "router serves raw y" });
     const rawToken = await mint("y");
     expect((await run(rawToken, "y")).dialled).toEqual(["y"]);
 

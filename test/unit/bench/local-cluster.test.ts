@@ -13,22 +13,25 @@ function operatorPod(): { spec: Record<string, unknown> } {
       hostname: "proto",
       runtimeClassName: "gvisor",
       automountServiceAccountToken: false,
-      volumes: [
-        { name: "sandbox-workspace", emptyDir: {} },
-        { name: "sandbox-execd-token", secret: { secretName: "proto-execd-token", items: [{ key: "token", path: "token" }] } },
-      ],
-      containers: [
-        { name: "main", image: "agent-sandbox/runtime:0.1.0" },
-        { name: "sandbox-execd", image: "agent-sandbox/runtime:0.1.0", readinessProbe: { httpGet: { path: "/", port: 8888 }, periodSeconds: 1 } },
+      volumes: [{ name: "sandbox-workspace", emptyDir: {} }],
+      containers: [{ name: "main", image: "agent-sandbox/runtime:0.1.0" }],
+      initContainers: [
+        {
+          name: "sandbox-execd",
+          image: "agent-sandbox/runtime:0.1.0",
+          restartPolicy: "Always",
+          args: ["--port", "8888", "--sandbox", "bench/proto/uid-proto", "--trusted-key", "KEY", "--boot-marker", "/tmp/b"],
+          readinessProbe: { httpGet: { path: "/", port: 8888 }, periodSeconds: 1 },
+        },
       ],
     },
   };
 }
 
 describe("bareSpecFrom", () => {
-  it("keeps the rendered containers and runtime class, drops what scheduling and admission fill in, and points the token volume at the bare pod's Secret", () => {
+  it("keeps the rendered containers and runtime class, drops what scheduling and admission fill in, and gives the execution server a fixed token instead of the sandbox and router key", () => {
     const pod = operatorPod();
-    const spec = bareSpecFrom(pod, "proto", "bare-execd-token");
+    const spec = bareSpecFrom(pod, "proto", "bare-token");
     expect(spec.nodeName).toBeUndefined();
     expect(spec.priority).toBeUndefined();
     expect(spec.preemptionPolicy).toBeUndefined();
@@ -36,21 +39,20 @@ describe("bareSpecFrom", () => {
     expect(spec["runtimeClassName"]).toBe("gvisor");
     expect(spec["automountServiceAccountToken"]).toBe(false);
     expect(spec["containers"]).toEqual(pod.spec["containers"]);
-    expect(spec.volumes?.find((v) => v.name === "sandbox-execd-token")?.secret?.secretName).toBe("bare-execd-token");
-    expect(spec.volumes?.find((v) => v.name === "sandbox-workspace")).toEqual({ name: "sandbox-workspace", emptyDir: {} });
+    expect(spec.initContainers?.[0]?.args).toEqual(["--port", "8888", "--boot-marker", "/tmp/b", "--token", "bare-token"]);
+    expect(spec["volumes"]).toEqual([{ name: "sandbox-workspace", emptyDir: {} }]);
   });
 
   it("leaves the operator's pod untouched", () => {
     const pod = operatorPod();
     const before = structuredClone(pod);
-    bareSpecFrom(pod, "proto", "bare-execd-token");
+    bareSpecFrom(pod, "proto", "bare-token");
     expect(pod).toEqual(before);
   });
 
-  it("refuses a pod without the sandbox's token volume, naming the Secret it looked for", () => {
-    const pod = operatorPod();
-    expect(() => bareSpecFrom(pod, "other", "bare-execd-token")).toThrow(/other-execd-token/);
-    expect(() => bareSpecFrom({}, "proto", "bare-execd-token")).toThrow(/no spec/);
+  it("refuses a pod whose execution server is not bound to its sandbox, and one without a spec", () => {
+    expect(() => bareSpecFrom({ spec: { containers: [{ name: "main" }] } }, "other", "bare-token")).toThrow(/Sandbox other has no execution server bound/);
+    expect(() => bareSpecFrom({}, "proto", "bare-token")).toThrow(/no spec/);
   });
 });
 

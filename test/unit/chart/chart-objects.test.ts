@@ -1,7 +1,11 @@
 // What the chart renders: hardened workloads the real operator's flag parser accepts, the router's
 // NetworkPolicy-facing labels, PDBs, and the optional objects behind their toggles.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { V1Container, V1Deployment, V1PodDisruptionBudget, V1Service } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { encodePublicKey } from "../../../src/execd-token/index.js";
 import { parseOperatorFlags } from "../../../src/operator/flags.js";
 import { parseRouterFlags } from "../../../src/router/flags.js";
 import { find, renderChart, type K8sObject } from "./helm.js";
@@ -21,6 +25,20 @@ function onlyContainer(d: V1Deployment): V1Container {
   const cs = d.spec?.template.spec?.containers ?? [];
   expect(cs).toHaveLength(1);
   return cs[0] as V1Container;
+}
+
+const KEY_MOUNT = "/etc/agent-sandbox/execd-token-key";
+const KEY_SECRET = "agent-sandbox-execd-token-key";
+
+/**
+ * `args` with the mounted execution-server key files replaced by copies of what the rendered
+ * Secret holds, as the kubelet would project them, so the real flag parsers can read them.
+ */
+function withMountedKeys(args: string[], objects: K8sObject[]): string[] {
+  const secret = find(objects, "Secret", KEY_SECRET) as unknown as { data: Record<string, string> };
+  const dir = mkdtempSync(path.join(os.tmpdir(), "chart-keys-"));
+  for (const [file, value] of Object.entries(secret.data)) writeFileSync(path.join(dir, file), Buffer.from(value, "base64"));
+  return args.map((a) => a.replace(KEY_MOUNT, dir));
 }
 
 describe.skipIf(helmMissing !== undefined)("chart objects", () => {
@@ -45,6 +63,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
         "Role/agent-sandbox-controller-leader-election",
         "RoleBinding/agent-sandbox-controller-leader-election",
         "Secret/agent-sandbox-router-signing-key",
+        "Secret/agent-sandbox-execd-token-key",
         "Service/agent-sandbox-controller-metrics",
         "Service/sandbox-router-svc",
         "Service/agent-sandbox-router-metrics",
@@ -71,9 +90,13 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
         capabilities: { drop: ["ALL"] },
         seccompProfile: { type: "RuntimeDefault" },
       });
-      // The only writable path is an emptyDir /tmp.
-      expect(c.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
-      expect(pod?.volumes).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }]);
+      // The only writable path is an emptyDir /tmp; the token key is mounted read-only.
+      expect(c.volumeMounts).toEqual([
+        { name: "tmp", mountPath: "/tmp" },
+        { name: "execd-token-key", mountPath: KEY_MOUNT, readOnly: true },
+      ]);
+      expect(pod?.volumes?.[0]).toEqual({ name: "tmp", emptyDir: { sizeLimit: "64Mi" } });
+      expect(pod?.volumes?.slice(1).map((v) => v.name)).toEqual(["execd-token-key"]);
       expect(c.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
       expect(c.resources?.limits?.["memory"]).toBeDefined();
       expect(c.image).toBe("agent-sandbox/operator:0.1.0");
@@ -96,7 +119,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
   it("passes the operator flags its own parser accepts, carrying the values", () => {
     const c = onlyContainer(deployment(objects, OPERATOR));
     expect(c.args?.[0]).toBe("/app/dist/operator/main.js");
-    const flags = parseOperatorFlags(c.args?.slice(1) ?? []);
+    const flags = parseOperatorFlags(withMountedKeys(c.args?.slice(1) ?? [], objects));
     expect(flags.leaderElect).toBe(true);
     expect(flags.leaderElectionId).toBe("agent-sandbox-ts-leader");
     expect(flags.healthAddress.port).toBe(8081);
@@ -128,7 +151,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
         "operator.workers.sandbox": 32,
       },
     });
-    const flags = parseOperatorFlags(onlyContainer(deployment(changed, OPERATOR)).args?.slice(1) ?? []);
+    const flags = parseOperatorFlags(withMountedKeys(onlyContainer(deployment(changed, OPERATOR)).args?.slice(1) ?? [], changed));
     expect(flags.config.defaultRuntimeClassName).toBe("kata");
     expect(flags.config.defaultResources.limits["memory"]).toBe("4Gi");
     expect(flags.config.execdImage).toBe("agent-sandbox/runtime:1.2.3");
@@ -154,7 +177,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
   it("passes router flags the router's own parser accepts, and probes its health port", () => {
     const c = onlyContainer(deployment(objects, ROUTER));
     expect(c.args?.[0]).toBe("/app/dist/router/main.js");
-    const flags = parseRouterFlags(c.args?.slice(1) ?? [], {});
+    const flags = parseRouterFlags(withMountedKeys(c.args?.slice(1) ?? [], objects), {});
     expect(flags.listen.port).toBe(8080);
     expect(flags.healthAddress.port).toBe(8081);
     expect(flags.config).toMatchObject({ execPort: 8888, defaultTtlSeconds: 3600, maxTtlSeconds: 14 * 24 * 3600 });
@@ -179,8 +202,26 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     expect(parseRouterFlags([], { ROUTER_SIGNING_KEY: key.toString("utf8") }).signingKey?.length).toBe(key.length);
     // Bring-your-own Secret: nothing generated, the Deployment points at it.
     const byo = renderChart(helmPath, { set: { "router.signingKey.existingSecret": "mine" } });
-    expect(byo.some((o) => o.kind === "Secret")).toBe(false);
+    expect(byo.filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([KEY_SECRET]);
     expect(onlyContainer(deployment(byo, ROUTER)).env?.find((e) => e.name === "ROUTER_SIGNING_KEY")?.valueFrom?.secretKeyRef?.name).toBe("mine");
+  });
+
+  it("generates one execution-server token key pair: the router mounts only the private key, the operator only the public one, and they match", () => {
+    const secret = find(objects, "Secret", KEY_SECRET) as unknown as { data: Record<string, string> };
+    expect(Object.keys(secret.data).sort()).toEqual(["signing-key.pem", "verify-key.pem"]);
+    const mounted = (name: string) => deployment(objects, name).spec?.template.spec?.volumes?.find((v) => v.name === "execd-token-key")?.secret;
+    expect(mounted(ROUTER)).toMatchObject({ secretName: KEY_SECRET, items: [{ key: "signing-key.pem", path: "signing-key.pem" }] });
+    expect(mounted(OPERATOR)).toMatchObject({ secretName: KEY_SECRET, items: [{ key: "verify-key.pem", path: "verify-key.pem" }] });
+    const router = parseRouterFlags(withMountedKeys(onlyContainer(deployment(objects, ROUTER)).args?.slice(1) ?? [], objects), {});
+    const operator = parseOperatorFlags(withMountedKeys(onlyContainer(deployment(objects, OPERATOR)).args?.slice(1) ?? [], objects));
+    expect(router.execdSigningKey).toBeDefined();
+    expect(operator.config.execdTrustedKeys).toEqual([encodePublicKey(router.execdSigningKey!)]);
+    // Bring-your-own key Secret: nothing generated, both Deployments mount it.
+    const byo = renderChart(helmPath, { set: { "execd.tokenKey.existingSecret": "my-key" } });
+    expect(byo.some((o) => o.kind === "Secret" && o.metadata.name === KEY_SECRET)).toBe(false);
+    for (const name of [ROUTER, OPERATOR]) {
+      expect(deployment(byo, name).spec?.template.spec?.volumes?.find((v) => v.name === "execd-token-key")?.secret?.secretName).toBe("my-key");
+    }
   });
 
   it("names the controller Deployment, its pods' app label and the router Service as upstream does", () => {

@@ -20,6 +20,7 @@ export const testConfig: OperatorConfig = {
   defaultRuntimeClassName: "gvisor-test",
   execdImage: "example.test/execd:1",
   execPort: 7777,
+  execdTrustedKeys: ["key-one", "key-two"],
   routerNamespace: "router-ns",
   routerPodLabels: { app: "router", tier: "edge" },
   defaultRunAsUser: 4321,

@@ -1,5 +1,10 @@
 // Operator flags: lease timings parse as durations and reach the options; bad values are refused.
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { encodePublicKey } from "../../../src/execd-token/index.js";
 import { parseOperatorFlags } from "../../../src/operator/flags.js";
 
 describe("operator flags: leader election timings", () => {
@@ -15,5 +20,27 @@ describe("operator flags: leader election timings", () => {
   it("refuses a value that is not a positive duration, naming the flag", () => {
     expect(() => parseOperatorFlags(["--leader-elect-lease-duration=soon"])).toThrow(/--leader-elect-lease-duration must be a duration/);
     expect(() => parseOperatorFlags(["--leader-elect-retry-period=0s"])).toThrow(/--leader-elect-retry-period/);
+  });
+});
+
+describe("operator flags: the execution servers' trusted token keys", () => {
+  it("trust no key by default (new execution servers then refuse every call)", () => {
+    expect(parseOperatorFlags([]).config.execdTrustedKeys).toEqual([]);
+  });
+
+  it("read every key of a PEM file: a public key, or the router's private key (its public half)", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "operator-flags-"));
+    const current = generateKeyPairSync("ed25519");
+    const next = generateKeyPairSync("ed25519");
+    const file = path.join(dir, "keys.pem");
+    writeFileSync(file, `${current.privateKey.export({ type: "pkcs8", format: "pem" }).toString()}${next.publicKey.export({ type: "spki", format: "pem" }).toString()}`);
+    expect(parseOperatorFlags(["--execd-token-key-file", file]).config.execdTrustedKeys).toEqual([encodePublicKey(current.publicKey), encodePublicKey(next.publicKey)]);
+  });
+
+  it("refuse a file without an Ed25519 key, naming it", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "operator-flags-"));
+    const file = path.join(dir, "empty.pem");
+    writeFileSync(file, "nothing here");
+    expect(() => parseOperatorFlags(["--execd-token-key-file", file])).toThrow(/empty\.pem: no PEM block/);
   });
 });

@@ -1,6 +1,5 @@
 // In-memory stand-ins for the router's informers: a keyed store whose writes fire the same
 // add/update/delete handlers an Informer fires, and builders of Sandboxes and claims.
-import type { V1Secret } from "@kubernetes/client-node";
 import type { EventHandler } from "../../../src/runtime/index.js";
 import type { ClaimObject, SandboxObject } from "../../../src/router/caches.js";
 
@@ -36,7 +35,7 @@ export class FakeStore<T extends { metadata?: { namespace?: string | undefined; 
 }
 
 export function fakeCaches() {
-  return { sandboxes: new FakeStore<SandboxObject>(), claims: new FakeStore<ClaimObject>(), secrets: new FakeStore<V1Secret>() };
+  return { sandboxes: new FakeStore<SandboxObject>(), claims: new FakeStore<ClaimObject>() };
 }
 
 export interface SandboxOpts {

@@ -1,7 +1,9 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { keyId } from "../../../src/execd-token/index.js";
 import { defaultRouterConfig } from "../../../src/router/config.js";
 import { parseRouterFlags } from "../../../src/router/flags.js";
 
@@ -23,6 +25,19 @@ describe("router flags", () => {
     expect(parseRouterFlags(["--signing-key-file", file], {}).signingKey?.length).toBe(40);
     expect(parseRouterFlags([], { ROUTER_SIGNING_KEY: "e".repeat(32) }).signingKey?.length).toBe(32);
     expect(() => parseRouterFlags([], { ROUTER_SIGNING_KEY: "short" })).toThrow(/at least 32 bytes/);
+  });
+
+  it("read the execution-server signing key (Ed25519 PEM), refusing other keys and naming the file", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "router-flags-"));
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const file = path.join(dir, "execd.pem");
+    writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const key = parseRouterFlags(["--execd-signing-key-file", file], {}).execdSigningKey;
+    expect(key && keyId(key)).toBe(keyId(publicKey));
+    expect(parseRouterFlags([], {}).execdSigningKey).toBeUndefined();
+    const ec = path.join(dir, "ec.pem");
+    writeFileSync(ec, generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }));
+    expect(() => parseRouterFlags(["--execd-signing-key-file", ec], {})).toThrow(/ec\.pem: .*Ed25519/);
   });
 
   it("set how long calls wait for a restarting sandbox and for a connection", () => {

@@ -1,6 +1,6 @@
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { desiredPod, desiredPodMetadata, isReservedKey, pvcName, tokenSecretName, wantsExecd } from "../../../../src/controllers/sandbox/desired-pod.js";
+import { desiredPod, desiredPodMetadata, isReservedKey, pvcName, wantsExecd } from "../../../../src/controllers/sandbox/desired-pod.js";
 import { nameHash } from "../../../../src/controllers/shared/name-hash.js";
 import { makeSandbox, owner, testConfig } from "../fixtures.js";
 
@@ -103,7 +103,7 @@ describe("desiredPod", () => {
       expect(execd.restartPolicy).toBe("Always");
     });
 
-    it("runs the configured image on the configured port with its token file", () => {
+    it("runs the configured image on the configured port, told its sandbox (namespace/name/uid) and every trusted token key", () => {
       expect(execd.image).toBe("example.test/execd:1");
       expect(execd.ports).toEqual([{ name: "execd", containerPort: 7777, protocol: "TCP" }]);
       expect(execd.args).toEqual([
@@ -111,30 +111,47 @@ describe("desiredPod", () => {
         "7777",
         "--workspace",
         "/workspace",
-        "--token-file",
-        "/var/run/agent-sandbox/token",
+        "--sandbox",
+        "ns/alpha/uid-sb",
+        "--trusted-key",
+        "key-one",
+        "--trusted-key",
+        "key-two",
         "--boot-marker",
         "/tmp/.sandbox-execd-boots",
       ]);
+    });
+
+    it("names each sandbox's own uid, so a token for another sandbox (or an earlier one of the same name) is refused", () => {
+      const recreated = makeSandbox({ name: "alpha" });
+      recreated.metadata.uid = "uid-recreated";
+      const other = container(desiredPod(recreated, owner, testConfig), "sandbox-execd");
+      expect(other.args).toContain("ns/alpha/uid-recreated");
+    });
+
+    it("mounts no Secret and reads no token file: the pod holds nothing secret", () => {
+      expect(pod.spec?.volumes?.some((v) => v.secret || v.projected)).toBe(false);
+      expect(execd.args).not.toContain("--token-file");
+      expect(execd.env ?? []).toEqual([]);
+    });
+
+    it("gets no trusted key when the operator has none (the server then refuses every call)", () => {
+      const bare = container(desiredPod(makeSandbox({ name: "alpha" }), owner, { ...testConfig, execdTrustedKeys: [] }), "sandbox-execd");
+      expect(bare.args).toContain("--sandbox");
+      expect(bare.args).not.toContain("--trusted-key");
     });
 
     it("is probed for readiness on the exec port", () => {
       expect(execd.readinessProbe?.httpGet).toEqual({ path: "/", port: 7777 });
     });
 
-    it("gets a size-limited workspace volume, the per-sandbox token Secret and a bounded /tmp as volumes", () => {
+    it("gets a size-limited workspace volume and a bounded /tmp as volumes", () => {
       expect(pod.spec?.volumes).toEqual([
         { name: "sandbox-workspace", emptyDir: { sizeLimit: "2Gi" } },
-        {
-          name: "sandbox-execd-token",
-          secret: { secretName: tokenSecretName("alpha"), defaultMode: 0o440, items: [{ key: "token", path: "token" }] },
-        },
         { name: "sandbox-execd-tmp", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
       ]);
-      expect(tokenSecretName("alpha")).toBe("alpha-execd-token");
       expect(execd.volumeMounts).toEqual([
         { name: "sandbox-workspace", mountPath: "/workspace" },
-        { name: "sandbox-execd-token", mountPath: "/var/run/agent-sandbox", readOnly: true },
         { name: "sandbox-execd-tmp", mountPath: "/tmp" },
       ]);
     });
@@ -144,9 +161,9 @@ describe("desiredPod", () => {
       expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-workspace", emptyDir: { sizeLimit: "5Gi" } });
       expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-execd-tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } });
       const unbounded = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "", tmpSizeLimit: "" });
-      expect(unbounded.spec?.volumes?.map((v) => v.name)).toEqual(["sandbox-workspace", "sandbox-execd-token"]);
+      expect(unbounded.spec?.volumes?.map((v) => v.name)).toEqual(["sandbox-workspace"]);
       expect(unbounded.spec?.volumes?.[0]).toEqual({ name: "sandbox-workspace", emptyDir: {} });
-      expect(container(unbounded, "sandbox-execd").volumeMounts?.map((m) => m.mountPath)).toEqual(["/workspace", "/var/run/agent-sandbox"]);
+      expect(container(unbounded, "sandbox-execd").volumeMounts?.map((m) => m.mountPath)).toEqual(["/workspace"]);
       // Without a pod-lifetime /tmp there is nowhere to count boots.
       expect(container(unbounded, "sandbox-execd").args).not.toContain("--boot-marker");
     });

@@ -34,7 +34,7 @@ describe("execd runtime selection", () => {
     const execd = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
     expect(execd?.image).toBe(templateImage);
     expect(execd?.command).toEqual(["/opt/agent-sandbox/node", "/opt/agent-sandbox/app/dist/execd/main.js"]);
-    expect(execd?.args).toEqual(expect.arrayContaining(["--port", String(testConfig.execPort), "--token-file", "/var/run/agent-sandbox/token"]));
+    expect(execd?.args).toEqual(expect.arrayContaining(["--port", String(testConfig.execPort), "--sandbox", "ns/sb/uid-sb", "--trusted-key", "key-one"]));
     expect(execd?.volumeMounts).toEqual(expect.arrayContaining([{ name: "sandbox-execd-bin", mountPath: "/opt/agent-sandbox", readOnly: true }]));
 
     // The install step copies the server before the sidecar starts: init containers start in order.

@@ -1,6 +1,6 @@
 // The cache keeps only what controllers read: for realistic objects, what the readers compute
 // from a pruned object equals what they compute from the full one, and what is dropped is gone.
-import type { KubernetesObject, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { observePod } from "../../../../src/controllers/sandbox/observed-pod.js";
 import { desiredService } from "../../../../src/controllers/sandbox/desired-service.js";
@@ -103,19 +103,17 @@ describe("prunePod", () => {
 });
 
 describe("pruneToMetadata", () => {
-  it("keeps a Secret's identity and owner but not its data", () => {
-    const secret: V1Secret = {
+  it("keeps a PVC's identity and owner but not its spec or status", () => {
+    const pvc: V1PersistentVolumeClaim = {
       apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "sb-execd-token", namespace: "ns", uid: "u", ownerReferences: [owner], labels: { a: "b" } },
-      type: "Opaque",
-      data: { token: Buffer.from("s3cret-token").toString("base64") },
-      immutable: true,
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data-sb", namespace: "ns", uid: "u", ownerReferences: [owner], labels: { a: "b" } },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+      status: { phase: "Bound" },
     };
-    const pruned = clone(secret);
+    const pruned = clone(pvc);
     pruneToMetadata(pruned);
-    expect(pruned).toEqual({ apiVersion: "v1", kind: "Secret", metadata: secret.metadata });
-    expect(JSON.stringify(pruned)).not.toContain(secret.data?.["token"]);
+    expect(pruned).toEqual({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: pvc.metadata });
   });
 });
 

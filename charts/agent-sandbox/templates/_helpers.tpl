@@ -76,6 +76,8 @@ capabilities, read-only root filesystem (writable /tmp comes from an emptyDir). 
 runAsNonRoot: true
 runAsUser: 65532
 runAsGroup: 65532
+# Mounted Secrets (the router's signing key, 0440) are then readable by this group, not by others.
+fsGroup: 65532
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}

@@ -440,11 +440,12 @@ wait_coredns() {
 
 up_app_images() {
   if [[ -n "${CLUSTER_SKIP_APP_IMAGES:-}" ]]; then log "CLUSTER_SKIP_APP_IMAGES set: not building the operator/runtime images"; return 0; fi
-  # Rebuild dist/ only when its inputs changed since the last successful build.
+  # Rebuild dist/ only when its inputs changed since the last successful build. The key lives in
+  # this checkout's dist/: the cluster is shared, and another checkout's build says nothing of this one.
   local src_key
   src_key="$(cd "$REPO" && { find src tsconfig.json tsconfig.build.json package.json package-lock.json -type f -print0 |
     sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)"
-  if [[ -d "$REPO/dist" && "$(cat "$STATE_DIR/dist.key" 2>/dev/null)" == "$src_key" ]]; then
+  if [[ -d "$REPO/dist" && "$(cat "$REPO/dist/.src-key" 2>/dev/null)" == "$src_key" ]]; then
     log "dist/ is up to date with src/"
   else
     log "building the project (npm run build) for the operator and runtime images"
@@ -453,7 +454,7 @@ up_app_images() {
       tail -n 20 "$LOG_DIR/npm-build.log" >&2
       return 1
     fi
-    echo "$src_key" > "$STATE_DIR/dist.key"
+    echo "$src_key" > "$REPO/dist/.src-key"
   fi
   bash "$LIB/build-images.sh" import "$CONTAINERD_SOCK" runtime operator >&2 ||
     { printf '[cluster] ERROR: images failed: building/importing the runtime and operator images\n' >&2; return 1; }

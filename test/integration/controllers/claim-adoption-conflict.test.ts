@@ -7,8 +7,8 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isConflict, type Kube } from "../../../src/runtime/index.js";
-import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
-import { claimManifest, condition, poolManifest, startOperator, templateManifest, type RunningOperator } from "./operator-fixture.js";
+import { freshNamespace, testKube } from "../harness/cluster.js";
+import { claimManifest, poolManifest, startOperator, templateManifest, type RunningOperator, waitClaimReady, waitPoolReady } from "./operator-fixture.js";
 
 const EXT = "extensions.agents.x-k8s.io/v1beta1";
 const SB = "agents.x-k8s.io/v1beta1";
@@ -48,19 +48,10 @@ afterAll(async () => {
   await operator?.stop();
 });
 
-const getClaim = (ns: string, name: string) => kube.get<Obj>({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name });
-const readyClaim = (ns: string, name: string) =>
-  waitFor(async () => {
-    const c = await getClaim(ns, name);
-    return condition(c, "Ready")?.status === "True" ? c : undefined;
-  }, { timeoutMs: 60_000, message: `claim ${name} Ready` });
+const readyClaim = (ns: string, name: string) => waitClaimReady(kube, ns, name);
 const poolMembers = async (ns: string): Promise<Obj[]> =>
   (await kube.list<Obj>({ apiVersion: SB, kind: "Sandbox" }, { namespace: ns })).items.filter((s) => s.metadata?.ownerReferences?.some((r) => r.kind === "SandboxWarmPool" && r.controller));
-const poolReady = (ns: string, name: string, replicas: number) =>
-  waitFor(async () => {
-    const p = await kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name });
-    return p.status?.["readyReplicas"] === replicas ? p : undefined;
-  }, { timeoutMs: 60_000, message: `pool ${name} ${replicas} Ready` });
+const poolReady = (ns: string, name: string, replicas: number) => waitPoolReady(kube, ns, name, replicas);
 
 describe("warm adoption that loses the race for a member", () => {
   it("names the member it did adopt, not the one it lost, by the time it is Ready", async () => {

@@ -6,7 +6,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIELD_MANAGER, type Kube } from "../../../src/runtime/index.js";
 import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
-import { claimManifest, condition, poolManifest, startOperator, templateManifest, type RunningOperator } from "./operator-fixture.js";
+import { claimManifest, condition, poolManifest, startOperator, templateManifest, type RunningOperator, waitClaimReady, waitPoolReady } from "./operator-fixture.js";
 
 const EXT = "extensions.agents.x-k8s.io/v1beta1";
 const SB = "agents.x-k8s.io/v1beta1";
@@ -30,21 +30,13 @@ afterAll(async () => {
 
 const getClaim = (ns: string, name: string) => kube.get<Obj>({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name });
 const getSandbox = (ns: string, name: string) => kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name });
-const readyClaim = (ns: string, name: string) =>
-  waitFor(async () => {
-    const c = await getClaim(ns, name);
-    return condition(c, "Ready")?.status === "True" ? c : undefined;
-  }, { timeoutMs: 60_000, message: `claim ${name} Ready` });
+const readyClaim = (ns: string, name: string) => waitClaimReady(kube, ns, name);
 const claimReason = (ns: string, name: string, reason: string) =>
   waitFor(async () => {
     const c = await getClaim(ns, name);
     return condition(c, "Ready")?.reason === reason ? c : undefined;
   }, { timeoutMs: 30_000, message: `claim ${name} Ready reason ${reason}` });
-const poolReady = (ns: string, name: string, replicas: number) =>
-  waitFor(async () => {
-    const p = await kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name });
-    return p.status?.["readyReplicas"] === replicas ? p : undefined;
-  }, { timeoutMs: 60_000, message: `pool ${name} ${replicas} Ready` });
+const poolReady = (ns: string, name: string, replicas: number) => waitPoolReady(kube, ns, name, replicas);
 const annotationsOf = (o: KubernetesObject) => o.metadata?.annotations ?? {};
 const vct = (name: string, size: string) => ({ metadata: { name }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } });
 const unnamedVct = (size: string) => ({ metadata: {}, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } });

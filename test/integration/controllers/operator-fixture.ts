@@ -6,7 +6,7 @@ import { defaultOperatorConfig, type OperatorConfig } from "../../../src/config/
 import { buildOperator } from "../../../src/operator/build-operator.js";
 import { createLogger, isAlreadyExists, type Kube, type Manager } from "../../../src/runtime/index.js";
 import type { ControllerDeps } from "../../../src/controllers/deps.js";
-import { FAKE_NODE_TOLERATION, testKube, testKubeConfig } from "../harness/cluster.js";
+import { FAKE_NODE_TOLERATION, testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
 import { execdTrustedKey } from "../harness/execd-token-key.js";
 
 export const testConfig: OperatorConfig = { ...defaultOperatorConfig, execdImage: "agent-sandbox/runtime:test", execdTrustedKeys: [execdTrustedKey] };
@@ -110,4 +110,20 @@ export interface Cond {
 export function condition(obj: unknown, type: string): Cond | undefined {
   const conditions = (obj as { status?: { conditions?: Cond[] } }).status?.conditions ?? [];
   return conditions.find((c) => c.type === type);
+}
+
+/** Waits until the claim's Ready condition is True and returns the claim as read then. */
+export function waitClaimReady(kube: Kube, namespace: string, name: string, timeoutMs = 60_000): Promise<KubernetesObject & { status?: Record<string, unknown> }> {
+  return waitFor(async () => {
+    const c = await kube.get<KubernetesObject & { status?: Record<string, unknown> }>({ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", namespace, name });
+    return condition(c, "Ready")?.status === "True" ? c : undefined;
+  }, { timeoutMs, message: `claim ${name} Ready` });
+}
+
+/** Waits until the pool's status counts `replicas` Ready members. */
+export function waitPoolReady(kube: Kube, namespace: string, name: string, replicas: number, timeoutMs = 60_000): Promise<KubernetesObject> {
+  return waitFor(async () => {
+    const p = await kube.get<KubernetesObject & { status?: Record<string, unknown> }>({ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxWarmPool", namespace, name });
+    return p.status?.["readyReplicas"] === replicas ? p : undefined;
+  }, { timeoutMs, message: `pool ${name} ${replicas} Ready` });
 }

@@ -4,7 +4,7 @@
 // the node), the CPU its start-up burns (the whole machine's, and its pod's own), and what an idle
 // sandbox keeps using (its pod's CPU and memory). Each variant fills a pool from zero in a fresh
 // namespace, waits until every member is Ready, lets it settle, and measures an idle window.
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
@@ -35,16 +35,7 @@ function machineCpuSeconds(): number {
 
 /** The cgroup directory of a pod (by uid) under one controller's kubepods tree, if there is one. */
 function podCgroup(root: string, uid: string): string | undefined {
-  for (const qos of ["burstable", "besteffort", ""]) {
-    const dir = path.join(root, qos, `pod${uid}`);
-    try {
-      readdirSync(dir);
-      return dir;
-    } catch {
-      // not in this QoS class
-    }
-  }
-  return undefined;
+  return ["burstable", "besteffort", ""].map((qos) => path.join(root, qos, `pod${uid}`)).find((dir) => existsSync(dir));
 }
 
 function readNumber(file: string): number {

@@ -71,10 +71,17 @@ export async function apply(env: ClusterEnv, manifest: string): Promise<void> {
   await kubectlOk(env, ["apply", "-f", "-"], manifest);
 }
 
+/**
+ * Label on every namespace this tier creates. A run that was interrupted leaves its namespaces
+ * (and their sandboxes' CPU requests) behind; the tier's setup deletes them by this label so the
+ * one node has room again.
+ */
+export const TEST_NAMESPACE_LABEL = "agent-sandbox-ts/test";
+
 /** A fresh namespace per test file, so files never see each other's objects. */
 export async function createNamespace(env: ClusterEnv, prefix: string): Promise<string> {
   const name = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
-  await kubectlOk(env, ["create", "namespace", name]);
+  await apply(env, JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { [TEST_NAMESPACE_LABEL]: "e2e" } } }));
   // Pods are rejected until the service-account controller has made "default".
   await waitFor(async () => (await kubectl(env, ["-n", name, "get", "serviceaccount", "default"])).code === 0, 30_000, `serviceaccount default in ${name}`);
   return name;

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { CLUSTER_SCRIPT } from "./cluster.js";
+import { CLUSTER_SCRIPT, TEST_NAMESPACE_LABEL } from "./cluster.js";
 
 /** The local cluster's egress guard (scripts/cluster.sh): pod packets bound off the machine are dropped and counted here. */
 const OFFMACHINE_CHAIN = "AGSB-OFFMACHINE";
@@ -17,6 +17,24 @@ function offMachineDrops(): number | undefined {
 function offMachineLog(): string {
   const r = spawnSync("dmesg", [], { encoding: "utf8" });
   return (r.stdout ?? "").split("\n").filter((l) => l.includes("agsb-offmachine:")).slice(-20).join("\n");
+}
+
+/**
+ * Deletes the namespaces an earlier, interrupted run of this tier left behind, and waits until
+ * they are gone: their sandboxes' CPU requests would otherwise leave later pods Pending with
+ * "Insufficient cpu" on the one node.
+ */
+function deleteLeftoverNamespaces(): void {
+  const env = spawnSync("bash", [CLUSTER_SCRIPT, "env"], { encoding: "utf8" });
+  const vars = new Map(env.stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
+  const kubectl = vars.get("KUBECTL");
+  const kubeconfig = vars.get("KUBECONFIG");
+  if (env.status !== 0 || !kubectl || !kubeconfig) throw new Error(`scripts/cluster.sh env failed (exit ${env.status}): ${env.stderr}`);
+  const selector = `${TEST_NAMESPACE_LABEL}=e2e`;
+  const r = spawnSync(kubectl, ["--kubeconfig", kubeconfig, "delete", "namespace", "-l", selector, "--wait=true", "--timeout=300s"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`deleting the namespaces an earlier run left (${selector}) failed (exit ${r.status}): ${r.stderr}`);
+  const removed = r.stdout.trim();
+  if (removed && !/^No resources found/.test(removed)) console.log(`[e2e] removed what an earlier run left behind:\n${removed}`);
 }
 
 /**
@@ -39,6 +57,7 @@ export default function setup(): () => void {
     }
     if (up.status !== 0) console.warn(`[e2e] cluster core is up, but 'cluster.sh up' exited ${up.status} (images or Helm); see its output above`);
   }
+  deleteLeftoverNamespaces();
   const before = offMachineDrops();
   if (before === undefined) throw new Error(`the local cluster's egress guard (iptables -t mangle ${OFFMACHINE_CHAIN}) is missing: run scripts/cluster.sh up`);
   return () => {

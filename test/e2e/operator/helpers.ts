@@ -86,10 +86,26 @@ export async function waitReady(env: ClusterEnv, ns: string, kind: string, name:
   try {
     await waitFor(async () => isReady((last = await getJson(env, ns, kind, name))), timeoutMs, `${kind} ${ns}/${name} Ready`);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}${await unreadyPods(env, ns)}`);
   }
   if (!last) throw new Error(`${kind} ${ns}/${name} vanished`);
   return last;
+}
+
+/**
+ * The namespace's pods that are not Ready, each with its unmet conditions' messages (e.g. the
+ * scheduler's "Insufficient cpu"), so a timeout says why a sandbox never came up.
+ */
+async function unreadyPods(env: ClusterEnv, ns: string): Promise<string> {
+  const pods = await list(env, ns, "pod").catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+  if (typeof pods === "string") return `; pods: ${pods}`;
+  const lines = pods
+    .filter((p) => !isReady(p))
+    .map((p) => {
+      const unmet = (p.status?.conditions ?? []).filter((c) => c.status !== "True").map((c) => `${c.type}: ${c.reason ?? ""} ${c.message ?? ""}`.trim());
+      return `${p.metadata.name} (${unmet.join("; ") || "no conditions yet"})`;
+    });
+  return lines.length ? `; pods not Ready: ${lines.join(", ")}` : "";
 }
 
 export async function waitGone(env: ClusterEnv, ns: string, kind: string, name: string, timeoutMs = 90_000): Promise<void> {

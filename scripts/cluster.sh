@@ -443,7 +443,7 @@ up_app_images() {
   # Rebuild dist/ only when its inputs changed since the last successful build. The key lives in
   # this checkout's dist/: the cluster is shared, and another checkout's build says nothing of this one.
   local src_key
-  src_key="$(cd "$REPO" && { find src tsconfig.json tsconfig.build.json package.json package-lock.json -type f -print0 |
+  src_key="$(cd "$REPO" && { find src scripts/bundle-execd.ts tsconfig.json tsconfig.build.json package.json package-lock.json -type f -print0 |
     sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)"
   if [[ -d "$REPO/dist" && "$(cat "$REPO/dist/.src-key" 2>/dev/null)" == "$src_key" ]]; then
     log "dist/ is up to date with src/"

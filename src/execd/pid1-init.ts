@@ -1,5 +1,4 @@
 import { accessSync, constants } from "node:fs";
-import type { Logger } from "pino";
 
 /** Set in the environment of the server once it runs under the init, so it re-executes once. */
 export const INIT_ENV = "EXECD_UNDER_INIT";
@@ -25,23 +24,31 @@ export const INIT_SCRIPT = [
 
 /**
  * When this process is PID 1 and not yet under the init, replaces it with bash running the
- * init, which starts the server again as its child. Returns only when nothing was done
- * (not PID 1, already under the init, or no usable shell: the server then runs as PID 1
- * as before, and says so).
+ * init, which starts the server again as its child. Returns only when nothing was done: not
+ * PID 1 or already under the init (undefined), or the init cannot start (the reason; the
+ * server then runs as PID 1 without reaping, and says so).
  */
-export function execUnderInitIfPid1(shell: string, logger: Logger): void {
-  if (process.pid !== 1 || process.env[INIT_ENV]) return;
+export function execUnderInitIfPid1(shell: string): string | undefined {
+  if (process.pid !== 1 || process.env[INIT_ENV]) return undefined;
   const execve = process.execve;
-  if (typeof execve !== "function") {
-    logger.warn("running as PID 1 without an init (this node has no process.execve): orphaned processes will not be reaped");
-    return;
-  }
+  if (typeof execve !== "function") return "this node has no process.execve";
   const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   try {
     execve(shellPath(shell), [shell, "-c", INIT_SCRIPT, "sandbox-execd-init", ...argv], { ...process.env, [INIT_ENV]: "1" });
   } catch (error) {
-    logger.warn({ err: error, shell }, "running as PID 1 without an init (cannot start it): orphaned processes will not be reaped");
+    return `cannot start ${shell}: ${error instanceof Error ? error.message : String(error)}`;
   }
+  return undefined;
+}
+
+/** The value of --shell (or --shell=) among the server's arguments; bash when absent. */
+export function shellFromArgs(args: readonly string[]): string {
+  let shell = "bash";
+  args.forEach((arg, i) => {
+    if (arg === "--shell" && args[i + 1] !== undefined) shell = args[i + 1] as string;
+    else if (arg.startsWith("--shell=")) shell = arg.slice("--shell=".length);
+  });
+  return shell;
 }
 
 /** execve needs a path; a bare name is looked up on PATH the way a shell would. */

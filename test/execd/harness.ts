@@ -31,6 +31,8 @@ export interface StartOptions {
   /** Pass the token through a file (--token-file) instead of --token. */
   tokenViaFile?: boolean;
   args?: string[];
+  /** A built server to run with node (e.g. the bundle the images ship) instead of the source through tsx. */
+  entry?: string;
   /** Replaces the launcher, e.g. to run the server inside runsc. Gets node's argv. */
   wrap?: (argv: string[]) => { file: string; args: string[] };
   /** Host the test connects to (the server itself listens on 0.0.0.0). */
@@ -45,9 +47,7 @@ export interface StartOptions {
 export async function startExecd(options: StartOptions = {}): Promise<ExecdProcess> {
   const workspace = options.workspace ?? (await mkdtemp(path.join(os.tmpdir(), "execd-ws-")));
   const args = [
-    "--import",
-    "tsx",
-    path.join(ROOT, "src/execd/main.ts"),
+    ...(options.entry ? [options.entry] : ["--import", "tsx", path.join(ROOT, "src/execd/main.ts")]),
     "--port",
     String(options.port ?? 0),
     "--workspace",

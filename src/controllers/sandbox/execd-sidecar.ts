@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { V1Container, V1PodSpec, V1Volume } from "@kubernetes/client-node";
 import type { OperatorConfig } from "../../config/operator-config.js";
 import { formatSandboxIdentity, type SandboxIdentity } from "../../execd-token/index.js";
@@ -8,6 +9,9 @@ export const workspacePath = "/workspace";
 export const execdBinVolume = "sandbox-execd-bin";
 export const execdTmpVolume = "sandbox-execd-tmp";
 const execdBinPath = "/opt/agent-sandbox";
+/** Where the execd image holds the bundled server and its interpreter drivers (see scripts/bundle-execd.ts). */
+const execdImageBundleDir = "/app/dist/execd-bundle";
+const execdBundleFile = "sandbox-execd.mjs";
 
 /**
  * Where the execution server's interpreters come from.
@@ -15,7 +19,8 @@ const execdBinPath = "/opt/agent-sandbox";
  *   matplotlib, Node, bash).
  * - "template-image": the sidecar runs the template's first container image, so code runs
  *   with that image's own interpreters and packages; an init container copies Node and the
- *   server (from the execd image's /usr/local/bin/node and /app) into a shared volume first.
+ *   server (from the execd image's /usr/local/bin/node and its bundled server) into a shared
+ *   volume first.
  *   The image must be glibc-based and have python3/bash for those languages.
  */
 export type ExecdRuntime = "runtime" | "template-image";
@@ -79,12 +84,12 @@ export function withExecdSidecar(
         name: `${execdContainerName}-install`,
         image: config.execdImage,
         imagePullPolicy: "IfNotPresent",
-        command: ["/bin/sh", "-c", `cp -a /usr/local/bin/node /app ${execdBinPath}/`],
+        command: ["/bin/sh", "-c", `cp -a /usr/local/bin/node ${execdImageBundleDir} ${execdBinPath}/`],
         volumeMounts: [{ name: execdBinVolume, mountPath: execdBinPath }],
       },
     ];
     sidecar.image = templateImage;
-    sidecar.command = [`${execdBinPath}/node`, `${execdBinPath}/app/dist/execd/main.js`];
+    sidecar.command = [`${execdBinPath}/node`, `${execdBinPath}/${path.posix.basename(execdImageBundleDir)}/${execdBundleFile}`];
     sidecar.env = [{ name: "MPLBACKEND", value: "Agg" }];
     sidecar.volumeMounts = [...(sidecar.volumeMounts ?? []), { name: execdBinVolume, mountPath: execdBinPath, readOnly: true }];
   }

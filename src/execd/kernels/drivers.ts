@@ -15,9 +15,10 @@ const DRIVER_FILES: Record<Language, string> = {
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * Finds a driver script. Run from source (tsx) the drivers sit next to this module; after
- * `tsc` builds dist/ they are not copied (tsc only emits .ts), so the package's src/ copy is
- * used: dist/execd/kernels -> ../../../src/execd/kernels.
+ * Finds a driver script. Run from source (tsx) the drivers sit next to this module, and the
+ * bundled server (the one the images run) has them beside the bundle; after `tsc` builds
+ * dist/ they are not copied (tsc only emits .ts), so the package's src/ copy is used:
+ * dist/execd/kernels -> ../../../src/execd/kernels.
  */
 export function driverPath(language: Language): string {
   const file = DRIVER_FILES[language];

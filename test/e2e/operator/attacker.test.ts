@@ -176,7 +176,7 @@ describe("the attacker's side", () => {
         router,
         ns,
         "mallory",
-        "import json, os\nprint(json.dumps({'uid': os.getuid(), 'euid': os.geteuid(), 'writable': [p for p in ['/app/dist/execd/main.js', '/app/src/execd/kernels/python_driver.py', '/usr/local/bin/node', '/usr/bin/python3', '/etc/passwd', '/'] if os.access(p, os.W_OK)]}))",
+        "import json, os\nprint(json.dumps({'uid': os.getuid(), 'euid': os.geteuid(), 'writable': [p for p in ['/app/dist/execd-bundle/sandbox-execd.mjs', '/app/src/execd/kernels/python_driver.py', '/usr/local/bin/node', '/usr/bin/python3', '/etc/passwd', '/'] if os.access(p, os.W_OK)]}))",
         token,
       ),
     ) as { uid: number; euid: number; writable: string[] };

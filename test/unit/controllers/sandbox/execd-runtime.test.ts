@@ -33,7 +33,7 @@ describe("execd runtime selection", () => {
     const pod = desiredPod(sandbox, owner, testConfig);
     const execd = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
     expect(execd?.image).toBe(templateImage);
-    expect(execd?.command).toEqual(["/opt/agent-sandbox/node", "/opt/agent-sandbox/app/dist/execd/main.js"]);
+    expect(execd?.command).toEqual(["/opt/agent-sandbox/node", "/opt/agent-sandbox/execd-bundle/sandbox-execd.mjs"]);
     expect(execd?.args).toEqual(expect.arrayContaining(["--port", String(testConfig.execPort), "--sandbox", "ns/sb/uid-sb", "--trusted-key", "key-one"]));
     expect(execd?.volumeMounts).toEqual(expect.arrayContaining([{ name: "sandbox-execd-bin", mountPath: "/opt/agent-sandbox", readOnly: true }]));
 
@@ -41,7 +41,7 @@ describe("execd runtime selection", () => {
     expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(["sandbox-execd-install", "sandbox-execd"]);
     const install = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd-install");
     expect(install?.image).toBe(testConfig.execdImage);
-    expect(install?.command?.join(" ")).toContain("cp -a /usr/local/bin/node /app /opt/agent-sandbox/");
+    expect(install?.command?.join(" ")).toContain("cp -a /usr/local/bin/node /app/dist/execd-bundle /opt/agent-sandbox/");
     // The copy step is hardened and bounded like every other container.
     expect(install?.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
     expect(install?.resources?.limits).toBeDefined();

@@ -108,10 +108,7 @@ app_layer() {
   fi
   # Runtime assets tsc does not emit (e.g. execd's interpreter drivers) ship from src/ as they are.
   local assets; assets="$(cd "$REPO" && find src -type f ! -name '*.ts' -print0 | sort -z | xargs -0 -r sha256sum)"
-  # The server's launcher: the bundled execution server (one file: see scripts/bundle-execd.ts).
-  local launcher='#!/bin/sh
-exec /usr/local/bin/node /app/dist/execd-bundle/sandbox-execd.mjs "$@"'
-  local dist_key; dist_key="$( { (cd "$REPO" && find dist -type f -print0 | sort -z | xargs -0 sha256sum); echo "$assets"; echo "$launcher"; } | hash_of)"
+  local dist_key; dist_key="$( { (cd "$REPO" && find dist -type f -print0 | sort -z | xargs -0 sha256sum); echo "$assets"; } | hash_of)"
   local out="$IMG_CACHE/layer-app-$lock_key-$dist_key-r$RECIPE.tar"
   if [[ -s "$out" ]]; then echo "$out"; return; fi
   local stage; stage="$(mktemp -d)"
@@ -119,8 +116,8 @@ exec /usr/local/bin/node /app/dist/execd-bundle/sandbox-execd.mjs "$@"'
   cp -a "$REPO/dist" "$REPO/package.json" "$stage/app/"
   (cd "$REPO" && find src -type f ! -name '*.ts' -print0 | xargs -0 -r cp --parents -t "$stage/app/")
   cp -a "$mods/node_modules" "$stage/app/"
-  printf '%s\n' "$launcher" > "$stage/usr/local/bin/sandbox-execd"
-  chmod 0755 "$stage/usr/local/bin/sandbox-execd"
+  # The bundled execution server's launcher (scripts/bundle-execd.ts), linked so it finds the bundle.
+  ln -s /app/dist/execd-bundle/sandbox-execd "$stage/usr/local/bin/sandbox-execd"
   dir_layer "$stage" "$out"; rm -rf "$stage"
   echo "$out"
 }

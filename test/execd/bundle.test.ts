@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleExecd } from "../../scripts/bundle-execd.js";
+import { bundleExecd, EXECD_LAUNCHER_FILE } from "../../scripts/bundle-execd.js";
 import { startExecd, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
 
 let outDir: string;
@@ -61,6 +61,30 @@ describe("the bundled server", () => {
       const answer = await pid1.post<ExecuteAnswer>("/v1/execute", { code: "import os\nprint(open('/proc/1/comm').read().strip(), open(f'/proc/{os.getppid()}/cmdline').read().split(chr(0))[1])" });
       // PID 1 is the init (bash); the interpreter's parent is the bundled server.
       expect(answer.body.stdout.trim()).toBe(`bash ${bundle}`);
+    } finally {
+      pid1.child.kill("SIGKILL");
+      await pid1.stop();
+    }
+  });
+
+  it.skipIf(!canUnshare())("as PID 1 through its launcher, starts the init itself, so node starts once", async () => {
+    const launcher = path.join(outDir, EXECD_LAUNCHER_FILE);
+    const pid1 = await startExecd({
+      token: "launcher-pid1",
+      entry: bundle,
+      // node's argv is [node, bundle, ...server arguments]; the launcher takes the arguments.
+      wrap: (argv) => ({ file: "unshare", args: ["-fp", "--mount-proc", "--kill-child", launcher, ...argv.slice(2)] }),
+    });
+    try {
+      const answer = await pid1.post<ExecuteAnswer>("/v1/execute", {
+        code: "import json, os\nprint(json.dumps(open('/proc/1/cmdline').read().split(chr(0))[:4]))\nprint(open(f'/proc/{os.getppid()}/stat').read().split()[3])",
+      });
+      const [init, parent] = answer.body.stdout.trim().split("\n");
+      // PID 1 is bash running the init file with node and the bundle, not the server's own
+      // hand-over (bash -c <script>), which would mean node had started once before.
+      expect(JSON.parse(init ?? "null")).toEqual(["bash", path.join(outDir, "execd-init.sh"), "node", bundle]);
+      // The server (the interpreter's parent) is the init's child.
+      expect(parent).toBe("1");
     } finally {
       pid1.child.kill("SIGKILL");
       await pid1.stop();

@@ -1,13 +1,12 @@
 // The images run the execution server as one bundled file (scripts/bundle-execd.ts), not the
 // tsc output the rest of this tier starts. The bundle must find its interpreter drivers beside
 // itself, load its CommonJS dependencies, and hand PID 1 to the reaping init like the source.
-import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleExecd, EXECD_LAUNCHER_FILE } from "../../scripts/bundle-execd.js";
-import { startExecd, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
+import { canUnshare, startExecd, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
 
 let outDir: string;
 let bundle: string;
@@ -19,15 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(outDir, { recursive: true, force: true });
 });
-
-function canUnshare(): boolean {
-  try {
-    execFileSync("unshare", ["-fp", "--mount-proc", "--kill-child", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("the bundled server", () => {
   let execd: ExecdProcess | undefined;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +12,16 @@ export const ROOT = path.resolve(import.meta.dirname, "../..");
  * python3-matplotlib from scripts/lib/install-execd-deps.sh. EXECD_TEST_PYTHON overrides.
  */
 export const TEST_PYTHON = process.env.EXECD_TEST_PYTHON ?? "/usr/bin/python3";
+
+/** Whether a fresh PID namespace can be made here (root only): `unshare` then makes the server PID 1 in it. */
+export function canUnshare(): boolean {
+  try {
+    execFileSync("unshare", ["-fp", "--mount-proc", "--kill-child", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface ExecdProcess {
   url: string;

@@ -4,17 +4,7 @@
 // can be created. As PID 1 the server runs under a small bash init that reaps them.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startExecd, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
-
-/** A fresh PID namespace (root only): `unshare` makes the server PID 1 inside it. */
-function canUnshare(): boolean {
-  try {
-    execFileSync("unshare", ["-fp", "--mount-proc", "--kill-child", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { canUnshare, startExecd, type ExecdProcess, type ExecuteAnswer } from "./harness.js";
 
 const available = canUnshare();
 let execd: ExecdProcess | undefined;

@@ -6,6 +6,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/k8s-module.sh"
 CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"
 # kube-proxy must match the control plane that build-go-tools.sh builds.
 if [[ -z "${K8S_VERSION:-}" ]]; then
@@ -89,35 +90,15 @@ build_helm() {
 }
 
 # kube-proxy gives ClusterIP Services (kubernetes.default, kube-dns) a data path; it is built
-# in its own wrapper module with the same staging replaces as build-go-tools.sh, so the shared
+# in its own wrapper module (k8s-module.sh) like the control plane, so the shared
 # GOCACHE makes it cheap once the control plane is built.
 build_kube_proxy() {
   local out; out="$(kube_proxy_dir)"
   if [[ -x "$out/kube-proxy" ]]; then log "kube-proxy cached in $out"; return; fi
   local mod="$CACHE_ROOT/kube-proxy-$K8S_VERSION/module"
   mkdir -p "$mod" "$out"
-  local staging="v0.${K8S_VERSION#v1.}"
-  local staging_modules=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
-    cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api cri-client
-    csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms kube-aggregator
-    kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics mount-utils
-    pod-security-admission sample-apiserver)
-  {
-    echo "module local.build/kubeproxy"
-    echo "go 1.24"
-    echo "godebug default=go1.23"
-    echo "require k8s.io/kubernetes $K8S_VERSION"
-    echo "replace ("
-    for m in "${staging_modules[@]}"; do echo "  k8s.io/$m => k8s.io/$m $staging"; done
-    echo ")"
-    echo "tool k8s.io/kubernetes/cmd/kube-proxy"
-  } > "$mod/go.mod"
-  local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
-  local ldf="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldf+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ldf+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
+  k8s_wrapper_gomod local.build/kubeproxy "$K8S_VERSION" k8s.io/kubernetes/cmd/kube-proxy > "$mod/go.mod"
+  local ldf="-s -w $(k8s_version_ldflags "$K8S_VERSION")"
   log "building kube-proxy $K8S_VERSION"
   (cd "$mod" && go mod tidy &&
     CGO_ENABLED=0 go build -trimpath -tags selinux,notest -ldflags "$ldf" -o "$out/" k8s.io/kubernetes/cmd/kube-proxy)

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Builds the upstream Go components the project runs (Kubernetes control plane and node,
 # etcd, kwok) from the Go module proxy, once, into a cache keyed by version.
-# Why a wrapper module: k8s.io/kubernetes requires its staging modules at v0.0.0 and
-# only its own go.mod replaces them, so `go install k8s.io/kubernetes/...@v` cannot work.
 set -euo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/k8s-module.sh"
 
 # v1.32.5 is the newest 1.32 patch whose every staging module the Go module proxy serves
 # here (v0.32.8+ of endpointslice, cri-client and others answer 403 "not available").
@@ -15,12 +14,6 @@ export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
 log() { printf '[build-go-tools] %s\n' "$*" >&2; }
-
-staging_modules=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
-  cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api cri-client
-  csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms kube-aggregator
-  kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics mount-utils
-  pod-security-admission sample-apiserver)
 
 k8s_bin_dir() { echo "$CACHE_ROOT/kubernetes-$K8S_VERSION/bin"; }
 etcd_bin_dir() { echo "$CACHE_ROOT/etcd-$ETCD_VERSION/bin"; }
@@ -34,30 +27,13 @@ build_kubernetes() {
   if [[ $missing == 0 ]]; then log "kubernetes $K8S_VERSION cached in $out"; return; fi
   local mod="$CACHE_ROOT/kubernetes-$K8S_VERSION/module"
   mkdir -p "$mod" "$out"
-  local staging="v0.${K8S_VERSION#v1.}"
-  {
-    echo "module local.build/k8sbins"
-    echo "go 1.24"
-    echo "godebug default=go1.23"
-    echo "require k8s.io/kubernetes $K8S_VERSION"
-    echo "replace ("
-    for m in "${staging_modules[@]}"; do echo "  k8s.io/$m => k8s.io/$m $staging"; done
-    echo ")"
-    echo "tool ("
-    for b in "${wanted[@]}"; do echo "  k8s.io/kubernetes/cmd/$b"; done
-    echo ")"
-  } > "$mod/go.mod"
+  local tools=(); for b in "${wanted[@]}"; do tools+=("k8s.io/kubernetes/cmd/$b"); done
+  k8s_wrapper_gomod local.build/k8sbins "$K8S_VERSION" "${tools[@]}" > "$mod/go.mod"
   log "resolving kubernetes $K8S_VERSION module graph"
   (cd "$mod" && go mod tidy)
-  local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
-  local ldf="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldf+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ldf+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
+  local ldf="-s -w $(k8s_version_ldflags "$K8S_VERSION")"
   log "building ${wanted[*]} (first run only; 15-40 min on 2 cores)"
-  local pkgs=(); for b in "${wanted[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  (cd "$mod" && CGO_ENABLED=0 go build -trimpath -tags selinux,notest -ldflags "$ldf" -o "$out/" "${pkgs[@]}")
+  (cd "$mod" && CGO_ENABLED=0 go build -trimpath -tags selinux,notest -ldflags "$ldf" -o "$out/" "${tools[@]}")
   log "kubernetes binaries in $out"
 }
 

@@ -10,7 +10,8 @@
 #   build-images.sh refs                                         -> prints NAME=REF lines
 #
 # Besides the project's own images it builds the two that upstream agent-sandbox's e2e tests
-# name (the conformance tier, test/conformance): upstream_pause and busybox.
+# name (the conformance tier, test/conformance): upstream_pause and busybox; and agnhost, the
+# image Kubernetes' NetworkPolicy e2e tests run (test/netpol-conformance).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +39,9 @@ PYTHON_PACKAGES=ca-certificates,procps,python3,python3-pandas,python3-matplotlib
 # busybox from Debian's busybox-static package.
 UPSTREAM_PAUSE_REF="registry.k8s.io/pause:3.10"
 BUSYBOX_REF="busybox:1.36"
+# The reference Kubernetes' e2e framework gives agnhost at the cluster's version; the binary is
+# built from that same source tree by build-netpol-conformance.sh.
+AGNHOST_REF="registry.k8s.io/e2e-test-images/agnhost:2.53"
 
 log() { printf '[build-images +%ss] %s\n' "$SECONDS" "$*" >&2; }
 hash_of() { sha256sum | cut -c1-16; }
@@ -201,6 +205,13 @@ build_busybox() {
     --cmd '["sh"]' -- "$(busybox_layer)"
 }
 
+build_agnhost() {
+  eval "$(bash "$HERE/build-netpol-conformance.sh" paths)"
+  [[ -x "$NETPOL_E2E_BIN/agnhost" ]] || { log "ERROR: agnhost is not built; run scripts/lib/build-netpol-conformance.sh e2e"; return 1; }
+  archive agnhost "$AGNHOST_REF" --entrypoint '["/agnhost"]' -- \
+    "$(single_binary_layer "$NETPOL_E2E_BIN/agnhost" /agnhost agnhost)"
+}
+
 build_coredns() {
   [[ -x "$COREDNS_BIN/coredns" ]] || { log "ERROR: coredns is not built; run scripts/lib/build-cluster-tools.sh coredns"; return 1; }
   archive coredns "$COREDNS_REF" --entrypoint '["/coredns"]' --user 65532:65532 -- \
@@ -236,8 +247,8 @@ ref_of() {
   case "$1" in
     pause) echo "$PAUSE_REF" ;; coredns) echo "$COREDNS_REF" ;;
     runtime) echo "$RUNTIME_REF" ;; operator) echo "$OPERATOR_REF" ;; toolbox) echo "$TOOLBOX_REF" ;;
-    upstream_pause) echo "$UPSTREAM_PAUSE_REF" ;; busybox) echo "$BUSYBOX_REF" ;;
-    *) log "unknown image '$1' (pause|coredns|toolbox|runtime|operator|upstream_pause|busybox)"; return 2 ;;
+    upstream_pause) echo "$UPSTREAM_PAUSE_REF" ;; busybox) echo "$BUSYBOX_REF" ;; agnhost) echo "$AGNHOST_REF" ;;
+    *) log "unknown image '$1' (pause|coredns|toolbox|runtime|operator|upstream_pause|busybox|agnhost)"; return 2 ;;
   esac
 }
 
@@ -294,7 +305,7 @@ case "$cmd" in
     names=("$@"); [[ ${#names[@]} -eq 0 ]] && names=(pause coredns runtime operator)
     for n in "${names[@]}"; do import_one "$sock" "$n"; done ;;
   refs)
-    for n in pause coredns toolbox runtime operator upstream_pause busybox; do echo "$(echo "$n" | tr a-z A-Z)_IMAGE=$(ref_of "$n")"; done ;;
+    for n in pause coredns toolbox runtime operator upstream_pause busybox agnhost; do echo "$(echo "$n" | tr a-z A-Z)_IMAGE=$(ref_of "$n")"; done ;;
   rootfs) rootfs_layer python "$PYTHON_PACKAGES"; rootfs_layer minimal ca-certificates ;;
   *) echo "usage: $0 build [names]|import SOCKET [names]|refs" >&2; exit 2 ;;
 esac

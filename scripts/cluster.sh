@@ -6,6 +6,7 @@
 #   scripts/cluster.sh down --purge   ... and delete cluster state (etcd data, PKI, images)
 #   scripts/cluster.sh status   one line per component; exit 0 only when all are running
 #   scripts/cluster.sh env      KUBECONFIG=... and image references, for scripts and tests
+#   scripts/cluster.sh netpol [agent-sandbox|kube-router]   switch the NetworkPolicy enforcer
 #
 # Components (each a process with a PID file and a log): etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, containerd (runc + runsc handlers), kubelet,
@@ -144,6 +145,7 @@ ensure_host_packages() {
   command -v runc >/dev/null || missing+=(runc)
   [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
   command -v iptables >/dev/null || missing+=(iptables)
+  command -v ipset >/dev/null || missing+=(ipset)
   command -v conntrack >/dev/null || missing+=(conntrack)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   command -v openssl >/dev/null || missing+=(openssl)
@@ -406,12 +408,58 @@ up_kube_proxy() {
   wait_for kube-proxy 60 curl -sf http://127.0.0.1:10256/healthz
 }
 
+# The NetworkPolicy enforcer: ours by default (scripts/lib/cluster/netpol), or kube-router's
+# firewall (iptables + ipset) with CLUSTER_NETPOL_ENFORCER=kube-router or `netpol kube-router`
+# on a running cluster. The NetworkPolicy conformance run (test/netpol-conformance) runs
+# Kubernetes' own NetworkPolicy e2e tests against each.
+NETPOL_ENFORCER_FILE="$RUN_DIR/netpol.enforcer"
+
 up_netpol() {
+  local enforcer="${1:-${CLUSTER_NETPOL_ENFORCER:-agent-sandbox}}"
   kctl apply -f "$CL/manifests/netpol-rbac.yaml" >/dev/null || fail_component kube-apiserver "could not apply the enforcer's RBAC"
-  # One node process with tsx's loader (the tsx CLI would add a supervising parent).
-  start netpol node --import "file://$REPO/node_modules/tsx/dist/loader.mjs" "$CL/netpol/main.ts" \
-    --kubeconfig "$CONF_DIR/netpol.kubeconfig" --health-port "$NETPOL_HEALTH_PORT"
+  case "$enforcer" in
+    agent-sandbox)
+      # One node process with tsx's loader (the tsx CLI would add a supervising parent).
+      start netpol node --import "file://$REPO/node_modules/tsx/dist/loader.mjs" "$CL/netpol/main.ts" \
+        --kubeconfig "$CONF_DIR/netpol.kubeconfig" --health-port "$NETPOL_HEALTH_PORT" ;;
+    kube-router)
+      bash "$LIB/build-netpol-conformance.sh" kube-router
+      eval "$(bash "$LIB/build-netpol-conformance.sh" paths)"
+      # Firewall only: pod networking stays the bridge CNI's, Services stay kube-proxy's.
+      start netpol "$KUBE_ROUTER_BIN/kube-router" --kubeconfig "$CONF_DIR/netpol.kubeconfig" \
+        --hostname-override "$NODE_NAME" --run-firewall=true --run-router=false --run-service-proxy=false \
+        --enable-cni=false --service-cluster-ip-range "$SERVICE_CIDR" --health-port "$NETPOL_HEALTH_PORT" --v=1 ;;
+    *) die "unknown NetworkPolicy enforcer '$enforcer' (agent-sandbox|kube-router)" ;;
+  esac
+  echo "$enforcer" > "$NETPOL_ENFORCER_FILE"
   wait_for netpol 60 curl -sf "http://127.0.0.1:$NETPOL_HEALTH_PORT/healthz"
+}
+
+# Stops the running enforcer and removes every rule and ipset it made.
+stop_netpol() {
+  local enforcer; enforcer="$(cat "$NETPOL_ENFORCER_FILE" 2>/dev/null || echo agent-sandbox)"
+  stop_pid netpol
+  case "$enforcer" in
+    kube-router)
+      eval "$(bash "$LIB/build-netpol-conformance.sh" paths)"
+      "$KUBE_ROUTER_BIN/kube-router" --cleanup-config >/dev/null 2>&1 || log "warning: kube-router cleanup failed" ;;
+    *)
+      node --import "file://$REPO/node_modules/tsx/dist/loader.mjs" "$CL/netpol/main.ts" --cleanup >/dev/null 2>&1 ||
+        log "warning: NetworkPolicy rule cleanup failed" ;;
+  esac
+  rm -f "$NETPOL_ENFORCER_FILE"
+}
+
+# `netpol [agent-sandbox|kube-router]`: switch the enforcer of a running cluster; no argument
+# prints the one running.
+cmd_netpol() {
+  if [[ -z "${1:-}" ]]; then cat "$NETPOL_ENFORCER_FILE" 2>/dev/null || echo none; return; fi
+  require_root
+  load_paths
+  is_running kube-apiserver || die "the cluster is not up"
+  stop_netpol
+  up_netpol "$1"
+  log "NetworkPolicy enforcer: $1"
 }
 
 up_addons() {
@@ -636,8 +684,7 @@ cmd_down() {
   local purge="${1:-}"
   load_paths
   mkdir -p "$RUN_DIR"
-  stop_pid netpol
-  node --import "file://$REPO/node_modules/tsx/dist/loader.mjs" "$CL/netpol/main.ts" --cleanup >/dev/null 2>&1 || log "warning: NetworkPolicy rule cleanup failed"
+  stop_netpol
   stop_pid kubelet
   stop_containers
   stop_pid containerd
@@ -653,6 +700,10 @@ cmd_down() {
   unmount_under "$RUN_DIR"
   unmount_under "$STATE_DIR"
   cleanup_iptables
+  # kube-router's ipsets, should it have died before its own clean-up (rules referencing them are gone now).
+  if command -v ipset >/dev/null; then
+    ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router)' | xargs -r -n1 ipset destroy 2>/dev/null || true
+  fi
   ip link del "$BRIDGE" 2>/dev/null && log "removed bridge $BRIDGE" || true
   rm -rf "$STATE_DIR/cni/ipam"
   if [[ -f "$RUN_DIR/sysctl.before" ]]; then
@@ -718,5 +769,6 @@ case "${1:-}" in
   down) shift; cmd_down "${1:-}" ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: $0 up|down [--purge]|status|env" >&2; exit 2 ;;
+  netpol) shift; cmd_netpol "${1:-}" ;;
+  *) echo "usage: $0 up|down [--purge]|status|env|netpol [agent-sandbox|kube-router]" >&2; exit 2 ;;
 esac

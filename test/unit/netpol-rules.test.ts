@@ -107,6 +107,37 @@ describe("iptables rules for NetworkPolicy", () => {
     expect(text).toContain("-A AGSB-NP-E0 -m mark ! --mark 0x10000/0x10000 -j DROP");
   });
 
+  it("resolves a named port of a peerless egress rule against every destination pod that has it", () => {
+    // Kubernetes' "should allow egress access on one named port": egress to any address on "http".
+    const noHttp: PodView = { ...pod("plain", "10.244.0.5", {}), namedPorts: [] };
+    const allow = policy("allow-egress", {
+      podSelector: { matchLabels: { role: "client" } },
+      policyTypes: ["Egress"],
+      egress: [{ ports: [{ port: "http" }, { port: 53, protocol: "UDP" }] }],
+    });
+    const { text } = buildRestore([server, client, other, noHttp], namespaces, [allow], new Set());
+    expect(text).toContain("-A AGSB-NP-E0 -p udp -m udp --dport 53 -j MARK --set-xmark 0x10000/0x10000");
+    for (const ip of ["10.244.0.2", "10.244.0.3", "10.244.0.4"]) {
+      expect(text).toContain(`-A AGSB-NP-E0 -d ${ip}/32 -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x10000/0x10000`);
+    }
+    expect(text).not.toContain("-d 10.244.0.5/32");
+    // No rule of the chain admits every destination on every port.
+    expect(text).not.toContain("-A AGSB-NP-E0 -j MARK");
+  });
+
+  it("limits a named egress port in an ipBlock rule to the pods inside the block and outside its exceptions", () => {
+    const allow = policy("allow-egress", {
+      podSelector: { matchLabels: { role: "client" } },
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "10.244.0.0/24", except: ["10.244.0.4/32"] } }], ports: [{ port: "http" }] }],
+    });
+    const { text } = buildRestore([server, client, other], namespaces, [allow], new Set());
+    expect(text).toContain("-A AGSB-NP-E0 -d 10.244.0.2/32 -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x10000/0x10000");
+    expect(text).not.toContain("-d 10.244.0.4/32");
+    // With no numbered port left, the block itself admits nothing more.
+    expect(text).not.toContain("-d 10.244.0.0/24");
+  });
+
   it("deletes chains of an earlier sync that are no longer needed", () => {
     const { text } = buildRestore([server], namespaces, [], new Set(["AGSB-NP-I7", FORWARD_CHAIN]));
     expect(text).toContain(":AGSB-NP-I7 - [0:0]");

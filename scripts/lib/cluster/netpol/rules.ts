@@ -3,6 +3,7 @@ import type {
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
 } from "@kubernetes/client-node";
+import ipaddr from "ipaddr.js";
 import { selectorMatches, type Labels } from "./selectors.js";
 
 /** What the enforcer needs to know about a pod; hostNetwork pods never appear here. */
@@ -94,6 +95,34 @@ function portMatches(ports: readonly V1NetworkPolicyPort[] | undefined, portPod:
   return out;
 }
 
+const isNamed = (p: V1NetworkPolicyPort): boolean => typeof p.port === "string" && !/^\d+$/.test(p.port);
+
+/**
+ * Egress rules that name a port with no single destination pod to resolve it against (no peers,
+ * or an ipBlock): the name means each destination pod's own port of that name, so they become
+ * one match per pod that has it, limited to the pods the peer admits. Other destinations have no
+ * named ports and match nothing.
+ */
+function namedEgressMatches(rule: { ports?: V1NetworkPolicyPort[] }, pods: readonly PodView[], admits: (ip: string) => boolean): string[] {
+  const named = (rule.ports ?? []).filter(isNamed);
+  const out: string[] = [];
+  for (const pod of pods) {
+    if (!admits(pod.ip)) continue;
+    for (const m of portMatches(named, pod) ?? []) out.push(`-d ${pod.ip}/32 ${m}`);
+  }
+  return out;
+}
+
+function inCidr(ip: string, cidr: string): boolean {
+  try {
+    const addr = ipaddr.parse(ip);
+    const range = ipaddr.parseCIDR(cidr);
+    return addr.kind() === range[0].kind() && addr.match(range);
+  } catch {
+    return false;
+  }
+}
+
 function cross(prefixes: string[], ports: string[] | undefined, mark: string): string[] {
   if (ports === undefined) return prefixes.map((p) => `${p} -j MARK --set-xmark ${mark}`.trim());
   return prefixes.flatMap((p) => ports.map((m) => `${p} ${m} -j MARK --set-xmark ${mark}`.replace(/\s+/g, " ").trim()));
@@ -137,6 +166,12 @@ export function buildRestore(
           if (!peers || peers.length === 0) {
             // No peers listed: every address, on the listed ports.
             const ports = portMatches(rule.ports, dir === "ingress" ? pod : undefined);
+            if (dir === "egress" && rule.ports?.some(isNamed)) {
+              const numbered = portMatches(rule.ports.filter((p) => !isNamed(p)), undefined);
+              if (numbered?.length) set.lines.push(...cross([`-A ${chain}`], numbered, mark));
+              set.lines.push(...cross([`-A ${chain}`], namedEgressMatches(rule, pods, () => true), mark));
+              continue;
+            }
             set.lines.push(...cross([`-A ${chain}`], ports, mark));
             continue;
           }
@@ -145,8 +180,17 @@ export function buildRestore(
               // The cluster is IPv4 only: an IPv6 block matches no traffic here, and
               // iptables (not ip6tables) would refuse the whole rule set over it.
               if (peer.ipBlock.cidr.includes(":")) continue;
-              const ports = portMatches(rule.ports, dir === "ingress" ? pod : undefined);
               const except = peer.ipBlock.except ?? [];
+              let blockPorts = rule.ports;
+              if (dir === "egress" && rule.ports?.some(isNamed)) {
+                const block = peer.ipBlock;
+                const admits = (ip: string): boolean => inCidr(ip, block.cidr) && !except.some((ex) => inCidr(ip, ex));
+                set.lines.push(...cross([`-A ${chain}`], namedEgressMatches(rule, pods, admits), mark));
+                // The numbered ports still apply to the whole block; with none left, nothing more does.
+                blockPorts = rule.ports.filter((p) => !isNamed(p));
+                if (blockPorts.length === 0) continue;
+              }
+              const ports = portMatches(blockPorts, dir === "ingress" ? pod : undefined);
               if (except.length === 0) {
                 set.lines.push(...cross([`-A ${chain} ${peerFlag} ${peer.ipBlock.cidr}`], ports, mark));
               } else {

@@ -5,6 +5,9 @@ import { z } from "zod";
 export const ShutdownPolicy = { Delete: "Delete", Retain: "Retain" } as const;
 export type ShutdownPolicy = (typeof ShutdownPolicy)[keyof typeof ShutdownPolicy];
 
+/** A shutdownTime for an epoch-ms deadline: RFC 3339 with whole seconds, rounded up so a TTL is never shortened. */
+export const toShutdownTime = (ms: number): string => new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
+
 export const lifecycleShape = {
   shutdownTime: z.iso
     .datetime({ offset: true })

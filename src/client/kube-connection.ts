@@ -5,12 +5,12 @@
 import type { RequestOptions } from "node:https";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { SandboxClaimGVK, SandboxGVK, SandboxWarmPoolGVK } from "../api/index.js";
-import type { ClaimObject, PoolObject, SandboxObject } from "../router/caches.js";
-import { claimManifest } from "../router/claim-manifest.js";
-import { defaultRouterConfig } from "../router/config.js";
-import type { ExecdTokenAnswer } from "../router/execd-token-route.js";
-import { boundSandboxName, viewOf } from "../router/sandbox-state.js";
 import { ApiError, Kube } from "../runtime/index.js";
+import { claimManifest } from "../shared/sandbox/claim-manifest.js";
+import { DEFAULT_EXEC_PORT, DEFAULT_TTL_SECONDS } from "../shared/sandbox/defaults.js";
+import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
+import type { ClaimObject, PoolObject, SandboxObject } from "../shared/sandbox/objects.js";
+import { boundSandboxName, viewOf } from "../shared/sandbox/sandbox-state.js";
 import { DEFAULT_READY_TIMEOUT_MS, type ControlPlane, type DataPlane } from "./connection.js";
 import { httpRequest } from "./http-request.js";
 import { errorFromResponse, InvalidRequestError, SandboxError, UnauthorizedError, SandboxFailedError, SandboxNotFoundError, SandboxNotReadyError, TimeoutError } from "./errors.js";
@@ -64,7 +64,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
     this.kubeConfig = o.kubeConfig ?? loadDefault();
     this.#kube = new Kube(this.kubeConfig, { fieldManager: "agent-sandbox-ts-client" });
     this.defaultNamespace = o.namespace ?? (this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace || "default");
-    this.#execPort = o.execPort ?? defaultRouterConfig.execPort;
+    this.#execPort = o.execPort ?? DEFAULT_EXEC_PORT;
     this.#map = o.mapAddress ?? ((t) => ({ host: t.podIP, port: t.port }));
     this.#tokenIssuerUrl = o.tokenIssuerUrl?.replace(/\/+$/, "");
   }
@@ -72,7 +72,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
   async create(opts: CreateSandboxOptions): Promise<{ info: SandboxInfo }> {
     const namespace = opts.namespace ?? this.defaultNamespace;
     const pool = await this.#choosePool(namespace, opts);
-    const ttlSeconds = opts.ttlSeconds ?? defaultRouterConfig.defaultTtlSeconds;
+    const ttlSeconds = opts.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     const claim = claimManifest(
       { namespace, warmPool: pool.metadata?.name ?? "", template: pool.spec.sandboxTemplateRef.name, ttlSeconds, displayName: opts.displayName, labels: opts.labels },
       Date.now(),

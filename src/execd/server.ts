@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { RequestAuth } from "./http/auth.js";
-import { answerMalformedRequests } from "./http/client-error.js";
+import { answerMalformedRequests } from "../shared/http/client-error.js";
 import { ExecdError, sendError } from "./http/errors.js";
 import type { RouteCall, RouteDeps } from "./routes/context.js";
 import {

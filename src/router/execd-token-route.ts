@@ -7,17 +7,7 @@ import type { RouterDeps } from "./deps.js";
 import { RouterError, sendJson } from "./errors.js";
 import { serving } from "./proxy-route.js";
 import { resolveTarget, targetOf } from "./resolve.js";
-
-/** What the route answers: the token, and the pod it opens (the token is bound to that sandbox's uid). */
-export interface ExecdTokenAnswer {
-  id: string;
-  namespace: string;
-  sandbox: { name: string; uid: string };
-  podIP: string;
-  port: number;
-  token: string;
-  expiresAt: string;
-}
+import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
 
 /**
  * Issues the token to a Kubernetes caller that may run code in the sandbox (`create

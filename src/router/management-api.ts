@@ -1,9 +1,9 @@
-// A small REST API for agents that do not speak Kubernetes, mirroring the hosted anchor's
+// A small REST API for agents that do not speak Kubernetes, mirroring hosted code-execution services'
 // create / get / list / delete / execute. Sandboxes are SandboxClaims; their id is the claim name.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { SandboxClaimGVK, SandboxWarmPoolGVK } from "../api/index.js";
-import { claimManifest } from "./claim-manifest.js";
+import { claimManifest } from "../shared/sandbox/claim-manifest.js";
 import { isNotFound, InvalidError, ApiError } from "../runtime/index.js";
 import type { Caller } from "./auth.js";
 import { readJson } from "./body.js";
@@ -13,7 +13,8 @@ import type { RouterDeps } from "./deps.js";
 import { badRequest, decodeSegment, notFound, RouterError, sendJson } from "./errors.js";
 import { issueExecdToken } from "./execd-token-route.js";
 import { proxyTo, validateTarget } from "./proxy-route.js";
-import { boundSandboxName, SandboxStates, viewOf, type SandboxView } from "./sandbox-state.js";
+import { SandboxStates, type SandboxInfo } from "../shared/sandbox/sandbox-info.js";
+import { boundSandboxName, viewOf } from "../shared/sandbox/sandbox-state.js";
 import { identityOf, type TargetIdentity } from "./scoped-access.js";
 
 const RESERVED_LABEL_PREFIXES = ["agents.x-k8s.io/", "extensions.agents.x-k8s.io/", "router.agent-sandbox-ts.dev/", "app.kubernetes.io/managed-by"];
@@ -101,7 +102,7 @@ function claimTarget(deps: RouterDeps, claim: ClaimObject | undefined): TargetId
   return identityOf(bound ? deps.caches.sandboxes.get(claim.metadata.namespace, bound) : undefined, claim);
 }
 
-function view(deps: RouterDeps, claim: ClaimObject): SandboxView {
+function view(deps: RouterDeps, claim: ClaimObject): SandboxInfo {
   const ns = claim.metadata.namespace ?? "";
   const bound = boundSandboxName(claim);
   const sandbox = bound ? deps.caches.sandboxes.get(ns, bound) : undefined;
@@ -140,7 +141,7 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
   const waitMs = Math.min(body.waitSeconds ?? deps.config.createWaitSeconds, deps.config.maxWaitSeconds) * 1000;
   const settled = await waitUntilSettled(deps, namespace, name, waitMs, res);
   const current = deps.caches.claims.get(namespace, name);
-  const v: SandboxView = current ? view(deps, current) : { id: name, namespace, state: "creating", warmPool: pool.metadata.name ?? "", labels: claim.metadata?.labels ?? {}, expireTime: claim.spec.lifecycle?.shutdownTime, ttlSeconds };
+  const v: SandboxInfo = current ? view(deps, current) : { id: name, namespace, state: "creating", warmPool: pool.metadata.name ?? "", labels: claim.metadata?.labels ?? {}, expireTime: claim.spec.lifecycle?.shutdownTime, ttlSeconds };
   if (v.state === "running") deps.metrics.claimReadySeconds.observe((deps.now() - startedAt) / 1000);
   const token = await deps.scoped.sign({ namespace, name, boundTo: { kind: "claim", uid: claimUid } }, Math.min(deps.config.scopedTokenTtlSeconds, ttlSeconds), deps.now());
   const warnings = requested > ttlSeconds ? [`ttlSeconds ${requested} exceeds the maximum; capped at ${ttlSeconds}`] : [];
@@ -222,7 +223,7 @@ async function list(deps: RouterDeps, req: IncomingMessage, res: ServerResponse,
   sendJson(res, 200, { sandboxes: page, ...(more && last ? { nextPageToken: Buffer.from(cursorOf(last)).toString("base64url") } : {}) });
 }
 
-const cursorOf = (v: SandboxView): string => `${v.createTime ?? ""}\u0000${v.id}`;
+const cursorOf = (v: SandboxInfo): string => `${v.createTime ?? ""}\u0000${v.id}`;
 
 function decodeCursor(token: string | null): string | undefined {
   if (!token) return undefined;

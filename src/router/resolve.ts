@@ -1,7 +1,7 @@
 // Request target -> sandbox pod, answered from the informer caches only (no DNS, no API call).
 import { findCondition, getControllerOf, type Condition } from "../runtime/index.js";
 import type { CacheReader, ClaimObject, SandboxObject } from "./caches.js";
-import { boundSandboxName, claimState } from "./sandbox-state.js";
+import { boundSandboxName, claimState } from "../shared/sandbox/sandbox-state.js";
 import { identityOf, type TargetIdentity } from "./scoped-access.js";
 import { isLasting } from "./target-health.js";
 

@@ -1,6 +1,6 @@
 // The router's HTTP front: upstream's header contract, path routing, the management API, health.
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { answerMalformedRequests } from "../execd/http/client-error.js";
+import { answerMalformedRequests } from "../shared/http/client-error.js";
 import type { RouterDeps } from "./deps.js";
 import { RouterError, sendError, sendJson } from "./errors.js";
 import { handleManagement } from "./management-api.js";

@@ -4,7 +4,7 @@
 // operator's pod spec and the router's signing together. No Secret is read by anyone.
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExecdTokenAnswer } from "../../../src/router/execd-token-route.js";
+import type { ExecdTokenAnswer } from "../../../src/shared/sandbox/execd-token-answer.js";
 import type { Kube } from "../../../src/runtime/index.js";
 import { sandboxManifest, startOperator, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";

@@ -2,7 +2,7 @@
 // rules, against the real API server and operator; execution servers as in proxy.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kube } from "../../../src/runtime/index.js";
-import { RouterKeys } from "../../../src/router/config.js";
+import { RouterKeys } from "../../../src/api/index.js";
 import { poolManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
 import { call, getClaim, poolReady } from "./helpers.js";

@@ -6,7 +6,7 @@ import { resourceAttributes } from "../../../src/router/auth.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "../../../src/router/proxy.js";
 import { fromHeaders, fromPath } from "../../../src/router/proxy-route.js";
 import { looksScoped, SCOPED_TOKEN_ISSUER, ScopedTokens } from "../../../src/router/scoped-token.js";
-import { toShutdownTime } from "../../../src/router/ttl.js";
+import { toShutdownTime } from "../../../src/api/index.js";
 import { parseSelector } from "../../../src/router/management-api.js";
 import { RouterError } from "../../../src/router/errors.js";
 

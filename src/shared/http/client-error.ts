@@ -1,6 +1,7 @@
 // Requests node's HTTP parser refuses never reach a handler. Node's own answer to them is a
 // bare status line, or for CONNECT a dropped connection; these give the client the same JSON
-// error body every other refusal has, naming what was wrong. The router uses them too.
+// error body every other refusal has, naming what was wrong. The execution server and the
+// router both use them.
 import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 

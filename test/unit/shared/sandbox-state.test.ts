@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ClaimObject, SandboxObject } from "../../../src/router/caches.js";
-import { claimState, viewOf } from "../../../src/router/sandbox-state.js";
-import { RouterKeys } from "../../../src/router/config.js";
+import type { ClaimObject, SandboxObject } from "../../../src/shared/sandbox/objects.js";
+import { RouterKeys } from "../../../src/api/index.js";
+import { claimState, viewOf } from "../../../src/shared/sandbox/sandbox-state.js";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 

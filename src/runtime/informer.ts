@@ -36,8 +36,7 @@ export interface InformerOptions<T> {
   /**
    * Restart backoff after a non-410 error (default 1 s doubling to 8 s, with jitter). The cap is
    * lower than client-go's 30 s: an operator runs a handful of informers, so retrying every 8 s
-   * through an API server outage costs little, and the soak measured recovery after an API
-   * server or etcd restart taking up to 42 s with the 30 s cap.
+   * through an API server outage costs little and the informer is back soon after the server.
    */
   restartBaseMs?: number;
   restartMaxMs?: number;

@@ -111,6 +111,7 @@ export function findSpecDir(version = KUBERNETES_VERSION): string {
   } catch (err) {
     throw new Error(
       `${MODULE}@${version} is not in the Go module cache (${cached}) and \`go mod download\` failed: ${String(err)}`,
+      { cause: err },
     );
   }
   const info = JSON.parse(out) as { Dir?: string; Error?: string };

@@ -24,7 +24,6 @@ import {
   round1,
   sandboxPodSpec,
   sleep,
-  type Obj,
 } from "../lib/local-cluster.js";
 import { bareSpecFrom } from "../lib/bare-pod.js";
 import type { Scenario } from "../lib/scenario.js";
@@ -147,7 +146,7 @@ export const scenario: Scenario = {
             const message = `run ${i} ${label}: ${err instanceof Error ? err.message : String(err)}`;
             log(`error: ${message}`);
             errors.push(message);
-            if (errors.length >= 4) throw new Error(`4 runs failed; last: ${message}`);
+            if (errors.length >= 4) throw new Error(`4 runs failed; last: ${message}`, { cause: err });
           }
         }
         const op = operatorRuns.at(-1);

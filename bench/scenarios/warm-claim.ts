@@ -138,7 +138,7 @@ export const scenario: Scenario = {
           const message = `claim ${name}: ${err instanceof Error ? err.message : String(err)}`;
           log(`error: ${message}`);
           if (i >= warmup) errors.push(message);
-          if (++consecutiveErrors >= 5) throw new Error(`5 claims in a row failed; last: ${message}`);
+          if (++consecutiveErrors >= 5) throw new Error(`5 claims in a row failed; last: ${message}`, { cause: err });
         }
         await kube.delete({ apiVersion: EXT_API, kind: "SandboxClaim", namespace: NS, name }, { propagationPolicy: "Background" }).catch(() => undefined);
       }

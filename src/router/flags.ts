@@ -83,7 +83,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     try {
       execdSigningKey = signingKeyFromPem(readFileSync(o.execdSigningKeyFile));
     } catch (err) {
-      throw new Error(`--execd-signing-key-file ${o.execdSigningKeyFile}: ${(err as Error).message}`);
+      throw new Error(`--execd-signing-key-file ${o.execdSigningKeyFile}: ${(err as Error).message}`, { cause: err });
     }
   }
   return {

@@ -75,7 +75,7 @@ class TokenFile {
       return t;
     } catch (err) {
       if (this.#token !== undefined) return this.#token;
-      throw new Error(`cannot read the token file ${this.#path}: ${(err as Error).message}`);
+      throw new Error(`cannot read the token file ${this.#path}: ${(err as Error).message}`, { cause: err });
     }
   }
 }

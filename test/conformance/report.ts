@@ -32,7 +32,10 @@ export function countOutcomes(runs: readonly BinaryRun[], notRunnable: readonly 
   let passed = 0;
   let failed = 0;
   for (const run of runs) {
-    for (const outcome of topLevelOutcomes(run).values()) outcome === "pass" ? passed++ : failed++;
+    for (const outcome of topLevelOutcomes(run).values()) {
+      if (outcome === "pass") passed++;
+      else failed++;
+    }
   }
   return { passed, failed, notRunnable: notRunnable.length };
 }

@@ -86,7 +86,7 @@ export async function waitReady(env: ClusterEnv, ns: string, kind: string, name:
   try {
     await waitFor(async () => isReady((last = await getJson(env, ns, kind, name))), timeoutMs, `${kind} ${ns}/${name} Ready`);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}${await unreadyPods(env, ns)}`);
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}${await unreadyPods(env, ns)}`, { cause: err });
   }
   if (!last) throw new Error(`${kind} ${ns}/${name} vanished`);
   return last;

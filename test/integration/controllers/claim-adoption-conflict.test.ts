@@ -10,7 +10,6 @@ import { isConflict, type Kube } from "../../../src/runtime/index.js";
 import { freshNamespace, testKube } from "../harness/cluster.js";
 import { claimManifest, poolManifest, startOperator, templateManifest, type RunningOperator, waitClaimReady, waitPoolReady } from "./operator-fixture.js";
 
-const EXT = "extensions.agents.x-k8s.io/v1beta1";
 const SB = "agents.x-k8s.io/v1beta1";
 const SANDBOX_NAME = "agents.x-k8s.io/sandbox-name";
 

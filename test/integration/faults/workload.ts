@@ -21,7 +21,7 @@ export async function retrying<T>(what: string, fn: () => Promise<T>, accept: (e
     } catch (err) {
       const v = accept(err);
       if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${String(err)}`);
+      if (Date.now() > end) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${String(err)}`, { cause: err });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2_000);
     }
@@ -162,7 +162,7 @@ export interface LogFindings {
 export function scanLogs(files: string[]): LogFindings {
   const out: LogFindings = { conflictsRetried: 0, watchRestarts: 0, reconcileErrors: 0, leaseLost: 0 };
   for (const f of files) {
-    let text = "";
+    let text: string;
     try {
       text = readFileSync(f, "utf8");
     } catch {

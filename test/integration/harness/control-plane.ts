@@ -360,7 +360,7 @@ async function installCrds(kube: Kube, crdDir: string, log: (m: string) => void)
       try {
         await kube.apply(obj as { apiVersion: string; kind: string; metadata: { name: string } });
       } catch (err) {
-        throw new Error(`installing crds/${f} failed: ${String(err)}`);
+        throw new Error(`installing crds/${f} failed: ${String(err)}`, { cause: err });
       }
       if (obj.metadata?.name) names.push(obj.metadata.name);
     }

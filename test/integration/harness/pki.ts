@@ -18,7 +18,7 @@ function openssl(args: string[], cwd: string): void {
     execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? "";
-    throw new Error(`openssl ${args[0]} failed (is openssl installed?): ${stderr || String(err)}`);
+    throw new Error(`openssl ${args[0]} failed (is openssl installed?): ${stderr || String(err)}`, { cause: err });
   }
 }
 

@@ -39,7 +39,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects on a real API server",
         await kube.create(obj, { dryRun: true });
       } catch (err) {
         if (isAlreadyExists(err)) continue;
-        throw new Error(`${obj.kind}/${obj.metadata?.name} was refused: ${String(err)}`);
+        throw new Error(`${obj.kind}/${obj.metadata?.name} was refused: ${String(err)}`, { cause: err });
       }
     }
   });

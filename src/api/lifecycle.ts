@@ -30,7 +30,5 @@ export const lifecycleShape = {
     .default(ShutdownPolicy.Retain),
 };
 
-export const LifecycleSchema = z
-  .object(lifecycleShape)
-  .describe("Lifecycle defines when and how the sandbox should be shut down.");
+export const LifecycleSchema = z.object(lifecycleShape).describe("Lifecycle defines when and how the sandbox should be shut down.");
 export type Lifecycle = z.infer<typeof LifecycleSchema>;

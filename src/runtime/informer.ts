@@ -245,7 +245,10 @@ export class Informer<T extends KubernetesObject> {
     if (this.#synced) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? 120_000;
-      const timer = setTimeout(() => done(new Error(`informer ${this.kind}.${this.apiVersion}: cache did not sync within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new Error(`informer ${this.kind}.${this.apiVersion}: cache did not sync within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onAbort = (): void => done(new Error(`informer ${this.kind}: waitForSync aborted`));
       const done = (err?: Error): void => {
         clearTimeout(timer);
@@ -489,7 +492,11 @@ export interface KeySink {
 }
 
 /** Calls `mapper` on every event (old and new object on update) and enqueues the keys it returns. */
-export function enqueueMapped<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink, mapper: (obj: T) => Iterable<string>): void {
+export function enqueueMapped<T extends KubernetesObject>(
+  informer: Informer<T>,
+  sink: KeySink,
+  mapper: (obj: T) => Iterable<string>,
+): void {
   const emit = (obj: T): void => {
     for (const k of mapper(obj)) sink.enqueue(k);
   };
@@ -512,7 +519,11 @@ export function enqueueOwn<T extends KubernetesObject>(informer: Informer<T>, si
  * Enqueues the key of the controller owner of each child whose controller reference is of
  * `owner` kind (controller-runtime's Owns()). The owner is assumed to live in the child's namespace.
  */
-export function enqueueControllerOwner<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink, owner: { apiVersion: string; kind: string }): void {
+export function enqueueControllerOwner<T extends KubernetesObject>(
+  informer: Informer<T>,
+  sink: KeySink,
+  owner: { apiVersion: string; kind: string },
+): void {
   const group = groupOf(owner.apiVersion);
   enqueueMapped(informer, sink, (o) => {
     const ref = getControllerOf(o);

@@ -57,7 +57,11 @@ export function resultTable(runs: readonly BinaryRun[], notRunnable: readonly No
     }
   }
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ["binary", "test", "result", "time"][i]!.length));
-  const fmt = (row: readonly string[]): string => row.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd();
+  const fmt = (row: readonly string[]): string =>
+    row
+      .map((c, i) => c.padEnd(w[i]!))
+      .join("  ")
+      .trimEnd();
   lines.push(fmt(["binary", "test", "result", "time"]), fmt(w.map((n) => "-".repeat(n))));
   for (const row of rows) lines.push(fmt(row));
   if (notRunnable.length) {

@@ -22,12 +22,21 @@ const conditionsOf = (o: { status?: { conditions?: unknown } | undefined } | und
   o?.status?.conditions as Condition[] | undefined;
 
 /** The state of a claim and its bound Sandbox at nowMs, with the Ready condition's reason and message. */
-export function claimState(claim: ClaimObject, sandbox: SandboxObject | undefined, nowMs: number): { state: SandboxState; reason?: string; message?: string } {
+export function claimState(
+  claim: ClaimObject,
+  sandbox: SandboxObject | undefined,
+  nowMs: number,
+): { state: SandboxState; reason?: string; message?: string } {
   const ready = findCondition(conditionsOf(claim), "Ready");
-  const withReason = (state: SandboxState) => ({ state, ...(ready?.reason ? { reason: ready.reason } : {}), ...(ready?.message ? { message: ready.message } : {}) });
+  const withReason = (state: SandboxState) => ({
+    state,
+    ...(ready?.reason ? { reason: ready.reason } : {}),
+    ...(ready?.message ? { message: ready.message } : {}),
+  });
   if (claim.metadata.deletionTimestamp) return { state: "deleting" };
   const shutdown = claim.spec.lifecycle?.shutdownTime ? Date.parse(claim.spec.lifecycle.shutdownTime) : undefined;
-  if ((ready && EXPIRED_REASONS.has(ready.reason)) || (shutdown !== undefined && shutdown <= nowMs)) return { ...withReason("expired"), state: "expired" };
+  if ((ready && EXPIRED_REASONS.has(ready.reason)) || (shutdown !== undefined && shutdown <= nowMs))
+    return { ...withReason("expired"), state: "expired" };
   if (ready && FAILED_REASONS.has(ready.reason)) return withReason("failed");
   if (findCondition(conditionsOf(claim), "Finished")?.status === "True") return withReason("failed");
   if (sandbox?.spec.operatingMode === "Suspended" || ready?.reason === SandboxReason.SandboxSuspended) return withReason("suspended");
@@ -41,7 +50,12 @@ export function boundSandboxName(claim: ClaimObject): string | undefined {
 }
 
 /** The reported view of a claim and its bound Sandbox at nowMs. */
-export function viewOf(claim: ClaimObject, sandbox: SandboxObject | undefined, templateOfPool: string | undefined, nowMs: number): SandboxInfo {
+export function viewOf(
+  claim: ClaimObject,
+  sandbox: SandboxObject | undefined,
+  templateOfPool: string | undefined,
+  nowMs: number,
+): SandboxInfo {
   const { state, reason, message } = claimState(claim, sandbox, nowMs);
   const annotations = claim.metadata.annotations ?? {};
   const ttl = Number(annotations[RouterKeys.TtlSeconds]);

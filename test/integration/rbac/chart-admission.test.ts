@@ -18,7 +18,11 @@ describe.skipIf(helmMissing !== undefined)("chart objects on a real API server",
   beforeAll(async () => {
     ns = await freshNamespace("chart-admission");
     // What deploy/ puts on its namespace: Pod Security "restricted", enforced.
-    await kube.patch({ apiVersion: "v1", kind: "Namespace", name: ns }, { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }, { type: "merge" });
+    await kube.patch(
+      { apiVersion: "v1", kind: "Namespace", name: ns },
+      { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
+      { type: "merge" },
+    );
     const release = `adm-${randomBytes(3).toString("hex")}`;
     objects = renderChart(helmPath, {
       release,

@@ -1,8 +1,4 @@
-import type {
-  V1NetworkPolicy,
-  V1NetworkPolicyPeer,
-  V1NetworkPolicyPort,
-} from "@kubernetes/client-node";
+import type { V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from "@kubernetes/client-node";
 import { selectorMatches, type Labels } from "./selectors.js";
 
 /** What the enforcer needs to know about a pod; hostNetwork pods never appear here. */

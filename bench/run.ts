@@ -32,11 +32,13 @@ async function main(): Promise<void> {
     process.exit(wanted.length === 0 ? 1 : 0);
   }
   const all = [...scenarios.values()].sort((a, b) => Number(a.runLast ?? false) - Number(b.runLast ?? false));
-  const selected = wanted.includes("all") ? all : wanted.map((name) => {
-    const found = scenarios.get(name);
-    if (!found) throw new Error(`unknown scenario "${name}" (known: ${[...scenarios.keys()].join(", ")})`);
-    return found;
-  });
+  const selected = wanted.includes("all")
+    ? all
+    : wanted.map((name) => {
+        const found = scenarios.get(name);
+        if (!found) throw new Error(`unknown scenario "${name}" (known: ${[...scenarios.keys()].join(", ")})`);
+        return found;
+      });
   await mkdir(path.join(here, "results"), { recursive: true });
   for (const scenario of selected) {
     const log = (message: string): void => console.log(`[${scenario.name}] ${message}`);

@@ -58,7 +58,13 @@ const steps: Step[] = [
 ];
 
 const results: FaultResult[] = [];
-const env: FaultEnv = { kube, kubeconfig: cp.info.kubeconfig, logDir: path.join(tmpdir(), "agent-sandbox-soak"), log, settleTimeoutMs: 120_000 };
+const env: FaultEnv = {
+  kube,
+  kubeconfig: cp.info.kubeconfig,
+  logDir: path.join(tmpdir(), "agent-sandbox-soak"),
+  log,
+  settleTimeoutMs: 120_000,
+};
 let round = 0;
 let stopReason = "time budget spent";
 try {
@@ -71,7 +77,9 @@ try {
       try {
         const r = await step.run(env, seed);
         results.push(r);
-        log(`round ${round}: ${step.name} ${r.survived ? "survived" : "VIOLATED"} in ${Math.round(r.durationMs / 1000)} s; faults ${JSON.stringify(r.faults)}`);
+        log(
+          `round ${round}: ${step.name} ${r.survived ? "survived" : "VIOLATED"} in ${Math.round(r.durationMs / 1000)} s; faults ${JSON.stringify(r.faults)}`,
+        );
         await dropNamespace(kube, String(r.detail["namespace"]));
       } catch (err) {
         // A scenario that could not finish (e.g. a takeover that never came) is a finding too.
@@ -81,7 +89,15 @@ try {
           seed,
           faults: {},
           survived: false,
-          invariants: { namespace: "", checks: 0, violations: [{ invariant: "scenario.completed", object: step.name, detail: String(err) }], counts: { claims: 0, sandboxes: 0, pools: 0, pods: 0, services: 0, networkPolicies: 0 }, settleMs: 0, settled: false, polls: 0 },
+          invariants: {
+            namespace: "",
+            checks: 0,
+            violations: [{ invariant: "scenario.completed", object: step.name, detail: String(err) }],
+            counts: { claims: 0, sandboxes: 0, pools: 0, pods: 0, services: 0, networkPolicies: 0 },
+            settleMs: 0,
+            settled: false,
+            polls: 0,
+          },
           logs: { conflictsRetried: 0, watchRestarts: 0, reconcileErrors: 0, leaseLost: 0 },
           durationMs: 0,
           detail: { error: String(err) },
@@ -170,5 +186,7 @@ const report = {
 };
 await mkdir(path.dirname(values.out), { recursive: true });
 await writeFile(values.out, JSON.stringify(report, null, 2) + "\n");
-log(`wrote ${path.relative(process.cwd(), values.out)}: ${results.length} scenarios, faults ${JSON.stringify(injected)}, ${checks} invariant checks, ${violations.length} violations`);
+log(
+  `wrote ${path.relative(process.cwd(), values.out)}: ${results.length} scenarios, faults ${JSON.stringify(injected)}, ${checks} invariant checks, ${violations.length} violations`,
+);
 process.exit(violations.length > 0 ? 1 : 0);

@@ -54,7 +54,9 @@ export async function bundleExecd(outDir: string): Promise<string> {
     logLevel: "warning",
     // CommonJS dependencies (commander, pino) call require() for node's built-in modules,
     // which an ES module does not have.
-    banner: { js: 'import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);',
+    },
   });
   await Promise.all(DRIVERS.map((file) => copyFile(path.join(ROOT, "src/execd/kernels", file), path.join(outDir, file))));
   await writeFile(path.join(outDir, INIT_FILE), `${INIT_SCRIPT}\n`);

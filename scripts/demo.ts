@@ -19,7 +19,12 @@ function say(message: string): void {
 
 function clusterEnv(): Record<string, string> {
   const out = execFileSync("bash", [cluster, "env"], { encoding: "utf8" });
-  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 function ensureCluster(): void {
@@ -71,9 +76,18 @@ async function main(): Promise<void> {
       apiVersion: EXT,
       kind: "SandboxTemplate",
       metadata: { name: "python", namespace: ns },
-      spec: { podTemplate: { spec: { containers: [{ name: "main", image: runtimeImage, imagePullPolicy: "Never", command: ["sleep", "infinity"] }] } } },
+      spec: {
+        podTemplate: {
+          spec: { containers: [{ name: "main", image: runtimeImage, imagePullPolicy: "Never", command: ["sleep", "infinity"] }] },
+        },
+      },
     } as KubernetesObject,
-    { apiVersion: EXT, kind: "SandboxWarmPool", metadata: { name: "python-pool", namespace: ns }, spec: { replicas: 2, sandboxTemplateRef: { name: "python" } } } as KubernetesObject,
+    {
+      apiVersion: EXT,
+      kind: "SandboxWarmPool",
+      metadata: { name: "python-pool", namespace: ns },
+      spec: { replicas: 2, sandboxTemplateRef: { name: "python" } },
+    } as KubernetesObject,
     // The agent's identity: may call the execution API of sandboxes in this namespace, nothing else.
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "demo-agent", namespace: ns } },
     {
@@ -105,7 +119,10 @@ async function main(): Promise<void> {
         body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
       })
     ).status.token;
-    const routers = await kube.list<KubernetesObject & { status?: { podIP?: string } }>({ apiVersion: "v1", kind: "Pod" }, { namespace: "agent-sandbox-system", labelSelector: "app=sandbox-router" });
+    const routers = await kube.list<KubernetesObject & { status?: { podIP?: string } }>(
+      { apiVersion: "v1", kind: "Pod" },
+      { namespace: "agent-sandbox-system", labelSelector: "app=sandbox-router" },
+    );
     const routerIP = routers.items.find((p) => p.status?.podIP)?.status?.podIP;
     if (!routerIP) throw new Error("no running router pod in agent-sandbox-system (kubectl -n agent-sandbox-system get pods)");
     const router = `http://${routerIP}:8080`;
@@ -114,7 +131,15 @@ async function main(): Promise<void> {
     say(`claiming sandbox ${claimName} from the warm pool`);
     const t0 = performance.now();
     try {
-      await kube.create({ apiVersion: EXT, kind: "SandboxClaim", metadata: { name: claimName, namespace: ns }, spec: { warmPoolRef: { name: "python-pool" }, lifecycle: { shutdownTime: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"), shutdownPolicy: "Delete" } } } as KubernetesObject);
+      await kube.create({
+        apiVersion: EXT,
+        kind: "SandboxClaim",
+        metadata: { name: claimName, namespace: ns },
+        spec: {
+          warmPoolRef: { name: "python-pool" },
+          lifecycle: { shutdownTime: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"), shutdownPolicy: "Delete" },
+        },
+      } as KubernetesObject);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
@@ -131,7 +156,9 @@ async function main(): Promise<void> {
       if (!res.ok) throw new Error(`execute failed: HTTP ${res.status} ${JSON.stringify(body)}`);
       return body;
     };
-    const first = await execute("import platform\nlines = ['alpha', 'beta', 'gamma']\nprint('kernel:', platform.uname().release, platform.uname().version)\nlen(lines)");
+    const first = await execute(
+      "import platform\nlines = ['alpha', 'beta', 'gamma']\nprint('kernel:', platform.uname().release, platform.uname().version)\nlen(lines)",
+    );
     const tFirst = performance.now();
     const second = await execute("print(' '.join(w.upper() for w in lines))");
 

@@ -86,10 +86,7 @@ const ATOMIC_STRUCTS = new Set([
  * constant>)`, which controller-gen does not evaluate. Left out so a stored Sandbox keeps exactly
  * what the user wrote; the Pod API server still applies them when the operator creates the Pod.
  */
-const DROPPED_DEFAULTS = new Set([
-  "io.k8s.api.core.v1.AzureDiskVolumeSource.cachingMode",
-  "io.k8s.api.core.v1.AzureDiskVolumeSource.kind",
-]);
+const DROPPED_DEFAULTS = new Set(["io.k8s.api.core.v1.AzureDiskVolumeSource.cachingMode", "io.k8s.api.core.v1.AzureDiskVolumeSource.kind"]);
 
 function goModCache(env: NodeJS.ProcessEnv): string {
   try {
@@ -109,9 +106,9 @@ export function findSpecDir(version = KUBERNETES_VERSION): string {
   try {
     out = execFileSync("go", ["mod", "download", "-json", `${MODULE}@${version}`], { encoding: "utf8", cwd: tmpdir(), env });
   } catch (err) {
-    throw new Error(
-      `${MODULE}@${version} is not in the Go module cache (${cached}) and \`go mod download\` failed: ${String(err)}`,
-    );
+    throw new Error(`${MODULE}@${version} is not in the Go module cache (${cached}) and \`go mod download\` failed: ${String(err)}`, {
+      cause: err,
+    });
   }
   const info = JSON.parse(out) as { Dir?: string; Error?: string };
   if (!info.Dir) throw new Error(`go mod download ${MODULE}@${version} failed: ${info.Error ?? out}`);

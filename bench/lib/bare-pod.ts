@@ -36,7 +36,10 @@ export function bareSpecFrom(operatorPod: { spec?: unknown }, sandboxName: strin
   delete spec.hostname;
   const execd = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].find((c) => c.name === "sandbox-execd");
   const args = execd?.args ?? [];
-  if (!execd || !args.includes("--sandbox")) throw new Error(`the pod of Sandbox ${sandboxName} has no execution server bound to it (no --sandbox); cannot give the bare pod a token`);
+  if (!execd || !args.includes("--sandbox"))
+    throw new Error(
+      `the pod of Sandbox ${sandboxName} has no execution server bound to it (no --sandbox); cannot give the bare pod a token`,
+    );
   execd.args = [...args.filter((arg, i) => !SIGNED_TOKEN_ARGS.has(arg) && !SIGNED_TOKEN_ARGS.has(args[i - 1] ?? "")), "--token", token];
   return spec;
 }

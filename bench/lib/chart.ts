@@ -96,7 +96,10 @@ export function latencyChart(options: {
 }): ChartSpec {
   const { name, title, series, unit = "ms", logScale = false } = options;
   checkName(name);
-  checkLabels(name, series.map((s) => s.label));
+  checkLabels(
+    name,
+    series.map((s) => s.label),
+  );
   const values: Array<{ series: string; latency: number; fraction: number }> = [];
   for (const s of series) {
     if (s.samples.length === 0) fail(name, `series "${s.label}" has no samples`);
@@ -121,9 +124,21 @@ export function latencyChart(options: {
       mark: { type: "line", interpolate: "step-after", point: false },
       encoding: {
         x: { field: "latency", type: "quantitative", title: `latency (${unit})`, scale: logScale ? { type: "log" } : { zero: true } },
-        y: { field: "fraction", type: "quantitative", title: "fraction of operations done", scale: { domain: [0, 1] }, axis: { format: "%" } },
+        y: {
+          field: "fraction",
+          type: "quantitative",
+          title: "fraction of operations done",
+          scale: { domain: [0, 1] },
+          axis: { format: "%" },
+        },
         // sort: null keeps the caller's series order in the legend and colours.
-        color: { field: "series", type: "nominal", title: null, sort: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 600 } },
+        color: {
+          field: "series",
+          type: "nominal",
+          title: null,
+          sort: null,
+          legend: { orient: "bottom", direction: "vertical", labelLimit: 600 },
+        },
       },
     },
   };
@@ -141,11 +156,18 @@ export function lineChart(options: {
 }): ChartSpec {
   const { name, title, xLabel, yLabel, series, interpolate = "linear" } = options;
   checkName(name);
-  checkLabels(name, series.map((s) => s.label));
+  checkLabels(
+    name,
+    series.map((s) => s.label),
+  );
   const values: Array<{ series: string; x: number; y: number }> = [];
   for (const s of series) {
     if (s.points.length === 0) fail(name, `series "${s.label}" has no points`);
-    checkFinite(name, s.label, s.points.flatMap((p) => [p.x, p.y]));
+    checkFinite(
+      name,
+      s.label,
+      s.points.flatMap((p) => [p.x, p.y]),
+    );
     for (const p of s.points) values.push({ series: s.label, x: p.x, y: p.y });
   }
   return {
@@ -161,7 +183,13 @@ export function lineChart(options: {
       encoding: {
         x: { field: "x", type: "quantitative", title: xLabel },
         y: { field: "y", type: "quantitative", title: yLabel },
-        color: { field: "series", type: "nominal", title: null, sort: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 600 } },
+        color: {
+          field: "series",
+          type: "nominal",
+          title: null,
+          sort: null,
+          legend: { orient: "bottom", direction: "vertical", labelLimit: 600 },
+        },
       },
     },
   };

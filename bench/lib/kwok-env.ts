@@ -7,7 +7,13 @@ import { execFileSync } from "node:child_process";
 import os from "node:os";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { Informer, Kube, createLogger, isAlreadyExists, type Condition } from "../../src/runtime/index.js";
-import { FAKE_NODE_ANNOTATION, createFakeNodeObject, kubeFor, startControlPlane, type ControlPlane } from "../../test/integration/harness/control-plane.js";
+import {
+  FAKE_NODE_ANNOTATION,
+  createFakeNodeObject,
+  kubeFor,
+  startControlPlane,
+  type ControlPlane,
+} from "../../test/integration/harness/control-plane.js";
 import { freePort } from "../../test/integration/harness/processes.js";
 import { startOperatorProcess, type OperatorProcess } from "./operator-process.js";
 
@@ -23,7 +29,8 @@ export type Obj = KubernetesObject & {
   };
 };
 
-export const isReady = (o: Obj | undefined): boolean => o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+export const isReady = (o: Obj | undefined): boolean =>
+  o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 /** Lets pods onto the kwok fake nodes (which are tainted so nothing else lands there). */
 export const FAKE_NODE_TOLERATION = { key: FAKE_NODE_ANNOTATION, operator: "Equal", value: "fake", effect: "NoSchedule" } as const;
@@ -37,13 +44,28 @@ export const podTemplate = {
 
 export function templateAndPool(ns: string, replicas: number): KubernetesObject[] {
   return [
-    { apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: "python", namespace: ns }, spec: { podTemplate } } as KubernetesObject,
-    { apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: "pool", namespace: ns }, spec: { replicas, sandboxTemplateRef: { name: "python" } } } as KubernetesObject,
+    {
+      apiVersion: EXT_API,
+      kind: "SandboxTemplate",
+      metadata: { name: "python", namespace: ns },
+      spec: { podTemplate },
+    } as KubernetesObject,
+    {
+      apiVersion: EXT_API,
+      kind: "SandboxWarmPool",
+      metadata: { name: "pool", namespace: ns },
+      spec: { replicas, sandboxTemplateRef: { name: "python" } },
+    } as KubernetesObject,
   ];
 }
 
 export const claimManifest = (ns: string, name: string): KubernetesObject =>
-  ({ apiVersion: EXT_API, kind: "SandboxClaim", metadata: { name, namespace: ns }, spec: { warmPoolRef: { name: "pool" } } }) as KubernetesObject;
+  ({
+    apiVersion: EXT_API,
+    kind: "SandboxClaim",
+    metadata: { name, namespace: ns },
+    spec: { warmPoolRef: { name: "pool" } },
+  }) as KubernetesObject;
 
 /**
  * An informer with one event handler that serves many waiters (a handler per waiter would make
@@ -90,7 +112,10 @@ export class Watched {
     if (pred(this.informer.get(ns, name))) return Promise.resolve(performance.now());
     return new Promise((resolve, reject) => {
       const key = `${ns}/${name}`;
-      const timer = setTimeout(() => reject(new Error(`${this.informer.kind} ${key}: condition not met within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.informer.kind} ${key}: condition not met within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const list = this.#waiters.get(key) ?? [];
       list.push({
         pred,
@@ -141,7 +166,11 @@ export async function apiRequestCounts(kube: Kube): Promise<Map<string, number>>
 }
 
 /** Requests between two apiRequestCounts() snapshots: total and per verb/resource, largest first. */
-export function requestDelta(before: Map<string, number>, after: Map<string, number>, per: number): { total: number; perUnit: number; byVerbResource: Record<string, number> } {
+export function requestDelta(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  per: number,
+): { total: number; perUnit: number; byVerbResource: Record<string, number> } {
   const delta: Array<[string, number]> = [];
   for (const [key, value] of after) {
     const d = value - (before.get(key) ?? 0);
@@ -188,7 +217,8 @@ export const readyPoolMembers = (sandboxes: Watched, ns: string): Obj[] =>
 
 /** The pool is at spec: its status and the cache both show `replicas` Ready members. */
 export function poolAtSpec(env: { sandboxes: Watched; pools: Watched }, ns: string, replicas: number): () => boolean {
-  return () => env.pools.informer.get(ns, "pool")?.status?.readyReplicas === replicas && readyPoolMembers(env.sandboxes, ns).length === replicas;
+  return () =>
+    env.pools.informer.get(ns, "pool")?.status?.readyReplicas === replicas && readyPoolMembers(env.sandboxes, ns).length === replicas;
 }
 
 /** Sum of a Prometheus counter's samples whose labels include every `match` pair. */
@@ -215,7 +245,11 @@ export function operatorBuild(): { commit: string; srcChangesUncommitted: string
   const addedFlags = addedOperatorFlags().join(" ");
   const git = (...args: string[]): string => execFileSync("git", args, { encoding: "utf8", cwd: import.meta.dirname });
   try {
-    return { commit: git("rev-parse", "--short", "HEAD").trim(), srcChangesUncommitted: git("status", "--porcelain", "--", "../../src").split("\n").filter(Boolean), addedFlags };
+    return {
+      commit: git("rev-parse", "--short", "HEAD").trim(),
+      srcChangesUncommitted: git("status", "--porcelain", "--", "../../src").split("\n").filter(Boolean),
+      addedFlags,
+    };
   } catch {
     return { commit: "unknown", srcChangesUncommitted: [], addedFlags };
   }
@@ -256,7 +290,12 @@ export async function startKwokEnv(log: (m: string) => void, pods: number): Prom
   };
   try {
     const kube = kubeFor(cp.info.kubeconfig);
-    await kube.create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: "gvisor" }, handler: "runsc" } as KubernetesObject);
+    await kube.create({
+      apiVersion: "node.k8s.io/v1",
+      kind: "RuntimeClass",
+      metadata: { name: "gvisor" },
+      handler: "runsc",
+    } as KubernetesObject);
     const nodes = Math.ceil(pods / PODS_PER_NODE);
     for (let i = 1; i <= nodes; i++) await createFakeNodeObject(kube, `kwok-node-${i}`, true);
     // New nodes carry the not-ready taint until kwok reports them Ready and KCM lifts it; wait, so

@@ -30,7 +30,8 @@ export type Obj = KubernetesObject & {
   };
 };
 
-export const isReady = (o: Obj | undefined): boolean => o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+export const isReady = (o: Obj | undefined): boolean =>
+  o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -52,7 +53,13 @@ export async function connectLocalCluster(): Promise<LocalCluster> {
   const status = spawnSync("bash", [clusterScript, "status"], { encoding: "utf8" });
   if (status.status !== 0) throw new Error(`${notUp}\n\`npm run cluster -- status\` said:\n${status.stdout}${status.stderr}`);
   const out = execFileSync("bash", [clusterScript, "env"], { encoding: "utf8" });
-  const env = new Map(out.trim().split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
+  const env = new Map(
+    out
+      .trim()
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const),
+  );
   const kubeconfig = env.get("KUBECONFIG");
   if (!kubeconfig) throw new Error(`scripts/cluster.sh env printed no KUBECONFIG; ${notUp}`);
   const kc = new KubeConfig();
@@ -64,7 +71,13 @@ export async function connectLocalCluster(): Promise<LocalCluster> {
     .filter((p) => isReady(p) && p.status?.podIP)
     .sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)))[0];
   if (!router?.status?.podIP) throw new Error(`no Ready router pod in ${OPERATOR_NS} (the operator's Helm release is missing?); ${notUp}`);
-  return { kc, kube, kubeconfig, runtimeImage: env.get("RUNTIME_IMAGE") ?? "agent-sandbox/runtime:0.1.0", routerUrl: `http://${router.status.podIP}:8080` };
+  return {
+    kc,
+    kube,
+    kubeconfig,
+    runtimeImage: env.get("RUNTIME_IMAGE") ?? "agent-sandbox/runtime:0.1.0",
+    routerUrl: `http://${router.status.podIP}:8080`,
+  };
 }
 
 /**
@@ -98,7 +111,11 @@ export async function deleteNamespace(kube: Kube, name: string, timeoutMs = 120_
  */
 export async function createNamespace(kube: Kube, name: string): Promise<void> {
   if (await kube.getOrUndefined(namespaceRef(name))) await deleteNamespace(kube, name);
-  await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "app.kubernetes.io/part-of": "agent-sandbox-bench" } } } as KubernetesObject);
+  await kube.create({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name, labels: { "app.kubernetes.io/part-of": "agent-sandbox-bench" } },
+  } as KubernetesObject);
   const sa = { apiVersion: "v1", kind: "ServiceAccount", namespace: name, name: "default" };
   await pollUntil(async () => (await kube.getOrUndefined(sa)) !== undefined, 30_000, `serviceaccount default in ${name}`);
 }
@@ -165,9 +182,15 @@ export async function freeCpuMillis(kube: Kube): Promise<{ allocatable: number; 
   const nodes = await kube.list<Obj & { status?: { allocatable?: Record<string, string> } }>({ apiVersion: "v1", kind: "Node" });
   const allocatable = nodes.items.reduce((sum, n) => sum + cpuMillis(n.status?.allocatable?.["cpu"]), 0);
   type Container = { restartPolicy?: string; resources?: { requests?: Record<string, string> } };
-  const pods = await kube.list<Obj & { spec?: { containers?: Container[]; initContainers?: Container[] } }>({ apiVersion: "v1", kind: "Pod" }, { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" });
+  const pods = await kube.list<Obj & { spec?: { containers?: Container[]; initContainers?: Container[] } }>(
+    { apiVersion: "v1", kind: "Pod" },
+    { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" },
+  );
   // Sidecars (restartable init containers) run beside the app containers and hold their requests.
-  const running = (p: (typeof pods.items)[number]): Container[] => [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always")];
+  const running = (p: (typeof pods.items)[number]): Container[] => [
+    ...(p.spec?.containers ?? []),
+    ...(p.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always"),
+  ];
   const requested = pods.items.reduce((sum, p) => sum + running(p).reduce((s, c) => s + cpuMillis(c.resources?.requests?.["cpu"]), 0), 0);
   return { allocatable, requested, free: allocatable - requested };
 }
@@ -178,16 +201,23 @@ export async function freeCpuMillis(kube: Kube): Promise<{ allocatable: number; 
  */
 export class Watcher {
   readonly informer: Informer<Obj>;
-  readonly #waiters = new Set<{ name: string | undefined; onDelete: boolean; pred: (o: Obj) => boolean; done: (o: Obj, at: number) => void }>();
+  readonly #waiters = new Set<{
+    name: string | undefined;
+    onDelete: boolean;
+    pred: (o: Obj) => boolean;
+    done: (o: Obj, at: number) => void;
+  }>();
 
   constructor(kube: Kube, apiVersion: string, kind: string, namespace: string) {
     this.informer = new Informer<Obj>({ kube, apiVersion, kind, namespace, logger: createLogger({ level: "warn" }) });
-    const check = (onDelete: boolean) => (o: Obj): void => {
-      const at = performance.now();
-      for (const w of [...this.#waiters]) {
-        if (w.onDelete === onDelete && (w.name === undefined || w.name === o.metadata?.name) && w.pred(o)) w.done(o, at);
-      }
-    };
+    const check =
+      (onDelete: boolean) =>
+      (o: Obj): void => {
+        const at = performance.now();
+        for (const w of [...this.#waiters]) {
+          if (w.onDelete === onDelete && (w.name === undefined || w.name === o.metadata?.name) && w.pred(o)) w.done(o, at);
+        }
+      };
     this.informer.addHandler({ add: check(false), update: check(false), delete: check(true) });
   }
 
@@ -208,7 +238,13 @@ export class Watcher {
     return this.informer.list();
   }
 
-  #wait(name: string | undefined, onDelete: boolean, pred: (o: Obj) => boolean, timeoutMs: number, what: string): Promise<{ obj: Obj; at: number }> {
+  #wait(
+    name: string | undefined,
+    onDelete: boolean,
+    pred: (o: Obj) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<{ obj: Obj; at: number }> {
     return new Promise((resolve, reject) => {
       const waiter = {
         name,
@@ -250,7 +286,13 @@ export class Watcher {
 export function isReadyPoolMember(pool: string): (o: Obj) => boolean {
   return (o) => {
     const owner = getControllerOf(o);
-    return owner?.kind === "SandboxWarmPool" && owner.name === pool && !o.metadata?.deletionTimestamp && isReady(o) && (o.status?.podIPs?.length ?? 0) > 0;
+    return (
+      owner?.kind === "SandboxWarmPool" &&
+      owner.name === pool &&
+      !o.metadata?.deletionTimestamp &&
+      isReady(o) &&
+      (o.status?.podIPs?.length ?? 0) > 0
+    );
   };
 }
 
@@ -279,7 +321,8 @@ export function budget(seconds: number): { check(stage: string): void; elapsedSe
   const end = started + seconds * 1000;
   return {
     check(stage) {
-      if (performance.now() > end) throw new Error(`time budget of ${seconds} s spent during ${stage} (raise it with BENCH_LOCAL_BUDGET_S)`);
+      if (performance.now() > end)
+        throw new Error(`time budget of ${seconds} s spent during ${stage} (raise it with BENCH_LOCAL_BUDGET_S)`);
     },
     elapsedSeconds: () => Math.round((performance.now() - started) / 100) / 10,
     remainingMs: () => Math.max(0, end - performance.now()),

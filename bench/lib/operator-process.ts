@@ -45,7 +45,10 @@ export function ensureBuilt(): void {
   if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(path.join(repo, "src"))) return;
   // Several test runs may want a build at once; one builds, the others wait and find it fresh.
   try {
-    execFileSync("flock", ["/tmp/agent-sandbox-ts-build.lock", "npm", "run", "build"], { cwd: repo, stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("flock", ["/tmp/agent-sandbox-ts-build.lock", "npm", "run", "build"], {
+      cwd: repo,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
   } catch (err) {
     // tsc still emits on type errors (someone mid-edit elsewhere in src/); run what was built.
     if (!existsSync(main)) throw err;
@@ -53,18 +56,27 @@ export function ensureBuilt(): void {
   }
 }
 
-export async function startOperatorProcess(kubeconfig: string, args: string[] = [], opts: OperatorProcessOptions = {}): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  kubeconfig: string,
+  args: string[] = [],
+  opts: OperatorProcessOptions = {},
+): Promise<OperatorProcess> {
   ensureBuilt();
   const logFd = opts.logFile ? openSync(opts.logFile, "a") : undefined;
-  const child = spawn(process.execPath, [path.join(repo, "dist/operator/main.js"), "--leader-elect=false", "--health-address=127.0.0.1:0", ...args], {
-    env: { ...process.env, ...opts.env, KUBECONFIG: kubeconfig, LOG_LEVEL: opts.logLevel ?? "warn" },
-    stdio: ["ignore", logFd ?? "ignore", logFd ?? "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(repo, "dist/operator/main.js"), "--leader-elect=false", "--health-address=127.0.0.1:0", ...args],
+    {
+      env: { ...process.env, ...opts.env, KUBECONFIG: kubeconfig, LOG_LEVEL: opts.logLevel ?? "warn" },
+      stdio: ["ignore", logFd ?? "ignore", logFd ?? "inherit"],
+    },
+  );
   if (child.pid === undefined) throw new Error("operator process did not start");
   const pid = child.pid;
   const exited = new Promise<number | string | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
   await new Promise((r) => setTimeout(r, 300));
-  if (child.exitCode !== null) throw new Error(`operator exited at start with code ${child.exitCode}${opts.logFile ? `; see ${opts.logFile}` : ""}`);
+  if (child.exitCode !== null)
+    throw new Error(`operator exited at start with code ${child.exitCode}${opts.logFile ? `; see ${opts.logFile}` : ""}`);
   const ticks = 100; // USER_HZ on Linux
   const gone = () => child.exitCode !== null || child.signalCode !== null;
   return {

@@ -24,7 +24,9 @@ const deploymentRef = { apiVersion: "apps/v1", kind: "Deployment", namespace: OP
 
 async function operatorPods(kube: Kube): Promise<Obj[]> {
   const d = await kube.get<Deployment>(deploymentRef);
-  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
   if (!selector) throw new Error(`Deployment ${DEPLOYMENT} has no matchLabels selector`);
   return (await kube.list<Obj>({ apiVersion: "v1", kind: "Pod" }, { namespace: OPERATOR_NS, labelSelector: selector })).items;
 }
@@ -51,19 +53,32 @@ export async function ourReplicas(kube: Kube): Promise<number> {
 
 /** Scales our operator to 0 and waits until none of its pods is left (Terminating ones included). */
 export async function stopOurOperator(kube: Kube, replicasBefore: number): Promise<void> {
-  await kube.patch(deploymentRef, { metadata: { annotations: { [REPLICAS_ANNOTATION]: String(replicasBefore) } }, spec: { replicas: 0 } }, { type: "merge" });
+  await kube.patch(
+    deploymentRef,
+    { metadata: { annotations: { [REPLICAS_ANNOTATION]: String(replicasBefore) } }, spec: { replicas: 0 } },
+    { type: "merge" },
+  );
   await poll(async () => (await operatorPods(kube)).length === 0, 120_000, `the pods of ${DEPLOYMENT} to be gone`);
 }
 
 /** Scales our operator back to `replicas` and waits until they are Ready and one leads. */
 export async function startOurOperator(kube: Kube, replicas: number): Promise<void> {
   await kube.patch(deploymentRef, { metadata: { annotations: { [REPLICAS_ANNOTATION]: null } }, spec: { replicas } }, { type: "merge" });
-  await poll(async () => {
-    const pods = (await operatorPods(kube)).filter((p) => !p.metadata?.deletionTimestamp);
-    const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-    if (pods.length !== replicas || ready.length !== replicas) return false;
-    const lease = await kube.getOrUndefined<KubernetesObject & { spec?: { holderIdentity?: string } }>({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: OPERATOR_NS, name: LEASE });
-    const holder = lease?.spec?.holderIdentity ?? "";
-    return ready.some((p) => holder.startsWith(`${p.metadata?.name}_`));
-  }, 180_000, `${replicas} Ready pods of ${DEPLOYMENT}, one holding lease ${LEASE}`);
+  await poll(
+    async () => {
+      const pods = (await operatorPods(kube)).filter((p) => !p.metadata?.deletionTimestamp);
+      const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      if (pods.length !== replicas || ready.length !== replicas) return false;
+      const lease = await kube.getOrUndefined<KubernetesObject & { spec?: { holderIdentity?: string } }>({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: OPERATOR_NS,
+        name: LEASE,
+      });
+      const holder = lease?.spec?.holderIdentity ?? "";
+      return ready.some((p) => holder.startsWith(`${p.metadata?.name}_`));
+    },
+    180_000,
+    `${replicas} Ready pods of ${DEPLOYMENT}, one holding lease ${LEASE}`,
+  );
 }

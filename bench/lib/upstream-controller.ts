@@ -13,7 +13,12 @@ const buildScript = path.join(repo, "scripts/lib/build-upstream-controller.sh");
 /** The binary and the upstream version it was built from; builds it when it is missing. */
 export function upstreamControllerBinary(log: (m: string) => void): { binary: string; version: string } {
   const paths = (): Map<string, string> =>
-    new Map(execFileSync("bash", [buildScript, "paths"], { encoding: "utf8" }).trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
+    new Map(
+      execFileSync("bash", [buildScript, "paths"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const),
+    );
   let found = paths();
   const binary = found.get("UPSTREAM_CONTROLLER") ?? "";
   if (!existsSync(binary)) {
@@ -44,7 +49,10 @@ const CONTROLLERS = 4;
 
 export async function startUpstreamController(binary: string, kubeconfig: string, logFile: string): Promise<UpstreamProcess> {
   const fd = openSync(logFile, "a");
-  const child = spawn(binary, ["--kubeconfig", kubeconfig, ...UPSTREAM_FLAGS], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ["ignore", fd, fd] });
+  const child = spawn(binary, ["--kubeconfig", kubeconfig, ...UPSTREAM_FLAGS], {
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    stdio: ["ignore", fd, fd],
+  });
   if (child.pid === undefined) throw new Error("upstream controller did not start");
   const pid = child.pid;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -55,7 +63,10 @@ export async function startUpstreamController(binary: string, kubeconfig: string
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (gone()) throw new Error(`upstream controller exited at start (code ${child.exitCode}); see ${logFile}`);
-    const started = readFileSync(logFile, "utf8").slice(startedAt).split("\n").filter((l) => l.includes("Starting workers")).length;
+    const started = readFileSync(logFile, "utf8")
+      .slice(startedAt)
+      .split("\n")
+      .filter((l) => l.includes("Starting workers")).length;
     if (started >= CONTROLLERS) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");

@@ -56,9 +56,21 @@ export function compare(runs: RunSamples[]): Comparison | null {
 /** Console rows: per controller p50/p90/p99/max, then the ratio with its per-round range. */
 export function comparisonRows(label: string, c: Comparison | null): Array<Array<string | number>> {
   if (!c) return [[label, "(no pair of runs)", "", "", "", "", ""]];
-  const row = (who: string, s: Summary): Array<string | number> => [`${label}: ${who}`, s.count, round1(s.p50), round1(s.p90), round1(s.p99), round1(s.max), ""];
+  const row = (who: string, s: Summary): Array<string | number> => [
+    `${label}: ${who}`,
+    s.count,
+    round1(s.p50),
+    round1(s.p90),
+    round1(s.p99),
+    round1(s.max),
+    "",
+  ];
   const range = (p: Percentile): string => `${c.ratio[p]}x (${c.spread[p].min}-${c.spread[p].max})`;
-  return [row("ours", c.ours), row("upstream", c.upstream), [`${label}: ours/upstream`, "", range("p50"), range("p90"), range("p99"), range("max"), ""]];
+  return [
+    row("ours", c.ours),
+    row("upstream", c.upstream),
+    [`${label}: ours/upstream`, "", range("p50"), range("p90"), range("p99"), range("max"), ""],
+  ];
 }
 
 export const COMPARISON_HEADER = ["", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", ""];
@@ -86,7 +98,8 @@ export interface RunData {
   podContainers?: string[];
 }
 
-export type SeriesName = "sequential" | "burstCold" | "burstCold_warmClaims" | "burstCold_coldClaims" | "burstWarm" | "poolFill" | "poolFill50";
+export type SeriesName =
+  "sequential" | "burstCold" | "burstCold_warmClaims" | "burstCold_coldClaims" | "burstWarm" | "poolFill" | "poolFill50";
 
 /** The sample series the report compares, each as per-run samples. */
 export function seriesOf(runs: RunData[]): Record<SeriesName, RunSamples[]> {
@@ -95,8 +108,10 @@ export function seriesOf(runs: RunData[]): Record<SeriesName, RunSamples[]> {
       const samples = r.measurement === measurement && !r.error ? pick(r) : undefined;
       return samples && samples.length > 0 ? [{ controller: r.controller, round: r.round, samples }] : [];
     });
-  const split = (warm: boolean) => (r: RunData): number[] | undefined =>
-    r.warm && r.toReadyMs ? r.toReadyMs.filter((_, i) => r.warm?.[i] === warm) : undefined;
+  const split =
+    (warm: boolean) =>
+    (r: RunData): number[] | undefined =>
+      r.warm && r.toReadyMs ? r.toReadyMs.filter((_, i) => r.warm?.[i] === warm) : undefined;
   return {
     sequential: of("sequential", (r) => r.toReadyMs),
     burstCold: of("burst-cold", (r) => r.toReadyMs),
@@ -112,11 +127,17 @@ export function seriesOf(runs: RunData[]): Record<SeriesName, RunSamples[]> {
  * An earlier report to add rounds to (BENCH_UPSTREAM_PREVIOUS): on a small machine one round
  * can be run at a time. Its sizes must be the ones of this run, or the samples do not compare.
  */
-export function readPrevious(file: string | undefined, sizes: unknown): { file: string | null; runs: RunData[]; upstreamCpuSecondsPerTurn: number[] } {
+export function readPrevious(
+  file: string | undefined,
+  sizes: unknown,
+): { file: string | null; runs: RunData[]; upstreamCpuSecondsPerTurn: number[] } {
   if (!file) return { file: null, runs: [], upstreamCpuSecondsPerTurn: [] };
-  const report = JSON.parse(readFileSync(file, "utf8")) as { results?: { config?: Record<string, unknown>; runs?: RunData[]; upstreamCpuSecondsPerTurn?: number[] } };
+  const report = JSON.parse(readFileSync(file, "utf8")) as {
+    results?: { config?: Record<string, unknown>; runs?: RunData[]; upstreamCpuSecondsPerTurn?: number[] };
+  };
   const cfg = report.results?.config ?? {};
   const theirs = JSON.stringify([cfg["sequential"], cfg["burstCold"], cfg["burstWarm"], cfg["execd"]]);
-  if (theirs !== JSON.stringify(sizes)) throw new Error(`${file} was measured with other sizes (${theirs}) than this run (${JSON.stringify(sizes)})`);
+  if (theirs !== JSON.stringify(sizes))
+    throw new Error(`${file} was measured with other sizes (${theirs}) than this run (${JSON.stringify(sizes)})`);
   return { file, runs: report.results?.runs ?? [], upstreamCpuSecondsPerTurn: report.results?.upstreamCpuSecondsPerTurn ?? [] };
 }

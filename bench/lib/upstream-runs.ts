@@ -5,7 +5,17 @@
 // create call and ends at the arrival of the watch event that shows the result (Watcher).
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { getControllerOf, isNotFound, type Kube } from "../../src/runtime/index.js";
-import { EXT_API, SANDBOX_API, Watcher, createNamespace, deleteNamespace, isReady, sandboxPodSpec, sleep, type Obj } from "./local-cluster.js";
+import {
+  EXT_API,
+  SANDBOX_API,
+  Watcher,
+  createNamespace,
+  deleteNamespace,
+  isReady,
+  sandboxPodSpec,
+  sleep,
+  type Obj,
+} from "./local-cluster.js";
 
 export interface RunContext {
   kube: Kube;
@@ -100,13 +110,20 @@ async function inNamespace<T>(ctx: RunContext, body: (s: Session) => Promise<T>)
   const pool = new PoolTracker(sandboxes);
   try {
     await Promise.all([claims.start(), sandboxes.start()]);
-    await kube.create({ apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: TEMPLATE, namespace }, spec: { podTemplate: templatePod(ctx) } } as KubernetesObject);
+    await kube.create({
+      apiVersion: EXT_API,
+      kind: "SandboxTemplate",
+      metadata: { name: TEMPLATE, namespace },
+      spec: { podTemplate: templatePod(ctx) },
+    } as KubernetesObject);
     return await body({ claims, pool });
   } finally {
     await Promise.all([claims.stop(), sandboxes.stop()]);
     const t = performance.now();
     // Waited for, so one run's gVisor teardown does not share the cores with the next run.
-    await deleteNamespace(kube, namespace, 300_000).catch((err: unknown) => ctx.log(`cleanup of ${namespace}: ${err instanceof Error ? err.message : String(err)}`));
+    await deleteNamespace(kube, namespace, 300_000).catch((err: unknown) =>
+      ctx.log(`cleanup of ${namespace}: ${err instanceof Error ? err.message : String(err)}`),
+    );
     ctx.log(`namespace ${namespace} deleted in ${Math.round(performance.now() - t)} ms`);
   }
 }
@@ -125,13 +142,23 @@ function templatePod(ctx: RunContext): Record<string, unknown> {
 }
 
 async function createPool(kube: Kube, namespace: string, replicas: number): Promise<void> {
-  await kube.create({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: POOL, namespace }, spec: { replicas, sandboxTemplateRef: { name: TEMPLATE } } } as KubernetesObject);
+  await kube.create({
+    apiVersion: EXT_API,
+    kind: "SandboxWarmPool",
+    metadata: { name: POOL, namespace },
+    spec: { replicas, sandboxTemplateRef: { name: TEMPLATE } },
+  } as KubernetesObject);
 }
 
 /** Creates one claim on the pool and resolves on its Ready event. */
 async function claimOnce(ctx: RunContext, s: Session, name: string, timeoutMs: number): Promise<ClaimSample> {
   const t0 = performance.now();
-  await ctx.kube.create({ apiVersion: EXT_API, kind: "SandboxClaim", metadata: { name, namespace: ctx.namespace }, spec: { warmPoolRef: { name: POOL } } } as KubernetesObject);
+  await ctx.kube.create({
+    apiVersion: EXT_API,
+    kind: "SandboxClaim",
+    metadata: { name, namespace: ctx.namespace },
+    spec: { warmPoolRef: { name: POOL } },
+  } as KubernetesObject);
   const { obj, at } = await s.claims.until(name, isReady, timeoutMs, `claim ${name} Ready`);
   const sandbox = obj.status?.sandbox?.name ?? "";
   return { claim: name, sandbox, warm: s.pool.members.has(sandbox), toReadyMs: at - t0 };
@@ -146,7 +173,10 @@ const ignoreNotFound = (err: unknown): void => {
  * claim and its Sandbox are deleted `holdMs` after Ready and the next claim follows at once, so
  * the pool's refill is still running when it arrives.
  */
-export async function sequentialClaims(ctx: RunContext, opts: { poolSize: number; claims: number; warmup: number; holdMs: number }): Promise<SequentialResult> {
+export async function sequentialClaims(
+  ctx: RunContext,
+  opts: { poolSize: number; claims: number; warmup: number; holdMs: number },
+): Promise<SequentialResult> {
   return inNamespace(ctx, async (s) => {
     await createPool(ctx.kube, ctx.namespace, opts.poolSize);
     await s.pool.waitReady(opts.poolSize, 300_000);
@@ -160,8 +190,13 @@ export async function sequentialClaims(ctx: RunContext, opts: { poolSize: number
       }
       await sleep(opts.holdMs);
       const ns = ctx.namespace;
-      await ctx.kube.delete({ apiVersion: EXT_API, kind: "SandboxClaim", namespace: ns, name: sample.claim }, { propagationPolicy: "Background" }).catch(ignoreNotFound);
-      if (sample.sandbox) await ctx.kube.delete({ apiVersion: SANDBOX_API, kind: "Sandbox", namespace: ns, name: sample.sandbox }, { propagationPolicy: "Background" }).catch(ignoreNotFound);
+      await ctx.kube
+        .delete({ apiVersion: EXT_API, kind: "SandboxClaim", namespace: ns, name: sample.claim }, { propagationPolicy: "Background" })
+        .catch(ignoreNotFound);
+      if (sample.sandbox)
+        await ctx.kube
+          .delete({ apiVersion: SANDBOX_API, kind: "Sandbox", namespace: ns, name: sample.sandbox }, { propagationPolicy: "Background" })
+          .catch(ignoreNotFound);
     }
     return result;
   });
@@ -180,8 +215,13 @@ export async function claimBurst(ctx: RunContext, opts: { poolSize: number; clai
     const readyTimes = [...s.pool.firstReadyAt.values()].sort((a, b) => a - b).slice(0, opts.poolSize);
     const fill: FillResult = { memberReadyMs: readyTimes.map((t) => t - tPool), allReadyMs: (readyTimes.at(-1) ?? tPool) - tPool };
     ctx.log(`pool of ${opts.poolSize} Ready in ${Math.round(fill.allReadyMs)} ms; ${opts.claims} claims at once`);
-    const pods = await ctx.kube.list<Obj & { spec?: { containers?: Array<{ name: string }>; initContainers?: Array<{ name: string }> } }>({ apiVersion: "v1", kind: "Pod" }, { namespace: ctx.namespace });
-    const podContainers = [...(pods.items[0]?.spec?.containers ?? []), ...(pods.items[0]?.spec?.initContainers ?? [])].map((c) => c.name).sort();
+    const pods = await ctx.kube.list<Obj & { spec?: { containers?: Array<{ name: string }>; initContainers?: Array<{ name: string }> } }>(
+      { apiVersion: "v1", kind: "Pod" },
+      { namespace: ctx.namespace },
+    );
+    const podContainers = [...(pods.items[0]?.spec?.containers ?? []), ...(pods.items[0]?.spec?.initContainers ?? [])]
+      .map((c) => c.name)
+      .sort();
     await sleep(opts.settleMs);
     const start = performance.now();
     const claims = await Promise.all(Array.from({ length: opts.claims }, (_, i) => claimOnce(ctx, s, `burst-${i}`, 600_000)));

@@ -38,9 +38,11 @@ const SANDBOX_CPU_MILLIS = 110;
 
 export const scenario: Scenario = {
   name: "claim-burst-local",
-  description: "local cluster (gVisor): N concurrent claims (default 8) against a Ready pool of N -> Ready, first 1+1, distinct warm sandboxes",
+  description:
+    "local cluster (gVisor): N concurrent claims (default 8) against a Ready pool of N -> Ready, first 1+1, distinct warm sandboxes",
   async run(log, out) {
-    if (!Number.isInteger(wanted) || wanted < 1) throw new Error(`BENCH_BURST_LOCAL must be a whole number >= 1, got "${process.env["BENCH_BURST_LOCAL"]}"`);
+    if (!Number.isInteger(wanted) || wanted < 1)
+      throw new Error(`BENCH_BURST_LOCAL must be a whole number >= 1, got "${process.env["BENCH_BURST_LOCAL"]}"`);
     const time = budget(budgetSeconds);
     const cluster = await connectLocalCluster();
     const { kube } = cluster;
@@ -62,11 +64,26 @@ export const scenario: Scenario = {
       await Promise.all([claims.start(), sandboxes.start()]);
       const token = await agentToken(kube, NS);
       const client = new SandboxClient({ routerUrl: cluster.routerUrl, token, namespace: NS });
-      await kube.create({ apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: "python", namespace: NS }, spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } } } as KubernetesObject);
+      await kube.create({
+        apiVersion: EXT_API,
+        kind: "SandboxTemplate",
+        metadata: { name: "python", namespace: NS },
+        spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } },
+      } as KubernetesObject);
       const fillStart = performance.now();
-      await kube.create({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: POOL, namespace: NS }, spec: { replicas: size, sandboxTemplateRef: { name: "python" } } } as KubernetesObject);
+      await kube.create({
+        apiVersion: EXT_API,
+        kind: "SandboxWarmPool",
+        metadata: { name: POOL, namespace: NS },
+        spec: { replicas: size, sandboxTemplateRef: { name: "python" } },
+      } as KubernetesObject);
       const members = (): number => sandboxes.list().filter(isReadyPoolMember(POOL)).length;
-      await sandboxes.until(undefined, () => members() >= size, Math.min(600_000, time.remainingMs()), `${size} Ready members of pool ${POOL}`);
+      await sandboxes.until(
+        undefined,
+        () => members() >= size,
+        Math.min(600_000, time.remainingMs()),
+        `${size} Ready members of pool ${POOL}`,
+      );
       const poolFillSeconds = round1((performance.now() - fillStart) / 1000);
       log(`pool of ${size} Ready in ${poolFillSeconds} s; firing ${size} claims at once`);
 
@@ -77,11 +94,22 @@ export const scenario: Scenario = {
           const name = `burst-${i}`;
           try {
             const t0 = performance.now();
-            await kube.create({ apiVersion: EXT_API, kind: "SandboxClaim", metadata: { name, namespace: NS }, spec: { warmPoolRef: { name: POOL } } } as KubernetesObject);
+            await kube.create({
+              apiVersion: EXT_API,
+              kind: "SandboxClaim",
+              metadata: { name, namespace: NS },
+              spec: { warmPoolRef: { name: POOL } },
+            } as KubernetesObject);
             const { obj, at: tReady } = await claims.until(name, isReady, 120_000, `claim ${name} Ready`);
             const { retries } = await firstOnePlusOne(client.connect(name), 60_000);
             const tFirst = performance.now();
-            return { claim: name, sandbox: obj.status?.sandbox?.name ?? "", toReadyMs: tReady - t0, toFirstResultMs: tFirst - t0, routerRetries: retries };
+            return {
+              claim: name,
+              sandbox: obj.status?.sandbox?.name ?? "",
+              toReadyMs: tReady - t0,
+              toFirstResultMs: tFirst - t0,
+              routerRetries: retries,
+            };
           } catch (err) {
             errors.push(`claim ${name}: ${err instanceof Error ? err.message : String(err)}`);
             return undefined;
@@ -90,24 +118,43 @@ export const scenario: Scenario = {
       );
       const wallMs = performance.now() - burstStart;
       // Stop the refill now: it only competes for the node (and the adopted sandboxes stay).
-      await kube.patch({ apiVersion: EXT_API, kind: "SandboxWarmPool", namespace: NS, name: POOL }, { spec: { replicas: 0 } }, { type: "merge" });
+      await kube.patch(
+        { apiVersion: EXT_API, kind: "SandboxWarmPool", namespace: NS, name: POOL },
+        { spec: { replicas: 0 } },
+        { type: "merge" },
+      );
       const done = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
       const bound = new Set(done.map((r) => r.sandbox).filter(Boolean));
-      const launchTypes = done.map((r) => sandboxes.get(NS, r.sandbox)?.metadata?.labels?.[LabelKeys.LaunchType] ?? (r.sandbox === r.claim ? "cold" : "warm"));
+      const launchTypes = done.map(
+        (r) => sandboxes.get(NS, r.sandbox)?.metadata?.labels?.[LabelKeys.LaunchType] ?? (r.sandbox === r.claim ? "cold" : "warm"),
+      );
       const warm = launchTypes.filter((t) => t === "warm").length;
-      const toReady = summarize(done.map((r) => r.toReadyMs), "ms");
-      const toFirst = summarize(done.map((r) => r.toFirstResultMs), "ms");
-      printTable(log, LATENCY_HEADER, [latencyRow("claim -> Ready (watch)", toReady), latencyRow("claim -> first 1+1 (SDK, router)", toFirst)]);
-      log(`all ${done.length} done in ${round1(wallMs)} ms; distinct sandboxes ${bound.size}; warm ${warm}, cold ${done.length - warm}; errors ${errors.length}`);
+      const toReady = summarize(
+        done.map((r) => r.toReadyMs),
+        "ms",
+      );
+      const toFirst = summarize(
+        done.map((r) => r.toFirstResultMs),
+        "ms",
+      );
+      printTable(log, LATENCY_HEADER, [
+        latencyRow("claim -> Ready (watch)", toReady),
+        latencyRow("claim -> first 1+1 (SDK, router)", toFirst),
+      ]);
+      log(
+        `all ${done.length} done in ${round1(wallMs)} ms; distinct sandboxes ${bound.size}; warm ${warm}, cold ${done.length - warm}; errors ${errors.length}`,
+      );
       if (done.length > 0) {
-        out.chart(latencyChart({
-          name: "latency",
-          title: `${size} concurrent claims on a Ready pool of ${size} (gVisor, local cluster)`,
-          series: [
-            { label: "claim -> Ready", samples: done.map((r) => r.toReadyMs) },
-            { label: "claim -> first 1+1", samples: done.map((r) => r.toFirstResultMs) },
-          ],
-        }));
+        out.chart(
+          latencyChart({
+            name: "latency",
+            title: `${size} concurrent claims on a Ready pool of ${size} (gVisor, local cluster)`,
+            series: [
+              { label: "claim -> Ready", samples: done.map((r) => r.toReadyMs) },
+              { label: "claim -> first 1+1", samples: done.map((r) => r.toFirstResultMs) },
+            ],
+          }),
+        );
       }
       return {
         method:
@@ -126,7 +173,12 @@ export const scenario: Scenario = {
         samples: {
           toReadyMs: done.map((r) => round1(r.toReadyMs)),
           toFirstResultMs: done.map((r) => round1(r.toFirstResultMs)),
-          perClaim: done.map((r, i) => ({ ...r, launchType: launchTypes[i], toReadyMs: round1(r.toReadyMs), toFirstResultMs: round1(r.toFirstResultMs) })),
+          perClaim: done.map((r, i) => ({
+            ...r,
+            launchType: launchTypes[i],
+            toReadyMs: round1(r.toReadyMs),
+            toFirstResultMs: round1(r.toFirstResultMs),
+          })),
         },
         durationSeconds: time.elapsedSeconds(),
       };

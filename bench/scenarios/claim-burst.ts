@@ -51,13 +51,28 @@ async function sequential(env: KwokEnv, log: (m: string) => void) {
   const requests = requestDelta(before, await apiRequestCounts(env.kube), sequentialClaims);
   const summary = summarize(samples, "ms");
   log(`sequential: claim -> Ready ${JSON.stringify(summary)}`);
-  return { samples, figures: { claims: sequentialClaims, poolMembers: replicas, poolFillSeconds: fillSeconds, claimToReady: summary, apiRequestsPerClaim: requests.perUnit, apiRequests: requests } };
+  return {
+    samples,
+    figures: {
+      claims: sequentialClaims,
+      poolMembers: replicas,
+      poolFillSeconds: fillSeconds,
+      claimToReady: summary,
+      apiRequestsPerClaim: requests.perUnit,
+      apiRequests: requests,
+    },
+  };
 }
 
 /** The operator's own reconcile counts, by controller. */
 async function reconciles(env: KwokEnv): Promise<Record<string, number>> {
   const metrics = await env.operatorMetrics();
-  return Object.fromEntries(["sandboxclaim", "sandbox", "sandboxwarmpool"].map((c) => [c, counterSum(metrics, "controller_runtime_reconcile_total", { controller: c })]));
+  return Object.fromEntries(
+    ["sandboxclaim", "sandbox", "sandboxwarmpool"].map((c) => [
+      c,
+      counterSum(metrics, "controller_runtime_reconcile_total", { controller: c }),
+    ]),
+  );
 }
 
 async function burst(env: KwokEnv, log: (m: string) => void) {
@@ -138,7 +153,8 @@ async function burst(env: KwokEnv, log: (m: string) => void) {
 
 export const scenario: Scenario = {
   name: "claim-burst",
-  description: "kwok tier: 200 concurrent claims on a 200-member warm pool (latency, API requests per claim, over-creation); 100 sequential warm claims",
+  description:
+    "kwok tier: 200 concurrent claims on a 200-member warm pool (latency, API requests per claim, over-creation); 100 sequential warm claims",
   async run(log, out) {
     const started = performance.now();
     const loadBefore = loadAverage();

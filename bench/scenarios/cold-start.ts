@@ -24,7 +24,6 @@ import {
   round1,
   sandboxPodSpec,
   sleep,
-  type Obj,
 } from "../lib/local-cluster.js";
 import { bareSpecFrom } from "../lib/bare-pod.js";
 import type { Scenario } from "../lib/scenario.js";
@@ -72,9 +71,11 @@ interface Run {
 
 export const scenario: Scenario = {
   name: "cold-start",
-  description: "local cluster (gVisor): a Sandbox with no pool -> Ready / first 1+1 (router, SDK) vs a bare Pod of the same spec -> Ready / first 1+1 (direct)",
+  description:
+    "local cluster (gVisor): a Sandbox with no pool -> Ready / first 1+1 (router, SDK) vs a bare Pod of the same spec -> Ready / first 1+1 (direct)",
   async run(log, out) {
-    if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_COLD_RUNS must be a whole number >= 1, got "${process.env["BENCH_COLD_RUNS"]}"`);
+    if (!Number.isInteger(runs) || runs < 1)
+      throw new Error(`BENCH_COLD_RUNS must be a whole number >= 1, got "${process.env["BENCH_COLD_RUNS"]}"`);
     const time = budget(budgetSeconds);
     const cluster = await connectLocalCluster();
     const { kube } = cluster;
@@ -91,9 +92,16 @@ export const scenario: Scenario = {
       const client = new SandboxClient({ routerUrl: cluster.routerUrl, token, namespace: NS });
       const bareToken = randomBytes(24).toString("hex");
       const sandboxManifest = (name: string): KubernetesObject =>
-        ({ apiVersion: SANDBOX_API, kind: "Sandbox", metadata: { name, namespace: NS }, spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } } }) as KubernetesObject;
+        ({
+          apiVersion: SANDBOX_API,
+          kind: "Sandbox",
+          metadata: { name, namespace: NS },
+          spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } },
+        }) as KubernetesObject;
       const removeSandbox = async (name: string): Promise<void> => {
-        await kube.delete({ apiVersion: SANDBOX_API, kind: "Sandbox", namespace: NS, name }, { propagationPolicy: "Background" }).catch(() => undefined);
+        await kube
+          .delete({ apiVersion: SANDBOX_API, kind: "Sandbox", namespace: NS, name }, { propagationPolicy: "Background" })
+          .catch(() => undefined);
         // Wait for the pod to go too, so its teardown does not overlap the next start.
         await sandboxes.gone(NS, name, 120_000, `Sandbox ${name} to be deleted`);
         await pods.gone(NS, name, 120_000, `pod ${name} to be deleted`);
@@ -104,7 +112,8 @@ export const scenario: Scenario = {
       await kube.create(sandboxManifest("proto"));
       await sandboxes.until("proto", isReady, 300_000, "the prototype Sandbox to be Ready");
       const protoPod = pods.get(NS, "proto");
-      if (!protoPod || getControllerOf(protoPod)?.name !== "proto") throw new Error("the prototype Sandbox is Ready but its pod proto is not in the cache");
+      if (!protoPod || getControllerOf(protoPod)?.name !== "proto")
+        throw new Error("the prototype Sandbox is Ready but its pod proto is not in the cache");
       const bareSpec = bareSpecFrom(protoPod, "proto", bareToken);
       const containers = ((bareSpec["containers"] ?? []) as Array<{ name: string; image: string }>).map((c) => `${c.name}=${c.image}`);
       log(`bare pods copy: runtimeClassName=${String(bareSpec["runtimeClassName"])}, containers ${containers.join(", ")}`);
@@ -122,13 +131,26 @@ export const scenario: Scenario = {
         const { at: tReady } = await sandboxes.until(name, isReady, 300_000, `Sandbox ${name} Ready`);
         const { retries } = await firstOnePlusOne(client.connect(name), 60_000);
         const tFirst = performance.now();
-        operatorRuns.push({ index: i, first, toPodCreatedMs: (await podCreated).at - t0, toPodReadyMs: (await podReady).at - t0, toReadyMs: tReady - t0, toFirstResultMs: tFirst - t0, retries });
+        operatorRuns.push({
+          index: i,
+          first,
+          toPodCreatedMs: (await podCreated).at - t0,
+          toPodReadyMs: (await podReady).at - t0,
+          toReadyMs: tReady - t0,
+          toFirstResultMs: tFirst - t0,
+          retries,
+        });
         await removeSandbox(name);
       };
       const bareRun = async (i: number, first: boolean): Promise<void> => {
         const name = `bare-${i}`;
         const t0 = performance.now();
-        await kube.create({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: NS, labels: { "app.kubernetes.io/name": "bench-bare-pod" } }, spec: bareSpec } as KubernetesObject);
+        await kube.create({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name, namespace: NS, labels: { "app.kubernetes.io/name": "bench-bare-pod" } },
+          spec: bareSpec,
+        } as KubernetesObject);
         const { obj, at: tReady } = await pods.until(name, (p) => isReady(p) && Boolean(p.status?.podIP), 300_000, `pod ${name} Ready`);
         const { retries } = await directOnePlusOne(String(obj.status?.podIP), bareToken, 60_000);
         const tFirst = performance.now();
@@ -139,7 +161,16 @@ export const scenario: Scenario = {
 
       for (let i = 0; i < runs; i++) {
         time.check(`run ${i}`);
-        const order = i % 2 === 0 ? ([["operator", operatorRun], ["bare", bareRun]] as const) : ([["bare", bareRun], ["operator", operatorRun]] as const);
+        const order =
+          i % 2 === 0
+            ? ([
+                ["operator", operatorRun],
+                ["bare", bareRun],
+              ] as const)
+            : ([
+                ["bare", bareRun],
+                ["operator", operatorRun],
+              ] as const);
         for (const [k, [label, fn]] of order.entries()) {
           try {
             await fn(i, k === 0);
@@ -147,23 +178,46 @@ export const scenario: Scenario = {
             const message = `run ${i} ${label}: ${err instanceof Error ? err.message : String(err)}`;
             log(`error: ${message}`);
             errors.push(message);
-            if (errors.length >= 4) throw new Error(`4 runs failed; last: ${message}`);
+            if (errors.length >= 4) throw new Error(`4 runs failed; last: ${message}`, { cause: err });
           }
         }
         const op = operatorRuns.at(-1);
         const bare = bareRuns.at(-1);
-        log(`run ${i + 1}/${runs}: operator Ready ${round1(op?.toReadyMs ?? NaN)} / first ${round1(op?.toFirstResultMs ?? NaN)} ms; bare Ready ${round1(bare?.toReadyMs ?? NaN)} / first ${round1(bare?.toFirstResultMs ?? NaN)} ms`);
+        log(
+          `run ${i + 1}/${runs}: operator Ready ${round1(op?.toReadyMs ?? NaN)} / first ${round1(op?.toFirstResultMs ?? NaN)} ms; bare Ready ${round1(bare?.toReadyMs ?? NaN)} / first ${round1(bare?.toFirstResultMs ?? NaN)} ms`,
+        );
       }
 
-      const opReady = summarize(operatorRuns.map((r) => r.toReadyMs), "ms");
-      const opFirst = summarize(operatorRuns.map((r) => r.toFirstResultMs), "ms");
-      const opPod = summarize(operatorRuns.map((r) => r.toPodCreatedMs ?? NaN), "ms");
+      const opReady = summarize(
+        operatorRuns.map((r) => r.toReadyMs),
+        "ms",
+      );
+      const opFirst = summarize(
+        operatorRuns.map((r) => r.toFirstResultMs),
+        "ms",
+      );
+      const opPod = summarize(
+        operatorRuns.map((r) => r.toPodCreatedMs ?? NaN),
+        "ms",
+      );
       // The operator's own share, free of the kubelet's 1 s readiness-probe quantisation: before
       // the pod exists, and from the pod's Ready to the Sandbox's.
-      const opPodReadyToReady = summarize(operatorRuns.map((r) => r.toReadyMs - (r.toPodReadyMs ?? NaN)), "ms");
-      const opPodToPodReady = summarize(operatorRuns.map((r) => (r.toPodReadyMs ?? NaN) - (r.toPodCreatedMs ?? NaN)), "ms");
-      const bareReady = summarize(bareRuns.map((r) => r.toReadyMs), "ms");
-      const bareFirst = summarize(bareRuns.map((r) => r.toFirstResultMs), "ms");
+      const opPodReadyToReady = summarize(
+        operatorRuns.map((r) => r.toReadyMs - (r.toPodReadyMs ?? NaN)),
+        "ms",
+      );
+      const opPodToPodReady = summarize(
+        operatorRuns.map((r) => (r.toPodReadyMs ?? NaN) - (r.toPodCreatedMs ?? NaN)),
+        "ms",
+      );
+      const bareReady = summarize(
+        bareRuns.map((r) => r.toReadyMs),
+        "ms",
+      );
+      const bareFirst = summarize(
+        bareRuns.map((r) => r.toFirstResultMs),
+        "ms",
+      );
       const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
       const ratios = {
         toReadyP50: ratio(opReady.p50, bareReady.p50),
@@ -186,38 +240,51 @@ export const scenario: Scenario = {
         latencyRow("Sandbox -> first 1+1 (router)", opFirst),
         latencyRow("bare Pod -> first 1+1 (direct)", bareFirst),
       ]);
-      log(`ratio operator/bare (p50): Ready ${ratios.toReadyP50}x (target <= 1.1x: ${targets.readyRatioLe1_1.met ? "met" : "NOT met"}), first result ${ratios.toFirstResultP50}x (${targets.firstResultRatioLe1_1.met ? "met" : "NOT met"}); mean ratio Ready ${ratios.toReadyMean}x; operator's own share (create -> pod + pod Ready -> Sandbox Ready, p50) on bare p50: ${ratios.operatorShareOnBareP50}x; errors ${errors.length}`);
+      log(
+        `ratio operator/bare (p50): Ready ${ratios.toReadyP50}x (target <= 1.1x: ${targets.readyRatioLe1_1.met ? "met" : "NOT met"}), first result ${ratios.toFirstResultP50}x (${targets.firstResultRatioLe1_1.met ? "met" : "NOT met"}); mean ratio Ready ${ratios.toReadyMean}x; operator's own share (create -> pod + pod Ready -> Sandbox Ready, p50) on bare p50: ${ratios.operatorShareOnBareP50}x; errors ${errors.length}`,
+      );
 
       if (operatorRuns.length > 0 && bareRuns.length > 0) {
-        out.chart(latencyChart({
-          name: "latency",
-          title: `cold start under gVisor: operator Sandbox vs bare Pod (${runs} runs each)`,
-          series: [
-            { label: "Sandbox -> Ready", samples: operatorRuns.map((r) => r.toReadyMs) },
-            { label: "bare Pod -> Ready", samples: bareRuns.map((r) => r.toReadyMs) },
-            { label: "Sandbox -> first 1+1", samples: operatorRuns.map((r) => r.toFirstResultMs) },
-            { label: "bare Pod -> first 1+1", samples: bareRuns.map((r) => r.toFirstResultMs) },
-          ],
-        }));
+        out.chart(
+          latencyChart({
+            name: "latency",
+            title: `cold start under gVisor: operator Sandbox vs bare Pod (${runs} runs each)`,
+            series: [
+              { label: "Sandbox -> Ready", samples: operatorRuns.map((r) => r.toReadyMs) },
+              { label: "bare Pod -> Ready", samples: bareRuns.map((r) => r.toReadyMs) },
+              { label: "Sandbox -> first 1+1", samples: operatorRuns.map((r) => r.toFirstResultMs) },
+              { label: "bare Pod -> first 1+1", samples: bareRuns.map((r) => r.toFirstResultMs) },
+            ],
+          }),
+        );
         // p50 and mean side by side: with the 1 s probe period the p50 of 10 runs can sit on either tick.
-        out.chart(barChart({
-          name: "summary",
-          title: "cold start (ms): operator Sandbox vs bare Pod, p50 and mean",
-          yLabel: "ms",
-          bars: [
-            { label: "Ready p50", value: opReady.p50, group: "operator Sandbox" },
-            { label: "Ready p50", value: bareReady.p50, group: "bare Pod" },
-            { label: "Ready mean", value: opReady.mean, group: "operator Sandbox" },
-            { label: "Ready mean", value: bareReady.mean, group: "bare Pod" },
-            { label: "first 1+1 p50", value: opFirst.p50, group: "operator Sandbox" },
-            { label: "first 1+1 p50", value: bareFirst.p50, group: "bare Pod" },
-            { label: "first 1+1 mean", value: opFirst.mean, group: "operator Sandbox" },
-            { label: "first 1+1 mean", value: bareFirst.mean, group: "bare Pod" },
-          ],
-        }));
+        out.chart(
+          barChart({
+            name: "summary",
+            title: "cold start (ms): operator Sandbox vs bare Pod, p50 and mean",
+            yLabel: "ms",
+            bars: [
+              { label: "Ready p50", value: opReady.p50, group: "operator Sandbox" },
+              { label: "Ready p50", value: bareReady.p50, group: "bare Pod" },
+              { label: "Ready mean", value: opReady.mean, group: "operator Sandbox" },
+              { label: "Ready mean", value: bareReady.mean, group: "bare Pod" },
+              { label: "first 1+1 p50", value: opFirst.p50, group: "operator Sandbox" },
+              { label: "first 1+1 p50", value: bareFirst.p50, group: "bare Pod" },
+              { label: "first 1+1 mean", value: opFirst.mean, group: "operator Sandbox" },
+              { label: "first 1+1 mean", value: bareFirst.mean, group: "bare Pod" },
+            ],
+          }),
+        );
       }
       const opt = (v: number | undefined): number | undefined => (v === undefined ? undefined : round1(v));
-      const raw = (rs: Run[]) => rs.map((r) => ({ ...r, toPodCreatedMs: opt(r.toPodCreatedMs), toPodReadyMs: opt(r.toPodReadyMs), toReadyMs: round1(r.toReadyMs), toFirstResultMs: round1(r.toFirstResultMs) }));
+      const raw = (rs: Run[]) =>
+        rs.map((r) => ({
+          ...r,
+          toPodCreatedMs: opt(r.toPodCreatedMs),
+          toPodReadyMs: opt(r.toPodReadyMs),
+          toReadyMs: round1(r.toReadyMs),
+          toFirstResultMs: round1(r.toFirstResultMs),
+        }));
       return {
         method:
           "Sequential, one pod at a time (each run waits for the previous pod to be gone); runs alternate which of the two goes first. " +
@@ -229,7 +296,13 @@ export const scenario: Scenario = {
           "the operator's own share is therefore also given apart (create -> its pod appears, and the pod's Ready -> the Sandbox's Ready).",
         config: { runs, routerUrl: cluster.routerUrl, bareContainers: containers, runtimeClassName: bareSpec["runtimeClassName"] },
         counts: { operatorRuns: operatorRuns.length, bareRuns: bareRuns.length, errors: errors.length },
-        operator: { toPodCreated: opPod, podCreatedToPodReady: opPodToPodReady, podReadyToSandboxReady: opPodReadyToReady, toReady: opReady, toFirstResult: opFirst },
+        operator: {
+          toPodCreated: opPod,
+          podCreatedToPodReady: opPodToPodReady,
+          podReadyToSandboxReady: opPodReadyToReady,
+          toReady: opReady,
+          toFirstResult: opFirst,
+        },
         bare: { toReady: bareReady, toFirstResult: bareFirst },
         ratios,
         targets,

@@ -8,7 +8,22 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { EXT_API, SANDBOX_API, Watcher, connectLocalCluster, cpuMillis, createNamespace, memoryMiB, deleteNamespace, isReady, printTable, round1, sandboxPodSpec, sleep, type Obj } from "../lib/local-cluster.js";
+import {
+  EXT_API,
+  SANDBOX_API,
+  Watcher,
+  connectLocalCluster,
+  cpuMillis,
+  createNamespace,
+  memoryMiB,
+  deleteNamespace,
+  isReady,
+  printTable,
+  round1,
+  sandboxPodSpec,
+  sleep,
+  type Obj,
+} from "../lib/local-cluster.js";
 import { ourReplicas, startOurOperator, stopOurOperator } from "../lib/our-operator.js";
 import { startUpstreamController, upstreamControllerBinary, type UpstreamProcess } from "../lib/upstream-controller.js";
 import { summarize } from "../lib/stats.js";
@@ -44,7 +59,12 @@ function readNumber(file: string): number {
 
 /** A pod's working set in bytes, as the kubelet counts it: usage minus inactive file pages. */
 function workingSetBytes(dir: string): number {
-  const stat = Object.fromEntries(readFileSync(path.join(dir, "memory.stat"), "utf8").trim().split("\n").map((l) => l.split(" ") as [string, string]));
+  const stat = Object.fromEntries(
+    readFileSync(path.join(dir, "memory.stat"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ") as [string, string]),
+  );
   return Math.max(0, readNumber(path.join(dir, "memory.usage_in_bytes")) - Number(stat["total_inactive_file"] ?? 0));
 }
 
@@ -76,7 +96,8 @@ interface VariantResult {
 
 export const scenario: Scenario = {
   name: "density",
-  description: "local cluster (gVisor): per-sandbox requests, node fit, start-up CPU and idle CPU/memory: ours with execd, ours without, upstream's controller",
+  description:
+    "local cluster (gVisor): per-sandbox requests, node fit, start-up CPU and idle CPU/memory: ours with execd, ours without, upstream's controller",
   async run(log) {
     const members = Number(process.env["BENCH_DENSITY_MEMBERS"] ?? 6);
     const idleMs = Number(process.env["BENCH_DENSITY_IDLE_MS"] ?? 20_000);
@@ -118,10 +139,20 @@ export const scenario: Scenario = {
           ...(variant === "ours-bare" ? { metadata: { annotations: { "agents.x-k8s.io/execd": "false" } } } : {}),
           spec: { ...sandboxPodSpec(cluster.runtimeImage), runtimeClassName: "gvisor" },
         };
-        await kube.create({ apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: "density", namespace }, spec: { podTemplate: template } } as KubernetesObject);
+        await kube.create({
+          apiVersion: EXT_API,
+          kind: "SandboxTemplate",
+          metadata: { name: "density", namespace },
+          spec: { podTemplate: template },
+        } as KubernetesObject);
         const cpu0 = machineCpuSeconds();
         const t0 = performance.now();
-        await kube.create({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: "pool", namespace }, spec: { replicas: members, sandboxTemplateRef: { name: "density" } } } as KubernetesObject);
+        await kube.create({
+          apiVersion: EXT_API,
+          kind: "SandboxWarmPool",
+          metadata: { name: "pool", namespace },
+          spec: { replicas: members, sandboxTemplateRef: { name: "density" } },
+        } as KubernetesObject);
         await sandboxes.until(undefined, () => sandboxes.list().filter(isReady).length >= members, 600_000, `${members} Ready members`);
         const fillMs = performance.now() - t0;
         const machineCpu = machineCpuSeconds() - cpu0;
@@ -151,17 +182,29 @@ export const scenario: Scenario = {
           idleCpuMillis,
           idleWorkingSetMiB,
         };
-        log(`${variant}: ${members} members Ready in ${Math.round(fillMs)} ms; requests ${requests.cpuMillis}m / ${round1(requests.memoryMiB)}Mi (${requests.containers.join(", ")})`);
+        log(
+          `${variant}: ${members} members Ready in ${Math.round(fillMs)} ms; requests ${requests.cpuMillis}m / ${round1(requests.memoryMiB)}Mi (${requests.containers.join(", ")})`,
+        );
         return result;
       } finally {
         await sandboxes.stop();
-        await deleteNamespace(kube, namespace, 300_000).catch((err: unknown) => log(`cleanup of ${namespace}: ${err instanceof Error ? err.message : String(err)}`));
+        await deleteNamespace(kube, namespace, 300_000).catch((err: unknown) =>
+          log(`cleanup of ${namespace}: ${err instanceof Error ? err.message : String(err)}`),
+        );
       }
     }
 
     printTable(
       log,
-      ["", "requests (CPU / memory)", "fit on node", "machine CPU s per start", "pod CPU s per start", "idle CPU m p50", "idle working set MiB p50"],
+      [
+        "",
+        "requests (CPU / memory)",
+        "fit on node",
+        "machine CPU s per start",
+        "pod CPU s per start",
+        "idle CPU m p50",
+        "idle working set MiB p50",
+      ],
       results.map((r) => [
         r.variant,
         `${r.requests.cpuMillis}m / ${round1(r.requests.memoryMiB)}Mi`,

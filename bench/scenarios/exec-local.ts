@@ -189,9 +189,7 @@ export const scenario: Scenario = {
     let gvisor: Record<string, unknown> = { skipped: "runsc not found" };
     if (runsc && process.getuid?.() === 0) {
       // Debian's build reports "VERSION_MISSING"; its package version says which release it is.
-      versions.runsc = [toolVersion(runsc, ["--version"]), toolVersion("dpkg-query", ["-W", "runsc"])]
-        .filter(Boolean)
-        .join("; ");
+      versions.runsc = [toolVersion(runsc, ["--version"]), toolVersion("dpkg-query", ["-W", "runsc"])].filter(Boolean).join("; ");
       const { ip, wrap } = runscWrap(runsc);
       const sandboxed = await startExecd({ wrap, connectHost: ip });
       try {

@@ -64,33 +64,52 @@ async function sequential(sb: Sandbox, n: number, execdInto: number[]): Promise<
  * the default context (execd runs one call at a time per context, so they queue) or each on a
  * context of its own (separate interpreters, in parallel).
  */
-async function throughput(sb: Sandbox, perCallerContext: boolean): Promise<{ requestsPerSecond: number; completed: number; errors: number; latency: Summary; samples: number[] }> {
+async function throughput(
+  sb: Sandbox,
+  perCallerContext: boolean,
+): Promise<{ requestsPerSecond: number; completed: number; errors: number; latency: Summary; samples: number[] }> {
   const contextOf = (c: number): string | undefined => (perCallerContext ? `bench-${c}` : undefined);
   // Create the contexts (interpreter start) and warm them before the clock starts.
-  await Promise.all(Array.from({ length: concurrency }, async (_, c) => {
-    for (let i = 0; i < 3; i++) await onePlusOne(sb, contextOf(c));
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, c) => {
+      for (let i = 0; i < 3; i++) await onePlusOne(sb, contextOf(c));
+    }),
+  );
   const samples: number[] = [];
   let errors = 0;
   const started = performance.now();
   const end = started + throughputSeconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async (_, c) => {
-    while (performance.now() < end) {
-      try {
-        samples.push(await onePlusOne(sb, contextOf(c)));
-      } catch {
-        errors++;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, c) => {
+      while (performance.now() < end) {
+        try {
+          samples.push(await onePlusOne(sb, contextOf(c)));
+        } catch {
+          errors++;
+        }
       }
-    }
-  }));
+    }),
+  );
   const wall = (performance.now() - started) / 1000;
-  return { requestsPerSecond: round1(samples.length / wall), completed: samples.length, errors, latency: summarize(samples, "ms"), samples };
+  return {
+    requestsPerSecond: round1(samples.length / wall),
+    completed: samples.length,
+    errors,
+    latency: summarize(samples, "ms"),
+    samples,
+  };
 }
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
 /** PUT then GET of `fileBytes` through the SDK's file API; MB/s = MiB moved one way / (PUT + GET seconds), as exec-local. */
-async function fileRoundTrips(sb: Sandbox, data: Buffer): Promise<{ medianRoundTripMBps: number; runs: Array<{ putMs: number; getMs: number; putMBps: number; getMBps: number; roundTripMBps: number }> }> {
+async function fileRoundTrips(
+  sb: Sandbox,
+  data: Buffer,
+): Promise<{
+  medianRoundTripMBps: number;
+  runs: Array<{ putMs: number; getMs: number; putMBps: number; getMBps: number; roundTripMBps: number }>;
+}> {
   const digest = sha(data);
   const rate = (ms: number): number => round1(data.length / MB / (ms / 1000));
   const runs = [];
@@ -101,9 +120,16 @@ async function fileRoundTrips(sb: Sandbox, data: Buffer): Promise<{ medianRoundT
     t = performance.now();
     const got = await sb.files.read("bench.bin");
     const getMs = performance.now() - t;
-    if (got.length !== data.length || sha(got) !== digest) throw new Error(`the file came back different (${got.length} of ${data.length} bytes)`);
+    if (got.length !== data.length || sha(got) !== digest)
+      throw new Error(`the file came back different (${got.length} of ${data.length} bytes)`);
     await sb.files.remove("bench.bin");
-    runs.push({ putMs: Math.round(putMs), getMs: Math.round(getMs), putMBps: rate(putMs), getMBps: rate(getMs), roundTripMBps: rate(putMs + getMs) });
+    runs.push({
+      putMs: Math.round(putMs),
+      getMs: Math.round(getMs),
+      putMBps: rate(putMs),
+      getMBps: rate(getMs),
+      roundTripMBps: rate(putMs + getMs),
+    });
   }
   const sorted = runs.map((r) => r.roundTripMBps).sort((a, b) => a - b);
   return { medianRoundTripMBps: sorted[Math.floor(sorted.length / 2)]!, runs };
@@ -114,7 +140,11 @@ export const scenario: Scenario = {
   description: "local cluster (gVisor): 1+1 through the router (SDK) vs direct to execd, 16 concurrent callers, 100 MB file round trip",
   async run(log, out) {
     const loadAtStart = os.loadavg().map((v) => Math.round(v * 100) / 100);
-    for (const [name, v] of [["BENCH_EXEC_CALLS", calls], ["BENCH_EXEC_CONCURRENCY", concurrency], ["BENCH_FILE_RUNS", fileRuns]] as const) {
+    for (const [name, v] of [
+      ["BENCH_EXEC_CALLS", calls],
+      ["BENCH_EXEC_CONCURRENCY", concurrency],
+      ["BENCH_FILE_RUNS", fileRuns],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1, got "${process.env[name]}"`);
     }
     const time = budget(budgetSeconds);
@@ -126,7 +156,12 @@ export const scenario: Scenario = {
     try {
       await sandboxes.start();
       const token = await agentToken(kube, NS);
-      await kube.create({ apiVersion: SANDBOX_API, kind: "Sandbox", metadata: { name: SANDBOX, namespace: NS }, spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } } } as KubernetesObject);
+      await kube.create({
+        apiVersion: SANDBOX_API,
+        kind: "Sandbox",
+        metadata: { name: SANDBOX, namespace: NS },
+        spec: { podTemplate: { spec: sandboxPodSpec(cluster.runtimeImage) } },
+      } as KubernetesObject);
       const { obj } = await sandboxes.until(SANDBOX, isReady, 300_000, `Sandbox ${SANDBOX} Ready`);
       log(`sandbox Ready at ${String(obj.status?.podIPs?.[0])}`);
       const viaRouter = new SandboxClient({ routerUrl: cluster.routerUrl, token, namespace: NS }).connect(SANDBOX);
@@ -140,7 +175,12 @@ export const scenario: Scenario = {
       const routerSamples: number[] = [];
       const directSamples: number[] = [];
       const first = Math.ceil(calls / 2);
-      for (const [path, into, n, execdInto] of [[viaRouter, routerSamples, first, execdMs.router], [direct, directSamples, first, execdMs.direct], [direct, directSamples, calls - first, execdMs.direct], [viaRouter, routerSamples, calls - first, execdMs.router]] as const) {
+      for (const [path, into, n, execdInto] of [
+        [viaRouter, routerSamples, first, execdMs.router],
+        [direct, directSamples, first, execdMs.direct],
+        [direct, directSamples, calls - first, execdMs.direct],
+        [viaRouter, routerSamples, calls - first, execdMs.router],
+      ] as const) {
         time.check("1+1 round trips");
         if (n > 0) into.push(...(await sequential(path, n, execdInto)));
       }
@@ -165,29 +205,37 @@ export const scenario: Scenario = {
         latencyRow(`${concurrency} callers, shared context`, shared.latency, `${shared.requestsPerSecond} req/s`),
         latencyRow(`${concurrency} callers, context each`, perCaller.latency, `${perCaller.requestsPerSecond} req/s`),
       ]);
-      log(`execd's own time on a call (durationMs) p50: router path ${summarize(execdMs.router, "ms").p50} ms, direct ${summarize(execdMs.direct, "ms").p50} ms`);
-      log(`router cost at p50: ${round1(routerLatency.p50 - directLatency.p50)} ms; ${fileBytes / MB} MiB round trip (median of ${fileRuns}): router ${filesRouter.medianRoundTripMBps} MB/s, direct ${filesDirect.medianRoundTripMBps} MB/s`);
+      log(
+        `execd's own time on a call (durationMs) p50: router path ${summarize(execdMs.router, "ms").p50} ms, direct ${summarize(execdMs.direct, "ms").p50} ms`,
+      );
+      log(
+        `router cost at p50: ${round1(routerLatency.p50 - directLatency.p50)} ms; ${fileBytes / MB} MiB round trip (median of ${fileRuns}): router ${filesRouter.medianRoundTripMBps} MB/s, direct ${filesDirect.medianRoundTripMBps} MB/s`,
+      );
 
-      out.chart(latencyChart({
-        name: "latency",
-        title: "1+1 on a warm context under gVisor: through the router vs direct to execd",
-        series: [
-          { label: "router (SDK)", samples: routerSamples },
-          { label: "direct to execd (SDK)", samples: directSamples },
-          { label: `${concurrency} callers, shared context`, samples: shared.samples },
-          { label: `${concurrency} callers, context each`, samples: perCaller.samples },
-        ],
-        logScale: true,
-      }));
-      out.chart(barChart({
-        name: "file",
-        title: `${fileBytes / MB} MiB PUT + GET round trip (MB/s, median of ${fileRuns})`,
-        yLabel: "MB/s",
-        bars: [
-          { label: "through the router", value: filesRouter.medianRoundTripMBps },
-          { label: "direct to execd", value: filesDirect.medianRoundTripMBps },
-        ],
-      }));
+      out.chart(
+        latencyChart({
+          name: "latency",
+          title: "1+1 on a warm context under gVisor: through the router vs direct to execd",
+          series: [
+            { label: "router (SDK)", samples: routerSamples },
+            { label: "direct to execd (SDK)", samples: directSamples },
+            { label: `${concurrency} callers, shared context`, samples: shared.samples },
+            { label: `${concurrency} callers, context each`, samples: perCaller.samples },
+          ],
+          logScale: true,
+        }),
+      );
+      out.chart(
+        barChart({
+          name: "file",
+          title: `${fileBytes / MB} MiB PUT + GET round trip (MB/s, median of ${fileRuns})`,
+          yLabel: "MB/s",
+          bars: [
+            { label: "through the router", value: filesRouter.medianRoundTripMBps },
+            { label: "direct to execd", value: filesDirect.medianRoundTripMBps },
+          ],
+        }),
+      );
       const strip = ({ samples: _samples, ...rest }: Awaited<ReturnType<typeof throughput>>) => rest;
       return {
         method:
@@ -205,7 +253,10 @@ export const scenario: Scenario = {
           phases: {
             execdCallRouterPath: summarize(execdMs.router, "ms"),
             execdCallDirectPath: summarize(execdMs.direct, "ms"),
-            outsideExecdP50Ms: { router: round1(routerLatency.p50 - summarize(execdMs.router, "ms").p50), direct: round1(directLatency.p50 - summarize(execdMs.direct, "ms").p50) },
+            outsideExecdP50Ms: {
+              router: round1(routerLatency.p50 - summarize(execdMs.router, "ms").p50),
+              direct: round1(directLatency.p50 - summarize(execdMs.direct, "ms").p50),
+            },
           },
         },
         throughput: { sharedContext: strip(shared), contextPerCaller: strip(perCaller) },

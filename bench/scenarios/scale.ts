@@ -34,7 +34,12 @@ const budgetSeconds = Number(process.env["BENCH_SCALE_BUDGET_S"] ?? 1500);
 /** Client-side creates in flight; enough to outpace the operator without a 2,000-request stampede. */
 const CREATE_CONCURRENCY = 32;
 
-for (const [name, value] of Object.entries({ BENCH_SCALE_SANDBOXES: sandboxCount, BENCH_SCALE_POOL: poolSize, BENCH_SCALE_REFILL: refillCount, BENCH_SCALE_BUDGET_S: budgetSeconds })) {
+for (const [name, value] of Object.entries({
+  BENCH_SCALE_SANDBOXES: sandboxCount,
+  BENCH_SCALE_POOL: poolSize,
+  BENCH_SCALE_REFILL: refillCount,
+  BENCH_SCALE_BUDGET_S: budgetSeconds,
+})) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1, got "${process.env[name]}"`);
 }
 if (refillCount > poolSize) throw new Error(`BENCH_SCALE_REFILL (${refillCount}) must not exceed BENCH_SCALE_POOL (${poolSize})`);
@@ -45,7 +50,8 @@ type Phase = Record<string, unknown> & { timedOut?: string };
 
 export const scenario: Scenario = {
   name: "scale",
-  description: "kwok tier: 2,000 sandboxes and a 500-member pool to Ready; reconciles/s, operator peak RSS and CPU, pool refill time, pods created vs needed",
+  description:
+    "kwok tier: 2,000 sandboxes and a 500-member pool to Ready; reconciles/s, operator peak RSS and CPU, pool refill time, pods created vs needed",
   async run(log, out) {
     const started = performance.now();
     const deadline = started + budgetSeconds * 1000;
@@ -62,7 +68,8 @@ export const scenario: Scenario = {
       phases["sandboxes"] = await sandboxesPhase(env, log, remaining, timelines);
       if (!phases["sandboxes"].timedOut) phases["pool"] = await poolPhase(env, log, remaining, timelines);
       if (phases["pool"] && !phases["pool"].timedOut) phases["refillAfterClaims"] = await refillAfterClaims(env, log, remaining);
-      if (phases["refillAfterClaims"] && !phases["refillAfterClaims"].timedOut) phases["refillAfterDeletes"] = await refillAfterDeletes(env, log, remaining);
+      if (phases["refillAfterClaims"] && !phases["refillAfterClaims"].timedOut)
+        phases["refillAfterDeletes"] = await refillAfterDeletes(env, log, remaining);
       rss.stop();
       const usage = env.operator.usage();
       out.chart(
@@ -110,7 +117,11 @@ export const scenario: Scenario = {
           peakRssMB: usage.peakRssMB,
           rssAtEndMB: usage.rssMB,
           cpuSecondsTotal: round(usage.cpuSeconds, 2),
-          objectsHeldAtEnd: { sandboxes: env.sandboxes.informer.list().length, pods: env.pods.informer.list().length, claims: env.claims.informer.list().length },
+          objectsHeldAtEnd: {
+            sandboxes: env.sandboxes.informer.list().length,
+            pods: env.pods.informer.list().length,
+            claims: env.claims.informer.list().length,
+          },
         },
         operatorBuild: build,
         loadAverage: { before: loadBefore, after: loadAverage() },
@@ -123,7 +134,8 @@ export const scenario: Scenario = {
   },
 };
 
-const sandboxReconciles = async (env: KwokEnv): Promise<number> => counterSum(await env.operatorMetrics(), "controller_runtime_reconcile_total", { controller: "sandbox" });
+const sandboxReconciles = async (env: KwokEnv): Promise<number> =>
+  counterSum(await env.operatorMetrics(), "controller_runtime_reconcile_total", { controller: "sandbox" });
 
 /** A count of Ready objects sampled over time, kept as a chart series. */
 function track(label: string, read: () => number, timelines: Array<{ label: string; points: Array<{ x: number; y: number }> }>) {
@@ -134,7 +146,12 @@ function track(label: string, read: () => number, timelines: Array<{ label: stri
   };
 }
 
-async function sandboxesPhase(env: KwokEnv, log: (m: string) => void, remaining: () => number, timelines: Parameters<typeof track>[2]): Promise<Phase> {
+async function sandboxesPhase(
+  env: KwokEnv,
+  log: (m: string) => void,
+  remaining: () => number,
+  timelines: Parameters<typeof track>[2],
+): Promise<Phase> {
   const ns = "bench-scale-sandboxes";
   await env.createNamespace(ns);
   const cpu0 = env.operator.usage().cpuSeconds;
@@ -190,7 +207,12 @@ async function sandboxesPhase(env: KwokEnv, log: (m: string) => void, remaining:
   return figures;
 }
 
-async function poolPhase(env: KwokEnv, log: (m: string) => void, remaining: () => number, timelines: Parameters<typeof track>[2]): Promise<Phase> {
+async function poolPhase(
+  env: KwokEnv,
+  log: (m: string) => void,
+  remaining: () => number,
+  timelines: Parameters<typeof track>[2],
+): Promise<Phase> {
   const ns = "bench-scale-pool";
   await env.createNamespace(ns);
   const cpu0 = env.operator.usage().cpuSeconds;
@@ -237,7 +259,9 @@ async function refillAfterClaims(env: KwokEnv, log: (m: string) => void, remaini
   ).catch((err: unknown) => (timedOut = String(err)));
   const claimsReadySeconds = (performance.now() - t0) / 1000;
   if (!timedOut) {
-    await until(`pool of ${poolSize} refilled`, poolAtSpec(env, ns, poolSize), remaining()).catch((err: unknown) => (timedOut = String(err)));
+    await until(`pool of ${poolSize} refilled`, poolAtSpec(env, ns, poolSize), remaining()).catch(
+      (err: unknown) => (timedOut = String(err)),
+    );
   }
   const seconds = (performance.now() - t0) / 1000;
   const figures: Phase = {
@@ -266,12 +290,17 @@ async function refillAfterDeletes(env: KwokEnv, log: (m: string) => void, remain
   const cpu0 = env.operator.usage().cpuSeconds;
   const gone = new Set(members.map((m) => m.metadata?.name));
   const t0 = performance.now();
-  await inBatches(members, CREATE_CONCURRENCY, (m) => env.kube.delete({ apiVersion: SANDBOX_API, kind: "Sandbox", namespace: ns, name: m.metadata!.name! }));
+  await inBatches(members, CREATE_CONCURRENCY, (m) =>
+    env.kube.delete({ apiVersion: SANDBOX_API, kind: "Sandbox", namespace: ns, name: m.metadata!.name! }),
+  );
   let timedOut: string | undefined;
   // Back to spec: as many Ready members as asked for, none of them one we deleted.
   const atSpec = poolAtSpec(env, ns, poolSize);
-  await until(`pool of ${poolSize} refilled`, () => atSpec() && !readyPoolMembers(env.sandboxes, ns).some((s) => gone.has(s.metadata?.name)), remaining())
-    .catch((err: unknown) => (timedOut = String(err)));
+  await until(
+    `pool of ${poolSize} refilled`,
+    () => atSpec() && !readyPoolMembers(env.sandboxes, ns).some((s) => gone.has(s.metadata?.name)),
+    remaining(),
+  ).catch((err: unknown) => (timedOut = String(err)));
   const seconds = (performance.now() - t0) / 1000;
   const figures: Phase = {
     deleted: refillCount,

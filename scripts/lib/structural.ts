@@ -19,7 +19,18 @@ export class StructuralSchemaError extends Error {
 }
 
 /** Keys the API server rejects in a CRD schema (or that carry no meaning there) and we can drop. */
-const STRIPPED = new Set(["$schema", "$defs", "definitions", "id", "$id", "readOnly", "writeOnly", "deprecated", "propertyNames", "examples"]);
+const STRIPPED = new Set([
+  "$schema",
+  "$defs",
+  "definitions",
+  "id",
+  "$id",
+  "readOnly",
+  "writeOnly",
+  "deprecated",
+  "propertyNames",
+  "examples",
+]);
 /** Keys that mean the zod schema uses something a structural schema cannot say. */
 const FORBIDDEN = ["$ref", "patternProperties", "const", "dependencies", "not", "if", "then", "else", "prefixItems"];
 /**

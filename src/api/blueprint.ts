@@ -27,9 +27,7 @@ export const PersistentVolumeClaimTemplateSchema = z
   .describe("A template for a PersistentVolumeClaim created for the sandbox, named <metadata.name>-<sandbox name>.");
 export type PersistentVolumeClaimTemplate = z.infer<typeof PersistentVolumeClaimTemplateSchema>;
 
-export const VolumeClaimTemplatesSchema = z
-  .array(PersistentVolumeClaimTemplateSchema)
-  .meta({ "x-kubernetes-list-type": "atomic" });
+export const VolumeClaimTemplatesSchema = z.array(PersistentVolumeClaimTemplateSchema).meta({ "x-kubernetes-list-type": "atomic" });
 
 export const blueprintShape = {
   podTemplate: PodTemplateSchema.describe(

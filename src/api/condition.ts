@@ -52,14 +52,10 @@ export const ConditionSchema = z
     message: z
       .string()
       .max(32768)
-      .describe(
-        "message is a human readable message indicating details about the transition. This may be an empty string.",
-      ),
+      .describe("message is a human readable message indicating details about the transition. This may be an empty string."),
   })
   .describe("Condition contains details for one aspect of the current state of this API Resource.");
 export type Condition = z.infer<typeof ConditionSchema>;
 
 /** status.conditions: one entry per type, merged by type under server-side apply. */
-export const ConditionsSchema = z
-  .array(ConditionSchema)
-  .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });
+export const ConditionsSchema = z.array(ConditionSchema).meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] });

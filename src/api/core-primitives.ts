@@ -26,9 +26,7 @@ export const QUANTITY_PATTERN =
  */
 export function int32(minimum?: number): z.ZodType<number, number> {
   const base = minimum === undefined ? z.number().int() : z.number().int().min(minimum);
-  return base
-    .refine((n) => n >= -2147483648 && n <= 2147483647, "must fit in a 32-bit signed integer")
-    .meta({ format: "int32" });
+  return base.refine((n) => n >= -2147483648 && n <= 2147483647, "must fit in a 32-bit signed integer").meta({ format: "int32" });
 }
 
 /** A signed integer stored as Go int64 (JavaScript can only hold 53 bits exactly). */

@@ -50,15 +50,6 @@ export const SandboxWarmPoolGVK = {
   shortNames: ["swp"],
 } as const;
 
-export type ResourceGVK =
-  | typeof SandboxGVK
-  | typeof SandboxTemplateGVK
-  | typeof SandboxClaimGVK
-  | typeof SandboxWarmPoolGVK;
+export type ResourceGVK = typeof SandboxGVK | typeof SandboxTemplateGVK | typeof SandboxClaimGVK | typeof SandboxWarmPoolGVK;
 
-export const ALL_RESOURCES: readonly ResourceGVK[] = [
-  SandboxGVK,
-  SandboxTemplateGVK,
-  SandboxClaimGVK,
-  SandboxWarmPoolGVK,
-];
+export const ALL_RESOURCES: readonly ResourceGVK[] = [SandboxGVK, SandboxTemplateGVK, SandboxClaimGVK, SandboxWarmPoolGVK];

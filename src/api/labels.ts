@@ -45,6 +45,17 @@ export const AnnotationKeys = {
   SafeToEvict: "cluster-autoscaler.kubernetes.io/safe-to-evict",
 } as const;
 
+/** Keys the router (and the SDK in Kubernetes mode) write on the SandboxClaims they create. */
+export const RouterKeys = {
+  /** The TTL the caller asked for; every execute moves lifecycle.shutdownTime to now + this. */
+  TtlSeconds: "router.agent-sandbox-ts.dev/ttl-seconds",
+  DisplayName: "router.agent-sandbox-ts.dev/display-name",
+  /** Kubernetes username of the caller that created the claim (audit aid, not used for authz). */
+  CreatedByUser: "router.agent-sandbox-ts.dev/created-by-user",
+  /** Template the claim's pool used at creation, for the `template` list filter. */
+  Template: "router.agent-sandbox-ts.dev/template",
+} as const;
+
 export const LaunchType = { Cold: "cold", Warm: "warm" } as const;
 export type LaunchType = (typeof LaunchType)[keyof typeof LaunchType];
 

@@ -5,6 +5,9 @@ import { z } from "zod";
 export const ShutdownPolicy = { Delete: "Delete", Retain: "Retain" } as const;
 export type ShutdownPolicy = (typeof ShutdownPolicy)[keyof typeof ShutdownPolicy];
 
+/** A shutdownTime for an epoch-ms deadline: RFC 3339 with whole seconds, rounded up so a TTL is never shortened. */
+export const toShutdownTime = (ms: number): string => new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
+
 export const lifecycleShape = {
   shutdownTime: z.iso
     .datetime({ offset: true })
@@ -27,7 +30,5 @@ export const lifecycleShape = {
     .default(ShutdownPolicy.Retain),
 };
 
-export const LifecycleSchema = z
-  .object(lifecycleShape)
-  .describe("Lifecycle defines when and how the sandbox should be shut down.");
+export const LifecycleSchema = z.object(lifecycleShape).describe("Lifecycle defines when and how the sandbox should be shut down.");
 export type Lifecycle = z.infer<typeof LifecycleSchema>;

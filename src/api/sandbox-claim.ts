@@ -61,7 +61,11 @@ export const AdditionalPodMetadataSchema = z
       .superRefine((m, ctx) => {
         for (const k of Object.keys(m)) {
           if (!new RegExp(LABEL_KEY_PATTERN).test(k)) {
-            ctx.addIssue({ code: "custom", path: [k], message: `label key ${k} is not a valid label key (optional DNS prefix and "/", then at most 63 characters)` });
+            ctx.addIssue({
+              code: "custom",
+              path: [k],
+              message: `label key ${k} is not a valid label key (optional DNS prefix and "/", then at most 63 characters)`,
+            });
           }
         }
         for (const k of restrictedKeys(m, [])) {
@@ -76,7 +80,8 @@ export const AdditionalPodMetadataSchema = z
           },
           {
             rule: LABEL_KEY_RULE,
-            message: 'label keys must be an optional DNS-subdomain prefix and "/", then a name of at most 63 characters (alphanumerics, "-", "_", ".")',
+            message:
+              'label keys must be an optional DNS-subdomain prefix and "/", then a name of at most 63 characters (alphanumerics, "-", "_", ".")',
           },
         ],
       })
@@ -159,9 +164,7 @@ export const SandboxClaimSpecSchema = z
   .object({
     warmPoolRef: z
       .object({ name: z.string().describe("name of the SandboxWarmPool") })
-      .describe(
-        "warmPoolRef targets the pre-warmed pool to check out from; the pool's SandboxTemplate is used for a cold start.",
-      ),
+      .describe("warmPoolRef targets the pre-warmed pool to check out from; the pool's SandboxTemplate is used for a cold start."),
     lifecycle: ClaimLifecycleSchema.optional(),
     additionalPodMetadata: AdditionalPodMetadataSchema.optional(),
     env: z

@@ -3,10 +3,7 @@
 import { z } from "zod";
 import { blueprintShape } from "./blueprint.js";
 import { embedded } from "./core-primitives.js";
-import {
-  NetworkingV1NetworkPolicyEgressRuleSchema,
-  NetworkingV1NetworkPolicyIngressRuleSchema,
-} from "./generated/core-v1.js";
+import { NetworkingV1NetworkPolicyEgressRuleSchema, NetworkingV1NetworkPolicyIngressRuleSchema } from "./generated/core-v1.js";
 import { SandboxTemplateGVK } from "./groups.js";
 import { ObjectMetaSchema } from "./object-meta.js";
 
@@ -28,8 +25,7 @@ export const VolumeClaimTemplatesPolicy = {
   Allowed: "Allowed",
   Overrides: "Overrides",
 } as const;
-export type VolumeClaimTemplatesPolicy =
-  (typeof VolumeClaimTemplatesPolicy)[keyof typeof VolumeClaimTemplatesPolicy];
+export type VolumeClaimTemplatesPolicy = (typeof VolumeClaimTemplatesPolicy)[keyof typeof VolumeClaimTemplatesPolicy];
 
 export const SandboxNetworkPolicySchema = z
   .object({
@@ -76,11 +72,7 @@ export const SandboxTemplateSpecSchema = z
       )
       .default(EnvVarsInjectionPolicy.Disallowed),
     volumeClaimTemplatesPolicy: z
-      .enum([
-        VolumeClaimTemplatesPolicy.Disallowed,
-        VolumeClaimTemplatesPolicy.Allowed,
-        VolumeClaimTemplatesPolicy.Overrides,
-      ])
+      .enum([VolumeClaimTemplatesPolicy.Disallowed, VolumeClaimTemplatesPolicy.Allowed, VolumeClaimTemplatesPolicy.Overrides])
       .describe(
         "volumeClaimTemplatesPolicy controls whether a SandboxClaim may add (Allowed) or also override " +
           "(Overrides) volumeClaimTemplates of the template. Disallowed (default) rejects claims that set them.",

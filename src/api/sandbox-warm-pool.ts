@@ -12,8 +12,7 @@ export const WarmPoolUpdateStrategyType = {
   /** Stale members are only replaced as they are claimed or deleted. */
   OnReplenish: "OnReplenish",
 } as const;
-export type WarmPoolUpdateStrategyType =
-  (typeof WarmPoolUpdateStrategyType)[keyof typeof WarmPoolUpdateStrategyType];
+export type WarmPoolUpdateStrategyType = (typeof WarmPoolUpdateStrategyType)[keyof typeof WarmPoolUpdateStrategyType];
 
 export const SandboxWarmPoolSpecSchema = z
   .object({
@@ -33,9 +32,7 @@ export const SandboxWarmPoolSpecSchema = z
           )
           .default(WarmPoolUpdateStrategyType.OnReplenish),
       })
-      .describe(
-        "updateStrategy is the strategy for replacing pool members when sandboxTemplateRef or the template changes.",
-      )
+      .describe("updateStrategy is the strategy for replacing pool members when sandboxTemplateRef or the template changes.")
       .optional(),
   })
   .describe("spec defines the desired state of SandboxWarmPool.");
@@ -47,10 +44,7 @@ export const SandboxWarmPoolStatusSchema = z
     replicas: int32().describe("replicas is the total number of sandboxes in the pool.").optional(),
     readyReplicas: int32().describe("readyReplicas is the number of sandboxes in the pool that are Ready.").optional(),
     selector: z.string().describe("selector is the label selector used to find the sandboxes in the pool.").optional(),
-    observedGeneration: int64()
-      .min(0)
-      .describe("observedGeneration is the .metadata.generation the status was computed from.")
-      .optional(),
+    observedGeneration: int64().min(0).describe("observedGeneration is the .metadata.generation the status was computed from.").optional(),
     conditions: ConditionsSchema.describe(
       "conditions (an extension over upstream): Ready reports whether the pool holds its desired Ready replicas.",
     ).optional(),

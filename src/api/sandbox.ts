@@ -52,13 +52,9 @@ export const SandboxStatusSchema = z
       .optional(),
     service: z
       .string()
-      .describe(
-        "service is the name of the headless Service created for this Sandbox. It is empty when no Service exists.",
-      )
+      .describe("service is the name of the headless Service created for this Sandbox. It is empty when no Service exists.")
       .optional(),
-    conditions: ConditionsSchema.describe(
-      "conditions: Ready, Suspended, PodScheduled and Finished (metav1.Condition).",
-    ).optional(),
+    conditions: ConditionsSchema.describe("conditions: Ready, Suspended, PodScheduled and Finished (metav1.Condition).").optional(),
     selector: z
       .string()
       .describe("selector is the label selector (agents.x-k8s.io/sandbox-name-hash=<hash>) of the sandbox's pod.")

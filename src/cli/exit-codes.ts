@@ -44,7 +44,8 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof TimeoutError) return ExitCode.Timeout;
   if (err instanceof UnauthorizedError || err instanceof ForbiddenError) return ExitCode.Auth;
   if (err instanceof SandboxNotFoundError) return ExitCode.NotFound;
-  if (err instanceof SandboxNotReadyError || err instanceof SandboxExpiredError || err instanceof SandboxFailedError) return ExitCode.Unavailable;
+  if (err instanceof SandboxNotReadyError || err instanceof SandboxExpiredError || err instanceof SandboxFailedError)
+    return ExitCode.Unavailable;
   if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof TypeError) return ExitCode.Usage;
   return ExitCode.Error;
 }

@@ -15,7 +15,9 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are not errors; every parse error is a usage error (2).
-      return err.code === "commander.helpDisplayed" || err.code === "commander.help" || err.code === "commander.version" ? ExitCode.Ok : ExitCode.Usage;
+      return err.code === "commander.helpDisplayed" || err.code === "commander.help" || err.code === "commander.version"
+        ? ExitCode.Ok
+        : ExitCode.Usage;
     }
     const message = err instanceof SandboxError || err instanceof Error ? err.message : String(err);
     process.stderr.write(`sandboxctl: ${message}\n`);

@@ -3,7 +3,15 @@ import { readFile, writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { KubeConfig } from "@kubernetes/client-node";
-import { ExecutionError, SandboxClient, type Language, type RunResult, type SandboxInfo, type SandboxState, type WarmPoolInfo } from "../client/index.js";
+import {
+  ExecutionError,
+  SandboxClient,
+  type Language,
+  type RunResult,
+  type SandboxInfo,
+  type SandboxState,
+  type WarmPoolInfo,
+} from "../client/index.js";
 import { EXIT_CODE_HELP, ExitCode, UsageError } from "./exit-codes.js";
 import { render, since, until, type Column, type OutputFormat } from "./output.js";
 import { withProgress } from "./progress.js";
@@ -132,30 +140,42 @@ ${EXIT_CODE_HELP}
     .addOption(new Option("-l, --label <key=value>", "label (repeatable)").argParser(keyValue))
     .addOption(new Option("--timeout <seconds>", "how long to wait for Ready").default(180).argParser(wholeNumber("--timeout", 1)))
     .option("-q, --quiet", "print only the sandbox id")
-    .action(async (o: { warmPool?: string; template?: string; ttl?: number; displayName?: string; label?: Record<string, string>; timeout: number; quiet?: boolean }) => {
-      if (Boolean(o.warmPool) === Boolean(o.template)) throw new UsageError("give exactly one of --warm-pool or --template");
-      const c = await client();
-      const sb = await withProgress(
-        `waiting for sandbox from ${o.warmPool ? `warm pool ${o.warmPool}` : `template ${o.template ?? ""}`} to be Ready`,
-        c.createSandbox({
-          ...(o.warmPool ? { warmPool: o.warmPool } : {}),
-          ...(o.template ? { template: o.template } : {}),
-          ...(o.ttl ? { ttlSeconds: o.ttl } : {}),
-          ...(o.displayName ? { displayName: o.displayName } : {}),
-          ...(o.label ? { labels: o.label } : {}),
-          timeoutMs: o.timeout * 1000,
-        }),
-        io.stderr,
-      );
-      if (o.quiet) return print(`${sb.id}\n`);
-      const raw = { ...sb.info, ...(sb.accessToken ? { token: sb.accessToken } : {}) };
-      print(render(globals().output, sb.info, sandboxColumns, raw));
-    });
+    .action(
+      async (o: {
+        warmPool?: string;
+        template?: string;
+        ttl?: number;
+        displayName?: string;
+        label?: Record<string, string>;
+        timeout: number;
+        quiet?: boolean;
+      }) => {
+        if (Boolean(o.warmPool) === Boolean(o.template)) throw new UsageError("give exactly one of --warm-pool or --template");
+        const c = await client();
+        const sb = await withProgress(
+          `waiting for sandbox from ${o.warmPool ? `warm pool ${o.warmPool}` : `template ${o.template ?? ""}`} to be Ready`,
+          c.createSandbox({
+            ...(o.warmPool ? { warmPool: o.warmPool } : {}),
+            ...(o.template ? { template: o.template } : {}),
+            ...(o.ttl ? { ttlSeconds: o.ttl } : {}),
+            ...(o.displayName ? { displayName: o.displayName } : {}),
+            ...(o.label ? { labels: o.label } : {}),
+            timeoutMs: o.timeout * 1000,
+          }),
+          io.stderr,
+        );
+        if (o.quiet) return print(`${sb.id}\n`);
+        const raw = { ...sb.info, ...(sb.accessToken ? { token: sb.accessToken } : {}) };
+        print(render(globals().output, sb.info, sandboxColumns, raw));
+      },
+    );
 
   program
     .command("list")
     .description("list sandboxes")
-    .addOption(new Option("--state <state>", "only this state").choices(["creating", "running", "suspended", "expired", "failed", "deleting"]))
+    .addOption(
+      new Option("--state <state>", "only this state").choices(["creating", "running", "suspended", "expired", "failed", "deleting"]),
+    )
     .addOption(new Option("--template <name>", "only sandboxes from this template"))
     .addOption(new Option("-l, --label <key=value>", "label filter (repeatable)").argParser(keyValue))
     .addOption(new Option("--limit <n>", "page size").default(100).argParser(wholeNumber("--limit", 1)))
@@ -164,7 +184,13 @@ ${EXIT_CODE_HELP}
       const all: SandboxInfo[] = [];
       let pageToken: string | undefined;
       do {
-        const page = await c.listSandboxes({ ...(o.state ? { state: o.state } : {}), ...(o.template ? { template: o.template } : {}), ...(o.label ? { labels: o.label } : {}), limit: o.limit, ...(pageToken ? { pageToken } : {}) });
+        const page = await c.listSandboxes({
+          ...(o.state ? { state: o.state } : {}),
+          ...(o.template ? { template: o.template } : {}),
+          ...(o.label ? { labels: o.label } : {}),
+          limit: o.limit,
+          ...(pageToken ? { pageToken } : {}),
+        });
         all.push(...page.sandboxes);
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -188,54 +214,60 @@ ${EXIT_CODE_HELP}
     .argument("[code...]", "code to run; '-' (or nothing, with input piped) reads stdin")
     .addOption(new Option("-f, --file <file>", "run the code in this file"))
     .addOption(new Option("--language <lang>", "language of the code").choices(["python", "javascript", "bash"]).default("python"))
-    .addOption(new Option("--context <name>", "execution context (default \"default\"; a new name starts a fresh interpreter)"))
+    .addOption(new Option("--context <name>", 'execution context (default "default"; a new name starts a fresh interpreter)'))
     .addOption(new Option("--shell", "run a shell command line instead (pipes, redirects), without state"))
     .addOption(new Option("--timeout <seconds>", "stop the code after this long").argParser(wholeNumber("--timeout", 1)))
     .addOption(new Option("--download-to <dir>", "save the files the code created or changed into this directory"))
-    .action(async (id: string, codeParts: string[], o: { file?: string; language: Language; context?: string; shell?: boolean; timeout?: number; downloadTo?: string }) => {
-      const code = await codeFrom(io, codeParts, o.file);
-      const sb = (await client()).connect(id);
-      const structured = globals().output !== "table";
-      if (o.shell) {
-        const r = await sb.commands.run(code, o.timeout ? { timeoutMs: o.timeout * 1000 } : {});
-        if (structured) print(render(globals().output, r, [], r));
-        else {
-          io.stdout.write(r.stdout);
-          io.stderr.write(r.stderr);
+    .action(
+      async (
+        id: string,
+        codeParts: string[],
+        o: { file?: string; language: Language; context?: string; shell?: boolean; timeout?: number; downloadTo?: string },
+      ) => {
+        const code = await codeFrom(io, codeParts, o.file);
+        const sb = (await client()).connect(id);
+        const structured = globals().output !== "table";
+        if (o.shell) {
+          const r = await sb.commands.run(code, o.timeout ? { timeoutMs: o.timeout * 1000 } : {});
+          if (structured) print(render(globals().output, r, [], r));
+          else {
+            io.stdout.write(r.stdout);
+            io.stderr.write(r.stderr);
+          }
+          if (r.exitCode !== 0) {
+            if (!structured) io.stderr.write(`command exited with ${r.exitCode}\n`);
+            io.exitCode = ExitCode.ExecutionFailed;
+          }
+          return;
         }
-        if (r.exitCode !== 0) {
-          if (!structured) io.stderr.write(`command exited with ${r.exitCode}\n`);
+        let result: RunResult;
+        try {
+          result = await sb.run(code, {
+            language: o.language,
+            ...(o.context ? { context: o.context } : {}),
+            ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}),
+            ...(structured ? {} : { onStdout: (t: string) => void io.stdout.write(t), onStderr: (t: string) => void io.stderr.write(t) }),
+          });
+        } catch (err) {
+          if (!(err instanceof ExecutionError)) throw err;
+          result = err.result;
+          if (structured) print(render(globals().output, result, [], serializable(result)));
+          else io.stderr.write(err.traceback ? `${err.traceback.trimEnd()}\n` : `${err.message}\n`);
+          await saveFiles(result, o.downloadTo, io);
           io.exitCode = ExitCode.ExecutionFailed;
+          return;
         }
-        return;
-      }
-      let result: RunResult;
-      try {
-        result = await sb.run(code, {
-          language: o.language,
-          ...(o.context ? { context: o.context } : {}),
-          ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}),
-          ...(structured ? {} : { onStdout: (t: string) => void io.stdout.write(t), onStderr: (t: string) => void io.stderr.write(t) }),
-        });
-      } catch (err) {
-        if (!(err instanceof ExecutionError)) throw err;
-        result = err.result;
         if (structured) print(render(globals().output, result, [], serializable(result)));
-        else io.stderr.write(err.traceback ? `${err.traceback.trimEnd()}\n` : `${err.message}\n`);
-        await saveFiles(result, o.downloadTo, io);
-        io.exitCode = ExitCode.ExecutionFailed;
-        return;
-      }
-      if (structured) print(render(globals().output, result, [], serializable(result)));
-      else {
-        for (const r of result.results) {
-          if (r.mimeType === "text/plain") io.stdout.write(`${r.data}\n`);
-          else io.stderr.write(`[${r.mimeType} result, ${r.data.length} base64 chars; use -o json to get it]\n`);
+        else {
+          for (const r of result.results) {
+            if (r.mimeType === "text/plain") io.stdout.write(`${r.data}\n`);
+            else io.stderr.write(`[${r.mimeType} result, ${r.data.length} base64 chars; use -o json to get it]\n`);
+          }
+          for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
         }
-        for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
-      }
-      await saveFiles(result, o.downloadTo, io);
-    });
+        await saveFiles(result, o.downloadTo, io);
+      },
+    );
 
   program
     .command("cp")
@@ -248,9 +280,12 @@ ${EXIT_CODE_HELP}
       if (Boolean(from) === Boolean(to)) throw new UsageError("exactly one of source and destination must be <id>:<path>");
       const c = await client();
       if (to) {
-        const data = source === "-" ? await readStream(io.stdin) : await readFile(source).catch((err: NodeJS.ErrnoException) => {
-          throw new UsageError(`cannot read ${source}: ${err.code ?? err.message}`);
-        });
+        const data =
+          source === "-"
+            ? await readStream(io.stdin)
+            : await readFile(source).catch((err: NodeJS.ErrnoException) => {
+                throw new UsageError(`cannot read ${source}: ${err.code ?? err.message}`);
+              });
         const written = await c.connect(to.id).files.write(to.path, data);
         if (globals().output !== "table") print(render(globals().output, written, [], written));
         return;
@@ -296,8 +331,10 @@ ${EXIT_CODE_HELP}
       else print(render(globals().output, { name, replicas: o.replicas }, [], { name, replicas: o.replicas }));
     });
 
-  for (const cmd of program.commands) cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }).exitOverride();
-  for (const cmd of pools.commands) cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }).exitOverride();
+  for (const cmd of program.commands)
+    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }).exitOverride();
+  for (const cmd of pools.commands)
+    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }).exitOverride();
   return program;
 }
 

@@ -22,7 +22,12 @@ export class ForbiddenError extends SandboxError {}
 export class SandboxNotFoundError extends SandboxError {}
 /** The sandbox exists but is not Ready yet (503); retry after `retryAfterSeconds`. */
 export class SandboxNotReadyError extends SandboxError {
-  constructor(message: string, status: number | undefined, code: string | undefined, readonly retryAfterSeconds?: number) {
+  constructor(
+    message: string,
+    status: number | undefined,
+    code: string | undefined,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message, status, code);
   }
 }
@@ -30,7 +35,10 @@ export class SandboxNotReadyError extends SandboxError {
 export class SandboxExpiredError extends SandboxError {}
 /** The sandbox could not be provisioned (bad template, rejected metadata, pod failed). */
 export class SandboxFailedError extends SandboxError {
-  constructor(message: string, readonly reason?: string) {
+  constructor(
+    message: string,
+    readonly reason?: string,
+  ) {
     super(message, 422, "sandbox_failed");
   }
 }

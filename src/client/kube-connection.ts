@@ -5,19 +5,33 @@
 import type { RequestOptions } from "node:https";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { SandboxClaimGVK, SandboxGVK, SandboxWarmPoolGVK } from "../api/index.js";
-import type { ClaimObject, PoolObject, SandboxObject } from "../router/caches.js";
-import { claimManifest } from "../router/claim-manifest.js";
-import { defaultRouterConfig } from "../router/config.js";
-import type { ExecdTokenAnswer } from "../router/execd-token-route.js";
-import { boundSandboxName, viewOf } from "../router/sandbox-state.js";
 import { ApiError, Kube } from "../runtime/index.js";
+import { claimManifest } from "../shared/sandbox/claim-manifest.js";
+import { DEFAULT_EXEC_PORT, DEFAULT_TTL_SECONDS } from "../shared/sandbox/defaults.js";
+import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
+import type { ClaimObject, PoolObject, SandboxObject } from "../shared/sandbox/objects.js";
+import { boundSandboxName, viewOf } from "../shared/sandbox/sandbox-state.js";
 import { DEFAULT_READY_TIMEOUT_MS, type ControlPlane, type DataPlane } from "./connection.js";
 import { httpRequest } from "./http-request.js";
-import { errorFromResponse, InvalidRequestError, SandboxError, UnauthorizedError, SandboxFailedError, SandboxNotFoundError, SandboxNotReadyError, TimeoutError } from "./errors.js";
+import {
+  errorFromResponse,
+  InvalidRequestError,
+  SandboxError,
+  UnauthorizedError,
+  SandboxFailedError,
+  SandboxNotFoundError,
+  SandboxNotReadyError,
+  TimeoutError,
+} from "./errors.js";
 import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
 /** Maps a sandbox pod's address to the one dialled (same shape as the router's mapper). */
-export type DirectAddressMapper = (target: { namespace: string; sandboxName: string; podIP: string; port: number }) => { host: string; port: number } | Promise<{ host: string; port: number }>;
+export type DirectAddressMapper = (target: {
+  namespace: string;
+  sandboxName: string;
+  podIP: string;
+  port: number;
+}) => { host: string; port: number } | Promise<{ host: string; port: number }>;
 
 export interface KubeConnectionOptions {
   kubeConfig?: KubeConfig | undefined;
@@ -47,7 +61,8 @@ const TOKEN_RENEW_BEFORE_MS = 15_000;
 
 /** API errors as the SDK's typed errors. */
 function fromApi(err: unknown, what: string): Error {
-  if (err instanceof ApiError) return errorFromResponse(err.code, { error: { code: err.reason, message: `${what}: ${err.status.message ?? err.message}` } });
+  if (err instanceof ApiError)
+    return errorFromResponse(err.code, { error: { code: err.reason, message: `${what}: ${err.status.message ?? err.message}` } });
   return err as Error;
 }
 
@@ -64,7 +79,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
     this.kubeConfig = o.kubeConfig ?? loadDefault();
     this.#kube = new Kube(this.kubeConfig, { fieldManager: "agent-sandbox-ts-client" });
     this.defaultNamespace = o.namespace ?? (this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace || "default");
-    this.#execPort = o.execPort ?? defaultRouterConfig.execPort;
+    this.#execPort = o.execPort ?? DEFAULT_EXEC_PORT;
     this.#map = o.mapAddress ?? ((t) => ({ host: t.podIP, port: t.port }));
     this.#tokenIssuerUrl = o.tokenIssuerUrl?.replace(/\/+$/, "");
   }
@@ -72,9 +87,16 @@ export class KubeConnection implements ControlPlane, DataPlane {
   async create(opts: CreateSandboxOptions): Promise<{ info: SandboxInfo }> {
     const namespace = opts.namespace ?? this.defaultNamespace;
     const pool = await this.#choosePool(namespace, opts);
-    const ttlSeconds = opts.ttlSeconds ?? defaultRouterConfig.defaultTtlSeconds;
+    const ttlSeconds = opts.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     const claim = claimManifest(
-      { namespace, warmPool: pool.metadata?.name ?? "", template: pool.spec.sandboxTemplateRef.name, ttlSeconds, displayName: opts.displayName, labels: opts.labels },
+      {
+        namespace,
+        warmPool: pool.metadata?.name ?? "",
+        template: pool.spec.sandboxTemplateRef.name,
+        ttlSeconds,
+        displayName: opts.displayName,
+        labels: opts.labels,
+      },
       Date.now(),
     );
     let created: ClaimObject;
@@ -85,7 +107,13 @@ export class KubeConnection implements ControlPlane, DataPlane {
     }
     const id = created.metadata.name ?? "";
     try {
-      const info = await this.#watchUntilSettled(namespace, id, created.metadata.resourceVersion, opts.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS, opts.signal);
+      const info = await this.#watchUntilSettled(
+        namespace,
+        id,
+        created.metadata.resourceVersion,
+        opts.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+        opts.signal,
+      );
       return { info };
     } catch (err) {
       // Do not leave a half-made sandbox behind (upstream's Python client does the same).
@@ -95,17 +123,30 @@ export class KubeConnection implements ControlPlane, DataPlane {
   }
 
   async #choosePool(namespace: string, opts: CreateSandboxOptions): Promise<PoolObject> {
-    if (Boolean(opts.warmPool) === Boolean(opts.template)) throw new InvalidRequestError("give exactly one of warmPool or template", 400, "bad_request");
+    if (Boolean(opts.warmPool) === Boolean(opts.template))
+      throw new InvalidRequestError("give exactly one of warmPool or template", 400, "bad_request");
     if (opts.warmPool) {
       try {
-        return await this.#kube.get<PoolObject>({ apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name: opts.warmPool });
+        return await this.#kube.get<PoolObject>({
+          apiVersion: SandboxWarmPoolGVK.apiVersion,
+          kind: SandboxWarmPoolGVK.kind,
+          namespace,
+          name: opts.warmPool,
+        });
       } catch (err) {
         throw fromApi(err, `SandboxWarmPool "${opts.warmPool}" in namespace "${namespace}"`);
       }
     }
-    const pools = (await this.#kube.list<PoolObject>(SandboxWarmPoolGVK, { namespace })).items.filter((p) => p.spec.sandboxTemplateRef.name === opts.template);
+    const pools = (await this.#kube.list<PoolObject>(SandboxWarmPoolGVK, { namespace })).items.filter(
+      (p) => p.spec.sandboxTemplateRef.name === opts.template,
+    );
     const pool = pools.sort((a, b) => (b.status?.readyReplicas ?? 0) - (a.status?.readyReplicas ?? 0))[0];
-    if (!pool) throw new SandboxNotFoundError(`no SandboxWarmPool in namespace "${namespace}" uses SandboxTemplate "${opts.template ?? ""}"`, 404, "not_found");
+    if (!pool)
+      throw new SandboxNotFoundError(
+        `no SandboxWarmPool in namespace "${namespace}" uses SandboxTemplate "${opts.template ?? ""}"`,
+        404,
+        "not_found",
+      );
     return pool;
   }
 
@@ -114,7 +155,13 @@ export class KubeConnection implements ControlPlane, DataPlane {
   }
 
   /** One watch on the claim from `resourceVersion` until it leaves "creating". */
-  async #watchUntilSettled(namespace: string, id: string, resourceVersion: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<SandboxInfo> {
+  async #watchUntilSettled(
+    namespace: string,
+    id: string,
+    resourceVersion: string | undefined,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<SandboxInfo> {
     const path = `/apis/${SandboxClaimGVK.group}/${SandboxClaimGVK.version}/namespaces/${encodeURIComponent(namespace)}/${SandboxClaimGVK.plural}`;
     let rv = resourceVersion;
     const deadline = Date.now() + timeoutMs;
@@ -149,22 +196,30 @@ export class KubeConnection implements ControlPlane, DataPlane {
             { fieldSelector: `metadata.name=${id}`, resourceVersion: rv, allowWatchBookmarks: true },
             (phase: string, obj: ClaimObject) => {
               if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-              if (phase === "DELETED") return finish(new SandboxNotFoundError(`sandbox ${id} was deleted while waiting for it`, 404, "not_found"));
+              if (phase === "DELETED")
+                return finish(new SandboxNotFoundError(`sandbox ${id} was deleted while waiting for it`, 404, "not_found"));
               if (phase !== "ADDED" && phase !== "MODIFIED") return;
-              this.#viewOf(obj).then((info) => {
-                if (info.state !== "creating") finish(info);
-              }, (err: unknown) => finish(err as Error));
+              this.#viewOf(obj).then(
+                (info) => {
+                  if (info.state !== "creating") finish(info);
+                },
+                (err: unknown) => finish(err as Error),
+              );
             },
             (err: unknown) => {
               const code = (err as { statusCode?: number } | null)?.statusCode;
-              if (code === 410) rv = undefined; // too old: read the claim again, then watch from there
+              if (code === 410)
+                rv = undefined; // too old: read the claim again, then watch from there
               else if (code && code >= 400) return finish(errorFromResponse(code, undefined, undefined, "watching the SandboxClaim"));
               finish("restart");
             },
           )
-          .then((c) => {
-            controller = c;
-          }, (err: unknown) => finish(fromApi(err, "watching the SandboxClaim")));
+          .then(
+            (c) => {
+              controller = c;
+            },
+            (err: unknown) => finish(fromApi(err, "watching the SandboxClaim")),
+          );
       });
       if (outcome === "timeout") break;
       if (outcome !== "restart") return this.#settled(outcome);
@@ -173,7 +228,8 @@ export class KubeConnection implements ControlPlane, DataPlane {
   }
 
   #settled(info: SandboxInfo): SandboxInfo {
-    if (info.state === "failed") throw new SandboxFailedError(`sandbox ${info.id} failed: ${info.message ?? info.reason ?? "unknown reason"}`, info.reason);
+    if (info.state === "failed")
+      throw new SandboxFailedError(`sandbox ${info.id} failed: ${info.message ?? info.reason ?? "unknown reason"}`, info.reason);
     return info;
   }
 
@@ -203,7 +259,11 @@ export class KubeConnection implements ControlPlane, DataPlane {
 
   async list(opts: ListOptions): Promise<SandboxList> {
     const namespace = opts.namespace ?? this.defaultNamespace;
-    const labelSelector = opts.labels ? Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(",") : undefined;
+    const labelSelector = opts.labels
+      ? Object.entries(opts.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",")
+      : undefined;
     let claims: ClaimObject[];
     let sandboxes: SandboxObject[];
     try {
@@ -222,12 +282,18 @@ export class KubeConnection implements ControlPlane, DataPlane {
     const start = opts.pageToken ? Number(Buffer.from(opts.pageToken, "base64url").toString()) : 0;
     const limit = opts.limit ?? 50;
     const page = all.slice(start, start + limit);
-    return { sandboxes: page, ...(start + limit < all.length ? { nextPageToken: Buffer.from(String(start + limit)).toString("base64url") } : {}) };
+    return {
+      sandboxes: page,
+      ...(start + limit < all.length ? { nextPageToken: Buffer.from(String(start + limit)).toString("base64url") } : {}),
+    };
   }
 
   async delete(namespace: string, id: string): Promise<void> {
     try {
-      await this.#kube.delete({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id }, { propagationPolicy: "Background" });
+      await this.#kube.delete(
+        { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id },
+        { propagationPolicy: "Background" },
+      );
     } catch (err) {
       throw fromApi(err, `deleting sandbox "${id}"`);
     }
@@ -235,18 +301,31 @@ export class KubeConnection implements ControlPlane, DataPlane {
   }
 
   async warmPools(namespace: string): Promise<WarmPoolInfo[]> {
-    const pools = (await this.#kube.list<PoolObject>(SandboxWarmPoolGVK, { namespace }).catch((err: unknown) => {
-      throw fromApi(err, `listing warm pools in namespace "${namespace}"`);
-    })).items;
+    const pools = (
+      await this.#kube.list<PoolObject>(SandboxWarmPoolGVK, { namespace }).catch((err: unknown) => {
+        throw fromApi(err, `listing warm pools in namespace "${namespace}"`);
+      })
+    ).items;
     return pools
-      .map((p) => ({ name: p.metadata.name ?? "", namespace, template: p.spec.sandboxTemplateRef.name, replicas: p.spec.replicas, readyReplicas: p.status?.readyReplicas ?? 0 }))
+      .map((p) => ({
+        name: p.metadata.name ?? "",
+        namespace,
+        template: p.spec.sandboxTemplateRef.name,
+        replicas: p.spec.replicas,
+        readyReplicas: p.status?.readyReplicas ?? 0,
+      }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async scaleWarmPool(namespace: string, name: string, replicas: number): Promise<void> {
-    if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidRequestError(`replicas must be a whole number >= 0, got ${replicas}`, 400, "bad_request");
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw new InvalidRequestError(`replicas must be a whole number >= 0, got ${replicas}`, 400, "bad_request");
     try {
-      await this.#kube.patch({ apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name }, { spec: { replicas } }, { type: "merge", subresource: "scale" });
+      await this.#kube.patch(
+        { apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name },
+        { spec: { replicas } },
+        { type: "merge", subresource: "scale" },
+      );
     } catch (err) {
       throw fromApi(err, `scaling SandboxWarmPool "${name}"`);
     }
@@ -266,13 +345,21 @@ export class KubeConnection implements ControlPlane, DataPlane {
   async #issued(issuer: string, namespace: string, id: string): Promise<PodEndpoint> {
     const auth: RequestOptions = { headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(auth);
-    const authorization = (auth.headers as Record<string, string | undefined>)["Authorization"] ?? (auth.headers as Record<string, string | undefined>)["authorization"];
-    if (!authorization) throw new SandboxError("the kubeconfig's user has no bearer token to show the router (client certificates do not reach it); use router mode");
-    const res = await httpRequest(`${issuer}/v1/sandboxes/${encodeURIComponent(id)}/execd-token?namespace=${encodeURIComponent(namespace)}`, {
-      method: "POST",
-      headers: { authorization, "content-type": "application/json" },
-      body: "{}",
-    }).catch((err: unknown) => {
+    const authorization =
+      (auth.headers as Record<string, string | undefined>)["Authorization"] ??
+      (auth.headers as Record<string, string | undefined>)["authorization"];
+    if (!authorization)
+      throw new SandboxError(
+        "the kubeconfig's user has no bearer token to show the router (client certificates do not reach it); use router mode",
+      );
+    const res = await httpRequest(
+      `${issuer}/v1/sandboxes/${encodeURIComponent(id)}/execd-token?namespace=${encodeURIComponent(namespace)}`,
+      {
+        method: "POST",
+        headers: { authorization, "content-type": "application/json" },
+        body: "{}",
+      },
+    ).catch((err: unknown) => {
       throw new SandboxError(`could not reach the router at ${issuer} for sandbox ${id}'s token: ${(err as Error).message}`);
     });
     const body: unknown = await res.json().catch(() => undefined);
@@ -285,7 +372,12 @@ export class KubeConnection implements ControlPlane, DataPlane {
 
   /** The pod from the API server, called without a token (a sandbox's own server that asks for none). */
   async #lookedUp(namespace: string, id: string): Promise<PodEndpoint> {
-    const claim = await this.#kube.getOrUndefined<ClaimObject>({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id });
+    const claim = await this.#kube.getOrUndefined<ClaimObject>({
+      apiVersion: SandboxClaimGVK.apiVersion,
+      kind: SandboxClaimGVK.kind,
+      namespace,
+      name: id,
+    });
     const sandboxName = claim ? boundSandboxName(claim) : id;
     const sandbox = sandboxName ? await this.#sandbox(namespace, sandboxName) : undefined;
     if (!sandbox) {
@@ -307,7 +399,11 @@ export class KubeConnection implements ControlPlane, DataPlane {
       const res = await httpRequest(`${endpoint.url}${path}`, { ...init, headers });
       if (res.status === 401 && !endpoint.token) {
         await res.body?.cancel();
-        throw new UnauthorizedError(`sandbox ${id}'s execution server wants a token the router signs: give the client tokenIssuerUrl (the router's URL)`, 401, "unauthorized");
+        throw new UnauthorizedError(
+          `sandbox ${id}'s execution server wants a token the router signs: give the client tokenIssuerUrl (the router's URL)`,
+          401,
+          "unauthorized",
+        );
       }
       // A token the pod refused (its sandbox was replaced meanwhile) is not reused.
       if (res.status === 401) this.#endpoints.delete(`${namespace}/${id}`);

@@ -91,22 +91,38 @@ export class RouterConnection implements ControlPlane, DataPlane {
     for (;;) {
       const remaining = deadline - Date.now();
       const wait = Math.min(MAX_WAIT_SECONDS, Math.max(0, Math.ceil(remaining / 1000)));
-      const { body } = await this.#json<SandboxInfo>("GET", `/v1/sandboxes/${encodeURIComponent(id)}?namespace=${encodeURIComponent(namespace)}&waitForReady=${wait}`, undefined, signal);
-      if (body.state === "failed") throw new SandboxFailedError(`sandbox ${id} failed: ${body.message ?? body.reason ?? "unknown reason"}`, body.reason);
+      const { body } = await this.#json<SandboxInfo>(
+        "GET",
+        `/v1/sandboxes/${encodeURIComponent(id)}?namespace=${encodeURIComponent(namespace)}&waitForReady=${wait}`,
+        undefined,
+        signal,
+      );
+      if (body.state === "failed")
+        throw new SandboxFailedError(`sandbox ${id} failed: ${body.message ?? body.reason ?? "unknown reason"}`, body.reason);
       if (body.state !== "creating") return body;
-      if (Date.now() >= deadline) throw new TimeoutError(`sandbox ${id} was not Ready within ${timeoutMs} ms (state ${body.state}${body.message ? `: ${body.message}` : ""})`);
+      if (Date.now() >= deadline)
+        throw new TimeoutError(
+          `sandbox ${id} was not Ready within ${timeoutMs} ms (state ${body.state}${body.message ? `: ${body.message}` : ""})`,
+        );
     }
   }
 
   async get(namespace: string, id: string): Promise<SandboxInfo> {
-    return (await this.#json<SandboxInfo>("GET", `/v1/sandboxes/${encodeURIComponent(id)}?namespace=${encodeURIComponent(namespace)}`)).body;
+    return (await this.#json<SandboxInfo>("GET", `/v1/sandboxes/${encodeURIComponent(id)}?namespace=${encodeURIComponent(namespace)}`))
+      .body;
   }
 
   async list(opts: ListOptions): Promise<SandboxList> {
     const q = new URLSearchParams({ namespace: opts.namespace ?? this.defaultNamespace });
     if (opts.state) q.set("state", ([] as string[]).concat(opts.state).join(","));
     if (opts.template) q.set("template", opts.template);
-    if (opts.labels && Object.keys(opts.labels).length) q.set("labels", Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(","));
+    if (opts.labels && Object.keys(opts.labels).length)
+      q.set(
+        "labels",
+        Object.entries(opts.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+      );
     if (opts.limit) q.set("limit", String(opts.limit));
     if (opts.pageToken) q.set("pageToken", opts.pageToken);
     return (await this.#json<SandboxList>("GET", `/v1/sandboxes?${q.toString()}`)).body;
@@ -117,7 +133,8 @@ export class RouterConnection implements ControlPlane, DataPlane {
   }
 
   async warmPools(namespace: string): Promise<WarmPoolInfo[]> {
-    return (await this.#json<{ warmPools: WarmPoolInfo[] }>("GET", `/v1/warmpools?namespace=${encodeURIComponent(namespace)}`)).body.warmPools;
+    return (await this.#json<{ warmPools: WarmPoolInfo[] }>("GET", `/v1/warmpools?namespace=${encodeURIComponent(namespace)}`)).body
+      .warmPools;
   }
 
   async scaleWarmPool(namespace: string, name: string, replicas: number): Promise<void> {
@@ -127,7 +144,11 @@ export class RouterConnection implements ControlPlane, DataPlane {
   request(namespace: string, id: string, path: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${this.#token}`);
-    return this.#fetch(`${this.#base}/sandboxes/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}${path}`, { ...init, headers, redirect: "error" });
+    return this.#fetch(`${this.#base}/sandboxes/${encodeURIComponent(namespace)}/${encodeURIComponent(id)}${path}`, {
+      ...init,
+      headers,
+      redirect: "error",
+    });
   }
 
   /** fetch, with "fetch failed" turned into a message that says what could not be reached. */

@@ -37,7 +37,8 @@ export class Sandbox {
   /** @internal A request to this sandbox's execution server; non-2xx answers become typed errors. */
   async fetch(path: string, init: RequestInit = {}, what = path): Promise<Response> {
     const res = await this.#data.request(this.namespace, this.id, path, init);
-    if (!res.ok) throw errorFromResponse(res.status, await readBody(res), res.headers, `${init.method ?? "GET"} ${what} in sandbox ${this.id}`);
+    if (!res.ok)
+      throw errorFromResponse(res.status, await readBody(res), res.headers, `${init.method ?? "GET"} ${what} in sandbox ${this.id}`);
     return res;
   }
 
@@ -55,12 +56,16 @@ export class Sandbox {
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
     };
     const send = (): Promise<Response> =>
-      this.fetch("/v1/execute", {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/x-ndjson" },
-        body: JSON.stringify(body),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      }, "execute");
+      this.fetch(
+        "/v1/execute",
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/x-ndjson" },
+          body: JSON.stringify(body),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+        "execute",
+      );
     let res: Response;
     try {
       res = await send();
@@ -93,7 +98,11 @@ export class Sandbox {
           result.error = { name: String(event["name"]), message: String(event["message"]), traceback: String(event["traceback"] ?? "") };
           break;
         case "outputFile":
-          result.outputFiles.push({ name: String(event["name"]), size: Number(event["size"]), content: Buffer.from(String(event["content"]), "base64") });
+          result.outputFiles.push({
+            name: String(event["name"]),
+            size: Number(event["size"]),
+            content: Buffer.from(String(event["content"]), "base64"),
+          });
           break;
         case "warning":
           result.warnings.push(String(event["message"]));
@@ -109,7 +118,12 @@ export class Sandbox {
     }
     if (!summary) throw new SandboxError("the sandbox's answer ended before the call finished (connection lost?)");
     if (result.error && opts.throwOnError !== false) {
-      if (result.error.name === "TimeoutError") throw new TimeoutError(`the code ran past its timeout of ${opts.timeoutMs ?? "the server's default"} ms: ${result.error.message}`, 200, "timeout");
+      if (result.error.name === "TimeoutError")
+        throw new TimeoutError(
+          `the code ran past its timeout of ${opts.timeoutMs ?? "the server's default"} ms: ${result.error.message}`,
+          200,
+          "timeout",
+        );
       throw new ExecutionError(result.error, result);
     }
     return result;
@@ -118,7 +132,11 @@ export class Sandbox {
   /** Creates an execution context (run() does this by itself for an unknown context name). */
   async createContext(id: string, language: Language = "python"): Promise<void> {
     try {
-      await this.fetch("/v1/contexts", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, language }) }, "contexts");
+      await this.fetch(
+        "/v1/contexts",
+        { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, language }) },
+        "contexts",
+      );
     } catch (err) {
       // Created meanwhile by a concurrent run: fine.
       if (!(err instanceof SandboxError && err.status === 409)) throw err;
@@ -152,12 +170,16 @@ export class SandboxFiles {
 
   async write(path: string, content: FileContent | ReadableStream<Uint8Array>): Promise<{ path: string; size: number }> {
     const body = typeof content === "string" ? Buffer.from(content, "utf8") : content;
-    const res = await this.sandbox.fetch(`/v1/files/${encodePath(path)}`, {
-      method: "PUT",
-      headers: { "content-type": "application/octet-stream" },
-      body: body as RequestInit["body"],
-      ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
-    } as RequestInit, path);
+    const res = await this.sandbox.fetch(
+      `/v1/files/${encodePath(path)}`,
+      {
+        method: "PUT",
+        headers: { "content-type": "application/octet-stream" },
+        body: body as RequestInit["body"],
+        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      } as RequestInit,
+      path,
+    );
     return (await res.json()) as { path: string; size: number };
   }
 
@@ -188,14 +210,20 @@ export class SandboxCommands {
 
   /** Runs a shell command line (pipes, redirects, globs work) in the workspace. */
   async run(command: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CommandResult> {
-    const signals = [opts.signal, opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
+    const signals = [opts.signal, opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
     try {
-      const res = await this.sandbox.fetch("/execute", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ command }),
-        ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
-      }, "command");
+      const res = await this.sandbox.fetch(
+        "/execute",
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ command }),
+          ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
+        },
+        "command",
+      );
       const body = (await res.json()) as { stdout: string; stderr: string; exit_code: number };
       return { stdout: body.stdout, stderr: body.stderr, exitCode: body.exit_code };
     } catch (err) {

@@ -1,28 +1,9 @@
 // Public types of the SDK.
+import type { SandboxInfo, SandboxState } from "../shared/sandbox/sandbox-info.js";
 
-export type SandboxState = "creating" | "running" | "suspended" | "expired" | "failed" | "deleting";
+export type { SandboxInfo, SandboxState };
+
 export type Language = "python" | "javascript" | "bash";
-
-/** What the router's management API (and the Kubernetes mode) report about a sandbox. */
-export interface SandboxInfo {
-  /** The SandboxClaim name; use it to reconnect. */
-  id: string;
-  namespace: string;
-  state: SandboxState;
-  reason?: string | undefined;
-  message?: string | undefined;
-  warmPool: string;
-  template?: string | undefined;
-  displayName?: string | undefined;
-  labels: Record<string, string>;
-  /** The Sandbox bound to the claim (differs from `id` after a warm adoption). */
-  sandboxName?: string | undefined;
-  podIPs?: string[] | undefined;
-  createTime?: string | undefined;
-  /** When the sandbox expires unless used again (every run extends it through the router). */
-  expireTime?: string | undefined;
-  ttlSeconds?: number | undefined;
-}
 
 export interface CreateSandboxOptions {
   /** SandboxWarmPool to claim from (give this or `template`). */

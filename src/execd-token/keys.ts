@@ -39,7 +39,10 @@ export function encodePublicKey(key: KeyObject): string {
 
 /** Reads encodePublicKey's form back. */
 export function decodePublicKey(text: string): KeyObject {
-  return requireEd25519(createPublicKey({ key: Buffer.from(text.trim(), "base64"), format: "der", type: "spki" }), "a trusted execution-server token key");
+  return requireEd25519(
+    createPublicKey({ key: Buffer.from(text.trim(), "base64"), format: "der", type: "spki" }),
+    "a trusted execution-server token key",
+  );
 }
 
 /**
@@ -47,5 +50,8 @@ export function decodePublicKey(text: string): KeyObject {
  * keys checks a token against the one that signed it.
  */
 export function keyId(key: KeyObject): string {
-  return createHash("sha256").update(publicOf(key).export({ type: "spki", format: "der" })).digest("base64url").slice(0, 16);
+  return createHash("sha256")
+    .update(publicOf(key).export({ type: "spki", format: "der" }))
+    .digest("base64url")
+    .slice(0, 16);
 }

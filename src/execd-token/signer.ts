@@ -3,7 +3,14 @@
 import type { KeyObject } from "node:crypto";
 import { SignJWT } from "jose";
 import { LRUCache } from "lru-cache";
-import { EXECD_TOKEN_ALG, EXECD_TOKEN_ISSUER, EXECD_TOKEN_LIFETIME_SECONDS, EXECD_TOKEN_TYPE, execdAudience, type SandboxIdentity } from "./claims.js";
+import {
+  EXECD_TOKEN_ALG,
+  EXECD_TOKEN_ISSUER,
+  EXECD_TOKEN_LIFETIME_SECONDS,
+  EXECD_TOKEN_TYPE,
+  execdAudience,
+  type SandboxIdentity,
+} from "./claims.js";
 import { keyId, publicOf } from "./keys.js";
 
 /** A signed token and when it stops being accepted. */

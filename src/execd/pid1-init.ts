@@ -11,8 +11,8 @@ export const INIT_ENV = "EXECD_UNDER_INIT";
  * INT are passed on to the server, and the init exits with the server's status.
  */
 export const INIT_SCRIPT = [
-  'trap \'kill -TERM "$child" 2>/dev/null\' TERM',
-  'trap \'kill -INT "$child" 2>/dev/null\' INT',
+  "trap 'kill -TERM \"$child\" 2>/dev/null' TERM",
+  "trap 'kill -INT \"$child\" 2>/dev/null' INT",
   '"$@" &',
   "child=$!",
   "while :; do",

@@ -40,10 +40,23 @@ function parseFlags(argv: string[]): ExecdFlags {
     .option("--workspace <dir>", "working directory for code and files", process.cwd())
     .option("--token <token>", "bearer token required on every endpoint but health (or env EXECD_TOKEN)")
     .option("--token-file <file>", "file holding the bearer token (or env EXECD_TOKEN_FILE)")
-    .option("--sandbox <namespace/name/uid>", "the Sandbox this server belongs to: calls then need a router-signed token for it (see --trusted-key)")
-    .option("--trusted-key <base64>", "public key (base64 of its DER SubjectPublicKeyInfo) whose signed tokens are accepted; repeat for several", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      "--sandbox <namespace/name/uid>",
+      "the Sandbox this server belongs to: calls then need a router-signed token for it (see --trusted-key)",
+    )
+    .option(
+      "--trusted-key <base64>",
+      "public key (base64 of its DER SubjectPublicKeyInfo) whose signed tokens are accepted; repeat for several",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option("--max-bytes <n>", "largest file payload per request or response", positiveInt, DEFAULT_MAX_BYTES)
-    .option("--max-output-bytes <n>", "largest stdout + stderr one call returns (the rest is dropped, with a marker)", positiveInt, DEFAULT_MAX_OUTPUT_BYTES)
+    .option(
+      "--max-output-bytes <n>",
+      "largest stdout + stderr one call returns (the rest is dropped, with a marker)",
+      positiveInt,
+      DEFAULT_MAX_OUTPUT_BYTES,
+    )
     .option(
       "--kernel-memory <bytes|auto|none>",
       "memory cap per interpreter: address-space rlimit for Python and bash, heap limit for JavaScript; auto = 75% of the container's memory",
@@ -53,7 +66,10 @@ function parseFlags(argv: string[]): ExecdFlags {
     .option("--python <path>", "Python interpreter for python contexts", "python3")
     .option("--node <path>", "node binary for javascript contexts", process.execPath)
     .option("--shell <path>", "shell for bash contexts and /execute", "bash")
-    .option("--boot-marker <file>", "file counting this pod's server boots; after a restart the first call on each default context reports its state lost")
+    .option(
+      "--boot-marker <file>",
+      "file counting this pod's server boots; after a restart the first call on each default context reports its state lost",
+    )
     .option("--log-level <level>", "pino log level", process.env.LOG_LEVEL ?? "info");
 
   program.parse(argv, { from: "user" });
@@ -111,7 +127,8 @@ export function runExecd(argv: string[], initProblem?: string): void {
     try {
       const verifier = new ExecdTokenVerifier(opts.trustedKey.map(decodePublicKey), parseSandboxIdentity(opts.sandbox));
       // Fail closed: a server that knows its sandbox but trusts no key refuses every call.
-      if (opts.trustedKey.length === 0) logger.error("--sandbox without --trusted-key: every call will be refused (the operator was given no token key)");
+      if (opts.trustedKey.length === 0)
+        logger.error("--sandbox without --trusted-key: every call will be refused (the operator was given no token key)");
       return verifier;
     } catch (error) {
       logger.fatal(`--sandbox/--trusted-key: ${(error as Error).message}`);
@@ -186,14 +203,24 @@ export function runExecd(argv: string[], initProblem?: string): void {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : opts.port;
       logger.info(
-        { port, host: opts.host, workspace: workspaceReal, auth: auth.required, signedTokens: Boolean(opts.sandbox), kernelMemoryBytes, maxOutputBytes: opts.maxOutputBytes },
+        {
+          port,
+          host: opts.host,
+          workspace: workspaceReal,
+          auth: auth.required,
+          signedTokens: Boolean(opts.sandbox),
+          kernelMemoryBytes,
+          maxOutputBytes: opts.maxOutputBytes,
+        },
         "sandbox-execd listening",
       );
     });
-    const listening = new Promise<number>((resolve) => server.once("listening", () => {
-      const address = server.address();
-      resolve(typeof address === "object" && address ? address.port : opts.port);
-    }));
+    const listening = new Promise<number>((resolve) =>
+      server.once("listening", () => {
+        const address = server.address();
+        resolve(typeof address === "object" && address ? address.port : opts.port);
+      }),
+    );
     const languages = prewarmLanguages(opts.prewarm);
     const prewarmed = languages.map((language) =>
       contexts.prewarm(language).then(
@@ -210,7 +237,9 @@ export function runExecd(argv: string[], initProblem?: string): void {
       const local = auth.required ? auth.localToken() : undefined;
       void Promise.all([listening, ...prewarmed])
         .then(([port, ...ok]) =>
-          ok.every(Boolean) ? warmUpExecutePath({ port: port as number, host: opts.host, token: local?.token, languages, logger }) : undefined,
+          ok.every(Boolean)
+            ? warmUpExecutePath({ port: port as number, host: opts.host, token: local?.token, languages, logger })
+            : undefined,
         )
         .catch((error: unknown) => logger.warn({ err: error }, "warm-up call failed; the first real call will be slower"))
         .finally(() => local?.revoke());

@@ -1,17 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { RequestAuth } from "./http/auth.js";
-import { answerMalformedRequests } from "./http/client-error.js";
+import { answerMalformedRequests } from "../shared/http/client-error.js";
 import { ExecdError, sendError } from "./http/errors.js";
 import type { RouteCall, RouteDeps } from "./routes/context.js";
-import {
-  downloadRoute,
-  existsRoute,
-  healthRoute,
-  listRoute,
-  uploadRoute,
-  upstreamExecuteRoute,
-} from "./routes/upstream.js";
+import { downloadRoute, existsRoute, healthRoute, listRoute, uploadRoute, upstreamExecuteRoute } from "./routes/upstream.js";
 import { executeCodeRoute, executeRoute } from "./routes/v1-execute.js";
 import {
   createContextRoute,
@@ -194,10 +187,7 @@ export function createExecdServer(deps: RouteDeps, auth: RequestAuth): Server {
         });
       })
       .finally(() => {
-        log.debug(
-          { method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) },
-          "request",
-        );
+        log.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, "request");
       });
   });
   answerMalformedRequests(server);

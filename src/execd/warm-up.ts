@@ -37,7 +37,11 @@ function post(host: string, port: number, token: string | undefined, body: strin
         port,
         method: "POST",
         path: "/v1/execute",
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         agent: false,
       },
       (res) => {

@@ -70,31 +70,74 @@ const d = defaultOperatorConfig;
 export function parseOperatorFlags(argv: string[]): OperatorFlags {
   const program = new Command("agent-sandbox-operator")
     .description("Reconciles Sandbox, SandboxTemplate, SandboxClaim and SandboxWarmPool objects into gVisor pods.")
-    .addOption(new Option("--default-runtime-class <name>", "RuntimeClass for sandbox pods that name none ('' disables)").default(d.defaultRuntimeClassName))
+    .addOption(
+      new Option("--default-runtime-class <name>", "RuntimeClass for sandbox pods that name none ('' disables)").default(
+        d.defaultRuntimeClassName,
+      ),
+    )
     .addOption(new Option("--default-requests <list>", "default container requests, e.g. cpu=100m,memory=256Mi").argParser(resources))
-    .addOption(new Option("--default-limits <list>", "default container limits, e.g. cpu=1,memory=1Gi,ephemeral-storage=2Gi").argParser(resources))
+    .addOption(
+      new Option("--default-limits <list>", "default container limits, e.g. cpu=1,memory=1Gi,ephemeral-storage=2Gi").argParser(resources),
+    )
     .addOption(new Option("--execd-image <image>", "image of the injected execution server").default(d.execdImage))
     .addOption(new Option("--exec-port <port>", "port of the execution server").default(d.execPort).argParser(positiveInt("--exec-port")))
-    .addOption(new Option("--execd-token-key-file <file>", "PEM with the router's token public key(s) (public keys, certificates or the private key) that new execution servers trust").argParser(trustedKeys))
+    .addOption(
+      new Option(
+        "--execd-token-key-file <file>",
+        "PEM with the router's token public key(s) (public keys, certificates or the private key) that new execution servers trust",
+      ).argParser(trustedKeys),
+    )
     .addOption(new Option("--router-namespace <ns>", "namespace of the router, the only allowed ingress peer").default(d.routerNamespace))
     .addOption(new Option("--router-labels <list>", "pod labels of the router, e.g. app=sandbox-router").argParser(resources))
     .addOption(new Option("--cluster-domain <domain>", "cluster DNS suffix for status.serviceFQDN").default(d.clusterDomain))
-    .addOption(new Option("--workspace-size-limit <quantity>", "sizeLimit of the injected /workspace emptyDir ('' for none)").default(d.workspaceSizeLimit))
-    .addOption(new Option("--tmp-size-limit <quantity>", "size of the memory-backed /tmp emptyDir of the execution server ('' for none)").default(d.tmpSizeLimit))
-    .addOption(new Option("--run-as-user <uid>", "UID sandbox containers run as when the spec sets none").default(d.defaultRunAsUser).argParser(positiveInt("--run-as-user")))
+    .addOption(
+      new Option("--workspace-size-limit <quantity>", "sizeLimit of the injected /workspace emptyDir ('' for none)").default(
+        d.workspaceSizeLimit,
+      ),
+    )
+    .addOption(
+      new Option("--tmp-size-limit <quantity>", "size of the memory-backed /tmp emptyDir of the execution server ('' for none)").default(
+        d.tmpSizeLimit,
+      ),
+    )
+    .addOption(
+      new Option("--run-as-user <uid>", "UID sandbox containers run as when the spec sets none")
+        .default(d.defaultRunAsUser)
+        .argParser(positiveInt("--run-as-user")),
+    )
     .addOption(new Option("--leader-elect <bool>", "use a Lease so only one replica reconciles").default("true").choices(["true", "false"]))
-    .addOption(new Option("--leader-election-namespace <ns>", "namespace of the Lease").env("POD_NAMESPACE").default("agent-sandbox-system"))
+    .addOption(
+      new Option("--leader-election-namespace <ns>", "namespace of the Lease").env("POD_NAMESPACE").default("agent-sandbox-system"),
+    )
     .addOption(new Option("--leader-election-id <name>", "name of the Lease").default("agent-sandbox-ts-leader"))
-    .addOption(new Option("--leader-elect-lease-duration <duration>", "how long followers wait before taking over a lease that is not renewed").default(15_000, "15s").argParser(duration("--leader-elect-lease-duration")))
-    .addOption(new Option("--leader-elect-renew-deadline <duration>", "how long the leader retries renewing before it stops leading").default(10_000, "10s").argParser(duration("--leader-elect-renew-deadline")))
-    .addOption(new Option("--leader-elect-retry-period <duration>", "how often candidates try to acquire or renew").default(2_000, "2s").argParser(duration("--leader-elect-retry-period")))
-    .addOption(new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort))
+    .addOption(
+      new Option("--leader-elect-lease-duration <duration>", "how long followers wait before taking over a lease that is not renewed")
+        .default(15_000, "15s")
+        .argParser(duration("--leader-elect-lease-duration")),
+    )
+    .addOption(
+      new Option("--leader-elect-renew-deadline <duration>", "how long the leader retries renewing before it stops leading")
+        .default(10_000, "10s")
+        .argParser(duration("--leader-elect-renew-deadline")),
+    )
+    .addOption(
+      new Option("--leader-elect-retry-period <duration>", "how often candidates try to acquire or renew")
+        .default(2_000, "2s")
+        .argParser(duration("--leader-elect-retry-period")),
+    )
+    .addOption(
+      new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort),
+    )
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
-    .addOption(new Option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, then the pod's service account, then ~/.kube/config)"))
+    .addOption(
+      new Option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, then the pod's service account, then ~/.kube/config)"),
+    )
     .addOption(new Option("--context <name>", "kubeconfig context to use instead of current-context"))
     .addOption(new Option("--sandbox-workers <n>", "concurrent Sandbox reconciles").default(16).argParser(positiveInt("--sandbox-workers")))
     .addOption(new Option("--claim-workers <n>", "concurrent SandboxClaim reconciles").default(8).argParser(positiveInt("--claim-workers")))
-    .addOption(new Option("--pool-workers <n>", "concurrent SandboxWarmPool reconciles").default(2).argParser(positiveInt("--pool-workers")))
+    .addOption(
+      new Option("--pool-workers <n>", "concurrent SandboxWarmPool reconciles").default(2).argParser(positiveInt("--pool-workers")),
+    )
     .exitOverride();
   program.parse(argv, { from: "user" });
   const o = program.opts<{

@@ -29,11 +29,21 @@ const { manager } = buildOperator({
   workers: flags.workers,
   healthServer: flags.healthAddress,
   ...(flags.leaderElect
-    ? { leaderElection: { kc: connection, namespace: flags.leaderElectionNamespace, name: flags.leaderElectionId, ...flags.leaderElectionTimings } }
+    ? {
+        leaderElection: {
+          kc: connection,
+          namespace: flags.leaderElectionNamespace,
+          name: flags.leaderElectionId,
+          ...flags.leaderElectionTimings,
+        },
+      }
     : {}),
 });
 if (flags.config.execdTrustedKeys.length === 0) {
   logger.warn("No --execd-token-key-file: the execution servers of new sandboxes will refuse every call, the router's included");
 }
-logger.info({ config: flags.config, leaderElect: flags.leaderElect, cluster: clusterConfig.server, kubeconfig: clusterConfig.source }, "Starting the agent-sandbox operator");
+logger.info(
+  { config: flags.config, leaderElect: flags.leaderElect, cluster: clusterConfig.server, kubeconfig: clusterConfig.source },
+  "Starting the agent-sandbox operator",
+);
 await runMain(manager, logger);

@@ -31,7 +31,13 @@ export type Caller = { kind: "user"; user: UserInfo; token: string } | { kind: "
  */
 export type Action =
   | { kind: "exec"; namespace: string; requestedName: string; target: TargetIdentity }
-  | { kind: "claim"; verb: "get" | "list" | "create" | "delete"; namespace: string; name?: string | undefined; target?: TargetIdentity | undefined }
+  | {
+      kind: "claim";
+      verb: "get" | "list" | "create" | "delete";
+      namespace: string;
+      name?: string | undefined;
+      target?: TargetIdentity | undefined;
+    }
   | { kind: "pool"; verb: "list" | "scale"; namespace: string; name?: string | undefined };
 
 interface ResourceAttributes {
@@ -55,10 +61,23 @@ export function resourceAttributes(action: Action): ResourceAttributes {
         name: action.target.sandbox?.name ?? action.requestedName,
       };
     case "claim":
-      return { namespace: action.namespace, verb: action.verb, group: EXTENSIONS_GROUP, resource: "sandboxclaims", ...(action.name ? { name: action.name } : {}) };
+      return {
+        namespace: action.namespace,
+        verb: action.verb,
+        group: EXTENSIONS_GROUP,
+        resource: "sandboxclaims",
+        ...(action.name ? { name: action.name } : {}),
+      };
     case "pool":
       return action.verb === "scale"
-        ? { namespace: action.namespace, verb: "update", group: EXTENSIONS_GROUP, resource: "sandboxwarmpools", subresource: "scale", ...(action.name ? { name: action.name } : {}) }
+        ? {
+            namespace: action.namespace,
+            verb: "update",
+            group: EXTENSIONS_GROUP,
+            resource: "sandboxwarmpools",
+            subresource: "scale",
+            ...(action.name ? { name: action.name } : {}),
+          }
         : { namespace: action.namespace, verb: "list", group: EXTENSIONS_GROUP, resource: "sandboxwarmpools" };
   }
 }

@@ -52,7 +52,8 @@ export function buildRouter(opts: RouterOptions): BuiltRouter {
   const key = opts.signingKey ?? randomBytes(32);
   if (!opts.signingKey) opts.logger.warn("No token signing key given: sandbox tokens are valid only for this router process");
   const scoped = new ScopedTokens(key);
-  if (!opts.execdSigningKey) opts.logger.warn("No execution-server signing key given: sandboxes will refuse the router's calls (401, answered 502)");
+  if (!opts.execdSigningKey)
+    opts.logger.warn("No execution-server signing key given: sandboxes will refuse the router's calls (401, answered 502)");
   const execdTokens = new ExecdTokenSigner(opts.execdSigningKey ?? generateKeyPairSync("ed25519").privateKey);
   const deps: RouterDeps = {
     config: opts.config,
@@ -60,7 +61,14 @@ export function buildRouter(opts: RouterOptions): BuiltRouter {
     kube,
     scoped,
     execdTokens,
-    auth: new Authenticator({ kube, scoped, logger: opts.logger, metrics, cacheTtlMs: opts.config.authCacheTtlMs, cacheMax: opts.config.authCacheMax }),
+    auth: new Authenticator({
+      kube,
+      scoped,
+      logger: opts.logger,
+      metrics,
+      cacheTtlMs: opts.config.authCacheTtlMs,
+      cacheMax: opts.config.authCacheMax,
+    }),
     ttl: new TtlExtender({
       kube,
       caches,

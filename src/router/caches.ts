@@ -1,17 +1,9 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-import {
-  SandboxClaimGVK,
-  SandboxGVK,
-  SandboxWarmPoolGVK,
-  type Sandbox,
-  type SandboxClaim,
-  type SandboxWarmPool,
-} from "../api/index.js";
+import { SandboxClaimGVK, SandboxGVK, SandboxWarmPoolGVK } from "../api/index.js";
 import { Informer, type Kube, type Logger } from "../runtime/index.js";
+import type { ClaimObject, PoolObject, SandboxObject } from "../shared/sandbox/objects.js";
 
-export type SandboxObject = Sandbox & KubernetesObject;
-export type ClaimObject = SandboxClaim & KubernetesObject;
-export type PoolObject = SandboxWarmPool & KubernetesObject;
+export type { ClaimObject, PoolObject, SandboxObject };
 
 /** Read access to one cache by key: an Informer, or a plain store in tests. */
 export interface CacheReader<T> {

@@ -34,7 +34,8 @@ export function guardCall(deps: GuardDeps, dialled: DialledSandbox, addr: PodAdd
   let probing = false;
   const verdict = (): CallVerdict => callVerdict(deps.caches.sandboxes.get(dialled.namespace, dialled.name), dialled);
   const fail = (v: Exclude<CallVerdict, { kind: "alive" }>): void => {
-    if (!stopped && !controller.signal.aborted) controller.abort(unavailable("sandbox_lost", v.reason, v.message, deps.config.retryAfterSeconds));
+    if (!stopped && !controller.signal.aborted)
+      controller.abort(unavailable("sandbox_lost", v.reason, v.message, deps.config.retryAfterSeconds));
   };
   const check = (): void => {
     if (stopped || controller.signal.aborted) return;

@@ -1,3 +1,5 @@
+import { DEFAULT_EXEC_PORT, DEFAULT_TTL_SECONDS } from "../shared/sandbox/defaults.js";
+
 /** Settings of the router process (flags in main.ts; tests build it directly). */
 export interface RouterConfig {
   /** Namespace used when a request names none (X-Sandbox-Namespace default, upstream's "default"). */
@@ -42,8 +44,8 @@ export interface RouterConfig {
 
 export const defaultRouterConfig: RouterConfig = {
   defaultNamespace: "default",
-  execPort: 8888,
-  defaultTtlSeconds: 3600,
+  execPort: DEFAULT_EXEC_PORT,
+  defaultTtlSeconds: DEFAULT_TTL_SECONDS,
   maxTtlSeconds: 14 * 24 * 3600,
   ttlWriteIntervalSeconds: 30,
   createWaitSeconds: 60,
@@ -57,14 +59,3 @@ export const defaultRouterConfig: RouterConfig = {
   connectTimeoutMs: 3_000,
   upstreamIdleTimeoutMs: 600_000,
 };
-
-/** Keys the router writes on the SandboxClaims it creates. */
-export const RouterKeys = {
-  /** The TTL the caller asked for; every execute moves lifecycle.shutdownTime to now + this. */
-  TtlSeconds: "router.agent-sandbox-ts.dev/ttl-seconds",
-  DisplayName: "router.agent-sandbox-ts.dev/display-name",
-  /** Kubernetes username of the caller that created the claim (audit aid, not used for authz). */
-  CreatedByUser: "router.agent-sandbox-ts.dev/created-by-user",
-  /** Template the claim's pool used at creation, for the `template` list filter. */
-  Template: "router.agent-sandbox-ts.dev/template",
-} as const;

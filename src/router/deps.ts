@@ -19,7 +19,12 @@ export interface PodAddress {
  * identity. The integration tier has no pod network (kwok pods get made-up IPs), so its tests
  * map each pod IP to a real sandbox-execd process on 127.0.0.1; the e2e tier dials real pods.
  */
-export type AddressMapper = (target: { namespace: string; sandboxName: string; podIP: string; port: number }) => PodAddress | Promise<PodAddress>;
+export type AddressMapper = (target: {
+  namespace: string;
+  sandboxName: string;
+  podIP: string;
+  port: number;
+}) => PodAddress | Promise<PodAddress>;
 
 export interface RouterDeps {
   config: RouterConfig;

@@ -48,5 +48,10 @@ export function sendError(res: ServerResponse, error: RouterError): void {
     res.destroy(error);
     return;
   }
-  sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.reason ? { reason: error.reason } : {}) } }, error.headers);
+  sendJson(
+    res,
+    error.status,
+    { error: { code: error.code, message: error.message, ...(error.reason ? { reason: error.reason } : {}) } },
+    error.headers,
+  );
 }

@@ -7,17 +7,7 @@ import type { RouterDeps } from "./deps.js";
 import { RouterError, sendJson } from "./errors.js";
 import { serving } from "./proxy-route.js";
 import { resolveTarget, targetOf } from "./resolve.js";
-
-/** What the route answers: the token, and the pod it opens (the token is bound to that sandbox's uid). */
-export interface ExecdTokenAnswer {
-  id: string;
-  namespace: string;
-  sandbox: { name: string; uid: string };
-  podIP: string;
-  port: number;
-  token: string;
-  expiresAt: string;
-}
+import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
 
 /**
  * Issues the token to a Kubernetes caller that may run code in the sandbox (`create
@@ -25,9 +15,16 @@ export interface ExecdTokenAnswer {
  * up as a claim first, then as a Sandbox. A sandbox token cannot be exchanged for one: its
  * holder goes through the router.
  */
-export async function issueExecdToken(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, namespace: string, id: string): Promise<void> {
+export async function issueExecdToken(
+  deps: RouterDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  namespace: string,
+  id: string,
+): Promise<void> {
   const caller = await deps.auth.authenticate(req);
-  if (caller.kind === "scoped") throw new RouterError(403, "forbidden", "a sandbox token cannot be exchanged for an execution-server token; use a Kubernetes token");
+  if (caller.kind === "scoped")
+    throw new RouterError(403, "forbidden", "a sandbox token cannot be exchanged for an execution-server token; use a Kubernetes token");
   const r = resolveTarget(deps.caches, namespace, id, deps.now(), { preferClaim: true });
   // Authorized before anything about the target is told, as on the proxy path.
   await deps.auth.authorize(caller, { kind: "exec", namespace, requestedName: id, target: targetOf(r) });

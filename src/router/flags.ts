@@ -24,7 +24,8 @@ function wholeNumber(name: string, min: number) {
 function hostPort(value: string): { host: string; port: number } {
   const at = value.lastIndexOf(":");
   const port = Number(value.slice(at + 1));
-  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`expected host:port (e.g. :8080), got "${value}"`);
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError(`expected host:port (e.g. :8080), got "${value}"`);
   return { host: value.slice(0, at) || "0.0.0.0", port };
 }
 
@@ -34,22 +35,82 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
   const program = new Command("sandbox-router")
     .description("Authenticating reverse proxy to sandbox pods, with a management API for agents that do not speak Kubernetes.")
     .addOption(new Option("--listen <host:port>", "proxy and management API address").default(":8080").argParser(hostPort))
-    .addOption(new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort))
-    .addOption(new Option("--signing-key-file <file>", "file with the HMAC key (>= 32 bytes) for sandbox tokens; share it across replicas (or env ROUTER_SIGNING_KEY)"))
-    .addOption(new Option("--execd-signing-key-file <file>", "PEM Ed25519 private key the execution servers' tokens are signed with; the operator's --execd-token-key-file must hold its public half"))
+    .addOption(
+      new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort),
+    )
+    .addOption(
+      new Option(
+        "--signing-key-file <file>",
+        "file with the HMAC key (>= 32 bytes) for sandbox tokens; share it across replicas (or env ROUTER_SIGNING_KEY)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--execd-signing-key-file <file>",
+        "PEM Ed25519 private key the execution servers' tokens are signed with; the operator's --execd-token-key-file must hold its public half",
+      ),
+    )
     .addOption(new Option("--default-namespace <ns>", "namespace when a request names none").default(d.defaultNamespace))
-    .addOption(new Option("--exec-port <port>", "port of the execution server in sandbox pods").default(d.execPort).argParser(wholeNumber("--exec-port", 1)))
-    .addOption(new Option("--default-ttl <seconds>", "TTL of sandboxes created through the management API").default(d.defaultTtlSeconds).argParser(wholeNumber("--default-ttl", 10)))
-    .addOption(new Option("--max-ttl <seconds>", "largest TTL a caller may ask for").default(d.maxTtlSeconds).argParser(wholeNumber("--max-ttl", 10)))
-    .addOption(new Option("--ttl-write-interval <seconds>", "at most one TTL write per claim per interval").default(d.ttlWriteIntervalSeconds).argParser(wholeNumber("--ttl-write-interval", 1)))
-    .addOption(new Option("--create-wait <seconds>", "how long POST /v1/sandboxes waits for Ready by default").default(d.createWaitSeconds).argParser(wholeNumber("--create-wait", 0)))
-    .addOption(new Option("--max-wait <seconds>", "longest wait a caller may ask for").default(d.maxWaitSeconds).argParser(wholeNumber("--max-wait", 0)))
-    .addOption(new Option("--token-ttl <seconds>", "lifetime of sandbox tokens").default(d.scopedTokenTtlSeconds).argParser(wholeNumber("--token-ttl", 10)))
-    .addOption(new Option("--auth-cache-ttl <ms>", "how long TokenReview/SubjectAccessReview answers are reused").default(d.authCacheTtlMs).argParser(wholeNumber("--auth-cache-ttl", 0)))
-    .addOption(new Option("--resolve-wait <ms>", "how long a request for a sandbox not (yet) Ready in the router's caches waits before 404/503").default(d.resolveWaitMs).argParser(wholeNumber("--resolve-wait", 0)))
-    .addOption(new Option("--restart-wait <ms>", "how long a request for a sandbox that is starting or restarting waits before 503").default(d.restartWaitMs).argParser(wholeNumber("--restart-wait", 0)))
-    .addOption(new Option("--connect-timeout <ms>", "a connection to a pod not made within this long counts as refused").default(d.connectTimeoutMs).argParser(wholeNumber("--connect-timeout", 1)))
-    .addOption(new Option("--upstream-idle-timeout <ms>", "abort a proxied request idle for this long").default(d.upstreamIdleTimeoutMs).argParser(wholeNumber("--upstream-idle-timeout", 1)))
+    .addOption(
+      new Option("--exec-port <port>", "port of the execution server in sandbox pods")
+        .default(d.execPort)
+        .argParser(wholeNumber("--exec-port", 1)),
+    )
+    .addOption(
+      new Option("--default-ttl <seconds>", "TTL of sandboxes created through the management API")
+        .default(d.defaultTtlSeconds)
+        .argParser(wholeNumber("--default-ttl", 10)),
+    )
+    .addOption(
+      new Option("--max-ttl <seconds>", "largest TTL a caller may ask for")
+        .default(d.maxTtlSeconds)
+        .argParser(wholeNumber("--max-ttl", 10)),
+    )
+    .addOption(
+      new Option("--ttl-write-interval <seconds>", "at most one TTL write per claim per interval")
+        .default(d.ttlWriteIntervalSeconds)
+        .argParser(wholeNumber("--ttl-write-interval", 1)),
+    )
+    .addOption(
+      new Option("--create-wait <seconds>", "how long POST /v1/sandboxes waits for Ready by default")
+        .default(d.createWaitSeconds)
+        .argParser(wholeNumber("--create-wait", 0)),
+    )
+    .addOption(
+      new Option("--max-wait <seconds>", "longest wait a caller may ask for")
+        .default(d.maxWaitSeconds)
+        .argParser(wholeNumber("--max-wait", 0)),
+    )
+    .addOption(
+      new Option("--token-ttl <seconds>", "lifetime of sandbox tokens")
+        .default(d.scopedTokenTtlSeconds)
+        .argParser(wholeNumber("--token-ttl", 10)),
+    )
+    .addOption(
+      new Option("--auth-cache-ttl <ms>", "how long TokenReview/SubjectAccessReview answers are reused")
+        .default(d.authCacheTtlMs)
+        .argParser(wholeNumber("--auth-cache-ttl", 0)),
+    )
+    .addOption(
+      new Option("--resolve-wait <ms>", "how long a request for a sandbox not (yet) Ready in the router's caches waits before 404/503")
+        .default(d.resolveWaitMs)
+        .argParser(wholeNumber("--resolve-wait", 0)),
+    )
+    .addOption(
+      new Option("--restart-wait <ms>", "how long a request for a sandbox that is starting or restarting waits before 503")
+        .default(d.restartWaitMs)
+        .argParser(wholeNumber("--restart-wait", 0)),
+    )
+    .addOption(
+      new Option("--connect-timeout <ms>", "a connection to a pod not made within this long counts as refused")
+        .default(d.connectTimeoutMs)
+        .argParser(wholeNumber("--connect-timeout", 1)),
+    )
+    .addOption(
+      new Option("--upstream-idle-timeout <ms>", "abort a proxied request idle for this long")
+        .default(d.upstreamIdleTimeoutMs)
+        .argParser(wholeNumber("--upstream-idle-timeout", 1)),
+    )
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
     .exitOverride();
   program.parse(argv, { from: "user" });
@@ -83,7 +144,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     try {
       execdSigningKey = signingKeyFromPem(readFileSync(o.execdSigningKeyFile));
     } catch (err) {
-      throw new Error(`--execd-signing-key-file ${o.execdSigningKeyFile}: ${(err as Error).message}`);
+      throw new Error(`--execd-signing-key-file ${o.execdSigningKeyFile}: ${(err as Error).message}`, { cause: err });
     }
   }
   return {

@@ -1,9 +1,9 @@
-// A small REST API for agents that do not speak Kubernetes, mirroring the hosted anchor's
+// A small REST API for agents that do not speak Kubernetes, mirroring hosted code-execution services'
 // create / get / list / delete / execute. Sandboxes are SandboxClaims; their id is the claim name.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { SandboxClaimGVK, SandboxWarmPoolGVK } from "../api/index.js";
-import { claimManifest } from "./claim-manifest.js";
+import { claimManifest } from "../shared/sandbox/claim-manifest.js";
 import { isNotFound, InvalidError, ApiError } from "../runtime/index.js";
 import type { Caller } from "./auth.js";
 import { readJson } from "./body.js";
@@ -13,10 +13,16 @@ import type { RouterDeps } from "./deps.js";
 import { badRequest, decodeSegment, notFound, RouterError, sendJson } from "./errors.js";
 import { issueExecdToken } from "./execd-token-route.js";
 import { proxyTo, validateTarget } from "./proxy-route.js";
-import { boundSandboxName, SandboxStates, viewOf, type SandboxView } from "./sandbox-state.js";
+import { SandboxStates, type SandboxInfo } from "../shared/sandbox/sandbox-info.js";
+import { boundSandboxName, viewOf } from "../shared/sandbox/sandbox-state.js";
 import { identityOf, type TargetIdentity } from "./scoped-access.js";
 
-const RESERVED_LABEL_PREFIXES = ["agents.x-k8s.io/", "extensions.agents.x-k8s.io/", "router.agent-sandbox-ts.dev/", "app.kubernetes.io/managed-by"];
+const RESERVED_LABEL_PREFIXES = [
+  "agents.x-k8s.io/",
+  "extensions.agents.x-k8s.io/",
+  "router.agent-sandbox-ts.dev/",
+  "app.kubernetes.io/managed-by",
+];
 
 const CreateBody = z
   .object({
@@ -53,7 +59,8 @@ export async function handleManagement(deps: RouterDeps, { req, res, url }: Rout
   const method = req.method ?? "GET";
   if (parts[1] === "warmpools") {
     if (parts.length === 2 && method === "GET") return done(await listPools(deps, req, res, namespace));
-    if (parts.length === 4 && parts[3] === "scale" && method === "POST") return done(await scalePool(deps, req, res, namespace, parts[2] ?? ""));
+    if (parts.length === 4 && parts[3] === "scale" && method === "POST")
+      return done(await scalePool(deps, req, res, namespace, parts[2] ?? ""));
     throw methodOrPath(method, url.pathname);
   }
   if (parts.length === 2) {
@@ -73,7 +80,8 @@ export async function handleManagement(deps: RouterDeps, { req, res, url }: Rout
     return true;
   }
   if (parts.length === 4 && parts[3] === "token" && method === "POST") return done(await mintToken(deps, req, res, namespace, id));
-  if (parts.length === 4 && parts[3] === "execd-token" && method === "POST") return done(await issueExecdToken(deps, req, res, namespace, id));
+  if (parts.length === 4 && parts[3] === "execd-token" && method === "POST")
+    return done(await issueExecdToken(deps, req, res, namespace, id));
   if (parts[3] === "files") {
     const rest = url.pathname.split("/").slice(5).join("/");
     await proxyTo(deps, req, res, { namespace, id, port: deps.config.execPort, path: `/v1/files/${rest}${url.search}` });
@@ -101,7 +109,7 @@ function claimTarget(deps: RouterDeps, claim: ClaimObject | undefined): TargetId
   return identityOf(bound ? deps.caches.sandboxes.get(claim.metadata.namespace, bound) : undefined, claim);
 }
 
-function view(deps: RouterDeps, claim: ClaimObject): SandboxView {
+function view(deps: RouterDeps, claim: ClaimObject): SandboxInfo {
   const ns = claim.metadata.namespace ?? "";
   const bound = boundSandboxName(claim);
   const sandbox = bound ? deps.caches.sandboxes.get(ns, bound) : undefined;
@@ -140,13 +148,30 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
   const waitMs = Math.min(body.waitSeconds ?? deps.config.createWaitSeconds, deps.config.maxWaitSeconds) * 1000;
   const settled = await waitUntilSettled(deps, namespace, name, waitMs, res);
   const current = deps.caches.claims.get(namespace, name);
-  const v: SandboxView = current ? view(deps, current) : { id: name, namespace, state: "creating", warmPool: pool.metadata.name ?? "", labels: claim.metadata?.labels ?? {}, expireTime: claim.spec.lifecycle?.shutdownTime, ttlSeconds };
+  const v: SandboxInfo = current
+    ? view(deps, current)
+    : {
+        id: name,
+        namespace,
+        state: "creating",
+        warmPool: pool.metadata.name ?? "",
+        labels: claim.metadata?.labels ?? {},
+        expireTime: claim.spec.lifecycle?.shutdownTime,
+        ttlSeconds,
+      };
   if (v.state === "running") deps.metrics.claimReadySeconds.observe((deps.now() - startedAt) / 1000);
-  const token = await deps.scoped.sign({ namespace, name, boundTo: { kind: "claim", uid: claimUid } }, Math.min(deps.config.scopedTokenTtlSeconds, ttlSeconds), deps.now());
+  const token = await deps.scoped.sign(
+    { namespace, name, boundTo: { kind: "claim", uid: claimUid } },
+    Math.min(deps.config.scopedTokenTtlSeconds, ttlSeconds),
+    deps.now(),
+  );
   const warnings = requested > ttlSeconds ? [`ttlSeconds ${requested} exceeds the maximum; capped at ${ttlSeconds}`] : [];
   const answer = { ...v, token: token.token, tokenExpiresAt: token.expiresAt, ...(warnings.length ? { warnings } : {}) };
   if (v.state === "failed") {
-    sendJson(res, 422, { error: { code: "sandbox_failed", message: v.message ?? `sandbox ${name} failed (${v.reason ?? "unknown reason"})` }, sandbox: answer });
+    sendJson(res, 422, {
+      error: { code: "sandbox_failed", message: v.message ?? `sandbox ${name} failed (${v.reason ?? "unknown reason"})` },
+      sandbox: answer,
+    });
     return;
   }
   sendJson(res, settled && v.state === "running" ? 201 : 202, answer);
@@ -177,10 +202,15 @@ function choosePool(deps: RouterDeps, namespace: string, body: z.infer<typeof Cr
   }
   const pools = deps.caches.pools.byIndex(RouterIndex.PoolsByTemplate, `${namespace}/${body.template ?? ""}`);
   if (pools.length === 0) {
-    throw notFound(`no SandboxWarmPool in namespace "${namespace}" uses SandboxTemplate "${body.template ?? ""}"; create one (replicas: 0 is fine) or pass warmPool`);
+    throw notFound(
+      `no SandboxWarmPool in namespace "${namespace}" uses SandboxTemplate "${body.template ?? ""}"; create one (replicas: 0 is fine) or pass warmPool`,
+    );
   }
   // Prefer a pool with Ready members (a warm start), then the name for a stable choice.
-  return [...pools].sort((a, b) => (b.status?.readyReplicas ?? 0) - (a.status?.readyReplicas ?? 0) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""))[0] as PoolObject;
+  return [...pools].sort(
+    (a, b) =>
+      (b.status?.readyReplicas ?? 0) - (a.status?.readyReplicas ?? 0) || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
+  )[0] as PoolObject;
 }
 
 async function get(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, url: URL, namespace: string, id: string): Promise<void> {
@@ -222,7 +252,7 @@ async function list(deps: RouterDeps, req: IncomingMessage, res: ServerResponse,
   sendJson(res, 200, { sandboxes: page, ...(more && last ? { nextPageToken: Buffer.from(cursorOf(last)).toString("base64url") } : {}) });
 }
 
-const cursorOf = (v: SandboxView): string => `${v.createTime ?? ""}\u0000${v.id}`;
+const cursorOf = (v: SandboxInfo): string => `${v.createTime ?? ""}\u0000${v.id}`;
 
 function decodeCursor(token: string | null): string | undefined {
   if (!token) return undefined;
@@ -234,10 +264,16 @@ function decodeCursor(token: string | null): string | undefined {
 /** `k=v,k2=v2` (equality only). */
 export function parseSelector(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf("=");
     if (eq <= 0) throw badRequest(`label filter "${pair}" must be key=value`);
-    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).replace(/^=/, "").trim();
+    out[pair.slice(0, eq).trim()] = pair
+      .slice(eq + 1)
+      .replace(/^=/, "")
+      .trim();
   }
   return out;
 }
@@ -251,7 +287,10 @@ async function remove(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
   const uid = caller.kind === "scoped" ? cached?.metadata.uid : undefined;
   if (caller.kind === "scoped" && !uid) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
   try {
-    await deps.kube.delete({ apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id }, { propagationPolicy: "Background", ...(uid ? { preconditions: { uid } } : {}) });
+    await deps.kube.delete(
+      { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace, name: id },
+      { propagationPolicy: "Background", ...(uid ? { preconditions: { uid } } : {}) },
+    );
   } catch (err) {
     if (isNotFound(err)) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
     throw fromApiError(err);
@@ -266,9 +305,18 @@ async function mintToken(deps: RouterDeps, req: IncomingMessage, res: ServerResp
   const claim = deps.caches.claims.get(namespace, id);
   const bound = claim ? boundSandboxName(claim) : undefined;
   const sandbox = claim ? (bound ? deps.caches.sandboxes.get(namespace, bound) : undefined) : deps.caches.sandboxes.get(namespace, id);
-  await deps.auth.authorize(caller, { kind: "exec", namespace, requestedName: claim ? (bound ?? id) : id, target: identityOf(sandbox, claim) });
+  await deps.auth.authorize(caller, {
+    kind: "exec",
+    namespace,
+    requestedName: claim ? (bound ?? id) : id,
+    target: identityOf(sandbox, claim),
+  });
   // A token names what it opens by uid: a claim's token follows the claim, a Sandbox's that Sandbox.
-  const boundTo = claim?.metadata.uid ? { kind: "claim" as const, uid: claim.metadata.uid } : sandbox?.metadata.uid ? { kind: "sandbox" as const, uid: sandbox.metadata.uid } : undefined;
+  const boundTo = claim?.metadata.uid
+    ? { kind: "claim" as const, uid: claim.metadata.uid }
+    : sandbox?.metadata.uid
+      ? { kind: "sandbox" as const, uid: sandbox.metadata.uid }
+      : undefined;
   if (!boundTo) throw notFound(`no Sandbox or SandboxClaim "${id}" in namespace "${namespace}"`);
   const ttl = Math.min(body.ttlSeconds ?? deps.config.scopedTokenTtlSeconds, deps.config.scopedTokenTtlSeconds);
   const token = await deps.scoped.sign({ namespace, name: id, boundTo }, ttl, deps.now());
@@ -296,7 +344,11 @@ async function scalePool(deps: RouterDeps, req: IncomingMessage, res: ServerResp
   const body = await readJson(req, ScaleBody);
   await deps.auth.authorize(caller, { kind: "pool", verb: "scale", namespace, name });
   try {
-    await deps.kube.patch({ apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name }, { spec: { replicas: body.replicas } }, { type: "merge", subresource: "scale" });
+    await deps.kube.patch(
+      { apiVersion: SandboxWarmPoolGVK.apiVersion, kind: SandboxWarmPoolGVK.kind, namespace, name },
+      { spec: { replicas: body.replicas } },
+      { type: "merge", subresource: "scale" },
+    );
   } catch (err) {
     if (isNotFound(err)) throw notFound(`SandboxWarmPool "${name}" not found in namespace "${namespace}"`);
     throw fromApiError(err);
@@ -310,4 +362,3 @@ function fromApiError(err: unknown): Error {
   if (err instanceof ApiError && err.code === 409) return new RouterError(409, "conflict", err.message);
   return err as Error;
 }
-

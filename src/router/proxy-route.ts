@@ -28,7 +28,8 @@ export interface ProxyRequest {
 export function validateTarget(t: { namespace: string; id: string; port: number }): void {
   if (!DNS1123_SUBDOMAIN.test(t.id)) throw badRequest(`sandbox id "${t.id}" is not a valid name (lower-case DNS-1123 subdomain)`);
   if (!DNS1123_LABEL.test(t.namespace)) throw badRequest(`namespace "${t.namespace}" is not a valid namespace name (DNS-1123 label)`);
-  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw badRequest(`port "${t.port}" must be a whole number from 1 to 65535`);
+  if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
+    throw badRequest(`port "${t.port}" must be a whole number from 1 to 65535`);
 }
 
 /** Upstream's header contract: X-Sandbox-ID (required), X-Sandbox-Namespace, X-Sandbox-Port. */
@@ -64,8 +65,13 @@ export function fromPath(req: IncomingMessage, defaults: { port: number }): Prox
 export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, p: ProxyRequest): Promise<void> {
   const caller = await deps.auth.authenticate(req);
   const preferClaim = caller.kind === "scoped" && caller.subject.boundTo.kind === "claim";
-  const t: WaitTarget = { namespace: p.namespace, id: p.id, resolve: () => resolveTarget(deps.caches, p.namespace, p.id, deps.now(), { preferClaim }) };
-  const authorize = (r: Resolution): Promise<void> => deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, requestedName: p.id, target: targetOf(r) });
+  const t: WaitTarget = {
+    namespace: p.namespace,
+    id: p.id,
+    resolve: () => resolveTarget(deps.caches, p.namespace, p.id, deps.now(), { preferClaim }),
+  };
+  const authorize = (r: Resolution): Promise<void> =>
+    deps.auth.authorize(caller, { kind: "exec", namespace: p.namespace, requestedName: p.id, target: targetOf(r) });
   let r = t.resolve();
   // Authorize before telling anything about the target, so others learn nothing from 404 vs 503
   // (nor from how long the answer took: only an authorized caller ever waits below).
@@ -114,20 +120,31 @@ function dialledOf(p: ProxyRequest, r: Ready): DialledSandbox {
 /** One attempt at the pod, given up early if the caches show the sandbox gone meanwhile. */
 async function dial(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, p: ProxyRequest, r: Ready): Promise<void> {
   const dialled = dialledOf(p, r);
-  const addr = deps.mapAddress ? await deps.mapAddress({ namespace: p.namespace, sandboxName: dialled.name, podIP: r.podIP, port: p.port }) : { host: r.podIP, port: p.port };
+  const addr = deps.mapAddress
+    ? await deps.mapAddress({ namespace: p.namespace, sandboxName: dialled.name, podIP: r.podIP, port: p.port })
+    : { host: r.podIP, port: p.port };
   // The execution server's token goes only to the execution server, never to other ports.
   const execdToken = p.port === deps.config.execPort ? (await deps.execdTokens.tokenFor(dialled)).token : undefined;
   const guard = guardCall(deps, dialled, addr);
   try {
-    await forward(req, res, { host: addr.host, port: addr.port, path: p.path, execdToken }, {
-      idleTimeoutMs: idleTimeoutFor(req, deps.config.upstreamIdleTimeoutMs),
-      connectTimeoutMs: deps.config.connectTimeoutMs,
-      signal: guard.signal,
-      mapStatus: (status) =>
-        status === 401 && p.port === deps.config.execPort
-          ? new RouterError(502, "upstream_auth", `sandbox ${dialled.name} rejected the router's credentials (its execution server does not trust the router's signing key)`)
-          : undefined,
-    });
+    await forward(
+      req,
+      res,
+      { host: addr.host, port: addr.port, path: p.path, execdToken },
+      {
+        idleTimeoutMs: idleTimeoutFor(req, deps.config.upstreamIdleTimeoutMs),
+        connectTimeoutMs: deps.config.connectTimeoutMs,
+        signal: guard.signal,
+        mapStatus: (status) =>
+          status === 401 && p.port === deps.config.execPort
+            ? new RouterError(
+                502,
+                "upstream_auth",
+                `sandbox ${dialled.name} rejected the router's credentials (its execution server does not trust the router's signing key)`,
+              )
+            : undefined,
+      },
+    );
   } finally {
     guard.stop();
   }

@@ -4,7 +4,17 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttp
 import { RouterError } from "./errors.js";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross a proxy. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+]);
 
 export interface UpstreamTarget {
   host: string;
@@ -93,7 +103,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
       headers: upstreamRequestHeaders(req, target),
     });
     const onAbort = (): void => {
-      const reason = opts.signal?.reason instanceof RouterError ? opts.signal.reason : new RouterError(503, "aborted", "the call was aborted");
+      const reason =
+        opts.signal?.reason instanceof RouterError ? opts.signal.reason : new RouterError(503, "aborted", "the call was aborted");
       if (res.headersSent) res.destroy();
       upstream.destroy();
       done(res.headersSent ? undefined : reason);
@@ -107,10 +118,15 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
     upstream.on("socket", (socket) => {
       if (settled) return;
       if (!socket.connecting) return send();
-      connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no connection within ${opts.connectTimeoutMs} ms`), { code: "ETIMEDOUT" })), opts.connectTimeoutMs);
+      connectTimer = setTimeout(
+        () => upstream.destroy(Object.assign(new Error(`no connection within ${opts.connectTimeoutMs} ms`), { code: "ETIMEDOUT" })),
+        opts.connectTimeoutMs,
+      );
       socket.once("connect", send);
     });
-    upstream.setTimeout(opts.idleTimeoutMs, () => upstream.destroy(new RouterError(504, "upstream_timeout", `the sandbox sent nothing for ${opts.idleTimeoutMs} ms`)));
+    upstream.setTimeout(opts.idleTimeoutMs, () =>
+      upstream.destroy(new RouterError(504, "upstream_timeout", `the sandbox sent nothing for ${opts.idleTimeoutMs} ms`)),
+    );
     upstream.on("response", (up) => {
       const status = up.statusCode ?? 502;
       const replaced = opts.mapStatus?.(status);
@@ -143,7 +159,14 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Upstr
       if (err instanceof RouterError) return done(err);
       if (!sent) {
         const hint = err.code === "ECONNREFUSED" ? "; it may still be starting" : "";
-        return done(new ConnectFailed(503, "upstream_unavailable", `the sandbox at ${target.host}:${target.port} could not be reached (${err.code ?? err.message})${hint}`, { "retry-after": "1" }));
+        return done(
+          new ConnectFailed(
+            503,
+            "upstream_unavailable",
+            `the sandbox at ${target.host}:${target.port} could not be reached (${err.code ?? err.message})${hint}`,
+            { "retry-after": "1" },
+          ),
+        );
       }
       done(new RouterError(502, "bad_gateway", `the sandbox connection failed: ${err.message}`));
     });

@@ -1,7 +1,7 @@
 // Request target -> sandbox pod, answered from the informer caches only (no DNS, no API call).
 import { findCondition, getControllerOf, type Condition } from "../runtime/index.js";
 import type { CacheReader, ClaimObject, SandboxObject } from "./caches.js";
-import { boundSandboxName, claimState } from "./sandbox-state.js";
+import { boundSandboxName, claimState } from "../shared/sandbox/sandbox-state.js";
 import { identityOf, type TargetIdentity } from "./scoped-access.js";
 import { isLasting } from "./target-health.js";
 
@@ -14,7 +14,15 @@ export interface ResolveCaches {
 export type Resolution =
   | { kind: "ready"; namespace: string; sandbox: SandboxObject; claim?: ClaimObject | undefined; podIP: string }
   /** `lasting`: it will not serve again by itself (failed, suspended, being deleted), so calls fail at once. */
-  | { kind: "not-ready"; namespace: string; sandbox?: SandboxObject | undefined; claim?: ClaimObject | undefined; reason: string; message: string; lasting: boolean }
+  | {
+      kind: "not-ready";
+      namespace: string;
+      sandbox?: SandboxObject | undefined;
+      claim?: ClaimObject | undefined;
+      reason: string;
+      message: string;
+      lasting: boolean;
+    }
   | { kind: "expired"; namespace: string; claim: ClaimObject; message: string }
   | { kind: "not-found"; namespace: string; name: string };
 
@@ -64,9 +72,25 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
   if (claim) {
     const { state, reason, message } = claimState(claim, sandbox, nowMs);
     if (state === "expired") return { kind: "expired", namespace, claim, message: message ?? `sandbox ${claim.metadata.name} expired` };
-    if (state === "deleting") return { kind: "not-ready", namespace, sandbox, claim, reason: "ClaimDeleting", message: `sandbox ${id} is being deleted`, lasting: true };
+    if (state === "deleting")
+      return {
+        kind: "not-ready",
+        namespace,
+        sandbox,
+        claim,
+        reason: "ClaimDeleting",
+        message: `sandbox ${id} is being deleted`,
+        lasting: true,
+      };
     if (!sandbox && state === "failed") {
-      return { kind: "not-ready", namespace, claim, reason: reason ?? "ClaimFailed", message: `sandbox ${id} failed${message ? `: ${message}` : ""}`, lasting: true };
+      return {
+        kind: "not-ready",
+        namespace,
+        claim,
+        reason: reason ?? "ClaimFailed",
+        message: `sandbox ${id} failed${message ? `: ${message}` : ""}`,
+        lasting: true,
+      };
     }
   }
   if (!sandbox) {
@@ -74,12 +98,28 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
   }
   const sandboxName = sandbox.metadata.name ?? id;
   if (sandbox.metadata.deletionTimestamp) {
-    return { kind: "not-ready", namespace, sandbox, claim, reason: "SandboxDeleting", message: `sandbox ${sandboxName} is being deleted`, lasting: true };
+    return {
+      kind: "not-ready",
+      namespace,
+      sandbox,
+      claim,
+      reason: "SandboxDeleting",
+      message: `sandbox ${sandboxName} is being deleted`,
+      lasting: true,
+    };
   }
   const ready = findCondition(sandbox.status?.conditions as Condition[] | undefined, "Ready");
   const podIP = sandbox.status?.podIPs?.[0];
   if (sandbox.spec.operatingMode === "Suspended") {
-    return { kind: "not-ready", namespace, sandbox, claim, reason: "SandboxSuspended", message: `sandbox ${sandboxName} is suspended`, lasting: true };
+    return {
+      kind: "not-ready",
+      namespace,
+      sandbox,
+      claim,
+      reason: "SandboxSuspended",
+      message: `sandbox ${sandboxName} is suspended`,
+      lasting: true,
+    };
   }
   if (ready?.status !== "True" || !podIP) {
     const reason = ready?.status === "True" ? "SandboxNotReady" : (ready?.reason ?? "SandboxNotReady");
@@ -89,7 +129,10 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
       sandbox,
       claim,
       reason,
-      message: ready?.message && ready.status !== "True" ? `sandbox ${sandboxName} is not ready: ${ready.message}` : `sandbox ${sandboxName} is not ready`,
+      message:
+        ready?.message && ready.status !== "True"
+          ? `sandbox ${sandboxName} is not ready: ${ready.message}`
+          : `sandbox ${sandboxName} is not ready`,
       lasting: isLasting(reason),
     };
   }

@@ -12,7 +12,10 @@ export interface TargetIdentity {
 
 /** The identity of a Sandbox and/or SandboxClaim; objects without a uid (never from the API) count as absent. */
 export function identityOf(sandbox: SandboxObject | undefined, claim: ClaimObject | undefined): TargetIdentity {
-  const s = sandbox?.metadata.name && sandbox.metadata.uid ? { name: sandbox.metadata.name, uid: sandbox.metadata.uid, controllerUid: getControllerOf(sandbox)?.uid } : undefined;
+  const s =
+    sandbox?.metadata.name && sandbox.metadata.uid
+      ? { name: sandbox.metadata.name, uid: sandbox.metadata.uid, controllerUid: getControllerOf(sandbox)?.uid }
+      : undefined;
   const c = claim?.metadata.name && claim.metadata.uid ? { name: claim.metadata.name, uid: claim.metadata.uid } : undefined;
   return { ...(s ? { sandbox: s } : {}), ...(c ? { claim: c } : {}) };
 }

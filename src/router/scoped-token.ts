@@ -36,7 +36,8 @@ export class ScopedTokens {
   }
 
   async sign(subject: ScopedSubject, ttlSeconds: number, nowMs = Date.now()): Promise<{ token: string; expiresAt: string }> {
-    if (!subject.boundTo.uid) throw new Error(`cannot sign a token for ${subject.namespace}/${subject.name} without its ${subject.boundTo.kind} uid`);
+    if (!subject.boundTo.uid)
+      throw new Error(`cannot sign a token for ${subject.namespace}/${subject.name} without its ${subject.boundTo.kind} uid`);
     const exp = Math.floor(nowMs / 1000) + ttlSeconds;
     const token = await new SignJWT({ ns: subject.namespace, name: subject.name, [UID_CLAIM[subject.boundTo.kind]]: subject.boundTo.uid })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })

@@ -1,6 +1,6 @@
 // The router's HTTP front: upstream's header contract, path routing, the management API, health.
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { answerMalformedRequests } from "../execd/http/client-error.js";
+import { answerMalformedRequests } from "../shared/http/client-error.js";
 import type { RouterDeps } from "./deps.js";
 import { RouterError, sendError, sendJson } from "./errors.js";
 import { handleManagement } from "./management-api.js";
@@ -24,7 +24,10 @@ export function createRouterServer(deps: RouterDeps, opts: RouterServerOptions):
   // Requests node's parser refuses (huge headers, bad bytes) and CONNECT get JSON errors too.
   answerMalformedRequests(server);
   server.on("upgrade", (_req, socket) => {
-    socket.end("HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ error: { code: "not_implemented", message: "WebSocket upgrades are not proxied" } }));
+    socket.end(
+      "HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" +
+        JSON.stringify({ error: { code: "not_implemented", message: "WebSocket upgrades are not proxied" } }),
+    );
   });
   return server;
 }
@@ -64,16 +67,28 @@ async function handle(deps: RouterDeps, opts: RouterServerOptions, req: Incoming
     }
     switch (handler) {
       case "proxy":
-        await proxyTo(deps, req, res, req.headers["x-sandbox-id"] !== undefined ? fromHeaders(req, { namespace: deps.config.defaultNamespace, port: deps.config.execPort }) : fromPath(req, { port: deps.config.execPort }));
+        await proxyTo(
+          deps,
+          req,
+          res,
+          req.headers["x-sandbox-id"] !== undefined
+            ? fromHeaders(req, { namespace: deps.config.defaultNamespace, port: deps.config.execPort })
+            : fromPath(req, { port: deps.config.execPort }),
+        );
         return;
       case "health":
-        if (req.method !== "GET" && req.method !== "HEAD") throw new RouterError(405, "method_not_allowed", `${req.method ?? ""} is not allowed on ${url.pathname}; use GET`);
+        if (req.method !== "GET" && req.method !== "HEAD")
+          throw new RouterError(405, "method_not_allowed", `${req.method ?? ""} is not allowed on ${url.pathname}; use GET`);
         if (url.pathname === "/readyz" && !opts.isReady()) sendJson(res, 503, { status: "caches not synced" });
         else sendJson(res, 200, { status: "ok" });
         return;
       case "management":
         if (!(await handleManagement(deps, { req, res, url }))) {
-          throw new RouterError(404, "not_found", `no route for ${req.method ?? "GET"} ${url.pathname}; use X-Sandbox-ID headers, /sandboxes/{namespace}/{name}/..., or /v1/sandboxes`);
+          throw new RouterError(
+            404,
+            "not_found",
+            `no route for ${req.method ?? "GET"} ${url.pathname}; use X-Sandbox-ID headers, /sandboxes/{namespace}/{name}/..., or /v1/sandboxes`,
+          );
         }
         return;
     }

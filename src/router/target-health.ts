@@ -51,7 +51,11 @@ export interface DialledSandbox {
 export type CallVerdict = { kind: "alive" } | { kind: "lost" | "suspect"; reason: string; message: string };
 
 export function callVerdict(current: SandboxObject | undefined, dialled: DialledSandbox): CallVerdict {
-  const lost = (reason: string, detail: string): CallVerdict => ({ kind: "lost", reason, message: `sandbox ${dialled.name} went away during the call: ${detail}` });
+  const lost = (reason: string, detail: string): CallVerdict => ({
+    kind: "lost",
+    reason,
+    message: `sandbox ${dialled.name} went away during the call: ${detail}`,
+  });
   if (!current || current.metadata.uid !== dialled.uid) return lost(NotFoundReason, "it was deleted (not found)");
   if (current.metadata.deletionTimestamp) return lost("SandboxDeleting", "it is being deleted");
   if (current.spec.operatingMode === "Suspended") return lost(SandboxReason.SandboxSuspended, "it was suspended");
@@ -62,6 +66,11 @@ export function callVerdict(current: SandboxObject | undefined, dialled: Dialled
   if (!(current.status?.podIPs ?? []).includes(dialled.podIP)) {
     return lost(notReady?.reason ?? "PodReplaced", `its pod at ${dialled.podIP} is gone${statusDetail ? `; ${statusDetail}` : ""}`);
   }
-  if (notReady) return { kind: "suspect", reason: notReady.reason, message: `sandbox ${dialled.name} stopped answering during the call: ${statusDetail}` };
+  if (notReady)
+    return {
+      kind: "suspect",
+      reason: notReady.reason,
+      message: `sandbox ${dialled.name} stopped answering during the call: ${statusDetail}`,
+    };
   return { kind: "alive" };
 }

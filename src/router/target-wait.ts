@@ -39,10 +39,17 @@ export async function untilServing(deps: WaitDeps, t: WaitTarget, res: ServerRes
   if (final(r)) return r;
   const budgetMs = r.kind === "not-found" ? deps.config.resolveWaitMs : Math.max(deps.config.resolveWaitMs, deps.config.restartWaitMs);
   const wasThere = r.kind !== "not-found";
-  await waitOn(deps, t.namespace, t.id, () => {
-    const now = t.resolve();
-    return final(now) || (wasThere && now.kind === "not-found");
-  }, budgetMs, res);
+  await waitOn(
+    deps,
+    t.namespace,
+    t.id,
+    () => {
+      const now = t.resolve();
+      return final(now) || (wasThere && now.kind === "not-found");
+    },
+    budgetMs,
+    res,
+  );
   return t.resolve();
 }
 
@@ -51,14 +58,26 @@ export async function untilServing(deps: WaitDeps, t: WaitTarget, res: ServerRes
  * the sandbox not serving at that address, then waits for it as untilServing does. Undefined if
  * the caches still show the sandbox Ready where it was dialled (the refusal then stands).
  */
-export async function afterRefusal(deps: WaitDeps, t: WaitTarget, res: ServerResponse, dialled: DialledSandbox): Promise<Resolution | undefined> {
+export async function afterRefusal(
+  deps: WaitDeps,
+  t: WaitTarget,
+  res: ServerResponse,
+  dialled: DialledSandbox,
+): Promise<Resolution | undefined> {
   const moved = (): boolean => callVerdict(deps.caches.sandboxes.get(dialled.namespace, dialled.name), dialled).kind !== "alive";
   if (!(await waitOn(deps, dialled.namespace, dialled.name, moved, deps.config.resolveWaitMs, res))) return undefined;
   return untilServing(deps, t, res, t.resolve());
 }
 
 /** waitFor on the waiter, given up when the client goes away. */
-async function waitOn(deps: WaitDeps, namespace: string, name: string, check: () => boolean, timeoutMs: number, res: ServerResponse): Promise<boolean> {
+async function waitOn(
+  deps: WaitDeps,
+  namespace: string,
+  name: string,
+  check: () => boolean,
+  timeoutMs: number,
+  res: ServerResponse,
+): Promise<boolean> {
   if (timeoutMs <= 0) return check();
   const gone = new AbortController();
   const onClose = (): void => gone.abort();

@@ -1,11 +1,10 @@
-// Every execute resets a sandbox's TTL (the hosted anchor's rule), but the claim is written at
+// Every execute resets a sandbox's TTL (as hosted code-execution services do), but the claim is written at
 // most once per interval: executes in between only move an in-memory deadline, and a trailing
 // write records the latest one. The interval is kept under a third of the TTL so a claim can
 // never expire between two writes while it is in use.
-import { SandboxClaimGVK } from "../api/index.js";
+import { RouterKeys, SandboxClaimGVK, toShutdownTime } from "../api/index.js";
 import { keyOf, type Kube, type Logger } from "../runtime/index.js";
 import type { ClaimObject, RouterCaches } from "./caches.js";
-import { RouterKeys } from "./config.js";
 import type { RouterMetrics } from "./metrics.js";
 
 export interface TtlExtenderOptions {
@@ -28,9 +27,6 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
   writing: Promise<void> | undefined;
 }
-
-/** RFC 3339 with whole seconds, rounded up so a write never shortens the TTL. */
-export const toShutdownTime = (ms: number): string => new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
 
 /** The TTL the router manages for a claim (set at creation), or undefined if it has none. */
 export function managedTtlSeconds(claim: ClaimObject): number | undefined {

@@ -49,8 +49,7 @@ export function setCondition(
     type: next.type,
     status: next.status,
     ...(next.observedGeneration !== undefined ? { observedGeneration: next.observedGeneration } : {}),
-    lastTransitionTime:
-      prev && prev.status === next.status ? prev.lastTransitionTime : (next.lastTransitionTime ?? metaTime(now)),
+    lastTransitionTime: prev && prev.status === next.status ? prev.lastTransitionTime : (next.lastTransitionTime ?? metaTime(now)),
     reason: next.reason,
     message: next.message,
   };

@@ -75,7 +75,7 @@ class TokenFile {
       return t;
     } catch (err) {
       if (this.#token !== undefined) return this.#token;
-      throw new Error(`cannot read the token file ${this.#path}: ${(err as Error).message}`);
+      throw new Error(`cannot read the token file ${this.#path}: ${(err as Error).message}`, { cause: err });
     }
   }
 }
@@ -98,7 +98,15 @@ export function connect(cfg: ClusterConfig, opts: ConnectOptions = {}): Connecti
   const retired: http.Agent[] = [];
   const cred = cfg.credential;
   const tokenFile = cred.type === "tokenFile" ? new TokenFile(cred.path, opts.tokenRefreshMs ?? TOKEN_FILE_REFRESH_MS) : undefined;
-  const exec = cred.type === "exec" ? new ExecCredentialSource(cred.exec, { server: cfg.server, tlsServerName: cfg.tlsServerName, insecureSkipTLSVerify: cfg.insecureSkipTLSVerify, ca: cfg.ca }) : undefined;
+  const exec =
+    cred.type === "exec"
+      ? new ExecCredentialSource(cred.exec, {
+          server: cfg.server,
+          tlsServerName: cfg.tlsServerName,
+          insecureSkipTLSVerify: cfg.insecureSkipTLSVerify,
+          ca: cfg.ca,
+        })
+      : undefined;
   let execCert: Buffer | undefined;
   const basic = cred.type === "basic" ? `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString("base64")}` : undefined;
 
@@ -186,7 +194,9 @@ function pemKey(v: unknown): string {
 }
 
 export function isConnection(x: unknown): x is Connection {
-  return typeof x === "object" && x !== null && typeof (x as Connection).authorize === "function" && typeof (x as Connection).server === "string";
+  return (
+    typeof x === "object" && x !== null && typeof (x as Connection).authorize === "function" && typeof (x as Connection).server === "string"
+  );
 }
 
 export interface SendOptions {

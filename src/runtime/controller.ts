@@ -63,7 +63,8 @@ export interface Controller {
 
 export function defineController(opts: ControllerOptions): Controller {
   const workers = opts.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`controller ${opts.name}: workers must be an integer >= 1, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error(`controller ${opts.name}: workers must be an integer >= 1, got ${workers}`);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const log = (opts.logger ?? silentLogger()).child({ controller: opts.name });
   const m = runtimeMetrics(opts.registry);

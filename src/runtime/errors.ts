@@ -80,7 +80,9 @@ export function apiErrorFrom(method: string, path: string, code: number, body: u
     case 404:
       return new NotFoundError(method, path, code, status);
     case 409:
-      return status.reason === "AlreadyExists" ? new AlreadyExistsError(method, path, code, status) : new ConflictError(method, path, code, status);
+      return status.reason === "AlreadyExists"
+        ? new AlreadyExistsError(method, path, code, status)
+        : new ConflictError(method, path, code, status);
     case 422:
       return new InvalidError(method, path, code, status);
     case 403:

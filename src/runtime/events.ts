@@ -138,7 +138,10 @@ export class EventRecorder {
       return;
     }
     if (this.#writes.pendingCount >= this.#o.maxQueuedWrites) {
-      this.#log.warn({ reason: ev.reason, object: regarding.metadata?.name, queued: this.#writes.pendingCount }, "Event dropped: too many Event writes waiting");
+      this.#log.warn(
+        { reason: ev.reason, object: regarding.metadata?.name, queued: this.#writes.pendingCount },
+        "Event dropped: too many Event writes waiting",
+      );
       return;
     }
     this.#pruneSeries(now);

@@ -78,19 +78,29 @@ export class ExecCredentialSource {
     for (const e of cfg.env) env[e.name] = e.value;
     env["KUBERNETES_EXEC_INFO"] = JSON.stringify({ apiVersion: cfg.apiVersion, kind: "ExecCredential", spec });
     // client-go resolves a relative command that contains a separator against the kubeconfig's directory.
-    const command = cfg.command.includes("/") && !path.isAbsolute(cfg.command) && cfg.cwd ? path.resolve(cfg.cwd, cfg.command) : cfg.command;
+    const command =
+      cfg.command.includes("/") && !path.isAbsolute(cfg.command) && cfg.cwd ? path.resolve(cfg.cwd, cfg.command) : cfg.command;
     const stdout = await new Promise<string>((resolve, reject) => {
-      const child = execFile(command, cfg.args, { env, timeout: PLUGIN_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024, encoding: "utf8" }, (err, out, errOut) => {
-        if (!err) return resolve(out);
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") {
-          reject(new ExecCredentialError(`exec credential plugin "${cfg.command}" was not found${cfg.installHint ? `: ${cfg.installHint.trim()}` : ""}`));
-          return;
-        }
-        const why = err.killed ? `was killed after ${PLUGIN_TIMEOUT_MS} ms` : `failed (exit code ${String(code ?? err.message)})`;
-        const tail = errOut.trim().slice(-2000);
-        reject(new ExecCredentialError(`exec credential plugin "${cfg.command}" ${why}${tail ? `: ${tail}` : ""}`));
-      });
+      const child = execFile(
+        command,
+        cfg.args,
+        { env, timeout: PLUGIN_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024, encoding: "utf8" },
+        (err, out, errOut) => {
+          if (!err) return resolve(out);
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === "ENOENT") {
+            reject(
+              new ExecCredentialError(
+                `exec credential plugin "${cfg.command}" was not found${cfg.installHint ? `: ${cfg.installHint.trim()}` : ""}`,
+              ),
+            );
+            return;
+          }
+          const why = err.killed ? `was killed after ${PLUGIN_TIMEOUT_MS} ms` : `failed (exit code ${String(code ?? err.message)})`;
+          const tail = errOut.trim().slice(-2000);
+          reject(new ExecCredentialError(`exec credential plugin "${cfg.command}" ${why}${tail ? `: ${tail}` : ""}`));
+        },
+      );
       child.stdin?.end();
     });
     const result = parseExecCredential(stdout, cfg);
@@ -111,7 +121,10 @@ export function parseExecCredential(stdout: string, cfg: Pick<ExecConfig, "comma
   if (!body || typeof body !== "object") throw new ExecCredentialError(`${where}: output is not a JSON object`);
   const o = body as { apiVersion?: unknown; kind?: unknown; status?: Record<string, unknown> };
   if (o.kind !== "ExecCredential") throw new ExecCredentialError(`${where}: kind is ${JSON.stringify(o.kind)}, expected "ExecCredential"`);
-  if (o.apiVersion !== cfg.apiVersion) throw new ExecCredentialError(`${where}: apiVersion is ${JSON.stringify(o.apiVersion)}, but the kubeconfig asked for "${cfg.apiVersion}"`);
+  if (o.apiVersion !== cfg.apiVersion)
+    throw new ExecCredentialError(
+      `${where}: apiVersion is ${JSON.stringify(o.apiVersion)}, but the kubeconfig asked for "${cfg.apiVersion}"`,
+    );
   const s = o.status;
   if (!s || typeof s !== "object") throw new ExecCredentialError(`${where}: status is missing`);
   const field = (name: string): string | undefined => {
@@ -124,12 +137,14 @@ export function parseExecCredential(stdout: string, cfg: Pick<ExecConfig, "comma
   const certData = field("clientCertificateData");
   const keyData = field("clientKeyData");
   const expiry = field("expirationTimestamp");
-  if (Boolean(certData) !== Boolean(keyData)) throw new ExecCredentialError(`${where}: status.clientCertificateData and status.clientKeyData must be set together`);
+  if (Boolean(certData) !== Boolean(keyData))
+    throw new ExecCredentialError(`${where}: status.clientCertificateData and status.clientKeyData must be set together`);
   if (!token && !certData) throw new ExecCredentialError(`${where}: status has neither a token nor clientCertificateData/clientKeyData`);
   let expiresAt: number | undefined;
   if (expiry) {
     expiresAt = Date.parse(expiry);
-    if (Number.isNaN(expiresAt)) throw new ExecCredentialError(`${where}: status.expirationTimestamp ${JSON.stringify(expiry)} is not an RFC 3339 time`);
+    if (Number.isNaN(expiresAt))
+      throw new ExecCredentialError(`${where}: status.expirationTimestamp ${JSON.stringify(expiry)} is not an RFC 3339 time`);
   }
   return {
     token,

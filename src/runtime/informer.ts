@@ -36,8 +36,7 @@ export interface InformerOptions<T> {
   /**
    * Restart backoff after a non-410 error (default 1 s doubling to 8 s, with jitter). The cap is
    * lower than client-go's 30 s: an operator runs a handful of informers, so retrying every 8 s
-   * through an API server outage costs little, and the soak measured recovery after an API
-   * server or etcd restart taking up to 42 s with the 30 s cap.
+   * through an API server outage costs little and the informer is back soon after the server.
    */
   restartBaseMs?: number;
   restartMaxMs?: number;
@@ -246,7 +245,10 @@ export class Informer<T extends KubernetesObject> {
     if (this.#synced) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? 120_000;
-      const timer = setTimeout(() => done(new Error(`informer ${this.kind}.${this.apiVersion}: cache did not sync within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new Error(`informer ${this.kind}.${this.apiVersion}: cache did not sync within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onAbort = (): void => done(new Error(`informer ${this.kind}: waitForSync aborted`));
       const done = (err?: Error): void => {
         clearTimeout(timer);
@@ -490,7 +492,11 @@ export interface KeySink {
 }
 
 /** Calls `mapper` on every event (old and new object on update) and enqueues the keys it returns. */
-export function enqueueMapped<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink, mapper: (obj: T) => Iterable<string>): void {
+export function enqueueMapped<T extends KubernetesObject>(
+  informer: Informer<T>,
+  sink: KeySink,
+  mapper: (obj: T) => Iterable<string>,
+): void {
   const emit = (obj: T): void => {
     for (const k of mapper(obj)) sink.enqueue(k);
   };
@@ -513,7 +519,11 @@ export function enqueueOwn<T extends KubernetesObject>(informer: Informer<T>, si
  * Enqueues the key of the controller owner of each child whose controller reference is of
  * `owner` kind (controller-runtime's Owns()). The owner is assumed to live in the child's namespace.
  */
-export function enqueueControllerOwner<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink, owner: { apiVersion: string; kind: string }): void {
+export function enqueueControllerOwner<T extends KubernetesObject>(
+  informer: Informer<T>,
+  sink: KeySink,
+  owner: { apiVersion: string; kind: string },
+): void {
   const group = groupOf(owner.apiVersion);
   enqueueMapped(informer, sink, (o) => {
     const ref = getControllerOf(o);

@@ -161,7 +161,10 @@ export class Kube {
   }
 
   /** URL path of a collection (no name) or an object, optionally a subresource of it. */
-  async pathFor(ref: GroupVersionKind & { namespace?: string | undefined; name?: string | undefined; subresource?: string }, signal?: AbortSignal): Promise<string> {
+  async pathFor(
+    ref: GroupVersionKind & { namespace?: string | undefined; name?: string | undefined; subresource?: string },
+    signal?: AbortSignal,
+  ): Promise<string> {
     const info = await this.resourceFor(ref, signal);
     let p = groupVersionPath(ref.apiVersion);
     if (info.namespaced && ref.namespace) p += `/namespaces/${encodeURIComponent(ref.namespace)}`;
@@ -186,7 +189,10 @@ export class Kube {
     // Per-request timeout with a timer we clear on completion (AbortSignal.timeout would keep a
     // timer alive for the full timeout after every request, which adds up at high request rates).
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(new DOMException(`${method} ${path} timed out after ${this.#requestTimeoutMs} ms`, "TimeoutError")), this.#requestTimeoutMs);
+    const timer = setTimeout(
+      () => ctl.abort(new DOMException(`${method} ${path} timed out after ${this.#requestTimeoutMs} ms`, "TimeoutError")),
+      this.#requestTimeoutMs,
+    );
     const onAbort = (): void => ctl.abort(opts.signal?.reason);
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -293,7 +299,11 @@ export class Kube {
   }
 
   /** Non-apply patch (merge, strategic or JSON patch), optionally on a subresource. */
-  async patch<T extends KubernetesObject>(ref: ObjectRef, patch: unknown, opts: WriteOptions & { type?: PatchType; subresource?: string } = {}): Promise<T> {
+  async patch<T extends KubernetesObject>(
+    ref: ObjectRef,
+    patch: unknown,
+    opts: WriteOptions & { type?: PatchType; subresource?: string } = {},
+  ): Promise<T> {
     const path = await this.pathFor({ ...ref, ...(opts.subresource ? { subresource: opts.subresource } : {}) }, opts.signal);
     return this.request<T>("PATCH", path, {
       body: patch,
@@ -325,7 +335,10 @@ export class Kube {
   }
 
   /** Authoritative read that maps NotFound to undefined. */
-  async getOrUndefined<T extends KubernetesObject>(ref: ObjectRef, opts: { signal?: AbortSignal | undefined } = {}): Promise<T | undefined> {
+  async getOrUndefined<T extends KubernetesObject>(
+    ref: ObjectRef,
+    opts: { signal?: AbortSignal | undefined } = {},
+  ): Promise<T | undefined> {
     try {
       return await this.get<T>(ref, opts);
     } catch (e) {

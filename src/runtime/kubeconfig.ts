@@ -71,7 +71,9 @@ export interface InClusterOptions {
 /** True if this process looks like it runs in a pod with a mounted service account. */
 export function inClusterAvailable(opts: InClusterOptions = {}): boolean {
   const env = opts.env ?? process.env;
-  return Boolean(env["KUBERNETES_SERVICE_HOST"] && env["KUBERNETES_SERVICE_PORT"] && existsSync(path.join(opts.dir ?? SERVICE_ACCOUNT_DIR, "token")));
+  return Boolean(
+    env["KUBERNETES_SERVICE_HOST"] && env["KUBERNETES_SERVICE_PORT"] && existsSync(path.join(opts.dir ?? SERVICE_ACCOUNT_DIR, "token")),
+  );
 }
 
 /**
@@ -84,10 +86,16 @@ export function loadInClusterConfig(opts: InClusterOptions = {}): ClusterConfig 
   const dir = opts.dir ?? SERVICE_ACCOUNT_DIR;
   const host = env["KUBERNETES_SERVICE_HOST"];
   const port = env["KUBERNETES_SERVICE_PORT"];
-  if (!host || !port) throw new KubeConfigError("in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (is this running in a pod?)");
+  if (!host || !port)
+    throw new KubeConfigError(
+      "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (is this running in a pod?)",
+    );
   const tokenPath = path.join(dir, "token");
   const caPath = path.join(dir, "ca.crt");
-  if (!existsSync(tokenPath)) throw new KubeConfigError(`in-cluster config: service account token ${tokenPath} does not exist (automountServiceAccountToken: false?)`);
+  if (!existsSync(tokenPath))
+    throw new KubeConfigError(
+      `in-cluster config: service account token ${tokenPath} does not exist (automountServiceAccountToken: false?)`,
+    );
   const ca = readFileOrThrow(caPath, "in-cluster config: service account CA");
   const nsPath = path.join(dir, "namespace");
   const namespace = existsSync(nsPath) ? readFileSync(nsPath, "utf8").trim() || undefined : undefined;
@@ -231,7 +239,8 @@ function fileOrData(where: string, field: string, file: string | undefined, data
   if (data) {
     const buf = Buffer.from(data, "base64");
     // Buffer.from silently skips bad characters; a PEM must decode to something that looks like one.
-    if (buf.length === 0 || !buf.toString("latin1").includes("-----BEGIN")) throw new KubeConfigError(`${where}.${field}-data: not base64 of a PEM block`);
+    if (buf.length === 0 || !buf.toString("latin1").includes("-----BEGIN"))
+      throw new KubeConfigError(`${where}.${field}-data: not base64 of a PEM block`);
     return buf;
   }
   return undefined;
@@ -250,10 +259,16 @@ export function loadKubeConfigFiles(files: string[], opts: KubeConfigFileOptions
   const ctxName = opts.context ?? m.currentContext;
   if (!ctxName) throw new KubeConfigError(`kubeconfig ${shown}: no current-context is set (and no context was chosen)`);
   const ctx = m.contexts.get(ctxName);
-  if (!ctx) throw new KubeConfigError(`kubeconfig ${shown}: context "${ctxName}" is not defined (contexts: ${[...m.contexts.keys()].join(", ") || "none"})`);
+  if (!ctx)
+    throw new KubeConfigError(
+      `kubeconfig ${shown}: context "${ctxName}" is not defined (contexts: ${[...m.contexts.keys()].join(", ") || "none"})`,
+    );
   const clusterName = ctx.item.context.cluster;
   const cl = m.clusters.get(clusterName);
-  if (!cl) throw new KubeConfigError(`kubeconfig ${ctx.file}: contexts[${ctx.index}] ("${ctxName}"): cluster "${clusterName}" is not defined (clusters: ${[...m.clusters.keys()].join(", ") || "none"})`);
+  if (!cl)
+    throw new KubeConfigError(
+      `kubeconfig ${ctx.file}: contexts[${ctx.index}] ("${ctxName}"): cluster "${clusterName}" is not defined (clusters: ${[...m.clusters.keys()].join(", ") || "none"})`,
+    );
   const cWhere = `kubeconfig ${cl.file}: clusters[${cl.index}].cluster`;
   const c = cl.item.cluster;
   if (c["proxy-url"]) throw new KubeConfigError(`${cWhere}.proxy-url is not supported by this client; reach the API server directly`);
@@ -263,7 +278,8 @@ export function loadKubeConfigFiles(files: string[], opts: KubeConfigFileOptions
   } catch {
     throw new KubeConfigError(`${cWhere}.server: "${c.server}" is not a URL`);
   }
-  if (server.protocol !== "https:" && server.protocol !== "http:") throw new KubeConfigError(`${cWhere}.server: "${c.server}" must be http(s)://`);
+  if (server.protocol !== "https:" && server.protocol !== "http:")
+    throw new KubeConfigError(`${cWhere}.server: "${c.server}" must be http(s)://`);
   const clusterDir = path.dirname(cl.file);
   const ca = fileOrData(cWhere, "certificate-authority", c["certificate-authority"], c["certificate-authority-data"], clusterDir);
 
@@ -274,11 +290,15 @@ export function loadKubeConfigFiles(files: string[], opts: KubeConfigFileOptions
   let impersonateGroups: string[] | undefined;
   if (userName) {
     const us = m.users.get(userName);
-    if (!us) throw new KubeConfigError(`kubeconfig ${ctx.file}: contexts[${ctx.index}] ("${ctxName}"): user "${userName}" is not defined (users: ${[...m.users.keys()].join(", ") || "none"})`);
+    if (!us)
+      throw new KubeConfigError(
+        `kubeconfig ${ctx.file}: contexts[${ctx.index}] ("${ctxName}"): user "${userName}" is not defined (users: ${[...m.users.keys()].join(", ") || "none"})`,
+      );
     const uWhere = `kubeconfig ${us.file}: users[${us.index}].user`;
     const u = us.item.user ?? {};
     const userDir = path.dirname(us.file);
-    if (u["auth-provider"] !== undefined) throw new KubeConfigError(`${uWhere}.auth-provider is not supported (removed from kubectl too); use an exec credential plugin`);
+    if (u["auth-provider"] !== undefined)
+      throw new KubeConfigError(`${uWhere}.auth-provider is not supported (removed from kubectl too); use an exec credential plugin`);
     impersonateUser = u.as || undefined;
     impersonateGroups = u["as-groups"]?.length ? u["as-groups"] : undefined;
     if (impersonateGroups && !impersonateUser) throw new KubeConfigError(`${uWhere}.as-groups needs \`as\` (a user to impersonate) too`);
@@ -287,7 +307,9 @@ export function loadKubeConfigFiles(files: string[], opts: KubeConfigFileOptions
     if (cert && !key) throw new KubeConfigError(`${uWhere}: client-certificate is set but client-key is not`);
     if (key && !cert) throw new KubeConfigError(`${uWhere}: client-key is set but client-certificate is not`);
     if (cert && key) clientCert = { cert, key };
-    const kinds = [u.token || u.tokenFile ? "token" : "", u.username || u.password ? "username/password" : "", u.exec ? "exec" : ""].filter(Boolean);
+    const kinds = [u.token || u.tokenFile ? "token" : "", u.username || u.password ? "username/password" : "", u.exec ? "exec" : ""].filter(
+      Boolean,
+    );
     if (kinds.length > 1) throw new KubeConfigError(`${uWhere}: more than one credential is set (${kinds.join(", ")}); keep one`);
     if (u.token) credential = { type: "token", token: u.token };
     else if (u.tokenFile) {
@@ -300,9 +322,12 @@ export function loadKubeConfigFiles(files: string[], opts: KubeConfigFileOptions
     } else if (u.exec) {
       const e = u.exec;
       if (e.apiVersion !== "client.authentication.k8s.io/v1" && e.apiVersion !== "client.authentication.k8s.io/v1beta1") {
-        throw new KubeConfigError(`${uWhere}.exec.apiVersion: "${e.apiVersion}" is not supported (client.authentication.k8s.io/v1 or v1beta1)`);
+        throw new KubeConfigError(
+          `${uWhere}.exec.apiVersion: "${e.apiVersion}" is not supported (client.authentication.k8s.io/v1 or v1beta1)`,
+        );
       }
-      if (e.interactiveMode === "Always") throw new KubeConfigError(`${uWhere}.exec.interactiveMode is Always, but this process has no terminal to prompt on`);
+      if (e.interactiveMode === "Always")
+        throw new KubeConfigError(`${uWhere}.exec.interactiveMode is Always, but this process has no terminal to prompt on`);
       credential = {
         type: "exec",
         exec: {
@@ -358,5 +383,7 @@ export function loadDefaultConfig(opts: DefaultConfigOptions = {}): ClusterConfi
   if (inClusterAvailable(saOpts)) return loadInClusterConfig(saOpts);
   const home = path.join(opts.home ?? homedir(), ".kube", "config");
   if (existsSync(home)) return loadKubeConfigFiles([home], opts);
-  throw new KubeConfigError(`no Kubernetes configuration found: no --kubeconfig, KUBECONFIG unset, not in a pod (KUBERNETES_SERVICE_HOST unset or no service account token), and no ${home}`);
+  throw new KubeConfigError(
+    `no Kubernetes configuration found: no --kubeconfig, KUBECONFIG unset, not in a pod (KUBERNETES_SERVICE_HOST unset or no service account token), and no ${home}`,
+  );
 }

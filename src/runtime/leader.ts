@@ -60,11 +60,19 @@ export type ElectionOutcome = "stopped" | "lost";
 const JITTER = 1.2;
 
 function errCode(e: unknown): number | undefined {
-  return e && typeof e === "object" && "code" in e && typeof (e as { code: unknown }).code === "number" ? (e as { code: number }).code : undefined;
+  return e && typeof e === "object" && "code" in e && typeof (e as { code: unknown }).code === "number"
+    ? (e as { code: number }).code
+    : undefined;
 }
 
 function recordKey(s: LeaseSpec | undefined): string {
-  return JSON.stringify([s?.holderIdentity ?? "", s?.leaseDurationSeconds ?? 0, s?.leaseTransitions ?? 0, s?.acquireTime ?? "", s?.renewTime ?? ""]);
+  return JSON.stringify([
+    s?.holderIdentity ?? "",
+    s?.leaseDurationSeconds ?? 0,
+    s?.leaseTransitions ?? 0,
+    s?.acquireTime ?? "",
+    s?.renewTime ?? "",
+  ]);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -104,9 +112,11 @@ export class LeaderElector {
     const renew = opts.renewDeadlineMs ?? 10_000;
     const retry = opts.retryPeriodMs ?? 2_000;
     if (!(lease > renew)) throw new Error(`leader election: leaseDuration (${lease} ms) must be greater than renewDeadline (${renew} ms)`);
-    if (!(renew > retry * JITTER)) throw new Error(`leader election: renewDeadline (${renew} ms) must be greater than retryPeriod*${JITTER} (${retry * JITTER} ms)`);
+    if (!(renew > retry * JITTER))
+      throw new Error(`leader election: renewDeadline (${renew} ms) must be greater than retryPeriod*${JITTER} (${retry * JITTER} ms)`);
     if (!(retry > 0)) throw new Error("leader election: retryPeriod must be positive");
-    if (lease % 1000 !== 0) throw new Error(`leader election: leaseDuration must be whole seconds (the Lease stores seconds), got ${lease} ms`);
+    if (lease % 1000 !== 0)
+      throw new Error(`leader election: leaseDuration must be whole seconds (the Lease stores seconds), got ${lease} ms`);
     if (!opts.namespace || !opts.name) throw new Error("leader election: namespace and name are required");
     this.#o = opts;
     this.#leaseSeconds = lease / 1000;
@@ -119,7 +129,11 @@ export class LeaderElector {
     this.#ref = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: opts.namespace, name: opts.name };
     // Lease is a built-in kind: no discovery round trip before the first campaign.
     this.#kube.registerResource(this.#ref, { plural: "leases", namespaced: true });
-    this.#log = (opts.logger ?? silentLogger()).child({ component: "leader-election", lease: `${opts.namespace}/${opts.name}`, identity: this.identity });
+    this.#log = (opts.logger ?? silentLogger()).child({
+      component: "leader-election",
+      lease: `${opts.namespace}/${opts.name}`,
+      identity: this.identity,
+    });
   }
 
   isLeader(): boolean {
@@ -206,9 +220,12 @@ export class LeaderElector {
     // A process frozen past its renew deadline (GC pause, SIGSTOP, CPU starvation) may already
     // have been replaced. This timer is overdue the moment it runs again, so it stands down
     // before the renew loop (or anything else) gets a turn.
-    const watchdog = setInterval(() => {
-      if (Date.now() - this.#lastRenewAt >= this.#renewDeadline) lose("not renewed within the renew deadline (the process did not run)");
-    }, Math.max(20, Math.min(250, this.#retry / 2)));
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - this.#lastRenewAt >= this.#renewDeadline) lose("not renewed within the renew deadline (the process did not run)");
+      },
+      Math.max(20, Math.min(250, this.#retry / 2)),
+    );
     while (!wake.aborted) {
       await sleep(this.#retry, wake);
       if (wake.aborted) break;

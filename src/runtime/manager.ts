@@ -72,7 +72,8 @@ export class Manager {
 
   addController(controller: Controller): Controller {
     if (this.#started) throw new Error("manager: addController after start");
-    if (this.#controllers.some((c) => c.name === controller.name)) throw new Error(`manager: duplicate controller name "${controller.name}"`);
+    if (this.#controllers.some((c) => c.name === controller.name))
+      throw new Error(`manager: duplicate controller name "${controller.name}"`);
     this.#controllers.push(controller);
     return controller;
   }
@@ -136,9 +137,13 @@ export class Manager {
       onStartedLeading: (signal) => {
         // Leadership can end between two callbacks (a frozen process waking up): no reconcile
         // may start after that, so the queues shut at once rather than when #lost() gets a turn.
-        signal.addEventListener("abort", () => {
-          if (!this.#stopping) for (const c of this.#controllers) void c.stop(0);
-        }, { once: true });
+        signal.addEventListener(
+          "abort",
+          () => {
+            if (!this.#stopping) for (const c of this.#controllers) void c.stop(0);
+          },
+          { once: true },
+        );
         this.#startLeading().catch((err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))));
       },
     });

@@ -80,7 +80,8 @@ export class TokenBucket {
   #last: number;
 
   constructor(opts: TokenBucketOptions) {
-    if (!(opts.qps > 0) || !(opts.burst >= 1)) throw new Error(`TokenBucket: need qps > 0 and burst >= 1, got qps=${opts.qps} burst=${opts.burst}`);
+    if (!(opts.qps > 0) || !(opts.burst >= 1))
+      throw new Error(`TokenBucket: need qps > 0 and burst >= 1, got qps=${opts.qps} burst=${opts.burst}`);
     this.#qps = opts.qps;
     this.#burst = opts.burst;
     this.#now = opts.now ?? Date.now;

@@ -53,5 +53,9 @@ export function offMachineDrops(): number | undefined {
 /** The guard's kernel log lines (rate-limited): which pod tried which address. */
 export function offMachineLog(): string {
   const r = spawnSync("dmesg", [], { encoding: "utf8" });
-  return (r.stdout ?? "").split("\n").filter((l) => l.includes("agsb-offmachine:")).slice(-20).join("\n");
+  return (r.stdout ?? "")
+    .split("\n")
+    .filter((l) => l.includes("agsb-offmachine:"))
+    .slice(-20)
+    .join("\n");
 }

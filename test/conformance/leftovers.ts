@@ -39,7 +39,13 @@ export async function cleanLeftovers(kc: KubeConfig, before: ReadonlySet<string>
   for (const pod of (await core.listPodForAllNamespaces()).items) {
     const body = releasePatch(pod.metadata);
     const { name = "", namespace = "" } = pod.metadata ?? {};
-    if (body && (await core.patchNamespacedPod({ name, namespace, body }).then(() => true, () => false))) {
+    if (
+      body &&
+      (await core.patchNamespacedPod({ name, namespace, body }).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       done.push(`released pod ${namespace}/${name}`);
     }
   }
@@ -48,13 +54,25 @@ export async function cleanLeftovers(kc: KubeConfig, before: ReadonlySet<string>
   for (const sandbox of list.items ?? []) {
     const body = releasePatch(sandbox.metadata);
     const { name = "", namespace = "" } = sandbox.metadata ?? {};
-    if (body && (await custom.patchNamespacedCustomObject({ ...sandboxes, namespace, name, body }).then(() => true, () => false))) {
+    if (
+      body &&
+      (await custom.patchNamespacedCustomObject({ ...sandboxes, namespace, name, body }).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       done.push(`released sandbox ${namespace}/${name}`);
     }
   }
   const live = (await core.listNamespace()).items.filter((n) => !n.metadata?.deletionTimestamp).map((n) => n.metadata?.name ?? "");
   for (const ns of leftoverNamespaces(before, live)) {
-    if (await core.deleteNamespace({ name: ns }).then(() => true, () => false)) done.push(`deleted namespace ${ns}`);
+    if (
+      await core.deleteNamespace({ name: ns }).then(
+        () => true,
+        () => false,
+      )
+    )
+      done.push(`deleted namespace ${ns}`);
   }
   return done;
 }

@@ -32,7 +32,10 @@ export function countOutcomes(runs: readonly BinaryRun[], notRunnable: readonly 
   let passed = 0;
   let failed = 0;
   for (const run of runs) {
-    for (const outcome of topLevelOutcomes(run).values()) outcome === "pass" ? passed++ : failed++;
+    for (const outcome of topLevelOutcomes(run).values()) {
+      if (outcome === "pass") passed++;
+      else failed++;
+    }
   }
   return { passed, failed, notRunnable: notRunnable.length };
 }
@@ -54,7 +57,11 @@ export function resultTable(runs: readonly BinaryRun[], notRunnable: readonly No
     }
   }
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ["binary", "test", "result", "time"][i]!.length));
-  const fmt = (row: readonly string[]): string => row.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd();
+  const fmt = (row: readonly string[]): string =>
+    row
+      .map((c, i) => c.padEnd(w[i]!))
+      .join("  ")
+      .trimEnd();
   lines.push(fmt(["binary", "test", "result", "time"]), fmt(w.map((n) => "-".repeat(n))));
   for (const row of rows) lines.push(fmt(row));
   if (notRunnable.length) {

@@ -17,13 +17,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { REPO_ROOT } from "../e2e/harness/cluster.js";
-import {
-  clusterVars,
-  ensureClusterUp,
-  importUpstreamTestImages,
-  offMachineDrops,
-  offMachineLog,
-} from "./cluster-setup.js";
+import { clusterVars, ensureClusterUp, importUpstreamTestImages, offMachineDrops, offMachineLog } from "./cluster-setup.js";
 import { GoTestOutputParser, topLevelName } from "./go-test-output.js";
 import { cleanLeftovers, namespaceNames } from "./leftovers.js";
 import { countOutcomes, failureDetails, resultTable, type BinaryRun } from "./report.js";
@@ -50,14 +44,22 @@ function fail(msg: string): never {
 function upstreamPaths(): Map<string, string> {
   const r = spawnSync("bash", [BUILD_SCRIPT, "paths"], { encoding: "utf8" });
   if (r.status !== 0) fail(`scripts/lib/build-upstream-e2e.sh paths failed: ${r.stderr}`);
-  return new Map(r.stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return new Map(
+    r.stdout
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 /** Top-level tests and benchmarks a binary contains. */
 function listTests(path: string): string[] {
   const r = spawnSync(path, ["-test.list", ".*"], { encoding: "utf8" });
   if (r.status !== 0) fail(`${path} -test.list failed: ${r.stderr}`);
-  return r.stdout.split("\n").map((l) => l.trim()).filter((l) => /^(Test|Benchmark|Example|Fuzz)/.test(l));
+  return r.stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /^(Test|Benchmark|Example|Fuzz)/.test(l));
 }
 
 /** Stops the tier before anything runs if upstream's sources could reach beyond this machine. */
@@ -65,9 +67,12 @@ function auditSources(moduleRoot: string): void {
   const skipped = new Set(notRunnable.map((n) => n.name));
   const findings = auditPackages(moduleRoot, AUDITED_DIRS);
   const blocking = findings.filter((f) => f.test === undefined || !skipped.has(f.test));
-  for (const f of findings.filter((x) => !blocking.includes(x))) log(`source audit: ${f.file}:${f.line} ${f.what} (in ${f.test}, which does not run)`);
+  for (const f of findings.filter((x) => !blocking.includes(x)))
+    log(`source audit: ${f.file}:${f.line} ${f.what} (in ${f.test}, which does not run)`);
   if (blocking.length) {
-    fail(`upstream's test sources name places beyond this machine; refusing to run them:\n${blocking.map((f) => `  ${f.file}:${f.line} ${f.what}${f.test ? ` (${f.test})` : ""}`).join("\n")}`);
+    fail(
+      `upstream's test sources name places beyond this machine; refusing to run them:\n${blocking.map((f) => `  ${f.file}:${f.line} ${f.what}${f.test ? ` (${f.test})` : ""}`).join("\n")}`,
+    );
   }
   log(`source audit: no test that runs names an address beyond this machine (${AUDITED_DIRS.join(", ")})`);
 }
@@ -140,8 +145,10 @@ async function main(): Promise<void> {
   for (const b of binaries) {
     const { unknown, stale } = unaccounted(b.id, listTests(paths.get(b.pathKey) ?? fail(`no ${b.pathKey}`)));
     if (unknown.length || stale.length) {
-      fail(`${b.id}: the plan (test/conformance/upstream-plan.ts) is out of date: ` +
-        `${unknown.length ? `neither run nor explained: ${unknown.join(", ")}; ` : ""}${stale.length ? `not in the binary: ${stale.join(", ")}` : ""}`);
+      fail(
+        `${b.id}: the plan (test/conformance/upstream-plan.ts) is out of date: ` +
+          `${unknown.length ? `neither run nor explained: ${unknown.join(", ")}; ` : ""}${stale.length ? `not in the binary: ${stale.join(", ")}` : ""}`,
+      );
     }
   }
 
@@ -150,12 +157,25 @@ async function main(): Promise<void> {
   const kubeconfig = vars.get("KUBECONFIG") ?? fail("scripts/cluster.sh env printed no KUBECONFIG");
   const kubectl = vars.get("KUBECTL") ?? fail("scripts/cluster.sh env printed no KUBECTL");
   importUpstreamTestImages(vars.get("CONTAINERD_SOCK") ?? fail("scripts/cluster.sh env printed no CONTAINERD_SOCK"));
-  const rollout = spawnSync(kubectl, ["--kubeconfig", kubeconfig, "-n", "agent-sandbox-system", "rollout", "status",
-    "deployment/agent-sandbox-controller", "--timeout=180s"], { stdio: ["ignore", "inherit", "inherit"] });
+  const rollout = spawnSync(
+    kubectl,
+    [
+      "--kubeconfig",
+      kubeconfig,
+      "-n",
+      "agent-sandbox-system",
+      "rollout",
+      "status",
+      "deployment/agent-sandbox-controller",
+      "--timeout=180s",
+    ],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
   if (rollout.status !== 0) fail("the operator (deployment agent-sandbox-system/agent-sandbox-controller) is not ready");
 
   const dropsBefore = offMachineDrops();
-  if (dropsBefore === undefined) fail("the local cluster's egress guard (iptables -t mangle AGSB-OFFMACHINE) is missing: run scripts/cluster.sh up");
+  if (dropsBefore === undefined)
+    fail("the local cluster's egress guard (iptables -t mangle AGSB-OFFMACHINE) is missing: run scripts/cluster.sh up");
   const workDir = mkdtempSync(join(tmpdir(), "agent-sandbox-conformance-"));
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
@@ -172,7 +192,8 @@ async function main(): Promise<void> {
   try {
     for (const b of selected) runs.push(await runBinary(b, paths.get(b.pathKey)!, { env, workDir, run: values.run }));
   } finally {
-    for (const done of await cleanLeftovers(kc, namespacesBefore).catch((e: unknown) => [`cleanup failed: ${String(e)}`])) log(`leftovers: ${done}`);
+    for (const done of await cleanLeftovers(kc, namespacesBefore).catch((e: unknown) => [`cleanup failed: ${String(e)}`]))
+      log(`leftovers: ${done}`);
     await provisioner.stop();
   }
   const dropsAfter = offMachineDrops();
@@ -185,12 +206,16 @@ async function main(): Promise<void> {
   const counts = countOutcomes(runs, listed);
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   console.log("");
-  log(`upstream ${paths.get("UPSTREAM_VERSION")}: ${counts.notRunnable} tests/benchmarks not runnable here (listed above); ` +
-    `${provisioner.provisioned()} volumes provisioned; logs in ${workDir}; ${minutes} min`);
+  log(
+    `upstream ${paths.get("UPSTREAM_VERSION")}: ${counts.notRunnable} tests/benchmarks not runnable here (listed above); ` +
+      `${provisioner.provisioned()} volumes provisioned; logs in ${workDir}; ${minutes} min`,
+  );
   let egressFailed = false;
   if (dropsAfter === undefined || dropsAfter !== dropsBefore) {
     egressFailed = true;
-    console.error(`[conformance] FAILED: ${dropsAfter === undefined ? "the egress guard disappeared" : `${dropsAfter - dropsBefore} packet(s) from pods tried to leave this machine`}\n${offMachineLog()}`);
+    console.error(
+      `[conformance] FAILED: ${dropsAfter === undefined ? "the egress guard disappeared" : `${dropsAfter - dropsBefore} packet(s) from pods tried to leave this machine`}\n${offMachineLog()}`,
+    );
   } else {
     log("egress guard: 0 packets from pods tried to leave this machine");
   }

@@ -42,7 +42,8 @@ export function auditGoSource(file: string, text: string): AuditFinding[] {
     const code = stripComment(raw);
     const add = (what: string): void => void found.push({ file, line: i + 1, what, test });
     for (const m of code.matchAll(URL)) if (!isLocalHost(m[1]!)) add(`URL to ${m[1]}`);
-    for (const m of code.matchAll(HOST_PORT)) if (!isLocalHost(m[1]!) && /[A-Za-z]/.test(m[1]!) && m[1]!.includes(".")) add(`address ${m[1]}:${m[2]}`);
+    for (const m of code.matchAll(HOST_PORT))
+      if (!isLocalHost(m[1]!) && /[A-Za-z]/.test(m[1]!) && m[1]!.includes(".")) add(`address ${m[1]}:${m[2]}`);
     for (const m of code.matchAll(IPV4)) {
       const ip = m[1]!;
       if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) continue;

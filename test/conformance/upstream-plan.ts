@@ -60,8 +60,7 @@ const capacity = (need: string): string =>
   `test's container, 100m for the injected execution server), and the local node (2 CPUs, one node) has room ` +
   `for about ${podsThatFit} beside the cluster's own pods: the rest stay Pending (FailedScheduling: Insufficient cpu)`;
 
-const benchmark = (covered: string): string =>
-  `benchmark (timing only, runs only with -test.bench); ${covered}`;
+const benchmark = (covered: string): string => `benchmark (timing only, runs only with -test.bench); ${covered}`;
 
 export const notRunnable: readonly NotRunnable[] = [
   {
@@ -90,8 +89,16 @@ export const notRunnable: readonly NotRunnable[] = [
     reason: capacity("a warm pool of 10 Ready sandboxes, claimed at once while the pool refills"),
   },
   { binary: "e2e", name: "BenchmarkChromeSandboxStartup", reason: benchmark("same scenario as TestRunChromeSandbox") },
-  { binary: "e2e", name: "BenchmarkChromeSandboxClaimStartup", reason: benchmark("needs the chrome-sandbox image (see TestRunChromeSandbox)") },
-  { binary: "e2e", name: "BenchmarkWarmPoolParallelClaim", reason: benchmark("same scenario as TestWarmPoolParallelClaim, which does not fit the node") },
+  {
+    binary: "e2e",
+    name: "BenchmarkChromeSandboxClaimStartup",
+    reason: benchmark("needs the chrome-sandbox image (see TestRunChromeSandbox)"),
+  },
+  {
+    binary: "e2e",
+    name: "BenchmarkWarmPoolParallelClaim",
+    reason: benchmark("same scenario as TestWarmPoolParallelClaim, which does not fit the node"),
+  },
   {
     binary: "extensions",
     name: "TestRunPythonRuntimeSandbox",
@@ -122,8 +129,16 @@ export const notRunnable: readonly NotRunnable[] = [
       "opt-in performance load test (-run-perf-load-test); needs the MovieLens data set on the node at /tmp/movielens " +
       "(an external download) and 20 python-runtime-sandbox pods on one node",
   },
-  { binary: "extensions", name: "BenchmarkRuntimeClassColdStart", reason: benchmark("cold start is measured by TestRuntimeClassStartupComparison") },
-  { binary: "extensions", name: "BenchmarkRuntimeClassWarmClaim", reason: benchmark("warm claims are measured by TestRuntimeClassStartupComparison") },
+  {
+    binary: "extensions",
+    name: "BenchmarkRuntimeClassColdStart",
+    reason: benchmark("cold start is measured by TestRuntimeClassStartupComparison"),
+  },
+  {
+    binary: "extensions",
+    name: "BenchmarkRuntimeClassWarmClaim",
+    reason: benchmark("warm claims are measured by TestRuntimeClassStartupComparison"),
+  },
 ];
 
 /** The not-runnable top-level tests of one binary. */

@@ -6,13 +6,7 @@
 // (the cluster has one node, this machine). Released volumes are deleted with their data.
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import {
-  CoreV1Api,
-  StorageV1Api,
-  type KubeConfig,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-} from "@kubernetes/client-node";
+import { CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolume, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
 
 export const STORAGE_CLASS = "agent-sandbox-conformance";
 export const PROVISIONER = "conformance.agent-sandbox.local/hostpath";
@@ -91,7 +85,8 @@ export async function startProvisioner(kc: KubeConfig, root: string, log: (msg: 
         count++;
         log(`provisioned ${pv.metadata?.name} (${pv.spec?.capacity?.["storage"]}) for ${pvc.metadata?.namespace}/${pvc.metadata?.name}`);
       } catch (e) {
-        if (!String(e).includes("AlreadyExists") && !String(e).includes("409")) log(`provisioning for ${pvc.metadata?.name} failed: ${String(e)}`);
+        if (!String(e).includes("AlreadyExists") && !String(e).includes("409"))
+          log(`provisioning for ${pvc.metadata?.name} failed: ${String(e)}`);
       }
     }
     await deleteReleased(core, root);

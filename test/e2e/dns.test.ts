@@ -12,7 +12,8 @@ import {
   type ClusterEnv,
 } from "./harness/cluster.js";
 
-const resolveScript = "import socket, sys\ntry:\n    print(socket.gethostbyname(sys.argv[1]))\nexcept OSError as e:\n    print('ERR', e)\n    sys.exit(1)";
+const resolveScript =
+  "import socket, sys\ntry:\n    print(socket.gethostbyname(sys.argv[1]))\nexcept OSError as e:\n    print('ERR', e)\n    sys.exit(1)";
 
 describe("cluster DNS (CoreDNS behind the kube-dns Service)", () => {
   let env: ClusterEnv;
@@ -33,7 +34,16 @@ describe("cluster DNS (CoreDNS behind the kube-dns Service)", () => {
     );
     await apply(
       env,
-      toolboxPod({ name: "named", namespace: ns, image: env.toolboxImage, labels: { app: "named" }, hostname: "box", subdomain: "stable", port: 8080, runtimeClassName: "gvisor" }),
+      toolboxPod({
+        name: "named",
+        namespace: ns,
+        image: env.toolboxImage,
+        labels: { app: "named" },
+        hostname: "box",
+        subdomain: "stable",
+        port: 8080,
+        runtimeClassName: "gvisor",
+      }),
     );
     await apply(env, toolboxPod({ name: "client", namespace: ns, image: env.toolboxImage, runtimeClassName: "gvisor" }));
     await Promise.all([waitPodReady(env, ns, "named"), waitPodReady(env, ns, "client")]);
@@ -69,7 +79,8 @@ describe("cluster DNS (CoreDNS behind the kube-dns Service)", () => {
   });
 
   it("reaches the API server through the kubernetes Service ClusterIP (kube-proxy)", async () => {
-    const script = "import socket\ns = socket.create_connection(('kubernetes.default.svc.cluster.local', 443), timeout=5)\nprint('connected')";
+    const script =
+      "import socket\ns = socket.create_connection(('kubernetes.default.svc.cluster.local', 443), timeout=5)\nprint('connected')";
     const r = await exec(env, ns, "client", ["python3", "-c", script]);
     expect(r.stdout.trim()).toBe("connected");
   });

@@ -55,7 +55,11 @@ describe("RuntimeClass gvisor on the local cluster", () => {
   });
 
   it("runs Python inside the gVisor pod as the non-root user", async () => {
-    const r = await exec(env, ns, "sandboxed", ["python3", "-c", "import os, pandas; print(os.getuid(), pandas.DataFrame({'a': [1, 2]}).a.sum())"]);
+    const r = await exec(env, ns, "sandboxed", [
+      "python3",
+      "-c",
+      "import os, pandas; print(os.getuid(), pandas.DataFrame({'a': [1, 2]}).a.sum())",
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe("1000 3");
   });

@@ -31,9 +31,34 @@ describe("NetworkPolicy enforcement", () => {
     ns = await createNamespace(env, "e2e-netpol");
     // Two listeners, so a blocked port is blocked by policy and not by nothing listening.
     const server = ["sh", "-c", "cd /tmp && python3 -m http.server 8081 & cd /tmp && exec python3 -m http.server 8080"];
-    await apply(env, toolboxPod({ name: "server", namespace: ns, image: env.toolboxImage, labels: { app: "server" }, command: server, port: 8080, runtimeClassName: "gvisor" }));
-    await apply(env, toolboxPod({ name: "allowed", namespace: ns, image: env.toolboxImage, labels: { role: "client" }, runtimeClassName: "gvisor" }));
-    await apply(env, toolboxPod({ name: "stranger", namespace: ns, image: env.toolboxImage, labels: { role: "other" }, command: server, port: 8080, runtimeClassName: "gvisor" }));
+    await apply(
+      env,
+      toolboxPod({
+        name: "server",
+        namespace: ns,
+        image: env.toolboxImage,
+        labels: { app: "server" },
+        command: server,
+        port: 8080,
+        runtimeClassName: "gvisor",
+      }),
+    );
+    await apply(
+      env,
+      toolboxPod({ name: "allowed", namespace: ns, image: env.toolboxImage, labels: { role: "client" }, runtimeClassName: "gvisor" }),
+    );
+    await apply(
+      env,
+      toolboxPod({
+        name: "stranger",
+        namespace: ns,
+        image: env.toolboxImage,
+        labels: { role: "other" },
+        command: server,
+        port: 8080,
+        runtimeClassName: "gvisor",
+      }),
+    );
     await Promise.all(["server", "allowed", "stranger"].map((p) => waitPodReady(env, ns, p)));
     serverIP = await podIP(env, ns, "server");
     strangerIP = await podIP(env, ns, "stranger");

@@ -30,7 +30,10 @@ describe("the bundled server", () => {
     const python = await execd.post<ExecuteAnswer>("/v1/execute", { language: "python", code: "x = 6 * 7\nx" });
     expect(python.status).toBe(200);
     expect(python.body.results).toEqual([{ mimeType: "text/plain", data: "42" }]);
-    const javascript = await execd.post<ExecuteAnswer>("/v1/execute", { language: "javascript", code: "const y = [1, 2, 3].map((n) => n * 2); y.join(',')" });
+    const javascript = await execd.post<ExecuteAnswer>("/v1/execute", {
+      language: "javascript",
+      code: "const y = [1, 2, 3].map((n) => n * 2); y.join(',')",
+    });
     expect(javascript.body.results).toEqual([{ mimeType: "text/plain", data: "'2,4,6'" }]);
     const bash = await execd.post<ExecuteAnswer>("/v1/execute", { language: "bash", code: "echo out; echo err >&2; (exit 3)" });
     expect([bash.body.stdout, bash.body.stderr, bash.body.exitCode]).toEqual(["out\n", "err\n", 3]);
@@ -48,7 +51,9 @@ describe("the bundled server", () => {
       wrap: (argv) => ({ file: "unshare", args: ["-fp", "--mount-proc", "--kill-child", ...argv] }),
     });
     try {
-      const answer = await pid1.post<ExecuteAnswer>("/v1/execute", { code: "import os\nprint(open('/proc/1/comm').read().strip(), open(f'/proc/{os.getppid()}/cmdline').read().split(chr(0))[1])" });
+      const answer = await pid1.post<ExecuteAnswer>("/v1/execute", {
+        code: "import os\nprint(open('/proc/1/comm').read().strip(), open(f'/proc/{os.getppid()}/cmdline').read().split(chr(0))[1])",
+      });
       // PID 1 is the init (bash); the interpreter's parent is the bundled server.
       expect(answer.body.stdout.trim()).toBe(`bash ${bundle}`);
     } finally {

@@ -79,7 +79,10 @@ describe("output floods", () => {
       body: JSON.stringify({ code: "for i in range(20000):\n    print('line', i)" }),
     });
     const events = await readNdjson(res);
-    const text = events.filter((e) => e.type === "stdout").map((e) => String(e.text)).join("");
+    const text = events
+      .filter((e) => e.type === "stdout")
+      .map((e) => String(e.text))
+      .join("");
     expect(Buffer.byteLength(text)).toBeLessThan(OUTPUT_LIMIT + 300);
     expect(text).toContain("output truncated");
     const summary = events.at(-1) as { type: string; exitCode: number; outputTruncated?: { limitBytes: number } };
@@ -89,7 +92,9 @@ describe("output floods", () => {
   });
 
   it("bounds the upstream /execute command output by the same limit", async () => {
-    const res = await execd.post<{ stdout: string; stderr: string; exit_code: number }>("/execute", { command: "yes spam | head -c 200000" });
+    const res = await execd.post<{ stdout: string; stderr: string; exit_code: number }>("/execute", {
+      command: "yes spam | head -c 200000",
+    });
     expect(res.status).toBe(200);
     expect(Buffer.byteLength(res.body.stdout)).toBeLessThanOrEqual(OUTPUT_LIMIT);
     expect(res.body.stderr).toContain("truncated");
@@ -124,7 +129,11 @@ describe("memory bombs", () => {
 
   it("javascript: the heap is capped below the interpreter's share; a heap bomb restarts the context and says so", async () => {
     await run({ language: "javascript", code: "globalThis.marker = 1" });
-    const bomb = await run({ language: "javascript", code: "const hog = []; while (true) hog.push(new Array(1e6).fill(1.5));", timeoutMs: 60_000 });
+    const bomb = await run({
+      language: "javascript",
+      code: "const hog = []; while (true) hog.push(new Array(1e6).fill(1.5));",
+      timeoutMs: 60_000,
+    });
     expect(bomb.error?.name).toBe("InterpreterDied");
     expect(bomb.context.stateLost).toBe(true);
     expect(bomb.context.restartReason).toMatch(/memory/i);

@@ -111,8 +111,7 @@ describe("bad input", () => {
   });
 
   it("400s malformed JSON, bad base64 and schema violations, naming the field", async () => {
-    const post = (body: string) =>
-      execd.request("/v1/execute", { method: "POST", headers: { "content-type": "application/json" }, body });
+    const post = (body: string) => execd.request("/v1/execute", { method: "POST", headers: { "content-type": "application/json" }, body });
     expect(await errorOf(await post("{not json"))).toMatchObject({ status: 400, code: "bad_request" });
     const badBase64 = await errorOf(await post(JSON.stringify({ code: "1", files: [{ name: "a", content: "@@@=" }] })));
     expect(badBase64.status).toBe(400);
@@ -132,9 +131,7 @@ describe("bad input", () => {
     );
     expect(badContext).toMatchObject({ status: 400 });
     expect(badContext.message).toContain('"id"');
-    const upstreamBad = await errorOf(
-      await execd.request("/execute", { method: "POST", body: JSON.stringify({ cmd: "ls" }) }),
-    );
+    const upstreamBad = await errorOf(await execd.request("/execute", { method: "POST", body: JSON.stringify({ cmd: "ls" }) }));
     expect(upstreamBad.message).toContain('"command"');
     // Nothing was lost: the default context still answers.
     expect((await execd.post<ExecuteAnswer>("/v1/execute", { code: "6 * 7" })).body.results[0]!.data).toBe("42");

@@ -92,7 +92,12 @@ export const segmentArb: fc.Arbitrary<string> = fc.oneof(
 
 /** A request-target path remainder: a few segments, sometimes absolute, sometimes very deep. */
 export const pathArb: fc.Arbitrary<string> = fc.oneof(
-  { weight: 20, arbitrary: fc.tuple(fc.boolean(), fc.array(segmentArb, { minLength: 1, maxLength: 6 })).map(([lead, s]) => `${lead ? "/" : ""}${s.join("/")}`) },
+  {
+    weight: 20,
+    arbitrary: fc
+      .tuple(fc.boolean(), fc.array(segmentArb, { minLength: 1, maxLength: 6 }))
+      .map(([lead, s]) => `${lead ? "/" : ""}${s.join("/")}`),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 2100 }).map((n) => Array.from({ length: n }, () => "d").join("/")) },
 );
 

@@ -152,7 +152,9 @@ export async function outsideState(world: FuzzWorld): Promise<Map<string, string
         state.set(rel, "dir");
         await walk(full);
       } else if (stats.isFile()) {
-        const hash = createHash("sha256").update(await readFile(full)).digest("hex");
+        const hash = createHash("sha256")
+          .update(await readFile(full))
+          .digest("hex");
         state.set(rel, `file:${stats.size}:${hash}:${stats.mtimeMs}`);
       } else state.set(rel, stats.isSymbolicLink() ? `link:${await readlink(full)}` : "other");
     }

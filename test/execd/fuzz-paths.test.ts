@@ -95,30 +95,28 @@ describe("fuzzed paths on every file-taking endpoint", () => {
     const secretTarget = encodeLoosely(`${world.sentinel}/${world.secretName}`);
     const tried = new Map<string, number>();
     const statuses = new Map<number, number>();
-    const property = fc.asyncProperty(
-      fc.constantFrom(...ENDPOINTS),
-      pathArb,
-      fc.boolean(),
-      async (endpoint, rawPath, rawNul) => {
-        await restorePlants(world);
-        const target = rawPath.replaceAll(SENTINEL_ABSOLUTE, secretTarget);
-        // JSON and multipart names are decoded strings; sometimes with a literal NUL spliced in.
-        const decoded = decodeOrNull(target);
-        const name = (decoded ?? target) + (rawNul ? "\u0000x" : "");
-        const req = endpoint.build(target, name);
-        const res = await rawRequest(world.port, req);
-        const what = `${endpoint.name} ${JSON.stringify(endpoint.via === "target" ? target : name).slice(0, 300)}`;
-        tried.set(endpoint.name, (tried.get(endpoint.name) ?? 0) + 1);
-        expectWellFormed(world, res, what);
-        const refused = endpoint.via === "target" ? decoded === null || mustRefuse(decoded, world.plants) : name === "" || mustRefuse(name, world.plants);
-        if (refused) expect(res.status, `${what} must be refused: ${res.body.toString("utf8").slice(0, 300)}`).toBeGreaterThanOrEqual(400);
-        if (endpoint.name === "GET /exists" && refused) expect(res.status, what).not.toBe(200);
-        statuses.set(Math.floor(res.status / 100), (statuses.get(Math.floor(res.status / 100)) ?? 0) + 1);
-        await expectOutsideUntouched(world, what);
-      },
-    );
+    const property = fc.asyncProperty(fc.constantFrom(...ENDPOINTS), pathArb, fc.boolean(), async (endpoint, rawPath, rawNul) => {
+      await restorePlants(world);
+      const target = rawPath.replaceAll(SENTINEL_ABSOLUTE, secretTarget);
+      // JSON and multipart names are decoded strings; sometimes with a literal NUL spliced in.
+      const decoded = decodeOrNull(target);
+      const name = (decoded ?? target) + (rawNul ? "\u0000x" : "");
+      const req = endpoint.build(target, name);
+      const res = await rawRequest(world.port, req);
+      const what = `${endpoint.name} ${JSON.stringify(endpoint.via === "target" ? target : name).slice(0, 300)}`;
+      tried.set(endpoint.name, (tried.get(endpoint.name) ?? 0) + 1);
+      expectWellFormed(world, res, what);
+      const refused =
+        endpoint.via === "target" ? decoded === null || mustRefuse(decoded, world.plants) : name === "" || mustRefuse(name, world.plants);
+      if (refused) expect(res.status, `${what} must be refused: ${res.body.toString("utf8").slice(0, 300)}`).toBeGreaterThanOrEqual(400);
+      if (endpoint.name === "GET /exists" && refused) expect(res.status, what).not.toBe(200);
+      statuses.set(Math.floor(res.status / 100), (statuses.get(Math.floor(res.status / 100)) ?? 0) + 1);
+      await expectOutsideUntouched(world, what);
+    });
     await fc.assert(property, { seed: 0x5eed01, numRuns: 1500 });
-    console.log(`fuzz-paths: ${[...tried].map(([k, v]) => `${k}=${v}`).join(", ")}; answers by class: ${[...statuses].map(([k, v]) => `${k}xx=${v}`).join(", ")}`);
+    console.log(
+      `fuzz-paths: ${[...tried].map(([k, v]) => `${k}=${v}`).join(", ")}; answers by class: ${[...statuses].map(([k, v]) => `${k}xx=${v}`).join(", ")}`,
+    );
     await expectServerHealthy(world);
     await expectOutsideUntouched(world, "after fuzzed paths");
   });
@@ -149,9 +147,23 @@ describe("fuzzed paths on every file-taking endpoint", () => {
 
   it("refuses reads and writes through symlinks user code planted, whatever the route", async () => {
     // The fixed cases a reviewer expects, run once each (the property above samples them).
-    for (const target of ["escape-dir/secret", "escape-file", "dangling", "inside/via-link/sub", "root-link/etc/passwd", "tmp-link", "ok-link/via-link", "loop-a"]) {
+    for (const target of [
+      "escape-dir/secret",
+      "escape-file",
+      "dangling",
+      "inside/via-link/sub",
+      "root-link/etc/passwd",
+      "tmp-link",
+      "ok-link/via-link",
+      "loop-a",
+    ]) {
       for (const method of ["GET", "PUT", "DELETE"]) {
-        const res = await rawRequest(world.port, { method, target: `/v1/files/${target}`, headers: [auth], ...(method === "PUT" ? { body: "x" } : {}) });
+        const res = await rawRequest(world.port, {
+          method,
+          target: `/v1/files/${target}`,
+          headers: [auth],
+          ...(method === "PUT" ? { body: "x" } : {}),
+        });
         expectWellFormed(world, res, `${method} ${target}`);
         expect(res.status, `${method} ${target}`).toBe(403);
       }

@@ -7,7 +7,17 @@ import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b64 } from "./harness.js";
-import { auth, errorMessage, expectOutsideUntouched, expectServerHealthy, expectWellFormed, FUZZ_MAX_BYTES, FUZZ_TOKEN, startFuzzWorld, type FuzzWorld } from "./fuzz-fixture.js";
+import {
+  auth,
+  errorMessage,
+  expectOutsideUntouched,
+  expectServerHealthy,
+  expectWellFormed,
+  FUZZ_MAX_BYTES,
+  FUZZ_TOKEN,
+  startFuzzWorld,
+  type FuzzWorld,
+} from "./fuzz-fixture.js";
 import { rawRequest, serialize, type RawRequest, type RawResponse } from "./raw-http.js";
 
 let world: FuzzWorld;
@@ -18,8 +28,41 @@ afterAll(async () => {
   await world?.stop();
 });
 
-const ROUTES = ["/", "/healthz", "/execute", "/upload", "/download/inside/file.txt", "/list", "/exists/x", "/v1/status", "/v1/execute", "/v1/executeCode", "/v1/contexts", "/v1/contexts/default", "/v1/contexts/default/restart", "/v1/files/inside/file.txt", "/no/such/route"];
-const ODD_METHODS = ["PATCH", "OPTIONS", "TRACE", "PROPFIND", "MKCOL", "LOCK", "PURGE", "SEARCH", "REPORT", "LINK", "CONNECT", "FOO", "get", "G3T", "GET GET", "P\u00d6ST"];
+const ROUTES = [
+  "/",
+  "/healthz",
+  "/execute",
+  "/upload",
+  "/download/inside/file.txt",
+  "/list",
+  "/exists/x",
+  "/v1/status",
+  "/v1/execute",
+  "/v1/executeCode",
+  "/v1/contexts",
+  "/v1/contexts/default",
+  "/v1/contexts/default/restart",
+  "/v1/files/inside/file.txt",
+  "/no/such/route",
+];
+const ODD_METHODS = [
+  "PATCH",
+  "OPTIONS",
+  "TRACE",
+  "PROPFIND",
+  "MKCOL",
+  "LOCK",
+  "PURGE",
+  "SEARCH",
+  "REPORT",
+  "LINK",
+  "CONNECT",
+  "FOO",
+  "get",
+  "G3T",
+  "GET GET",
+  "P\u00d6ST",
+];
 
 /** Workspace files the server writes while an upload is in flight (they must not survive). */
 async function leftovers(): Promise<string[]> {
@@ -47,15 +90,34 @@ describe("fuzzed HTTP transport", () => {
   it("odd methods and raw bytes in the request line get a JSON 4xx", async () => {
     const rawTarget = fc.oneof(
       fc.constantFrom(...ROUTES),
-      fc.tuple(fc.constantFrom(...ROUTES), fc.string({ unit: "binary", minLength: 1, maxLength: 6 })).map(([route, junk]) => Buffer.from(`${route}${junk}`, "utf8").toString("latin1")),
-      fc.constantFrom("*", "http://evil.invalid/v1/files/x", "//v1/files/x", "/v1/files/%", "/v1/files/\u0000", "/v1/files/a\tb", "/v1/files/a\\b", "/v1/files/#frag", "", "v1/files/x", "/v1/files/\u007f"),
+      fc
+        .tuple(fc.constantFrom(...ROUTES), fc.string({ unit: "binary", minLength: 1, maxLength: 6 }))
+        .map(([route, junk]) => Buffer.from(`${route}${junk}`, "utf8").toString("latin1")),
+      fc.constantFrom(
+        "*",
+        "http://evil.invalid/v1/files/x",
+        "//v1/files/x",
+        "/v1/files/%",
+        "/v1/files/\u0000",
+        "/v1/files/a\tb",
+        "/v1/files/a\\b",
+        "/v1/files/#frag",
+        "",
+        "v1/files/x",
+        "/v1/files/\u007f",
+      ),
     );
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ODD_METHODS, "GET", "POST", "PUT", "DELETE"), rawTarget, async (method, target) => {
         runs++;
         const what = `${JSON.stringify(method)} ${JSON.stringify(target)}`;
-        const res = await send({ method: Buffer.from(method, "utf8").toString("latin1"), target, headers: [auth], ...(method === "PUT" ? { body: "x" } : {}) });
+        const res = await send({
+          method: Buffer.from(method, "utf8").toString("latin1"),
+          target,
+          headers: [auth],
+          ...(method === "PUT" ? { body: "x" } : {}),
+        });
         await check(res, what);
       }),
       { seed: 0x5eed05, numRuns: 400 },
@@ -73,7 +135,11 @@ describe("fuzzed HTTP transport", () => {
         case "one":
           return { method: "GET", target: "/v1/status", headers: [auth, ["X-Big", "a".repeat(size)]] };
         case "many":
-          return { method: "GET", target: "/v1/status", headers: [auth, ...Array.from({ length: Math.ceil(size / 64) }, (_, i): [string, string] => [`X-H${i}`, "b".repeat(56)])] };
+          return {
+            method: "GET",
+            target: "/v1/status",
+            headers: [auth, ...Array.from({ length: Math.ceil(size / 64) }, (_, i): [string, string] => [`X-H${i}`, "b".repeat(56)])],
+          };
         case "url":
           return { method: "GET", target: `/v1/files/${"c".repeat(size)}`, headers: [auth] };
         default:
@@ -82,13 +148,29 @@ describe("fuzzed HTTP transport", () => {
     };
     const badAuth = fc
       .oneof(
-        fc.constantFrom("", "Bearer", "Bearer ", "Basic Zm9vOmJhcg==", `Bearer ${FUZZ_TOKEN}x`, `Bearer x${FUZZ_TOKEN}`, `Token ${FUZZ_TOKEN}`, `Bearer ${FUZZ_TOKEN.toUpperCase()}`, "Bearer \u00e9\u00e9"),
+        fc.constantFrom(
+          "",
+          "Bearer",
+          "Bearer ",
+          "Basic Zm9vOmJhcg==",
+          `Bearer ${FUZZ_TOKEN}x`,
+          `Bearer x${FUZZ_TOKEN}`,
+          `Token ${FUZZ_TOKEN}`,
+          `Bearer ${FUZZ_TOKEN.toUpperCase()}`,
+          "Bearer \u00e9\u00e9",
+        ),
         fc.string({ unit: "grapheme-ascii", maxLength: 40 }).map((s) => `Bearer ${s}`),
       )
       .filter((header) => header.trim() !== `Bearer ${FUZZ_TOKEN}`)
       .map((header): RawRequest => ({ method: "POST", target: "/v1/execute", headers: [["Authorization", header]], body: '{"code":"1"}' }));
     const framing = fc.constantFrom<RawRequest>(
-      { method: "POST", target: "/v1/execute", headers: [auth, ["Transfer-Encoding", "chunked"], ["Content-Length", "5"]], body: "0\r\n\r\n", contentLength: false },
+      {
+        method: "POST",
+        target: "/v1/execute",
+        headers: [auth, ["Transfer-Encoding", "chunked"], ["Content-Length", "5"]],
+        body: "0\r\n\r\n",
+        contentLength: false,
+      },
       { method: "POST", target: "/v1/execute", headers: [auth, ["Transfer-Encoding", "chunked"]], body: "zz\r\nabc\r\n0\r\n\r\n" },
       { method: "POST", target: "/v1/execute", headers: [auth, ["Content-Length", "5"], ["Content-Length", "6"]], body: "{}" },
       { method: "POST", target: "/v1/execute", headers: [auth, ["Content-Length", "-1"]], body: "{}", contentLength: false },
@@ -103,7 +185,11 @@ describe("fuzzed HTTP transport", () => {
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(hugeHeaders.map((huge) => ({ huge, kind: "huge" })), badAuth.map((req) => ({ req, kind: "auth" })), framing.map((req) => ({ req, kind: "framing" }))),
+        fc.oneof(
+          hugeHeaders.map((huge) => ({ huge, kind: "huge" })),
+          badAuth.map((req) => ({ req, kind: "auth" })),
+          framing.map((req) => ({ req, kind: "framing" })),
+        ),
         async (input) => {
           runs++;
           const kind = input.kind;
@@ -138,25 +224,64 @@ describe("fuzzed HTTP transport", () => {
             req = { method: "PUT", target: `/v1/files/${name}`, headers: [auth], body: bytes };
             break;
           case "put-chunked": {
-            const chunks = [bytes.subarray(0, size >> 1), bytes.subarray(size >> 1)].map((c) => Buffer.concat([Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from("\r\n")]));
-            req = { method: "PUT", target: `/v1/files/${name}`, headers: [auth, ["Transfer-Encoding", "chunked"]], body: Buffer.concat([...chunks, Buffer.from("0\r\n\r\n")]), contentLength: false };
+            const chunks = [bytes.subarray(0, size >> 1), bytes.subarray(size >> 1)].map((c) =>
+              Buffer.concat([Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from("\r\n")]),
+            );
+            req = {
+              method: "PUT",
+              target: `/v1/files/${name}`,
+              headers: [auth, ["Transfer-Encoding", "chunked"]],
+              body: Buffer.concat([...chunks, Buffer.from("0\r\n\r\n")]),
+              contentLength: false,
+            };
             break;
           }
           case "put-declared":
             // Declares the size and sends only a little: refused before reading.
-            req = { method: "PUT", target: `/v1/files/${name}`, headers: [auth, ["Content-Length", String(size)]], body: "tiny", contentLength: false };
+            req = {
+              method: "PUT",
+              target: `/v1/files/${name}`,
+              headers: [auth, ["Content-Length", String(size)]],
+              body: "tiny",
+              contentLength: false,
+            };
             break;
           case "upload": {
             const boundary = "overBoundary";
-            const body = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n\r\n`), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-            req = { method: "POST", target: "/upload", headers: [auth, ["Content-Type", `multipart/form-data; boundary=${boundary}`]], body };
+            const body = Buffer.concat([
+              Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\n\r\n`),
+              bytes,
+              Buffer.from(`\r\n--${boundary}--\r\n`),
+            ]);
+            req = {
+              method: "POST",
+              target: "/upload",
+              headers: [auth, ["Content-Type", `multipart/form-data; boundary=${boundary}`]],
+              body,
+            };
             break;
           }
           case "json-files":
-            req = { method: "POST", target: "/v1/execute", headers: [auth], body: JSON.stringify({ code: "1", files: [{ name, content: b64(bytes) }] }) };
+            req = {
+              method: "POST",
+              target: "/v1/execute",
+              headers: [auth],
+              body: JSON.stringify({ code: "1", files: [{ name, content: b64(bytes) }] }),
+            };
             break;
           default:
-            req = { method: "POST", target: "/v1/executeCode", headers: [auth], body: JSON.stringify({ code: "", files: [{ name: `${name}.a`, content: b64(bytes.subarray(0, size >> 1)) }, { name, content: b64(bytes.subarray(size >> 1)) }] }) };
+            req = {
+              method: "POST",
+              target: "/v1/executeCode",
+              headers: [auth],
+              body: JSON.stringify({
+                code: "",
+                files: [
+                  { name: `${name}.a`, content: b64(bytes.subarray(0, size >> 1)) },
+                  { name, content: b64(bytes.subarray(size >> 1)) },
+                ],
+              }),
+            };
         }
         const res = await send(req);
         const what = `${kind} of ${size} bytes`;
@@ -176,13 +301,17 @@ describe("fuzzed HTTP transport", () => {
     // --max-bytes 64 KiB gives a JSON limit of about 8.1 MiB (base64 growth plus 8 MiB).
     let runs = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("/v1/execute", "/v1/executeCode", "/execute"), fc.integer({ min: 9 * 1024 * 1024, max: 10 * 1024 * 1024 }), async (target, size) => {
-        runs++;
-        const body = JSON.stringify({ code: "x".repeat(size), command: "true" });
-        const res = await send({ method: "POST", target, headers: [auth], body });
-        await check(res, `${target} ${size}`);
-        expect(res.status).toBe(413);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("/v1/execute", "/v1/executeCode", "/execute"),
+        fc.integer({ min: 9 * 1024 * 1024, max: 10 * 1024 * 1024 }),
+        async (target, size) => {
+          runs++;
+          const body = JSON.stringify({ code: "x".repeat(size), command: "true" });
+          const res = await send({ method: "POST", target, headers: [auth], body });
+          await check(res, `${target} ${size}`);
+          expect(res.status).toBe(413);
+        },
+      ),
       { seed: 0x5eed08, numRuns: 4 },
     );
     console.log(`fuzz-transport oversized JSON: ${runs}`);
@@ -194,25 +323,39 @@ describe("fuzzed HTTP transport", () => {
     const part = (disposition: string, data = "data"): string => `--${boundary}\r\nContent-Disposition: ${disposition}\r\n\r\n${data}\r\n`;
     const bodies = fc.constantFrom(
       { type: `multipart/form-data; boundary=${boundary}`, body: part('form-data; name="file"; filename="over-a"') },
-      { type: `multipart/form-data; boundary=${boundary}`, body: `${part('form-data; name="other"; filename="over-b"')}--${boundary}--\r\n` },
+      {
+        type: `multipart/form-data; boundary=${boundary}`,
+        body: `${part('form-data; name="other"; filename="over-b"')}--${boundary}--\r\n`,
+      },
       { type: `multipart/form-data; boundary=${boundary}`, body: `${part('form-data; name="file"')}--${boundary}--\r\n` },
       { type: `multipart/form-data; boundary=${boundary}`, body: `${part('form-data; name="file"; filename=""')}--${boundary}--\r\n` },
       { type: `multipart/form-data; boundary=${boundary}`, body: "" },
       { type: `multipart/form-data; boundary=${boundary}`, body: "garbage without a boundary" },
-      { type: `multipart/form-data; boundary=${boundary}`, body: `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="over-c"\r\n` },
+      {
+        type: `multipart/form-data; boundary=${boundary}`,
+        body: `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="over-c"\r\n`,
+      },
       { type: "multipart/form-data", body: part('form-data; name="file"; filename="over-d"') },
       { type: "multipart/form-data; boundary=", body: part('form-data; name="file"; filename="over-e"') },
       { type: "application/json", body: '{"file": "x"}' },
       { type: "text/plain", body: "x" },
       { type: "", body: "x" },
       { type: `multipart/mixed; boundary=${boundary}`, body: part('form-data; name="file"; filename="over-f"') },
-      { type: `multipart/form-data; boundary=${boundary}`, body: `${Array.from({ length: 40 }, (_, i) => part(`form-data; name="f${i}"`)).join("")}--${boundary}--\r\n` },
+      {
+        type: `multipart/form-data; boundary=${boundary}`,
+        body: `${Array.from({ length: 40 }, (_, i) => part(`form-data; name="f${i}"`)).join("")}--${boundary}--\r\n`,
+      },
     );
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(bodies, async ({ type, body }) => {
         runs++;
-        const res = await send({ method: "POST", target: "/upload", headers: [auth, ...(type ? ([["Content-Type", type]] as Array<[string, string]>) : [])], body });
+        const res = await send({
+          method: "POST",
+          target: "/upload",
+          headers: [auth, ...(type ? ([["Content-Type", type]] as Array<[string, string]>) : [])],
+          body,
+        });
         const what = `${type} ${JSON.stringify(body.slice(0, 80))}`;
         await check(res, what);
         expect(res.status, what).toBeGreaterThanOrEqual(400);

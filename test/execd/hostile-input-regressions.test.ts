@@ -31,7 +31,11 @@ describe("hostile names", () => {
   it("403s a path through a symlink loop planted by user code, on every file route", async () => {
     for (const method of ["GET", "PUT", "DELETE"]) {
       const res = await execd.request("/v1/files/loop-a/x", { method, ...(method === "PUT" ? { body: "x" } : {}) });
-      expect(await errorOf(res), method).toMatchObject({ status: 403, code: "path_forbidden", message: expect.stringContaining("symlink loop") });
+      expect(await errorOf(res), method).toMatchObject({
+        status: 403,
+        code: "path_forbidden",
+        message: expect.stringContaining("symlink loop"),
+      });
     }
     const upstream = await execd.request("/download/loop-a");
     expect(upstream.status).toBe(403);
@@ -66,7 +70,13 @@ describe("refused JSON bodies", () => {
       const [scratch] = (await readdir(tmp)).filter((name) => name.startsWith("execd-"));
       expect(scratch).toBeDefined();
       for (let i = 0; i < 500; i++) {
-        const files = i % 2 ? [{ name: "x", content: " " }] : [{ name: "ok.txt", content: "eA==" }, { name: "x", content: "a" }];
+        const files =
+          i % 2
+            ? [{ name: "x", content: " " }]
+            : [
+                { name: "ok.txt", content: "eA==" },
+                { name: "x", content: "a" },
+              ];
         const res = await server.post<ErrorAnswer>("/v1/execute", { code: "1", files });
         expect(res.status).toBe(400);
         expect(res.body.error.message).toContain("content");
@@ -111,7 +121,11 @@ describe("requests node's HTTP parser refuses", () => {
       [{ method: "G3T", target: "/v1/status", headers: [auth] }, 400, "bad_method"],
       [{ method: "GET", target: "/v1/files/a\u0001b", headers: [auth] }, 400, "bad_target"],
       [{ method: "GET", target: "/v1/status", headers: [auth, ["Bad Header", "x"]] }, 400, "bad_header"],
-      [{ method: "POST", target: "/v1/execute", headers: [auth, ["Content-Length", "5"], ["Content-Length", "6"]], body: "{}" }, 400, "bad_framing"],
+      [
+        { method: "POST", target: "/v1/execute", headers: [auth, ["Content-Length", "5"], ["Content-Length", "6"]], body: "{}" },
+        400,
+        "bad_framing",
+      ],
       [{ method: "CONNECT", target: "example.com:443", headers: [auth] }, 405, "method_not_allowed"],
     ];
     for (const [req, status, code] of cases) {
@@ -139,7 +153,16 @@ describe("a refused request whose body is still arriving", () => {
         expect(jsonOf(res)).toMatchObject({ error: { code: "payload_too_large", message: expect.stringContaining("limit") } });
       }
       // A client that declares more than it sends is answered once it goes quiet.
-      const liar = await rawRequest(port, { method: "PUT", target: "/v1/files/x", headers: [["Authorization", "Bearer small"], ["Content-Length", "100000"]], body: "tiny", contentLength: false });
+      const liar = await rawRequest(port, {
+        method: "PUT",
+        target: "/v1/files/x",
+        headers: [
+          ["Authorization", "Bearer small"],
+          ["Content-Length", "100000"],
+        ],
+        body: "tiny",
+        contentLength: false,
+      });
       expect(liar.status).toBe(413);
     } finally {
       await small.stop();

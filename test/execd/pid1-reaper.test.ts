@@ -48,7 +48,9 @@ describe.skipIf(!available)("the server as PID 1", () => {
     const count = await execd!.post<ExecuteAnswer>("/v1/execute", { code: zombies });
     expect(count.body.stdout.trim()).toBe("0");
     // The init is invisible to user code otherwise: the kernel's environment is the server's.
-    const env = await execd!.post<ExecuteAnswer>("/v1/execute", { code: "import os\nprint(sorted(k for k in os.environ if k.startswith('EXECD')))" });
+    const env = await execd!.post<ExecuteAnswer>("/v1/execute", {
+      code: "import os\nprint(sorted(k for k in os.environ if k.startswith('EXECD')))",
+    });
     expect(env.body.stdout.trim()).toBe("[]");
   });
 

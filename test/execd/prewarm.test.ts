@@ -52,9 +52,12 @@ describe("--prewarm", () => {
     await waitFor(async () => server.logs.some((l) => l.includes("warm-up call answered")), { message: "the warm-up call's log line" });
     expect(server.logs.join("\n")).not.toContain("warm-up call was refused");
     // The default context is the warmed one and has no leftovers: nothing printed, no _ result.
-    const { status, body } = await server.post<{ stdout: string; stderr: string; results: unknown[]; outputFiles?: unknown[] }>("/v1/execute", {
-      code: "print(sorted(k for k in globals() if not k.startswith('__')))",
-    });
+    const { status, body } = await server.post<{ stdout: string; stderr: string; results: unknown[]; outputFiles?: unknown[] }>(
+      "/v1/execute",
+      {
+        code: "print(sorted(k for k in globals() if not k.startswith('__')))",
+      },
+    );
     expect(status).toBe(200);
     expect(body.stdout.trim()).toBe("[]");
     expect(body.stderr).toBe("");

@@ -24,7 +24,10 @@ describe("SentinelSplitter", () => {
       splitter.expect(sentinel);
       splitter.push(stream.subarray(0, cut));
       splitter.push(stream.subarray(cut));
-      expect(events.filter((e) => e === "sentinel"), `cut ${cut}`).toHaveLength(1);
+      expect(
+        events.filter((e) => e === "sentinel"),
+        `cut ${cut}`,
+      ).toHaveLength(1);
       const sentinelAt = events.indexOf("sentinel");
       expect(texts.join(""), `cut ${cut}`).toBe("hello worldafter");
       expect(

@@ -100,8 +100,11 @@ describe("stateful execution", () => {
   });
 
   it("keeps bash state: cwd, variables, functions and exports", async () => {
-    await run({ language: "bash", code: "mkdir -p deep/dir && cd deep/dir\nGREETING=hi\nshout() { echo \"$1!\"; }\nexport MODE=fast" });
-    const answer = await run({ language: "bash", code: 'pwd | sed "s#.*/deep#deep#"; echo "$GREETING"; shout yes; echo "$MODE" | tr a-z A-Z' });
+    await run({ language: "bash", code: 'mkdir -p deep/dir && cd deep/dir\nGREETING=hi\nshout() { echo "$1!"; }\nexport MODE=fast' });
+    const answer = await run({
+      language: "bash",
+      code: 'pwd | sed "s#.*/deep#deep#"; echo "$GREETING"; shout yes; echo "$MODE" | tr a-z A-Z',
+    });
     expect(answer.stdout).toBe("deep/dir\nhi\nyes!\nFAST\n");
     expect(answer.context.id).toBe("default-bash");
     const failing = await run({ language: "bash", code: "ls /definitely/not/here" });

@@ -6,12 +6,7 @@ import { execFile } from "node:child_process";
 import https from "node:https";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-} from "@kubernetes/client-node";
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { z } from "zod";
@@ -163,7 +158,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kc?.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(() => undefined);
+  await kc
+    ?.makeApiClient(CoreV1Api)
+    .deleteNamespace({ name: namespace })
+    .catch(() => undefined);
 });
 
 describe("generated CRDs on a real API server", () => {
@@ -207,12 +205,20 @@ describe("upstream v1beta1 samples", () => {
 
 describe("invalid manifests are rejected by the API server, naming the field", () => {
   const cases: Array<[string, Obj, RegExp[]]> = [
-    ["Sandbox with an unknown operatingMode", sandbox("bad-mode", { operatingMode: "Paused" }), [/spec\.operatingMode/, /Unsupported value: "Paused"/]],
+    [
+      "Sandbox with an unknown operatingMode",
+      sandbox("bad-mode", { operatingMode: "Paused" }),
+      [/spec\.operatingMode/, /Unsupported value: "Paused"/],
+    ],
     ["Sandbox with an unknown shutdownPolicy", sandbox("bad-policy", { shutdownPolicy: "Later" }), [/spec\.shutdownPolicy/]],
     ["Sandbox with a non-date shutdownTime", sandbox("bad-time", { shutdownTime: "tomorrow" }), [/spec\.shutdownTime/]],
     ["Sandbox with service of the wrong type", sandbox("bad-service", { service: "yes" }), [/spec\.service/]],
     ["Sandbox without podTemplate", { ...sandbox("no-template"), spec: {} }, [/spec\.podTemplate: Required value/]],
-    ["Sandbox without containers", sandbox("no-containers", { podTemplate: { spec: {} } }), [/spec\.podTemplate\.spec\.containers: Required value/]],
+    [
+      "Sandbox without containers",
+      sandbox("no-containers", { podTemplate: { spec: {} } }),
+      [/spec\.podTemplate\.spec\.containers: Required value/],
+    ],
     [
       "Sandbox with a string containerPort",
       sandbox("bad-port", { podTemplate: { spec: { containers: [{ name: "c", ports: [{ containerPort: "http" }] }] } } }),
@@ -228,12 +234,32 @@ describe("invalid manifests are rejected by the API server, naming the field", (
       sandbox("bad-int", { podTemplate: { spec: { terminationGracePeriodSeconds: 1.5, containers: [{ name: "c" }] } } }),
       [/spec\.podTemplate\.spec\.terminationGracePeriodSeconds/],
     ],
-    ["SandboxTemplate with an unknown networkPolicyManagement", template("bad-np", { networkPolicyManagement: "Cilium" }), [/spec\.networkPolicyManagement/]],
-    ["SandboxTemplate with an unknown envVarsInjectionPolicy", template("bad-env", { envVarsInjectionPolicy: "Sometimes" }), [/spec\.envVarsInjectionPolicy/]],
-    ["SandboxTemplate with an unknown volumeClaimTemplatesPolicy", template("bad-vct", { volumeClaimTemplatesPolicy: "Maybe" }), [/spec\.volumeClaimTemplatesPolicy/]],
+    [
+      "SandboxTemplate with an unknown networkPolicyManagement",
+      template("bad-np", { networkPolicyManagement: "Cilium" }),
+      [/spec\.networkPolicyManagement/],
+    ],
+    [
+      "SandboxTemplate with an unknown envVarsInjectionPolicy",
+      template("bad-env", { envVarsInjectionPolicy: "Sometimes" }),
+      [/spec\.envVarsInjectionPolicy/],
+    ],
+    [
+      "SandboxTemplate with an unknown volumeClaimTemplatesPolicy",
+      template("bad-vct", { volumeClaimTemplatesPolicy: "Maybe" }),
+      [/spec\.volumeClaimTemplatesPolicy/],
+    ],
     ["SandboxClaim without warmPoolRef", { ...claim("no-pool"), spec: {} }, [/spec\.warmPoolRef: Required value/]],
-    ["SandboxClaim with an unknown shutdownPolicy", claim("bad-claim-policy", { lifecycle: { shutdownPolicy: "Orphan" } }), [/spec\.lifecycle\.shutdownPolicy/]],
-    ["SandboxClaim with a negative ttlSecondsAfterFinished", claim("bad-ttl", { lifecycle: { ttlSecondsAfterFinished: -1 } }), [/spec\.lifecycle\.ttlSecondsAfterFinished/]],
+    [
+      "SandboxClaim with an unknown shutdownPolicy",
+      claim("bad-claim-policy", { lifecycle: { shutdownPolicy: "Orphan" } }),
+      [/spec\.lifecycle\.shutdownPolicy/],
+    ],
+    [
+      "SandboxClaim with a negative ttlSecondsAfterFinished",
+      claim("bad-ttl", { lifecycle: { ttlSecondsAfterFinished: -1 } }),
+      [/spec\.lifecycle\.ttlSecondsAfterFinished/],
+    ],
     [
       "SandboxClaim with a 64-character label value",
       claim("long-label", { additionalPodMetadata: { labels: { "sandbox.users.io/x": "a".repeat(64) } } }),
@@ -262,7 +288,11 @@ describe("invalid manifests are rejected by the API server, naming the field", (
     ["SandboxWarmPool with negative replicas", pool("neg", { replicas: -1 }), [/spec\.replicas/, /greater than or equal to 0/]],
     ["SandboxWarmPool with string replicas", pool("str", { replicas: "two" }), [/spec\.replicas/]],
     ["SandboxWarmPool without sandboxTemplateRef", { ...pool("no-ref"), spec: {} }, [/spec\.sandboxTemplateRef: Required value/]],
-    ["SandboxWarmPool with an unknown updateStrategy", pool("bad-strategy", { updateStrategy: { type: "Rolling" } }), [/spec\.updateStrategy\.type/]],
+    [
+      "SandboxWarmPool with an unknown updateStrategy",
+      pool("bad-strategy", { updateStrategy: { type: "Rolling" } }),
+      [/spec\.updateStrategy\.type/],
+    ],
     // Names too long, or not names at all.
     ["Sandbox with a 254-character name", sandbox("a".repeat(254)), [/metadata\.name/, /253/]],
     ["SandboxClaim with a 254-character name", claim("c".repeat(254)), [/metadata\.name/, /253/]],
@@ -273,7 +303,11 @@ describe("invalid manifests are rejected by the API server, naming the field", (
       [/spec\.additionalPodMetadata\.labels/],
     ],
     // Wrong types.
-    ["SandboxClaim with an env entry without a name", claim("env-no-name", { env: [{ value: "x" }] }), [/spec\.env\[0\]\.name: Required value/]],
+    [
+      "SandboxClaim with an env entry without a name",
+      claim("env-no-name", { env: [{ value: "x" }] }),
+      [/spec\.env\[0\]\.name: Required value/],
+    ],
     ["SandboxClaim with a numeric env value", claim("env-number", { env: [{ name: "N", value: 3 }] }), [/spec\.env\[0\]\.value/]],
     ["Sandbox with a numeric operatingMode", sandbox("num-mode", { operatingMode: 1 }), [/spec\.operatingMode/]],
     ["SandboxWarmPool with fractional replicas", pool("frac", { replicas: 1.5 }), [/spec\.replicas/]],
@@ -312,9 +346,17 @@ describe("invalid manifests are rejected by the API server, naming the field", (
   });
 
   it.each([
-    ["a nested spec field", claim("unknown-nested", { lifecycle: { shutdownPolicy: "Delete", after: "1h" } }), /unknown field "spec\.lifecycle\.after"/],
+    [
+      "a nested spec field",
+      claim("unknown-nested", { lifecycle: { shutdownPolicy: "Delete", after: "1h" } }),
+      /unknown field "spec\.lifecycle\.after"/,
+    ],
     ["a top-level field", { ...pool("unknown-top"), specification: {} }, /unknown field "specification"/],
-    ["a container field", sandbox("unknown-container", { podTemplate: { spec: { containers: [{ name: "c", imagee: "busybox" }] } } }), /unknown field "spec\.podTemplate\.spec\.containers\[0\]\.imagee"/],
+    [
+      "a container field",
+      sandbox("unknown-container", { podTemplate: { spec: { containers: [{ name: "c", imagee: "busybox" }] } } }),
+      /unknown field "spec\.podTemplate\.spec\.containers\[0\]\.imagee"/,
+    ],
     ["a template field", template("unknown-template", { envVarsInjection: "Allowed" }), /unknown field "spec\.envVarsInjection"/],
     // A map where a list belongs is refused while decoding (400), naming the field.
     ["env given as a map", claim("env-map", { env: { API_KEY: "x" } }), /unknown field "spec\.env\.API_KEY"/],
@@ -326,7 +368,13 @@ describe("invalid manifests are rejected by the API server, naming the field", (
 describe("volumeClaimTemplates are immutable (CEL)", () => {
   const g = gvkOf("Sandbox");
   const replaceSpec = async (name: string, mutate: (spec: Record<string, unknown>) => void): Promise<string | undefined> => {
-    const current = (await custom.getNamespacedCustomObject({ group: g.group, version: g.version, namespace, plural: g.plural, name })) as Obj & {
+    const current = (await custom.getNamespacedCustomObject({
+      group: g.group,
+      version: g.version,
+      namespace,
+      plural: g.plural,
+      name,
+    })) as Obj & {
       spec: Record<string, unknown>;
     };
     mutate(current.spec);
@@ -365,7 +413,13 @@ describe("subresources and printer columns", () => {
     expect(scale.spec?.replicas).toBe(2);
     // What an HPA does: write the scale subresource, which lands in spec.replicas.
     await custom.replaceNamespacedCustomObjectScale({ ...ref, body: { ...scale, spec: { replicas: 5 } } });
-    const after = (await custom.getNamespacedCustomObject({ group: g.group, version: g.version, namespace, plural: g.plural, name: "scalable" })) as {
+    const after = (await custom.getNamespacedCustomObject({
+      group: g.group,
+      version: g.version,
+      namespace,
+      plural: g.plural,
+      name: "scalable",
+    })) as {
       spec: { replicas: number };
     };
     expect(after.spec.replicas).toBe(5);
@@ -381,9 +435,24 @@ describe("subresources and printer columns", () => {
       namespace,
       plural: g.plural,
       name: "status-sub",
-      body: { ...(await custom.getNamespacedCustomObject({ group: g.group, version: g.version, namespace, plural: g.plural, name: "status-sub" })), status },
+      body: {
+        ...(await custom.getNamespacedCustomObject({
+          group: g.group,
+          version: g.version,
+          namespace,
+          plural: g.plural,
+          name: "status-sub",
+        })),
+        status,
+      },
     });
-    const got = (await custom.getNamespacedCustomObject({ group: g.group, version: g.version, namespace, plural: g.plural, name: "status-sub" })) as {
+    const got = (await custom.getNamespacedCustomObject({
+      group: g.group,
+      version: g.version,
+      namespace,
+      plural: g.plural,
+      name: "status-sub",
+    })) as {
       status?: unknown;
     };
     expect(got.status).toEqual(status);

@@ -40,7 +40,12 @@ export function parseGinkgoReport(json: string): SpecResult[] {
     for (const spec of suite.SpecReports ?? []) {
       if (spec.LeafNodeType !== "It") continue;
       const outcome = outcomeOf(spec.State);
-      const failure = outcome === "failed" ? spec.Failure?.Message?.split("\n").find((l) => l.trim() !== "")?.trim() : undefined;
+      const failure =
+        outcome === "failed"
+          ? spec.Failure?.Message?.split("\n")
+              .find((l) => l.trim() !== "")
+              ?.trim()
+          : undefined;
       out.push({
         name: [...(spec.ContainerHierarchyTexts ?? []), spec.LeafNodeText].join(" "),
         outcome,

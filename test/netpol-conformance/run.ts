@@ -46,7 +46,12 @@ function fail(msg: string): never {
 function scriptPaths(script: string): Map<string, string> {
   const r = spawnSync("bash", [script, "paths"], { encoding: "utf8" });
   if (r.status !== 0) fail(`${script} paths failed: ${r.stderr}`);
-  return new Map(r.stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return new Map(
+    r.stdout
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 function switchEnforcer(enforcer: string): void {
@@ -67,7 +72,13 @@ interface EnforcerRun {
 }
 
 /** Runs the test binary once against whatever enforcer is running; resolves with its spec rows. */
-function runSuite(binary: string, enforcer: Enforcer, focus: string | undefined, env: NodeJS.ProcessEnv, workDir: string): Promise<SpecResult[]> {
+function runSuite(
+  binary: string,
+  enforcer: Enforcer,
+  focus: string | undefined,
+  env: NodeJS.ProcessEnv,
+  workDir: string,
+): Promise<SpecResult[]> {
   const report = join(workDir, `${enforcer}.json`);
   const logPath = join(workDir, `${enforcer}.log`);
   const args = [
@@ -107,7 +118,8 @@ function runSuite(binary: string, enforcer: Enforcer, focus: string | undefined,
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { enforcer: { type: "string" }, focus: { type: "string" } } });
-  if (process.getuid?.() !== 0) fail("needs root: it switches the cluster's NetworkPolicy enforcer and imports an image into its containerd");
+  if (process.getuid?.() !== 0)
+    fail("needs root: it switches the cluster's NetworkPolicy enforcer and imports an image into its containerd");
   const chosen = values.enforcer === undefined ? [...ENFORCERS] : ENFORCERS.filter((e) => e === values.enforcer);
   if (!chosen.length) fail(`unknown --enforcer ${values.enforcer} (${ENFORCERS.join(" | ")})`);
 
@@ -116,7 +128,10 @@ async function main(): Promise<void> {
   const paths = scriptPaths(BUILD_SCRIPT);
   const k8sVersion = paths.get("K8S_VERSION") ?? fail("no K8S_VERSION");
   const findings = auditPackages(paths.get("K8S_SOURCE") ?? fail("no K8S_SOURCE"), ["test/e2e/network/netpol"]);
-  if (findings.length) fail(`the NetworkPolicy e2e sources name places beyond this machine:\n${findings.map((f) => `  ${f.file}:${f.line} ${f.what}`).join("\n")}`);
+  if (findings.length)
+    fail(
+      `the NetworkPolicy e2e sources name places beyond this machine:\n${findings.map((f) => `  ${f.file}:${f.line} ${f.what}`).join("\n")}`,
+    );
   log("source audit: the NetworkPolicy e2e sources name no address beyond this machine");
 
   ensureClusterUp(log);
@@ -128,7 +143,8 @@ async function main(): Promise<void> {
   });
   if (imported.status !== 0) fail("importing the agnhost image failed (scripts/lib/build-images.sh)");
   const dropsBefore = offMachineDrops();
-  if (dropsBefore === undefined) fail("the local cluster's egress guard (iptables -t mangle AGSB-OFFMACHINE) is missing: run scripts/cluster.sh up");
+  if (dropsBefore === undefined)
+    fail("the local cluster's egress guard (iptables -t mangle AGSB-OFFMACHINE) is missing: run scripts/cluster.sh up");
 
   const workDir = mkdtempSync(join(tmpdir(), "agent-sandbox-netpol-"));
   const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig, PATH: `${dirname(kubectl)}:${process.env["PATH"] ?? ""}` };
@@ -162,7 +178,8 @@ async function main(): Promise<void> {
 
   console.log("");
   for (const run of runs) {
-    for (const s of run.specs.filter((x) => x.outcome === "failed")) console.log(`FAILED (${run.enforcer}): ${s.name}\n  ${s.failure ?? ""}`);
+    for (const s of run.specs.filter((x) => x.outcome === "failed"))
+      console.log(`FAILED (${run.enforcer}): ${s.name}\n  ${s.failure ?? ""}`);
   }
   console.log("");
   for (const line of comparisonTable(runs)) console.log(line);
@@ -171,7 +188,9 @@ async function main(): Promise<void> {
   let egressFailed = false;
   if (dropsAfter === undefined || dropsAfter !== dropsBefore) {
     egressFailed = true;
-    console.error(`[netpol-conformance] FAILED: ${dropsAfter === undefined ? "the egress guard disappeared" : `${dropsAfter - dropsBefore} packet(s) from pods tried to leave this machine`}\n${offMachineLog()}`);
+    console.error(
+      `[netpol-conformance] FAILED: ${dropsAfter === undefined ? "the egress guard disappeared" : `${dropsAfter - dropsBefore} packet(s) from pods tried to leave this machine`}\n${offMachineLog()}`,
+    );
   } else {
     log("egress guard: 0 packets from pods tried to leave this machine");
   }

@@ -59,7 +59,11 @@ describe("iptables rules for NetworkPolicy", () => {
     const raw = JSON.parse(
       JSON.stringify({
         metadata: { name: "raw", namespace: "a" },
-        spec: { podSelector: { matchLabels: { app: "server" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ port: 8080 }] }] },
+        spec: {
+          podSelector: { matchLabels: { app: "server" } },
+          policyTypes: ["Ingress"],
+          ingress: [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ port: 8080 }] }],
+        },
       }),
     ) as V1NetworkPolicy;
     const { text } = buildRestore([server, client, other], namespaces, [raw], new Set());
@@ -98,7 +102,14 @@ describe("iptables rules for NetworkPolicy", () => {
     const allow = policy("allow", {
       podSelector: { matchLabels: { app: "server" } },
       policyTypes: ["Egress"],
-      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.0.0/16"] } }, { ipBlock: { cidr: "::/0", except: ["fd00:ec2::254/128"] } }] }],
+      egress: [
+        {
+          to: [
+            { ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.0.0/16"] } },
+            { ipBlock: { cidr: "::/0", except: ["fd00:ec2::254/128"] } },
+          ],
+        },
+      ],
     });
     const { text } = buildRestore([server], namespaces, [allow], new Set());
     expect(text).not.toContain("::");

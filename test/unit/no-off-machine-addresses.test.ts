@@ -20,7 +20,8 @@ const REASONS_ONLY: Record<string, string> = {
 // A dotted quad that is not part of a longer dotted string (versions) and not a CIDR.
 const IPV4 = /(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.]|\/\d)/g;
 const METADATA_ADDRESSES = new Set(["169.254.169.254", "169.254.170.2", "100.100.100.200"]);
-const METADATA_NAMES = /\b(metadata\.google\.internal|metadata\.goog|instance-data(?:\.ec2\.internal)?|metadata\.azure\.com|fd00:ec2::254(?![\w:/]))/i;
+const METADATA_NAMES =
+  /\b(metadata\.google\.internal|metadata\.goog|instance-data(?:\.ec2\.internal)?|metadata\.azure\.com|fd00:ec2::254(?![\w:/]))/i;
 /** This file: its patterns and fixtures name what they look for. */
 const SELF = "test/unit/no-off-machine-addresses.test.ts";
 // What opening a connection looks like in the languages these files are written in.

@@ -9,9 +9,7 @@ import {
 } from "../../api/index.js";
 import { mergeVolumeClaimTemplates } from "./volume-claim-templates.js";
 
-export type OverrideResult =
-  | { ok: true; blueprint: SandboxBlueprint }
-  | { ok: false; reason: string; message: string };
+export type OverrideResult = { ok: true; blueprint: SandboxBlueprint } | { ok: false; reason: string; message: string };
 
 /** Upstream's error text every env refusal starts with; the detail after it names the field. */
 const envRejected = SandboxClaimMessage.EnvVarsInjectionRejectedPrefix;
@@ -45,7 +43,10 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
     for (const [k, v] of Object.entries(extra.labels ?? {})) {
       const current = metadata.labels?.[k];
       if (current !== undefined && current !== v) {
-        return refuse(SandboxClaimReason.InvalidMetadata, `${SandboxClaimMessage.InvalidMetadataPrefix}: spec.additionalPodMetadata.labels["${k}"]: the template sets it to "${current}"`);
+        return refuse(
+          SandboxClaimReason.InvalidMetadata,
+          `${SandboxClaimMessage.InvalidMetadataPrefix}: spec.additionalPodMetadata.labels["${k}"]: the template sets it to "${current}"`,
+        );
       }
     }
     metadata.labels = { ...metadata.labels, ...extra.labels };
@@ -57,13 +58,19 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
   if (env.length > 0) {
     const policy = template.spec.envVarsInjectionPolicy ?? EnvVarsInjectionPolicy.Disallowed;
     if (policy === EnvVarsInjectionPolicy.Disallowed) {
-      return refuse(SandboxClaimReason.EnvVarsInjectionRejected, `${envRejected}: spec.env is set but SandboxTemplate ${template.metadata.name} has envVarsInjectionPolicy Disallowed`);
+      return refuse(
+        SandboxClaimReason.EnvVarsInjectionRejected,
+        `${envRejected}: spec.env is set but SandboxTemplate ${template.metadata.name} has envVarsInjectionPolicy Disallowed`,
+      );
     }
     const containers = blueprint.podTemplate.spec.containers as V1Container[];
     for (const [i, e] of env.entries()) {
       const container = e.containerName ? containers.find((c) => c.name === e.containerName) : containers[0];
       if (!container) {
-        return refuse(SandboxClaimReason.EnvVarsInjectionRejected, `${envRejected}: spec.env[${i}].containerName: no container named "${e.containerName}" in the template`);
+        return refuse(
+          SandboxClaimReason.EnvVarsInjectionRejected,
+          `${envRejected}: spec.env[${i}].containerName: no container named "${e.containerName}" in the template`,
+        );
       }
       const vars: V1EnvVar[] = container.env ?? [];
       const existing = vars.findIndex((v) => v.name === e.name);

@@ -13,7 +13,10 @@ export interface ClaimAnnotationIntent {
  * first-observed time is written once and never corrected; the adopted Sandbox's name is set
  * whenever it differs. Nothing is removed. Pure.
  */
-export function claimAnnotationsToSet(current: Readonly<Record<string, string>> | undefined, want: ClaimAnnotationIntent): Record<string, string> | undefined {
+export function claimAnnotationsToSet(
+  current: Readonly<Record<string, string>> | undefined,
+  want: ClaimAnnotationIntent,
+): Record<string, string> | undefined {
   const set: Record<string, string> = {};
   if (want.firstObservedAt && !current?.[AnnotationKeys.ControllerFirstObservedAt]) {
     set[AnnotationKeys.ControllerFirstObservedAt] = want.firstObservedAt;
@@ -29,7 +32,10 @@ export function claimAnnotationsToSet(current: Readonly<Record<string, string>> 
  * by its launch-type label, or, for a Sandbox that lacks one, by its name: a cold-started Sandbox
  * bears the claim's name (upstream's rule for the same question). Pure.
  */
-export function isAdoptedSandbox(claimName: string, sandbox: { metadata: { name: string; labels?: Record<string, string> | undefined } }): boolean {
+export function isAdoptedSandbox(
+  claimName: string,
+  sandbox: { metadata: { name: string; labels?: Record<string, string> | undefined } },
+): boolean {
   const launchType = sandbox.metadata.labels?.[LabelKeys.LaunchType];
   if (launchType) return launchType === LaunchType.Warm;
   return sandbox.metadata.name !== claimName;

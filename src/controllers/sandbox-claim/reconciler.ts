@@ -100,7 +100,12 @@ export class ClaimBindings {
  * `firstObserved` must be fed by the claim informer's events (see FirstObserved); without, a
  * claim counts as first observed when a pass first gets to it.
  */
-export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBindings, firstObserved = new FirstObserved(), unseenWrites = new UnseenWrites()) {
+export function makeClaimReconciler(
+  deps: ControllerDeps,
+  bindings: ClaimBindings,
+  firstObserved = new FirstObserved(),
+  unseenWrites = new UnseenWrites(),
+) {
   const { kube, caches } = deps;
   const annotationWrites = new UnseenWrites();
 
@@ -117,7 +122,8 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     const now = deps.now();
     const nowMs = now.getTime();
     let sandbox = findBoundSandbox(claim, nowMs);
-    const adoptedName = (s: NamedSandbox | undefined): string | undefined => (s && isAdoptedSandbox(claim.metadata.name, s) ? s.metadata.name : undefined);
+    const adoptedName = (s: NamedSandbox | undefined): string | undefined =>
+      s && isAdoptedSandbox(claim.metadata.name, s) ? s.metadata.name : undefined;
 
     const expiresAt = claimExpiresAt(claim);
     if (expiresAt !== undefined && expiresAt <= nowMs) {
@@ -138,7 +144,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       };
       if ("refusal" in bound) {
         // Repeats are folded into one Event series by the recorder, so a retry loop cannot flood.
-        deps.events.event(claim as KubernetesObject, { type: "Warning", reason: bound.refusal.reason, action: "Bind", note: bound.refusal.note });
+        deps.events.event(claim as KubernetesObject, {
+          type: "Warning",
+          reason: bound.refusal.reason,
+          action: "Bind",
+          note: bound.refusal.note,
+        });
         await writeClaim(claim, { firstObservedAt }, { expired: false, sandbox: undefined, refusal: bound.refusal }, now, ctx);
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
@@ -154,7 +165,14 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         if (pendingMs === undefined) return requeue;
         return { requeueAfter: Math.min(pendingMs + 1, requeue?.requeueAfter ?? Number.POSITIVE_INFINITY) };
       }
-      await writeClaim(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? sandbox.metadata.name : undefined }, { expired: false, sandbox }, now, ctx, bound.annotatedAt);
+      await writeClaim(
+        claim,
+        { firstObservedAt, adoptedSandbox: bound.adopted ? sandbox.metadata.name : undefined },
+        { expired: false, sandbox },
+        now,
+        ctx,
+        bound.annotatedAt,
+      );
       announce();
       return requeue;
     }
@@ -201,12 +219,18 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     const pool = caches.pools.get(ns, claim.spec.warmPoolRef.name);
     if (!pool || !isNamed(pool)) {
       const message = `SandboxWarmPool "${claim.spec.warmPoolRef.name}" not found`;
-      return { refusal: { reason: SandboxClaimReason.WarmPoolNotFound, message, note: `${message} in namespace ${ns}` }, retryAfterMs: 60_000 };
+      return {
+        refusal: { reason: SandboxClaimReason.WarmPoolNotFound, message, note: `${message} in namespace ${ns}` },
+        retryAfterMs: 60_000,
+      };
     }
     const template = caches.templates.get(ns, pool.spec.sandboxTemplateRef.name);
     if (!template || !isNamed(template)) {
       const message = `SandboxTemplate "${pool.spec.sandboxTemplateRef.name}" not found`;
-      return { refusal: { reason: SandboxClaimReason.TemplateNotFound, message, note: `${message} in namespace ${ns}` }, retryAfterMs: 60_000 };
+      return {
+        refusal: { reason: SandboxClaimReason.TemplateNotFound, message, note: `${message} in namespace ${ns}` },
+        retryAfterMs: 60_000,
+      };
     }
     const blueprint = blueprintForClaim(claim, template);
     if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message, note: blueprint.message } };
@@ -222,7 +246,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
           name: adopted.metadata.name,
           adopted: true,
           annotatedAt,
-          event: { type: "Normal", reason: "SandboxAdopted", action: "Adopt", note: `Adopted warm Sandbox ${adopted.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}` },
+          event: {
+            type: "Normal",
+            reason: "SandboxAdopted",
+            action: "Adopt",
+            note: `Adopted warm Sandbox ${adopted.metadata.name} from SandboxWarmPool ${claim.spec.warmPoolRef.name}`,
+          },
         };
       }
     }
@@ -253,7 +282,10 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       );
       if (!existing || !controlledBy(existing, claim.metadata.uid)) {
         const note = `sandbox "${claim.metadata.name}" is not controlled by claim "${claim.metadata.name}". Please use a different claim name or delete the sandbox manually`;
-        return { refusal: { reason: SandboxClaimReason.ReconcilerError, message: SandboxClaimMessage.ErrorPrefix + note, note }, retryAfterMs: 30_000 };
+        return {
+          refusal: { reason: SandboxClaimReason.ReconcilerError, message: SandboxClaimMessage.ErrorPrefix + note, note },
+          retryAfterMs: 30_000,
+        };
       }
       created = existing;
     }
@@ -264,7 +296,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       sandbox: created && isNamed(created) ? created : undefined,
       name: claim.metadata.name,
       adopted: false,
-      event: { type: "Normal", reason: "SandboxProvisioned", action: "Create", note: `Created Sandbox ${claim.metadata.name} from SandboxTemplate ${template.metadata.name} (cold start)` },
+      event: {
+        type: "Normal",
+        reason: "SandboxProvisioned",
+        action: "Create",
+        note: `Created Sandbox ${claim.metadata.name} from SandboxTemplate ${template.metadata.name} (cold start)`,
+      },
     };
   }
 
@@ -307,7 +344,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
         const annotations = annotationsToWrite(claim, { firstObservedAt, adoptedSandbox: candidate.metadata.name }, ctx.key);
         const [adoption, annotation] = await Promise.allSettled([
           kube.patch(
-            { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: candidate.metadata.namespace, name: candidate.metadata.name },
+            {
+              apiVersion: SandboxGVK.apiVersion,
+              kind: SandboxGVK.kind,
+              namespace: candidate.metadata.namespace,
+              name: candidate.metadata.name,
+            },
             adoptionPatch(candidate, claim),
             { type: "merge", signal: ctx.signal },
           ),
@@ -333,7 +375,11 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
     }
     if (named) {
       // No member was won: the claim must not keep naming one it does not have.
-      await kube.patch(claimRefOf(claim), { metadata: { annotations: { [AnnotationKeys.SandboxName]: null } } }, { type: "merge", signal: ctx.signal });
+      await kube.patch(
+        claimRefOf(claim),
+        { metadata: { annotations: { [AnnotationKeys.SandboxName]: null } } },
+        { type: "merge", signal: ctx.signal },
+      );
     }
     return {};
   }
@@ -342,12 +388,22 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
   async function expire(claim: Claim, sandbox: NamedSandbox | undefined, ctx: ReconcileContext): Promise<boolean> {
     const policy = claim.spec.lifecycle?.shutdownPolicy ?? ClaimShutdownPolicy.Retain;
     const claimRef = claimRefOf(claim);
-    deps.events.event(claim as KubernetesObject, { type: "Normal", reason: "ClaimExpired", action: "Expire", note: `Claim expired; shutdownPolicy ${policy}` });
+    deps.events.event(claim as KubernetesObject, {
+      type: "Normal",
+      reason: "ClaimExpired",
+      action: "Expire",
+      note: `Claim expired; shutdownPolicy ${policy}`,
+    });
     if (policy === ClaimShutdownPolicy.Retain) {
       if (sandbox) {
         await ignoreNotFound(
           kube.delete(
-            { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: sandbox.metadata.namespace, name: sandbox.metadata.name },
+            {
+              apiVersion: SandboxGVK.apiVersion,
+              kind: SandboxGVK.kind,
+              namespace: sandbox.metadata.namespace,
+              name: sandbox.metadata.name,
+            },
             { preconditions: { uid: sandbox.metadata.uid }, signal: ctx.signal },
           ),
         );
@@ -389,20 +445,32 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
       annotationWrites.sent(ctx.key, claim.metadata.resourceVersion, annotations);
     }
     if (!status) return;
-    const body = { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, metadata: { name: claim.metadata.name, namespace: claim.metadata.namespace }, status: status.status };
+    const body = {
+      apiVersion: SandboxClaimGVK.apiVersion,
+      kind: SandboxClaimGVK.kind,
+      metadata: { name: claim.metadata.name, namespace: claim.metadata.namespace },
+      status: status.status,
+    };
     await kube.applyStatus<KubernetesObject>(body as KubernetesObject, { signal: ctx.signal });
     // The cache may show the annotation patch before this write: the status is unseen there too.
     unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status.status, annotatedAt);
     const ready = SandboxClaimConditionType.Ready;
     if (isTrue(status.status.conditions, ready) && !isTrue(status.previous?.conditions, ready) && claim.metadata.creationTimestamp) {
       const launchType = observed.sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
-      deps.metrics.claimReadySeconds.observe({ launch_type: launchType }, (now.getTime() - Date.parse(String(claim.metadata.creationTimestamp))) / 1000);
+      deps.metrics.claimReadySeconds.observe(
+        { launch_type: launchType },
+        (now.getTime() - Date.parse(String(claim.metadata.creationTimestamp))) / 1000,
+      );
     }
   }
 
   /** Merge-patches annotations onto the claim; returns its resourceVersion after the patch. */
   async function patchAnnotations(claim: Claim, annotations: Record<string, string>, ctx: ReconcileContext): Promise<string | undefined> {
-    const patched = await kube.patch<KubernetesObject>(claimRefOf(claim), { metadata: { annotations } }, { type: "merge", signal: ctx.signal });
+    const patched = await kube.patch<KubernetesObject>(
+      claimRefOf(claim),
+      { metadata: { annotations } },
+      { type: "merge", signal: ctx.signal },
+    );
     return patched.metadata?.resourceVersion;
   }
 
@@ -436,7 +504,12 @@ export function makeClaimReconciler(deps: ControllerDeps, bindings: ClaimBinding
 }
 
 function claimRefOf(claim: Claim): { apiVersion: string; kind: string; namespace: string; name: string } {
-  return { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: claim.metadata.namespace, name: claim.metadata.name };
+  return {
+    apiVersion: SandboxClaimGVK.apiVersion,
+    kind: SandboxClaimGVK.kind,
+    namespace: claim.metadata.namespace,
+    name: claim.metadata.name,
+  };
 }
 
 function controlledBy(obj: { metadata: { ownerReferences?: { uid: string; controller?: boolean }[] | undefined } }, uid: string): boolean {

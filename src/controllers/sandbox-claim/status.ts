@@ -2,13 +2,20 @@
 // syncFinishedCondition and computeAndSetStatus): Ready forwarded from the bound Sandbox unless
 // the claim itself has something to say, Finished copied verbatim, and status.sandbox mirroring
 // the Sandbox's name, pod IPs and Service FQDN.
-import { SandboxClaimConditionType, SandboxClaimMessage, SandboxClaimReason, SandboxConditionType, SandboxReason } from "../../api/index.js";
+import {
+  SandboxClaimConditionType,
+  SandboxClaimMessage,
+  SandboxClaimReason,
+  SandboxConditionType,
+  SandboxReason,
+} from "../../api/index.js";
 import { ConditionList, findCondition, type Condition, type ConditionInput } from "../../runtime/conditions.js";
 
 /** The bound Sandbox, as much of it as the claim mirrors. */
 export interface ClaimedSandbox {
   name: string;
-  status?: { conditions?: readonly Condition[] | undefined; podIPs?: readonly string[] | undefined; serviceFQDN?: string | undefined } | undefined;
+  status?:
+    { conditions?: readonly Condition[] | undefined; podIPs?: readonly string[] | undefined; serviceFQDN?: string | undefined } | undefined;
 }
 
 /** What the claim's status is computed from, gathered by the reconciler. */
@@ -42,7 +49,11 @@ export interface PreviousClaimStatus {
 }
 
 /** Pure: the next claim status and whether it differs from the previous one. */
-export function computeClaimStatus(previous: PreviousClaimStatus | undefined, o: ClaimObservation, now: Date): { status: ClaimStatusOut; changed: boolean } {
+export function computeClaimStatus(
+  previous: PreviousClaimStatus | undefined,
+  o: ClaimObservation,
+  now: Date,
+): { status: ClaimStatusOut; changed: boolean } {
   const list = new ConditionList(previous?.conditions, now);
 
   list.set({ ...claimReadyCondition(o), type: SandboxClaimConditionType.Ready, observedGeneration: o.generation });
@@ -67,7 +78,8 @@ function claimReadyCondition(o: ClaimObservation): Omit<ConditionInput, "type" |
   if (o.expired) return notReady(SandboxClaimReason.ClaimExpired, SandboxClaimMessage.ClaimExpired);
   if (!o.sandbox) return notReady(SandboxClaimReason.SandboxMissing, SandboxClaimMessage.SandboxMissing);
   const ready = findCondition(o.sandbox.status?.conditions, SandboxConditionType.Ready);
-  if (ready?.reason === SandboxReason.SandboxExpired) return notReady(SandboxClaimReason.SandboxExpired, SandboxClaimMessage.SandboxExpired);
+  if (ready?.reason === SandboxReason.SandboxExpired)
+    return notReady(SandboxClaimReason.SandboxExpired, SandboxClaimMessage.SandboxExpired);
   if (!ready) return notReady(SandboxClaimReason.SandboxNotReady, SandboxClaimMessage.SandboxNotReady);
   // Forwarded whole, the transition time included, so the claim says when the Sandbox changed.
   return { status: ready.status, reason: ready.reason, message: ready.message, lastTransitionTime: ready.lastTransitionTime };

@@ -61,7 +61,10 @@ export function mergeVolumeClaimTemplates(
     case VolumeClaimTemplatesPolicy.Allowed: {
       const templateNames = new Set(templateVCTs.map((t) => t.metadata?.name));
       const clash = claimVCTs.find((c) => templateNames.has(c.metadata?.name));
-      if (clash) return refuse(`${msg.VolumeClaimTemplatesOverrideForbiddenPrefix}: cannot override template volume ${JSON.stringify(clash.metadata?.name)}`);
+      if (clash)
+        return refuse(
+          `${msg.VolumeClaimTemplatesOverrideForbiddenPrefix}: cannot override template volume ${JSON.stringify(clash.metadata?.name)}`,
+        );
       return { ok: true, volumeClaimTemplates: [...templateVCTs, ...claimVCTs] };
     }
     case VolumeClaimTemplatesPolicy.Overrides: {
@@ -88,5 +91,8 @@ export function mergeVolumeClaimTemplates(
 export function templateVolumeClaimTemplatesRefusal(templateVCTs: readonly PersistentVolumeClaimTemplate[]): Refusal | undefined {
   const problem = volumeClaimTemplatesProblem(templateVCTs);
   if (!problem) return undefined;
-  return { reason: SandboxClaimReason.VolumeClaimTemplatesError, message: `${msg.VolumeClaimTemplatesInvalidInTemplatePrefix}: ${problem}` };
+  return {
+    reason: SandboxClaimReason.VolumeClaimTemplatesError,
+    message: `${msg.VolumeClaimTemplatesInvalidInTemplatePrefix}: ${problem}`,
+  };
 }

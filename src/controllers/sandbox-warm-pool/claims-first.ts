@@ -26,7 +26,11 @@ export interface ClaimProgress {
  * claim names its sandbox; a refused one says why in its Ready condition).
  */
 export function isWaitingClaim(claim: ClaimProgress): boolean {
-  return !claim.metadata?.deletionTimestamp && !claim.status?.sandbox?.name && !claim.status?.conditions?.some((c) => c.type === SandboxClaimConditionType.Ready);
+  return (
+    !claim.metadata?.deletionTimestamp &&
+    !claim.status?.sandbox?.name &&
+    !claim.status?.conditions?.some((c) => c.type === SandboxClaimConditionType.Ready)
+  );
 }
 
 export interface ClaimsFirstInput {

@@ -1,6 +1,14 @@
 import type { Registry } from "prom-client";
 import { SandboxWarmPoolGVK } from "../../api/index.js";
-import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, keyOf, makeKey, type Controller } from "../../runtime/index.js";
+import {
+  defineController,
+  enqueueControllerOwner,
+  enqueueMapped,
+  enqueueOwn,
+  keyOf,
+  makeKey,
+  type Controller,
+} from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
 import { Expectations } from "../shared/expectations.js";

@@ -69,17 +69,27 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     const nowMs = now.getTime();
     const members = caches.sandboxes
       .byIndex(Index.ByWarmPool, nameHash(pool.metadata.name))
-      .filter((s) => s.metadata.namespace === pool.metadata.namespace && s.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid && r.controller));
+      .filter(
+        (s) =>
+          s.metadata.namespace === pool.metadata.namespace &&
+          s.metadata.ownerReferences?.some((r) => r.uid === pool.metadata.uid && r.controller),
+      );
     const { creating, deleting } = expectations.pending(key, new Set(members.map((m) => m.metadata.name ?? "")), nowMs);
     const active = members.filter((m) => !m.metadata.deletionTimestamp && !deleting.includes(m.metadata.name ?? ""));
 
     const template = caches.templates.get(pool.metadata.namespace, pool.spec.sandboxTemplateRef.name);
     if (!template || !isNamed(template)) {
-      await writeStatus(pool, active, {
-        status: "False",
-        reason: SandboxWarmPoolReason.TemplateNotFound,
-        message: `SandboxTemplate ${pool.spec.sandboxTemplateRef.name} not found in namespace ${pool.metadata.namespace}`,
-      }, now, ctx);
+      await writeStatus(
+        pool,
+        active,
+        {
+          status: "False",
+          reason: SandboxWarmPoolReason.TemplateNotFound,
+          message: `SandboxTemplate ${pool.spec.sandboxTemplateRef.name} not found in namespace ${pool.metadata.namespace}`,
+        },
+        now,
+        ctx,
+      );
       // The template's own watch event re-enqueues this pool; the timer is a safety net only.
       return { requeueAfter: 60_000 };
     }
@@ -199,7 +209,11 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     ctx: ReconcileContext,
   ): Promise<void> {
     const generation = pool.metadata.generation ?? 0;
-    const { conditions, changed } = setCondition(pool.status?.conditions as Condition[] | undefined, { type: SandboxWarmPoolConditionType.Ready, ...ready, observedGeneration: generation }, now);
+    const { conditions, changed } = setCondition(
+      pool.status?.conditions as Condition[] | undefined,
+      { type: SandboxWarmPoolConditionType.Ready, ...ready, observedGeneration: generation },
+      now,
+    );
     const status = {
       replicas: members.length,
       readyReplicas: members.filter((m) => isTrue(m.status?.conditions, SandboxConditionType.Ready)).length,

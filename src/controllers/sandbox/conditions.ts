@@ -31,7 +31,12 @@ export interface SandboxFacts {
 
 /** Suspended: always present; True only once a suspended sandbox's pod is gone (upstream computeSuspendedCondition). */
 export function suspendedCondition(f: SandboxFacts): ConditionDraft {
-  const c = (status: Condition["status"], reason: string, message: string): ConditionDraft => ({ type: SandboxConditionType.Suspended, status, reason, message });
+  const c = (status: Condition["status"], reason: string, message: string): ConditionDraft => ({
+    type: SandboxConditionType.Suspended,
+    status,
+    reason,
+    message,
+  });
   if (!f.suspended) return c("False", SandboxReason.NotSuspended, SandboxMessage.NotSuspended);
   if (f.podError) return c("Unknown", SandboxReason.PodStateUnknown, SandboxMessage.SuspensionUnknown);
   if (f.pod) return c("False", SandboxReason.PodTerminating, SandboxMessage.PodTerminating);
@@ -62,12 +67,21 @@ export function finishedCondition(pod: ObservedPod | undefined): ConditionDraft 
 
 /** Ready (upstream computeReadyCondition). */
 export function readyCondition(f: SandboxFacts): ConditionDraft {
-  const notReady = (reason: string, message: string): ConditionDraft => ({ type: SandboxConditionType.Ready, status: "False", reason, message });
+  const notReady = (reason: string, message: string): ConditionDraft => ({
+    type: SandboxConditionType.Ready,
+    status: "False",
+    reason,
+    message,
+  });
   if (f.podError?.kind === "MultiplePods") {
-    return notReady(SandboxReason.MultiplePods, `multiple Pods (${f.podError.count}) are controlled by this Sandbox; refusing to choose or create a Pod`);
+    return notReady(
+      SandboxReason.MultiplePods,
+      `multiple Pods (${f.podError.count}) are controlled by this Sandbox; refusing to choose or create a Pod`,
+    );
   }
   if (f.podError) return notReady(SandboxReason.ReconcilerError, SandboxMessage.ErrorPrefix + f.podError.message);
-  if (f.suspended) return notReady(SandboxReason.SandboxSuspended, f.pod || f.foreignPod ? SandboxMessage.Suspending : SandboxMessage.Suspended);
+  if (f.suspended)
+    return notReady(SandboxReason.SandboxSuspended, f.pod || f.foreignPod ? SandboxMessage.Suspending : SandboxMessage.Suspended);
   const ended = f.pod ? podEnded(f.pod) : undefined;
   if (ended) return notReady(ended.reason, ended.message);
 
@@ -82,7 +96,8 @@ export function readyCondition(f: SandboxFacts): ConditionDraft {
 }
 
 function podEnded(pod: ObservedPod): { reason: string; message: string } | undefined {
-  if (pod.phase === "Succeeded") return { reason: SandboxReason.PodSucceeded, message: withDetail(SandboxMessage.PodSucceeded, pod.endedBecause) };
+  if (pod.phase === "Succeeded")
+    return { reason: SandboxReason.PodSucceeded, message: withDetail(SandboxMessage.PodSucceeded, pod.endedBecause) };
   if (pod.phase === "Failed") return { reason: SandboxReason.PodFailed, message: withDetail(SandboxMessage.PodFailed, pod.endedBecause) };
   return undefined;
 }

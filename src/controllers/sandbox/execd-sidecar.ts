@@ -31,9 +31,7 @@ export type ExecdRuntime = "runtime" | "template-image";
  * python-runtime-sandbox image), and we must not bind a second server to it.
  */
 export function servesExecPort(spec: V1PodSpec, port: number): boolean {
-  return [...spec.containers, ...(spec.initContainers ?? [])].some((c) =>
-    (c.ports ?? []).some((p) => p.containerPort === port),
-  );
+  return [...spec.containers, ...(spec.initContainers ?? [])].some((c) => (c.ports ?? []).some((p) => p.containerPort === port));
 }
 
 /**

@@ -91,7 +91,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         ctx.log.info("Deleting expired Sandbox (shutdownPolicy Delete)");
         await ignoreNotFound(
           kube.delete(
-            { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: sandbox.metadata.namespace, name: sandbox.metadata.name },
+            {
+              apiVersion: SandboxGVK.apiVersion,
+              kind: SandboxGVK.kind,
+              namespace: sandbox.metadata.namespace,
+              name: sandbox.metadata.name,
+            },
             { preconditions: { uid: sandbox.metadata.uid }, signal },
           ),
         );
@@ -111,7 +116,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       createdPod = outcome.created;
       retryAfterMs = outcome.retryAfterMs;
       if (reconcileError) {
-        deps.events.event(sandbox as KubernetesObject, { type: "Warning", reason: reconcileError.reason, action: "Reconcile", note: reconcileError.message });
+        deps.events.event(sandbox as KubernetesObject, {
+          type: "Warning",
+          reason: reconcileError.reason,
+          action: "Reconcile",
+          note: reconcileError.message,
+        });
       }
     }
 
@@ -120,7 +130,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const serviceName = service.name;
     if (service.error && !reconcileError) {
       reconcileError = service.error;
-      deps.events.event(sandbox as KubernetesObject, { type: "Warning", reason: service.error.reason, action: "Reconcile", note: service.error.message });
+      deps.events.event(sandbox as KubernetesObject, {
+        type: "Warning",
+        reason: service.error.reason,
+        action: "Reconcile",
+        note: service.error.message,
+      });
     }
 
     const foreignPod = !expired && suspended && pods.length === 0 && (await foreignPodHoldsName(sandbox, ctx));
@@ -134,7 +149,9 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         pods: pods.map(observePod),
         foreignPod,
         serviceRequested: sandbox.spec.service,
-        service: serviceName ? { name: serviceName, fqdn: `${serviceName}.${sandbox.metadata.namespace}.svc.${config.clusterDomain}` } : undefined,
+        service: serviceName
+          ? { name: serviceName, fqdn: `${serviceName}.${sandbox.metadata.namespace}.svc.${config.clusterDomain}` }
+          : undefined,
         selector: sandboxSelector(sandbox.metadata.name),
         reconcileError: reconcileError?.message,
       },
@@ -145,7 +162,11 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     // new sandbox one more status write. A sandbox that was Ready (its pod vanished) is told at
     // once, so no reader trusts a pod that is gone.
     const skipForNewPod = createdPod && !reconcileError && !isTrue(sandbox.status?.conditions, SandboxConditionType.Ready);
-    if (!skipForNewPod && (changed || !sameStatusFields(sandbox, status)) && !statusWrites.alreadySent(ctx.key, sandbox.metadata.resourceVersion, status)) {
+    if (
+      !skipForNewPod &&
+      (changed || !sameStatusFields(sandbox, status)) &&
+      !statusWrites.alreadySent(ctx.key, sandbox.metadata.resourceVersion, status)
+    ) {
       await kube.applyStatus(
         {
           apiVersion: SandboxGVK.apiVersion,
@@ -214,8 +235,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       // Created a moment ago and still on its way to the cache: the next pod event brings us back.
       if (podOnItsWay) return { created: true };
       const squatter = caches.pods.get(namespace, pod.metadata?.name ?? "");
-      const notOurs = { reason: SandboxReason.ReconcilerError, message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox` };
-      if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
+      const notOurs = {
+        reason: SandboxReason.ReconcilerError,
+        message: `Pod ${pod.metadata?.name} already exists and is not controlled by this Sandbox`,
+      };
+      if (squatter && !squatter.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid))
+        return { error: notOurs, created: false };
       let existed: boolean;
       try {
         existed = await createIfAbsent(pod, ctx);
@@ -223,11 +248,17 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         // A pod the API server refuses (a port out of range, a label key it cannot carry) is
         // refused on every retry: the Sandbox says why instead of retrying in silence.
         if (!(err instanceof InvalidError)) throw err;
-        return { error: { reason: SandboxReason.ReconcilerError, message: `the API server refused the Pod: ${err.fieldMessage() || err.message}` }, created: false };
+        return {
+          error: { reason: SandboxReason.ReconcilerError, message: `the API server refused the Pod: ${err.fieldMessage() || err.message}` },
+          created: false,
+        };
       }
       if (existed) {
         // Not in our cache (it lacks our labels) yet the name is taken: look before claiming success.
-        const live = await kube.getOrUndefined<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace, name: pod.metadata?.name ?? "" }, { signal: ctx.signal });
+        const live = await kube.getOrUndefined<V1Pod>(
+          { apiVersion: "v1", kind: "Pod", namespace, name: pod.metadata?.name ?? "" },
+          { signal: ctx.signal },
+        );
         if (live && !live.metadata?.ownerReferences?.some((r) => r.uid === sandbox.metadata.uid)) return { error: notOurs, created: false };
       }
       if (!existed) podCreates.expectCreate(ctx.key, uid, deps.now().getTime());
@@ -307,11 +338,10 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const patch = { metadata: { labels, annotations } };
     if (podPatches.alreadySent(key, live.metadata?.resourceVersion, patch)) return false;
     await ignoreNotFound(
-      kube.patch(
-        { apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: live.metadata?.name ?? "" },
-        patch,
-        { type: "merge", signal: ctx.signal },
-      ),
+      kube.patch({ apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: live.metadata?.name ?? "" }, patch, {
+        type: "merge",
+        signal: ctx.signal,
+      }),
     );
     podPatches.sent(key, live.metadata?.resourceVersion, patch);
     return false;
@@ -356,12 +386,21 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         await kube.apply(want, { signal: ctx.signal });
       } catch (err) {
         if (!(err instanceof InvalidError)) throw err;
-        return { error: { reason: SandboxReason.ReconcilerError, message: `the API server refused the Service: ${err.fieldMessage() || err.message}` } };
+        return {
+          error: {
+            reason: SandboxReason.ReconcilerError,
+            message: `the API server refused the Service: ${err.fieldMessage() || err.message}`,
+          },
+        };
       }
     }
     if (foreign.length > 0) {
       ctx.log.info({ service: name, ports: foreign.map((p) => p.port) }, "Removing service ports the sandbox does not declare");
-      await kube.patch({ apiVersion: "v1", kind: "Service", namespace, name }, { spec: { ports: want.spec?.ports ?? [] } }, { type: "merge", signal: ctx.signal });
+      await kube.patch(
+        { apiVersion: "v1", kind: "Service", namespace, name },
+        { spec: { ports: want.spec?.ports ?? [] } },
+        { type: "merge", signal: ctx.signal },
+      );
     }
     return { name };
   }
@@ -388,7 +427,11 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     if (wasReady || !isTrue(status.conditions, SandboxConditionType.Ready) || !sandbox.metadata.creationTimestamp) return;
     const created = Date.parse(String(sandbox.metadata.creationTimestamp));
     deps.metrics.sandboxReadySeconds.observe(
-      { launch_type: sandbox.metadata.labels?.[LabelKeys.WarmPoolSandbox] ? "pool" : (sandbox.metadata.labels?.[LabelKeys.LaunchType] ?? "direct") },
+      {
+        launch_type: sandbox.metadata.labels?.[LabelKeys.WarmPoolSandbox]
+          ? "pool"
+          : (sandbox.metadata.labels?.[LabelKeys.LaunchType] ?? "direct"),
+      },
       (now.getTime() - created) / 1000,
     );
   }

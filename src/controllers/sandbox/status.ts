@@ -1,6 +1,13 @@
 import { SandboxConditionType, SandboxMessage, SandboxReason } from "../../api/index.js";
 import { ConditionList, type Condition } from "../../runtime/conditions.js";
-import { finishedCondition, podScheduledCondition, readyCondition, suspendedCondition, type ConditionDraft, type SandboxFacts } from "./conditions.js";
+import {
+  finishedCondition,
+  podScheduledCondition,
+  readyCondition,
+  suspendedCondition,
+  type ConditionDraft,
+  type SandboxFacts,
+} from "./conditions.js";
 import type { ObservedPod } from "./observed-pod.js";
 
 /** The facts the status is computed from, gathered by the reconciler. */
@@ -48,7 +55,8 @@ export function computeSandboxStatus(
   now: Date,
 ): { status: SandboxStatusOut; changed: boolean } {
   const list = new ConditionList(previous?.conditions, now);
-  const set = (c: ConditionDraft & { observedGeneration?: number | undefined }): void => list.set({ observedGeneration: o.generation, ...c });
+  const set = (c: ConditionDraft & { observedGeneration?: number | undefined }): void =>
+    list.set({ observedGeneration: o.generation, ...c });
   const remove = (type: string): void => list.remove(type);
 
   if (o.expired) {

@@ -19,7 +19,8 @@ export function dropLastApplied(o: KubernetesObject): void {
  */
 export function pruneToMetadata(o: KubernetesObject): void {
   dropLastApplied(o);
-  for (const k of Object.keys(o)) if (k !== "apiVersion" && k !== "kind" && k !== "metadata") delete (o as unknown as Record<string, unknown>)[k];
+  for (const k of Object.keys(o))
+    if (k !== "apiVersion" && k !== "kind" && k !== "metadata") delete (o as unknown as Record<string, unknown>)[k];
 }
 
 /** Services: reconcileService compares metadata and spec with the desired Service; status is never read. */
@@ -36,7 +37,9 @@ function defined<T extends object>(o: T): T {
 /** Each waiting container's name and waiting reason; undefined when none waits. */
 function waitingReasons(statuses: V1ContainerStatus[] | undefined): V1ContainerStatus[] | undefined {
   const waiting = (statuses ?? []).filter((c) => c.state?.waiting?.reason);
-  return waiting.length ? waiting.map((c) => ({ name: c.name, state: { waiting: { reason: c.state?.waiting?.reason } } }) as V1ContainerStatus) : undefined;
+  return waiting.length
+    ? waiting.map((c) => ({ name: c.name, state: { waiting: { reason: c.state?.waiting?.reason } } }) as V1ContainerStatus)
+    : undefined;
 }
 
 /**
@@ -50,7 +53,10 @@ function waitingReasons(statuses: V1ContainerStatus[] | undefined): V1ContainerS
 export function prunePod(pod: V1Pod): void {
   dropLastApplied(pod);
   if (pod.spec) {
-    pod.spec = defined({ nodeName: pod.spec.nodeName, containers: (pod.spec.containers ?? []).map((c) => defined({ name: c.name, image: c.image })) }) as V1Pod["spec"];
+    pod.spec = defined({
+      nodeName: pod.spec.nodeName,
+      containers: (pod.spec.containers ?? []).map((c) => defined({ name: c.name, image: c.image })),
+    }) as V1Pod["spec"];
   }
   const s = pod.status;
   if (s) {
@@ -60,7 +66,9 @@ export function prunePod(pod: V1Pod): void {
       message: s.message,
       podIP: s.podIP,
       podIPs: s.podIPs?.map((p) => ({ ip: p.ip })),
-      conditions: s.conditions?.map((c) => defined({ type: c.type, status: c.status, reason: c.reason, message: c.message }) as V1PodCondition),
+      conditions: s.conditions?.map(
+        (c) => defined({ type: c.type, status: c.status, reason: c.reason, message: c.message }) as V1PodCondition,
+      ),
       initContainerStatuses: waitingReasons(s.initContainerStatuses),
       containerStatuses: waitingReasons(s.containerStatuses),
     }) as V1PodStatus;

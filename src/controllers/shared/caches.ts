@@ -1,9 +1,4 @@
-import type {
-  KubernetesObject,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1Service,
-} from "@kubernetes/client-node";
+import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   LabelKeys,
   SandboxClaimGVK,

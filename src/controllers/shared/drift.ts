@@ -18,11 +18,7 @@ function walk(actual: unknown, desired: unknown, path: string, exact: ReadonlySe
   if (Array.isArray(desired)) {
     // The API server omits empty lists (Go's omitempty), so [] matches an absent field.
     if (desired.length === 0 && actual === undefined) return true;
-    return (
-      Array.isArray(actual) &&
-      actual.length === desired.length &&
-      desired.every((d, i) => walk(actual[i], d, `${path}[]`, exact))
-    );
+    return Array.isArray(actual) && actual.length === desired.length && desired.every((d, i) => walk(actual[i], d, `${path}[]`, exact));
   }
   if (actual === null || typeof actual !== "object" || Array.isArray(actual)) return false;
   const a = actual as Record<string, unknown>;

@@ -66,7 +66,10 @@ function sameBlueprintIgnoringMetadata(template: MemberBlueprint["spec"], member
  */
 function semanticEqual(a: unknown, b: unknown): boolean {
   const unset = (v: unknown): boolean =>
-    v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+    v === undefined ||
+    v === null ||
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
   if (unset(a) || unset(b)) return unset(a) && unset(b);
   if (typeof a !== "object" || typeof b !== "object") return a === b;
   if (Array.isArray(a) || Array.isArray(b)) {

@@ -117,11 +117,7 @@ export class ContextManager {
     const existing = this.contexts.get(id);
     if (existing) {
       if (language && existing.language !== language) {
-        throw new ExecdError(
-          409,
-          "context_language_mismatch",
-          `context "${id}" runs ${existing.language}, not ${language}`,
-        );
+        throw new ExecdError(409, "context_language_mismatch", `context "${id}" runs ${existing.language}, not ${language}`);
       }
       return { id, language: existing.language };
     }
@@ -160,13 +156,7 @@ export class ContextManager {
   }
 
   /** Runs one cell; must be called from inside `enqueue` for that context. */
-  async runCell(
-    id: string,
-    code: string,
-    env: Record<string, string>,
-    timeoutMs: number,
-    sink: RunSink,
-  ): Promise<CellOutcome> {
+  async runCell(id: string, code: string, env: Record<string, string>, timeoutMs: number, sink: RunSink): Promise<CellOutcome> {
     const ctx = this.lookup(id);
     let stateLost = ctx.pendingLoss !== null;
     let restartReason = ctx.pendingLoss;

@@ -35,7 +35,10 @@ export class OutputBudget {
     }
     const room = this.limitBytes - this.used;
     // Cutting inside a multi-byte character leaves a replacement character; drop it.
-    const head = Buffer.from(text, "utf8").subarray(0, room).toString("utf8").replace(/\uFFFD$/, "");
+    const head = Buffer.from(text, "utf8")
+      .subarray(0, room)
+      .toString("utf8")
+      .replace(/\uFFFD$/, "");
     this.used = this.limitBytes;
     this.dropped = size - Buffer.byteLength(head);
     return `${head}${truncationMarker(this.limitBytes)}`;

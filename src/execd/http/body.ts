@@ -28,6 +28,7 @@ export async function readJson<T extends z.ZodType>(req: IncomingMessage, limit:
     throw badRequest(`request body is not valid JSON: ${(error as Error).message}`);
   }
   // Large bodies (base64 files) should not stay alive twice while the call runs.
+  // eslint-disable-next-line no-useless-assignment -- drops the last reference to the raw bytes
   raw = null;
   const result = schema.safeParse(parsed);
   if (!result.success) {

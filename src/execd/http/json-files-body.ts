@@ -166,9 +166,7 @@ export async function readFilesBody<T extends z.ZodType>(
   // innermost array's next element is one past its end.
   const currentPath = (): Array<string | number> =>
     stack.map((frame, depth) =>
-      Array.isArray(frame.container)
-        ? frame.container.length - (depth === stack.length - 1 ? 0 : 1)
-        : (frame.key ?? ""),
+      Array.isArray(frame.container) ? frame.container.length - (depth === stack.length - 1 ? 0 : 1) : (frame.key ?? ""),
     );
 
   const place = (value: Json): void => {

@@ -45,7 +45,8 @@ export function driverCommand(
   memoryCapBytes: number | null = null,
 ): { file: string; args: string[]; env: Record<string, string> } {
   const script = driverPath(language);
-  const env: Record<string, string> = memoryCapBytes !== null && language !== "javascript" ? { [KERNEL_MEMORY_ENV]: String(memoryCapBytes) } : {};
+  const env: Record<string, string> =
+    memoryCapBytes !== null && language !== "javascript" ? { [KERNEL_MEMORY_ENV]: String(memoryCapBytes) } : {};
   switch (language) {
     case "python":
       // -u: unbuffered, so prints stream as they happen rather than at the end of the call.

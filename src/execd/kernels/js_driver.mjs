@@ -85,8 +85,7 @@ async function runCall(request) {
   }
 }
 
-const writeAll = (stream, text) =>
-  new Promise((resolve) => (stream.write(text) ? resolve() : stream.once("drain", resolve)));
+const writeAll = (stream, text) => new Promise((resolve) => (stream.write(text) ? resolve() : stream.once("drain", resolve)));
 
 const lines = readline.createInterface({ input: channel });
 let chain = Promise.resolve();

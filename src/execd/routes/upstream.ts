@@ -136,7 +136,11 @@ export async function uploadRoute(deps: RouteDeps, { req, res }: RouteCall): Pro
     parser.on("error", (error: Error) => {
       const failure = badRequest(`malformed multipart body: ${error.message}`);
       // The part being saved fails too; answer once its temporary file is gone.
-      if (work) work.then(() => reject(failure), () => reject(failure));
+      if (work)
+        work.then(
+          () => reject(failure),
+          () => reject(failure),
+        );
       else reject(failure);
     });
     parser.on("close", () => {

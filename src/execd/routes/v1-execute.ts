@@ -3,14 +3,7 @@ import { readFilesBody, type FilesBody, type FilesBodyLimits } from "../http/jso
 import { tooLarge } from "../http/errors.js";
 import type { RichResult, RunSink } from "../kernels/kernel.js";
 import { executeCodeSchema, executeSchema } from "../schemas.js";
-import {
-  CollectingSink,
-  prepareCall,
-  runCall,
-  type CallRequest,
-  type CallResult,
-  type PreparedCall,
-} from "../execute/run-call.js";
+import { CollectingSink, prepareCall, runCall, type CallRequest, type CallResult, type PreparedCall } from "../execute/run-call.js";
 import { OutputBudget } from "../execute/output-budget.js";
 import { base64Length, write, writeFileBase64, writeJsonWithFiles } from "../execute/stream-json.js";
 import type { RouteCall, RouteDeps } from "./context.js";
@@ -77,9 +70,7 @@ const filesLimits = (deps: RouteDeps): FilesBodyLimits => ({
 });
 
 /** Points each input file whose content was decoded during parsing at its file on disk. */
-function withSpills<T extends { files?: Array<{ name: string; content: string }> | undefined }>(
-  parsed: FilesBody<T>,
-): T & CallRequest {
+function withSpills<T extends { files?: Array<{ name: string; content: string }> | undefined }>(parsed: FilesBody<T>): T & CallRequest {
   const files = parsed.body.files?.map((file, index) => ({ ...file, spillPath: parsed.spilled.get(index)?.path }));
   return { ...parsed.body, files } as T & CallRequest;
 }

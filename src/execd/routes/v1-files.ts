@@ -70,11 +70,7 @@ export async function deleteFileRoute(deps: RouteDeps, { res, rest, query }: Rou
 }
 
 /** Copies a request body into `file`, failing with 413 (and removing the file) past `limit`. */
-export async function streamToFile(
-  source: NodeJS.ReadableStream,
-  file: string,
-  limit: number,
-): Promise<number> {
+export async function streamToFile(source: NodeJS.ReadableStream, file: string, limit: number): Promise<number> {
   let total = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {

@@ -16,13 +16,7 @@ export async function listDirectory(dir: string): Promise<ListingEntry[]> {
   for (const entry of entries) {
     try {
       const stats = entry.isSymbolicLink() ? null : await stat(path.join(dir, entry.name));
-      const type = entry.isDirectory()
-        ? "directory"
-        : entry.isFile()
-          ? "file"
-          : entry.isSymbolicLink()
-            ? "symlink"
-            : "other";
+      const type = entry.isDirectory() ? "directory" : entry.isFile() ? "file" : entry.isSymbolicLink() ? "symlink" : "other";
       const mtimeMs = stats?.mtimeMs ?? 0;
       listed.push({
         name: entry.name,

@@ -69,13 +69,7 @@ export function changedFiles(before: Snapshot, after: Snapshot): Array<{ name: s
   const changed: Array<{ name: string; size: number }> = [];
   for (const [name, stamp] of after) {
     const old = before.get(name);
-    if (
-      !old ||
-      old.size !== stamp.size ||
-      old.mtimeMs !== stamp.mtimeMs ||
-      old.ctimeMs !== stamp.ctimeMs ||
-      old.ino !== stamp.ino
-    ) {
+    if (!old || old.size !== stamp.size || old.mtimeMs !== stamp.mtimeMs || old.ctimeMs !== stamp.ctimeMs || old.ino !== stamp.ino) {
       changed.push({ name, size: stamp.size });
     }
   }

@@ -83,7 +83,11 @@ export async function createNamespace(env: ClusterEnv, prefix: string): Promise<
   const name = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
   await apply(env, JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { [TEST_NAMESPACE_LABEL]: "e2e" } } }));
   // Pods are rejected until the service-account controller has made "default".
-  await waitFor(async () => (await kubectl(env, ["-n", name, "get", "serviceaccount", "default"])).code === 0, 30_000, `serviceaccount default in ${name}`);
+  await waitFor(
+    async () => (await kubectl(env, ["-n", name, "get", "serviceaccount", "default"])).code === 0,
+    30_000,
+    `serviceaccount default in ${name}`,
+  );
   return name;
 }
 

@@ -16,7 +16,11 @@ function offMachineDrops(): number | undefined {
 /** The guard's kernel log lines (rate-limited): which pod tried which address. */
 function offMachineLog(): string {
   const r = spawnSync("dmesg", [], { encoding: "utf8" });
-  return (r.stdout ?? "").split("\n").filter((l) => l.includes("agsb-offmachine:")).slice(-20).join("\n");
+  return (r.stdout ?? "")
+    .split("\n")
+    .filter((l) => l.includes("agsb-offmachine:"))
+    .slice(-20)
+    .join("\n");
 }
 
 /**
@@ -31,7 +35,9 @@ function deleteLeftoverNamespaces(): void {
   const kubeconfig = vars.get("KUBECONFIG");
   if (env.status !== 0 || !kubectl || !kubeconfig) throw new Error(`scripts/cluster.sh env failed (exit ${env.status}): ${env.stderr}`);
   const selector = `${TEST_NAMESPACE_LABEL}=e2e`;
-  const r = spawnSync(kubectl, ["--kubeconfig", kubeconfig, "delete", "namespace", "-l", selector, "--wait=true", "--timeout=300s"], { encoding: "utf8" });
+  const r = spawnSync(kubectl, ["--kubeconfig", kubeconfig, "delete", "namespace", "-l", selector, "--wait=true", "--timeout=300s"], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`deleting the namespaces an earlier run left (${selector}) failed (exit ${r.status}): ${r.stderr}`);
   const removed = r.stdout.trim();
   if (removed && !/^No resources found/.test(removed)) console.log(`[e2e] removed what an earlier run left behind:\n${removed}`);
@@ -55,11 +61,13 @@ export default function setup(): () => void {
     if (after.status !== 0) {
       throw new Error(`scripts/cluster.sh up failed (exit ${up.status}); status:\n${after.stdout}${after.stderr}`);
     }
-    if (up.status !== 0) console.warn(`[e2e] cluster core is up, but 'cluster.sh up' exited ${up.status} (images or Helm); see its output above`);
+    if (up.status !== 0)
+      console.warn(`[e2e] cluster core is up, but 'cluster.sh up' exited ${up.status} (images or Helm); see its output above`);
   }
   deleteLeftoverNamespaces();
   const before = offMachineDrops();
-  if (before === undefined) throw new Error(`the local cluster's egress guard (iptables -t mangle ${OFFMACHINE_CHAIN}) is missing: run scripts/cluster.sh up`);
+  if (before === undefined)
+    throw new Error(`the local cluster's egress guard (iptables -t mangle ${OFFMACHINE_CHAIN}) is missing: run scripts/cluster.sh up`);
   return () => {
     const after = offMachineDrops();
     const tried = after === undefined ? undefined : after - before;

@@ -139,7 +139,11 @@ export async function startStandIns(nodeIP: string): Promise<StandIns> {
   const canaryPort = (canary.address() as { port: number }).port;
 
   // Each answers from the host, so a refusal seen from a pod is the network's doing.
-  for (const [ip, port] of [[REMOTE_IP, PORT], [METADATA_IP, PORT], [nodeIP, canaryPort]] as const) {
+  for (const [ip, port] of [
+    [REMOTE_IP, PORT],
+    [METADATA_IP, PORT],
+    [nodeIP, canaryPort],
+  ] as const) {
     const body = await (await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(5000) })).text();
     if (!body.startsWith("stand-in")) throw new Error(`stand-in at ${ip}:${port} answered ${body}`);
   }

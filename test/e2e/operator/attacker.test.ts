@@ -5,8 +5,27 @@
 // (harness/stand-ins.ts); an unrestricted pod on the same node reaches each one, so every
 // refusal is the NetworkPolicy's doing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apply, clusterEnv, createNamespace, exec, kubectl, kubectlOk, toolboxPod, waitFor, waitPodReady, type ClusterEnv } from "../harness/cluster.js";
-import { fakeMetadataToken, key, metadataTokenPath, probeScript, startStandIns, type Endpoint, type StandIns } from "../harness/stand-ins.js";
+import {
+  apply,
+  clusterEnv,
+  createNamespace,
+  exec,
+  kubectl,
+  kubectlOk,
+  toolboxPod,
+  waitFor,
+  waitPodReady,
+  type ClusterEnv,
+} from "../harness/cluster.js";
+import {
+  fakeMetadataToken,
+  key,
+  metadataTokenPath,
+  probeScript,
+  startStandIns,
+  type Endpoint,
+  type StandIns,
+} from "../harness/stand-ins.js";
 import {
   agentToken,
   deleteNamespaceAndWait,
@@ -62,16 +81,31 @@ describe("the attacker's side", () => {
         apiVersion: EXT_API,
         kind: "SandboxTemplate",
         metadata: { name: "open-egress", namespace: ns },
-        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) }, networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] } },
+        spec: {
+          podTemplate: { spec: mainPodSpec(env.runtimeImage) },
+          networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] },
+        },
       }),
     );
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: "open-egress", namespace: ns }, spec: { replicas: 1, sandboxTemplateRef: { name: "open-egress" } } }));
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxWarmPool",
+        metadata: { name: "open-egress", namespace: ns },
+        spec: { replicas: 1, sandboxTemplateRef: { name: "open-egress" } },
+      }),
+    );
     token = await agentToken(env, ns, "agent", true);
     await Promise.all([waitReady(env, ns, "sandbox", "mallory"), waitPodReady(env, ns, "control")]);
     router = await routerUrl(env);
 
-    const nodeIP = (await kubectlOk(env, ["get", "nodes", "-o", 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'])).trim();
-    const apiServiceIP = (await kubectlOk(env, ["-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+    const nodeIP = (
+      await kubectlOk(env, ["get", "nodes", "-o", 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'])
+    ).trim();
+    const apiServiceIP = (
+      await kubectlOk(env, ["-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"])
+    ).trim();
     const dnsIP = (await kubectlOk(env, ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim();
     standIns = await startStandIns(nodeIP);
     metadataUrl = `http://${standIns.metadata.ip}${metadataTokenPath}`;
@@ -101,7 +135,10 @@ describe("the attacker's side", () => {
   });
 
   it("from inside a sandbox the metadata look-alike (TCP and its token URL), a host beyond the node, the node and the cluster are all unreachable", async () => {
-    const fromSandbox = JSON.parse(await executeOk(router, ns, "mallory", probeScript(everything, metadataUrl), token)) as Record<string, boolean | string>;
+    const fromSandbox = JSON.parse(await executeOk(router, ns, "mallory", probeScript(everything, metadataUrl), token)) as Record<
+      string,
+      boolean | string
+    >;
     for (const target of everything) expect(fromSandbox[key(target)], `mallory -> ${key(target)}`).toBe(false);
     expect(fromSandbox["http"]).toMatch(/^failed/);
   });
@@ -122,7 +159,10 @@ describe("the attacker's side", () => {
       "a Ready member of the open-egress pool",
     );
     const targets = [standIns.remote, standIns.metadata];
-    const seen = JSON.parse(await executeOk(router, ns, member, probeScript(targets, metadataUrl), token)) as Record<string, boolean | string>;
+    const seen = JSON.parse(await executeOk(router, ns, member, probeScript(targets, metadataUrl), token)) as Record<
+      string,
+      boolean | string
+    >;
     expect(seen[key(standIns.remote)], `${member} -> remote stand-in`).toBe(true);
     expect(seen[key(standIns.metadata)], `${member} -> metadata stand-in`).toBe(false);
     expect(seen["http"]).toMatch(/^failed/);

@@ -7,7 +7,17 @@
 import { readFileSync, statfsSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { apply, clusterEnv, createNamespace, kubectlOk, waitFor, type ClusterEnv } from "../harness/cluster.js";
-import { agentToken, deleteNamespaceAndWait, getJson, list, OPERATOR_NS, routerUrl, sandboxManifest, waitReady, type KObject } from "./helpers.js";
+import {
+  agentToken,
+  deleteNamespaceAndWait,
+  getJson,
+  list,
+  OPERATOR_NS,
+  routerUrl,
+  sandboxManifest,
+  waitReady,
+  type KObject,
+} from "./helpers.js";
 
 interface Answer {
   stdout?: string;
@@ -106,7 +116,8 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
         const r = await run("bystander", `print(${calls} * 2)`, {}, 60_000);
         calls++;
         maxMs = Math.max(maxMs, r.ms);
-        if (r.status !== 200 || r.body.stdout?.trim() !== String((calls - 1) * 2)) failures.push(`HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+        if (r.status !== 200 || r.body.stdout?.trim() !== String((calls - 1) * 2))
+          failures.push(`HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     })();
@@ -120,8 +131,15 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
   };
 
   /** The node as the kubelet and the host see it. The cluster runs on this machine. */
-  const nodeHealth = async (): Promise<{ conditions: Record<string, string>; memAvailableGiB: number; diskAvailGiB: number; load1: number }> => {
-    const node = JSON.parse(await kubectlOk(env, ["get", "nodes", "-o", "json"])) as { items: { status: { conditions: { type: string; status: string }[] } }[] };
+  const nodeHealth = async (): Promise<{
+    conditions: Record<string, string>;
+    memAvailableGiB: number;
+    diskAvailGiB: number;
+    load1: number;
+  }> => {
+    const node = JSON.parse(await kubectlOk(env, ["get", "nodes", "-o", "json"])) as {
+      items: { status: { conditions: { type: string; status: string }[] } }[];
+    };
     const conditions = Object.fromEntries((node.items[0]?.status.conditions ?? []).map((c) => [c.type, c.status]));
     const meminfo = readFileSync("/proc/meminfo", "utf8");
     const memAvailableGiB = Number(/^MemAvailable:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0) / (1024 * 1024);
@@ -138,7 +156,8 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
     expect(health.memAvailableGiB).toBeGreaterThan(1);
     expect(health.diskAvailGiB).toBeGreaterThan(2);
     // The cluster's own pods are untouched: CoreDNS and the router still Ready.
-    const ready = (pods: KObject[]): number => pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
+    const ready = (pods: KObject[]): number =>
+      pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
     expect(ready(await list(env, "kube-system", "pod", "k8s-app=kube-dns"))).toBeGreaterThan(0);
     expect(ready(await list(env, OPERATOR_NS, "pod", "app=sandbox-router"))).toBeGreaterThan(0);
   };
@@ -158,7 +177,9 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
     // Keep watching a little after the call: a restart or eviction next door happens now.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const seen = await watch.stop();
-    console.log(`[containment] ${sandbox}: HTTP ${call.status} in ${call.ms} ms: ${JSON.stringify({ ...call.body, stdout: call.body.stdout?.slice(-300) }).slice(0, 600)}`);
+    console.log(
+      `[containment] ${sandbox}: HTTP ${call.status} in ${call.ms} ms: ${JSON.stringify({ ...call.body, stdout: call.body.stdout?.slice(-300) }).slice(0, 600)}`,
+    );
     console.log(`[containment] bystander: ${seen.calls} calls during, ${seen.failures.length} failed, slowest ${seen.maxMs} ms`);
     expect(seen.failures, "the bystander sandbox kept answering").toEqual([]);
     expect(seen.calls).toBeGreaterThan(0);
@@ -342,13 +363,20 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
 
   it("filling the workspace past its sizeLimit: the kubelet evicts the pod and the Sandbox says why", async () => {
     // Bounded at 3 GiB so the test cannot fill the node; the sizeLimit is 2 GiB.
-    const call = await detonate("victim", fillScript("/workspace/fill", 3 * GiB, true) + "\nimport time\ntime.sleep(60)", { timeoutMs: 90_000 });
+    const call = await detonate("victim", fillScript("/workspace/fill", 3 * GiB, true) + "\nimport time\ntime.sleep(60)", {
+      timeoutMs: 90_000,
+    });
     console.log(`[containment] workspace fill answer: HTTP ${call.status}`);
-    await waitFor(async () => (await getJson<PodJson>(env, ns, "pod", "victim"))?.status?.phase === "Failed", 90_000, "the victim pod to be evicted");
+    await waitFor(
+      async () => (await getJson<PodJson>(env, ns, "pod", "victim"))?.status?.phase === "Failed",
+      90_000,
+      "the victim pod to be evicted",
+    );
     const pod = await getJson<PodJson>(env, ns, "pod", "victim");
     expect(pod?.status?.reason).toBe("Evicted");
     await waitFor(
-      async () => /Evicted/.test((await getJson(env, ns, "sandbox", "victim"))?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? ""),
+      async () =>
+        /Evicted/.test((await getJson(env, ns, "sandbox", "victim"))?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? ""),
       30_000,
       "the Sandbox to report the eviction",
     );
@@ -360,9 +388,15 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
   it("filling the root filesystem past the ephemeral-storage limit: evicted the same way", async () => {
     await apply(env, sandboxManifest({ name: "rootfs", namespace: ns, image: env.runtimeImage }));
     await waitReady(env, ns, "sandbox", "rootfs");
-    const call = await detonate("rootfs", fillScript("/var/tmp/fill", 3 * GiB, true) + "\nimport time\ntime.sleep(60)", { timeoutMs: 90_000 });
+    const call = await detonate("rootfs", fillScript("/var/tmp/fill", 3 * GiB, true) + "\nimport time\ntime.sleep(60)", {
+      timeoutMs: 90_000,
+    });
     console.log(`[containment] rootfs fill answer: HTTP ${call.status}`);
-    await waitFor(async () => (await getJson<PodJson>(env, ns, "pod", "rootfs"))?.status?.phase === "Failed", 90_000, "the rootfs pod to be evicted");
+    await waitFor(
+      async () => (await getJson<PodJson>(env, ns, "pod", "rootfs"))?.status?.phase === "Failed",
+      90_000,
+      "the rootfs pod to be evicted",
+    );
     const pod = await getJson<PodJson>(env, ns, "pod", "rootfs");
     expect(pod?.status?.reason).toBe("Evicted");
     expect(pod?.status?.message).toMatch(/ephemeral local storage/);

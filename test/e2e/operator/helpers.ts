@@ -28,7 +28,13 @@ export function mainPodSpec(image: string): Record<string, unknown> {
 }
 
 /** A Sandbox manifest as YAML, the way a user would write it for kubectl apply. */
-export function sandboxManifest(opts: { name: string; namespace: string; image: string; service?: boolean; extraSpec?: Record<string, unknown> }): string {
+export function sandboxManifest(opts: {
+  name: string;
+  namespace: string;
+  image: string;
+  service?: boolean;
+  extraSpec?: Record<string, unknown>;
+}): string {
   return stringify({
     apiVersion: SANDBOX_API,
     kind: "Sandbox",
@@ -79,14 +85,15 @@ export async function list(env: ClusterEnv, ns: string, kind: string, selector?:
   return (JSON.parse(out) as { items: KObject[] }).items;
 }
 
-export const isReady = (o: KObject | undefined): boolean => o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+export const isReady = (o: KObject | undefined): boolean =>
+  o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 export async function waitReady(env: ClusterEnv, ns: string, kind: string, name: string, timeoutMs = 120_000): Promise<KObject> {
   let last: KObject | undefined;
   try {
     await waitFor(async () => isReady((last = await getJson(env, ns, kind, name))), timeoutMs, `${kind} ${ns}/${name} Ready`);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}${await unreadyPods(env, ns)}`);
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}${await unreadyPods(env, ns)}`, { cause: err });
   }
   if (!last) throw new Error(`${kind} ${ns}/${name} vanished`);
   return last;
@@ -102,7 +109,9 @@ async function unreadyPods(env: ClusterEnv, ns: string): Promise<string> {
   const lines = pods
     .filter((p) => !isReady(p))
     .map((p) => {
-      const unmet = (p.status?.conditions ?? []).filter((c) => c.status !== "True").map((c) => `${c.type}: ${c.reason ?? ""} ${c.message ?? ""}`.trim());
+      const unmet = (p.status?.conditions ?? [])
+        .filter((c) => c.status !== "True")
+        .map((c) => `${c.type}: ${c.reason ?? ""} ${c.message ?? ""}`.trim());
       return `${p.metadata.name} (${unmet.join("; ") || "no conditions yet"})`;
     });
   return lines.length ? `; pods not Ready: ${lines.join(", ")}` : "";
@@ -126,13 +135,20 @@ export async function agentToken(env: ClusterEnv, ns: string, name: string, with
 export async function routerUrl(env: ClusterEnv): Promise<string> {
   const pods = await list(env, OPERATOR_NS, "pod", "app=sandbox-router");
   const ready = pods.find((p) => isReady(p) && p.status?.podIP);
-  if (!ready?.status?.podIP) throw new Error(`no Ready router pod in ${OPERATOR_NS} (kubectl -n ${OPERATOR_NS} get pods -l app=sandbox-router)`);
+  if (!ready?.status?.podIP)
+    throw new Error(`no Ready router pod in ${OPERATOR_NS} (kubectl -n ${OPERATOR_NS} get pods -l app=sandbox-router)`);
   return `http://${ready.status.podIP}:8080`;
 }
 
 export interface ExecuteResult {
   status: number;
-  body: { stdout?: string; stderr?: string; exitCode?: number; results?: { mimeType: string; data: string }[]; error?: { code?: string; message?: string } };
+  body: {
+    stdout?: string;
+    stderr?: string;
+    exitCode?: number;
+    results?: { mimeType: string; data: string }[];
+    error?: { code?: string; message?: string };
+  };
 }
 
 /** POST /sandboxes/{ns}/{name}/v1/execute through the router; never throws on HTTP errors. */
@@ -156,7 +172,8 @@ export async function execute(router: string, ns: string, name: string, code: st
 /** execute that must succeed (HTTP 200, exit code 0); returns stdout. */
 export async function executeOk(router: string, ns: string, name: string, code: string, token: string): Promise<string> {
   const r = await execute(router, ns, name, code, token);
-  if (r.status !== 200 || r.body.exitCode !== 0) throw new Error(`execute in ${ns}/${name} failed: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  if (r.status !== 200 || r.body.exitCode !== 0)
+    throw new Error(`execute in ${ns}/${name} failed: HTTP ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.stdout ?? "";
 }
 

@@ -33,7 +33,10 @@ describe("Sandbox deletion and expiry", () => {
       const child = await getJson(env, ns, kind, name);
       expect(child, `${kind}/${name} exists`).toBeDefined();
       // Owned by the Sandbox, so the garbage collector cascades.
-      expect(child?.metadata.ownerReferences?.find((o) => o.controller), `${kind}/${name} owner`).toMatchObject({ kind: "Sandbox", name: "doomed", uid: sandbox.metadata.uid });
+      expect(
+        child?.metadata.ownerReferences?.find((o) => o.controller),
+        `${kind}/${name} owner`,
+      ).toMatchObject({ kind: "Sandbox", name: "doomed", uid: sandbox.metadata.uid });
     }
 
     await kubectlOk(env, ["-n", ns, "delete", "sandbox", "doomed", "--wait=false"]);
@@ -45,8 +48,24 @@ describe("Sandbox deletion and expiry", () => {
   it("shutdownTime expiry: policy Delete removes the Sandbox and its pod; policy Retain keeps the Sandbox, removes the pod", async () => {
     // Far enough ahead that both pods are Running first, so their removal is the expiry's doing.
     const expiry = inSeconds(15);
-    await apply(env, sandboxManifest({ name: "ephemeral", namespace: ns, image: env.runtimeImage, extraSpec: { shutdownTime: expiry, shutdownPolicy: "Delete" } }));
-    await apply(env, sandboxManifest({ name: "kept", namespace: ns, image: env.runtimeImage, extraSpec: { shutdownTime: expiry, shutdownPolicy: "Retain" } }));
+    await apply(
+      env,
+      sandboxManifest({
+        name: "ephemeral",
+        namespace: ns,
+        image: env.runtimeImage,
+        extraSpec: { shutdownTime: expiry, shutdownPolicy: "Delete" },
+      }),
+    );
+    await apply(
+      env,
+      sandboxManifest({
+        name: "kept",
+        namespace: ns,
+        image: env.runtimeImage,
+        extraSpec: { shutdownTime: expiry, shutdownPolicy: "Retain" },
+      }),
+    );
     await Promise.all([waitReady(env, ns, "sandbox", "ephemeral", 60_000), waitReady(env, ns, "sandbox", "kept", 60_000)]);
     expect(await getJson(env, ns, "pod", "ephemeral")).toBeDefined();
     expect(await getJson(env, ns, "pod", "kept")).toBeDefined();

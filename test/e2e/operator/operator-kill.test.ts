@@ -47,8 +47,24 @@ describe("kill -9 of the leading operator during a burst of claims", () => {
   beforeAll(async () => {
     env = await clusterEnv();
     ns = await createNamespace(env, "e2e-op-kill");
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: "python", namespace: ns }, spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } } }));
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: POOL, namespace: ns }, spec: { replicas: 1, sandboxTemplateRef: { name: "python" } } }));
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxTemplate",
+        metadata: { name: "python", namespace: ns },
+        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } },
+      }),
+    );
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxWarmPool",
+        metadata: { name: POOL, namespace: ns },
+        spec: { replicas: 1, sandboxTemplateRef: { name: "python" } },
+      }),
+    );
     await waitFor(async () => (await getJson(env, ns, "sandboxwarmpool", POOL))?.status?.readyReplicas === 1, 120_000, "the warm pool");
   });
 
@@ -73,10 +89,14 @@ describe("kill -9 of the leading operator during a burst of claims", () => {
     await Promise.all(late.map((n) => apply(env, claimManifest(ns, n))));
 
     // A different operator process (the standby, or the restarted one: identities are per process) leads.
-    await waitFor(async () => {
-      const now = await leaseHolder(env);
-      return now !== "" && now !== holder;
-    }, 90_000, "another operator process to take the Lease");
+    await waitFor(
+      async () => {
+        const now = await leaseHolder(env);
+        return now !== "" && now !== holder;
+      },
+      90_000,
+      "another operator process to take the Lease",
+    );
     expect(await leaseHolder(env)).not.toBe(holder);
 
     for (const n of names) await waitReady(env, ns, "sandboxclaim", n, 150_000);
@@ -87,8 +107,13 @@ describe("kill -9 of the leading operator during a burst of claims", () => {
     expect(claims.map((c) => c.metadata.name).sort()).toEqual(names);
     const bound = new Set<string>();
     for (const claim of claims) {
-      const owned = sandboxes.filter((s) => s.metadata.ownerReferences?.some((o) => o.controller && o.kind === "SandboxClaim" && o.uid === claim.metadata.uid));
-      expect(owned.map((s) => s.metadata.name), `sandboxes of claim ${claim.metadata.name}`).toHaveLength(1);
+      const owned = sandboxes.filter((s) =>
+        s.metadata.ownerReferences?.some((o) => o.controller && o.kind === "SandboxClaim" && o.uid === claim.metadata.uid),
+      );
+      expect(
+        owned.map((s) => s.metadata.name),
+        `sandboxes of claim ${claim.metadata.name}`,
+      ).toHaveLength(1);
       const name = owned[0]?.metadata.name ?? "";
       expect(claim.status?.sandbox?.name).toBe(name);
       expect(bound.has(name), `${name} bound twice`).toBe(false);
@@ -100,19 +125,31 @@ describe("kill -9 of the leading operator during a burst of claims", () => {
     }
     // Nothing orphaned: every sandbox belongs to a claim or to the pool.
     for (const s of sandboxes) {
-      expect(s.metadata.ownerReferences?.find((o) => o.controller)?.kind, `owner of ${s.metadata.name}`).toMatch(/^(SandboxClaim|SandboxWarmPool)$/);
+      expect(s.metadata.ownerReferences?.find((o) => o.controller)?.kind, `owner of ${s.metadata.name}`).toMatch(
+        /^(SandboxClaim|SandboxWarmPool)$/,
+      );
     }
     // The pool settles back to its one member, not more.
-    await waitFor(async () => {
-      const members = (await list(env, ns, "sandbox")).filter((s) => s.metadata.ownerReferences?.some((o) => o.controller && o.kind === "SandboxWarmPool"));
-      return members.length === 1;
-    }, 60_000, "the pool to hold exactly 1 member");
+    await waitFor(
+      async () => {
+        const members = (await list(env, ns, "sandbox")).filter((s) =>
+          s.metadata.ownerReferences?.some((o) => o.controller && o.kind === "SandboxWarmPool"),
+        );
+        return members.length === 1;
+      },
+      60_000,
+      "the pool to hold exactly 1 member",
+    );
 
     // The killed container really died and came back (kubelet restarted it in place).
-    await waitFor(async () => {
-      const p = await getJson<PodStatus>(env, OPERATOR_NS, "pod", leaderPod);
-      const c = p?.status?.containerStatuses?.[0];
-      return (c?.restartCount ?? 0) > restartsBefore && c?.ready === true;
-    }, 120_000, `${leaderPod} to restart after SIGKILL`);
+    await waitFor(
+      async () => {
+        const p = await getJson<PodStatus>(env, OPERATOR_NS, "pod", leaderPod);
+        const c = p?.status?.containerStatuses?.[0];
+        return (c?.restartCount ?? 0) > restartsBefore && c?.ready === true;
+      },
+      120_000,
+      `${leaderPod} to restart after SIGKILL`,
+    );
   });
 });

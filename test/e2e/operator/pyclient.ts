@@ -32,7 +32,8 @@ export function ensurePyClient(): string {
   ];
   for (const [cmd, args] of steps) {
     const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}\n(run bash scripts/setup.sh to create ${PYCLIENT_VENV})`);
+    if (r.status !== 0)
+      throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}\n(run bash scripts/setup.sh to create ${PYCLIENT_VENV})`);
   }
   if (!importable()) throw new Error(`k8s_agent_sandbox is not importable from ${PYCLIENT_VENV}`);
   return python;

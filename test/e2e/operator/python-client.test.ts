@@ -89,8 +89,24 @@ describe(`upstream Python client against the router`, () => {
     env = await clusterEnv();
     ns = await createNamespace(env, "e2e-op-pyclient");
     // The client only names a warm pool; the pool names the template.
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: "python", namespace: ns }, spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } } }));
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: POOL, namespace: ns }, spec: { replicas: 1, sandboxTemplateRef: { name: "python" } } }));
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxTemplate",
+        metadata: { name: "python", namespace: ns },
+        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } },
+      }),
+    );
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxWarmPool",
+        metadata: { name: POOL, namespace: ns },
+        spec: { replicas: 1, sandboxTemplateRef: { name: "python" } },
+      }),
+    );
     token = await agentToken(env, ns, "py-agent", true);
     dir = await mkdtemp(join(tmpdir(), "agsb-pyclient-"));
     script = join(dir, "scenario.py");
@@ -107,7 +123,11 @@ describe(`upstream Python client against the router`, () => {
     expect(r.code, `python exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr.slice(-4000)}`).toBe(0);
     const out = r.json as Record<string, unknown>;
     expect(out["run"]).toEqual({ stdout: "hello\n", stderr: "oops\n", exit_code: 3, timed_out: false });
-    expect(out["timeout"]).toMatchObject({ stdout: "before\n", timed_out: true, stderr: expect.stringContaining("Command timed out after 2 seconds") });
+    expect(out["timeout"]).toMatchObject({
+      stdout: "before\n",
+      timed_out: true,
+      stderr: expect.stringContaining("Command timed out after 2 seconds"),
+    });
     expect(out["timeout_elapsed"] as number).toBeLessThan(20);
     expect(out["read_matches"]).toBe(true);
     expect(Buffer.from(out["read"] as string, "base64").toString()).toBe("text");
@@ -140,12 +160,27 @@ describe(`upstream Python client against the router`, () => {
 
   it("the router honours X-Sandbox-Timeout as the client sends it (504 once the pod is idle that long)", async () => {
     const claim = "py-timeout";
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxClaim", metadata: { name: claim, namespace: ns }, spec: { warmPoolRef: { name: POOL } } }));
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxClaim",
+        metadata: { name: claim, namespace: ns },
+        spec: { warmPoolRef: { name: POOL } },
+      }),
+    );
     const router = await routerUrl(env);
     const post = (timeout: string): Promise<Response> =>
       fetch(`${router}/execute`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}`, "X-Sandbox-ID": claim, "X-Sandbox-Namespace": ns, "X-Sandbox-Port": "8888", "X-Sandbox-Timeout": timeout },
+        headers: {
+          "Content-Type": "application/json",
+          Authorization: `Bearer ${token}`,
+          "X-Sandbox-ID": claim,
+          "X-Sandbox-Namespace": ns,
+          "X-Sandbox-Port": "8888",
+          "X-Sandbox-Timeout": timeout,
+        },
         body: JSON.stringify({ command: "sleep 6; echo late" }),
         signal: AbortSignal.timeout(60_000),
       });

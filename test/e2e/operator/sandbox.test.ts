@@ -3,9 +3,30 @@
 // its deny-all NetworkPolicy, and the router must let only authorized agents execute in it.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apply, clusterEnv, createNamespace, exec, kubectlOk, podIP, toolboxPod, waitFor, waitPodReady, type ClusterEnv } from "../harness/cluster.js";
+import {
+  apply,
+  clusterEnv,
+  createNamespace,
+  exec,
+  kubectlOk,
+  podIP,
+  toolboxPod,
+  waitFor,
+  waitPodReady,
+  type ClusterEnv,
+} from "../harness/cluster.js";
 import { probeScript as standInProbe, startStandIns } from "../harness/stand-ins.js";
-import { agentToken, deleteNamespaceAndWait, execute, executeOk, getJson, routerUrl, sandboxManifest, waitReady, type KObject } from "./helpers.js";
+import {
+  agentToken,
+  deleteNamespaceAndWait,
+  execute,
+  executeOk,
+  getJson,
+  routerUrl,
+  sandboxManifest,
+  waitReady,
+  type KObject,
+} from "./helpers.js";
 
 interface PodJson extends KObject {
   spec: {
@@ -105,7 +126,9 @@ describe("a Sandbox applied with kubectl, on the real cluster", () => {
 
     const expected = await podIP(env, ns, "alpha");
     const resolve = async (): Promise<string> =>
-      (await exec(env, ns, "probe", ["python3", "-c", "import socket, sys; print(socket.gethostbyname(sys.argv[1]))", fqdn ?? ""])).stdout.trim();
+      (
+        await exec(env, ns, "probe", ["python3", "-c", "import socket, sys; print(socket.gethostbyname(sys.argv[1]))", fqdn ?? ""])
+      ).stdout.trim();
     // Endpoints reach CoreDNS asynchronously; the answer itself is what is asserted.
     await waitFor(async () => (await resolve()) === expected, 30_000, `${fqdn} to resolve to ${expected}`).catch(() => undefined);
     expect(await resolve()).toBe(expected);
@@ -114,14 +137,20 @@ describe("a Sandbox applied with kubectl, on the real cluster", () => {
   });
 
   it("NetworkPolicy, from the attacker's side: sandbox alpha reaches nothing, while the router reaches execd", async () => {
-    const policy = JSON.parse(await kubectlOk(env, ["-n", ns, "get", "networkpolicy", "alpha", "-o", "json"])) as { spec: { policyTypes: string[]; egress?: unknown[] } };
+    const policy = JSON.parse(await kubectlOk(env, ["-n", ns, "get", "networkpolicy", "alpha", "-o", "json"])) as {
+      spec: { policyTypes: string[]; egress?: unknown[] };
+    };
     expect(policy.spec.policyTypes.sort()).toEqual(["Egress", "Ingress"]);
     expect(policy.spec.egress ?? []).toEqual([]);
 
     const bravoIP = await podIP(env, ns, "bravo");
-    const apiServiceIP = (await kubectlOk(env, ["-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+    const apiServiceIP = (
+      await kubectlOk(env, ["-n", "default", "get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"])
+    ).trim();
     const dnsIP = (await kubectlOk(env, ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim();
-    const nodeIP = (await kubectlOk(env, ["get", "nodes", "-o", 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'])).trim();
+    const nodeIP = (
+      await kubectlOk(env, ["get", "nodes", "-o", 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'])
+    ).trim();
     const inCluster: [string, number][] = [
       [apiServiceIP, 443], // the API server through its Service
       [nodeIP, 6443], // the API server on the node

@@ -2,7 +2,19 @@
 // first execute through the router works at once and keeps state, and the pool refills.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apply, clusterEnv, createNamespace, waitFor, type ClusterEnv } from "../harness/cluster.js";
-import { EXT_API, agentToken, deleteNamespaceAndWait, executeOk, getJson, isReady, list, mainPodSpec, routerUrl, waitReady, type KObject } from "./helpers.js";
+import {
+  EXT_API,
+  agentToken,
+  deleteNamespaceAndWait,
+  executeOk,
+  getJson,
+  isReady,
+  list,
+  mainPodSpec,
+  routerUrl,
+  waitReady,
+  type KObject,
+} from "./helpers.js";
 
 const POOL = "python-pool";
 const REPLICAS = 2;
@@ -16,7 +28,9 @@ describe("warm pool -> claim -> execute through the router", () => {
 
   /** Sandboxes the pool controls (adopted ones change owner to their claim). */
   const poolMembers = async (): Promise<KObject[]> =>
-    (await list(env, ns, "sandbox")).filter((s) => s.metadata.ownerReferences?.some((o) => o.controller && o.kind === "SandboxWarmPool" && o.name === POOL));
+    (await list(env, ns, "sandbox")).filter((s) =>
+      s.metadata.ownerReferences?.some((o) => o.controller && o.kind === "SandboxWarmPool" && o.name === POOL),
+    );
 
   /** Names of pool members whose pods are Ready, when the pool reports exactly N of N. */
   const readyMembers = async (): Promise<string[]> => {
@@ -28,8 +42,24 @@ describe("warm pool -> claim -> execute through the router", () => {
   beforeAll(async () => {
     env = await clusterEnv();
     ns = await createNamespace(env, "e2e-op-pool");
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxTemplate", metadata: { name: "python", namespace: ns }, spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } } }));
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxWarmPool", metadata: { name: POOL, namespace: ns }, spec: { replicas: REPLICAS, sandboxTemplateRef: { name: "python" } } }));
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxTemplate",
+        metadata: { name: "python", namespace: ns },
+        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } },
+      }),
+    );
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxWarmPool",
+        metadata: { name: POOL, namespace: ns },
+        spec: { replicas: REPLICAS, sandboxTemplateRef: { name: "python" } },
+      }),
+    );
     token = await agentToken(env, ns, "agent", true);
   });
 
@@ -38,7 +68,12 @@ describe("warm pool -> claim -> execute through the router", () => {
   });
 
   it(`a pool of ${REPLICAS} becomes ${REPLICAS} Ready gVisor pods`, async () => {
-    await waitFor(async () => (await readyMembers()).length === REPLICAS && (await getJson(env, ns, "sandboxwarmpool", POOL))?.status?.readyReplicas === REPLICAS, 150_000, `${REPLICAS} Ready pool members`);
+    await waitFor(
+      async () =>
+        (await readyMembers()).length === REPLICAS && (await getJson(env, ns, "sandboxwarmpool", POOL))?.status?.readyReplicas === REPLICAS,
+      150_000,
+      `${REPLICAS} Ready pool members`,
+    );
     warmBefore = await readyMembers();
     expect(warmBefore).toHaveLength(REPLICAS);
     expect((await poolMembers()).length).toBe(REPLICAS);
@@ -52,7 +87,15 @@ describe("warm pool -> claim -> execute through the router", () => {
 
   it("a claim adopts a warm sandbox and the first execute through the router succeeds, statefully", async () => {
     expect(warmBefore).toHaveLength(REPLICAS);
-    await apply(env, JSON.stringify({ apiVersion: EXT_API, kind: "SandboxClaim", metadata: { name: "agent-1", namespace: ns }, spec: { warmPoolRef: { name: POOL } } }));
+    await apply(
+      env,
+      JSON.stringify({
+        apiVersion: EXT_API,
+        kind: "SandboxClaim",
+        metadata: { name: "agent-1", namespace: ns },
+        spec: { warmPoolRef: { name: POOL } },
+      }),
+    );
     const claim = await waitReady(env, ns, "sandboxclaim", "agent-1", 60_000);
     adopted = claim.status?.sandbox?.name ?? "";
     // Adopted, not cold-started: the sandbox is one that was already warm.
@@ -70,7 +113,12 @@ describe("warm pool -> claim -> execute through the router", () => {
 
   it(`the pool refills to ${REPLICAS} Ready members without the adopted one`, async () => {
     expect(adopted).not.toBe("");
-    await waitFor(async () => (await readyMembers()).length === REPLICAS && (await getJson(env, ns, "sandboxwarmpool", POOL))?.status?.readyReplicas === REPLICAS, 150_000, "the pool to refill");
+    await waitFor(
+      async () =>
+        (await readyMembers()).length === REPLICAS && (await getJson(env, ns, "sandboxwarmpool", POOL))?.status?.readyReplicas === REPLICAS,
+      150_000,
+      "the pool to refill",
+    );
     const members = await readyMembers();
     expect(members).toHaveLength(REPLICAS);
     expect(members).not.toContain(adopted);

@@ -58,7 +58,10 @@ describe("through the router", () => {
     });
     expect(first.stdout).toBe("3\n");
     const chunks: string[] = [];
-    const second = await sb.run("for l in lines:\n    print(l.upper(), flush=True)\nopen('output.txt', 'w').write(','.join(lines))\nlen(lines) * 10", { onStdout: (t) => chunks.push(t) });
+    const second = await sb.run(
+      "for l in lines:\n    print(l.upper(), flush=True)\nopen('output.txt', 'w').write(','.join(lines))\nlen(lines) * 10",
+      { onStdout: (t) => chunks.push(t) },
+    );
     expect(chunks.join("")).toBe("ONE\nTWO\nTHREE\n");
     expect(second.results).toEqual([{ mimeType: "text/plain", data: "30" }]);
     expect(second.outputFiles.find((f) => f.name === "output.txt")?.content.toString()).toBe("one,two,three");
@@ -128,7 +131,9 @@ describe("through the router", () => {
 
   it("deletes the sandbox", async () => {
     await sb.delete();
-    await waitFor(async () => (await client.getSandbox(sb.id).catch((e: unknown) => e)) instanceof SandboxNotFoundError, { message: "sandbox gone" });
+    await waitFor(async () => (await client.getSandbox(sb.id).catch((e: unknown) => e)) instanceof SandboxNotFoundError, {
+      message: "sandbox gone",
+    });
   });
 
   it("also works as a one-call createSandbox", async () => {
@@ -148,7 +153,12 @@ describe("in Kubernetes mode (kubeconfig, straight to the pod)", () => {
   });
 
   it("creates a claim, waits with a watch, runs code with a token the router issues, and deletes; nobody reads a Secret", async () => {
-    const kc = new SandboxClient({ kubeConfig: userKubeConfig("alice"), namespace: ns, mapAddress: network.map, tokenIssuerUrl: router.url });
+    const kc = new SandboxClient({
+      kubeConfig: userKubeConfig("alice"),
+      namespace: ns,
+      mapAddress: network.map,
+      tokenIssuerUrl: router.url,
+    });
     expect(kc.mode).toBe("kubernetes");
     const sb = await kc.createSandbox({ warmPool: "python-pool", ttlSeconds: 600 });
     expect(sb.info.state).toBe("running");
@@ -159,7 +169,11 @@ describe("in Kubernetes mode (kubeconfig, straight to the pod)", () => {
     expect(listed.sandboxes.map((s) => s.id)).toContain(sb.id);
     // alice was granted no access to Secrets at all (grantSandboxUser), and direct mode needs none.
     const denied = await kube.request<{ status: { allowed: boolean } }>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-      body: { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: { user: "alice", resourceAttributes: { namespace: ns, verb: "get", resource: "secrets" } } },
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: { user: "alice", resourceAttributes: { namespace: ns, verb: "get", resource: "secrets" } },
+      },
     });
     expect(denied.status.allowed).toBe(false);
     await sb.delete();
@@ -169,10 +183,20 @@ describe("in Kubernetes mode (kubeconfig, straight to the pod)", () => {
   });
 
   it("is refused a token by the router for a sandbox its caller may not run code in, and says what it lacks without the router", async () => {
-    const owner = new SandboxClient({ kubeConfig: userKubeConfig("alice"), namespace: ns, mapAddress: network.map, tokenIssuerUrl: router.url });
+    const owner = new SandboxClient({
+      kubeConfig: userKubeConfig("alice"),
+      namespace: ns,
+      mapAddress: network.map,
+      tokenIssuerUrl: router.url,
+    });
     const sb = await owner.createSandbox({ warmPool: "python-pool", ttlSeconds: 600 });
     try {
-      const bob = new SandboxClient({ kubeConfig: userKubeConfig("bob"), namespace: ns, mapAddress: network.map, tokenIssuerUrl: router.url });
+      const bob = new SandboxClient({
+        kubeConfig: userKubeConfig("bob"),
+        namespace: ns,
+        mapAddress: network.map,
+        tokenIssuerUrl: router.url,
+      });
       await expect(bob.connect(sb.id).run("1")).rejects.toBeInstanceOf(ForbiddenError);
       const noIssuer = new SandboxClient({ kubeConfig: userKubeConfig("alice"), namespace: ns, mapAddress: network.map });
       await expect(noIssuer.connect(sb.id).run("1")).rejects.toThrow(/tokenIssuerUrl/);

@@ -8,9 +8,16 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isConflict, type Kube } from "../../../src/runtime/index.js";
 import { freshNamespace, testKube } from "../harness/cluster.js";
-import { claimManifest, poolManifest, startOperator, templateManifest, type RunningOperator, waitClaimReady, waitPoolReady } from "./operator-fixture.js";
+import {
+  claimManifest,
+  poolManifest,
+  startOperator,
+  templateManifest,
+  type RunningOperator,
+  waitClaimReady,
+  waitPoolReady,
+} from "./operator-fixture.js";
 
-const EXT = "extensions.agents.x-k8s.io/v1beta1";
 const SB = "agents.x-k8s.io/v1beta1";
 const SANDBOX_NAME = "agents.x-k8s.io/sandbox-name";
 
@@ -50,7 +57,9 @@ afterAll(async () => {
 
 const readyClaim = (ns: string, name: string) => waitClaimReady(kube, ns, name);
 const poolMembers = async (ns: string): Promise<Obj[]> =>
-  (await kube.list<Obj>({ apiVersion: SB, kind: "Sandbox" }, { namespace: ns })).items.filter((s) => s.metadata?.ownerReferences?.some((r) => r.kind === "SandboxWarmPool" && r.controller));
+  (await kube.list<Obj>({ apiVersion: SB, kind: "Sandbox" }, { namespace: ns })).items.filter((s) =>
+    s.metadata?.ownerReferences?.some((r) => r.kind === "SandboxWarmPool" && r.controller),
+  );
 const poolReady = (ns: string, name: string, replicas: number) => waitPoolReady(kube, ns, name, replicas);
 
 describe("warm adoption that loses the race for a member", () => {

@@ -6,7 +6,16 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIELD_MANAGER, type Kube } from "../../../src/runtime/index.js";
 import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
-import { claimManifest, condition, poolManifest, startOperator, templateManifest, type RunningOperator, waitClaimReady, waitPoolReady } from "./operator-fixture.js";
+import {
+  claimManifest,
+  condition,
+  poolManifest,
+  startOperator,
+  templateManifest,
+  type RunningOperator,
+  waitClaimReady,
+  waitPoolReady,
+} from "./operator-fixture.js";
 
 const EXT = "extensions.agents.x-k8s.io/v1beta1";
 const SB = "agents.x-k8s.io/v1beta1";
@@ -32,14 +41,23 @@ const getClaim = (ns: string, name: string) => kube.get<Obj>({ apiVersion: EXT, 
 const getSandbox = (ns: string, name: string) => kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name });
 const readyClaim = (ns: string, name: string) => waitClaimReady(kube, ns, name);
 const claimReason = (ns: string, name: string, reason: string) =>
-  waitFor(async () => {
-    const c = await getClaim(ns, name);
-    return condition(c, "Ready")?.reason === reason ? c : undefined;
-  }, { timeoutMs: 30_000, message: `claim ${name} Ready reason ${reason}` });
+  waitFor(
+    async () => {
+      const c = await getClaim(ns, name);
+      return condition(c, "Ready")?.reason === reason ? c : undefined;
+    },
+    { timeoutMs: 30_000, message: `claim ${name} Ready reason ${reason}` },
+  );
 const poolReady = (ns: string, name: string, replicas: number) => waitPoolReady(kube, ns, name, replicas);
 const annotationsOf = (o: KubernetesObject) => o.metadata?.annotations ?? {};
-const vct = (name: string, size: string) => ({ metadata: { name }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } });
-const unnamedVct = (size: string) => ({ metadata: {}, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } });
+const vct = (name: string, size: string) => ({
+  metadata: { name },
+  spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } },
+});
+const unnamedVct = (size: string) => ({
+  metadata: {},
+  spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } },
+});
 
 /** The first-observed value parsed as the upstream test does: RFC3339Nano, with a fraction. */
 function firstObserved(claim: KubernetesObject): { raw: string; ms: number } {
@@ -51,7 +69,9 @@ function firstObserved(claim: KubernetesObject): { raw: string; ms: number } {
 
 /** Which field manager, with which operation, owns an annotation key. */
 function annotationOwner(obj: KubernetesObject, key: string): { manager?: string; operation?: string; subresource?: string } | undefined {
-  const entries = (obj.metadata as { managedFields?: { manager?: string; operation?: string; subresource?: string; fieldsV1?: unknown }[] }).managedFields ?? [];
+  const entries =
+    (obj.metadata as { managedFields?: { manager?: string; operation?: string; subresource?: string; fieldsV1?: unknown }[] })
+      .managedFields ?? [];
   return entries.find((e) => JSON.stringify(e.fieldsV1 ?? {}).includes(JSON.stringify(`f:${key}`)));
 }
 
@@ -84,7 +104,11 @@ describe("claim annotations", () => {
     }
 
     // Written once: later passes (woken here by a label edit) leave the value alone.
-    await kube.patch({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name: "warm-claim" }, { metadata: { labels: { poke: "1" } } }, { type: "merge" });
+    await kube.patch(
+      { apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name: "warm-claim" },
+      { metadata: { labels: { poke: "1" } } },
+      { type: "merge" },
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     const later = await getClaim(ns, "warm-claim");
     expect(annotationsOf(later)[FIRST_OBSERVED]).toBe(observed.raw);
@@ -138,18 +162,30 @@ describe("claim volumeClaimTemplates (upstream's e2e cases and messages)", () =>
 
   it("refuses an entry without a name", async () => {
     const ns = await setUp("vct-unnamed", "Allowed");
-    await refused(ns, [unnamedVct("2Gi")], "failed to merge volume claim templates: claim: invalid volume claim templates: name at index 0 is empty");
+    await refused(
+      ns,
+      [unnamedVct("2Gi")],
+      "failed to merge volume claim templates: claim: invalid volume claim templates: name at index 0 is empty",
+    );
   });
 
   it("refuses a name used twice", async () => {
     const ns = await setUp("vct-duplicate", "Allowed");
-    await refused(ns, [vct("custom-data", "2Gi"), vct("custom-data", "2Gi")], 'failed to merge volume claim templates: claim: invalid volume claim templates: duplicate name "custom-data"');
+    await refused(
+      ns,
+      [vct("custom-data", "2Gi"), vct("custom-data", "2Gi")],
+      'failed to merge volume claim templates: claim: invalid volume claim templates: duplicate name "custom-data"',
+    );
   });
 
   it("refuses any under Disallowed and under no policy", async () => {
     for (const policy of ["Disallowed", undefined]) {
       const ns = await setUp("vct-disallowed", policy);
-      await refused(ns, [vct("custom-data", "2Gi")], "failed to merge volume claim templates: volume claim templates are disallowed by the template");
+      await refused(
+        ns,
+        [vct("custom-data", "2Gi")],
+        "failed to merge volume claim templates: volume claim templates are disallowed by the template",
+      );
     }
   });
 
@@ -166,22 +202,35 @@ describe("claim volumeClaimTemplates (upstream's e2e cases and messages)", () =>
     const ns = await setUp("vct-bad-template", "Allowed", [vct("data", "1Gi"), vct("data", "1Gi")]);
     await kube.create(claimManifest(ns, "vct-claim", "vct-warmpool"));
     const claim = await claimReason(ns, "vct-claim", "VolumeClaimTemplatesError");
-    expect(condition(claim, "Ready")?.message).toBe('invalid volume claim templates in template: invalid volume claim templates: duplicate name "data"');
+    expect(condition(claim, "Ready")?.message).toBe(
+      'invalid volume claim templates in template: invalid volume claim templates: duplicate name "data"',
+    );
   });
 
   it("cold-starts with the merged list under Overrides and creates its PVCs", async () => {
     const ns = await setUp("vct-overrides", "Overrides", [vct("workspace", "1Gi")]);
-    await kube.create(claimManifest(ns, "vct-claim", "vct-warmpool", { volumeClaimTemplates: [vct("workspace", "3Gi"), vct("custom-data", "2Gi")] }));
+    await kube.create(
+      claimManifest(ns, "vct-claim", "vct-warmpool", { volumeClaimTemplates: [vct("workspace", "3Gi"), vct("custom-data", "2Gi")] }),
+    );
     const sandbox = await waitFor(() => getSandbox(ns, "vct-claim").catch(() => undefined), { message: "cold Sandbox" });
     expect(sandbox.metadata?.labels?.["agents.x-k8s.io/launch-type"]).toBe("cold");
-    const vcts = (sandbox.spec?.["volumeClaimTemplates"] ?? []) as { metadata?: { name?: string }; spec?: { resources?: { requests?: Record<string, string> } } }[];
+    const vcts = (sandbox.spec?.["volumeClaimTemplates"] ?? []) as {
+      metadata?: { name?: string };
+      spec?: { resources?: { requests?: Record<string, string> } };
+    }[];
     expect(vcts.map((v) => [v.metadata?.name, v.spec?.resources?.requests?.["storage"]])).toEqual([
       ["workspace", "3Gi"],
       ["custom-data", "2Gi"],
     ]);
-    for (const [name, size] of [["workspace", "3Gi"], ["custom-data", "2Gi"]] as const) {
+    for (const [name, size] of [
+      ["workspace", "3Gi"],
+      ["custom-data", "2Gi"],
+    ] as const) {
       const pvc = await waitFor(
-        () => kube.get<Obj>({ apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: ns, name: `${name}-vct-claim` }).catch(() => undefined),
+        () =>
+          kube
+            .get<Obj>({ apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: ns, name: `${name}-vct-claim` })
+            .catch(() => undefined),
         { message: `PVC ${name}-vct-claim` },
       );
       expect((pvc.spec?.["resources"] as { requests?: Record<string, string> }).requests?.["storage"]).toBe(size);

@@ -27,7 +27,10 @@ afterAll(async () => {
 const pod = (name: string) => kube.get<V1Pod & KubernetesObject>({ apiVersion: "v1", kind: "Pod", namespace: ns, name });
 const sidecarArgs = (p: V1Pod) => p.spec?.initContainers?.find((c) => c.name === "sandbox-execd")?.args ?? [];
 const ready = (name: string) =>
-  waitFor(async () => condition(await kube.get({ ...SB, namespace: ns, name }), "Ready")?.status === "True", { timeoutMs: 30_000, message: `Sandbox ${name} Ready` });
+  waitFor(async () => condition(await kube.get({ ...SB, namespace: ns, name }), "Ready")?.status === "True", {
+    timeoutMs: 30_000,
+    message: `Sandbox ${name} Ready`,
+  });
 
 describe("changing the execution servers' trusted key", () => {
   it("reaches new sandboxes only; a running sandbox keeps its pod and the key it started with", async () => {
@@ -40,8 +43,15 @@ describe("changing the execution servers' trusted key", () => {
 
     operator = await startOperator({ ...testConfig, execdTrustedKeys: [newKey] });
     // A change the operator acts on (a pod label from the template), to be sure it reconciled.
-    await kube.patch({ ...SB, namespace: ns, name: "running" }, { spec: { podTemplate: { metadata: { labels: { app: "agent", touched: "yes" } } } } }, { type: "merge" });
-    await waitFor(async () => (await pod("running")).metadata?.labels?.["touched"] === "yes", { timeoutMs: 30_000, message: "pod relabelled by the restarted operator" });
+    await kube.patch(
+      { ...SB, namespace: ns, name: "running" },
+      { spec: { podTemplate: { metadata: { labels: { app: "agent", touched: "yes" } } } } },
+      { type: "merge" },
+    );
+    await waitFor(async () => (await pod("running")).metadata?.labels?.["touched"] === "yes", {
+      timeoutMs: 30_000,
+      message: "pod relabelled by the restarted operator",
+    });
     const after = await pod("running");
     expect(after.metadata?.uid).toBe(before.metadata?.uid);
     expect(sidecarArgs(after)).toEqual(sidecarArgs(before));

@@ -9,7 +9,11 @@ import type { ControllerDeps } from "../../../src/controllers/deps.js";
 import { FAKE_NODE_TOLERATION, testKube, testKubeConfig, waitFor } from "../harness/cluster.js";
 import { execdTrustedKey } from "../harness/execd-token-key.js";
 
-export const testConfig: OperatorConfig = { ...defaultOperatorConfig, execdImage: "agent-sandbox/runtime:test", execdTrustedKeys: [execdTrustedKey] };
+export const testConfig: OperatorConfig = {
+  ...defaultOperatorConfig,
+  execdImage: "agent-sandbox/runtime:test",
+  execdTrustedKeys: [execdTrustedKey],
+};
 
 export interface RunningOperator {
   manager: Manager;
@@ -81,7 +85,13 @@ export function templateManifest(namespace: string, name: string, spec: Record<s
   } as KubernetesObject;
 }
 
-export function poolManifest(namespace: string, name: string, template: string, replicas: number, extra: Record<string, unknown> = {}): KubernetesObject {
+export function poolManifest(
+  namespace: string,
+  name: string,
+  template: string,
+  replicas: number,
+  extra: Record<string, unknown> = {},
+): KubernetesObject {
   return {
     apiVersion: "extensions.agents.x-k8s.io/v1beta1",
     kind: "SandboxWarmPool",
@@ -113,17 +123,44 @@ export function condition(obj: unknown, type: string): Cond | undefined {
 }
 
 /** Waits until the claim's Ready condition is True and returns the claim as read then. */
-export function waitClaimReady(kube: Kube, namespace: string, name: string, timeoutMs = 60_000): Promise<KubernetesObject & { status?: Record<string, unknown> }> {
-  return waitFor(async () => {
-    const c = await kube.get<KubernetesObject & { status?: Record<string, unknown> }>({ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", namespace, name });
-    return condition(c, "Ready")?.status === "True" ? c : undefined;
-  }, { timeoutMs, message: `claim ${name} Ready` });
+export function waitClaimReady(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<KubernetesObject & { status?: Record<string, unknown> }> {
+  return waitFor(
+    async () => {
+      const c = await kube.get<KubernetesObject & { status?: Record<string, unknown> }>({
+        apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+        kind: "SandboxClaim",
+        namespace,
+        name,
+      });
+      return condition(c, "Ready")?.status === "True" ? c : undefined;
+    },
+    { timeoutMs, message: `claim ${name} Ready` },
+  );
 }
 
 /** Waits until the pool's status counts `replicas` Ready members. */
-export function waitPoolReady(kube: Kube, namespace: string, name: string, replicas: number, timeoutMs = 60_000): Promise<KubernetesObject> {
-  return waitFor(async () => {
-    const p = await kube.get<KubernetesObject & { status?: Record<string, unknown> }>({ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxWarmPool", namespace, name });
-    return p.status?.["readyReplicas"] === replicas ? p : undefined;
-  }, { timeoutMs, message: `pool ${name} ${replicas} Ready` });
+export function waitPoolReady(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  replicas: number,
+  timeoutMs = 60_000,
+): Promise<KubernetesObject> {
+  return waitFor(
+    async () => {
+      const p = await kube.get<KubernetesObject & { status?: Record<string, unknown> }>({
+        apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+        kind: "SandboxWarmPool",
+        namespace,
+        name,
+      });
+      return p.status?.["readyReplicas"] === replicas ? p : undefined;
+    },
+    { timeoutMs, message: `pool ${name} ${replicas} Ready` },
+  );
 }

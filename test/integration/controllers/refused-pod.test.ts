@@ -35,19 +35,28 @@ describe("a pod the API server refuses", () => {
         },
       },
     } as KubernetesObject);
-    const sandbox = await waitFor(async () => {
-      const s = await kube.get<Obj>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: "bad-port" });
-      const ready = s.status?.conditions?.find((c) => c.type === "Ready");
-      return ready?.reason === "ReconcilerError" ? ready : undefined;
-    }, { message: "Ready=False ReconcilerError on the Sandbox", timeoutMs: 20_000 });
+    const sandbox = await waitFor(
+      async () => {
+        const s = await kube.get<Obj>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: "bad-port" });
+        const ready = s.status?.conditions?.find((c) => c.type === "Ready");
+        return ready?.reason === "ReconcilerError" ? ready : undefined;
+      },
+      { message: "Ready=False ReconcilerError on the Sandbox", timeoutMs: 20_000 },
+    );
     expect(sandbox.status).toBe("False");
     expect(sandbox.message).toMatch(/containerPort/);
     expect(sandbox.message).toMatch(/^Error seen: the API server refused the Pod/);
-    const events = await waitFor(async () => {
-      const list = await kube.list<KubernetesObject & { reason?: string; type?: string; note?: string; regarding?: { name?: string } }>({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: ns });
-      const found = list.items.filter((e) => e.regarding?.name === "bad-port" && e.type === "Warning" && e.reason === "ReconcilerError");
-      return found.length ? found : undefined;
-    }, { message: "Warning event" });
+    const events = await waitFor(
+      async () => {
+        const list = await kube.list<KubernetesObject & { reason?: string; type?: string; note?: string; regarding?: { name?: string } }>(
+          { apiVersion: "events.k8s.io/v1", kind: "Event" },
+          { namespace: ns },
+        );
+        const found = list.items.filter((e) => e.regarding?.name === "bad-port" && e.type === "Warning" && e.reason === "ReconcilerError");
+        return found.length ? found : undefined;
+      },
+      { message: "Warning event" },
+    );
     expect(events[0]?.note).toMatch(/containerPort/);
   });
 
@@ -61,14 +70,19 @@ describe("a pod the API server refuses", () => {
       metadata: { name, namespace: ns },
       spec: {
         service: true,
-        podTemplate: { spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test" }] } },
+        podTemplate: {
+          spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test" }] },
+        },
       },
     } as KubernetesObject);
-    const ready = await waitFor(async () => {
-      const s = await kube.get<Obj>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name });
-      const c = s.status?.conditions?.find((x) => x.type === "Ready");
-      return c?.reason === "ReconcilerError" ? c : undefined;
-    }, { message: "Ready=False ReconcilerError on the long-named Sandbox", timeoutMs: 20_000 });
+    const ready = await waitFor(
+      async () => {
+        const s = await kube.get<Obj>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name });
+        const c = s.status?.conditions?.find((x) => x.type === "Ready");
+        return c?.reason === "ReconcilerError" ? c : undefined;
+      },
+      { message: "Ready=False ReconcilerError on the long-named Sandbox", timeoutMs: 20_000 },
+    );
     expect(ready.status).toBe("False");
     expect(ready.message).toMatch(/^Error seen: the API server refused the Service/);
     expect(ready.message).toMatch(/63/);

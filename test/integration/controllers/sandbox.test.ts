@@ -36,14 +36,17 @@ const gone = async (kind: string, name: string, apiVersion = "v1") => {
 };
 /** The conditions without their transition times, in type order, as upstream's e2e compares them. */
 const conditionsOf = (obj: unknown) =>
-  (((obj as { status?: { conditions?: Array<Record<string, unknown>> } }).status?.conditions ?? [])
+  ((obj as { status?: { conditions?: Array<Record<string, unknown>> } }).status?.conditions ?? [])
     .map(({ lastTransitionTime: _t, ...c }) => c)
-    .sort((a, b) => String(a["type"]).localeCompare(String(b["type"]))));
+    .sort((a, b) => String(a["type"]).localeCompare(String(b["type"])));
 const readySandbox = (name: string) =>
-  waitFor(async () => {
-    const s = await getSandbox(name);
-    return condition(s, "Ready")?.status === "True" ? s : undefined;
-  }, { timeoutMs: 30_000, message: `Sandbox ${name} Ready` });
+  waitFor(
+    async () => {
+      const s = await getSandbox(name);
+      return condition(s, "Ready")?.status === "True" ? s : undefined;
+    },
+    { timeoutMs: 30_000, message: `Sandbox ${name} Ready` },
+  );
 
 describe("Sandbox -> Pod, Service, NetworkPolicy", () => {
   it("creates one pod with the secure defaults, the execd sidecar, and reports Ready status", async () => {
@@ -74,7 +77,9 @@ describe("Sandbox -> Pod, Service, NetworkPolicy", () => {
     expect(execd.image).toBe("agent-sandbox/runtime:test");
     expect(execd.ports?.[0]?.containerPort).toBe(8888);
     // Bound to this Sandbox by uid and told the router's public key; no Secret is made or mounted.
-    expect(execd.args).toEqual(expect.arrayContaining(["--sandbox", `${ns}/basic/${sandbox.metadata?.uid}`, "--trusted-key", execdTrustedKey]));
+    expect(execd.args).toEqual(
+      expect.arrayContaining(["--sandbox", `${ns}/basic/${sandbox.metadata?.uid}`, "--trusted-key", execdTrustedKey]),
+    );
     expect(spec.volumes?.some((v) => v.secret || v.projected)).toBe(false);
     expect(await gone("Secret", "basic-execd-token")).toBe(true);
 
@@ -116,7 +121,9 @@ describe("Sandbox -> Pod, Service, NetworkPolicy", () => {
   });
 
   it("keeps deliberate overrides of the defaults", async () => {
-    await kube.create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: "runc-test" }, handler: "runc" } as KubernetesObject).catch(() => undefined);
+    await kube
+      .create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: "runc-test" }, handler: "runc" } as KubernetesObject)
+      .catch(() => undefined);
     const manifest = sandboxManifest(ns, "custom") as KubernetesObject & { spec: { podTemplate: { spec: Record<string, unknown> } } };
     const podSpec = manifest.spec.podTemplate.spec;
     podSpec["runtimeClassName"] = "runc-test";
@@ -132,7 +139,9 @@ describe("Sandbox -> Pod, Service, NetworkPolicy", () => {
   });
 
   it("does not inject execd when a container already serves port 8888 (bring-your-own runtime)", async () => {
-    const manifest = sandboxManifest(ns, "byo") as KubernetesObject & { spec: { podTemplate: { spec: { containers: { ports: unknown[] }[] } } } };
+    const manifest = sandboxManifest(ns, "byo") as KubernetesObject & {
+      spec: { podTemplate: { spec: { containers: { ports: unknown[] }[] } } };
+    };
     manifest.spec.podTemplate.spec.containers[0]!.ports = [{ containerPort: 8888 }];
     await kube.create(manifest);
     await readySandbox("byo");
@@ -150,20 +159,34 @@ describe("lifecycle", () => {
     const firstPod = await get<V1Pod>("Pod", "sleepy");
 
     await kube.patch({ ...SB, namespace: ns, name: "sleepy" }, { spec: { operatingMode: "Suspended" } });
-    const suspended = await waitFor(async () => {
-      const s = await getSandbox("sleepy");
-      return condition(s, "Suspended")?.status === "True" ? s : undefined;
-    }, { message: "Suspended=True" });
+    const suspended = await waitFor(
+      async () => {
+        const s = await getSandbox("sleepy");
+        return condition(s, "Suspended")?.status === "True" ? s : undefined;
+      },
+      { message: "Suspended=True" },
+    );
     expect(conditionsOf(suspended)).toEqual([
       { type: "Ready", status: "False", reason: "SandboxSuspended", message: "Sandbox is suspended", observedGeneration: 2 },
-      { type: "Suspended", status: "True", reason: "PodTerminated", message: "Pod has been terminated. Sandbox is suspended", observedGeneration: 2 },
+      {
+        type: "Suspended",
+        status: "True",
+        reason: "PodTerminated",
+        message: "Pod has been terminated. Sandbox is suspended",
+        observedGeneration: 2,
+      },
     ]);
     expect((suspended.status as Record<string, unknown>)["podIPs"]).toBeUndefined();
     expect(await waitFor(() => gone("Pod", "sleepy"))).toBe(true);
 
     await kube.patch({ ...SB, namespace: ns, name: "sleepy" }, { spec: { operatingMode: "Running" } });
     const resumed = await readySandbox("sleepy");
-    expect(condition(resumed, "Suspended")).toMatchObject({ status: "False", reason: "NotSuspended", message: "Sandbox is not suspended", observedGeneration: 3 });
+    expect(condition(resumed, "Suspended")).toMatchObject({
+      status: "False",
+      reason: "NotSuspended",
+      message: "Sandbox is not suspended",
+      observedGeneration: 3,
+    });
     const secondPod = await get<V1Pod>("Pod", "sleepy");
     expect(secondPod.metadata?.uid).not.toBe(firstPod.metadata?.uid);
   });
@@ -173,23 +196,43 @@ describe("lifecycle", () => {
     await kube.create(sandboxManifest(ns, "lingering", { podTemplate: { spec: { containers: [{ name: "main", image: "x:1" }] } } }));
     await waitFor(() => get<V1Pod>("Pod", "lingering").catch(() => undefined), { message: "pod created" });
     const hold = "agents.x-k8s.io/test-hold";
-    await kube.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "lingering" }, { metadata: { finalizers: [hold] } }, { type: "merge" });
+    await kube.patch(
+      { apiVersion: "v1", kind: "Pod", namespace: ns, name: "lingering" },
+      { metadata: { finalizers: [hold] } },
+      { type: "merge" },
+    );
     await kube.patch({ ...SB, namespace: ns, name: "lingering" }, { spec: { operatingMode: "Suspended" } });
-    const suspending = await waitFor(async () => {
-      const sb = await getSandbox("lingering");
-      return condition(sb, "Suspended")?.reason === "PodTerminating" ? sb : undefined;
-    }, { message: "Suspended PodTerminating" });
+    const suspending = await waitFor(
+      async () => {
+        const sb = await getSandbox("lingering");
+        return condition(sb, "Suspended")?.reason === "PodTerminating" ? sb : undefined;
+      },
+      { message: "Suspended PodTerminating" },
+    );
     expect(conditionsOf(suspending)).toEqual([
       // The pod's own condition, verbatim (it cannot be scheduled: the fake node is tainted).
       { type: "PodScheduled", status: "False", reason: "Unschedulable", message: expect.any(String), observedGeneration: 2 },
       { type: "Ready", status: "False", reason: "SandboxSuspended", message: "Sandbox is suspending", observedGeneration: 2 },
-      { type: "Suspended", status: "False", reason: "PodTerminating", message: "Pod is terminating. Sandbox is suspending", observedGeneration: 2 },
+      {
+        type: "Suspended",
+        status: "False",
+        reason: "PodTerminating",
+        message: "Pod is terminating. Sandbox is suspending",
+        observedGeneration: 2,
+      },
     ]);
-    await kube.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "lingering" }, { metadata: { finalizers: null } }, { type: "merge" });
-    const suspended = await waitFor(async () => {
-      const sb = await getSandbox("lingering");
-      return condition(sb, "Suspended")?.status === "True" ? sb : undefined;
-    }, { message: "Suspended=True once the pod is gone" });
+    await kube.patch(
+      { apiVersion: "v1", kind: "Pod", namespace: ns, name: "lingering" },
+      { metadata: { finalizers: null } },
+      { type: "merge" },
+    );
+    const suspended = await waitFor(
+      async () => {
+        const sb = await getSandbox("lingering");
+        return condition(sb, "Suspended")?.status === "True" ? sb : undefined;
+      },
+      { message: "Suspended=True once the pod is gone" },
+    );
     expect(conditionsOf(suspended).map((c) => c["type"])).toEqual(["Ready", "Suspended"]);
   });
 
@@ -201,13 +244,22 @@ describe("lifecycle", () => {
       spec: { containers: [{ name: "x", image: "x:1" }] },
     } as KubernetesObject);
     await kube.create(sandboxManifest(ns, "blocked", { operatingMode: "Suspended", service: true }));
-    const s = await waitFor(async () => {
-      const sb = await getSandbox("blocked");
-      return condition(sb, "Suspended")?.reason === "PodNotOwned" ? sb : undefined;
-    }, { message: "Suspended PodNotOwned" });
+    const s = await waitFor(
+      async () => {
+        const sb = await getSandbox("blocked");
+        return condition(sb, "Suspended")?.reason === "PodNotOwned" ? sb : undefined;
+      },
+      { message: "Suspended PodNotOwned" },
+    );
     expect(conditionsOf(s)).toEqual([
       { type: "Ready", status: "False", reason: "SandboxSuspended", message: "Sandbox is suspending", observedGeneration: 1 },
-      { type: "Suspended", status: "False", reason: "PodNotOwned", message: "Refused to delete pod because it is not owned by this sandbox", observedGeneration: 1 },
+      {
+        type: "Suspended",
+        status: "False",
+        reason: "PodNotOwned",
+        message: "Refused to delete pod because it is not owned by this sandbox",
+        observedGeneration: 1,
+      },
     ]);
     expect((s.status as Record<string, unknown>)["selector"]).toBe(`agents.x-k8s.io/sandbox-name-hash=${nameHash("blocked")}`);
     const pod = await get<V1Pod>("Pod", "blocked");
@@ -220,10 +272,13 @@ describe("lifecycle", () => {
     await kube.create(sandboxManifest(ns, "deleted", { shutdownTime: soon, shutdownPolicy: "Delete" }));
     await readySandbox("retained");
 
-    const expired = await waitFor(async () => {
-      const s = await getSandbox("retained");
-      return condition(s, "Ready")?.reason === "SandboxExpired" ? s : undefined;
-    }, { timeoutMs: 20_000, message: "retained sandbox expired" });
+    const expired = await waitFor(
+      async () => {
+        const s = await getSandbox("retained");
+        return condition(s, "Ready")?.reason === "SandboxExpired" ? s : undefined;
+      },
+      { timeoutMs: 20_000, message: "retained sandbox expired" },
+    );
     expect(condition(expired, "Ready")).toMatchObject({ status: "False", message: "Sandbox has expired" });
     expect(await waitFor(() => gone("Pod", "retained"))).toBe(true);
     expect(await waitFor(() => gone("Service", "retained"))).toBe(true);
@@ -245,15 +300,21 @@ describe("drift and deletion", () => {
     await kube.delete({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespace: ns, name: "drifty" });
     await kube.patch({ apiVersion: "v1", kind: "Service", namespace: ns, name: "drifty" }, { spec: { selector: { hijacked: "yes" } } });
 
-    await waitFor(async () => {
-      const p = await get<V1Pod>("Pod", "drifty").catch(() => undefined);
-      return p && p.metadata?.uid !== pod.metadata?.uid && !p.metadata?.deletionTimestamp;
-    }, { message: "pod recreated" });
+    await waitFor(
+      async () => {
+        const p = await get<V1Pod>("Pod", "drifty").catch(() => undefined);
+        return p && p.metadata?.uid !== pod.metadata?.uid && !p.metadata?.deletionTimestamp;
+      },
+      { message: "pod recreated" },
+    );
     await waitFor(() => get("NetworkPolicy", "drifty", "networking.k8s.io/v1"), { message: "policy recreated" });
-    await waitFor(async () => {
-      const s = await get<V1Service>("Service", "drifty");
-      return s.spec?.selector?.["agents.x-k8s.io/sandbox-name-hash"] === nameHash("drifty") && s.spec.selector["hijacked"] === undefined;
-    }, { message: "service selector repaired" });
+    await waitFor(
+      async () => {
+        const s = await get<V1Service>("Service", "drifty");
+        return s.spec?.selector?.["agents.x-k8s.io/sandbox-name-hash"] === nameHash("drifty") && s.spec.selector["hijacked"] === undefined;
+      },
+      { message: "service selector repaired" },
+    );
   });
 
   it("drops a port someone added to the service and puts back a container image someone swapped", async () => {
@@ -261,17 +322,36 @@ describe("drift and deletion", () => {
     await readySandbox("swapped");
     // By hand, as another field manager: a merge patch replaces the ports list outright.
     const hand = new Kube(testKubeConfig(), { fieldManager: "kubectl-edit" });
-    await hand.patch({ apiVersion: "v1", kind: "Service", namespace: ns, name: "swapped" }, { spec: { ports: [{ name: "ssh", port: 2222, targetPort: 22, protocol: "TCP" }] } }, { type: "merge" });
-    await hand.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "swapped" }, { spec: { containers: [{ name: "main", image: "attacker/implant:latest" }] } }, { type: "strategic" });
+    await hand.patch(
+      { apiVersion: "v1", kind: "Service", namespace: ns, name: "swapped" },
+      { spec: { ports: [{ name: "ssh", port: 2222, targetPort: 22, protocol: "TCP" }] } },
+      { type: "merge" },
+    );
+    await hand.patch(
+      { apiVersion: "v1", kind: "Pod", namespace: ns, name: "swapped" },
+      { spec: { containers: [{ name: "main", image: "attacker/implant:latest" }] } },
+      { type: "strategic" },
+    );
 
-    await waitFor(async () => {
-      const s = await get<V1Service>("Service", "swapped");
-      return s.spec?.ports?.map((p) => p.port).sort().join(",") === "8888,9000";
-    }, { message: "service ports back to the pod's own" });
-    await waitFor(async () => {
-      const p = await get<V1Pod>("Pod", "swapped");
-      return p.spec?.containers.find((c) => c.name === "main")?.image === "agent-sandbox/runtime:test";
-    }, { message: "main container image restored" });
+    await waitFor(
+      async () => {
+        const s = await get<V1Service>("Service", "swapped");
+        return (
+          s.spec?.ports
+            ?.map((p) => p.port)
+            .sort()
+            .join(",") === "8888,9000"
+        );
+      },
+      { message: "service ports back to the pod's own" },
+    );
+    await waitFor(
+      async () => {
+        const p = await get<V1Pod>("Pod", "swapped");
+        return p.spec?.containers.find((c) => c.name === "main")?.image === "agent-sandbox/runtime:test";
+      },
+      { message: "main container image restored" },
+    );
   });
 
   it("puts off relabelling a pod while claims wait, for a bounded while, but never the labels that select it", async () => {
@@ -295,7 +375,11 @@ describe("drift and deletion", () => {
       // A label the Service and NetworkPolicy select the pod by is put back at once, claims or not.
       const hashLabel = "agents.x-k8s.io/sandbox-name-hash";
       const hand = new Kube(testKubeConfig(), { fieldManager: "kubectl-edit" });
-      await hand.patch({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "relabel" }, { metadata: { labels: { [hashLabel]: null } } }, { type: "merge" });
+      await hand.patch(
+        { apiVersion: "v1", kind: "Pod", namespace: ns, name: "relabel" },
+        { metadata: { labels: { [hashLabel]: null } } },
+        { type: "merge" },
+      );
       await waitFor(async () => (await get<V1Pod>("Pod", "relabel")).metadata?.labels?.[hashLabel] === nameHash("relabel"), {
         timeoutMs: 5_000,
         message: "selector label restored while claims wait",
@@ -313,18 +397,27 @@ describe("drift and deletion", () => {
       spec: { containers: [{ name: "x", image: "x:1" }] },
     } as KubernetesObject);
     await kube.create(sandboxManifest(ns, "squatted"));
-    const s = await waitFor(async () => {
-      const sb = await getSandbox("squatted");
-      return condition(sb, "Ready")?.reason === "ReconcilerError" ? sb : undefined;
-    }, { message: "ReconcilerError reported" });
+    const s = await waitFor(
+      async () => {
+        const sb = await getSandbox("squatted");
+        return condition(sb, "Ready")?.reason === "ReconcilerError" ? sb : undefined;
+      },
+      { message: "ReconcilerError reported" },
+    );
     expect(condition(s, "Ready")?.message).toContain("not controlled by this Sandbox");
-    await waitFor(async () => {
-      const events = await kube.list<KubernetesObject & { reason?: string; type?: string; regarding?: { name?: string; kind?: string } }>(
-        { apiVersion: "events.k8s.io/v1", kind: "Event" },
-        { namespace: ns },
-      );
-      return events.items.some((e) => e.regarding?.kind === "Sandbox" && e.regarding.name === "squatted" && e.reason === "ReconcilerError" && e.type === "Warning");
-    }, { message: "Warning event on the Sandbox" });
+    await waitFor(
+      async () => {
+        const events = await kube.list<KubernetesObject & { reason?: string; type?: string; regarding?: { name?: string; kind?: string } }>(
+          { apiVersion: "events.k8s.io/v1", kind: "Event" },
+          { namespace: ns },
+        );
+        return events.items.some(
+          (e) =>
+            e.regarding?.kind === "Sandbox" && e.regarding.name === "squatted" && e.reason === "ReconcilerError" && e.type === "Warning",
+        );
+      },
+      { message: "Warning event on the Sandbox" },
+    );
     const pod = await get<V1Pod>("Pod", "squatted");
     expect(pod.metadata?.ownerReferences ?? []).toEqual([]);
   });

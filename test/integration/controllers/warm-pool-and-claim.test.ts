@@ -39,17 +39,23 @@ const poolMembers = (all: Obj[], pool: string) =>
   all.filter((s) => s.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"] === nameHash(pool) && !s.metadata?.deletionTimestamp);
 const getClaim = (ns: string, name: string) => kube.get<Obj>({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name });
 const readyClaim = (ns: string, name: string, timeoutMs = 30_000) =>
-  waitFor(async () => {
-    const c = await getClaim(ns, name);
-    return condition(c, "Ready")?.status === "True" ? c : undefined;
-  }, { timeoutMs, message: `claim ${name} Ready` });
+  waitFor(
+    async () => {
+      const c = await getClaim(ns, name);
+      return condition(c, "Ready")?.status === "True" ? c : undefined;
+    },
+    { timeoutMs, message: `claim ${name} Ready` },
+  );
 const poolStatus = (ns: string, name: string) =>
   kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name }).then((p) => p.status ?? {});
 const poolReady = (ns: string, name: string, replicas: number) =>
-  waitFor(async () => {
-    const s = await poolStatus(ns, name);
-    return s["readyReplicas"] === replicas && s["replicas"] === replicas ? s : undefined;
-  }, { timeoutMs: 60_000, message: `pool ${name} ${replicas}/${replicas} Ready` });
+  waitFor(
+    async () => {
+      const s = await poolStatus(ns, name);
+      return s["readyReplicas"] === replicas && s["replicas"] === replicas ? s : undefined;
+    },
+    { timeoutMs: 60_000, message: `pool ${name} ${replicas}/${replicas} Ready` },
+  );
 
 interface EventObj {
   reason?: string;
@@ -81,7 +87,12 @@ describe("warm pool", () => {
       expect(m.metadata?.labels?.["agents.x-k8s.io/sandbox-template-ref-hash"]).toBe(nameHash("python"));
       expect(m.metadata?.labels?.["agents.x-k8s.io/launch-type"]).toBe("warm");
     }
-    const np = await kube.get<Obj>({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", namespace: ns, name: "python-network-policy" });
+    const np = await kube.get<Obj>({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      namespace: ns,
+      name: "python-network-policy",
+    });
     expect(np.spec?.["podSelector"]).toEqual({ matchLabels: { "agents.x-k8s.io/sandbox-template-ref-hash": nameHash("python") } });
     expect(np.spec?.["egress"]).toBeUndefined();
   });
@@ -90,9 +101,17 @@ describe("warm pool", () => {
     const ns = await freshNamespace("pool-scale");
     await setUpPool(ns, 1);
     await poolReady(ns, "python-pool", 1);
-    await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas: 4 } }, { type: "merge", subresource: "scale" });
+    await kube.patch(
+      { apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" },
+      { spec: { replicas: 4 } },
+      { type: "merge", subresource: "scale" },
+    );
     await poolReady(ns, "python-pool", 4);
-    await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas: 2 } }, { type: "merge", subresource: "scale" });
+    await kube.patch(
+      { apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" },
+      { spec: { replicas: 2 } },
+      { type: "merge", subresource: "scale" },
+    );
     await poolReady(ns, "python-pool", 2);
     await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 2, { message: "excess members deleted" });
   });
@@ -107,55 +126,94 @@ describe("warm pool", () => {
       metadata: { name: policy },
       spec: {
         failurePolicy: "Fail",
-        matchConstraints: { resourceRules: [{ apiGroups: ["agents.x-k8s.io"], apiVersions: ["*"], operations: ["DELETE"], resources: ["sandboxes"] }] },
-        validations: [{ expression: "!has(oldObject.metadata.annotations) || !('test/undeletable' in oldObject.metadata.annotations)", message: "undeletable (test)" }],
+        matchConstraints: {
+          resourceRules: [{ apiGroups: ["agents.x-k8s.io"], apiVersions: ["*"], operations: ["DELETE"], resources: ["sandboxes"] }],
+        },
+        validations: [
+          {
+            expression: "!has(oldObject.metadata.annotations) || !('test/undeletable' in oldObject.metadata.annotations)",
+            message: "undeletable (test)",
+          },
+        ],
       },
     } as KubernetesObject);
     await kube.create({
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "ValidatingAdmissionPolicyBinding",
       metadata: { name: policy },
-      spec: { policyName: policy, validationActions: ["Deny"], matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } } },
+      spec: {
+        policyName: policy,
+        validationActions: ["Deny"],
+        matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } },
+      },
     } as KubernetesObject);
     try {
       await setUpPool(ns, 2);
       await poolReady(ns, "python-pool", 2);
       const mark = (name: string, on: boolean) =>
-        kube.patch({ apiVersion: SB, kind: "Sandbox", namespace: ns, name }, { metadata: { annotations: { "test/undeletable": on ? "true" : null } } }, { type: "merge" });
+        kube.patch(
+          { apiVersion: SB, kind: "Sandbox", namespace: ns, name },
+          { metadata: { annotations: { "test/undeletable": on ? "true" : null } } },
+          { type: "merge" },
+        );
       const members = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name ?? "");
       for (const m of members) await mark(m, true);
       // The policy takes a moment to load: wait until deleting a marked probe is refused.
       const probe = { apiVersion: SB, kind: "Sandbox", namespace: ns, name: "probe" };
-      await waitFor(async () => {
-        await kube.create({ apiVersion: SB, kind: "Sandbox", metadata: { name: "probe", namespace: ns, annotations: { "test/undeletable": "true" } }, spec: { podTemplate: fakeNodePodTemplate() } } as KubernetesObject).catch(() => undefined);
-        try {
-          await kube.delete(probe);
-          return false;
-        } catch (err) {
-          return /undeletable/.test(String(err));
-        }
-      }, { message: "admission policy in force" });
+      await waitFor(
+        async () => {
+          await kube
+            .create({
+              apiVersion: SB,
+              kind: "Sandbox",
+              metadata: { name: "probe", namespace: ns, annotations: { "test/undeletable": "true" } },
+              spec: { podTemplate: fakeNodePodTemplate() },
+            } as KubernetesObject)
+            .catch(() => undefined);
+          try {
+            await kube.delete(probe);
+            return false;
+          } catch (err) {
+            return /undeletable/.test(String(err));
+          }
+        },
+        { message: "admission policy in force" },
+      );
       await mark("probe", false);
       await kube.delete(probe);
-      await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas: 1 } }, { type: "merge", subresource: "scale" });
+      await kube.patch(
+        { apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" },
+        { spec: { replicas: 1 } },
+        { type: "merge", subresource: "scale" },
+      );
       // Give the pool time to try (and fail) its scale-down before deletes are allowed again.
       await new Promise((r) => setTimeout(r, 2_000));
       for (const m of members) await mark(m, false);
-      await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 1, { timeoutMs: 30_000, message: "excess member deleted once deletes are allowed" });
+      await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 1, {
+        timeoutMs: 30_000,
+        message: "excess member deleted once deletes are allowed",
+      });
       await poolReady(ns, "python-pool", 1);
     } finally {
-      await kube.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", name: policy }).catch(() => undefined);
-      await kube.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", name: policy }).catch(() => undefined);
+      await kube
+        .delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", name: policy })
+        .catch(() => undefined);
+      await kube
+        .delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", name: policy })
+        .catch(() => undefined);
     }
   });
 
   it("reports a missing template on the pool and recovers when it appears", async () => {
     const ns = await freshNamespace("pool-missing");
     await kube.create(poolManifest(ns, "orphan-pool", "later", 1));
-    const pool = await waitFor(async () => {
-      const p = await kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "orphan-pool" });
-      return condition(p, "Ready")?.reason === "TemplateNotFound" ? p : undefined;
-    }, { message: "TemplateNotFound" });
+    const pool = await waitFor(
+      async () => {
+        const p = await kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "orphan-pool" });
+        return condition(p, "Ready")?.reason === "TemplateNotFound" ? p : undefined;
+      },
+      { message: "TemplateNotFound" },
+    );
     expect(condition(pool, "Ready")?.message).toContain("later");
     await kube.create(templateManifest(ns, "later"));
     await poolReady(ns, "orphan-pool", 1);
@@ -174,7 +232,11 @@ describe("warm pool rollout", () => {
   const patchTemplate = (ns: string, name: string, podTemplate: unknown) =>
     kube.patch({ apiVersion: EXT, kind: "SandboxTemplate", namespace: ns, name }, { spec: { podTemplate } }, { type: "merge" });
   const scalePool = (ns: string, replicas: number) =>
-    kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { replicas } }, { type: "merge", subresource: "scale" });
+    kube.patch(
+      { apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" },
+      { spec: { replicas } },
+      { type: "merge", subresource: "scale" },
+    );
   const memberNames = async (ns: string) => poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name ?? "");
   /** Waits for a member the pool built after `before`, and returns it. */
   const newMember = (ns: string, before: string[]) =>
@@ -208,10 +270,13 @@ describe("warm pool rollout", () => {
     await poolReady(ns, "python-pool", 2);
     const before = await memberNames(ns);
     await patchTemplate(ns, "python", fakeNodePodTemplate({ env: testEnv }));
-    await waitFor(async () => {
-      const now = poolMembers(await listSandboxes(ns), "python-pool");
-      return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name ?? "") && hasTestEnv(m));
-    }, { timeoutMs: 60_000, message: "members rebuilt from the new template" });
+    await waitFor(
+      async () => {
+        const now = poolMembers(await listSandboxes(ns), "python-pool");
+        return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name ?? "") && hasTestEnv(m));
+      },
+      { timeoutMs: 60_000, message: "members rebuilt from the new template" },
+    );
     await poolReady(ns, "python-pool", 2);
   });
 
@@ -222,11 +287,18 @@ describe("warm pool rollout", () => {
     await kube.create(poolManifest(ns, "python-pool", "template-a", 2, { updateStrategy: { type: "Recreate" } }));
     await poolReady(ns, "python-pool", 2);
     const before = await memberNames(ns);
-    await kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" }, { spec: { sandboxTemplateRef: { name: "template-b" } } }, { type: "merge" });
-    const members = await waitFor(async () => {
-      const now = poolMembers(await listSandboxes(ns), "python-pool");
-      return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name ?? "")) ? now : undefined;
-    }, { timeoutMs: 60_000, message: "members rebuilt from template-b" });
+    await kube.patch(
+      { apiVersion: EXT, kind: "SandboxWarmPool", namespace: ns, name: "python-pool" },
+      { spec: { sandboxTemplateRef: { name: "template-b" } } },
+      { type: "merge" },
+    );
+    const members = await waitFor(
+      async () => {
+        const now = poolMembers(await listSandboxes(ns), "python-pool");
+        return now.length === 2 && now.every((m) => !before.includes(m.metadata?.name ?? "")) ? now : undefined;
+      },
+      { timeoutMs: 60_000, message: "members rebuilt from template-b" },
+    );
     for (const m of members) {
       expect(m.metadata?.annotations?.["agents.x-k8s.io/sandbox-template-ref"]).toBe("template-b");
       expect(m.metadata?.labels?.["agents.x-k8s.io/sandbox-template-ref-hash"]).toBe(nameHash("template-b"));
@@ -246,10 +318,13 @@ describe("warm pool rollout", () => {
     const [a] = poolMembers(all, "pool-a").map((m) => m.metadata?.name ?? "");
     const [b] = poolMembers(all, "pool-b").map((m) => m.metadata?.name ?? "");
     await patchTemplate(ns, "template-a", fakeNodePodTemplate({ env: testEnv }));
-    await waitFor(async () => {
-      const now = poolMembers(await listSandboxes(ns), "pool-a");
-      return now.length === 1 && now[0]?.metadata?.name !== a && hasTestEnv(now[0] as Obj);
-    }, { timeoutMs: 60_000, message: "pool-a's member rebuilt from the new template-a" });
+    await waitFor(
+      async () => {
+        const now = poolMembers(await listSandboxes(ns), "pool-a");
+        return now.length === 1 && now[0]?.metadata?.name !== a && hasTestEnv(now[0] as Obj);
+      },
+      { timeoutMs: 60_000, message: "pool-a's member rebuilt from the new template-a" },
+    );
     await poolReady(ns, "pool-a", 1);
     expect(poolMembers(await listSandboxes(ns), "pool-b").map((m) => m.metadata?.name)).toEqual([b]);
   });
@@ -311,7 +386,10 @@ describe("warm pool rollout", () => {
     const added = await newMember(ns, before);
     expect(podLabels(added)["new-label"]).toBe("new-value");
     await poolReady(ns, "python-pool", 2);
-    await stillThere(ns, before.filter((n) => n !== sandbox.metadata?.name));
+    await stillThere(
+      ns,
+      before.filter((n) => n !== sandbox.metadata?.name),
+    );
   });
 
   it("Recreate: a claim made after a spec change gets the new spec, never an old member", async () => {
@@ -360,7 +438,9 @@ describe("claims", () => {
     expect(members).toContain(sandboxName);
     expect((claim.status?.["sandbox"] as { podIPs: string[] }).podIPs.length).toBeGreaterThan(0);
     const sandbox = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: sandboxName });
-    expect(sandbox.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: "SandboxClaim", name: "agent-1", uid: claim.metadata?.uid, controller: true })]);
+    expect(sandbox.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({ kind: "SandboxClaim", name: "agent-1", uid: claim.metadata?.uid, controller: true }),
+    ]);
     expect(sandbox.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"]).toBeUndefined();
     expect(sandbox.metadata?.labels?.["agents.x-k8s.io/claim-uid"]).toBe(claim.metadata?.uid);
     // As upstream: the Sandbox's Ready comes through whole, at the claim's generation, and
@@ -369,14 +449,22 @@ describe("claims", () => {
     expect(condition(claim, "Ready")).toEqual({ ...sandboxReady, message: "Pod is Ready; Service Exists", observedGeneration: 1 });
     expect((claim.status?.["sandbox"] as { serviceFQDN?: string }).serviceFQDN).toBe(`${sandboxName}.${ns}.svc.cluster.local`);
     // The pod follows its sandbox out of the pool's selector.
-    await waitFor(async () => {
-      const pod = await kube.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace: ns, name: sandboxName });
-      return pod.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"] === undefined && pod.metadata?.labels?.["agents.x-k8s.io/claim-uid"] === claim.metadata?.uid;
-    }, { message: "pod labels follow adoption" });
+    await waitFor(
+      async () => {
+        const pod = await kube.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace: ns, name: sandboxName });
+        return (
+          pod.metadata?.labels?.["agents.x-k8s.io/warm-pool-sandbox"] === undefined &&
+          pod.metadata?.labels?.["agents.x-k8s.io/claim-uid"] === claim.metadata?.uid
+        );
+      },
+      { message: "pod labels follow adoption" },
+    );
     await poolReady(ns, "python-pool", 2);
     const after = poolMembers(await listSandboxes(ns), "python-pool").map((m) => m.metadata?.name);
     expect(after).not.toContain(sandboxName);
-    const adopted = await waitFor(async () => (await eventsFor(ns, "agent-1")).find((e) => e.reason === "SandboxAdopted"), { message: "SandboxAdopted event" });
+    const adopted = await waitFor(async () => (await eventsFor(ns, "agent-1")).find((e) => e.reason === "SandboxAdopted"), {
+      message: "SandboxAdopted event",
+    });
     expect(adopted.note).toContain(sandboxName);
   });
 
@@ -387,10 +475,13 @@ describe("claims", () => {
     await kube.create(poolManifest(ns, "python-pool", "python", 2));
     await waitFor(async () => poolMembers(await listSandboxes(ns), "python-pool").length === 2, { message: "members created" });
     await kube.create(claimManifest(ns, "agent-1", "python-pool"));
-    const claim = await waitFor(async () => {
-      const c = await getClaim(ns, "agent-1");
-      return (c.status?.["sandbox"] as { name?: string } | undefined)?.name ? c : undefined;
-    }, { message: "claim bound" });
+    const claim = await waitFor(
+      async () => {
+        const c = await getClaim(ns, "agent-1");
+        return (c.status?.["sandbox"] as { name?: string } | undefined)?.name ? c : undefined;
+      },
+      { message: "claim bound" },
+    );
     expect((claim.status?.["sandbox"] as { name: string }).name).toBe("agent-1");
     const sandbox = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "agent-1" });
     expect(sandbox.metadata?.labels?.["agents.x-k8s.io/launch-type"]).toBe("cold");
@@ -439,10 +530,13 @@ describe("claims", () => {
   it("reports a missing pool and binds once it exists", async () => {
     const ns = await freshNamespace("claim-nopool");
     await kube.create(claimManifest(ns, "early", "not-yet"));
-    const waiting = await waitFor(async () => {
-      const c = await getClaim(ns, "early");
-      return condition(c, "Ready")?.reason === "WarmPoolNotFound" ? c : undefined;
-    }, { message: "WarmPoolNotFound" });
+    const waiting = await waitFor(
+      async () => {
+        const c = await getClaim(ns, "early");
+        return condition(c, "Ready")?.reason === "WarmPoolNotFound" ? c : undefined;
+      },
+      { message: "WarmPoolNotFound" },
+    );
     expect(condition(waiting, "Ready")?.message).toBe('SandboxWarmPool "not-yet" not found');
     await kube.create(templateManifest(ns, "python"));
     await kube.create(poolManifest(ns, "not-yet", "python", 0));
@@ -453,24 +547,38 @@ describe("claims", () => {
     const ns = await freshNamespace("claim-env");
     await kube.create(templateManifest(ns, "strict"));
     await kube.create(poolManifest(ns, "strict-pool", "strict", 0));
-    await kube.create(templateManifest(ns, "open", { envVarsInjectionPolicy: "Allowed", podTemplate: fakeNodePodTemplate({ env: [{ name: "MODE", value: "template" }] }) }));
+    await kube.create(
+      templateManifest(ns, "open", {
+        envVarsInjectionPolicy: "Allowed",
+        podTemplate: fakeNodePodTemplate({ env: [{ name: "MODE", value: "template" }] }),
+      }),
+    );
     await kube.create(poolManifest(ns, "open-pool", "open", 1));
 
     await kube.create(claimManifest(ns, "refused", "strict-pool", { env: [{ name: "API_KEY", value: "x" }] }));
-    const refused = await waitFor(async () => {
-      const c = await getClaim(ns, "refused");
-      return condition(c, "Ready")?.reason === "EnvVarsInjectionRejected" ? c : undefined;
-    }, { message: "env refused" });
+    const refused = await waitFor(
+      async () => {
+        const c = await getClaim(ns, "refused");
+        return condition(c, "Ready")?.reason === "EnvVarsInjectionRejected" ? c : undefined;
+      },
+      { message: "env refused" },
+    );
     expect(condition(refused, "Ready")?.message).toContain("spec.env");
-    await waitFor(async () => (await eventsFor(ns, "refused")).some((e) => e.reason === "EnvVarsInjectionRejected" && e.type === "Warning"), {
-      message: "Warning event for the refused claim",
-    });
+    await waitFor(
+      async () => (await eventsFor(ns, "refused")).some((e) => e.reason === "EnvVarsInjectionRejected" && e.type === "Warning"),
+      {
+        message: "Warning event for the refused claim",
+      },
+    );
 
     await kube.create(claimManifest(ns, "override", "open-pool", { env: [{ name: "MODE", value: "claim" }] }));
-    const overriding = await waitFor(async () => {
-      const c = await getClaim(ns, "override");
-      return condition(c, "Ready")?.reason === "EnvVarsInjectionRejected" ? c : undefined;
-    }, { message: "override refused under Allowed" });
+    const overriding = await waitFor(
+      async () => {
+        const c = await getClaim(ns, "override");
+        return condition(c, "Ready")?.reason === "EnvVarsInjectionRejected" ? c : undefined;
+      },
+      { message: "override refused under Allowed" },
+    );
     expect(condition(overriding, "Ready")?.message).toContain("Overrides");
 
     await kube.create(claimManifest(ns, "injected", "open-pool", { env: [{ name: "API_KEY", value: "secret-1" }] }));
@@ -479,7 +587,12 @@ describe("claims", () => {
     expect(sandboxName).toBe("injected"); // env forces a cold start
     const pod = await kube.get<V1Pod>({ apiVersion: "v1", kind: "Pod", namespace: ns, name: sandboxName });
     const env = pod.spec?.containers.find((c) => c.name === "main")?.env ?? [];
-    expect(env).toEqual(expect.arrayContaining([{ name: "MODE", value: "template" }, { name: "API_KEY", value: "secret-1" }]));
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: "MODE", value: "template" },
+        { name: "API_KEY", value: "secret-1" },
+      ]),
+    );
   });
 
   it("expires: Retain deletes the sandbox and keeps the claim; Delete removes the claim", async () => {
@@ -492,28 +605,43 @@ describe("claims", () => {
     const kept = await readyClaim(ns, "kept");
     const keptSandbox = (kept.status?.["sandbox"] as { name: string }).name;
 
-    const expired = await waitFor(async () => {
-      const c = await getClaim(ns, "kept");
-      return condition(c, "Ready")?.reason === "ClaimExpired" ? c : undefined;
-    }, { timeoutMs: 20_000, message: "ClaimExpired" });
-    expect(condition(expired, "Ready")).toMatchObject({ status: "False", message: "Claim expired. Sandbox cleanup initiated.", observedGeneration: 1 });
-    await waitFor(async () => {
-      try {
-        await kube.get({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: keptSandbox });
-        return false;
-      } catch (err) {
-        return isNotFound(err);
-      }
-    }, { timeoutMs: 20_000, message: "expired claim's sandbox deleted" });
+    const expired = await waitFor(
+      async () => {
+        const c = await getClaim(ns, "kept");
+        return condition(c, "Ready")?.reason === "ClaimExpired" ? c : undefined;
+      },
+      { timeoutMs: 20_000, message: "ClaimExpired" },
+    );
+    expect(condition(expired, "Ready")).toMatchObject({
+      status: "False",
+      message: "Claim expired. Sandbox cleanup initiated.",
+      observedGeneration: 1,
+    });
+    await waitFor(
+      async () => {
+        try {
+          await kube.get({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: keptSandbox });
+          return false;
+        } catch (err) {
+          return isNotFound(err);
+        }
+      },
+      { timeoutMs: 20_000, message: "expired claim's sandbox deleted" },
+    );
     // Once the Sandbox is gone the claim no longer names it (upstream clears status.sandbox).
-    await waitFor(async () => ((await getClaim(ns, "kept")).status?.["sandbox"] === undefined ? true : undefined), { message: "status.sandbox cleared" });
-    await waitFor(async () => {
-      try {
-        await getClaim(ns, "gone");
-        return false;
-      } catch (err) {
-        return isNotFound(err);
-      }
-    }, { timeoutMs: 20_000, message: "claim with Delete policy removed" });
+    await waitFor(async () => ((await getClaim(ns, "kept")).status?.["sandbox"] === undefined ? true : undefined), {
+      message: "status.sandbox cleared",
+    });
+    await waitFor(
+      async () => {
+        try {
+          await getClaim(ns, "gone");
+          return false;
+        } catch (err) {
+          return isNotFound(err);
+        }
+      },
+      { timeoutMs: 20_000, message: "claim with Delete policy removed" },
+    );
   });
 });

@@ -24,7 +24,13 @@ describe("control plane faults", () => {
       cp,
       { seed: 6003, claims: 12 },
     );
-    expect(result.faults).toMatchObject({ apiserverRestart: 2, etcdRestart: 1, etcdCompaction: 1, blindWindow: 1, podDeletedWhileBlind: 1 });
+    expect(result.faults).toMatchObject({
+      apiserverRestart: 2,
+      etcdRestart: 1,
+      etcdCompaction: 1,
+      blindWindow: 1,
+      podDeletedWhileBlind: 1,
+    });
     expect(result.faults["resourceVersionBumps"]).toBeGreaterThan(0);
     // The operator went through failed watches and came back (it did not just sleep through).
     expect(result.logs.watchRestarts).toBeGreaterThan(0);

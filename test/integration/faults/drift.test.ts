@@ -12,7 +12,13 @@ describe("drift by hand", () => {
   it("puts back every deleted or changed child", async () => {
     const kube = testKube();
     const result = await driftRepair(
-      { kube, kubeconfig: clusterInfo().kubeconfig, logDir: join(tmpdir(), "agent-sandbox-faults"), log: (m) => console.error(`[faults] ${m}`), settleTimeoutMs: 30_000 },
+      {
+        kube,
+        kubeconfig: clusterInfo().kubeconfig,
+        logDir: join(tmpdir(), "agent-sandbox-faults"),
+        log: (m) => console.error(`[faults] ${m}`),
+        settleTimeoutMs: 30_000,
+      },
       { seed: 6004, sandboxes: 3 },
     );
     await dropNamespace(kube, String(result.detail["namespace"]));

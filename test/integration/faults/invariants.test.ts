@@ -25,7 +25,11 @@ afterAll(async () => {
   await kube.delete({ apiVersion: "v1", kind: "Namespace", name: ns }).catch(() => undefined);
 });
 
-const sandbox = (name: string, owner?: { kind: string; name: string; uid: string }, labels: Record<string, string> = {}): KubernetesObject =>
+const sandbox = (
+  name: string,
+  owner?: { kind: string; name: string; uid: string },
+  labels: Record<string, string> = {},
+): KubernetesObject =>
   ({
     apiVersion: SB,
     kind: "Sandbox",
@@ -46,13 +50,29 @@ describe("invariant checker", () => {
     await w.createClaims(["lonely"], "pool");
     // Three warm members the pool "created" for 1 replica: over-creation (and too many members).
     for (const n of ["m-1", "m-2", "m-3"]) {
-      await kube.create(sandbox(n, { kind: "SandboxWarmPool", name: "pool", uid: pool.metadata?.uid ?? "" }, { "agents.x-k8s.io/launch-type": "warm" }));
+      await kube.create(
+        sandbox(n, { kind: "SandboxWarmPool", name: "pool", uid: pool.metadata?.uid ?? "" }, { "agents.x-k8s.io/launch-type": "warm" }),
+      );
     }
     // A Sandbox whose status says Ready with no pod behind it.
     await kube.create(sandbox("liar"));
-    await kube.patch({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "liar" }, {
-      status: { conditions: [{ type: "Ready", status: "True", reason: "DependenciesReady", message: "", lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") }] },
-    }, { type: "merge", subresource: "status" });
+    await kube.patch(
+      { apiVersion: SB, kind: "Sandbox", namespace: ns, name: "liar" },
+      {
+        status: {
+          conditions: [
+            {
+              type: "Ready",
+              status: "True",
+              reason: "DependenciesReady",
+              message: "",
+              lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+            },
+          ],
+        },
+      },
+      { type: "merge", subresource: "status" },
+    );
     // Wait for the ledger's watch to see the members.
     for (let i = 0; i < 50 && ledger.account("pool").created < 3; i++) await new Promise((r) => setTimeout(r, 100));
     // A pod controlled by a Sandbox uid that does not exist. The owner's apiVersion is one the
@@ -63,7 +83,19 @@ describe("invariant checker", () => {
     await kube.create({
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name: "orphan", namespace: ns, ownerReferences: [{ apiVersion: "agents.x-k8s.io/v0unserved", kind: "Sandbox", name: "gone", uid: "00000000-0000-0000-0000-000000000000", controller: true }] },
+      metadata: {
+        name: "orphan",
+        namespace: ns,
+        ownerReferences: [
+          {
+            apiVersion: "agents.x-k8s.io/v0unserved",
+            kind: "Sandbox",
+            name: "gone",
+            uid: "00000000-0000-0000-0000-000000000000",
+            controller: true,
+          },
+        ],
+      },
       spec: { containers: [{ name: "c", image: "x:1" }] },
     } as KubernetesObject);
     const r = await checkInvariants(kube, ns, { ledger });

@@ -90,12 +90,18 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
   };
 
   const byUID = new Map<string, { kind: string; name: string }>();
-  for (const [kind, items] of [["SandboxClaim", claims], ["Sandbox", sandboxes], ["SandboxWarmPool", pools], ["SandboxTemplate", templates]] as const) {
+  for (const [kind, items] of [
+    ["SandboxClaim", claims],
+    ["Sandbox", sandboxes],
+    ["SandboxWarmPool", pools],
+    ["SandboxTemplate", templates],
+  ] as const) {
     for (const o of items) byUID.set(o.metadata?.uid ?? "", { kind, name: o.metadata?.name ?? "" });
   }
   const liveSandboxes = sandboxes.filter(live);
   const sandboxByName = new Map(liveSandboxes.map((s) => [s.metadata?.name ?? "", s]));
-  const controlledBy = <T extends KubernetesObject>(items: T[], uid: string | undefined): T[] => items.filter((o) => live(o) && controller(o)?.uid === uid);
+  const controlledBy = <T extends KubernetesObject>(items: T[], uid: string | undefined): T[] =>
+    items.filter((o) => live(o) && controller(o)?.uid === uid);
 
   // claim.*
   const namedBy = new Map<string, string[]>();
@@ -105,16 +111,27 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
     const owned = controlledBy(liveSandboxes, c.metadata?.uid);
     const statusName = (c.status?.["sandbox"] as { name?: string } | undefined)?.name;
     check(statusName !== undefined, "claim.bound", name, () => `status.sandbox.name is empty (Ready: ${JSON.stringify(cond(c, "Ready"))})`);
-    check(owned.length === 1, "claim.one-sandbox", name, () => `controls ${owned.length} sandboxes: ${owned.map((s) => s.metadata?.name).join(", ") || "none"}`);
+    check(
+      owned.length === 1,
+      "claim.one-sandbox",
+      name,
+      () => `controls ${owned.length} sandboxes: ${owned.map((s) => s.metadata?.name).join(", ") || "none"}`,
+    );
     if (statusName) namedBy.set(statusName, [...(namedBy.get(statusName) ?? []), c.metadata?.name ?? ""]);
     const named = statusName ? sandboxByName.get(statusName) : undefined;
     check(
       named !== undefined && controller(named)?.uid === c.metadata?.uid && named.metadata?.labels?.[LabelKeys.ClaimUID] === c.metadata?.uid,
       "claim.status-true",
       name,
-      () => `status names Sandbox ${statusName ?? "(none)"}, which ${named ? `is controlled by ${controller(named)?.kind}/${controller(named)?.name} with claim-uid label ${named.metadata?.labels?.[LabelKeys.ClaimUID] ?? "(none)"}` : "does not exist"}`,
+      () =>
+        `status names Sandbox ${statusName ?? "(none)"}, which ${named ? `is controlled by ${controller(named)?.kind}/${controller(named)?.name} with claim-uid label ${named.metadata?.labels?.[LabelKeys.ClaimUID] ?? "(none)"}` : "does not exist"}`,
     );
-    check(isTrue(c, "Ready") && isTrue(named, "Ready"), "claim.ready", name, () => `claim Ready ${JSON.stringify(cond(c, "Ready"))}, sandbox Ready ${JSON.stringify(cond(named, "Ready"))}`);
+    check(
+      isTrue(c, "Ready") && isTrue(named, "Ready"),
+      "claim.ready",
+      name,
+      () => `claim Ready ${JSON.stringify(cond(c, "Ready"))}, sandbox Ready ${JSON.stringify(cond(named, "Ready"))}`,
+    );
   }
   for (const [sandbox, by] of namedBy) {
     check(by.length === 1, "claim.sandbox-shared", `Sandbox/${sandbox}`, () => `named by ${by.length} claims: ${by.join(", ")}`);
@@ -155,62 +172,138 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
     const myPods = controlledBy(pods, s.metadata?.uid);
     const pod = myPods[0];
     if (!suspended && !finished) {
-      check(myPods.length === 1, "sandbox.one-pod", id, () => `controls ${myPods.length} live pods: ${myPods.map((p) => p.metadata?.name).join(", ") || "none"}`);
-      check(pod !== undefined && podReady(pod) && isTrue(s, "Ready"), "sandbox.ready", id, () => `pod ${pod ? (podReady(pod) ? "Ready" : "not Ready") : "missing"}, Sandbox Ready ${JSON.stringify(cond(s, "Ready"))}`);
+      check(
+        myPods.length === 1,
+        "sandbox.one-pod",
+        id,
+        () => `controls ${myPods.length} live pods: ${myPods.map((p) => p.metadata?.name).join(", ") || "none"}`,
+      );
+      check(
+        pod !== undefined && podReady(pod) && isTrue(s, "Ready"),
+        "sandbox.ready",
+        id,
+        () => `pod ${pod ? (podReady(pod) ? "Ready" : "not Ready") : "missing"}, Sandbox Ready ${JSON.stringify(cond(s, "Ready"))}`,
+      );
     }
     check(
       isTrue(s, "Ready") === (pod !== undefined && podReady(pod)),
       "sandbox.status-true",
       id,
-      () => `Sandbox Ready=${cond(s, "Ready")?.status ?? "(none)"} but its pod is ${pod ? (podReady(pod) ? "Ready" : "not Ready") : "missing"}`,
+      () =>
+        `Sandbox Ready=${cond(s, "Ready")?.status ?? "(none)"} but its pod is ${pod ? (podReady(pod) ? "Ready" : "not Ready") : "missing"}`,
     );
     if (pod && podReady(pod)) {
-      check(JSON.stringify(ips(s.status?.["podIPs"])) === JSON.stringify(ips(pod.status?.podIPs)), "sandbox.status-true", id, () => `status.podIPs ${JSON.stringify(ips(s.status?.["podIPs"]))} but pod has ${JSON.stringify(ips(pod.status?.podIPs))}`);
+      check(
+        JSON.stringify(ips(s.status?.["podIPs"])) === JSON.stringify(ips(pod.status?.podIPs)),
+        "sandbox.status-true",
+        id,
+        () => `status.podIPs ${JSON.stringify(ips(s.status?.["podIPs"]))} but pod has ${JSON.stringify(ips(pod.status?.podIPs))}`,
+      );
     }
     if (pod) {
-      check(pod.metadata?.labels?.[LabelKeys.SandboxNameHash] === hash, "drift.pod-labels", `Pod/${pod.metadata?.name}`, () => `sandbox-name-hash label is ${pod.metadata?.labels?.[LabelKeys.SandboxNameHash] ?? "(none)"}, want ${hash}`);
+      check(
+        pod.metadata?.labels?.[LabelKeys.SandboxNameHash] === hash,
+        "drift.pod-labels",
+        `Pod/${pod.metadata?.name}`,
+        () => `sandbox-name-hash label is ${pod.metadata?.labels?.[LabelKeys.SandboxNameHash] ?? "(none)"}, want ${hash}`,
+      );
       const claimUID = s.metadata?.labels?.[LabelKeys.ClaimUID];
-      check(pod.metadata?.labels?.[LabelKeys.ClaimUID] === claimUID, "drift.pod-labels", `Pod/${pod.metadata?.name}`, () => `claim-uid label is ${pod.metadata?.labels?.[LabelKeys.ClaimUID] ?? "(none)"}, its Sandbox says ${claimUID ?? "(none)"}`);
+      check(
+        pod.metadata?.labels?.[LabelKeys.ClaimUID] === claimUID,
+        "drift.pod-labels",
+        `Pod/${pod.metadata?.name}`,
+        () => `claim-uid label is ${pod.metadata?.labels?.[LabelKeys.ClaimUID] ?? "(none)"}, its Sandbox says ${claimUID ?? "(none)"}`,
+      );
       // Mutable pod spec fields: each template container's image must be what the Sandbox asks for.
-      const wantContainers = ((s.spec?.["podTemplate"] as { spec?: { containers?: { name: string; image?: string }[] } } | undefined)?.spec?.containers ?? []);
+      const wantContainers =
+        (s.spec?.["podTemplate"] as { spec?: { containers?: { name: string; image?: string }[] } } | undefined)?.spec?.containers ?? [];
       for (const want of wantContainers) {
         const got = pod.spec?.containers.find((c) => c.name === want.name);
-        check(got?.image === want.image, "drift.pod-spec", `Pod/${pod.metadata?.name}`, () => `container ${want.name} runs image ${got?.image ?? "(none)"}, its Sandbox asks for ${want.image ?? "(none)"}`);
+        check(
+          got?.image === want.image,
+          "drift.pod-spec",
+          `Pod/${pod.metadata?.name}`,
+          () => `container ${want.name} runs image ${got?.image ?? "(none)"}, its Sandbox asks for ${want.image ?? "(none)"}`,
+        );
       }
-      const execd = [...pod.spec?.containers ?? [], ...(pod.spec?.initContainers ?? [])].find((c) => c.name === "sandbox-execd");
+      const execd = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === "sandbox-execd");
       if (execd) {
         // A router-signed token opens only the sandbox its execution server was told it serves.
         const args = execd.args ?? [];
         const bound = args[args.indexOf("--sandbox") + 1];
         const want = `${s.metadata?.namespace}/${name}/${s.metadata?.uid}`;
-        check(args.includes("--sandbox") && bound === want, "sandbox.children", id, () => `its execution server serves ${bound ?? "(no sandbox)"}, want ${want}`);
+        check(
+          args.includes("--sandbox") && bound === want,
+          "sandbox.children",
+          id,
+          () => `its execution server serves ${bound ?? "(no sandbox)"}, want ${want}`,
+        );
       }
     }
     if (s.metadata?.annotations?.["agents.x-k8s.io/network-policy"] !== "Unmanaged") {
       const np = policies.find((p) => p.metadata?.name === name && live(p));
-      check(np !== undefined && controller(np)?.uid === s.metadata?.uid, "sandbox.children", id, () => `NetworkPolicy ${name} is ${np ? "not controlled by it" : "missing"}`);
+      check(
+        np !== undefined && controller(np)?.uid === s.metadata?.uid,
+        "sandbox.children",
+        id,
+        () => `NetworkPolicy ${name} is ${np ? "not controlled by it" : "missing"}`,
+      );
       if (np) {
         // Through JSON, so a key set to undefined in the builder equals an absent one.
-        const want: unknown = JSON.parse(JSON.stringify({ podSelector: { matchLabels: { [LabelKeys.SandboxNameHash]: hash } }, policyTypes: ["Ingress", "Egress"], ingress: routerOnlyIngress(config) }));
+        const want: unknown = JSON.parse(
+          JSON.stringify({
+            podSelector: { matchLabels: { [LabelKeys.SandboxNameHash]: hash } },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: routerOnlyIngress(config),
+          }),
+        );
         const got = { podSelector: np.spec?.["podSelector"], policyTypes: np.spec?.["policyTypes"], ingress: np.spec?.["ingress"] };
-        check(isDeepStrictEqual(got, want), "drift.network-policy", `NetworkPolicy/${name}`, () => `spec ${JSON.stringify(got)} is not ${JSON.stringify(want)}`);
+        check(
+          isDeepStrictEqual(got, want),
+          "drift.network-policy",
+          `NetworkPolicy/${name}`,
+          () => `spec ${JSON.stringify(got)} is not ${JSON.stringify(want)}`,
+        );
         const egress = np.spec?.["egress"];
-        check(egress === undefined || (Array.isArray(egress) && egress.length === 0), "drift.network-policy", `NetworkPolicy/${name}`, () => `allows egress ${JSON.stringify(egress)}`);
+        check(
+          egress === undefined || (Array.isArray(egress) && egress.length === 0),
+          "drift.network-policy",
+          `NetworkPolicy/${name}`,
+          () => `allows egress ${JSON.stringify(egress)}`,
+        );
       }
     }
     if (s.spec?.["service"] === true) {
       const svc = services.find((x) => x.metadata?.name === name && live(x));
-      check(svc !== undefined && controller(svc)?.uid === s.metadata?.uid, "sandbox.children", id, () => `Service ${name} is ${svc ? "not controlled by it" : "missing"}`);
+      check(
+        svc !== undefined && controller(svc)?.uid === s.metadata?.uid,
+        "sandbox.children",
+        id,
+        () => `Service ${name} is ${svc ? "not controlled by it" : "missing"}`,
+      );
       if (svc) {
         const sel = (svc.spec?.["selector"] ?? {}) as Record<string, string>;
-        check(isDeepStrictEqual(sel, { [LabelKeys.SandboxNameHash]: hash }), "drift.service-selector", `Service/${name}`, () => `selector ${JSON.stringify(sel)}`);
+        check(
+          isDeepStrictEqual(sel, { [LabelKeys.SandboxNameHash]: hash }),
+          "drift.service-selector",
+          `Service/${name}`,
+          () => `selector ${JSON.stringify(sel)}`,
+        );
         // Every port it exposes leads to a port one of the pod's containers (sidecars included) declares.
         const declared = new Set<string>();
-        const serving = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always")];
+        const serving = [
+          ...(pod?.spec?.containers ?? []),
+          ...(pod?.spec?.initContainers ?? []).filter((c) => c.restartPolicy === "Always"),
+        ];
         for (const c of serving) for (const p of c.ports ?? []) declared.add(String(p.containerPort)).add(p.name ?? "");
         const svcPorts = (svc.spec?.["ports"] ?? []) as { port: number; targetPort?: number | string }[];
         const stray = svcPorts.filter((p) => !declared.has(String(p.targetPort ?? p.port)));
-        check(pod === undefined || stray.length === 0, "drift.service-ports", `Service/${name}`, () => `exposes ports the pod does not declare: ${JSON.stringify(stray)}`);
+        check(
+          pod === undefined || stray.length === 0,
+          "drift.service-ports",
+          `Service/${name}`,
+          () => `exposes ports the pod does not declare: ${JSON.stringify(stray)}`,
+        );
       }
     }
   }
@@ -227,11 +320,17 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
       p.status?.["replicas"] === members.length && p.status?.["readyReplicas"] === ready,
       "pool.status-true",
       id,
-      () => `status replicas/readyReplicas ${String(p.status?.["replicas"])}/${String(p.status?.["readyReplicas"])}, world ${members.length}/${ready}`,
+      () =>
+        `status replicas/readyReplicas ${String(p.status?.["replicas"])}/${String(p.status?.["readyReplicas"])}, world ${members.length}/${ready}`,
     );
     if (opts.ledger) {
       const { created, needed } = opts.ledger.account(name);
-      check(created <= needed, "pool.no-over-creation", id, () => `created ${created} members, needed ${needed} (${JSON.stringify(opts.ledger?.detail(name))})`);
+      check(
+        created <= needed,
+        "pool.no-over-creation",
+        id,
+        () => `created ${created} members, needed ${needed} (${JSON.stringify(opts.ledger?.detail(name))})`,
+      );
     }
   }
 
@@ -239,7 +338,14 @@ export async function checkInvariants(kube: Kube, namespace: string, opts: Check
     namespace,
     checks,
     violations,
-    counts: { claims: claims.length, sandboxes: sandboxes.length, pools: pools.length, pods: pods.length, services: services.length, networkPolicies: policies.length },
+    counts: {
+      claims: claims.length,
+      sandboxes: sandboxes.length,
+      pools: pools.length,
+      pods: pods.length,
+      services: services.length,
+      networkPolicies: policies.length,
+    },
   };
 }
 
@@ -255,7 +361,11 @@ export interface SettledReport extends InvariantReport {
  * `timeoutMs` passes; returns the last report (with its violations when it never settled).
  * Transient API errors (a control plane coming back) count as "not settled yet".
  */
-export async function settleAndCheck(kube: Kube, namespace: string, opts: CheckOptions & { timeoutMs?: number; intervalMs?: number } = {}): Promise<SettledReport> {
+export async function settleAndCheck(
+  kube: Kube,
+  namespace: string,
+  opts: CheckOptions & { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<SettledReport> {
   const start = Date.now();
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let last: InvariantReport | undefined;
@@ -282,7 +392,8 @@ export async function settleAndCheck(kube: Kube, namespace: string, opts: CheckO
     violations: [],
     counts: { claims: 0, sandboxes: 0, pools: 0, pods: 0, services: 0, networkPolicies: 0 },
   };
-  if (lastErr) report.violations.push({ invariant: "check.api", object: namespace, detail: `could not read the world: ${String(lastErr)}` });
+  if (lastErr)
+    report.violations.push({ invariant: "check.api", object: namespace, detail: `could not read the world: ${String(lastErr)}` });
   return { ...report, settleMs: Date.now() - start, settled: false, polls };
 }
 

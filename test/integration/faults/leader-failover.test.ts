@@ -12,7 +12,12 @@ describe("two operator replicas", () => {
   it("only the Lease holder reconciles; the other takes over when it is paused or killed", async () => {
     const kube = testKube();
     const result = await leaderFailover(
-      { kube, kubeconfig: clusterInfo().kubeconfig, logDir: join(tmpdir(), "agent-sandbox-faults"), log: (m) => console.error(`[faults] ${m}`) },
+      {
+        kube,
+        kubeconfig: clusterInfo().kubeconfig,
+        logDir: join(tmpdir(), "agent-sandbox-faults"),
+        log: (m) => console.error(`[faults] ${m}`),
+      },
       { seed: 6002, rounds: 2, timings: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 } },
     );
     await dropNamespace(kube, String(result.detail["namespace"]));

@@ -72,7 +72,13 @@ export class OperatorFleet {
       `--leader-elect=${this.#o.leaderElect}`,
       `--leader-election-namespace=${this.#o.namespace}`,
       `--leader-election-id=${LEASE_NAME}`,
-      ...(t ? [`--leader-elect-lease-duration=${t.leaseDurationMs}ms`, `--leader-elect-renew-deadline=${t.renewDeadlineMs}ms`, `--leader-elect-retry-period=${t.retryPeriodMs}ms`] : []),
+      ...(t
+        ? [
+            `--leader-elect-lease-duration=${t.leaseDurationMs}ms`,
+            `--leader-elect-renew-deadline=${t.renewDeadlineMs}ms`,
+            `--leader-elect-retry-period=${t.retryPeriodMs}ms`,
+          ]
+        : []),
     ];
     const proc = await startOperatorProcess(this.#o.kubeconfig, args, {
       logFile: join(this.#o.logDir, `operator-${id}.log`),

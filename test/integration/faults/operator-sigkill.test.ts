@@ -11,7 +11,12 @@ describe("operator SIGKILLed repeatedly", () => {
   it("loses nothing: every claim has one Ready sandbox, pools at spec.replicas, no orphans, no over-creation", async () => {
     const kube = testKube();
     const result = await operatorKillChaos(
-      { kube, kubeconfig: clusterInfo().kubeconfig, logDir: join(tmpdir(), "agent-sandbox-faults"), log: (m) => console.error(`[faults] ${m}`) },
+      {
+        kube,
+        kubeconfig: clusterInfo().kubeconfig,
+        logDir: join(tmpdir(), "agent-sandbox-faults"),
+        log: (m) => console.error(`[faults] ${m}`),
+      },
       { seed: 6001, kills: 6, claims: 16 },
     );
     await dropNamespace(kube, String(result.detail["namespace"]));

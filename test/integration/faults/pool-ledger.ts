@@ -25,7 +25,13 @@ export class PoolLedger {
   readonly #claimPool = new Map<string, string>();
 
   constructor(kube: Kube, namespace: string) {
-    this.#informer = new Informer<KubernetesObject>({ kube, apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace, restartMaxMs: 2_000 });
+    this.#informer = new Informer<KubernetesObject>({
+      kube,
+      apiVersion: "agents.x-k8s.io/v1beta1",
+      kind: "Sandbox",
+      namespace,
+      restartMaxMs: 2_000,
+    });
     const see = (o: KubernetesObject): void => this.#observe(o);
     this.#informer.addHandler({ add: see, update: see });
   }

@@ -41,7 +41,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function freshNamespace(kube: Kube, prefix: string): Promise<string> {
   const ns = `${prefix}-${randomBytes(3).toString("hex")}`;
-  await retrying(`create namespace ${ns}`, () => kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "agent-sandbox-ts/test": "true" } } }));
+  await retrying(`create namespace ${ns}`, () =>
+    kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "agent-sandbox-ts/test": "true" } } }),
+  );
   return ns;
 }
 
@@ -81,8 +83,19 @@ async function finish(
   await fleet.close();
   await ledger?.stop();
   const logs = scanLogs(logFiles(fleet, logDir));
-  env.log?.(`${scenario}: ${invariants.violations.length} violations after ${invariants.checks} checks (settled in ${invariants.settleMs} ms)`);
-  return { scenario, seed, faults, survived: invariants.settled && invariants.violations.length === 0, invariants, logs, durationMs: Date.now() - started, detail: { namespace: ns, ...detail } };
+  env.log?.(
+    `${scenario}: ${invariants.violations.length} violations after ${invariants.checks} checks (settled in ${invariants.settleMs} ms)`,
+  );
+  return {
+    scenario,
+    seed,
+    faults,
+    survived: invariants.settled && invariants.violations.length === 0,
+    invariants,
+    logs,
+    durationMs: Date.now() - started,
+    detail: { namespace: ns, ...detail },
+  };
 }
 
 export interface KillChaosOptions {
@@ -122,7 +135,16 @@ export async function operatorKillChaos(env: FaultEnv, o: KillChaosOptions): Pro
     const driver = (async () => {
       const names = Array.from({ length: o.claims }, (_, i) => `c-${i}`);
       const half = Math.ceil(names.length / 2);
-      await Promise.all([w.createClaims(names.slice(0, half).filter((_, i) => i % 2 === 0), "alpha"), w.createClaims(names.slice(0, half).filter((_, i) => i % 2 === 1), "beta")]);
+      await Promise.all([
+        w.createClaims(
+          names.slice(0, half).filter((_, i) => i % 2 === 0),
+          "alpha",
+        ),
+        w.createClaims(
+          names.slice(0, half).filter((_, i) => i % 2 === 1),
+          "beta",
+        ),
+      ]);
       await w.scale("alpha", 6);
       await w.scale("beta", 0);
       await sleep(rand() * 1_000);
@@ -135,7 +157,18 @@ export async function operatorKillChaos(env: FaultEnv, o: KillChaosOptions): Pro
       await w.scale("alpha", 4);
     })();
     await Promise.all([killer, driver]);
-    return finish(env, "operator-sigkill", o.seed, ns, started, fleet, ledger, { operatorSigkill: kills, poolScale: w.ops.scales, claimDelete: w.ops.claimsDeleted, memberDelete: w.ops.membersDeleted }, { ops: w.ops, unexpectedOperatorExits: fleet.unexpectedExits }, logDir);
+    return finish(
+      env,
+      "operator-sigkill",
+      o.seed,
+      ns,
+      started,
+      fleet,
+      ledger,
+      { operatorSigkill: kills, poolScale: w.ops.scales, claimDelete: w.ops.claimsDeleted, memberDelete: w.ops.membersDeleted },
+      { ops: w.ops, unexpectedOperatorExits: fleet.unexpectedExits },
+      logDir,
+    );
   });
 }
 
@@ -175,7 +208,12 @@ export async function leaderFailover(env: FaultEnv, o: FailoverOptions): Promise
   const fleet = new OperatorFleet({ kubeconfig: env.kubeconfig, namespace: ns, logDir, leaderElect: true, timings: o.timings });
   return guarded(fleet, ledger, async () => {
     await fleet.start("a");
-    await retrying("replica a leads", async () => ((await fleet.holder(env.kube)) === "a" ? true : Promise.reject(new Error("not yet"))), undefined, 60_000);
+    await retrying(
+      "replica a leads",
+      async () => ((await fleet.holder(env.kube)) === "a" ? true : Promise.reject(new Error("not yet"))),
+      undefined,
+      60_000,
+    );
     await fleet.start("b");
     // The follower is up (serves /metrics) before we judge it.
     await retrying("replica b serves /metrics", () => fleet.reconciles("b"), undefined, 30_000);
@@ -184,11 +222,21 @@ export async function leaderFailover(env: FaultEnv, o: FailoverOptions): Promise
     const samples: TakeoverSample[] = [];
     const faults = { leaderSigstop: 0, leaderSigkill: 0 };
     for (let round = 0; round < o.rounds; round++) {
-      const leader = await retrying("a holder", async () => (await fleet.holder(env.kube)) ?? Promise.reject(new Error("no holder")), undefined, 60_000);
+      const leader = await retrying(
+        "a holder",
+        async () => (await fleet.holder(env.kube)) ?? Promise.reject(new Error("no holder")),
+        undefined,
+        60_000,
+      );
       const follower = leader === "a" ? "b" : "a";
       // Let the leader do some work first, so "the follower ran nothing" is not vacuous.
       await w.createClaims([`r${round}-pre`], "pool");
-      await retrying(`claim r${round}-pre bound`, async () => ((await claimBound(env.kube, ns, `r${round}-pre`)) ? true : Promise.reject(new Error("unbound"))), undefined, 60_000);
+      await retrying(
+        `claim r${round}-pre bound`,
+        async () => ((await claimBound(env.kube, ns, `r${round}-pre`)) ? true : Promise.reject(new Error("unbound"))),
+        undefined,
+        60_000,
+      );
       const followerReconcilesBefore = await fleet.reconciles(follower);
       const how = round % 2 === 0 ? "sigstop" : "sigkill";
       const t0 = Date.now();
@@ -218,8 +266,15 @@ export async function leaderFailover(env: FaultEnv, o: FailoverOptions): Promise
       }
       if (takeoverMs < 0) throw new Error(`round ${round}: ${follower} did not take the Lease over from ${leader}`);
       samples.push({ how, from: leader, to: follower, takeoverMs, progressBeforeTakeover, followerReconcilesBefore });
-      env.log?.(`leader round ${round}: ${how} ${leader} -> ${follower} in ${takeoverMs} ms (progress before takeover: ${progressBeforeTakeover}, follower reconciles before: ${followerReconcilesBefore})`);
-      await retrying(`claim ${probe} bound after takeover`, async () => ((await claimBound(env.kube, ns, probe)) ? true : Promise.reject(new Error("unbound"))), undefined, 60_000);
+      env.log?.(
+        `leader round ${round}: ${how} ${leader} -> ${follower} in ${takeoverMs} ms (progress before takeover: ${progressBeforeTakeover}, follower reconciles before: ${followerReconcilesBefore})`,
+      );
+      await retrying(
+        `claim ${probe} bound after takeover`,
+        async () => ((await claimBound(env.kube, ns, probe)) ? true : Promise.reject(new Error("unbound"))),
+        undefined,
+        60_000,
+      );
       const generation = fleet.get(leader).generation;
       if (how === "sigstop") {
         // Continued, it finds the Lease gone and exits; the supervisor starts it again as follower.
@@ -228,23 +283,45 @@ export async function leaderFailover(env: FaultEnv, o: FailoverOptions): Promise
         await fleet.start(leader);
       }
       // A new process (not the continued one, whose counters are its old leader's) serving /metrics.
-      await retrying(`replica ${leader} back as follower`, async () => (fleet.get(leader).generation > generation ? fleet.reconciles(leader) : Promise.reject(new Error("old process still running"))), undefined, 30_000);
+      await retrying(
+        `replica ${leader} back as follower`,
+        async () =>
+          fleet.get(leader).generation > generation ? fleet.reconciles(leader) : Promise.reject(new Error("old process still running")),
+        undefined,
+        30_000,
+      );
     }
     // Expiry is judged from when the follower saw the last renewal, and it looks every retryPeriod
-  // with up to 120% jitter: up to one period late to see the renewal, one more to see the expiry.
-  const bound = o.timings.leaseDurationMs + 2 * o.timings.retryPeriodMs * 2.2;
-    return finish(env, "leader-failover", o.seed, ns, started, fleet, ledger, faults, {
-      timings: o.timings,
-      takeovers: samples,
-      takeoverBoundMs: bound,
-      takeoverMaxMs: Math.max(...samples.map((s) => s.takeoverMs)),
-      leaseLossRestarts: fleet.unexpectedExits,
-    }, logDir);
+    // with up to 120% jitter: up to one period late to see the renewal, one more to see the expiry.
+    const bound = o.timings.leaseDurationMs + 2 * o.timings.retryPeriodMs * 2.2;
+    return finish(
+      env,
+      "leader-failover",
+      o.seed,
+      ns,
+      started,
+      fleet,
+      ledger,
+      faults,
+      {
+        timings: o.timings,
+        takeovers: samples,
+        takeoverBoundMs: bound,
+        takeoverMaxMs: Math.max(...samples.map((s) => s.takeoverMs)),
+        leaseLossRestarts: fleet.unexpectedExits,
+      },
+      logDir,
+    );
   });
 }
 
 async function claimBound(kube: Kube, ns: string, name: string): Promise<boolean> {
-  const c = await kube.get<KubernetesObject & { status?: { sandbox?: { name?: string } } }>({ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", namespace: ns, name });
+  const c = await kube.get<KubernetesObject & { status?: { sandbox?: { name?: string } } }>({
+    apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+    kind: "SandboxClaim",
+    namespace: ns,
+    name,
+  });
   return Boolean(c.status?.sandbox?.name);
 }
 
@@ -273,7 +350,14 @@ export async function controlPlaneFaults(env: FaultEnv, cp: ControlPlane, o: Con
   const fleet = new OperatorFleet({ kubeconfig: env.kubeconfig, namespace: ns, logDir, leaderElect: false });
   return guarded(fleet, ledger, async () => {
     await fleet.start("solo");
-    const faults = { apiserverRestart: 0, etcdRestart: 0, etcdCompaction: 0, blindWindow: 0, resourceVersionBumps: 0, podDeletedWhileBlind: 0 };
+    const faults = {
+      apiserverRestart: 0,
+      etcdRestart: 0,
+      etcdCompaction: 0,
+      blindWindow: 0,
+      resourceVersionBumps: 0,
+      podDeletedWhileBlind: 0,
+    };
     const stopWriter = new AbortController();
     const writer = w.conflictWriter(stopWriter.signal, rand);
 
@@ -281,7 +365,12 @@ export async function controlPlaneFaults(env: FaultEnv, cp: ControlPlane, o: Con
     const names = Array.from({ length: o.claims }, (_, i) => `cp-${i}`);
     // 1: API server restart in the middle of a claim burst, once the operator is at work.
     await w.createClaims(names.slice(0, 2), "pool");
-    await retrying("first claims bound", async () => ((await claimBound(env.kube, ns, names[1] ?? "cp-1")) ? true : Promise.reject(new Error("unbound"))), undefined, 90_000);
+    await retrying(
+      "first claims bound",
+      async () => ((await claimBound(env.kube, ns, names[1] ?? "cp-1")) ? true : Promise.reject(new Error("unbound"))),
+      undefined,
+      90_000,
+    );
     const burst1 = w.createClaims(names.slice(2, third), "pool", 4);
     await sleep(200 + rand() * 500);
     await cp.restartApiServer({ downMs });
@@ -298,9 +387,16 @@ export async function controlPlaneFaults(env: FaultEnv, cp: ControlPlane, o: Con
     await sleep(1_000);
     fleet.pause("solo");
     faults.blindWindow++;
-    const victim = await retrying("a bound claim", async () => (await firstBoundSandbox(env.kube, ns)) ?? Promise.reject(new Error("none bound yet")), undefined, 90_000);
+    const victim = await retrying(
+      "a bound claim",
+      async () => (await firstBoundSandbox(env.kube, ns)) ?? Promise.reject(new Error("none bound yet")),
+      undefined,
+      90_000,
+    );
     if (victim) {
-      await retrying("delete a bound sandbox's pod", () => env.kube.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: victim }, { gracePeriodSeconds: 0 }));
+      await retrying("delete a bound sandbox's pod", () =>
+        env.kube.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: victim }, { gracePeriodSeconds: 0 }),
+      );
       faults.podDeletedWhileBlind++;
     }
     await w.deleteClaim(names[0] ?? "cp-0");
@@ -319,12 +415,28 @@ export async function controlPlaneFaults(env: FaultEnv, cp: ControlPlane, o: Con
     await writer;
     faults.resourceVersionBumps = w.ops.bumps;
     const gone = await watch410s(env.kube);
-    return finish(env, "control-plane", o.seed, ns, started, fleet, ledger, faults, { ops: w.ops, apiserverWatch410s: gone, victimPod: victim, unexpectedOperatorExits: fleet.unexpectedExits }, logDir);
+    return finish(
+      env,
+      "control-plane",
+      o.seed,
+      ns,
+      started,
+      fleet,
+      ledger,
+      faults,
+      { ops: w.ops, apiserverWatch410s: gone, victimPod: victim, unexpectedOperatorExits: fleet.unexpectedExits },
+      logDir,
+    );
   });
 }
 
 async function firstBoundSandbox(kube: Kube, ns: string): Promise<string | undefined> {
-  const claims = await retrying("list claims", () => kube.list<KubernetesObject & { status?: { sandbox?: { name?: string } } }>({ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim" }, { namespace: ns }));
+  const claims = await retrying("list claims", () =>
+    kube.list<KubernetesObject & { status?: { sandbox?: { name?: string } } }>(
+      { apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim" },
+      { namespace: ns },
+    ),
+  );
   return claims.items.map((c) => c.status?.sandbox?.name).find((n): n is string => Boolean(n));
 }
 
@@ -333,7 +445,8 @@ async function watch410s(kube: Kube): Promise<number> {
   const text = await retrying("apiserver /metrics", () => kube.request<string>("GET", "/metrics"));
   let n = 0;
   for (const line of String(text).split("\n")) {
-    if (line.startsWith("apiserver_request_total{") && line.includes('code="410"') && line.includes('verb="WATCH"')) n += Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith("apiserver_request_total{") && line.includes('code="410"') && line.includes('verb="WATCH"'))
+      n += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return n;
 }
@@ -368,7 +481,17 @@ export async function driftRepair(env: FaultEnv, o: DriftOptions): Promise<Fault
           service: true,
           podTemplate: {
             metadata: { labels: { app: "drift" } },
-            spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"], ports: [{ containerPort: 9000, name: "app" }] }] },
+            spec: {
+              tolerations: [{ ...FAKE_NODE_TOLERATION }],
+              containers: [
+                {
+                  name: "main",
+                  image: "agent-sandbox/runtime:test",
+                  command: ["sleep", "infinity"],
+                  ports: [{ containerPort: 9000, name: "app" }],
+                },
+              ],
+            },
           },
         },
       } as KubernetesObject);
@@ -389,18 +512,28 @@ export async function driftRepair(env: FaultEnv, o: DriftOptions): Promise<Fault
       deletePod: (n) => hand.delete(pod(n), { gracePeriodSeconds: 0 }),
       deleteService: (n) => hand.delete(svc(n)),
       deleteNetworkPolicy: (n) => hand.delete(np(n)),
-      podLabels: (n) => hand.patch(pod(n), { metadata: { labels: { "agents.x-k8s.io/sandbox-name-hash": "hijacked", "agents.x-k8s.io/claim-uid": "forged" } } }, { type: "merge" }),
+      podLabels: (n) =>
+        hand.patch(
+          pod(n),
+          { metadata: { labels: { "agents.x-k8s.io/sandbox-name-hash": "hijacked", "agents.x-k8s.io/claim-uid": "forged" } } },
+          { type: "merge" },
+        ),
       serviceSelector: (n) => hand.patch(svc(n), { spec: { selector: { app: "drift" } } }, { type: "merge" }),
-      servicePorts: (n) => hand.patch(svc(n), { spec: { ports: [{ name: "evil", port: 2222, targetPort: 22, protocol: "TCP" }] } }, { type: "merge" }),
+      servicePorts: (n) =>
+        hand.patch(svc(n), { spec: { ports: [{ name: "evil", port: 2222, targetPort: 22, protocol: "TCP" }] } }, { type: "merge" }),
       policySelector: (n) => hand.patch(np(n), { spec: { podSelector: { matchLabels: { nothing: "here" } } } }, { type: "merge" }),
       policyEgress: (n) => hand.patch(np(n), { spec: { egress: [{}] } }, { type: "merge" }),
       policyIngressFromAll: (n) => hand.patch(np(n), { spec: { ingress: [{ from: [{ namespaceSelector: {} }] }] } }, { type: "merge" }),
-      podImage: (n) => hand.patch(pod(n), { spec: { containers: [{ name: "main", image: "attacker/implant:latest" }] } }, { type: "strategic" }),
+      podImage: (n) =>
+        hand.patch(pod(n), { spec: { containers: [{ name: "main", image: "attacker/implant:latest" }] } }, { type: "strategic" }),
     };
     const rounds: { edits: string[]; violations: Violation[] }[] = [];
     const keys = Object.keys(edits);
     // Every kind of edit once, in a seeded order, several at a time across the sandboxes.
-    const order = keys.map((k) => ({ k, r: rand() })).sort((a, b) => a.r - b.r).map((x) => x.k);
+    const order = keys
+      .map((k) => ({ k, r: rand() }))
+      .sort((a, b) => a.r - b.r)
+      .map((x) => x.k);
     for (let i = 0; i < order.length; i += 3) {
       const batch = order.slice(i, i + 3);
       for (const [j, k] of batch.entries()) {

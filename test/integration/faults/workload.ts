@@ -12,7 +12,12 @@ const EXT = "extensions.agents.x-k8s.io/v1beta1";
 export const TEMPLATE = "faults-tpl";
 
 /** Retries `fn` on any error but the ones `accept` turns into a value, for up to `timeoutMs`. */
-export async function retrying<T>(what: string, fn: () => Promise<T>, accept: (err: unknown) => T | undefined = () => undefined, timeoutMs = 120_000): Promise<T> {
+export async function retrying<T>(
+  what: string,
+  fn: () => Promise<T>,
+  accept: (err: unknown) => T | undefined = () => undefined,
+  timeoutMs = 120_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let delay = 100;
   for (;;) {
@@ -21,7 +26,7 @@ export async function retrying<T>(what: string, fn: () => Promise<T>, accept: (e
     } catch (err) {
       const v = accept(err);
       if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${String(err)}`);
+      if (Date.now() > end) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${String(err)}`, { cause: err });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2_000);
     }
@@ -30,7 +35,14 @@ export async function retrying<T>(what: string, fn: () => Promise<T>, accept: (e
 
 /** The RuntimeClass admission plugin refuses pods naming a class that does not exist. */
 export async function ensureRuntimeClass(kube: Kube, name = "gvisor"): Promise<void> {
-  await retrying(`RuntimeClass ${name}`, () => kube.create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name }, handler: "runsc" } as KubernetesObject).then(() => true), (e) => (isAlreadyExists(e) ? true : undefined));
+  await retrying(
+    `RuntimeClass ${name}`,
+    () =>
+      kube
+        .create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name }, handler: "runsc" } as KubernetesObject)
+        .then(() => true),
+    (e) => (isAlreadyExists(e) ? true : undefined),
+  );
 }
 
 export class Workload {
@@ -55,7 +67,10 @@ export class Workload {
       spec: {
         podTemplate: {
           metadata: { labels: { app: "faults" } },
-          spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"] }] },
+          spec: {
+            tolerations: [{ ...FAKE_NODE_TOLERATION }],
+            containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"] }],
+          },
         },
       },
     } as KubernetesObject);
@@ -75,7 +90,12 @@ export class Workload {
     const queue = [...names];
     const worker = async (): Promise<void> => {
       for (let name = queue.shift(); name; name = queue.shift()) {
-        const claim = await this.#create({ apiVersion: EXT, kind: "SandboxClaim", metadata: { name, namespace: this.ns }, spec: { warmPoolRef: { name: pool } } } as KubernetesObject);
+        const claim = await this.#create({
+          apiVersion: EXT,
+          kind: "SandboxClaim",
+          metadata: { name, namespace: this.ns },
+          spec: { warmPoolRef: { name: pool } },
+        } as KubernetesObject);
         this.#ledger?.noteClaim(claim.metadata?.uid ?? "", pool);
         this.ops.claimsCreated++;
       }
@@ -84,7 +104,11 @@ export class Workload {
   }
 
   async deleteClaim(name: string): Promise<void> {
-    await retrying(`delete claim ${name}`, () => this.#kube.delete({ apiVersion: EXT, kind: "SandboxClaim", namespace: this.ns, name }).then(() => true), (e) => (isNotFound(e) ? true : undefined));
+    await retrying(
+      `delete claim ${name}`,
+      () => this.#kube.delete({ apiVersion: EXT, kind: "SandboxClaim", namespace: this.ns, name }).then(() => true),
+      (e) => (isNotFound(e) ? true : undefined),
+    );
     this.ops.claimsDeleted++;
   }
 
@@ -93,20 +117,33 @@ export class Workload {
     // Noted first: the pool may act on it before the call returns.
     this.#ledger?.noteReplicas(pool, replicas);
     await retrying(`scale ${pool}`, () =>
-      this.#kube.patch({ apiVersion: EXT, kind: "SandboxWarmPool", namespace: this.ns, name: pool }, { spec: { replicas } }, { type: "merge", subresource: "scale" }),
+      this.#kube.patch(
+        { apiVersion: EXT, kind: "SandboxWarmPool", namespace: this.ns, name: pool },
+        { spec: { replicas } },
+        { type: "merge", subresource: "scale" },
+      ),
     );
     this.ops.scales++;
   }
 
   /** Deletes one current member of the pool by hand (the pool must replace it). */
   async deleteMember(pool: string, pick: () => number): Promise<string | undefined> {
-    const members = (await retrying("list sandboxes", () => this.#kube.list<KubernetesObject>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox" }, { namespace: this.ns }))).items.filter(
-      (s) => !s.metadata?.deletionTimestamp && s.metadata?.ownerReferences?.some((r) => r.kind === "SandboxWarmPool" && r.name === pool && r.controller),
+    const members = (
+      await retrying("list sandboxes", () =>
+        this.#kube.list<KubernetesObject>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox" }, { namespace: this.ns }),
+      )
+    ).items.filter(
+      (s) =>
+        !s.metadata?.deletionTimestamp &&
+        s.metadata?.ownerReferences?.some((r) => r.kind === "SandboxWarmPool" && r.name === pool && r.controller),
     );
     const victim = members[Math.floor(pick() * members.length)];
     if (!victim?.metadata?.name) return undefined;
     try {
-      await this.#kube.delete({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: this.ns, name: victim.metadata.name }, { preconditions: { uid: victim.metadata.uid } });
+      await this.#kube.delete(
+        { apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: this.ns, name: victim.metadata.name },
+        { preconditions: { uid: victim.metadata.uid } },
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined; // a claim adopted and someone deleted it meanwhile
       // A 409 on the uid/rv precondition: it was adopted away meanwhile; not ours to count.
@@ -128,10 +165,16 @@ export class Workload {
       for (const kind of ["SandboxClaim", "Sandbox"] as const) {
         const apiVersion = kind === "Sandbox" ? "agents.x-k8s.io/v1beta1" : EXT;
         try {
-          const items = (await this.#kube.list<KubernetesObject>({ apiVersion, kind }, { namespace: this.ns })).items.filter((o) => !o.metadata?.deletionTimestamp);
+          const items = (await this.#kube.list<KubernetesObject>({ apiVersion, kind }, { namespace: this.ns })).items.filter(
+            (o) => !o.metadata?.deletionTimestamp,
+          );
           const o = items[Math.floor(pick() * items.length)];
           if (!o?.metadata?.name) continue;
-          await this.#kube.patch({ apiVersion, kind, namespace: this.ns, name: o.metadata.name }, { metadata: { annotations: { "faults.agent-sandbox-ts/bump": String(this.ops.bumps) } } }, { type: "merge" });
+          await this.#kube.patch(
+            { apiVersion, kind, namespace: this.ns, name: o.metadata.name },
+            { metadata: { annotations: { "faults.agent-sandbox-ts/bump": String(this.ops.bumps) } } },
+            { type: "merge" },
+          );
           this.ops.bumps++;
         } catch {
           // Gone meanwhile, or the API server is down for a fault: keep writing.
@@ -144,7 +187,11 @@ export class Workload {
   async #create(obj: KubernetesObject): Promise<KubernetesObject> {
     const ref = { apiVersion: obj.apiVersion ?? "", kind: obj.kind ?? "", namespace: this.ns, name: obj.metadata?.name ?? "" };
     // A create whose answer was lost in an outage may have landed: AlreadyExists then means done.
-    await retrying(`create ${obj.kind} ${ref.name}`, () => this.#kube.create(obj).then(() => true), (e) => (isAlreadyExists(e) ? true : undefined));
+    await retrying(
+      `create ${obj.kind} ${ref.name}`,
+      () => this.#kube.create(obj).then(() => true),
+      (e) => (isAlreadyExists(e) ? true : undefined),
+    );
     return retrying(`get ${obj.kind} ${ref.name}`, () => this.#kube.get<KubernetesObject>(ref));
   }
 }
@@ -162,14 +209,15 @@ export interface LogFindings {
 export function scanLogs(files: string[]): LogFindings {
   const out: LogFindings = { conflictsRetried: 0, watchRestarts: 0, reconcileErrors: 0, leaseLost: 0 };
   for (const f of files) {
-    let text = "";
+    let text: string;
     try {
       text = readFileSync(f, "utf8");
     } catch {
       continue;
     }
     for (const line of text.split("\n")) {
-      if (line.includes("Lost the race for a warm Sandbox") || (line.includes("Reconciler failed") && line.includes("409"))) out.conflictsRetried++;
+      if (line.includes("Lost the race for a warm Sandbox") || (line.includes("Reconciler failed") && line.includes("409")))
+        out.conflictsRetried++;
       if (line.includes("List/watch failed; restarting")) out.watchRestarts++;
       if (line.includes("Reconciler failed")) out.reconcileErrors++;
       if (line.includes("Lost the leader lease")) out.leaseLost++;

@@ -46,7 +46,11 @@ export function testKube(kc: KubeConfig = testKubeConfig()): Kube {
 
 /** Creates a namespace with a unique name `${prefix}-xxxxxx` and returns the name. */
 export async function freshNamespace(prefix: string, kube: Kube = testKube()): Promise<string> {
-  const safe = prefix.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 50).replace(/-+$/, "");
+  const safe = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 50)
+    .replace(/-+$/, "");
   const name = `${safe}-${randomBytes(3).toString("hex")}`;
   await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "agent-sandbox-ts/test": "true" } } });
   return name;
@@ -56,7 +60,10 @@ export async function freshNamespace(prefix: string, kube: Kube = testKube()): P
  * Polls `fn` until it returns a truthy value (returned) or the timeout passes (throws with the
  * last error or value). For test assertions only; controllers never poll.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; message?: string } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  opts: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const end = Date.now() + timeoutMs;
   let last: unknown;
@@ -79,9 +86,21 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: n
  * Sets a pod's status to Running and Ready through /status, as envtest users do when no kubelet
  * runs. Use this for pods that are not on the kwok node.
  */
-export async function markPodReady(kc: KubeConfig, namespace: string, name: string, opts: { podIP?: string; ready?: boolean } = {}): Promise<KubernetesObject> {
+export async function markPodReady(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  opts: { podIP?: string; ready?: boolean } = {},
+): Promise<KubernetesObject> {
   const kube = new Kube(kc, { fieldManager: "test-kubelet" });
-  const pod = await kube.get<KubernetesObject & { spec?: { containers?: Array<{ name: string; image?: string }>; initContainers?: Array<{ name: string; image?: string; restartPolicy?: string }> } }>({ apiVersion: "v1", kind: "Pod", namespace, name });
+  const pod = await kube.get<
+    KubernetesObject & {
+      spec?: {
+        containers?: Array<{ name: string; image?: string }>;
+        initContainers?: Array<{ name: string; image?: string; restartPolicy?: string }>;
+      };
+    }
+  >({ apiVersion: "v1", kind: "Pod", namespace, name });
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
   const ready = opts.ready ?? true;
   const podIP = opts.podIP ?? `10.88.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;

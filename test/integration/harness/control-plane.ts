@@ -53,7 +53,10 @@ export interface ControlPlane {
 
 /** etcd's current revision, read through its v3 JSON gateway. */
 export async function etcdRevision(etcdUrl: string): Promise<number> {
-  const res = await fetch(`${etcdUrl}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: Buffer.from("/").toString("base64"), limit: 1 }) });
+  const res = await fetch(`${etcdUrl}/v3/kv/range`, {
+    method: "POST",
+    body: JSON.stringify({ key: Buffer.from("/").toString("base64"), limit: 1 }),
+  });
   if (!res.ok) throw new Error(`etcd range failed: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { header?: { revision?: string } };
   const rev = Number(body.header?.revision);
@@ -84,7 +87,13 @@ export function binDirs(): { k8s: string; etcd: string; kwok: string } {
 
 function ensureBinaries(): { k8s: string; etcd: string; kwok: string } {
   let dirs = binDirs();
-  const needed = [join(dirs.etcd, "etcd"), join(dirs.k8s, "kube-apiserver"), join(dirs.k8s, "kube-controller-manager"), join(dirs.k8s, "kube-scheduler"), join(dirs.kwok, "kwok")];
+  const needed = [
+    join(dirs.etcd, "etcd"),
+    join(dirs.k8s, "kube-apiserver"),
+    join(dirs.k8s, "kube-controller-manager"),
+    join(dirs.k8s, "kube-scheduler"),
+    join(dirs.kwok, "kwok"),
+  ];
   if (needed.every((f) => existsSync(f))) return dirs;
   // Cached by version under /var/cache/agent-sandbox-ts; only the first run on a machine pays.
   console.error("[harness] control-plane binaries missing; running scripts/lib/build-go-tools.sh (slow the first time)");
@@ -145,7 +154,13 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   };
   try {
     const pki = makePki(dir);
-    const [etcdPort, peerPort, apiPort, kcmPort, schedPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [etcdPort, peerPort, apiPort, kcmPort, schedPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const server = `https://127.0.0.1:${apiPort}`;
 
@@ -154,7 +169,10 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     const users: Record<string, UserInfo> = {};
     const admin = { name: "admin", token: tok(), kubeconfig: join(dir, "admin.kubeconfig") };
     for (const name of ["alice", "bob", "carol", "dave"]) users[name] = { name, token: tok(), kubeconfig: join(dir, `${name}.kubeconfig`) };
-    const lines = [`${admin.token},admin,uid-admin,"system:masters"`, ...Object.values(users).map((u) => `${u.token},${u.name},uid-${u.name}`)];
+    const lines = [
+      `${admin.token},admin,uid-admin,"system:masters"`,
+      ...Object.values(users).map((u) => `${u.token},${u.name},uid-${u.name}`),
+    ];
     writeFileSync(join(dir, "tokens.csv"), lines.join("\n") + "\n", { mode: 0o600 });
     writeKubeconfig(admin.kubeconfig, server, pki.caCert, "admin", admin.token);
     for (const u of Object.values(users)) writeKubeconfig(u.kubeconfig, server, pki.caCert, u.name, u.token);
@@ -219,19 +237,24 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     await installCrds(kube, opts.crdDir ?? join(REPO, "crds"), log);
 
     log("starting kube-controller-manager");
-    const kcm = startProcess("kube-controller-manager", join(bin.k8s, "kube-controller-manager"), [
-      `--kubeconfig=${admin.kubeconfig}`,
-      "--leader-elect=false",
-      // node-lifecycle-controller lifts the node.kubernetes.io/not-ready taint once kwok reports the
-      // fake node Ready (without it no pod ever schedules there).
-      "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,node-lifecycle-controller",
-      `--root-ca-file=${pki.caCert}`,
-      `--service-account-private-key-file=${pki.saKey}`,
-      "--service-cluster-ip-range=10.0.0.0/24",
-      "--bind-address=127.0.0.1",
-      `--secure-port=${kcmPort}`,
-      "--v=1",
-    ], dir);
+    const kcm = startProcess(
+      "kube-controller-manager",
+      join(bin.k8s, "kube-controller-manager"),
+      [
+        `--kubeconfig=${admin.kubeconfig}`,
+        "--leader-elect=false",
+        // node-lifecycle-controller lifts the node.kubernetes.io/not-ready taint once kwok reports the
+        // fake node Ready (without it no pod ever schedules there).
+        "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,node-lifecycle-controller",
+        `--root-ca-file=${pki.caCert}`,
+        `--service-account-private-key-file=${pki.saKey}`,
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--bind-address=127.0.0.1",
+        `--secure-port=${kcmPort}`,
+        "--v=1",
+      ],
+      dir,
+    );
     procs.push(kcm);
 
     let fakeNode = "";
@@ -248,18 +271,29 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         }),
       );
       procs.push(
-        startProcess("kube-scheduler", join(bin.k8s, "kube-scheduler"), [`--config=${schedCfg}`, "--bind-address=127.0.0.1", `--secure-port=${schedPort}`, "--v=1"], dir),
+        startProcess(
+          "kube-scheduler",
+          join(bin.k8s, "kube-scheduler"),
+          [`--config=${schedCfg}`, "--bind-address=127.0.0.1", `--secure-port=${schedPort}`, "--v=1"],
+          dir,
+        ),
       );
       // HOME in the temp dir so a user's ~/.kwok/kwok.yaml cannot change the stages.
       procs.push(
-        startProcess("kwok", join(bin.kwok, "kwok"), [
-          `--kubeconfig=${admin.kubeconfig}`,
-          "--manage-all-nodes=false",
-          `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
-          "--cidr=10.244.0.0/16",
-          "--node-ip=10.244.0.1",
-          "--node-lease-duration-seconds=40",
-        ], dir, { ...process.env, HOME: dir }),
+        startProcess(
+          "kwok",
+          join(bin.kwok, "kwok"),
+          [
+            `--kubeconfig=${admin.kubeconfig}`,
+            "--manage-all-nodes=false",
+            `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
+            "--cidr=10.244.0.0/16",
+            "--node-ip=10.244.0.1",
+            "--node-lease-duration-seconds=40",
+          ],
+          dir,
+          { ...process.env, HOME: dir },
+        ),
       );
       fakeNode = "kwok-node-0";
       await createFakeNodeObject(kube, fakeNode, true);
@@ -268,7 +302,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     // The serviceaccount controller creating "default" proves KCM is up and reconciling.
     await waitUntil(
       "kube-controller-manager (default ServiceAccount)",
-      async () => (await kube.getOrUndefined({ apiVersion: "v1", kind: "ServiceAccount", namespace: "default", name: "default" })) !== undefined,
+      async () =>
+        (await kube.getOrUndefined({ apiVersion: "v1", kind: "ServiceAccount", namespace: "default", name: "default" })) !== undefined,
       90_000,
       kcm,
     );
@@ -277,7 +312,11 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       await waitUntil(
         `fake node ${fakeNode} schedulable (not-ready taint lifted)`,
         async () => {
-          const node = await kube.get<{ apiVersion: string; kind: string; spec?: { taints?: Array<{ key: string }> } }>({ apiVersion: "v1", kind: "Node", name: fakeNode });
+          const node = await kube.get<{ apiVersion: string; kind: string; spec?: { taints?: Array<{ key: string }> } }>({
+            apiVersion: "v1",
+            kind: "Node",
+            name: fakeNode,
+          });
           return !(node.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/not-ready");
         },
         90_000,
@@ -285,7 +324,17 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       );
     }
 
-    const info: ClusterInfo = { dir, server, caFile: pki.caCert, kubeconfig: admin.kubeconfig, users, etcdUrl, saKeyFile: pki.saKey, fakeNode, bin };
+    const info: ClusterInfo = {
+      dir,
+      server,
+      caFile: pki.caCert,
+      kubeconfig: admin.kubeconfig,
+      users,
+      etcdUrl,
+      saKeyFile: pki.saKey,
+      fakeNode,
+      bin,
+    };
     log(`control plane ready: ${server} (kubeconfig ${admin.kubeconfig})`);
 
     // Restarts replace the process in `procs` in place, so stop() still stops in start order.
@@ -350,7 +399,9 @@ export async function createFakeNodeObject(kube: Kube, name: string, taint: bool
 
 async function installCrds(kube: Kube, crdDir: string, log: (m: string) => void): Promise<void> {
   if (!existsSync(crdDir)) return;
-  const files = readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(crdDir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   const names: string[] = [];
   for (const f of files) {
     for (const doc of parseAllDocuments(readFileSync(join(crdDir, f), "utf8"))) {
@@ -360,7 +411,7 @@ async function installCrds(kube: Kube, crdDir: string, log: (m: string) => void)
       try {
         await kube.apply(obj as { apiVersion: string; kind: string; metadata: { name: string } });
       } catch (err) {
-        throw new Error(`installing crds/${f} failed: ${String(err)}`);
+        throw new Error(`installing crds/${f} failed: ${String(err)}`, { cause: err });
       }
       if (obj.metadata?.name) names.push(obj.metadata.name);
     }
@@ -369,11 +420,13 @@ async function installCrds(kube: Kube, crdDir: string, log: (m: string) => void)
     await waitUntil(
       `CRD ${name} Established`,
       async () => {
-        const crd = await kube.get<{ apiVersion: string; kind: string; status?: { conditions?: Array<{ type: string; status: string }> } }>({
-          apiVersion: "apiextensions.k8s.io/v1",
-          kind: "CustomResourceDefinition",
-          name,
-        });
+        const crd = await kube.get<{ apiVersion: string; kind: string; status?: { conditions?: Array<{ type: string; status: string }> } }>(
+          {
+            apiVersion: "apiextensions.k8s.io/v1",
+            kind: "CustomResourceDefinition",
+            name,
+          },
+        );
         return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
       },
       60_000,

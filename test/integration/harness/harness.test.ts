@@ -39,21 +39,32 @@ describe("integration harness", () => {
     });
     const token = tr.status?.token;
     expect(token).toBeTruthy();
-    const review = await kube.request<{ status?: { authenticated?: boolean; user?: { username?: string } } }>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
-      body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
-    });
+    const review = await kube.request<{ status?: { authenticated?: boolean; user?: { username?: string } } }>(
+      "POST",
+      "/apis/authentication.k8s.io/v1/tokenreviews",
+      {
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
+      },
+    );
     expect(review.status?.authenticated).toBe(true);
     expect(review.status?.user?.username).toBe(`system:serviceaccount:${ns}:robot`);
   });
 
   it("runs the garbage collector: children with an owner reference go with their owner", async () => {
     const owner = await kube.create<KubernetesObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owner", namespace: ns } });
-    await kube.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "child", namespace: ns, ownerReferences: [controllerRef(owner)] } });
-    await kube.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "owner" });
-    await waitFor(async () => (await kube.getOrUndefined({ apiVersion: "v1", kind: "Secret", namespace: ns, name: "child" })) === undefined, {
-      timeoutMs: 60_000,
-      message: "child garbage-collected",
+    await kube.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "child", namespace: ns, ownerReferences: [controllerRef(owner)] },
     });
+    await kube.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "owner" });
+    await waitFor(
+      async () => (await kube.getOrUndefined({ apiVersion: "v1", kind: "Secret", namespace: ns, name: "child" })) === undefined,
+      {
+        timeoutMs: 60_000,
+        message: "child garbage-collected",
+      },
+    );
   });
 
   it("kwok drives a pod that tolerates the fake node to Running/Ready", async () => {
@@ -77,7 +88,12 @@ describe("integration harness", () => {
   });
 
   it("markPodReady sets a pod without a node Running and Ready through /status", async () => {
-    await kube.create({ apiVersion: "v1", kind: "Pod", metadata: { name: "manual", namespace: ns }, spec: { containers: [{ name: "c", image: "busybox" }] } });
+    await kube.create({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "manual", namespace: ns },
+      spec: { containers: [{ name: "c", image: "busybox" }] },
+    });
     await markPodReady(kube.kc, ns, "manual", { podIP: "10.88.0.7" });
     const p = await kube.get<Pod>({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "manual" });
     expect(podReady(p)).toBe(true);
@@ -89,6 +105,8 @@ describe("integration harness", () => {
   it("removes namespaces (namespace controller)", async () => {
     const tmp = await freshNamespace("harness-ns-gc");
     await kube.delete({ apiVersion: "v1", kind: "Namespace", name: tmp });
-    await waitFor(async () => (await kube.getOrUndefined({ apiVersion: "v1", kind: "Namespace", name: tmp })) === undefined, { timeoutMs: 60_000 });
+    await waitFor(async () => (await kube.getOrUndefined({ apiVersion: "v1", kind: "Namespace", name: tmp })) === undefined, {
+      timeoutMs: 60_000,
+    });
   });
 });

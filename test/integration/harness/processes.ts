@@ -67,5 +67,7 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}${proc ? `; see ${proc.logFile}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}${proc ? `; see ${proc.logFile}` : ""}`,
+  );
 }

@@ -18,7 +18,11 @@ describe.skipIf(helmMissing !== undefined)("chart objects on a real API server",
   beforeAll(async () => {
     ns = await freshNamespace("chart-admission");
     // What deploy/ puts on its namespace: Pod Security "restricted", enforced.
-    await kube.patch({ apiVersion: "v1", kind: "Namespace", name: ns }, { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }, { type: "merge" });
+    await kube.patch(
+      { apiVersion: "v1", kind: "Namespace", name: ns },
+      { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
+      { type: "merge" },
+    );
     const release = `adm-${randomBytes(3).toString("hex")}`;
     objects = renderChart(helmPath, {
       release,
@@ -39,7 +43,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects on a real API server",
         await kube.create(obj, { dryRun: true });
       } catch (err) {
         if (isAlreadyExists(err)) continue;
-        throw new Error(`${obj.kind}/${obj.metadata?.name} was refused: ${String(err)}`);
+        throw new Error(`${obj.kind}/${obj.metadata?.name} was refused: ${String(err)}`, { cause: err });
       }
     }
   });

@@ -69,7 +69,10 @@ async function serviceAccountToken(admin: Kube, namespace: string, name: string)
   return r.status.token;
 }
 
-async function can(kube: Kube, attrs: { namespace: string; verb: string; group: string; resource: string; subresource?: string; name?: string }): Promise<ReviewStatus> {
+async function can(
+  kube: Kube,
+  attrs: { namespace: string; verb: string; group: string; resource: string; subresource?: string; name?: string },
+): Promise<ReviewStatus> {
   const r = await kube.request<{ status: ReviewStatus }>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
     body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: attrs } },
   });
@@ -126,7 +129,12 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
     for (const obj of installed) await admin.create(obj);
     operatorSA = `${release}-agent-sandbox-controller`;
     routerSA = `${release}-agent-sandbox-router`;
-    expect(installed.filter((o) => o.kind === "ServiceAccount").map((o) => o.metadata?.name).sort()).toEqual([operatorSA, routerSA]);
+    expect(
+      installed
+        .filter((o) => o.kind === "ServiceAccount")
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual([operatorSA, routerSA]);
     // An unbound ServiceAccount: what every authenticated account may do anyway (discovery, self reviews).
     await admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "baseline", namespace: releaseNs } });
     operatorKc = tokenKubeConfig(await serviceAccountToken(admin, releaseNs, operatorSA));
@@ -135,7 +143,12 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
     asBaseline = new Kube(tokenKubeConfig(await serviceAccountToken(admin, releaseNs, "baseline")));
     // Sandbox pods default to RuntimeClass gvisor, which the RuntimeClass admission plugin requires to exist.
     try {
-      await admin.create({ apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: "gvisor" }, handler: "runsc" } as KubernetesObject);
+      await admin.create({
+        apiVersion: "node.k8s.io/v1",
+        kind: "RuntimeClass",
+        metadata: { name: "gvisor" },
+        handler: "runsc",
+      } as KubernetesObject);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
@@ -162,7 +175,10 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
         const namespace = p.scope === "release" ? releaseNs : foreignNs;
         for (const name of p.resourceNames ?? [undefined]) {
           const r = await can(kube, { namespace, verb: p.verb, group: p.group, ...splitResource(p.resource), ...(name ? { name } : {}) });
-          expect(r.allowed, `${who} needs ${p.verb} ${p.group || "core"}/${p.resource}${name ? ` ${name}` : ""} in ${namespace} (${p.why})`).toBe(true);
+          expect(
+            r.allowed,
+            `${who} needs ${p.verb} ${p.group || "core"}/${p.resource}${name ? ` ${name}` : ""} in ${namespace} (${p.why})`,
+          ).toBe(true);
         }
       }
     }
@@ -198,7 +214,10 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
           ...(d.subresource ? { subresource: d.subresource } : {}),
           ...(d.name ? { name: d.name } : {}),
         });
-        expect(r.allowed, `${who} must not ${d.verb} ${d.group || "core"}/${d.resource}${d.subresource ? `/${d.subresource}` : ""} (${d.where})`).toBe(false);
+        expect(
+          r.allowed,
+          `${who} must not ${d.verb} ${d.group || "core"}/${d.resource}${d.subresource ? `/${d.subresource}` : ""} (${d.where})`,
+        ).toBe(false);
       }
     }
   });
@@ -218,28 +237,63 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
     // The scenario's failure is reported after the RBAC denials, which usually explain it.
     let failure: unknown;
     try {
-      await waitFor(() => running.isReady() && running.elector?.isLeader(), { timeoutMs: 60_000, message: "operator leads and its caches synced" });
+      await waitFor(() => running.isReady() && running.elector?.isLeader(), {
+        timeoutMs: 60_000,
+        message: "operator leads and its caches synced",
+      });
       const podTemplate = {
         spec: {
           tolerations: [{ ...FAKE_NODE_TOLERATION }],
-          containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"], ports: [{ containerPort: 9000, name: "app" }] }],
+          containers: [
+            {
+              name: "main",
+              image: "agent-sandbox/runtime:test",
+              command: ["sleep", "infinity"],
+              ports: [{ containerPort: 9000, name: "app" }],
+            },
+          ],
         },
       };
       const ext = "extensions.agents.x-k8s.io/v1beta1";
-      await admin.create({ apiVersion: ext, kind: "SandboxTemplate", metadata: { name: "tpl", namespace: foreignNs }, spec: { podTemplate, service: true } } as KubernetesObject);
-      await admin.create({ apiVersion: ext, kind: "SandboxWarmPool", metadata: { name: "pool", namespace: foreignNs }, spec: { replicas: 1, sandboxTemplateRef: { name: "tpl" } } } as KubernetesObject);
+      await admin.create({
+        apiVersion: ext,
+        kind: "SandboxTemplate",
+        metadata: { name: "tpl", namespace: foreignNs },
+        spec: { podTemplate, service: true },
+      } as KubernetesObject);
+      await admin.create({
+        apiVersion: ext,
+        kind: "SandboxWarmPool",
+        metadata: { name: "pool", namespace: foreignNs },
+        spec: { replicas: 1, sandboxTemplateRef: { name: "tpl" } },
+      } as KubernetesObject);
       // Wait for a Ready warm member so the claim adopts it (patch) rather than cold-starting.
       await waitFor(
         async () => {
-          const pool = await admin.get<KubernetesObject & { status?: { readyReplicas?: number } }>({ apiVersion: ext, kind: "SandboxWarmPool", namespace: foreignNs, name: "pool" });
+          const pool = await admin.get<KubernetesObject & { status?: { readyReplicas?: number } }>({
+            apiVersion: ext,
+            kind: "SandboxWarmPool",
+            namespace: foreignNs,
+            name: "pool",
+          });
           return (pool.status?.readyReplicas ?? 0) >= 1;
         },
         { timeoutMs: 60_000, message: "warm pool has a Ready member" },
       );
-      await admin.create({ apiVersion: ext, kind: "SandboxClaim", metadata: { name: "claim", namespace: foreignNs }, spec: { warmPoolRef: { name: "pool" } } } as KubernetesObject);
+      await admin.create({
+        apiVersion: ext,
+        kind: "SandboxClaim",
+        metadata: { name: "claim", namespace: foreignNs },
+        spec: { warmPoolRef: { name: "pool" } },
+      } as KubernetesObject);
       await waitFor(
         async () => {
-          const c = await admin.get<KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: "claim" });
+          const c = await admin.get<KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>({
+            apiVersion: ext,
+            kind: "SandboxClaim",
+            namespace: foreignNs,
+            name: "claim",
+          });
           return c.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True");
         },
         { timeoutMs: 60_000, message: "claim Ready" },
@@ -249,12 +303,18 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
         apiVersion: ext,
         kind: "SandboxClaim",
         metadata: { name: "short", namespace: foreignNs },
-        spec: { warmPoolRef: { name: "pool" }, lifecycle: { shutdownTime: new Date(Date.now() + 2_000).toISOString(), shutdownPolicy: "Delete" } },
+        spec: {
+          warmPoolRef: { name: "pool" },
+          lifecycle: { shutdownTime: new Date(Date.now() + 2_000).toISOString(), shutdownPolicy: "Delete" },
+        },
       } as KubernetesObject);
-      await waitFor(async () => !(await admin.getOrUndefined({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: "short" })), {
-        timeoutMs: 60_000,
-        message: "expired claim deleted by the operator",
-      });
+      await waitFor(
+        async () => !(await admin.getOrUndefined({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: "short" })),
+        {
+          timeoutMs: 60_000,
+          message: "expired claim deleted by the operator",
+        },
+      );
       // A sandbox with a volume claim template (PVC create), then suspended (pod delete).
       const core = "agents.x-k8s.io/v1beta1";
       await admin.create({
@@ -263,12 +323,24 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
         metadata: { name: "vol", namespace: foreignNs },
         spec: {
           podTemplate,
-          volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
+          volumeClaimTemplates: [
+            { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+          ],
         },
       } as KubernetesObject);
-      await waitFor(() => admin.getOrUndefined({ apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: foreignNs, name: "data-vol" }), { timeoutMs: 30_000, message: "PVC created" });
-      await waitFor(() => admin.getOrUndefined({ apiVersion: "v1", kind: "Pod", namespace: foreignNs, name: "vol" }), { timeoutMs: 30_000, message: "pod created" });
-      await admin.patch({ apiVersion: core, kind: "Sandbox", namespace: foreignNs, name: "vol" }, { spec: { operatingMode: "Suspended" } }, { type: "merge" });
+      await waitFor(
+        () => admin.getOrUndefined({ apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: foreignNs, name: "data-vol" }),
+        { timeoutMs: 30_000, message: "PVC created" },
+      );
+      await waitFor(() => admin.getOrUndefined({ apiVersion: "v1", kind: "Pod", namespace: foreignNs, name: "vol" }), {
+        timeoutMs: 30_000,
+        message: "pod created",
+      });
+      await admin.patch(
+        { apiVersion: core, kind: "Sandbox", namespace: foreignNs, name: "vol" },
+        { spec: { operatingMode: "Suspended" } },
+        { type: "merge" },
+      );
       await waitFor(
         async () => {
           const pod = await admin.getOrUndefined<KubernetesObject>({ apiVersion: "v1", kind: "Pod", namespace: foreignNs, name: "vol" });
@@ -278,10 +350,18 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
       );
 
       // What the operator wrote with its own identity is there.
-      const lease = await admin.get<KubernetesObject & { spec?: { holderIdentity?: string } }>({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: releaseNs, name: DEFAULT_LEASE_NAME });
+      const lease = await admin.get<KubernetesObject & { spec?: { holderIdentity?: string } }>({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: releaseNs,
+        name: DEFAULT_LEASE_NAME,
+      });
       expect(lease.spec?.holderIdentity).toBe(running.elector?.identity);
       // No Secret: the execution servers check router-signed tokens instead.
-      const secrets = await admin.list({ apiVersion: "v1", kind: "Secret" }, { namespace: foreignNs, labelSelector: "app.kubernetes.io/managed-by=agent-sandbox-ts" });
+      const secrets = await admin.list(
+        { apiVersion: "v1", kind: "Secret" },
+        { namespace: foreignNs, labelSelector: "app.kubernetes.io/managed-by=agent-sandbox-ts" },
+      );
       expect(secrets.items).toEqual([]);
       const policies = await admin.list({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" }, { namespace: foreignNs });
       expect(policies.items.length).toBeGreaterThan(0);
@@ -289,7 +369,10 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
       expect(services.items.length).toBeGreaterThan(0);
       await waitFor(
         async () => {
-          const events = await admin.list<KubernetesObject & { reason?: string }>({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: foreignNs });
+          const events = await admin.list<KubernetesObject & { reason?: string }>(
+            { apiVersion: "events.k8s.io/v1", kind: "Event" },
+            { namespace: foreignNs },
+          );
           return events.items.some((e) => e.reason === "SandboxAdopted");
         },
         { timeoutMs: 15_000, message: "SandboxAdopted event recorded" },
@@ -342,21 +425,46 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
     };
     let failure: unknown;
     try {
-      await waitFor(() => operator.isReady() && router.manager.isReady(), { timeoutMs: 60_000, message: "operator and router caches synced" });
+      await waitFor(() => operator.isReady() && router.manager.isReady(), {
+        timeoutMs: 60_000,
+        message: "operator and router caches synced",
+      });
       const podTemplate = {
-        spec: { tolerations: [{ ...FAKE_NODE_TOLERATION }], containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"] }] },
+        spec: {
+          tolerations: [{ ...FAKE_NODE_TOLERATION }],
+          containers: [{ name: "main", image: "agent-sandbox/runtime:test", command: ["sleep", "infinity"] }],
+        },
       };
-      await admin.create({ apiVersion: ext, kind: "SandboxTemplate", metadata: { name: "tpl-r", namespace: foreignNs }, spec: { podTemplate } } as KubernetesObject);
-      await admin.create({ apiVersion: ext, kind: "SandboxWarmPool", metadata: { name: "pool-r", namespace: foreignNs }, spec: { replicas: 1, sandboxTemplateRef: { name: "tpl-r" } } } as KubernetesObject);
-      await waitFor(() => (router.caches.pools.get(foreignNs, "pool-r")?.status?.readyReplicas ?? 0) >= 1, { timeoutMs: 60_000, message: "router sees a Ready warm member" });
+      await admin.create({
+        apiVersion: ext,
+        kind: "SandboxTemplate",
+        metadata: { name: "tpl-r", namespace: foreignNs },
+        spec: { podTemplate },
+      } as KubernetesObject);
+      await admin.create({
+        apiVersion: ext,
+        kind: "SandboxWarmPool",
+        metadata: { name: "pool-r", namespace: foreignNs },
+        spec: { replicas: 1, sandboxTemplateRef: { name: "tpl-r" } },
+      } as KubernetesObject);
+      await waitFor(() => (router.caches.pools.get(foreignNs, "pool-r")?.status?.readyReplicas ?? 0) >= 1, {
+        timeoutMs: 60_000,
+        message: "router sees a Ready warm member",
+      });
       const created = await call("POST", "/v1/sandboxes", { warmPool: "pool-r", ttlSeconds: 600 });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const id = String(created.body["id"]);
       expect((await call("GET", "/v1/sandboxes")).status).toBe(200);
       // Pull the claim's expiry in, so the execute below has a later one to write.
       const soon = new Date(Date.now() + 120_000).toISOString().replace(/\.\d{3}Z$/, "Z");
-      await admin.patch({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id }, { spec: { lifecycle: { shutdownTime: soon } } }, { type: "merge" });
-      await waitFor(() => router.caches.claims.get(foreignNs, id)?.spec.lifecycle?.shutdownTime === soon, { message: "router sees the new expiry" });
+      await admin.patch(
+        { apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id },
+        { spec: { lifecycle: { shutdownTime: soon } } },
+        { type: "merge" },
+      );
+      await waitFor(() => router.caches.claims.get(foreignNs, id)?.spec.lifecycle?.shutdownTime === soon, {
+        message: "router sees the new expiry",
+      });
       // Issuing an execution-server token takes the caller's authorization only, no Secret.
       const issued = await call("POST", `/v1/sandboxes/${id}/execd-token`, {});
       expect(issued.status, JSON.stringify(issued.body)).toBe(200);
@@ -365,17 +473,31 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
       expect([502, 503], JSON.stringify(executed.body)).toContain(executed.status);
       await waitFor(
         async () => {
-          const claim = await admin.get<KubernetesObject & { spec?: { lifecycle?: { shutdownTime?: string } } }>({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id });
+          const claim = await admin.get<KubernetesObject & { spec?: { lifecycle?: { shutdownTime?: string } } }>({
+            apiVersion: ext,
+            kind: "SandboxClaim",
+            namespace: foreignNs,
+            name: id,
+          });
           return Date.parse(claim.spec?.lifecycle?.shutdownTime ?? "") > Date.parse(soon);
         },
         { timeoutMs: 30_000, message: "router extended the claim's TTL" },
       );
       const scaled = await call("POST", "/v1/warmpools/pool-r/scale", { replicas: 2 });
       expect(scaled.status, JSON.stringify(scaled.body)).toBe(200);
-      const pool = await admin.get<KubernetesObject & { spec?: { replicas?: number } }>({ apiVersion: ext, kind: "SandboxWarmPool", namespace: foreignNs, name: "pool-r" });
+      const pool = await admin.get<KubernetesObject & { spec?: { replicas?: number } }>({
+        apiVersion: ext,
+        kind: "SandboxWarmPool",
+        namespace: foreignNs,
+        name: "pool-r",
+      });
       expect(pool.spec?.replicas).toBe(2);
       expect((await call("DELETE", `/v1/sandboxes/${id}`)).status).toBe(200);
-      expect(await admin.getOrUndefined({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id }).then((c) => !c || c.metadata?.deletionTimestamp !== undefined)).toBe(true);
+      expect(
+        await admin
+          .getOrUndefined({ apiVersion: ext, kind: "SandboxClaim", namespace: foreignNs, name: id })
+          .then((c) => !c || c.metadata?.deletionTimestamp !== undefined),
+      ).toBe(true);
     } catch (err) {
       failure = err;
     } finally {

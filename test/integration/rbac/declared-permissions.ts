@@ -15,7 +15,14 @@ export interface Permission {
   why: string;
 }
 
-function grant(scope: Permission["scope"], group: string, resources: string[], verbs: string[], why: string, resourceNames?: string[]): Permission[] {
+function grant(
+  scope: Permission["scope"],
+  group: string,
+  resources: string[],
+  verbs: string[],
+  why: string,
+  resourceNames?: string[],
+): Permission[] {
   return resources.flatMap((resource) =>
     verbs.map((verb) => ({ group, resource, verb, scope, why, ...(resourceNames ? { resourceNames } : {}) })),
   );
@@ -35,7 +42,13 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
     ...grant("cluster", AGENTS, ["sandboxes"], ["patch"], "claim adoption re-parents a warm member (merge patch)"),
     ...grant("cluster", AGENTS, ["sandboxes"], ["delete"], "expiry (shutdownPolicy Delete), pool scale-down, claim expiry"),
     ...grant("cluster", AGENTS, ["sandboxes/status"], ["patch"], "status via server-side apply"),
-    ...grant("cluster", AGENTS, ["sandboxes/finalizers"], ["update"], "blockOwnerDeletion on children (OwnerReferencesPermissionEnforcement)"),
+    ...grant(
+      "cluster",
+      AGENTS,
+      ["sandboxes/finalizers"],
+      ["update"],
+      "blockOwnerDeletion on children (OwnerReferencesPermissionEnforcement)",
+    ),
     ...grant("cluster", EXT, ["sandboxtemplates", "sandboxwarmpools"], ["list", "watch"], "shared informers"),
     ...grant("cluster", EXT, ["sandboxclaims"], ["list", "watch"], "shared informer"),
     ...grant("cluster", EXT, ["sandboxclaims"], ["patch"], "claim annotations: first-observed time, adopted Sandbox (merge patch)"),
@@ -48,13 +61,33 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
       ["update"],
       "blockOwnerDeletion on children (OwnerReferencesPermissionEnforcement)",
     ),
-    ...grant("cluster", "", ["pods"], ["get", "list", "watch", "create", "patch", "delete"], "sandbox pods: informer, create, look-up when the name is taken, metadata patch, suspend/expiry delete"),
-    ...grant("cluster", "", ["services"], ["list", "watch", "create", "patch", "delete"], "headless Services: informer, server-side apply, delete"),
+    ...grant(
+      "cluster",
+      "",
+      ["pods"],
+      ["get", "list", "watch", "create", "patch", "delete"],
+      "sandbox pods: informer, create, look-up when the name is taken, metadata patch, suspend/expiry delete",
+    ),
+    ...grant(
+      "cluster",
+      "",
+      ["services"],
+      ["list", "watch", "create", "patch", "delete"],
+      "headless Services: informer, server-side apply, delete",
+    ),
     ...grant("cluster", "", ["persistentvolumeclaims"], ["list", "watch", "create"], "volumeClaimTemplates"),
-    ...grant("cluster", "networking.k8s.io", ["networkpolicies"], ["list", "watch", "create", "patch", "delete"], "per-sandbox and per-template policies"),
+    ...grant(
+      "cluster",
+      "networking.k8s.io",
+      ["networkpolicies"],
+      ["list", "watch", "create", "patch", "delete"],
+      "per-sandbox and per-template policies",
+    ),
     ...grant("cluster", "events.k8s.io", ["events"], ["create", "patch"], "EventRecorder: create, then series count patch"),
     ...grant("release", "coordination.k8s.io", ["leases"], ["create"], "leader election creates the Lease the first time"),
-    ...grant("release", "coordination.k8s.io", ["leases"], ["get", "update"], "leader election reads and compare-and-swaps its Lease", [leaseName]),
+    ...grant("release", "coordination.k8s.io", ["leases"], ["get", "update"], "leader election reads and compare-and-swaps its Lease", [
+      leaseName,
+    ]),
   ];
 }
 
@@ -67,7 +100,13 @@ export function routerPermissions(): Permission[] {
     ...grant("cluster", EXT, ["sandboxwarmpools"], ["list", "watch"], "template -> warm pool index (src/router/caches.ts)"),
     ...grant("cluster", EXT, ["sandboxwarmpools/scale"], ["patch"], "pool scaling through the management API"),
     ...grant("cluster", "authentication.k8s.io", ["tokenreviews"], ["create"], "bearer token authentication (src/router/auth.ts)"),
-    ...grant("cluster", "authorization.k8s.io", ["subjectaccessreviews"], ["create"], "per-sandbox authorization of the caller (src/router/auth.ts)"),
+    ...grant(
+      "cluster",
+      "authorization.k8s.io",
+      ["subjectaccessreviews"],
+      ["create"],
+      "per-sandbox authorization of the caller (src/router/auth.ts)",
+    ),
   ];
 }
 
@@ -76,9 +115,9 @@ export function routerPermissions(): Permission[] {
  * the router signs the execution servers' tokens with a key mounted into its pod, and neither
  * component reads or writes a Secret through the API.
  */
-export const noSecretAccess: Denied[] = (["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"] as const).flatMap((verb) =>
-  (["foreign", "release"] as const).map((where) => ({ group: "", resource: "secrets", verb, where })),
-);
+export const noSecretAccess: Denied[] = (
+  ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"] as const
+).flatMap((verb) => (["foreign", "release"] as const).map((where) => ({ group: "", resource: "secrets", verb, where })));
 
 /** Things each ServiceAccount must NOT be able to do: spot checks with readable failures. */
 export interface Denied {

@@ -31,12 +31,22 @@ describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real 
   };
 
   const signingKey = async (): Promise<string> => {
-    const s = await kube.get<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${prefix}-router-signing-key` });
+    const s = await kube.get<V1Secret & KubernetesObject>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: ns,
+      name: `${prefix}-router-signing-key`,
+    });
     return s.data?.["key"] ?? "";
   };
 
   const execdTokenKey = async (): Promise<Record<string, string>> => {
-    const s = await kube.get<V1Secret & KubernetesObject>({ apiVersion: "v1", kind: "Secret", namespace: ns, name: `${prefix}-execd-token-key` });
+    const s = await kube.get<V1Secret & KubernetesObject>({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: ns,
+      name: `${prefix}-execd-token-key`,
+    });
     return s.data ?? {};
   };
 
@@ -44,7 +54,9 @@ describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real 
   const crdVersions = async (): Promise<Record<string, string>> => {
     const list = await kube.list<KubernetesObject>({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" });
     return Object.fromEntries(
-      list.items.filter((c) => (c.metadata?.name ?? "").includes("agents.x-k8s.io")).map((c) => [c.metadata?.name ?? "", c.metadata?.resourceVersion ?? ""]),
+      list.items
+        .filter((c) => (c.metadata?.name ?? "").includes("agents.x-k8s.io"))
+        .map((c) => [c.metadata?.name ?? "", c.metadata?.resourceVersion ?? ""]),
     );
   };
 
@@ -89,7 +101,12 @@ describe.skipIf(helmMissing !== undefined)("helm install of the chart on a real 
     expect(await signingKey()).toBe(key);
     // A new key pair would leave every running sandbox refusing the router.
     expect(await execdTokenKey()).toEqual(pair);
-    const router = await kube.get<V1Deployment & KubernetesObject>({ apiVersion: "apps/v1", kind: "Deployment", namespace: ns, name: `${prefix}-router` });
+    const router = await kube.get<V1Deployment & KubernetesObject>({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: ns,
+      name: `${prefix}-router`,
+    });
     expect(router.spec?.template.spec?.containers[0]?.args).toContain("--default-ttl=600");
 
     run(["uninstall", release, "-n", ns, "--wait"]);

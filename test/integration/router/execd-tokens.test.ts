@@ -4,7 +4,7 @@
 // operator's pod spec and the router's signing together. No Secret is read by anyone.
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExecdTokenAnswer } from "../../../src/router/execd-token-route.js";
+import type { ExecdTokenAnswer } from "../../../src/shared/sandbox/execd-token-answer.js";
 import type { Kube } from "../../../src/runtime/index.js";
 import { sandboxManifest, startOperator, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
@@ -54,7 +54,10 @@ async function direct(name: "a" | "b", token: string): Promise<number> {
 describe("execution-server tokens signed by the router", () => {
   it("reach each sandbox through the router", async () => {
     for (const name of ["a", "b"]) {
-      const res = await call<{ stdout: string }>(`${router.url}/sandboxes/${ns}/${name}/v1/execute`, { token: alice, body: { language: "bash", code: `echo ${name}` } });
+      const res = await call<{ stdout: string }>(`${router.url}/sandboxes/${ns}/${name}/v1/execute`, {
+        token: alice,
+        body: { language: "bash", code: `echo ${name}` },
+      });
       expect(res.status, name).toBe(200);
       expect(res.body.stdout).toBe(`${name}\n`);
     }
@@ -63,7 +66,13 @@ describe("execution-server tokens signed by the router", () => {
   it("are issued to a caller allowed to run code, bound to the sandbox's uid, and open that sandbox only", async () => {
     const a = await issued("a");
     expect(a.status).toBe(200);
-    expect(a.body).toMatchObject({ id: "a", namespace: ns, sandbox: { name: "a", uid: sandboxes.a.metadata?.uid }, podIP: podIP("a"), port: 8888 });
+    expect(a.body).toMatchObject({
+      id: "a",
+      namespace: ns,
+      sandbox: { name: "a", uid: sandboxes.a.metadata?.uid },
+      podIP: podIP("a"),
+      port: 8888,
+    });
     expect(Date.parse(a.body.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
     const b = await issued("b");
     expect(await direct("a", a.body.token)).toBe(200);
@@ -85,7 +94,9 @@ describe("execution-server tokens signed by the router", () => {
     const stranger = await startRouter({}, { execdSigningKey: generateKeyPairSync("ed25519").privateKey });
     try {
       await waitFor(() => stranger.router.caches.sandboxes.get(ns, "a")?.status?.podIPs?.length, { message: "second router serves a" });
-      const res = await call<{ error: { code: string; message: string } }>(`${stranger.url}/sandboxes/${ns}/a/v1/contexts`, { token: alice });
+      const res = await call<{ error: { code: string; message: string } }>(`${stranger.url}/sandboxes/${ns}/a/v1/contexts`, {
+        token: alice,
+      });
       expect(res.status).toBe(502);
       expect(res.body.error).toMatchObject({ code: "upstream_auth" });
       expect(res.body.error.message).toContain("signing key");

@@ -45,7 +45,11 @@ afterAll(async () => {
 const secondsSince = (t: number): string => ((performance.now() - t) / 1000).toFixed(2);
 
 function exec(r: RunningRouter, id: string, command: string, headers: Record<string, string> = {}) {
-  return call<Answer>(`${r.url}/execute`, { token: alice, headers: { "x-sandbox-id": id, "x-sandbox-namespace": ns, ...headers }, body: { command } });
+  return call<Answer>(`${r.url}/execute`, {
+    token: alice,
+    headers: { "x-sandbox-id": id, "x-sandbox-namespace": ns, ...headers },
+    body: { command },
+  });
 }
 
 async function served(r: RunningRouter, name: string): Promise<Obj> {
@@ -60,17 +64,22 @@ async function served(r: RunningRouter, name: string): Promise<Obj> {
  * kubelet, so a deleted pod's replacement stays Pending, without an address, until runPod.
  */
 async function handRunSandbox(r: RunningRouter, name: string, podIP: string): Promise<Obj> {
-  await kube.create(sandboxManifest(ns, name, { podTemplate: { spec: { containers: [{ name: "main", image: "x", command: ["sleep", "infinity"] }] } } }));
+  await kube.create(
+    sandboxManifest(ns, name, { podTemplate: { spec: { containers: [{ name: "main", image: "x", command: ["sleep", "infinity"] }] } } }),
+  );
   await runPod(name, podIP, undefined);
   return served(r, name);
 }
 
 /** Waits for the sandbox's pod (another one than `notUid`) and reports it Running and Ready at `podIP`. */
 async function runPod(name: string, podIP: string, notUid: string | undefined): Promise<void> {
-  await waitFor(async () => {
-    const pod = await kube.getOrUndefined({ apiVersion: "v1", kind: "Pod", namespace: ns, name });
-    return pod && pod.metadata?.uid !== notUid && !pod.metadata?.deletionTimestamp ? pod : undefined;
-  }, { message: `pod ${name} created` });
+  await waitFor(
+    async () => {
+      const pod = await kube.getOrUndefined({ apiVersion: "v1", kind: "Pod", namespace: ns, name });
+      return pod && pod.metadata?.uid !== notUid && !pod.metadata?.deletionTimestamp ? pod : undefined;
+    },
+    { message: `pod ${name} created` },
+  );
   await markPodReady(testKubeConfig(), ns, name, { podIP });
 }
 
@@ -102,7 +111,9 @@ describe("a sandbox that died", () => {
         { type: "strategic", subresource: "status" },
       );
       const res = await answer;
-      console.log(`fail-fast: call in flight on a pod that failed: ${res.status} ${res.body.error?.code ?? ""} ${secondsSince(failedAt)} s after the pod failed`);
+      console.log(
+        `fail-fast: call in flight on a pod that failed: ${res.status} ${res.body.error?.code ?? ""} ${secondsSince(failedAt)} s after the pod failed`,
+      );
       expect(res.status).toBe(503);
       expect(res.body.error).toMatchObject({ code: "sandbox_lost", reason: "PodFailed" });
       expect(res.body.error?.message).toContain("Evicted: The node was low on resource");
@@ -112,7 +123,9 @@ describe("a sandbox that died", () => {
   });
 
   it("answers a new call on the failed sandbox with 503 at once, naming the reason and message", async () => {
-    await waitFor(() => readyCondition(router.router.caches.sandboxes.get(ns, "evicted") as Obj)?.reason === "PodFailed", { message: "router sees PodFailed" });
+    await waitFor(() => readyCondition(router.router.caches.sandboxes.get(ns, "evicted") as Obj)?.reason === "PodFailed", {
+      message: "router sees PodFailed",
+    });
     const started = performance.now();
     const res = await exec(router, "evicted", "echo hi");
     console.log(`fail-fast: new call on a failed sandbox: ${res.status} ${res.body.error?.code ?? ""} in ${secondsSince(started)} s`);
@@ -129,7 +142,9 @@ describe("a sandbox that died", () => {
       const deletedAt = performance.now();
       await kube.delete({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "doomed" });
       const res = await answer;
-      console.log(`fail-fast: call in flight on a deleted sandbox: ${res.status} ${res.body.error?.code ?? ""} (${res.body.error?.reason ?? ""}) ${secondsSince(deletedAt)} s after the delete`);
+      console.log(
+        `fail-fast: call in flight on a deleted sandbox: ${res.status} ${res.body.error?.code ?? ""} (${res.body.error?.reason ?? ""}) ${secondsSince(deletedAt)} s after the delete`,
+      );
       expect(res.status).toBe(503);
       expect(res.body.error?.code).toBe("sandbox_lost");
       expect(["NotFound", "SandboxDeleting"]).toContain(res.body.error?.reason);
@@ -145,7 +160,9 @@ describe("a sandbox that died", () => {
       const deletedAt = performance.now();
       await kube.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "repodded" }, { gracePeriodSeconds: 0 });
       const res = await answer;
-      console.log(`fail-fast: call in flight on a deleted pod: ${res.status} ${res.body.error?.code ?? ""} (${res.body.error?.reason ?? ""}) ${secondsSince(deletedAt)} s after the delete`);
+      console.log(
+        `fail-fast: call in flight on a deleted pod: ${res.status} ${res.body.error?.code ?? ""} (${res.body.error?.reason ?? ""}) ${secondsSince(deletedAt)} s after the delete`,
+      );
       expect(res.status).toBe(503);
       expect(res.body.error?.code).toBe("sandbox_lost");
       expect(res.body.error?.message).toContain("is gone");
@@ -160,7 +177,9 @@ describe("a sandbox that died", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     // Its readiness probe failed (as one can under load); same pod, same address.
     await markPodReady(testKubeConfig(), ns, "busy", { podIP: "10.88.1.3", ready: false });
-    await waitFor(() => readyCondition(router.router.caches.sandboxes.get(ns, "busy") as Obj)?.status === "False", { message: "router sees busy not Ready" });
+    await waitFor(() => readyCondition(router.router.caches.sandboxes.get(ns, "busy") as Obj)?.status === "False", {
+      message: "router sees busy not Ready",
+    });
     const res = await answer;
     expect(res.status).toBe(200);
     expect(res.body.stdout).toBe("finished\n");
@@ -173,13 +192,17 @@ describe("a sandbox whose pod is being recreated", () => {
     const oldPod = await podUid("phoenix");
     await patient.network.retire(ns, "phoenix", "10.88.2.1");
     await kube.delete({ apiVersion: "v1", kind: "Pod", namespace: ns, name: "phoenix" }, { gracePeriodSeconds: 0 });
-    await waitFor(() => !patient.router.caches.sandboxes.get(ns, "phoenix")?.status?.podIPs?.length, { message: "router sees the pod gone" });
+    await waitFor(() => !patient.router.caches.sandboxes.get(ns, "phoenix")?.status?.podIPs?.length, {
+      message: "router sees the pod gone",
+    });
     const started = performance.now();
     const answer = exec(patient, "phoenix", "echo back");
     await new Promise((resolve) => setTimeout(resolve, 500));
     await runPod("phoenix", "10.88.2.2", oldPod);
     const res = await answer;
-    console.log(`fail-fast: call made while the pod was gone, the new pod Ready 0.5 s later: ${res.status} after ${secondsSince(started)} s`);
+    console.log(
+      `fail-fast: call made while the pod was gone, the new pod Ready 0.5 s later: ${res.status} after ${secondsSince(started)} s`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.stdout).toBe("back\n");
   });

@@ -47,10 +47,21 @@ beforeAll(async () => {
   nsB = await freshNamespace("router-fuzz-b");
   await grantSandboxUser(kube, nsA, "alice");
   await grantSandboxUser(kube, nsB, "bob");
-  for (const [ns, name] of [[nsA, "mine"], [nsA, "other"], [nsB, "bobs"]] as const) await kube.create(sandboxManifest(ns, name));
-  for (const [ns, name] of [[nsA, "mine"], [nsA, "other"], [nsB, "bobs"]] as const) {
+  for (const [ns, name] of [
+    [nsA, "mine"],
+    [nsA, "other"],
+    [nsB, "bobs"],
+  ] as const)
+    await kube.create(sandboxManifest(ns, name));
+  for (const [ns, name] of [
+    [nsA, "mine"],
+    [nsA, "other"],
+    [nsB, "bobs"],
+  ] as const) {
     await sandboxReady(kube, ns, name);
-    await waitFor(() => router.router.caches.sandboxes.get(ns, name)?.status?.podIPs?.length, { message: `router cache has ${ns}/${name}` });
+    await waitFor(() => router.router.caches.sandboxes.get(ns, name)?.status?.podIPs?.length, {
+      message: `router cache has ${ns}/${name}`,
+    });
   }
   // A secret beside "mine"'s workspace, and a link to it planted inside: no route may read it.
   const mine = router.router.caches.sandboxes.get(nsA, "mine")!;
@@ -75,16 +86,30 @@ beforeAll(async () => {
     { kind: "two tokens", authorization: `Bearer ${userToken("alice")} ${userToken("alice")}`, may: none },
     { kind: "expired scoped", authorization: `Bearer ${await signed(nsA, "mine", SIGNING_KEY, 10, Date.now() - 3_600_000)}`, may: none },
     { kind: "wrong signature", authorization: `Bearer ${await signed(nsA, "mine", Buffer.alloc(32, 9))}`, may: none },
-    { kind: "alg none", authorization: `Bearer ${alg({ alg: "none", typ: "JWT" }, { iss: SCOPED_TOKEN_ISSUER, aud: "sandbox", ns: nsA, name: "mine", exp: now + 600 })}`, may: none },
+    {
+      kind: "alg none",
+      authorization: `Bearer ${alg({ alg: "none", typ: "JWT" }, { iss: SCOPED_TOKEN_ISSUER, aud: "sandbox", ns: nsA, name: "mine", exp: now + 600 })}`,
+      may: none,
+    },
     {
       // What routers before identity binding signed: a name and no uid.
       kind: "scoped by name only",
-      authorization: `Bearer ${await new SignJWT({ ns: nsA, name: "mine" }).setProtectedHeader({ alg: "HS256" }).setIssuer(SCOPED_TOKEN_ISSUER).setAudience("sandbox").setExpirationTime(now + 600).sign(SIGNING_KEY)}`,
+      authorization: `Bearer ${await new SignJWT({ ns: nsA, name: "mine" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer(SCOPED_TOKEN_ISSUER)
+        .setAudience("sandbox")
+        .setExpirationTime(now + 600)
+        .sign(SIGNING_KEY)}`,
       may: none,
     },
     {
       kind: "scoped without a sandbox",
-      authorization: `Bearer ${await new SignJWT({ ns: 7, name: ["mine"] }).setProtectedHeader({ alg: "HS256" }).setIssuer(SCOPED_TOKEN_ISSUER).setAudience("sandbox").setExpirationTime(now + 600).sign(SIGNING_KEY)}`,
+      authorization: `Bearer ${await new SignJWT({ ns: 7, name: ["mine"] })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer(SCOPED_TOKEN_ISSUER)
+        .setAudience("sandbox")
+        .setExpirationTime(now + 600)
+        .sign(SIGNING_KEY)}`,
       may: none,
     },
     { kind: "bob", authorization: `Bearer ${userToken("bob")}`, may: (ns) => ns === nsB },
@@ -134,7 +159,11 @@ const nameArb = (): fc.Arbitrary<string> =>
     },
     { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 6 }).map(encodeURIComponent) },
   );
-const nsArb = (): fc.Arbitrary<"A" | "B" | string> => fc.oneof({ weight: 6, arbitrary: fc.constantFrom("A", "B") }, { weight: 1, arbitrary: fc.constantFrom("default", "kube-system", "%41", "..", "A%2f..%2fB", "", "A ", "\u00e9") });
+const nsArb = (): fc.Arbitrary<"A" | "B" | string> =>
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom("A", "B") },
+    { weight: 1, arbitrary: fc.constantFrom("default", "kube-system", "%41", "..", "A%2f..%2fB", "", "A ", "\u00e9") },
+  );
 
 /** A pod-side path: the execution server's routes with traversal and encoding tricks. */
 const podPath = fc.constantFrom(
@@ -157,17 +186,50 @@ const podPath = fc.constantFrom(
 type Route =
   | { via: "headers"; ns: string; id: string; port: string | null; path: string; nsCase: boolean }
   | { via: "path"; ns: string; id: string; path: string; glue: string }
-  | { via: "management"; ns: string; id: string; action: "execute" | "files" | "get" | "delete" | "token"; path: string; nsBy: "query" | "header" | "both" };
+  | {
+      via: "management";
+      ns: string;
+      id: string;
+      action: "execute" | "files" | "get" | "delete" | "token";
+      path: string;
+      nsBy: "query" | "header" | "both";
+    };
 
 /** Plain, well-formed routes to the real sandboxes: what the hostile ones are measured against. */
 const plainRouteArb: fc.Arbitrary<Route> = fc.oneof(
-  fc.record({ via: fc.constant("headers" as const), ns: fc.constantFrom("A", "B"), id: fc.constantFrom("mine", "other", "bobs"), port: fc.constant(null), path: podPath, nsCase: fc.constant(false) }),
-  fc.record({ via: fc.constant("path" as const), ns: fc.constantFrom("A", "B"), id: fc.constantFrom("mine", "other", "bobs"), path: podPath, glue: fc.constant("/") }),
+  fc.record({
+    via: fc.constant("headers" as const),
+    ns: fc.constantFrom("A", "B"),
+    id: fc.constantFrom("mine", "other", "bobs"),
+    port: fc.constant(null),
+    path: podPath,
+    nsCase: fc.constant(false),
+  }),
+  fc.record({
+    via: fc.constant("path" as const),
+    ns: fc.constantFrom("A", "B"),
+    id: fc.constantFrom("mine", "other", "bobs"),
+    path: podPath,
+    glue: fc.constant("/"),
+  }),
 );
 
 const hostileRouteArb: fc.Arbitrary<Route> = fc.oneof(
-  fc.record({ via: fc.constant("headers" as const), ns: nsArb(), id: nameArb(), port: fc.constantFrom(null, "8888", "80", "0", "65536", "8888.0", "abc", " 8888 "), path: podPath, nsCase: fc.boolean() }),
-  fc.record({ via: fc.constant("path" as const), ns: nsArb(), id: nameArb(), path: podPath, glue: fc.constantFrom("/", "//", "/./", "/%2e/", "/../", "/x/../") }),
+  fc.record({
+    via: fc.constant("headers" as const),
+    ns: nsArb(),
+    id: nameArb(),
+    port: fc.constantFrom(null, "8888", "80", "0", "65536", "8888.0", "abc", " 8888 "),
+    path: podPath,
+    nsCase: fc.boolean(),
+  }),
+  fc.record({
+    via: fc.constant("path" as const),
+    ns: nsArb(),
+    id: nameArb(),
+    path: podPath,
+    glue: fc.constantFrom("/", "//", "/./", "/%2e/", "/../", "/x/../"),
+  }),
   fc.record({
     via: fc.constant("management" as const),
     ns: nsArb(),
@@ -222,7 +284,17 @@ function build(route: Route, caller: Caller): RawRequest {
   }
 }
 
-const UNAUTHENTICATED = new Set(["no credentials", "garbage", "not bearer", "two tokens", "expired scoped", "wrong signature", "alg none", "scoped by name only", "scoped without a sandbox"]);
+const UNAUTHENTICATED = new Set([
+  "no credentials",
+  "garbage",
+  "not bearer",
+  "two tokens",
+  "expired scoped",
+  "wrong signature",
+  "alg none",
+  "scoped by name only",
+  "scoped without a sandbox",
+]);
 
 /** Statuses the router may give when it did reach an allowed sandbox (the pod refused or broke). */
 const UPSTREAM = new Set([502, 503, 504]);
@@ -247,29 +319,44 @@ describe("fuzzed router requests", () => {
     let dialedRuns = 0;
     await fc.assert(
       // Callers with real credentials are drawn more often, so many requests get past auth.
-      fc.asyncProperty(fc.oneof({ weight: 2, arbitrary: fc.nat({ max: 8 }) }, { weight: 3, arbitrary: fc.integer({ min: 9, max: 13 }) }), routeArb, async (who, route) => {
-        const caller = callers[who]!;
-        const req = build(route, caller);
-        const before = router.network.dials.length;
-        const res = await rawRequest(port, req);
-        const dials = router.network.dials.slice(before);
-        const what = `${caller.kind}: ${req.method} ${req.target} ${JSON.stringify(req.headers?.filter(([n]) => n !== "Authorization"))}`;
-        for (const dial of dials) expect(caller.may(dial.namespace, dial.sandboxName), `${what} reached ${dial.namespace}/${dial.sandboxName}`).toBe(true);
-        expectAnswer(res, what, dials.length > 0);
-        if (UNAUTHENTICATED.has(caller.kind)) {
-          expect(dials, what).toEqual([]);
-          expect(res.status, what).toBeGreaterThanOrEqual(400);
-        }
-        const key = `${res.status}`;
-        tally.set(key, (tally.get(key) ?? 0) + 1);
-        if (dials.length) dialedRuns++;
-      }),
+      fc.asyncProperty(
+        fc.oneof({ weight: 2, arbitrary: fc.nat({ max: 8 }) }, { weight: 3, arbitrary: fc.integer({ min: 9, max: 13 }) }),
+        routeArb,
+        async (who, route) => {
+          const caller = callers[who]!;
+          const req = build(route, caller);
+          const before = router.network.dials.length;
+          const res = await rawRequest(port, req);
+          const dials = router.network.dials.slice(before);
+          const what = `${caller.kind}: ${req.method} ${req.target} ${JSON.stringify(req.headers?.filter(([n]) => n !== "Authorization"))}`;
+          for (const dial of dials)
+            expect(caller.may(dial.namespace, dial.sandboxName), `${what} reached ${dial.namespace}/${dial.sandboxName}`).toBe(true);
+          expectAnswer(res, what, dials.length > 0);
+          if (UNAUTHENTICATED.has(caller.kind)) {
+            expect(dials, what).toEqual([]);
+            expect(res.status, what).toBeGreaterThanOrEqual(400);
+          }
+          const key = `${res.status}`;
+          tally.set(key, (tally.get(key) ?? 0) + 1);
+          if (dials.length) dialedRuns++;
+        },
+      ),
       { seed: 0x5eed10, numRuns: 2000 },
     );
-    console.log(`router fuzz: 2000 requests, ${dialedRuns} reached a sandbox; statuses ${[...tally].sort().map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    console.log(
+      `router fuzz: 2000 requests, ${dialedRuns} reached a sandbox; statuses ${[...tally]
+        .sort()
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}`,
+    );
     // Still serving: a real execute through each routing style.
     const alice = callers.find((c) => c.kind === "alice")!.authorization!;
-    const ok = await rawRequest(port, { method: "POST", target: `/sandboxes/${nsA}/mine/v1/execute`, headers: [["Authorization", alice]], body: '{"code":"1+1"}' });
+    const ok = await rawRequest(port, {
+      method: "POST",
+      target: `/sandboxes/${nsA}/mine/v1/execute`,
+      headers: [["Authorization", alice]],
+      body: '{"code":"1+1"}',
+    });
     expect(ok.status).toBe(200);
     expect(jsonOf(ok)).toMatchObject({ results: [{ mimeType: "text/plain", data: "2" }] });
   });
@@ -280,8 +367,15 @@ describe("fuzzed router requests", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
-          fc.tuple(fc.integer({ min: 17 * 1024, max: 128 * 1024 }), fc.constantFrom("header", "id", "auth", "url")).map(([size, shape]) => ({ size, shape })),
-          fc.tuple(fc.constantFrom("PATCH", "OPTIONS", "TRACE", "PROPFIND", "CONNECT", "FOO", "get", "G3T"), fc.constantFrom("/v1/sandboxes", "/healthz", `/sandboxes/A/mine/v1/execute`, "/")).map(([method, target]) => ({ method, target })),
+          fc
+            .tuple(fc.integer({ min: 17 * 1024, max: 128 * 1024 }), fc.constantFrom("header", "id", "auth", "url"))
+            .map(([size, shape]) => ({ size, shape })),
+          fc
+            .tuple(
+              fc.constantFrom("PATCH", "OPTIONS", "TRACE", "PROPFIND", "CONNECT", "FOO", "get", "G3T"),
+              fc.constantFrom("/v1/sandboxes", "/healthz", `/sandboxes/A/mine/v1/execute`, "/"),
+            )
+            .map(([method, target]) => ({ method, target })),
           fc.string({ unit: "binary", minLength: 1, maxLength: 6 }).map((junk) => ({ junk })),
         ),
         async (input) => {
@@ -290,12 +384,25 @@ describe("fuzzed router requests", () => {
           if ("size" in input) {
             const big = "a".repeat(input.size);
             const headers: Array<[string, string]> =
-              input.shape === "auth" ? [["Authorization", `Bearer ${big}`]] : [["Authorization", alice], input.shape === "id" ? ["X-Sandbox-ID", big] : ["X-Big", big]];
-            req = { method: "GET", target: input.shape === "url" ? `/sandboxes/${nsA}/mine/${big}` : "/v1/status", headers: input.shape === "auth" || input.shape === "url" ? [["X-Sandbox-ID", "mine"], ["X-Sandbox-Namespace", nsA], ...headers] : headers };
+              input.shape === "auth"
+                ? [["Authorization", `Bearer ${big}`]]
+                : [["Authorization", alice], input.shape === "id" ? ["X-Sandbox-ID", big] : ["X-Big", big]];
+            req = {
+              method: "GET",
+              target: input.shape === "url" ? `/sandboxes/${nsA}/mine/${big}` : "/v1/status",
+              headers:
+                input.shape === "auth" || input.shape === "url"
+                  ? [["X-Sandbox-ID", "mine"], ["X-Sandbox-Namespace", nsA], ...headers]
+                  : headers,
+            };
           } else if ("method" in input) {
             req = { method: input.method, target: input.target.replace("/A/", `/${nsA}/`), headers: [["Authorization", alice]] };
           } else {
-            req = { method: "GET", target: Buffer.from(`/sandboxes/${nsA}/mine/v1/files/${input.junk}`, "utf8").toString("latin1"), headers: [["Authorization", alice]] };
+            req = {
+              method: "GET",
+              target: Buffer.from(`/sandboxes/${nsA}/mine/v1/files/${input.junk}`, "utf8").toString("latin1"),
+              headers: [["Authorization", alice]],
+            };
           }
           const res = await rawRequest(port, req);
           const what = JSON.stringify(input).slice(0, 200);

@@ -2,7 +2,16 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Kube } from "../../../src/runtime/index.js";
 import { waitFor } from "../harness/cluster.js";
 
-export type Obj = KubernetesObject & { spec?: Record<string, unknown>; status?: { conditions?: Array<{ type: string; status: string; reason?: string }>; podIPs?: string[]; readyReplicas?: number; replicas?: number; sandbox?: { name?: string } } };
+export type Obj = KubernetesObject & {
+  spec?: Record<string, unknown>;
+  status?: {
+    conditions?: Array<{ type: string; status: string; reason?: string }>;
+    podIPs?: string[];
+    readyReplicas?: number;
+    replicas?: number;
+    sandbox?: { name?: string };
+  };
+};
 
 export interface CallOptions {
   method?: string;
@@ -11,7 +20,10 @@ export interface CallOptions {
   body?: unknown;
 }
 
-export async function call<T = Record<string, unknown>>(url: string, opts: CallOptions = {}): Promise<{ status: number; headers: Headers; body: T }> {
+export async function call<T = Record<string, unknown>>(
+  url: string,
+  opts: CallOptions = {},
+): Promise<{ status: number; headers: Headers; body: T }> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers["authorization"] = `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -36,17 +48,23 @@ const EXT = "extensions.agents.x-k8s.io/v1beta1";
 export const readyCondition = (o: Obj) => o.status?.conditions?.find((c) => c.type === "Ready");
 
 export function sandboxReady(kube: Kube, namespace: string, name: string, timeoutMs = 60_000): Promise<Obj> {
-  return waitFor(async () => {
-    const s = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace, name });
-    return readyCondition(s)?.status === "True" && (s.status?.podIPs?.length ?? 0) > 0 ? s : undefined;
-  }, { timeoutMs, message: `sandbox ${name} Ready` });
+  return waitFor(
+    async () => {
+      const s = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace, name });
+      return readyCondition(s)?.status === "True" && (s.status?.podIPs?.length ?? 0) > 0 ? s : undefined;
+    },
+    { timeoutMs, message: `sandbox ${name} Ready` },
+  );
 }
 
 export function poolReady(kube: Kube, namespace: string, name: string, replicas: number): Promise<Obj> {
-  return waitFor(async () => {
-    const p = await kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace, name });
-    return p.status?.readyReplicas === replicas ? p : undefined;
-  }, { timeoutMs: 60_000, message: `pool ${name} ${replicas} Ready` });
+  return waitFor(
+    async () => {
+      const p = await kube.get<Obj>({ apiVersion: EXT, kind: "SandboxWarmPool", namespace, name });
+      return p.status?.readyReplicas === replicas ? p : undefined;
+    },
+    { timeoutMs: 60_000, message: `pool ${name} ${replicas} Ready` },
+  );
 }
 
 export function getClaim(kube: Kube, namespace: string, name: string): Promise<Obj> {

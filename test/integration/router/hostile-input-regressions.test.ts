@@ -20,7 +20,13 @@ describe("router: hostile request lines", () => {
   // (the management API and path routing decoded segments with a bare decodeURIComponent).
   it("400s bad percent-encoding in a routed name, naming the segment, with or without a token", async () => {
     const alice: [string, string] = ["Authorization", `Bearer ${userToken("alice")}`];
-    for (const target of ["/v1/sandboxes/%E0%A4%A/execute", "/v1/sandboxes/%E0%A4%A", "/v1/warmpools/%zz/scale", "/sandboxes/%E0%A4%A/x/v1/execute", "/sandboxes/ns/%/v1/execute"]) {
+    for (const target of [
+      "/v1/sandboxes/%E0%A4%A/execute",
+      "/v1/sandboxes/%E0%A4%A",
+      "/v1/warmpools/%zz/scale",
+      "/sandboxes/%E0%A4%A/x/v1/execute",
+      "/sandboxes/ns/%/v1/execute",
+    ]) {
       for (const headers of [[], [alice]]) {
         const res = await rawRequest(port, { method: "POST", target, headers, body: "{}" });
         expect(res.status, target).toBe(400);

@@ -37,7 +37,14 @@ describe("sandbox-router main", () => {
   });
 
   it("starts, serves /healthz and /readyz, answers 401 without a token, and stops cleanly on SIGTERM", async () => {
-    const r = startMain(["--listen", "127.0.0.1:0", "--health-address", "127.0.0.1:0", "--signing-key-file", path.join(ROOT, "package.json")]);
+    const r = startMain([
+      "--listen",
+      "127.0.0.1:0",
+      "--health-address",
+      "127.0.0.1:0",
+      "--signing-key-file",
+      path.join(ROOT, "package.json"),
+    ]);
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`router did not start:\n${r.lines.join("\n")}`)), 60_000);
       const check = setInterval(() => {

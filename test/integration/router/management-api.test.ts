@@ -2,7 +2,7 @@
 // rules, against the real API server and operator; execution servers as in proxy.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kube } from "../../../src/runtime/index.js";
-import { RouterKeys } from "../../../src/router/config.js";
+import { RouterKeys } from "../../../src/api/index.js";
 import { poolManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
 import { call, getClaim, poolReady } from "./helpers.js";
@@ -63,7 +63,14 @@ describe("create, get, list, delete", () => {
   it("creates a sandbox from a warm pool, waits for Ready, and returns its state, times and a sandbox token", async () => {
     const created = await createSandbox({ warmPool: "python-pool", ttlSeconds: 600, displayName: "analysis", labels: { team: "a" } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ namespace: ns, state: "running", warmPool: "python-pool", template: "python", displayName: "analysis", ttlSeconds: 600 });
+    expect(created.body).toMatchObject({
+      namespace: ns,
+      state: "running",
+      warmPool: "python-pool",
+      template: "python",
+      displayName: "analysis",
+      ttlSeconds: 600,
+    });
     expect(created.body.labels["team"]).toBe("a");
     expect(created.body.token).toBeTruthy();
     const createMs = Date.parse(created.body.createTime ?? "");
@@ -83,7 +90,10 @@ describe("create, get, list, delete", () => {
     // The sandbox token reads and runs its own sandbox, and nothing else.
     const scoped = created.body.token ?? "";
     expect((await call<View>(api(`/${created.body.id}`), { token: scoped })).status).toBe(200);
-    const ran = await call<{ stdout: string }>(api(`/${created.body.id}/execute`), { token: scoped, body: { code: "x = 40\nprint(x + 2)" } });
+    const ran = await call<{ stdout: string }>(api(`/${created.body.id}/execute`), {
+      token: scoped,
+      body: { code: "x = 40\nprint(x + 2)" },
+    });
     expect(ran.status).toBe(200);
     expect(ran.body.stdout).toBe("42\n");
     expect((await call(api(""), { token: scoped })).status).toBe(403);
@@ -96,9 +106,15 @@ describe("create, get, list, delete", () => {
     expect(created.body.ttlSeconds).toBe(3600);
     const id = created.body.id;
     const input = Buffer.from("alpha\nbeta\n").toString("base64");
-    const first = await call<{ stdout: string }>(api(`/${id}/execute`), { token: alice, body: { code: "lines = open('input.txt').read().splitlines()\nprint(len(lines))", files: [{ name: "input.txt", content: input }] } });
+    const first = await call<{ stdout: string }>(api(`/${id}/execute`), {
+      token: alice,
+      body: { code: "lines = open('input.txt').read().splitlines()\nprint(len(lines))", files: [{ name: "input.txt", content: input }] },
+    });
     expect(first.body.stdout).toBe("2\n");
-    const second = await call<{ outputFiles: Array<{ name: string; content: string }> }>(api(`/${id}/execute`), { token: alice, body: { code: "open('output.txt', 'w').write('|'.join(reversed(lines)))" } });
+    const second = await call<{ outputFiles: Array<{ name: string; content: string }> }>(api(`/${id}/execute`), {
+      token: alice,
+      body: { code: "open('output.txt', 'w').write('|'.join(reversed(lines)))" },
+    });
     const out = second.body.outputFiles.find((f) => f.name === "output.txt");
     expect(Buffer.from(out?.content ?? "", "base64").toString()).toBe("beta|alpha");
     const file = await fetch(api(`/${id}/files/output.txt`), { headers: { authorization: `Bearer ${alice}` } });
@@ -118,7 +134,7 @@ describe("create, get, list, delete", () => {
     expect(unknown.status).toBe(404);
     const noPoolForTemplate = await createSandbox({ template: "nope" });
     expect(noPoolForTemplate.status).toBe(404);
-    expect(noPoolForTemplate.body.error?.message).toContain("SandboxTemplate \"nope\"");
+    expect(noPoolForTemplate.body.error?.message).toContain('SandboxTemplate "nope"');
     const badJson = await call(api(""), { token: alice, body: "{not json" });
     expect(badJson.status).toBe(400);
   });
@@ -141,7 +157,10 @@ describe("create, get, list, delete", () => {
     let pageToken: string | undefined;
     let pages = 0;
     do {
-      const page = await call<{ sandboxes: View[]; nextPageToken?: string }>(api(`?labels=batch=list-test&limit=2${pageToken ? `&pageToken=${pageToken}` : ""}`), { token: alice });
+      const page = await call<{ sandboxes: View[]; nextPageToken?: string }>(
+        api(`?labels=batch=list-test&limit=2${pageToken ? `&pageToken=${pageToken}` : ""}`),
+        { token: alice },
+      );
       expect(page.status).toBe(200);
       expect(page.body.sandboxes.length).toBeLessThanOrEqual(2);
       seen.push(...page.body.sandboxes.map((s) => s.id));
@@ -197,8 +216,14 @@ describe("TTL", () => {
     const id = created.body.id;
     // Stand in for time passing: the recorded expiry is now much nearer than a fresh TTL.
     const nearExpiry = new Date(Math.floor(Date.now() / 1000) * 1000 + 300_000).toISOString().replace(/\.000Z$/, "Z");
-    await kube.patch({ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", namespace: ns, name: id }, { spec: { lifecycle: { shutdownTime: nearExpiry } } }, { type: "merge" });
-    await waitFor(() => router.router.caches.claims.get(ns, id)?.spec.lifecycle?.shutdownTime === nearExpiry, { message: "router sees the nearer expiry" });
+    await kube.patch(
+      { apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", namespace: ns, name: id },
+      { spec: { lifecycle: { shutdownTime: nearExpiry } } },
+      { type: "merge" },
+    );
+    await waitFor(() => router.router.caches.claims.get(ns, id)?.spec.lifecycle?.shutdownTime === nearExpiry, {
+      message: "router sees the nearer expiry",
+    });
     const originalExpiry = Date.parse(nearExpiry);
     const writesBefore = await router.metric("sandbox_router_ttl_writes_total", { result: "ok" });
     const extensionsBefore = await router.metric("sandbox_router_ttl_extensions_total");
@@ -210,7 +235,9 @@ describe("TTL", () => {
     }
     expect(await router.metric("sandbox_router_ttl_extensions_total")).toBe(extensionsBefore + 5);
     // The first execute wrote at once; the other four are waiting for the trailing write.
-    await waitFor(async () => (await router.metric("sandbox_router_ttl_writes_total", { result: "ok" })) === writesBefore + 1, { message: "first TTL write" });
+    await waitFor(async () => (await router.metric("sandbox_router_ttl_writes_total", { result: "ok" })) === writesBefore + 1, {
+      message: "first TTL write",
+    });
     const afterFirst = await getClaim(kube, ns, id);
     const firstExpiry = Date.parse((afterFirst.spec?.["lifecycle"] as { shutdownTime: string }).shutdownTime);
     expect(firstExpiry).toBeGreaterThan(originalExpiry + 3000_000);
@@ -232,19 +259,25 @@ describe("TTL", () => {
     const sandboxName = created.body.sandboxName ?? "";
     const before = await call<View>(api(`/${id}`), { token: alice });
     expect(before.body.state).toBe("running");
-    const expired = await waitFor(async () => {
-      const v = await call<View>(api(`/${id}`), { token: alice });
-      return v.body.state === "expired" ? v.body : undefined;
-    }, { timeoutMs: 60_000, message: "state expired" });
+    const expired = await waitFor(
+      async () => {
+        const v = await call<View>(api(`/${id}`), { token: alice });
+        return v.body.state === "expired" ? v.body : undefined;
+      },
+      { timeoutMs: 60_000, message: "state expired" },
+    );
     expect(Date.parse(expired.expireTime ?? "")).toBeLessThanOrEqual(Date.now());
-    await waitFor(async () => {
-      try {
-        await kube.get({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: sandboxName });
-        return false;
-      } catch {
-        return true;
-      }
-    }, { timeoutMs: 60_000, message: "sandbox deleted on expiry" });
+    await waitFor(
+      async () => {
+        try {
+          await kube.get({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: sandboxName });
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000, message: "sandbox deleted on expiry" },
+    );
     const exec = await call<{ error: { code: string } }>(api(`/${id}/execute`), { token: alice, body: { code: "1" } });
     expect(exec.status).toBe(410);
     expect(exec.body.error.code).toBe("expired");
@@ -253,14 +286,21 @@ describe("TTL", () => {
 
 describe("warm pools", () => {
   it("lists pools and scales one through the scale subresource", async () => {
-    const listed = await call<{ warmPools: Array<{ name: string; template: string; replicas: number }> }>(`${router.url}/v1/warmpools?namespace=${ns}`, { token: alice });
+    const listed = await call<{ warmPools: Array<{ name: string; template: string; replicas: number }> }>(
+      `${router.url}/v1/warmpools?namespace=${ns}`,
+      { token: alice },
+    );
     expect(listed.status).toBe(200);
     expect(listed.body.warmPools.find((p) => p.name === "python-pool")).toMatchObject({ template: "python" });
     const scaled = await call(`${router.url}/v1/warmpools/python-pool/scale?namespace=${ns}`, { token: alice, body: { replicas: 3 } });
     expect(scaled.status).toBe(200);
     await poolReady(kube, ns, "python-pool", 3);
-    expect((await call(`${router.url}/v1/warmpools/python-pool/scale?namespace=${ns}`, { token: bob, body: { replicas: 0 } })).status).toBe(403);
-    expect((await call(`${router.url}/v1/warmpools/python-pool/scale?namespace=${ns}`, { token: alice, body: { replicas: -1 } })).status).toBe(400);
+    expect((await call(`${router.url}/v1/warmpools/python-pool/scale?namespace=${ns}`, { token: bob, body: { replicas: 0 } })).status).toBe(
+      403,
+    );
+    expect(
+      (await call(`${router.url}/v1/warmpools/python-pool/scale?namespace=${ns}`, { token: alice, body: { replicas: -1 } })).status,
+    ).toBe(400);
   });
 
   it("exposes router metrics", async () => {

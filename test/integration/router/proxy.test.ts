@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kube } from "../../../src/runtime/index.js";
 import { ExecdTokenVerifier } from "../../../src/execd-token/index.js";
 import { ScopedTokens } from "../../../src/router/scoped-token.js";
-import { startOperator, templateManifest, poolManifest, sandboxManifest, claimManifest, type RunningOperator } from "../controllers/operator-fixture.js";
+import {
+  startOperator,
+  templateManifest,
+  poolManifest,
+  sandboxManifest,
+  claimManifest,
+  type RunningOperator,
+} from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
 import { execdTokenKey } from "../harness/execd-token-key.js";
 import { call, getClaim, ndjsonLines, poolReady, sandboxReady, type Obj } from "./helpers.js";
@@ -44,7 +51,10 @@ afterAll(async () => {
 });
 
 const exec = (token: string | undefined, headers: Record<string, string>, body: unknown = { code: "1 + 1" }) =>
-  call<{ stdout?: string; results?: Array<{ mimeType: string; data: string }>; error?: { code: string; message: string } }>(`${router.url}/v1/execute`, { token, headers, body });
+  call<{ stdout?: string; results?: Array<{ mimeType: string; data: string }>; error?: { code: string; message: string } }>(
+    `${router.url}/v1/execute`,
+    { token, headers, body },
+  );
 
 describe("authentication and authorization", () => {
   it("answers 401 without a token, with a token the API server rejects, and with a forged sandbox token", async () => {
@@ -79,7 +89,8 @@ describe("authentication and authorization", () => {
     await sandboxReady(kube, ns, "second");
     await waitFor(() => router.router.caches.sandboxes.get(ns, "second")?.status?.podIPs?.length);
     const uid = router.router.caches.sandboxes.get(ns, "second")?.metadata.uid ?? "";
-    const token = (await new ScopedTokens(SIGNING_KEY).sign({ namespace: ns, name: "second", boundTo: { kind: "sandbox", uid } }, 600)).token;
+    const token = (await new ScopedTokens(SIGNING_KEY).sign({ namespace: ns, name: "second", boundTo: { kind: "sandbox", uid } }, 600))
+      .token;
     const own = await exec(token, { "x-sandbox-id": "second", "x-sandbox-namespace": ns });
     expect(own.status).toBe(200);
     expect(own.body.results?.[0]).toEqual({ mimeType: "text/plain", data: "2" });
@@ -155,8 +166,12 @@ describe("resolution", () => {
 
   it("answers 503 with Retry-After while a sandbox is not Ready", async () => {
     // No toleration for the fake node and no real node: the pod stays Pending.
-    await kube.create(sandboxManifest(ns, "pending", { podTemplate: { spec: { containers: [{ name: "main", image: "x", command: ["sleep", "1"] }] } } }));
-    await waitFor(() => router.router.caches.sandboxes.get(ns, "pending")?.status?.conditions?.length, { message: "pending sandbox has status" });
+    await kube.create(
+      sandboxManifest(ns, "pending", { podTemplate: { spec: { containers: [{ name: "main", image: "x", command: ["sleep", "1"] }] } } }),
+    );
+    await waitFor(() => router.router.caches.sandboxes.get(ns, "pending")?.status?.conditions?.length, {
+      message: "pending sandbox has status",
+    });
     const res = await exec(alice, { "x-sandbox-id": "pending", "x-sandbox-namespace": ns });
     expect(res.status).toBe(503);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -173,14 +188,20 @@ describe("resolution", () => {
     await kube.create(poolManifest(ns, "python-pool", "python", 1));
     await poolReady(kube, ns, "python-pool", 1);
     await kube.create(claimManifest(ns, "my-claim", "python-pool"));
-    const claim = await waitFor(async () => {
-      const c = await getClaim(kube, ns, "my-claim");
-      return c.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") ? c : undefined;
-    }, { timeoutMs: 60_000 });
+    const claim = await waitFor(
+      async () => {
+        const c = await getClaim(kube, ns, "my-claim");
+        return c.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     const sandboxName = claim.status?.sandbox?.name ?? "";
     expect(sandboxName).not.toBe("my-claim");
     await waitFor(() => router.router.caches.claims.get(ns, "my-claim")?.status?.sandbox?.name);
-    const res = await call<{ stdout: string }>(`${router.url}/sandboxes/${ns}/my-claim/v1/execute`, { token: alice, body: { code: "print('via claim')" } });
+    const res = await call<{ stdout: string }>(`${router.url}/sandboxes/${ns}/my-claim/v1/execute`, {
+      token: alice,
+      body: { code: "print('via claim')" },
+    });
     expect(res.status).toBe(200);
     expect(res.body.stdout).toBe("via claim\n");
     expect(router.network.dials.at(-1)).toMatchObject({ sandboxName, port: 8888 });
@@ -197,7 +218,10 @@ describe("resolution race", () => {
       const seenBeforeCall = patient.router.caches.claims.get(ns, "eager-claim");
       // The operator has not answered yet: without the wait this call would get 404 or 503.
       expect(seenBeforeCall?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false).toBe(false);
-      const res = await call<{ stdout: string }>(`${patient.url}/sandboxes/${ns}/eager-claim/v1/execute`, { token: alice, body: { code: "print('no retry needed')" } });
+      const res = await call<{ stdout: string }>(`${patient.url}/sandboxes/${ns}/eager-claim/v1/execute`, {
+        token: alice,
+        body: { code: "print('no retry needed')" },
+      });
       expect(res.status).toBe(200);
       expect(res.body.stdout).toBe("no retry needed\n");
     } finally {
@@ -231,7 +255,10 @@ describe("forwarding", () => {
     router.network.override(podIP, 9000, { host: "127.0.0.1", port: (echo.address() as AddressInfo).port });
     router.network.override(podIP, 8888, { host: "127.0.0.1", port: (echo.address() as AddressInfo).port });
     try {
-      const toApp = await call(`${router.url}/some/path?q=1`, { token: alice, headers: { "x-sandbox-id": "raw", "x-sandbox-namespace": ns, "x-sandbox-port": "9000", "x-custom": "kept" } });
+      const toApp = await call(`${router.url}/some/path?q=1`, {
+        token: alice,
+        headers: { "x-sandbox-id": "raw", "x-sandbox-namespace": ns, "x-sandbox-port": "9000", "x-custom": "kept" },
+      });
       expect(toApp.status).toBe(200);
       expect(toApp.body).toEqual({ path: "/some/path?q=1" });
       expect(toApp.headers.get("x-from-pod")).toBe("yes");
@@ -246,7 +273,9 @@ describe("forwarding", () => {
       const execdHeaders = seen.at(-1) ?? {};
       // A token the router signed for this very sandbox (namespace, name and uid), nothing of alice's.
       const execdToken = String(execdHeaders["authorization"] ?? "").replace(/^Bearer /, "");
-      await new ExecdTokenVerifier([execdTokenKey.publicKey], { namespace: ns, name: "raw", uid: raw.metadata?.uid ?? "" }).verify(execdToken);
+      await new ExecdTokenVerifier([execdTokenKey.publicKey], { namespace: ns, name: "raw", uid: raw.metadata?.uid ?? "" }).verify(
+        execdToken,
+      );
       expect(execdHeaders["authorization"]).not.toContain(alice);
     } finally {
       router.network.clearOverride(podIP, 9000);
@@ -255,7 +284,7 @@ describe("forwarding", () => {
     }
   });
 
-  it("defaults X-Sandbox-Namespace to \"default\" as upstream does", async () => {
+  it('defaults X-Sandbox-Namespace to "default" as upstream does', async () => {
     const res = await exec(alice, { "x-sandbox-id": "raw" });
     expect(res.status).toBe(403);
     expect(res.body.error?.message).toContain('in namespace "default"');
@@ -264,7 +293,8 @@ describe("forwarding", () => {
   it("streams NDJSON events through unbuffered and in order", async () => {
     // The code prints, then blocks until a file appears that the test writes only after it has
     // received that first event through the router: with any buffering this would never finish.
-    const code = "import os, time\nprint('first', flush=True)\nwhile not os.path.exists('go'):\n    time.sleep(0.02)\nprint('second', flush=True)\n'done'";
+    const code =
+      "import os, time\nprint('first', flush=True)\nwhile not os.path.exists('go'):\n    time.sleep(0.02)\nprint('second', flush=True)\n'done'";
     const res = await fetch(`${router.url}/sandboxes/${ns}/raw/v1/execute`, {
       method: "POST",
       headers: { authorization: `Bearer ${alice}`, accept: "application/x-ndjson", "content-type": "application/json" },
@@ -276,7 +306,12 @@ describe("forwarding", () => {
     for await (const event of ndjsonLines(res)) {
       events.push(event);
       if (event["type"] === "stdout" && event["text"] === "first\n") {
-        const put = await call(`${router.url}/sandboxes/${ns}/raw/v1/files/go`, { method: "PUT", token: alice, body: "x", headers: { "content-type": "application/octet-stream" } });
+        const put = await call(`${router.url}/sandboxes/${ns}/raw/v1/files/go`, {
+          method: "PUT",
+          token: alice,
+          body: "x",
+          headers: { "content-type": "application/octet-stream" },
+        });
         expect(put.status).toBe(201);
       }
     }
@@ -309,7 +344,11 @@ describe("forwarding", () => {
     const size = 24 * 1024 * 1024;
     const data = Buffer.alloc(size);
     for (let i = 0; i < size; i += 4096) data.writeUInt32LE(i, i);
-    const put = await fetch(`${router.url}/sandboxes/${ns}/raw/v1/files/big.bin`, { method: "PUT", headers: { authorization: `Bearer ${alice}`, "content-type": "application/octet-stream" }, body: data });
+    const put = await fetch(`${router.url}/sandboxes/${ns}/raw/v1/files/big.bin`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${alice}`, "content-type": "application/octet-stream" },
+      body: data,
+    });
     expect(put.status).toBe(201);
     const got = await fetch(`${router.url}/sandboxes/${ns}/raw/v1/files/big.bin`, { headers: { authorization: `Bearer ${alice}` } });
     expect(got.status).toBe(200);
@@ -319,7 +358,11 @@ describe("forwarding", () => {
   });
 
   it("answers 504 when the pod stays silent past X-Sandbox-Timeout, and 400 for a bad value", async () => {
-    const slow = await exec(alice, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns, "x-sandbox-timeout": "0.5" }, { code: "import time\ntime.sleep(5)", context: undefined });
+    const slow = await exec(
+      alice,
+      { "x-sandbox-id": "raw", "x-sandbox-namespace": ns, "x-sandbox-timeout": "0.5" },
+      { code: "import time\ntime.sleep(5)", context: undefined },
+    );
     expect(slow.status).toBe(504);
     expect(slow.body.error?.code).toBe("upstream_timeout");
     expect((await exec(alice, { "x-sandbox-id": "raw", "x-sandbox-namespace": ns, "x-sandbox-timeout": "soon" })).status).toBe(400);
@@ -328,8 +371,14 @@ describe("forwarding", () => {
   it("answers 503 for a suspended sandbox", async () => {
     await kube.create(sandboxManifest(ns, "napping"));
     await sandboxReady(kube, ns, "napping");
-    await kube.patch({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: "napping" }, { spec: { operatingMode: "Suspended" } }, { type: "merge" });
-    await waitFor(() => router.router.caches.sandboxes.get(ns, "napping")?.spec.operatingMode === "Suspended", { message: "router sees the suspension" });
+    await kube.patch(
+      { apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: "napping" },
+      { spec: { operatingMode: "Suspended" } },
+      { type: "merge" },
+    );
+    await waitFor(() => router.router.caches.sandboxes.get(ns, "napping")?.spec.operatingMode === "Suspended", {
+      message: "router sees the suspension",
+    });
     const res = await exec(alice, { "x-sandbox-id": "napping", "x-sandbox-namespace": ns });
     expect(res.status).toBe(503);
     expect(res.body.error?.message).toContain("suspended");

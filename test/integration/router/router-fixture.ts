@@ -75,7 +75,12 @@ export class SimulatedPodNetwork {
 
   /** True (and the IP no longer retired) once a new pod of the sandbox has the retired IP. */
   async #newPodAt(t: { namespace: string; sandboxName: string; podIP: string }): Promise<boolean> {
-    const pod = await this.#kube.getOrUndefined<KubernetesObject & { status?: { podIP?: string } }>({ apiVersion: "v1", kind: "Pod", namespace: t.namespace, name: t.sandboxName });
+    const pod = await this.#kube.getOrUndefined<KubernetesObject & { status?: { podIP?: string } }>({
+      apiVersion: "v1",
+      kind: "Pod",
+      namespace: t.namespace,
+      name: t.sandboxName,
+    });
     if (!pod || pod.metadata?.uid === this.#retired.get(t.podIP) || pod.status?.podIP !== t.podIP) return false;
     this.#retired.delete(t.podIP);
     return true;
@@ -122,7 +127,10 @@ export interface RunningRouter {
   stop(): Promise<void>;
 }
 
-export async function startRouter(overrides: Partial<RouterConfig> = {}, keys: { execdSigningKey?: KeyObject } = {}): Promise<RunningRouter> {
+export async function startRouter(
+  overrides: Partial<RouterConfig> = {},
+  keys: { execdSigningKey?: KeyObject } = {},
+): Promise<RunningRouter> {
   const network = new SimulatedPodNetwork();
   const registry = new Registry();
   const router = buildRouter({

@@ -57,7 +57,11 @@ beforeAll(async () => {
   // tsc emits even when some file elsewhere in src has a type error (npm run typecheck reports
   // those); only a build that produced no sandboxctl is a failure here.
   await rm(BUILD_DIR, { recursive: true, force: true });
-  await promisify(execFile)(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", BUILD_DIR], { cwd: ROOT }).catch(async (err: { stdout?: string; message: string }) => {
+  await promisify(execFile)(
+    process.execPath,
+    [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", BUILD_DIR],
+    { cwd: ROOT },
+  ).catch(async (err: { stdout?: string; message: string }) => {
     if (!(await stat(BIN).catch(() => undefined))) throw new Error(`building sandboxctl failed: ${err.stdout ?? err.message}`);
   });
   tmp = await mkdtemp(path.join(os.tmpdir(), "sandboxctl-"));
@@ -72,7 +76,9 @@ beforeAll(async () => {
   await kube.create(templateManifest(ns, "stuck", { podTemplate: { spec: { containers: [{ name: "main", image: "x" }] } } }));
   await kube.create(poolManifest(ns, "stuck-pool", "stuck", 0));
   await poolReady(kube, ns, "python-pool", 1);
-  await waitFor(() => router.router.caches.pools.get(ns, "stuck-pool") && router.router.caches.pools.get(ns, "python-pool"), { message: "router sees the pools" });
+  await waitFor(() => router.router.caches.pools.get(ns, "stuck-pool") && router.router.caches.pools.get(ns, "python-pool"), {
+    message: "router sees the pools",
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -159,12 +165,16 @@ describe("sandboxctl", () => {
     expect(json).toMatchObject({ id, state: "running" });
     const yaml = parseYaml((await sandboxctl(["-n", ns, "-o", "yaml", "get", id])).stdout) as { id: string };
     expect(yaml.id).toBe(id);
-    const list = JSON.parse((await sandboxctl(["-n", ns, "list", "-l", "suite=cli", "-o", "json"])).stdout) as { sandboxes: Array<{ id: string }> };
+    const list = JSON.parse((await sandboxctl(["-n", ns, "list", "-l", "suite=cli", "-o", "json"])).stdout) as {
+      sandboxes: Array<{ id: string }>;
+    };
     expect(list.sandboxes.map((s) => s.id)).toEqual([id]);
   });
 
   it("lists and scales warm pools", async () => {
-    const pools = JSON.parse((await sandboxctl(["-n", ns, "pools", "list", "-o", "json"])).stdout) as { warmPools: Array<{ name: string }> };
+    const pools = JSON.parse((await sandboxctl(["-n", ns, "pools", "list", "-o", "json"])).stdout) as {
+      warmPools: Array<{ name: string }>;
+    };
     expect(pools.warmPools.map((p) => p.name)).toEqual(["python-pool", "stuck-pool"]);
     const scaled = await sandboxctl(["-n", ns, "pools", "scale", "python-pool", "--replicas", "2"]);
     expect(scaled.code).toBe(0);
@@ -188,10 +198,16 @@ describe("sandboxctl", () => {
 
   it("works in Kubernetes mode with a kubeconfig", async () => {
     const kubeconfig = clusterInfo().users["alice"]?.kubeconfig ?? "";
-    const list = await sandboxctl(["--kubeconfig", kubeconfig, "-n", ns, "list", "-l", "suite=cli", "-o", "json"], { env: { SANDBOX_ROUTER_URL: "" }, token: null });
+    const list = await sandboxctl(["--kubeconfig", kubeconfig, "-n", ns, "list", "-l", "suite=cli", "-o", "json"], {
+      env: { SANDBOX_ROUTER_URL: "" },
+      token: null,
+    });
     expect(list.code).toBe(0);
     expect((JSON.parse(list.stdout) as { sandboxes: Array<{ id: string }> }).sandboxes.map((s) => s.id)).toEqual([id]);
-    const bob = await sandboxctl(["--kubeconfig", clusterInfo().users["bob"]?.kubeconfig ?? "", "-n", ns, "list"], { env: { SANDBOX_ROUTER_URL: "" }, token: null });
+    const bob = await sandboxctl(["--kubeconfig", clusterInfo().users["bob"]?.kubeconfig ?? "", "-n", ns, "list"], {
+      env: { SANDBOX_ROUTER_URL: "" },
+      token: null,
+    });
     expect(bob.code).toBe(4);
   });
 

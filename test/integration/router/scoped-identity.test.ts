@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kube } from "../../../src/runtime/index.js";
 import { SCOPED_TOKEN_ISSUER } from "../../../src/router/scoped-token.js";
 import { SignJWT } from "jose";
-import { claimManifest, poolManifest, sandboxManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
+import {
+  claimManifest,
+  poolManifest,
+  sandboxManifest,
+  startOperator,
+  templateManifest,
+  type RunningOperator,
+} from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
 import { call, getClaim, poolReady, sandboxReady } from "./helpers.js";
 import { grantSandboxUser, SIGNING_KEY, startRouter, type RunningRouter } from "./router-fixture.js";
@@ -44,20 +51,33 @@ afterAll(async () => {
 async function readyClaim(name: string): Promise<{ uid: string; sandboxName: string }> {
   await poolReady(kube, ns, "pool", 1);
   await kube.create(claimManifest(ns, name, "pool"));
-  const claim = await waitFor(async () => {
-    const c = await getClaim(kube, ns, name);
-    return c.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") ? c : undefined;
-  }, { timeoutMs: 60_000, message: `claim ${name} Ready` });
+  const claim = await waitFor(
+    async () => {
+      const c = await getClaim(kube, ns, name);
+      return c.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") ? c : undefined;
+    },
+    { timeoutMs: 60_000, message: `claim ${name} Ready` },
+  );
   const sandboxName = claim.status?.sandbox?.name ?? "";
-  await waitFor(() => router.router.caches.claims.get(ns, name)?.metadata.uid === claim.metadata?.uid && router.router.caches.sandboxes.get(ns, sandboxName)?.status?.podIPs?.length, {
-    message: `router serves claim ${name}`,
-  });
+  await waitFor(
+    () =>
+      router.router.caches.claims.get(ns, name)?.metadata.uid === claim.metadata?.uid &&
+      router.router.caches.sandboxes.get(ns, sandboxName)?.status?.podIPs?.length,
+    {
+      message: `router serves claim ${name}`,
+    },
+  );
   return { uid: claim.metadata?.uid ?? "", sandboxName };
 }
 
 async function deleteClaim(name: string): Promise<void> {
   await kube.delete({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name });
-  await waitFor(async () => !(await kube.getOrUndefined({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name })) && !router.router.caches.claims.get(ns, name), { message: `claim ${name} gone` });
+  await waitFor(
+    async () =>
+      !(await kube.getOrUndefined({ apiVersion: EXT, kind: "SandboxClaim", namespace: ns, name })) &&
+      !router.router.caches.claims.get(ns, name),
+    { message: `claim ${name} gone` },
+  );
 }
 
 const mint = async (id: string): Promise<string> => {
@@ -69,7 +89,11 @@ const mint = async (id: string): Promise<string> => {
 /** Runs code with `token`, addressing `id` with upstream's headers; returns the answer and the Sandboxes dialled. */
 async function run(token: string, id: string) {
   const before = router.network.dials.length;
-  const res = await call<Answer>(`${router.url}/execute`, { token, headers: { "x-sandbox-id": id, "x-sandbox-namespace": ns }, body: { command: "echo hi" } });
+  const res = await call<Answer>(`${router.url}/execute`, {
+    token,
+    headers: { "x-sandbox-id": id, "x-sandbox-namespace": ns },
+    body: { command: "echo hi" },
+  });
   return { ...res, dialled: router.network.dials.slice(before).map((d) => d.sandboxName) };
 }
 
@@ -106,7 +130,9 @@ describe("a claim's token", () => {
     expect(res.status).toBe(403);
     expect(res.dialled).toEqual([]);
     expect((await call(`${router.url}/v1/sandboxes/x?namespace=${ns}`, { token: claimToken })).status).toBe(403);
-    expect((await call(`${router.url}/v1/sandboxes/x/execute?namespace=${ns}`, { token: claimToken, body: { code: "1" } })).status).toBe(403);
+    expect((await call(`${router.url}/v1/sandboxes/x/execute?namespace=${ns}`, { token: claimToken, body: { code: "1" } })).status).toBe(
+      403,
+    );
     expect((await call(`${router.url}/v1/sandboxes/x?namespace=${ns}`, { token: claimToken, method: "DELETE" })).status).toBe(403);
     expect((await getClaim(kube, ns, "x")).metadata?.uid).toBe(second.uid);
 
@@ -135,13 +161,18 @@ describe("a raw Sandbox's token", () => {
 
     const oldUid = router.router.caches.sandboxes.get(ns, "y")?.metadata.uid;
     await kube.delete({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "y" });
-    await waitFor(async () => !(await kube.getOrUndefined({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "y" })), { message: "raw y gone" });
+    await waitFor(async () => !(await kube.getOrUndefined({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: "y" })), {
+      message: "raw y gone",
+    });
     await kube.create(sandboxManifest(ns, "y"));
     await sandboxReady(kube, ns, "y");
-    await waitFor(() => {
-      const s = router.router.caches.sandboxes.get(ns, "y");
-      return s && s.metadata.uid !== oldUid && s.status?.podIPs?.length;
-    }, { message: "router sees the new raw y" });
+    await waitFor(
+      () => {
+        const s = router.router.caches.sandboxes.get(ns, "y");
+        return s && s.metadata.uid !== oldUid && s.status?.podIPs?.length;
+      },
+      { message: "router sees the new raw y" },
+    );
     const res = await run(rawToken, "y");
     expect(res.status).toBe(403);
     expect(res.dialled).toEqual([]);
@@ -150,7 +181,12 @@ describe("a raw Sandbox's token", () => {
 
 describe("a token from before identity binding", () => {
   it("is refused with 401 and told to get a new one", async () => {
-    const nameOnly = await new SignJWT({ ns, name: "x" }).setProtectedHeader({ alg: "HS256" }).setIssuer(SCOPED_TOKEN_ISSUER).setAudience("sandbox").setExpirationTime("10m").sign(SIGNING_KEY);
+    const nameOnly = await new SignJWT({ ns, name: "x" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(SCOPED_TOKEN_ISSUER)
+      .setAudience("sandbox")
+      .setExpirationTime("10m")
+      .sign(SIGNING_KEY);
     const res = await run(nameOnly, "x");
     expect(res.status).toBe(401);
     expect(res.body.error?.message).toContain("ask for a new one");

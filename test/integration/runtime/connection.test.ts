@@ -25,9 +25,13 @@ function kubeFrom(c: Connection): Kube {
 }
 
 async function whoAmI(kube: Kube): Promise<string> {
-  const review = await kube.request<KubernetesObject & { status?: { userInfo?: { username?: string } } }>("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
-  });
+  const review = await kube.request<KubernetesObject & { status?: { userInfo?: { username?: string } } }>(
+    "POST",
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    {
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+    },
+  );
   return review.status?.userInfo?.username ?? "";
 }
 
@@ -67,18 +71,44 @@ describe("connection from our own kubeconfig loader", () => {
   it("authenticates with a token and verifies the server against the kubeconfig's CA", async () => {
     const kube = kubeFrom(connect(loadKubeConfigFiles([clusterInfo().kubeconfig])));
     expect(await whoAmI(kube)).toBe("admin");
-    const alice = kubeFrom(connect(loadKubeConfigFiles([writeKubeconfig("alice", { "certificate-authority": clusterInfo().caFile }, { token: userToken("alice") })])));
+    const alice = kubeFrom(
+      connect(
+        loadKubeConfigFiles([writeKubeconfig("alice", { "certificate-authority": clusterInfo().caFile }, { token: userToken("alice") })]),
+      ),
+    );
     expect(await whoAmI(alice)).toBe("alice");
   });
 
   it("refuses a server its CA does not vouch for, unless verification is skipped; a wrong tls-server-name fails too", async () => {
     const noCa = kubeFrom(connect(loadKubeConfigFiles([writeKubeconfig("no-ca", {}, { token: userToken("alice") })])));
     await expect(whoAmI(noCa)).rejects.toThrow(/self-signed|unable to verify|certificate/i);
-    const skip = kubeFrom(connect(loadKubeConfigFiles([writeKubeconfig("skip", { "insecure-skip-tls-verify": true }, { token: userToken("alice") })])));
+    const skip = kubeFrom(
+      connect(loadKubeConfigFiles([writeKubeconfig("skip", { "insecure-skip-tls-verify": true }, { token: userToken("alice") })])),
+    );
     expect(await whoAmI(skip)).toBe("alice");
-    const named = kubeFrom(connect(loadKubeConfigFiles([writeKubeconfig("named", { "certificate-authority": clusterInfo().caFile, "tls-server-name": "kubernetes.default" }, { token: userToken("alice") })])));
+    const named = kubeFrom(
+      connect(
+        loadKubeConfigFiles([
+          writeKubeconfig(
+            "named",
+            { "certificate-authority": clusterInfo().caFile, "tls-server-name": "kubernetes.default" },
+            { token: userToken("alice") },
+          ),
+        ]),
+      ),
+    );
     expect(await whoAmI(named)).toBe("alice");
-    const wrongName = kubeFrom(connect(loadKubeConfigFiles([writeKubeconfig("wrong-name", { "certificate-authority": clusterInfo().caFile, "tls-server-name": "elsewhere.example" }, { token: userToken("alice") })])));
+    const wrongName = kubeFrom(
+      connect(
+        loadKubeConfigFiles([
+          writeKubeconfig(
+            "wrong-name",
+            { "certificate-authority": clusterInfo().caFile, "tls-server-name": "elsewhere.example" },
+            { token: userToken("alice") },
+          ),
+        ]),
+      ),
+    );
     await expect(whoAmI(wrongName)).rejects.toThrow(/elsewhere\.example|altnames|does not match/i);
   });
 
@@ -87,9 +117,37 @@ describe("connection from our own kubeconfig loader", () => {
     const key = path.join(dir, "carol.key");
     const csr = path.join(dir, "carol.csr");
     const crt = path.join(dir, "carol.crt");
-    execFileSync("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=carol/O=testers"], { stdio: "ignore" });
-    execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", clusterInfo().caFile, "-CAkey", path.join(caDir, "ca.key"), "-CAcreateserial", "-CAserial", path.join(dir, "ca.srl"), "-out", crt, "-days", "1"], { stdio: "ignore" });
-    const kube = kubeFrom(connect(loadKubeConfigFiles([writeKubeconfig("carol", { "certificate-authority": clusterInfo().caFile }, { "client-certificate": crt, "client-key": key })])));
+    execFileSync("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=carol/O=testers"], {
+      stdio: "ignore",
+    });
+    execFileSync(
+      "openssl",
+      [
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        clusterInfo().caFile,
+        "-CAkey",
+        path.join(caDir, "ca.key"),
+        "-CAcreateserial",
+        "-CAserial",
+        path.join(dir, "ca.srl"),
+        "-out",
+        crt,
+        "-days",
+        "1",
+      ],
+      { stdio: "ignore" },
+    );
+    const kube = kubeFrom(
+      connect(
+        loadKubeConfigFiles([
+          writeKubeconfig("carol", { "certificate-authority": clusterInfo().caFile }, { "client-certificate": crt, "client-key": key }),
+        ]),
+      ),
+    );
     expect(await whoAmI(kube)).toBe("carol");
   });
 
@@ -122,13 +180,26 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     );
     chmodSync(plugin, 0o755);
     const kube = kubeFrom(
-      connect(loadKubeConfigFiles([writeKubeconfig("exec", { "certificate-authority": clusterInfo().caFile }, { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "./auth-plugin.sh", interactiveMode: "Never" } })])),
+      connect(
+        loadKubeConfigFiles([
+          writeKubeconfig(
+            "exec",
+            { "certificate-authority": clusterInfo().caFile },
+            { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "./auth-plugin.sh", interactiveMode: "Never" } },
+          ),
+        ]),
+      ),
     );
     const rejected = await whoAmI(kube).catch((e: unknown) => e);
     expect(rejected).toBeInstanceOf(ApiError);
     expect((rejected as ApiError).code).toBe(401);
     expect(await whoAmI(kube)).toBe("bob");
     expect(await whoAmI(kube)).toBe("bob");
-    expect(execFileSync("wc", ["-l", path.join(dir, "plugin-runs")]).toString().trim().split(/\s+/)[0]).toBe("2");
+    expect(
+      execFileSync("wc", ["-l", path.join(dir, "plugin-runs")])
+        .toString()
+        .trim()
+        .split(/\s+/)[0],
+    ).toBe("2");
   });
 });

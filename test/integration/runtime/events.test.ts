@@ -56,7 +56,12 @@ describe("EventRecorder", () => {
 
   it("writes Events a few at a time and drops new ones when too many wait, instead of queueing without bound", async () => {
     const obj = await kube.apply<KubernetesObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "bursty", namespace: ns } });
-    const rec = new EventRecorder({ kube, reportingController: "agents.x-k8s.io/agent-sandbox-ts", maxConcurrentWrites: 1, maxQueuedWrites: 3 });
+    const rec = new EventRecorder({
+      kube,
+      reportingController: "agents.x-k8s.io/agent-sandbox-ts",
+      maxConcurrentWrites: 1,
+      maxQueuedWrites: 3,
+    });
     for (let i = 0; i < 20; i++) rec.event(obj, { type: "Normal", reason: "Step", note: `distinct step ${i}` });
     await rec.flush();
     const evs = await eventsFor(ns, obj.metadata?.uid ?? "");

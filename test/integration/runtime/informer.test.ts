@@ -1,6 +1,13 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controllerUIDIndex, enqueueControllerOwner, enqueueOwn, Informer, labelIndex, type KeySink } from "../../../src/runtime/informer.js";
+import {
+  controllerUIDIndex,
+  enqueueControllerOwner,
+  enqueueOwn,
+  Informer,
+  labelIndex,
+  type KeySink,
+} from "../../../src/runtime/informer.js";
 import { controllerRef } from "../../../src/runtime/ownerrefs.js";
 import { Kube } from "../../../src/runtime/kube.js";
 import { clusterInfo, freshNamespace, testKube, userKubeConfig, waitFor } from "../harness/cluster.js";
@@ -40,14 +47,21 @@ describe("Informer against a real API server", () => {
 
   it("syncs, tracks add/update/delete, serves get/list/byIndex and strips managedFields", async () => {
     await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "pre", namespace: ns, labels: { app: "x" } } });
-    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, indexers: { app: labelIndex("app") } });
+    const inf = new Informer<KubernetesObject>({
+      kube,
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ns,
+      indexers: { app: labelIndex("app") },
+    });
     informers.push(inf);
     const events: string[] = [];
     // KCM's root-CA publisher adds kube-root-ca.crt to every namespace; ignore it.
     const mine = (o: KubernetesObject): boolean => o.metadata?.name !== "kube-root-ca.crt";
     inf.addHandler({
       add: (o) => mine(o) && events.push(`add:${o.metadata?.name}`),
-      update: (o, old) => mine(o) && events.push(`update:${o.metadata?.name}:${old.metadata?.labels?.["app"]}->${o.metadata?.labels?.["app"]}`),
+      update: (o, old) =>
+        mine(o) && events.push(`update:${o.metadata?.name}:${old.metadata?.labels?.["app"]}->${o.metadata?.labels?.["app"]}`),
       delete: (o) => mine(o) && events.push(`delete:${o.metadata?.name}`),
     });
     expect(inf.hasSynced()).toBe(false);
@@ -79,17 +93,31 @@ describe("Informer against a real API server", () => {
     const owner = await kube.apply<KubernetesObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owner", namespace: ns } });
     const own = new RecordingSink();
     const owners = new RecordingSink();
-    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "Secret", namespace: ns, indexers: { owner: controllerUIDIndex } });
+    const inf = new Informer<KubernetesObject>({
+      kube,
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: ns,
+      indexers: { owner: controllerUIDIndex },
+    });
     informers.push(inf);
     enqueueOwn(inf, own);
     enqueueControllerOwner(inf, owners, { apiVersion: "v1", kind: "ConfigMap" });
     await inf.start();
     await inf.waitForSync();
-    await kube.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "child", namespace: ns, ownerReferences: [controllerRef(owner)] } });
+    await kube.apply({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "child", namespace: ns, ownerReferences: [controllerRef(owner)] },
+    });
     // Controlled by another kind (a real object, or the garbage collector would delete the Secret):
     // must not map to a ConfigMap key.
     const sa = await kube.apply<KubernetesObject>({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "owner", namespace: ns } });
-    await kube.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "foreign", namespace: ns, ownerReferences: [controllerRef(sa)] } });
+    await kube.apply({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "foreign", namespace: ns, ownerReferences: [controllerRef(sa)] },
+    });
     await waitFor(() => inf.get(ns, "foreign") && inf.get(ns, "child"));
     expect(own.keys).toEqual(expect.arrayContaining([`${ns}/child`, `${ns}/foreign`]));
     expect(owners.keys).toEqual([`${ns}/owner`]);
@@ -97,8 +125,16 @@ describe("Informer against a real API server", () => {
   });
 
   it("pages through large lists", async () => {
-    for (let i = 0; i < 7; i++) await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `page-${i}`, namespace: ns, labels: { paged: "yes" } } });
-    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "paged=yes", pageSize: 2 });
+    for (let i = 0; i < 7; i++)
+      await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `page-${i}`, namespace: ns, labels: { paged: "yes" } } });
+    const inf = new Informer<KubernetesObject>({
+      kube,
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ns,
+      labelSelector: "paged=yes",
+      pageSize: 2,
+    });
     informers.push(inf);
     await inf.start();
     await inf.waitForSync();
@@ -107,7 +143,14 @@ describe("Informer against a real API server", () => {
 
   it("replays cached objects to handlers every resyncMs", async () => {
     const sink = new RecordingSink();
-    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "app=x", resyncMs: 100 });
+    const inf = new Informer<KubernetesObject>({
+      kube,
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ns,
+      labelSelector: "app=x",
+      resyncMs: 100,
+    });
     informers.push(inf);
     enqueueOwn(inf, sink);
     await inf.start();
@@ -163,10 +206,21 @@ describe("Informer against a real API server", () => {
 
   it("watches again from the last resourceVersion when the server ends the stream, without listing again", async () => {
     await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "rewatch-0", namespace: ns, labels: { rewatch: "yes" } } });
-    const inf = new Informer<KubernetesObject>({ kube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, labelSelector: "rewatch=yes", watchTimeoutSeconds: 1 });
+    const inf = new Informer<KubernetesObject>({
+      kube,
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ns,
+      labelSelector: "rewatch=yes",
+      watchTimeoutSeconds: 1,
+    });
     informers.push(inf);
     const seen: string[] = [];
-    inf.addHandler({ add: (o) => seen.push(`add:${o.metadata?.name}`), update: (o) => seen.push(`update:${o.metadata?.name}`), delete: (o) => seen.push(`delete:${o.metadata?.name}`) });
+    inf.addHandler({
+      add: (o) => seen.push(`add:${o.metadata?.name}`),
+      update: (o) => seen.push(`update:${o.metadata?.name}`),
+      delete: (o) => seen.push(`delete:${o.metadata?.name}`),
+    });
     await inf.start();
     await inf.waitForSync();
     const rv0 = inf.stats().resourceVersion;
@@ -185,7 +239,14 @@ describe("Informer against a real API server", () => {
   it("restarts with backoff after a non-410 error and syncs once the error clears", async () => {
     // alice has no RBAC grants: every list fails with 403 until we grant her read access.
     const aliceKube = new Kube(userKubeConfig("alice"));
-    const inf = new Informer<KubernetesObject>({ kube: aliceKube, apiVersion: "v1", kind: "ConfigMap", namespace: ns, restartBaseMs: 50, restartMaxMs: 200 });
+    const inf = new Informer<KubernetesObject>({
+      kube: aliceKube,
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: ns,
+      restartBaseMs: 50,
+      restartMaxMs: 200,
+    });
     informers.push(inf);
     await inf.start();
     await waitFor(() => inf.stats().restarts >= 2, { message: "restarts after 403" });

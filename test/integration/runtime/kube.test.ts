@@ -1,6 +1,14 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AlreadyExistsError, ApiError, BadRequestError, ConflictError, InvalidError, NotFoundError, ignoreNotFound } from "../../../src/runtime/errors.js";
+import {
+  AlreadyExistsError,
+  ApiError,
+  BadRequestError,
+  ConflictError,
+  InvalidError,
+  NotFoundError,
+  ignoreNotFound,
+} from "../../../src/runtime/errors.js";
 import { FIELD_MANAGER, Kube } from "../../../src/runtime/kube.js";
 import { freshNamespace, testKube, waitFor } from "../harness/cluster.js";
 
@@ -76,20 +84,36 @@ describe("Kube adapter against a real API server", () => {
 
   it("force-applies over a field another manager owns", async () => {
     await kube.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "contested", namespace: ns }, data: { k: "theirs" } });
-    const res = await kube.apply<ManagedObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "contested", namespace: ns }, data: { k: "ours" } });
+    const res = await kube.apply<ManagedObject>({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "contested", namespace: ns },
+      data: { k: "ours" },
+    });
     expect(res.data?.["k"]).toBe("ours");
   });
 
   it("rejects unknown fields (fieldValidation=Strict) with an error naming the field", async () => {
     const err = await kube
-      .apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "strict", namespace: ns }, data: { a: "1" }, bogusField: true } as KubernetesObject)
+      .apply({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "strict", namespace: ns },
+        data: { a: "1" },
+        bogusField: true,
+      } as KubernetesObject)
       .catch((e: unknown) => e);
     // For apply, kube-apiserver 1.32 reports this as a 500 "field not declared in schema" naming it.
     expect(err).toBeInstanceOf(ApiError);
     expect(String((err as Error).message)).toMatch(/bogusField/);
     // For create/update, strict decoding fails with 400 BadRequest naming the field.
     const created = await kube
-      .create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "strict-create", namespace: ns }, bogusField: true } as KubernetesObject)
+      .create({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "strict-create", namespace: ns },
+        bogusField: true,
+      } as KubernetesObject)
       .catch((e: unknown) => e);
     expect(created).toBeInstanceOf(BadRequestError);
     expect(String((created as Error).message)).toMatch(/unknown field "bogusField"/);
@@ -104,7 +128,9 @@ describe("Kube adapter against a real API server", () => {
     await kube.create(cm);
     await expect(kube.create(cm)).rejects.toBeInstanceOf(AlreadyExistsError);
 
-    const invalid = await kube.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "Not_A_Valid_Name", namespace: ns } }).catch((e: unknown) => e);
+    const invalid = await kube
+      .create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "Not_A_Valid_Name", namespace: ns } })
+      .catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(InvalidError);
     expect((invalid as InvalidError).causes.map((c) => c.field)).toContain("metadata.name");
     expect((invalid as InvalidError).fieldMessage()).toMatch(/metadata\.name/);
@@ -113,9 +139,14 @@ describe("Kube adapter against a real API server", () => {
   it("deletes with uid and resourceVersion preconditions", async () => {
     const created = await kube.create<ManagedObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "precond", namespace: ns } });
     const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "precond" };
-    await expect(kube.delete(ref, { preconditions: { uid: "00000000-0000-0000-0000-000000000000" } })).rejects.toBeInstanceOf(ConflictError);
+    await expect(kube.delete(ref, { preconditions: { uid: "00000000-0000-0000-0000-000000000000" } })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     await expect(kube.delete(ref, { preconditions: { resourceVersion: "1" } })).rejects.toBeInstanceOf(ConflictError);
-    await kube.delete(ref, { preconditions: { uid: created.metadata?.uid, resourceVersion: created.metadata?.resourceVersion }, propagationPolicy: "Background" });
+    await kube.delete(ref, {
+      preconditions: { uid: created.metadata?.uid, resourceVersion: created.metadata?.resourceVersion },
+      propagationPolicy: "Background",
+    });
     await expect(kube.get(ref)).rejects.toBeInstanceOf(NotFoundError);
     await expect(kube.delete(ref)).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -123,10 +154,14 @@ describe("Kube adapter against a real API server", () => {
   it("honours the caller's abort signal and its own request timeout", async () => {
     const ctl = new AbortController();
     ctl.abort(new Error("caller gave up"));
-    await expect(kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "ssa" }, { signal: ctl.signal })).rejects.toThrow(/caller gave up/);
+    await expect(kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "ssa" }, { signal: ctl.signal })).rejects.toThrow(
+      /caller gave up/,
+    );
     // A watch on a quiet collection never completes on its own: the request timeout must end it.
     const impatient = new Kube(kube.kc, { requestTimeoutMs: 300 });
-    await expect(impatient.request("GET", `/api/v1/namespaces/${ns}/podtemplates`, { query: { watch: "true", timeoutSeconds: 30 } })).rejects.toThrow(/timed out/);
+    await expect(
+      impatient.request("GET", `/api/v1/namespaces/${ns}/podtemplates`, { query: { watch: "true", timeoutSeconds: 30 } }),
+    ).rejects.toThrow(/timed out/);
   });
 
   it("lists with a label selector", async () => {
@@ -154,10 +189,19 @@ describe("Kube adapter against a real API server", () => {
     const w = await waitFor(() => kube.apply<ManagedObject>({ ...gvk, metadata: { name: "w1", namespace: ns }, spec: { size: 2 } }));
     expect(w.spec).toEqual({ size: 2 });
     // Status sent to the main resource is ignored by the API server...
-    const viaMain = await kube.apply<ManagedObject>({ ...gvk, metadata: { name: "w1", namespace: ns }, spec: { size: 2 }, status: { phase: "Ignored" } });
+    const viaMain = await kube.apply<ManagedObject>({
+      ...gvk,
+      metadata: { name: "w1", namespace: ns },
+      spec: { size: 2 },
+      status: { phase: "Ignored" },
+    });
     expect(viaMain.status).toBeUndefined();
     // ...and lands through /status.
-    const st = await kube.applyStatus<ManagedObject>({ ...gvk, metadata: { name: "w1", namespace: ns }, status: { phase: "Ready", conditions: [{ type: "Ready", status: "True", reason: "Done" }] } });
+    const st = await kube.applyStatus<ManagedObject>({
+      ...gvk,
+      metadata: { name: "w1", namespace: ns },
+      status: { phase: "Ready", conditions: [{ type: "Ready", status: "True", reason: "Done" }] },
+    });
     expect(st.status?.["phase"]).toBe("Ready");
     expect(st.spec).toEqual({ size: 2 });
     const entries = st.metadata?.managedFields?.map((f) => `${f.manager}/${f.operation}/${f.subresource ?? ""}`) ?? [];

@@ -101,7 +101,16 @@ describe("LeaderElector on a coordination.k8s.io/v1 Lease", () => {
     await leases.replaceNamespacedLease({
       name: "stolen",
       namespace: ns,
-      body: { ...lease, spec: { holderIdentity: "intruder", leaseDurationSeconds: 3600, renewTime: new V1MicroTime(), acquireTime: new V1MicroTime(), leaseTransitions: 7 } },
+      body: {
+        ...lease,
+        spec: {
+          holderIdentity: "intruder",
+          leaseDurationSeconds: 3600,
+          renewTime: new V1MicroTime(),
+          acquireTime: new V1MicroTime(),
+          leaseTransitions: 7,
+        },
+      },
     });
     expect(await a.outcome).toBe("lost");
     expect(a.signal?.aborted).toBe(true);

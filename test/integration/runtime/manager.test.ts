@@ -64,7 +64,12 @@ describe("Manager", () => {
     mgr.addInformer(sources);
     mgr.addInformer(copies);
     mgr.addController(c);
-    await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "s1", namespace: ns, labels: { role: "source" } }, data: { k: "v" } });
+    await kube.apply({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "s1", namespace: ns, labels: { role: "source" } },
+      data: { k: "v" },
+    });
 
     const done = mgr.start();
     const addr = await mgr.listening();
@@ -77,10 +82,17 @@ describe("Manager", () => {
     expect(copy.data).toEqual({ k: "v" });
 
     // Drift on the child maps back to the owner's key and is corrected.
-    await kube.patch({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "s1-copy" }, { data: { k: "drifted" } }, { type: "merge" });
-    await waitFor(async () => (await kube.get<CM>({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "s1-copy" })).data?.["k"] === "v", {
-      message: "drift corrected",
-    });
+    await kube.patch(
+      { apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "s1-copy" },
+      { data: { k: "drifted" } },
+      { type: "merge" },
+    );
+    await waitFor(
+      async () => (await kube.get<CM>({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "s1-copy" })).data?.["k"] === "v",
+      {
+        message: "drift corrected",
+      },
+    );
 
     const metrics = await get(port, "/metrics");
     expect(metrics.status).toBe(200);
@@ -95,10 +107,22 @@ describe("Manager", () => {
   });
 
   it("with leader election only the leader reconciles; the standby is ready and takes over after a graceful stop", async () => {
-    const le = { kc: testKubeConfig(), namespace: ns, name: "copy-leader", leaseDurationMs: 5_000, renewDeadlineMs: 3_500, retryPeriodMs: 500 };
+    const le = {
+      kc: testKubeConfig(),
+      namespace: ns,
+      name: "copy-leader",
+      leaseDurationMs: 5_000,
+      renewDeadlineMs: 3_500,
+      retryPeriodMs: 500,
+    };
     const mk = (id: string) => {
       const registry = new Registry();
-      const mgr = new Manager({ registry, healthServer: { host: "127.0.0.1", port: 0 }, leaderElection: { ...le, identity: id }, shutdownTimeoutMs: 5_000 });
+      const mgr = new Manager({
+        registry,
+        healthServer: { host: "127.0.0.1", port: 0 },
+        leaderElection: { ...le, identity: id },
+        shutdownTimeoutMs: 5_000,
+      });
       const ctl = copyController(ns, registry, `copy-${id}`);
       mgr.addInformer(ctl.sources);
       mgr.addInformer(ctl.copies);
@@ -113,7 +137,12 @@ describe("Manager", () => {
     await waitFor(async () => (await get(bPort, "/readyz")).status === 200, { message: "standby ready" });
     expect(b.mgr.elector?.isLeader()).toBe(false);
 
-    await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "s2", namespace: ns, labels: { role: "source" } }, data: { x: "1" } });
+    await kube.apply({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "s2", namespace: ns, labels: { role: "source" } },
+      data: { x: "1" },
+    });
     await waitFor(() => kube.getOrUndefined({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "s2-copy" }));
     expect(a.ctl.reconciled).toContain(`${ns}/s2`);
     expect(b.ctl.reconciled).toEqual([]);
@@ -129,7 +158,15 @@ describe("Manager", () => {
     const mgr = new Manager({
       registry,
       healthServer: { host: "127.0.0.1", port: 0 },
-      leaderElection: { kc: testKubeConfig(), namespace: ns, name: "lost-leader", identity: "me", leaseDurationMs: 5_000, renewDeadlineMs: 3_500, retryPeriodMs: 500 },
+      leaderElection: {
+        kc: testKubeConfig(),
+        namespace: ns,
+        name: "lost-leader",
+        identity: "me",
+        leaseDurationMs: 5_000,
+        renewDeadlineMs: 3_500,
+        retryPeriodMs: 500,
+      },
     });
     const ctl = copyController(ns, registry, "copy-lost");
     mgr.addInformer(ctl.sources);
@@ -145,7 +182,16 @@ describe("Manager", () => {
     await leases.replaceNamespacedLease({
       name: "lost-leader",
       namespace: ns,
-      body: { ...lease, spec: { holderIdentity: "usurper", leaseDurationSeconds: 3600, renewTime: new V1MicroTime(), acquireTime: new V1MicroTime(), leaseTransitions: 1 } },
+      body: {
+        ...lease,
+        spec: {
+          holderIdentity: "usurper",
+          leaseDurationSeconds: 3600,
+          renewTime: new V1MicroTime(),
+          acquireTime: new V1MicroTime(),
+          leaseTransitions: 1,
+        },
+      },
     });
     expect(await outcome).toBe("lost");
     expect(mgr.isReady()).toBe(false);

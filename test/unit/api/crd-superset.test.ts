@@ -71,16 +71,9 @@ describe("compareSchemas", () => {
   });
 
   it("reports int-or-string, preserve-unknown-fields and embedded-resource mismatches", () => {
-    expect(ids({ "x-kubernetes-int-or-string": true }, { type: "string" })).toEqual([
-      "K . type",
-      "K . x-kubernetes-int-or-string",
-    ]);
-    expect(ids(obj({}), obj({}, { "x-kubernetes-preserve-unknown-fields": true }))).toEqual([
-      "K . x-kubernetes-preserve-unknown-fields",
-    ]);
-    expect(ids(obj({}, { "x-kubernetes-embedded-resource": true }), obj({}))).toEqual([
-      "K . x-kubernetes-embedded-resource",
-    ]);
+    expect(ids({ "x-kubernetes-int-or-string": true }, { type: "string" })).toEqual(["K . type", "K . x-kubernetes-int-or-string"]);
+    expect(ids(obj({}), obj({}, { "x-kubernetes-preserve-unknown-fields": true }))).toEqual(["K . x-kubernetes-preserve-unknown-fields"]);
+    expect(ids(obj({}, { "x-kubernetes-embedded-resource": true }), obj({}))).toEqual(["K . x-kubernetes-embedded-resource"]);
   });
 
   it("reports CEL rules only one side has", () => {
@@ -92,7 +85,10 @@ describe("compareSchemas", () => {
   });
 
   it("walks items and additionalProperties", () => {
-    const u = obj({ l: { type: "array", items: obj({ x: { type: "string" } }) }, m: { type: "object", additionalProperties: { type: "string" } } });
+    const u = obj({
+      l: { type: "array", items: obj({ x: { type: "string" } }) },
+      m: { type: "object", additionalProperties: { type: "string" } },
+    });
     const o = obj({ l: { type: "array", items: obj({}) }, m: { type: "object", additionalProperties: { type: "string", maxLength: 1 } } });
     expect(ids(u, o)).toEqual(["K .l[*].x missing", "K .m{*} maxLength"]);
   });

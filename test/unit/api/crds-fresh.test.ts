@@ -8,10 +8,10 @@ describe("generated CRDs in crds/", () => {
   const expected = renderCrdFiles();
 
   it("has exactly one file per kind", () => {
-    const onDisk = readdirSync(CRD_DIR).filter((f) => f.endsWith(".yaml")).sort();
-    expect(onDisk, "crds/ does not match the kinds in src/api; run `npm run gen:crds`").toEqual(
-      [...expected.keys()].sort(),
-    );
+    const onDisk = readdirSync(CRD_DIR)
+      .filter((f) => f.endsWith(".yaml"))
+      .sort();
+    expect(onDisk, "crds/ does not match the kinds in src/api; run `npm run gen:crds`").toEqual([...expected.keys()].sort());
   });
 
   for (const [name, text] of expected) {

@@ -120,9 +120,7 @@ describe("defaults", () => {
 describe("invalid objects are rejected, naming the field", () => {
   it("bad operatingMode enum", () => {
     const s = minimalSandbox();
-    expect(issuePaths(SandboxSchema, { ...s, spec: { ...s.spec, operatingMode: "Paused" } })).toEqual([
-      "spec.operatingMode",
-    ]);
+    expect(issuePaths(SandboxSchema, { ...s, spec: { ...s.spec, operatingMode: "Paused" } })).toEqual(["spec.operatingMode"]);
   });
 
   it("bad shutdownPolicy and non-date shutdownTime", () => {
@@ -136,9 +134,7 @@ describe("invalid objects are rejected, naming the field", () => {
 
   it("missing containers in the pod spec", () => {
     const s = minimalSandbox();
-    expect(issuePaths(SandboxSchema, { ...s, spec: { podTemplate: { spec: {} } } })).toEqual([
-      "spec.podTemplate.spec.containers",
-    ]);
+    expect(issuePaths(SandboxSchema, { ...s, spec: { podTemplate: { spec: {} } } })).toEqual(["spec.podTemplate.spec.containers"]);
   });
 
   it("wrong types deep in the pod spec", () => {
@@ -237,9 +233,7 @@ describe("invalid objects are rejected, naming the field", () => {
   });
 
   it("wrong apiVersion or kind", () => {
-    expect(issuePaths(SandboxSchema, { ...minimalSandbox(), apiVersion: "agents.x-k8s.io/v1alpha1" })).toEqual([
-      "apiVersion",
-    ]);
+    expect(issuePaths(SandboxSchema, { ...minimalSandbox(), apiVersion: "agents.x-k8s.io/v1alpha1" })).toEqual(["apiVersion"]);
     expect(issuePaths(SandboxSchema, { ...minimalSandbox(), kind: "Pod" })).toEqual(["kind"]);
   });
 

@@ -5,15 +5,11 @@ import { EMBEDDED_TYPE_MARKER, intOrString, quantity } from "../../../src/api/in
 
 describe("structural post-pass", () => {
   it("rejects $ref and names the path", () => {
-    expect(() => toStructural({ type: "object", properties: { a: { $ref: "#/x" } } })).toThrow(
-      /<root>\.a: "\$ref" cannot be expressed/,
-    );
+    expect(() => toStructural({ type: "object", properties: { a: { $ref: "#/x" } } })).toThrow(/<root>\.a: "\$ref" cannot be expressed/);
   });
 
   it("rejects patternProperties", () => {
-    expect(() => toStructural({ type: "object", patternProperties: { "^x": { type: "string" } } })).toThrow(
-      StructuralSchemaError,
-    );
+    expect(() => toStructural({ type: "object", patternProperties: { "^x": { type: "string" } } })).toThrow(StructuralSchemaError);
   });
 
   it("rejects const", () => {
@@ -27,9 +23,7 @@ describe("structural post-pass", () => {
   });
 
   it("rejects uniqueItems: true", () => {
-    expect(() => toStructural({ type: "array", items: { type: "string" }, uniqueItems: true })).toThrow(
-      /uniqueItems/,
-    );
+    expect(() => toStructural({ type: "array", items: { type: "string" }, uniqueItems: true })).toThrow(/uniqueItems/);
   });
 
   it("rejects unions other than int-or-string", () => {
@@ -43,9 +37,9 @@ describe("structural post-pass", () => {
   });
 
   it("rejects properties mixed with additionalProperties", () => {
-    expect(() =>
-      toStructural({ type: "object", properties: { a: { type: "string" } }, additionalProperties: { type: "string" } }),
-    ).toThrow(/mutually exclusive/);
+    expect(() => toStructural({ type: "object", properties: { a: { type: "string" } }, additionalProperties: { type: "string" } })).toThrow(
+      /mutually exclusive/,
+    );
   });
 
   it("refuses what zod itself cannot represent (transform output, cycles)", () => {

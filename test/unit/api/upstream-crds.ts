@@ -31,7 +31,9 @@ function moduleDir(): string {
 export function loadUpstreamCrds(): Map<string, CrdLike> {
   const dir = join(moduleDir(), "k8s/crds");
   const crds = new Map<string, CrdLike>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
       const crd = doc.toJS() as (CrdLike & { kind?: string }) | null;
       if (crd?.kind === "CustomResourceDefinition") crds.set(crd.spec.names.kind, crd);

@@ -27,7 +27,10 @@ const ALLOWED: readonly Allowed[] = [
   newerPodField("*ontainers[*].restartPolicyRules", "restarts a single container depending on its exit code"),
   newerPodField("hostnameOverride", "sets the pod's hostname to an arbitrary value"),
   newerPodField("schedulingGroup", "names the pod group the scheduler places the pod with"),
-  newerPodField("volumes[*].projected.sources[*].podCertificate", "projects a kubelet-managed key and certificate from a PodCertificateRequest"),
+  newerPodField(
+    "volumes[*].projected.sources[*].podCertificate",
+    "projects a kubelet-managed key and certificate from a PodCertificateRequest",
+  ),
   {
     id: "* v1beta1 .spec.podTemplate.spec.volumes[*].ephemeral.volumeClaimTemplate.metadata.* extra",
     reason:

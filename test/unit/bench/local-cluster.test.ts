@@ -51,7 +51,9 @@ describe("bareSpecFrom", () => {
   });
 
   it("refuses a pod whose execution server is not bound to its sandbox, and one without a spec", () => {
-    expect(() => bareSpecFrom({ spec: { containers: [{ name: "main" }] } }, "other", "bare-token")).toThrow(/Sandbox other has no execution server bound/);
+    expect(() => bareSpecFrom({ spec: { containers: [{ name: "main" }] } }, "other", "bare-token")).toThrow(
+      /Sandbox other has no execution server bound/,
+    );
     expect(() => bareSpecFrom({}, "proto", "bare-token")).toThrow(/no spec/);
   });
 });

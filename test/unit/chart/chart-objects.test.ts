@@ -203,13 +203,16 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     // Bring-your-own Secret: nothing generated, the Deployment points at it.
     const byo = renderChart(helmPath, { set: { "router.signingKey.existingSecret": "mine" } });
     expect(byo.filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([KEY_SECRET]);
-    expect(onlyContainer(deployment(byo, ROUTER)).env?.find((e) => e.name === "ROUTER_SIGNING_KEY")?.valueFrom?.secretKeyRef?.name).toBe("mine");
+    expect(onlyContainer(deployment(byo, ROUTER)).env?.find((e) => e.name === "ROUTER_SIGNING_KEY")?.valueFrom?.secretKeyRef?.name).toBe(
+      "mine",
+    );
   });
 
   it("generates one execution-server token key pair: the router mounts only the private key, the operator only the public one, and they match", () => {
     const secret = find(objects, "Secret", KEY_SECRET) as unknown as { data: Record<string, string> };
     expect(Object.keys(secret.data).sort()).toEqual(["signing-key.pem", "verify-key.pem"]);
-    const mounted = (name: string) => deployment(objects, name).spec?.template.spec?.volumes?.find((v) => v.name === "execd-token-key")?.secret;
+    const mounted = (name: string) =>
+      deployment(objects, name).spec?.template.spec?.volumes?.find((v) => v.name === "execd-token-key")?.secret;
     expect(mounted(ROUTER)).toMatchObject({ secretName: KEY_SECRET, items: [{ key: "signing-key.pem", path: "signing-key.pem" }] });
     expect(mounted(OPERATOR)).toMatchObject({ secretName: KEY_SECRET, items: [{ key: "verify-key.pem", path: "verify-key.pem" }] });
     const router = parseRouterFlags(withMountedKeys(onlyContainer(deployment(objects, ROUTER)).args?.slice(1) ?? [], objects), {});
@@ -220,7 +223,9 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     const byo = renderChart(helmPath, { set: { "execd.tokenKey.existingSecret": "my-key" } });
     expect(byo.some((o) => o.kind === "Secret" && o.metadata.name === KEY_SECRET)).toBe(false);
     for (const name of [ROUTER, OPERATOR]) {
-      expect(deployment(byo, name).spec?.template.spec?.volumes?.find((v) => v.name === "execd-token-key")?.secret?.secretName).toBe("my-key");
+      expect(deployment(byo, name).spec?.template.spec?.volumes?.find((v) => v.name === "execd-token-key")?.secret?.secretName).toBe(
+        "my-key",
+      );
     }
   });
 
@@ -239,7 +244,9 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     expect(svc.spec?.type).toBe("ClusterIP");
     expect(svc.spec?.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
     expect(svc.spec?.selector).toEqual(deployment(objects, ROUTER).spec?.selector.matchLabels);
-    const lb = renderChart(helmPath, { set: { "router.service.type": "LoadBalancer", "router.service.loadBalancerSourceRanges[0]": "10.0.0.0/8" } });
+    const lb = renderChart(helmPath, {
+      set: { "router.service.type": "LoadBalancer", "router.service.loadBalancerSourceRanges[0]": "10.0.0.0/8" },
+    });
     const lbSvc = find(lb, "Service", ROUTER_SERVICE) as unknown as V1Service;
     expect(lbSvc.spec?.type).toBe("LoadBalancer");
     expect(lbSvc.spec?.loadBalancerSourceRanges).toEqual(["10.0.0.0/8"]);

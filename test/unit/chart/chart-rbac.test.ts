@@ -32,7 +32,9 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC", () => {
     expect(role.metadata.namespace).toBe("agent-sandbox-system");
     expect(expandRules(rulesOf(role))).toEqual(keys(operatorPermissions(), "release"));
     const renamed = renderChart(helmPath, { set: { "operator.leaderElection.leaseName": "my-lease" } });
-    expect(expandRules(rulesOf(find(renamed, "Role", "agent-sandbox-controller-leader-election")))).toEqual(keys(operatorPermissions("my-lease"), "release"));
+    expect(expandRules(rulesOf(find(renamed, "Role", "agent-sandbox-controller-leader-election")))).toEqual(
+      keys(operatorPermissions("my-lease"), "release"),
+    );
   });
 
   it("gives the router's ClusterRole exactly the declared permissions", () => {
@@ -55,7 +57,11 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC", () => {
       ["RoleBinding", "agent-sandbox-controller-leader-election", "agent-sandbox-controller"],
     ] as const) {
       const b = find(objects, binding, role);
-      expect(b["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: binding === "RoleBinding" ? "Role" : "ClusterRole", name: role });
+      expect(b["roleRef"]).toEqual({
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: binding === "RoleBinding" ? "Role" : "ClusterRole",
+        name: role,
+      });
       expect(b["subjects"]).toEqual([{ kind: "ServiceAccount", name: sa, namespace: "agent-sandbox-system" }]);
     }
   });

@@ -9,8 +9,20 @@ import { helmMissing, helmPath } from "./helm-available.js";
 
 describe.skipIf(helmMissing !== undefined)("chart sources", () => {
   it("passes helm lint --strict, with defaults and with every optional object switched on", () => {
-    for (const extra of [[], ["--set", "runtimeClass.create=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "createNamespace=true"]]) {
-      const r = helm(helmPath, ["lint", CHART, "--strict", "--kube-version", KUBE_VERSION, "--namespace", "agent-sandbox-system", ...extra]);
+    for (const extra of [
+      [],
+      ["--set", "runtimeClass.create=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "createNamespace=true"],
+    ]) {
+      const r = helm(helmPath, [
+        "lint",
+        CHART,
+        "--strict",
+        "--kube-version",
+        KUBE_VERSION,
+        "--namespace",
+        "agent-sandbox-system",
+        ...extra,
+      ]);
       expect(r.stderr + r.stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
@@ -18,8 +30,12 @@ describe.skipIf(helmMissing !== undefined)("chart sources", () => {
   });
 
   it("ships exactly the CRDs that npm run gen:crds writes to crds/ (run npm run render:deploy when this fails)", () => {
-    const generated = readdirSync(join(REPO, "crds")).filter((f) => f.endsWith(".yaml")).sort();
-    const shipped = readdirSync(join(CHART, "crds")).filter((f) => f.endsWith(".yaml")).sort();
+    const generated = readdirSync(join(REPO, "crds"))
+      .filter((f) => f.endsWith(".yaml"))
+      .sort();
+    const shipped = readdirSync(join(CHART, "crds"))
+      .filter((f) => f.endsWith(".yaml"))
+      .sort();
     expect(generated.length).toBe(4);
     expect(shipped).toEqual(generated);
     for (const f of generated) {

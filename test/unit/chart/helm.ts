@@ -34,13 +34,15 @@ export function findHelm(): { path: string } | { missing: string } {
   const bin = /^HELM_BIN=(.*)$/m.exec(paths)?.[1];
   if (!bin) return { missing: "build-cluster-tools.sh paths printed no HELM_BIN" };
   const path = join(bin, "helm");
-  return executable(path)
-    ? { path }
-    : { missing: `helm is not built (${path}); run: bash scripts/lib/build-cluster-tools.sh helm` };
+  return executable(path) ? { path } : { missing: `helm is not built (${path}); run: bash scripts/lib/build-cluster-tools.sh helm` };
 }
 
 export function helm(helmPath: string, args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(helmPath, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HELM_CACHE_HOME: "/tmp/helm-cache", HELM_CONFIG_HOME: "/tmp/helm-config", HELM_DATA_HOME: "/tmp/helm-data" } });
+  const r = spawnSync(helmPath, args, {
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, HELM_CACHE_HOME: "/tmp/helm-cache", HELM_CONFIG_HOME: "/tmp/helm-config", HELM_DATA_HOME: "/tmp/helm-data" },
+  });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -54,7 +56,15 @@ export interface RenderOptions {
 
 /** `helm template` of the chart, parsed into objects. Throws with helm's stderr on failure. */
 export function renderChart(helmPath: string, opts: RenderOptions = {}): K8sObject[] {
-  const args = ["template", opts.release ?? "agent-sandbox", CHART, "--namespace", opts.namespace ?? "agent-sandbox-system", "--kube-version", KUBE_VERSION];
+  const args = [
+    "template",
+    opts.release ?? "agent-sandbox",
+    CHART,
+    "--namespace",
+    opts.namespace ?? "agent-sandbox-system",
+    "--kube-version",
+    KUBE_VERSION,
+  ];
   if (opts.includeCrds) args.push("--include-crds");
   for (const [k, v] of Object.entries(opts.set ?? {})) args.push("--set", `${k}=${String(v)}`);
   for (const t of opts.showOnly ?? []) args.push("--show-only", t);
@@ -75,6 +85,7 @@ export function parseManifests(text: string): K8sObject[] {
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
-  if (!o) throw new Error(`no ${kind} ${name} in the rendered chart; have: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
+  if (!o)
+    throw new Error(`no ${kind} ${name} in the rendered chart; have: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
   return o;
 }

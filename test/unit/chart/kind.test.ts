@@ -50,7 +50,9 @@ describe("Kind cluster recipe", () => {
     const text = readFileSync(script, "utf8");
     expect(text).toMatch(/containerd\.runtimes\.runsc\]\n\s+runtime_type = "io\.containerd\.runsc\.v1"/);
     expect(text).toMatch(/kind: RuntimeClass\nmetadata:\n\s+name: gvisor\nhandler: runsc/);
-    const values = parse(readFileSync(join(REPO, "charts/agent-sandbox/values.yaml"), "utf8")) as { sandboxDefaults: { runtimeClassName: string } };
+    const values = parse(readFileSync(join(REPO, "charts/agent-sandbox/values.yaml"), "utf8")) as {
+      sandboxDefaults: { runtimeClassName: string };
+    };
     expect(values.sandboxDefaults.runtimeClassName).toBe("gvisor");
   });
 });

@@ -2,7 +2,14 @@
 // test/integration/router/sandboxctl.test.ts.
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { ExecutionError, ForbiddenError, SandboxExpiredError, SandboxNotFoundError, TimeoutError, UnauthorizedError } from "../../../src/client/errors.js";
+import {
+  ExecutionError,
+  ForbiddenError,
+  SandboxExpiredError,
+  SandboxNotFoundError,
+  TimeoutError,
+  UnauthorizedError,
+} from "../../../src/client/errors.js";
 import { ExitCode, exitCodeOf, UsageError } from "../../../src/cli/exit-codes.js";
 import { humanDuration, render, until } from "../../../src/cli/output.js";
 import { parseRemote } from "../../../src/cli/remote-path.js";

@@ -58,7 +58,10 @@ describe("ndjson", () => {
     });
     const events = [];
     for await (const e of ndjson(raw)) events.push(e);
-    expect(events).toEqual([{ type: "stdout", text: "héllo" }, { type: "summary", exitCode: 0 }]);
+    expect(events).toEqual([
+      { type: "stdout", text: "héllo" },
+      { type: "summary", exitCode: 0 },
+    ]);
     const simple = [];
     for await (const e of ndjson(streamOf(['{"a":1}\n{"b"', ":2}\n"]))) simple.push(e);
     expect(simple).toEqual([{ a: 1 }, { b: 2 }]);

@@ -28,7 +28,11 @@ describe("httpRequest", () => {
       res.writeHead(201, "Made", { "content-type": "application/json", "x-seen": String(req.headers["x-custom"]) });
       res.end(JSON.stringify({ method: req.method, length: req.headers["content-length"], body: body.toString() }));
     });
-    const res = await httpRequest(`${base}/echo?q=1`, { method: "POST", headers: { "x-custom": "yes", "content-type": "text/plain" }, body: "héllo" });
+    const res = await httpRequest(`${base}/echo?q=1`, {
+      method: "POST",
+      headers: { "x-custom": "yes", "content-type": "text/plain" },
+      body: "héllo",
+    });
     expect(res.status).toBe(201);
     expect(res.statusText).toBe("Made");
     expect(res.ok).toBe(true);

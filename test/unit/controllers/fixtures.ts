@@ -71,10 +71,7 @@ export function makeSandbox(o: SandboxOverrides = {}): Named<ReturnType<typeof S
   return parsed as Named<typeof parsed>;
 }
 
-export function makeTemplate(
-  spec: Partial<SandboxTemplateInput["spec"]> = {},
-  name = "tmpl",
-): Named<SandboxTemplate> {
+export function makeTemplate(spec: Partial<SandboxTemplateInput["spec"]> = {}, name = "tmpl"): Named<SandboxTemplate> {
   const parsed = SandboxTemplateSchema.parse({
     apiVersion: "extensions.agents.x-k8s.io/v1beta1",
     kind: "SandboxTemplate",

@@ -30,7 +30,13 @@ const report = JSON.stringify([
         RunTime: 5_000_000_000,
         Failure: { Message: "A suite timeout occurred" },
       },
-      { ContainerHierarchyTexts: null, LeafNodeType: "ReportAfterSuite", LeafNodeText: "Kubernetes e2e JUnit report", State: "passed", RunTime: 1000 },
+      {
+        ContainerHierarchyTexts: null,
+        LeafNodeType: "ReportAfterSuite",
+        LeafNodeText: "Kubernetes e2e JUnit report",
+        State: "passed",
+        RunTime: 1000,
+      },
       {
         ContainerHierarchyTexts: ["[sig-network] Netpol [LinuxOnly]"],
         LeafNodeType: "It",
@@ -74,7 +80,13 @@ describe("parseGinkgoReport", () => {
 describe("comparisonTable", () => {
   it("puts each enforcer's outcome side by side and marks specs an enforcer did not run", () => {
     const lines = comparisonTable([
-      { enforcer: "ours", specs: [{ name: "b spec", outcome: "passed", seconds: 2 }, { name: "a spec", outcome: "failed", seconds: 3 }] },
+      {
+        enforcer: "ours",
+        specs: [
+          { name: "b spec", outcome: "passed", seconds: 2 },
+          { name: "a spec", outcome: "failed", seconds: 3 },
+        ],
+      },
       { enforcer: "theirs", specs: [{ name: "a spec", outcome: "passed", seconds: 4 }] },
     ]);
     expect(lines).toEqual([

@@ -9,11 +9,20 @@ import { parseOperatorFlags } from "../../../src/operator/flags.js";
 
 describe("operator flags: leader election timings", () => {
   it("defaults to client-go's 15s/10s/2s", () => {
-    expect(parseOperatorFlags([]).leaderElectionTimings).toEqual({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
+    expect(parseOperatorFlags([]).leaderElectionTimings).toEqual({
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
   });
 
   it("accepts seconds, milliseconds and bare seconds", () => {
-    const f = parseOperatorFlags(["--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline", "3000ms", "--leader-elect-retry-period=0.5"]);
+    const f = parseOperatorFlags([
+      "--leader-elect-lease-duration=4s",
+      "--leader-elect-renew-deadline",
+      "3000ms",
+      "--leader-elect-retry-period=0.5",
+    ]);
     expect(f.leaderElectionTimings).toEqual({ leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 });
   });
 
@@ -33,8 +42,14 @@ describe("operator flags: the execution servers' trusted token keys", () => {
     const current = generateKeyPairSync("ed25519");
     const next = generateKeyPairSync("ed25519");
     const file = path.join(dir, "keys.pem");
-    writeFileSync(file, `${current.privateKey.export({ type: "pkcs8", format: "pem" }).toString()}${next.publicKey.export({ type: "spki", format: "pem" }).toString()}`);
-    expect(parseOperatorFlags(["--execd-token-key-file", file]).config.execdTrustedKeys).toEqual([encodePublicKey(current.publicKey), encodePublicKey(next.publicKey)]);
+    writeFileSync(
+      file,
+      `${current.privateKey.export({ type: "pkcs8", format: "pem" }).toString()}${next.publicKey.export({ type: "spki", format: "pem" }).toString()}`,
+    );
+    expect(parseOperatorFlags(["--execd-token-key-file", file]).config.execdTrustedKeys).toEqual([
+      encodePublicKey(current.publicKey),
+      encodePublicKey(next.publicKey),
+    ]);
   });
 
   it("refuse a file without an Ed25519 key, naming it", () => {

@@ -41,7 +41,12 @@ async function routerFor(podPort: number, caches: ReturnType<typeof fakeCaches>)
   const addr = { host: "127.0.0.1", port: podPort };
   const front = await listen((req, res) => {
     const guard = guardCall({ caches, waiter, config }, { namespace: "ns", name: "s", uid: "u1", podIP: "10.0.0.1" }, addr);
-    forward(req, res, { host: addr.host, port: addr.port, path: req.url ?? "/" }, { idleTimeoutMs: 30_000, connectTimeoutMs: 500, signal: guard.signal })
+    forward(
+      req,
+      res,
+      { host: addr.host, port: addr.port, path: req.url ?? "/" },
+      { idleTimeoutMs: 30_000, connectTimeoutMs: 500, signal: guard.signal },
+    )
       .catch((err: unknown) => sendError(res, err instanceof RouterError ? err : new RouterError(500, "internal", String(err))))
       .finally(() => guard.stop());
   });
@@ -56,12 +61,20 @@ describe("a guarded call", () => {
     const url = await routerFor(pod.port, caches);
     const answer = fetch(`${url}/v1/execute`, { method: "POST", body: "{}" });
     await pod.gotCall;
-    caches.sandboxes.put(sandbox("s", { uid: "u1", ready: { status: "False", reason: "PodFailed", message: "Pod failed (Evicted: disk)" } }));
+    caches.sandboxes.put(
+      sandbox("s", { uid: "u1", ready: { status: "False", reason: "PodFailed", message: "Pod failed (Evicted: disk)" } }),
+    );
     // The pod never answers: only the guard can end this call (else the 30 s idle timeout, a 504).
     const res = await answer;
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("2");
-    expect(await res.json()).toEqual({ error: { code: "sandbox_lost", reason: "PodFailed", message: "sandbox s went away during the call: Pod failed (Evicted: disk) (PodFailed)" } });
+    expect(await res.json()).toEqual({
+      error: {
+        code: "sandbox_lost",
+        reason: "PodFailed",
+        message: "sandbox s went away during the call: Pod failed (Evicted: disk) (PodFailed)",
+      },
+    });
   });
 
   it("answers 503 not found when the Sandbox is deleted mid-call", async () => {
@@ -85,7 +98,9 @@ describe("a guarded call", () => {
     });
     const answer = fetch(`${await routerFor(pod.port, caches)}/slow`);
     await new Promise((r) => setTimeout(r, 100));
-    caches.sandboxes.put(sandbox("s", { uid: "u1", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod is Running but not Ready" } }));
+    caches.sandboxes.put(
+      sandbox("s", { uid: "u1", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod is Running but not Ready" } }),
+    );
     // Long enough for the connection check to have come back.
     await new Promise((r) => setTimeout(r, 300));
     finish();
@@ -102,10 +117,17 @@ describe("a guarded call", () => {
     await pod.gotCall;
     // The listener goes, the established connection stays open and silent.
     pod.server.close();
-    caches.sandboxes.put(sandbox("s", { uid: "u1", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod is Running but not Ready (CrashLoopBackOff)" } }));
+    caches.sandboxes.put(
+      sandbox("s", {
+        uid: "u1",
+        ready: { status: "False", reason: "DependenciesNotReady", message: "Pod is Running but not Ready (CrashLoopBackOff)" },
+      }),
+    );
     const res = await answer;
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ error: { code: "sandbox_lost", reason: "DependenciesNotReady", message: expect.stringContaining("CrashLoopBackOff") } });
+    expect(await res.json()).toMatchObject({
+      error: { code: "sandbox_lost", reason: "DependenciesNotReady", message: expect.stringContaining("CrashLoopBackOff") },
+    });
   });
 });
 

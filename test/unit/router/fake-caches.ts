@@ -56,25 +56,58 @@ export function sandbox(name: string, o: SandboxOpts): SandboxObject {
       name,
       namespace: "ns",
       uid: o.uid,
-      ...(o.ownerClaim ? { ownerReferences: [{ apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", name: o.ownerClaim.name, uid: o.ownerClaim.uid, controller: true }] } : {}),
+      ...(o.ownerClaim
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+                kind: "SandboxClaim",
+                name: o.ownerClaim.name,
+                uid: o.ownerClaim.uid,
+                controller: true,
+              },
+            ],
+          }
+        : {}),
       ...(o.deleting ? { deletionTimestamp: new Date("2026-01-01T00:00:00Z") } : {}),
     },
     spec: { podTemplate: { spec: { containers: [] } }, operatingMode: o.suspended ? "Suspended" : "Running" },
     status: {
-      conditions: [{ type: "Ready", status: ready.status, reason: ready.reason, message: ready.message ?? "", lastTransitionTime: "2026-01-01T00:00:00Z" }],
+      conditions: [
+        {
+          type: "Ready",
+          status: ready.status,
+          reason: ready.reason,
+          message: ready.message ?? "",
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
       ...(o.podIPs === undefined ? { podIPs: ["10.0.0.1"] } : o.podIPs.length > 0 ? { podIPs: o.podIPs } : {}),
     },
   } as unknown as SandboxObject;
 }
 
-export function claim(name: string, o: { uid: string; sandboxName?: string; ready?: { status: "True" | "False"; reason: string; message?: string } }): ClaimObject {
+export function claim(
+  name: string,
+  o: { uid: string; sandboxName?: string; ready?: { status: "True" | "False"; reason: string; message?: string } },
+): ClaimObject {
   return {
     apiVersion: "extensions.agents.x-k8s.io/v1beta1",
     kind: "SandboxClaim",
     metadata: { name, namespace: "ns", uid: o.uid },
     spec: { warmPoolRef: { name: "pool" } },
     status: {
-      conditions: o.ready ? [{ type: "Ready", status: o.ready.status, reason: o.ready.reason, message: o.ready.message ?? "", lastTransitionTime: "2026-01-01T00:00:00Z" }] : [],
+      conditions: o.ready
+        ? [
+            {
+              type: "Ready",
+              status: o.ready.status,
+              reason: o.ready.reason,
+              message: o.ready.message ?? "",
+              lastTransitionTime: "2026-01-01T00:00:00Z",
+            },
+          ]
+        : [],
       ...(o.sandboxName ? { sandbox: { name: o.sandboxName } } : {}),
     },
   } as ClaimObject;

@@ -42,7 +42,10 @@ describe("router flags", () => {
 
   it("set how long calls wait for a restarting sandbox and for a connection", () => {
     expect(defaultRouterConfig).toMatchObject({ restartWaitMs: 5000, connectTimeoutMs: 3000 });
-    expect(parseRouterFlags(["--restart-wait", "20000", "--connect-timeout", "500"], {}).config).toMatchObject({ restartWaitMs: 20_000, connectTimeoutMs: 500 });
+    expect(parseRouterFlags(["--restart-wait", "20000", "--connect-timeout", "500"], {}).config).toMatchObject({
+      restartWaitMs: 20_000,
+      connectTimeoutMs: 500,
+    });
     expect(() => parseRouterFlags(["--connect-timeout", "0"], {})).toThrow(/--connect-timeout must be a whole number/);
   });
 

@@ -47,8 +47,24 @@ describe("a claim's token", () => {
     c.sandboxes.put(sandbox("pool-b", { uid: "pool-b-1", ownerClaim: { name: "x", uid: "claim-x-2" } }));
     expect(exec(c, claimToken, "x", true).allowed).toBe(false);
     expect(exec(c, claimToken, "pool-b", true).allowed).toBe(false);
-    expect(scopedAllows(claimToken, { kind: "claim", verb: "get", namespace: "ns", name: "x", target: identityOf(undefined, c.claims.get("ns", "x")) })).toBe(false);
-    expect(scopedAllows(claimToken, { kind: "claim", verb: "delete", namespace: "ns", name: "x", target: identityOf(undefined, c.claims.get("ns", "x")) })).toBe(false);
+    expect(
+      scopedAllows(claimToken, {
+        kind: "claim",
+        verb: "get",
+        namespace: "ns",
+        name: "x",
+        target: identityOf(undefined, c.claims.get("ns", "x")),
+      }),
+    ).toBe(false);
+    expect(
+      scopedAllows(claimToken, {
+        kind: "claim",
+        verb: "delete",
+        namespace: "ns",
+        name: "x",
+        target: identityOf(undefined, c.claims.get("ns", "x")),
+      }),
+    ).toBe(false);
   });
 
   it("keeps working while its claim has no Sandbox yet and after the claim gets a new one", () => {

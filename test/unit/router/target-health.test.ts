@@ -28,7 +28,9 @@ describe("resolution of a sandbox that is not serving", () => {
   });
 
   it("is transient (waited for) while the pod is being created or recreated or a container restarts", () => {
-    expect(resolveOne({ uid: "u", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod does not exist" }, podIPs: [] })).toMatchObject({
+    expect(
+      resolveOne({ uid: "u", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod does not exist" }, podIPs: [] }),
+    ).toMatchObject({
       reason: "DependenciesNotReady",
       message: "sandbox s is not ready: Pod does not exist",
       lasting: false,
@@ -40,7 +42,12 @@ describe("resolution of a sandbox that is not serving", () => {
     const c = fakeCaches();
     c.claims.put(claim("bad", { uid: "c1", ready: { status: "False", reason: "TemplateNotFound", message: "template t not found" } }));
     c.claims.put(claim("new", { uid: "c2", ready: { status: "False", reason: "SandboxMissing" } }));
-    expect(resolveTarget(c, "ns", "bad", NOW)).toMatchObject({ kind: "not-ready", reason: "TemplateNotFound", message: "sandbox bad failed: template t not found", lasting: true });
+    expect(resolveTarget(c, "ns", "bad", NOW)).toMatchObject({
+      kind: "not-ready",
+      reason: "TemplateNotFound",
+      message: "sandbox bad failed: template t not found",
+      lasting: true,
+    });
     expect(resolveTarget(c, "ns", "new", NOW)).toMatchObject({ kind: "not-ready", reason: "SandboxPending", lasting: false });
   });
 
@@ -58,19 +65,30 @@ describe("a call in flight", () => {
   });
 
   it("is lost when the Sandbox is deleted, replaced under its name, being deleted or suspended", () => {
-    expect(callVerdict(undefined, dialled)).toMatchObject({ kind: "lost", reason: "NotFound", message: "sandbox s went away during the call: it was deleted (not found)" });
+    expect(callVerdict(undefined, dialled)).toMatchObject({
+      kind: "lost",
+      reason: "NotFound",
+      message: "sandbox s went away during the call: it was deleted (not found)",
+    });
     expect(callVerdict(sandbox("s", { uid: "u2" }), dialled)).toMatchObject({ kind: "lost", reason: "NotFound" });
     expect(callVerdict(sandbox("s", { uid: "u1", deleting: true }), dialled)).toMatchObject({ kind: "lost", reason: "SandboxDeleting" });
     expect(callVerdict(sandbox("s", { uid: "u1", suspended: true }), dialled)).toMatchObject({ kind: "lost", reason: "SandboxSuspended" });
   });
 
   it("is lost when its pod failed or is gone, naming the Sandbox's Ready reason and message", () => {
-    expect(callVerdict(sandbox("s", { uid: "u1", ready: { status: "False", reason: "PodFailed", message: "Pod failed (Evicted)" } }), dialled)).toEqual({
+    expect(
+      callVerdict(sandbox("s", { uid: "u1", ready: { status: "False", reason: "PodFailed", message: "Pod failed (Evicted)" } }), dialled),
+    ).toEqual({
       kind: "lost",
       reason: "PodFailed",
       message: "sandbox s went away during the call: Pod failed (Evicted)",
     });
-    expect(callVerdict(sandbox("s", { uid: "u1", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod does not exist" }, podIPs: [] }), dialled)).toEqual({
+    expect(
+      callVerdict(
+        sandbox("s", { uid: "u1", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod does not exist" }, podIPs: [] }),
+        dialled,
+      ),
+    ).toEqual({
       kind: "lost",
       reason: "DependenciesNotReady",
       message: "sandbox s went away during the call: its pod at 10.0.0.1 is gone; Pod does not exist",
@@ -80,7 +98,12 @@ describe("a call in flight", () => {
   });
 
   it("is only suspect when the Sandbox turned not Ready on the same pod (a probe may have timed out under load)", () => {
-    expect(callVerdict(sandbox("s", { uid: "u1", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod is Running but not Ready" } }), dialled)).toMatchObject({
+    expect(
+      callVerdict(
+        sandbox("s", { uid: "u1", ready: { status: "False", reason: "DependenciesNotReady", message: "Pod is Running but not Ready" } }),
+        dialled,
+      ),
+    ).toMatchObject({
       kind: "suspect",
       reason: "DependenciesNotReady",
     });

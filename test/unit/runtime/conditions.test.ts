@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { ConditionList, findCondition, isFalse, isTrue, metaTime, removeCondition, setCondition, type Condition } from "../../../src/runtime/conditions.js";
+import {
+  ConditionList,
+  findCondition,
+  isFalse,
+  isTrue,
+  metaTime,
+  removeCondition,
+  setCondition,
+  type Condition,
+} from "../../../src/runtime/conditions.js";
 
 const t0 = new Date("2026-01-01T00:00:00.123Z");
 const t1 = new Date("2026-01-01T00:05:00.000Z");
@@ -8,12 +17,29 @@ describe("setCondition", () => {
   it("adds a new condition stamped with now (whole seconds) and reports a change", () => {
     const r = setCondition(undefined, { type: "Ready", status: "Unknown", reason: "Reconciling", message: "", observedGeneration: 1 }, t0);
     expect(r.changed).toBe(true);
-    expect(r.conditions).toEqual([{ type: "Ready", status: "Unknown", reason: "Reconciling", message: "", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z" }]);
+    expect(r.conditions).toEqual([
+      {
+        type: "Ready",
+        status: "Unknown",
+        reason: "Reconciling",
+        message: "",
+        observedGeneration: 1,
+        lastTransitionTime: "2026-01-01T00:00:00Z",
+      },
+    ]);
   });
 
   it("keeps lastTransitionTime when only reason/message/generation change", () => {
-    const a = setCondition([], { type: "Ready", status: "False", reason: "PodPending", message: "waiting", observedGeneration: 1 }, t0).conditions;
-    const b = setCondition(a, { type: "Ready", status: "False", reason: "PodScheduling", message: "scheduling", observedGeneration: 2 }, t1);
+    const a = setCondition(
+      [],
+      { type: "Ready", status: "False", reason: "PodPending", message: "waiting", observedGeneration: 1 },
+      t0,
+    ).conditions;
+    const b = setCondition(
+      a,
+      { type: "Ready", status: "False", reason: "PodScheduling", message: "scheduling", observedGeneration: 2 },
+      t1,
+    );
     expect(b.changed).toBe(true);
     const c = findCondition(b.conditions, "Ready") as Condition;
     expect(c.lastTransitionTime).toBe("2026-01-01T00:00:00Z");
@@ -38,7 +64,9 @@ describe("setCondition", () => {
   });
 
   it("keeps other conditions and sorts by type; does not mutate the input", () => {
-    const input: Condition[] = [{ type: "Suspended", status: "False", reason: "Running", message: "", lastTransitionTime: "2025-01-01T00:00:00Z" }];
+    const input: Condition[] = [
+      { type: "Suspended", status: "False", reason: "Running", message: "", lastTransitionTime: "2025-01-01T00:00:00Z" },
+    ];
     const frozen = structuredClone(input);
     const r = setCondition(input, { type: "Finished", status: "False", reason: "Running", message: "" }, t0);
     expect(r.conditions.map((c) => c.type)).toEqual(["Finished", "Suspended"]);
@@ -71,7 +99,9 @@ describe("ConditionList", () => {
     list.remove("Ready");
     list.remove("Missing");
     expect(list.changed).toBe(true);
-    expect(list.conditions).toEqual([{ type: "Suspended", status: "False", reason: "NotSuspended", message: "m", lastTransitionTime: metaTime(later) }]);
+    expect(list.conditions).toEqual([
+      { type: "Suspended", status: "False", reason: "NotSuspended", message: "m", lastTransitionTime: metaTime(later) },
+    ]);
   });
 
   it("does not alter the list it started from", () => {

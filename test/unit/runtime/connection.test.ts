@@ -19,7 +19,10 @@ afterEach(() => {
 });
 
 function conn(credential: Credential, over: Partial<ClusterConfig> = {}, tokenRefreshMs?: number): Connection {
-  const c = connect({ source: "test", server: "https://api.example:6443", insecureSkipTLSVerify: false, credential, ...over }, tokenRefreshMs === undefined ? {} : { tokenRefreshMs });
+  const c = connect(
+    { source: "test", server: "https://api.example:6443", insecureSkipTLSVerify: false, credential, ...over },
+    tokenRefreshMs === undefined ? {} : { tokenRefreshMs },
+  );
   open.push(c);
   return c;
 }
@@ -27,7 +30,9 @@ function conn(credential: Credential, over: Partial<ClusterConfig> = {}, tokenRe
 describe("connect", () => {
   it("sends a static token, basic auth and impersonation headers", async () => {
     expect((await conn({ type: "token", token: "abc" }).authorize()).headers).toEqual({ Authorization: "Bearer abc" });
-    expect((await conn({ type: "basic", username: "u", password: "p:w" }).authorize()).headers["Authorization"]).toBe(`Basic ${Buffer.from("u:p:w").toString("base64")}`);
+    expect((await conn({ type: "basic", username: "u", password: "p:w" }).authorize()).headers["Authorization"]).toBe(
+      `Basic ${Buffer.from("u:p:w").toString("base64")}`,
+    );
     const imp = await conn({ type: "none" }, { impersonateUser: "alice", impersonateGroups: ["a", "b"] }).authorize();
     expect(imp.headers).toEqual({ "Impersonate-User": "alice", "Impersonate-Group": ["a", "b"] });
   });
@@ -56,7 +61,9 @@ describe("connect", () => {
     expect((await c.authorize()).headers["Authorization"]).toBe("Bearer kept");
     writeFileSync(file, "");
     expect((await c.authorize()).headers["Authorization"]).toBe("Bearer kept");
-    await expect(conn({ type: "tokenFile", path: path.join(dir, "missing") }).authorize()).rejects.toThrow(/cannot read the token file .*missing/);
+    await expect(conn({ type: "tokenFile", path: path.join(dir, "missing") }).authorize()).rejects.toThrow(
+      /cannot read the token file .*missing/,
+    );
   });
 
   it("runs an exec plugin once and again after a 401", async () => {
@@ -66,7 +73,10 @@ describe("connect", () => {
       `#!/bin/sh\necho run >> "${dir}/count"\nn=$(wc -l < "${dir}/count" | tr -d ' ')\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"exec-%s"}}' "$n"\n`,
     );
     chmodSync(script, 0o755);
-    const c = conn({ type: "exec", exec: { command: script, args: [], env: [], apiVersion: "client.authentication.k8s.io/v1", provideClusterInfo: false } });
+    const c = conn({
+      type: "exec",
+      exec: { command: script, args: [], env: [], apiVersion: "client.authentication.k8s.io/v1", provideClusterInfo: false },
+    });
     expect((await c.authorize()).headers["Authorization"]).toBe("Bearer exec-1");
     expect((await c.authorize()).headers["Authorization"]).toBe("Bearer exec-1");
     c.unauthorized();
@@ -82,6 +92,13 @@ describe("connect", () => {
     expect(a.agent).toBe(b.agent);
     expect(a.agent).toBeInstanceOf(https.Agent);
     const o = (a.agent as https.Agent).options;
-    expect(o).toMatchObject({ keepAlive: true, ca, servername: "kubernetes.default", cert: cert.cert, key: cert.key, rejectUnauthorized: false });
+    expect(o).toMatchObject({
+      keepAlive: true,
+      ca,
+      servername: "kubernetes.default",
+      cert: cert.cert,
+      key: cert.key,
+      rejectUnauthorized: false,
+    });
   });
 });

@@ -50,7 +50,15 @@ describe("ExecCredentialSource", () => {
     expect(JSON.parse(readFileSync(path.join(dir, "info"), "utf8"))).toEqual({
       apiVersion: V1,
       kind: "ExecCredential",
-      spec: { interactive: false, cluster: { server: cluster.server, "tls-server-name": "kube", "insecure-skip-tls-verify": false, "certificate-authority-data": Buffer.from("CA").toString("base64") } },
+      spec: {
+        interactive: false,
+        cluster: {
+          server: cluster.server,
+          "tls-server-name": "kube",
+          "insecure-skip-tls-verify": false,
+          "certificate-authority-data": Buffer.from("CA").toString("base64"),
+        },
+      },
     });
   });
 
@@ -83,21 +91,30 @@ describe("ExecCredentialSource", () => {
   });
 
   it("reports a failing, missing or garbled plugin by name, with its stderr and install hint", async () => {
-    await expect(new ExecCredentialSource(config({ FAIL: "1" }), cluster).get()).rejects.toThrow(/plugin "\.\/plugin\.sh" failed \(exit code 3\): credentials expired, run gcloud auth login/);
-    await expect(new ExecCredentialSource(config({}, { command: "no-such-plugin-xyz", installHint: "Install it with gcloud components install" }), cluster).get()).rejects.toThrow(
-      /"no-such-plugin-xyz" was not found: Install it with gcloud/,
+    await expect(new ExecCredentialSource(config({ FAIL: "1" }), cluster).get()).rejects.toThrow(
+      /plugin "\.\/plugin\.sh" failed \(exit code 3\): credentials expired, run gcloud auth login/,
     );
+    await expect(
+      new ExecCredentialSource(
+        config({}, { command: "no-such-plugin-xyz", installHint: "Install it with gcloud components install" }),
+        cluster,
+      ).get(),
+    ).rejects.toThrow(/"no-such-plugin-xyz" was not found: Install it with gcloud/);
     await expect(new ExecCredentialSource(config({ GARBAGE: "1" }), cluster).get()).rejects.toBeInstanceOf(ExecCredentialError);
   });
 });
 
 describe("parseExecCredential", () => {
   const cfg = { command: "p", apiVersion: V1 };
-  const out = (status: unknown, over: Record<string, unknown> = {}): string => JSON.stringify({ apiVersion: V1, kind: "ExecCredential", status, ...over });
+  const out = (status: unknown, over: Record<string, unknown> = {}): string =>
+    JSON.stringify({ apiVersion: V1, kind: "ExecCredential", status, ...over });
 
   it("accepts a token or a client certificate pair", () => {
     expect(parseExecCredential(out({ token: "t" }), cfg)).toEqual({ token: "t", clientCert: undefined, expiresAt: undefined });
-    const c = parseExecCredential(out({ clientCertificateData: "CERT", clientKeyData: "KEY", expirationTimestamp: "2030-01-01T00:00:00Z" }), cfg);
+    const c = parseExecCredential(
+      out({ clientCertificateData: "CERT", clientKeyData: "KEY", expirationTimestamp: "2030-01-01T00:00:00Z" }),
+      cfg,
+    );
     expect(c.clientCert?.cert.toString()).toBe("CERT");
     expect(c.expiresAt).toBe(Date.parse("2030-01-01T00:00:00Z"));
   });
@@ -105,11 +122,15 @@ describe("parseExecCredential", () => {
   it("names what is wrong", () => {
     expect(() => parseExecCredential("nope", cfg)).toThrow(/did not print JSON/);
     expect(() => parseExecCredential(out({ token: "t" }, { kind: "Other" }), cfg)).toThrow(/kind is "Other"/);
-    expect(() => parseExecCredential(out({ token: "t" }, { apiVersion: "client.authentication.k8s.io/v1beta1" }), cfg)).toThrow(/asked for "client.authentication.k8s.io\/v1"/);
+    expect(() => parseExecCredential(out({ token: "t" }, { apiVersion: "client.authentication.k8s.io/v1beta1" }), cfg)).toThrow(
+      /asked for "client.authentication.k8s.io\/v1"/,
+    );
     expect(() => parseExecCredential(out(undefined), cfg)).toThrow(/status is missing/);
     expect(() => parseExecCredential(out({}), cfg)).toThrow(/neither a token nor/);
     expect(() => parseExecCredential(out({ token: 5 }), cfg)).toThrow(/status\.token must be a string/);
     expect(() => parseExecCredential(out({ clientCertificateData: "C" }), cfg)).toThrow(/must be set together/);
-    expect(() => parseExecCredential(out({ token: "t", expirationTimestamp: "soon" }), cfg)).toThrow(/expirationTimestamp "soon" is not an RFC 3339 time/);
+    expect(() => parseExecCredential(out({ token: "t", expirationTimestamp: "soon" }), cfg)).toThrow(
+      /expirationTimestamp "soon" is not an RFC 3339 time/,
+    );
   });
 });

@@ -24,7 +24,9 @@ function write(name: string, content: unknown): string {
   return p;
 }
 
-function kubeconfig(over: { cluster?: Record<string, unknown>; user?: Record<string, unknown> | null; current?: string; extraContexts?: unknown[] } = {}): Record<string, unknown> {
+function kubeconfig(
+  over: { cluster?: Record<string, unknown>; user?: Record<string, unknown> | null; current?: string; extraContexts?: unknown[] } = {},
+): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Config",
@@ -55,8 +57,20 @@ describe("loadKubeConfigFiles", () => {
     const f = write(
       "sub/config",
       kubeconfig({
-        cluster: { "certificate-authority-data": undefined, "certificate-authority": "ca.crt", "tls-server-name": "kubernetes.default", "insecure-skip-tls-verify": false },
-        user: { token: undefined, tokenFile: "token", "client-certificate": "client.crt", "client-key": "client.key", as: "bob", "as-groups": ["devs"] },
+        cluster: {
+          "certificate-authority-data": undefined,
+          "certificate-authority": "ca.crt",
+          "tls-server-name": "kubernetes.default",
+          "insecure-skip-tls-verify": false,
+        },
+        user: {
+          token: undefined,
+          tokenFile: "token",
+          "client-certificate": "client.crt",
+          "client-key": "client.key",
+          as: "bob",
+          "as-groups": ["devs"],
+        },
       }),
     );
     const cfg = loadKubeConfigFiles([f]);
@@ -71,7 +85,9 @@ describe("loadKubeConfigFiles", () => {
   it("reads basic auth, inline client certificates and exec plugins", () => {
     const basic = loadKubeConfigFiles([write("basic", kubeconfig({ user: { token: undefined, username: "admin", password: "s3cret" } }))]);
     expect(basic.credential).toEqual({ type: "basic", username: "admin", password: "s3cret" });
-    const certs = loadKubeConfigFiles([write("certs", kubeconfig({ user: { token: undefined, "client-certificate-data": b64(PEM), "client-key-data": b64(KEY) } }))]);
+    const certs = loadKubeConfigFiles([
+      write("certs", kubeconfig({ user: { token: undefined, "client-certificate-data": b64(PEM), "client-key-data": b64(KEY) } })),
+    ]);
     expect(certs.clientCert?.cert.toString()).toBe(PEM);
     expect(certs.credential).toEqual({ type: "none" });
     const exec = loadKubeConfigFiles([
@@ -80,14 +96,29 @@ describe("loadKubeConfigFiles", () => {
         kubeconfig({
           user: {
             token: undefined,
-            exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "gke-gcloud-auth-plugin", args: ["--x"], env: [{ name: "A", value: "1" }], provideClusterInfo: true, installHint: "install it", interactiveMode: "IfAvailable" },
+            exec: {
+              apiVersion: "client.authentication.k8s.io/v1beta1",
+              command: "gke-gcloud-auth-plugin",
+              args: ["--x"],
+              env: [{ name: "A", value: "1" }],
+              provideClusterInfo: true,
+              installHint: "install it",
+              interactiveMode: "IfAvailable",
+            },
           },
         }),
       ),
     ]);
     expect(exec.credential).toMatchObject({
       type: "exec",
-      exec: { command: "gke-gcloud-auth-plugin", args: ["--x"], env: [{ name: "A", value: "1" }], apiVersion: "client.authentication.k8s.io/v1beta1", provideClusterInfo: true, cwd: dir },
+      exec: {
+        command: "gke-gcloud-auth-plugin",
+        args: ["--x"],
+        env: [{ name: "A", value: "1" }],
+        apiVersion: "client.authentication.k8s.io/v1beta1",
+        provideClusterInfo: true,
+        cwd: dir,
+      },
     });
   });
 
@@ -126,14 +157,30 @@ describe("loadKubeConfigFiles", () => {
     expect(err({ ...kubeconfig(), users: [{ name: "u1", user: { token: 42 } }] })).toMatch(/users\[0\]\.user\.token/);
     expect(err(kubeconfig({ cluster: { server: "not a url" } }))).toMatch(/clusters\[0\]\.cluster\.server: "not a url" is not a URL/);
     expect(err(kubeconfig({ cluster: { "proxy-url": "http://proxy:3128" } }))).toMatch(/proxy-url is not supported/);
-    expect(err(kubeconfig({ cluster: { "certificate-authority-data": "!!!" } }))).toMatch(/certificate-authority-data: not base64 of a PEM/);
-    expect(err(kubeconfig({ cluster: { "certificate-authority-data": undefined, "certificate-authority": "missing.crt" } }))).toMatch(/certificate-authority: cannot read .*missing\.crt/);
+    expect(err(kubeconfig({ cluster: { "certificate-authority-data": "!!!" } }))).toMatch(
+      /certificate-authority-data: not base64 of a PEM/,
+    );
+    expect(err(kubeconfig({ cluster: { "certificate-authority-data": undefined, "certificate-authority": "missing.crt" } }))).toMatch(
+      /certificate-authority: cannot read .*missing\.crt/,
+    );
     expect(err(kubeconfig({ user: { "client-certificate-data": b64(PEM) } }))).toMatch(/client-certificate is set but client-key is not/);
-    expect(err(kubeconfig({ user: { username: "x", password: "y" } }))).toMatch(/more than one credential is set \(token, username\/password\)/);
+    expect(err(kubeconfig({ user: { username: "x", password: "y" } }))).toMatch(
+      /more than one credential is set \(token, username\/password\)/,
+    );
     expect(err(kubeconfig({ user: { token: undefined, tokenFile: "nowhere" } }))).toMatch(/tokenFile: .*nowhere does not exist/);
-    expect(err(kubeconfig({ user: { token: undefined, "auth-provider": { name: "gcp" } } }))).toMatch(/users\[0\]\.user\.auth-provider is not supported/);
-    expect(err(kubeconfig({ user: { token: undefined, exec: { apiVersion: "client.authentication.k8s.io/v1alpha1", command: "x" } } }))).toMatch(/exec\.apiVersion/);
-    expect(err(kubeconfig({ user: { token: undefined, exec: { apiVersion: "client.authentication.k8s.io/v1", command: "x", interactiveMode: "Always" } } }))).toMatch(/interactiveMode is Always/);
+    expect(err(kubeconfig({ user: { token: undefined, "auth-provider": { name: "gcp" } } }))).toMatch(
+      /users\[0\]\.user\.auth-provider is not supported/,
+    );
+    expect(
+      err(kubeconfig({ user: { token: undefined, exec: { apiVersion: "client.authentication.k8s.io/v1alpha1", command: "x" } } })),
+    ).toMatch(/exec\.apiVersion/);
+    expect(
+      err(
+        kubeconfig({
+          user: { token: undefined, exec: { apiVersion: "client.authentication.k8s.io/v1", command: "x", interactiveMode: "Always" } },
+        }),
+      ),
+    ).toMatch(/interactiveMode is Always/);
     expect(() => loadKubeConfigFiles([path.join(dir, "absent")])).toThrow(/absent: cannot read it/);
   });
 });
@@ -148,7 +195,10 @@ describe("loadInClusterConfig", () => {
   }
 
   it("reads the service account mount and the service host and port", () => {
-    const cfg = loadInClusterConfig({ dir: serviceAccount(), env: { KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" } });
+    const cfg = loadInClusterConfig({
+      dir: serviceAccount(),
+      env: { KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" },
+    });
     expect(cfg.server).toBe("https://10.96.0.1:443");
     expect(cfg.ca?.toString()).toBe(PEM);
     // A file, not its content: bound tokens rotate and are read again.
@@ -163,9 +213,13 @@ describe("loadInClusterConfig", () => {
 
   it("names what is missing", () => {
     expect(() => loadInClusterConfig({ dir: serviceAccount(), env: {} })).toThrow(/KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT/);
-    expect(() => loadInClusterConfig({ dir: path.join(dir, "none"), env: { KUBERNETES_SERVICE_HOST: "h", KUBERNETES_SERVICE_PORT: "1" } })).toThrow(/token .*does not exist/);
+    expect(() =>
+      loadInClusterConfig({ dir: path.join(dir, "none"), env: { KUBERNETES_SERVICE_HOST: "h", KUBERNETES_SERVICE_PORT: "1" } }),
+    ).toThrow(/token .*does not exist/);
     write("noca/token", "t");
-    expect(() => loadInClusterConfig({ dir: path.join(dir, "noca"), env: { KUBERNETES_SERVICE_HOST: "h", KUBERNETES_SERVICE_PORT: "1" } })).toThrow(/CA: cannot read .*ca\.crt/);
+    expect(() =>
+      loadInClusterConfig({ dir: path.join(dir, "noca"), env: { KUBERNETES_SERVICE_HOST: "h", KUBERNETES_SERVICE_PORT: "1" } }),
+    ).toThrow(/CA: cannot read .*ca\.crt/);
   });
 });
 
@@ -179,12 +233,15 @@ describe("loadDefaultConfig", () => {
     const home = path.join(dir, "home");
     const sa = path.join(dir, "sa");
     const inCluster = { KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443" };
-    const load = (env: NodeJS.ProcessEnv, kubeconfigFlag?: string): string => loadDefaultConfig({ env, home, serviceAccountDir: sa, kubeconfig: kubeconfigFlag }).server;
+    const load = (env: NodeJS.ProcessEnv, kubeconfigFlag?: string): string =>
+      loadDefaultConfig({ env, home, serviceAccountDir: sa, kubeconfig: kubeconfigFlag }).server;
     expect(load({ ...inCluster, KUBECONFIG: fromEnv }, explicit)).toBe("https://explicit:1");
     expect(load({ ...inCluster, KUBECONFIG: `${path.join(dir, "absent")}${path.delimiter}${fromEnv}` })).toBe("https://env:1");
     expect(load(inCluster)).toBe("https://10.0.0.1:443");
     expect(load({})).toBe("https://home:1");
-    expect(() => loadDefaultConfig({ env: {}, home: path.join(dir, "nohome"), serviceAccountDir: sa })).toThrow(/no Kubernetes configuration found/);
+    expect(() => loadDefaultConfig({ env: {}, home: path.join(dir, "nohome"), serviceAccountDir: sa })).toThrow(
+      /no Kubernetes configuration found/,
+    );
     expect(() => loadDefaultConfig({ env: { KUBECONFIG: path.join(dir, "absent") }, home })).toThrow(/KUBECONFIG names no existing file/);
   });
 });

@@ -6,12 +6,23 @@ const owner = { apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", metadata
 
 describe("owner references", () => {
   it("controllerRef marks the owner as controller and blocks owner deletion", () => {
-    expect(controllerRef(owner)).toEqual({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", name: "sb", uid: "u-1", controller: true, blockOwnerDeletion: true });
+    expect(controllerRef(owner)).toEqual({
+      apiVersion: "agents.x-k8s.io/v1beta1",
+      kind: "Sandbox",
+      name: "sb",
+      uid: "u-1",
+      controller: true,
+      blockOwnerDeletion: true,
+    });
     expect(() => controllerRef({ apiVersion: "v1", kind: "Pod", metadata: { name: "x" } })).toThrow(/uid/);
   });
 
   it("finds the controller and matches it by uid", () => {
-    const child = { apiVersion: "v1", kind: "Pod", metadata: { name: "p", ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "c", uid: "u-0" }, controllerRef(owner)] } };
+    const child = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "c", uid: "u-0" }, controllerRef(owner)] },
+    };
     expect(getControllerOf(child)?.uid).toBe("u-1");
     expect(isControlledBy(child, owner)).toBe(true);
     expect(isControlledBy(child, { ...owner, metadata: { ...owner.metadata, uid: "other" } })).toBe(false);
@@ -19,7 +30,9 @@ describe("owner references", () => {
   });
 
   it("withControllerRef refuses to steal a child controlled by someone else", () => {
-    const child = { metadata: { name: "p", ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "c", uid: "u-0", controller: true }] } };
+    const child = {
+      metadata: { name: "p", ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "c", uid: "u-0", controller: true }] },
+    };
     expect(() => withControllerRef(child, owner)).toThrow(/already controlled by ConfigMap c/);
     const orphan = { metadata: { name: "p", ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "c", uid: "u-0" }] } };
     expect(withControllerRef(orphan, owner).map((r) => r.uid)).toEqual(["u-0", "u-1"]);

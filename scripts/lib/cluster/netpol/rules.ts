@@ -1,8 +1,4 @@
-import type {
-  V1NetworkPolicy,
-  V1NetworkPolicyPeer,
-  V1NetworkPolicyPort,
-} from "@kubernetes/client-node";
+import type { V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from "@kubernetes/client-node";
 import ipaddr from "ipaddr.js";
 import { selectorMatches, type Labels } from "./selectors.js";
 
@@ -167,9 +163,18 @@ export function buildRestore(
             // No peers listed: every address, on the listed ports.
             const ports = portMatches(rule.ports, dir === "ingress" ? pod : undefined);
             if (dir === "egress" && rule.ports?.some(isNamed)) {
-              const numbered = portMatches(rule.ports.filter((p) => !isNamed(p)), undefined);
+              const numbered = portMatches(
+                rule.ports.filter((p) => !isNamed(p)),
+                undefined,
+              );
               if (numbered?.length) set.lines.push(...cross([`-A ${chain}`], numbered, mark));
-              set.lines.push(...cross([`-A ${chain}`], namedEgressMatches(rule, pods, () => true), mark));
+              set.lines.push(
+                ...cross(
+                  [`-A ${chain}`],
+                  namedEgressMatches(rule, pods, () => true),
+                  mark,
+                ),
+              );
               continue;
             }
             set.lines.push(...cross([`-A ${chain}`], ports, mark));

@@ -53,16 +53,31 @@ describe("blueprintForClaim: env", () => {
   });
 
   it("with Allowed, refuses to override a template variable, naming the entry", () => {
-    const r = blueprintForClaim(env([{ name: "A", value: "1" }, { name: "MODE", value: "claim" }]), makeTemplate({ envVarsInjectionPolicy: "Allowed" }));
+    const r = blueprintForClaim(
+      env([
+        { name: "A", value: "1" },
+        { name: "MODE", value: "claim" },
+      ]),
+      makeTemplate({ envVarsInjectionPolicy: "Allowed" }),
+    );
     expect(r).toEqual({
       ok: false,
       reason: "EnvVarsInjectionRejected",
-      message: 'environment variable injection rejected: spec.env[1].name: "MODE" is defined by the template; overriding it needs envVarsInjectionPolicy Overrides',
+      message:
+        'environment variable injection rejected: spec.env[1].name: "MODE" is defined by the template; overriding it needs envVarsInjectionPolicy Overrides',
     });
   });
 
   it("with Overrides, replaces a template variable in place and adds the others", () => {
-    const b = ok(blueprintForClaim(env([{ name: "MODE", value: "claim" }, { name: "B", value: "2" }]), makeTemplate({ envVarsInjectionPolicy: "Overrides" })));
+    const b = ok(
+      blueprintForClaim(
+        env([
+          { name: "MODE", value: "claim" },
+          { name: "B", value: "2" },
+        ]),
+        makeTemplate({ envVarsInjectionPolicy: "Overrides" }),
+      ),
+    );
     expect(containerOf(b, "main").env).toEqual([
       { name: "MODE", value: "claim" },
       { name: "B", value: "2" },
@@ -70,19 +85,33 @@ describe("blueprintForClaim: env", () => {
   });
 
   it("targets the container named by containerName", () => {
-    const b = ok(blueprintForClaim(env([{ name: "A", value: "1", containerName: "helper" }]), makeTemplate({ envVarsInjectionPolicy: "Allowed" })));
+    const b = ok(
+      blueprintForClaim(env([{ name: "A", value: "1", containerName: "helper" }]), makeTemplate({ envVarsInjectionPolicy: "Allowed" })),
+    );
     expect(containerOf(b, "helper").env).toEqual([{ name: "A", value: "1" }]);
     expect(containerOf(b, "main").env).toEqual([{ name: "MODE", value: "template" }]);
   });
 
   it("checks for a clash in the targeted container only", () => {
-    const b = ok(blueprintForClaim(env([{ name: "MODE", value: "x", containerName: "helper" }]), makeTemplate({ envVarsInjectionPolicy: "Allowed" })));
+    const b = ok(
+      blueprintForClaim(env([{ name: "MODE", value: "x", containerName: "helper" }]), makeTemplate({ envVarsInjectionPolicy: "Allowed" })),
+    );
     expect(containerOf(b, "helper").env).toEqual([{ name: "MODE", value: "x" }]);
   });
 
   it("refuses an unknown container, naming the entry and the container", () => {
-    const r = blueprintForClaim(env([{ name: "A", value: "1" }, { name: "B", value: "2", containerName: "nope" }]), makeTemplate({ envVarsInjectionPolicy: "Overrides" }));
-    expect(r).toEqual({ ok: false, reason: "EnvVarsInjectionRejected", message: 'environment variable injection rejected: spec.env[1].containerName: no container named "nope" in the template' });
+    const r = blueprintForClaim(
+      env([
+        { name: "A", value: "1" },
+        { name: "B", value: "2", containerName: "nope" },
+      ]),
+      makeTemplate({ envVarsInjectionPolicy: "Overrides" }),
+    );
+    expect(r).toEqual({
+      ok: false,
+      reason: "EnvVarsInjectionRejected",
+      message: 'environment variable injection rejected: spec.env[1].containerName: no container named "nope" in the template',
+    });
   });
 });
 
@@ -97,7 +126,12 @@ describe("blueprintForClaim: volume claim templates", () => {
   });
 
   it("with Allowed, appends new ones", () => {
-    const b = ok(blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs] }), makeTemplate({ volumeClaimTemplatesPolicy: "Allowed", volumeClaimTemplates: [data] })));
+    const b = ok(
+      blueprintForClaim(
+        makeClaim({ volumeClaimTemplates: [logs] }),
+        makeTemplate({ volumeClaimTemplatesPolicy: "Allowed", volumeClaimTemplates: [data] }),
+      ),
+    );
     expect(b.volumeClaimTemplates?.map((v) => v.metadata?.name)).toEqual(["data", "logs"]);
   });
 
@@ -107,27 +141,35 @@ describe("blueprintForClaim: volume claim templates", () => {
   });
 
   it("with Allowed, refuses to redefine one of the template's, naming it as upstream does", () => {
-    const r = blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, bigData] }), makeTemplate({ volumeClaimTemplatesPolicy: "Allowed", volumeClaimTemplates: [data] }));
+    const r = blueprintForClaim(
+      makeClaim({ volumeClaimTemplates: [logs, bigData] }),
+      makeTemplate({ volumeClaimTemplatesPolicy: "Allowed", volumeClaimTemplates: [data] }),
+    );
     expect(r).toEqual({
       ok: false,
       reason: "VolumeClaimTemplatesError",
-      message: 'failed to merge volume claim templates: overriding volume claim templates is forbidden by the template: cannot override template volume "data"',
+      message:
+        'failed to merge volume claim templates: overriding volume claim templates is forbidden by the template: cannot override template volume "data"',
     });
   });
 
   it("refuses an entry without a name, under any policy (a PVC is named after it)", () => {
     const unnamed = { metadata: {}, spec: { accessModes: ["ReadWriteOnce"] } };
     for (const volumeClaimTemplatesPolicy of ["Allowed", "Overrides", "Disallowed"] as const) {
-      expect(blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, unnamed] }), makeTemplate({ volumeClaimTemplatesPolicy }))).toEqual({
-        ok: false,
-        reason: "VolumeClaimTemplatesError",
-        message: "failed to merge volume claim templates: claim: invalid volume claim templates: name at index 1 is empty",
-      });
+      expect(blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, unnamed] }), makeTemplate({ volumeClaimTemplatesPolicy }))).toEqual(
+        {
+          ok: false,
+          reason: "VolumeClaimTemplatesError",
+          message: "failed to merge volume claim templates: claim: invalid volume claim templates: name at index 1 is empty",
+        },
+      );
     }
   });
 
   it("refuses a name used twice in the claim", () => {
-    expect(blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, logs] }), makeTemplate({ volumeClaimTemplatesPolicy: "Overrides" }))).toEqual({
+    expect(
+      blueprintForClaim(makeClaim({ volumeClaimTemplates: [logs, logs] }), makeTemplate({ volumeClaimTemplatesPolicy: "Overrides" })),
+    ).toEqual({
       ok: false,
       reason: "VolumeClaimTemplatesError",
       message: 'failed to merge volume claim templates: claim: invalid volume claim templates: duplicate name "logs"',
@@ -144,7 +186,12 @@ describe("blueprintForClaim: volume claim templates", () => {
   });
 
   it("with Overrides, replaces the template's in place", () => {
-    const b = ok(blueprintForClaim(makeClaim({ volumeClaimTemplates: [bigData] }), makeTemplate({ volumeClaimTemplatesPolicy: "Overrides", volumeClaimTemplates: [data, logs] })));
+    const b = ok(
+      blueprintForClaim(
+        makeClaim({ volumeClaimTemplates: [bigData] }),
+        makeTemplate({ volumeClaimTemplatesPolicy: "Overrides", volumeClaimTemplates: [data, logs] }),
+      ),
+    );
     expect(b.volumeClaimTemplates?.map((v) => [v.metadata?.name, v.spec.resources?.requests?.["storage"]])).toEqual([
       ["data", "9Gi"],
       ["logs", undefined],
@@ -156,7 +203,9 @@ describe("blueprintForClaim: additionalPodMetadata", () => {
   it("merges labels and annotations into the pod template", () => {
     const t = makeTemplate();
     t.spec.podTemplate.metadata = { labels: { app: "agent" }, annotations: { a: "1" } };
-    const b = ok(blueprintForClaim(makeClaim({ additionalPodMetadata: { labels: { "sandbox.users.io/user": "u1" }, annotations: { b: "2" } } }), t));
+    const b = ok(
+      blueprintForClaim(makeClaim({ additionalPodMetadata: { labels: { "sandbox.users.io/user": "u1" }, annotations: { b: "2" } } }), t),
+    );
     expect(b.podTemplate.metadata).toEqual({ labels: { app: "agent", "sandbox.users.io/user": "u1" }, annotations: { a: "1", b: "2" } });
   });
 
@@ -174,7 +223,11 @@ describe("blueprintForClaim: additionalPodMetadata", () => {
 
   it("refuses a label the template sets to another value, naming the key and the template's value", () => {
     const r = blueprintForClaim(makeClaim({ additionalPodMetadata: { labels: { app: "evil" } } }), makeTemplate());
-    expect(r).toEqual({ ok: false, reason: "InvalidMetadata", message: 'invalid additionalPodMetadata: spec.additionalPodMetadata.labels["app"]: the template sets it to "agent"' });
+    expect(r).toEqual({
+      ok: false,
+      reason: "InvalidMetadata",
+      message: 'invalid additionalPodMetadata: spec.additionalPodMetadata.labels["app"]: the template sets it to "agent"',
+    });
   });
 });
 
@@ -185,7 +238,10 @@ describe("blueprintForClaim: purity", () => {
     ok(
       blueprintForClaim(
         makeClaim({
-          env: [{ name: "MODE", value: "claim" }, { name: "X", value: "y", containerName: "helper" }],
+          env: [
+            { name: "MODE", value: "claim" },
+            { name: "X", value: "y", containerName: "helper" },
+          ],
           volumeClaimTemplates: [bigData, logs],
           additionalPodMetadata: { labels: { extra: "1" }, annotations: { b: "2" } },
         }),

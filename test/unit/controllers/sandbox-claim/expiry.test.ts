@@ -18,7 +18,9 @@ describe("claimExpiresAt", () => {
   });
 
   it("honours a shutdownTime offset", () => {
-    expect(claimExpiresAt(makeClaim({ lifecycle: { shutdownTime: "2026-05-01T15:00:00+02:00" } }))).toBe(Date.parse("2026-05-01T13:00:00Z"));
+    expect(claimExpiresAt(makeClaim({ lifecycle: { shutdownTime: "2026-05-01T15:00:00+02:00" } }))).toBe(
+      Date.parse("2026-05-01T13:00:00Z"),
+    );
   });
 
   it("is the Finished transition plus ttlSecondsAfterFinished", () => {
@@ -42,7 +44,11 @@ describe("claimExpiresAt", () => {
   it("takes the earlier of the two", () => {
     const early = "2026-05-01T12:00:30Z";
     const late = "2026-05-01T18:00:00Z";
-    expect(claimExpiresAt(makeClaim({ lifecycle: { shutdownTime: late, ttlSecondsAfterFinished: 60 } }, finished()))).toBe(Date.parse(finishedAt) + 60_000);
-    expect(claimExpiresAt(makeClaim({ lifecycle: { shutdownTime: early, ttlSecondsAfterFinished: 60 } }, finished()))).toBe(Date.parse(early));
+    expect(claimExpiresAt(makeClaim({ lifecycle: { shutdownTime: late, ttlSecondsAfterFinished: 60 } }, finished()))).toBe(
+      Date.parse(finishedAt) + 60_000,
+    );
+    expect(claimExpiresAt(makeClaim({ lifecycle: { shutdownTime: early, ttlSecondsAfterFinished: 60 } }, finished()))).toBe(
+      Date.parse(early),
+    );
   });
 });

@@ -11,8 +11,22 @@ const now = new Date("2026-03-01T10:05:00.000Z");
 const readyAt = "2026-03-01T10:01:00Z";
 const finishedAt = "2026-03-01T10:02:00Z";
 
-const sandboxReady: Condition = { type: "Ready", status: "True", reason: "DependenciesReady", message: "Pod is Ready; Service Exists", observedGeneration: 2, lastTransitionTime: readyAt };
-const sandboxFinished: Condition = { type: "Finished", status: "True", reason: "PodSucceeded", message: "Pod completed successfully", observedGeneration: 2, lastTransitionTime: finishedAt };
+const sandboxReady: Condition = {
+  type: "Ready",
+  status: "True",
+  reason: "DependenciesReady",
+  message: "Pod is Ready; Service Exists",
+  observedGeneration: 2,
+  lastTransitionTime: readyAt,
+};
+const sandboxFinished: Condition = {
+  type: "Finished",
+  status: "True",
+  reason: "PodSucceeded",
+  message: "Pod completed successfully",
+  observedGeneration: 2,
+  lastTransitionTime: finishedAt,
+};
 
 function sandbox(conditions: Condition[], extra: { podIPs?: string[]; serviceFQDN?: string } = {}): ClaimedSandbox {
   return { name: "sb-1", status: { conditions, ...extra } };
@@ -24,7 +38,13 @@ function obs(o: Partial<ClaimObservation>): ClaimObservation {
 
 type Expected = Omit<Condition, "lastTransitionTime">;
 const withoutTime = (cs: readonly Condition[]): Expected[] => cs.map(({ lastTransitionTime: _t, ...c }) => c);
-const claimReady = (status: Condition["status"], reason: string, message: string): Expected => ({ type: "Ready", status, reason, message, observedGeneration: 5 });
+const claimReady = (status: Condition["status"], reason: string, message: string): Expected => ({
+  type: "Ready",
+  status,
+  reason,
+  message,
+  observedGeneration: 5,
+});
 
 interface Scenario {
   name: string;
@@ -43,7 +63,9 @@ const scenarios: Scenario[] = [
   },
   {
     name: "a provisioning Sandbox's reason and message come through as they are",
-    o: { sandbox: sandbox([{ ...sandboxReady, status: "False", reason: "DependenciesNotReady", message: "Pod exists with phase: Pending" }]) },
+    o: {
+      sandbox: sandbox([{ ...sandboxReady, status: "False", reason: "DependenciesNotReady", message: "Pod exists with phase: Pending" }]),
+    },
     want: [claimReady("False", "DependenciesNotReady", "Pod exists with phase: Pending")],
   },
   {
@@ -78,7 +100,12 @@ const scenarios: Scenario[] = [
   },
   {
     name: "the Sandbox's Finished is copied verbatim (its own observedGeneration)",
-    o: { sandbox: sandbox([sandboxFinished, { ...sandboxReady, status: "False", reason: "PodSucceeded", message: "Pod completed successfully" }]) },
+    o: {
+      sandbox: sandbox([
+        sandboxFinished,
+        { ...sandboxReady, status: "False", reason: "PodSucceeded", message: "Pod completed successfully" },
+      ]),
+    },
     want: [
       { type: "Finished", status: "True", reason: "PodSucceeded", message: "Pod completed successfully", observedGeneration: 2 },
       claimReady("False", "PodSucceeded", "Pod completed successfully"),
@@ -135,7 +162,11 @@ describe("computeClaimStatus: transition times", () => {
 
 describe("computeClaimStatus: status.sandbox", () => {
   it("mirrors the Sandbox's name, pod IPs and Service FQDN", () => {
-    const { status } = computeClaimStatus(undefined, obs({ sandbox: sandbox([sandboxReady], { podIPs: ["10.0.0.5"], serviceFQDN: "sb-1.ns.svc.cluster.local" }) }), now);
+    const { status } = computeClaimStatus(
+      undefined,
+      obs({ sandbox: sandbox([sandboxReady], { podIPs: ["10.0.0.5"], serviceFQDN: "sb-1.ns.svc.cluster.local" }) }),
+      now,
+    );
     expect(status.sandbox).toEqual({ name: "sb-1", podIPs: ["10.0.0.5"], serviceFQDN: "sb-1.ns.svc.cluster.local" });
   });
 

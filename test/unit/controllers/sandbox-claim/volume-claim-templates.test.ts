@@ -67,12 +67,18 @@ describe("mergeVolumeClaimTemplates (upstream's messages, word for word)", () =>
 
   it("under Allowed refuses a name the template has", () => {
     expect(mergeVolumeClaimTemplates([vct("workspace")], [vct("custom-data"), vct("workspace", "2Gi")], "Allowed")).toEqual(
-      refusal('failed to merge volume claim templates: overriding volume claim templates is forbidden by the template: cannot override template volume "workspace"'),
+      refusal(
+        'failed to merge volume claim templates: overriding volume claim templates is forbidden by the template: cannot override template volume "workspace"',
+      ),
     );
   });
 
   it("under Overrides replaces the template's entry in place and appends new names in the claim's order", () => {
-    const merged = mergeVolumeClaimTemplates([vct("a"), vct("workspace"), vct("b")], [vct("z", "5Gi"), vct("workspace", "3Gi"), vct("y")], "Overrides");
+    const merged = mergeVolumeClaimTemplates(
+      [vct("a"), vct("workspace"), vct("b")],
+      [vct("z", "5Gi"), vct("workspace", "3Gi"), vct("y")],
+      "Overrides",
+    );
     expect(names(merged)).toEqual([
       ["a", "1Gi"],
       ["workspace", "3Gi"],

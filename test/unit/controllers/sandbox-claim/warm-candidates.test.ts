@@ -10,15 +10,26 @@ import { makeTemplate, poolOwner } from "../fixtures.js";
 
 type Member = Sandbox & KubernetesObject;
 
-
 /** A pool member built from `template` as the cache shows it: Ready with a pod IP unless told otherwise. */
-function member(template: Named<SandboxTemplate>, name: string, o: { createdAt?: string; ready?: boolean; podIPs?: string[] } = {}): Member {
+function member(
+  template: Named<SandboxTemplate>,
+  name: string,
+  o: { createdAt?: string; ready?: boolean; podIPs?: string[] } = {},
+): Member {
   const built = sandboxFromTemplate({ name, namespace: "ns", template, owner: poolOwner, labels: { [LabelKeys.WarmPoolSandbox]: "h" } });
   return SandboxSchema.parse({
     ...built,
     metadata: { ...built.metadata, uid: `uid-${name}`, resourceVersion: "1", creationTimestamp: o.createdAt ?? "2026-01-01T00:00:00Z" },
     status: {
-      conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True", reason: "DependenciesReady", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" }],
+      conditions: [
+        {
+          type: "Ready",
+          status: o.ready === false ? "False" : "True",
+          reason: "DependenciesReady",
+          message: "",
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
       podIPs: o.podIPs ?? ["10.0.0.1"],
     },
   }) as Member;
@@ -38,10 +49,7 @@ describe("warmCandidates", () => {
   const t = makeTemplate();
 
   it("keeps Ready members with pod IPs that the pool controls, oldest first", () => {
-    const members = [
-      member(t, "newer", { createdAt: "2026-01-01T00:00:02Z" }),
-      member(t, "older", { createdAt: "2026-01-01T00:00:01Z" }),
-    ];
+    const members = [member(t, "newer", { createdAt: "2026-01-01T00:00:02Z" }), member(t, "older", { createdAt: "2026-01-01T00:00:01Z" })];
     expect(names(warmCandidates(members, filter()))).toEqual(["older", "newer"]);
   });
 
@@ -52,13 +60,24 @@ describe("warmCandidates", () => {
     released.metadata.ownerReferences = [{ ...poolOwner, uid: "uid-claim" }];
     const elsewhere = member(t, "elsewhere");
     elsewhere.metadata.namespace = "other";
-    const members = [member(t, "ok"), member(t, "not-ready", { ready: false }), member(t, "no-ips", { podIPs: [] }), deleting, released, elsewhere, member(t, "taken")];
+    const members = [
+      member(t, "ok"),
+      member(t, "not-ready", { ready: false }),
+      member(t, "no-ips", { podIPs: [] }),
+      deleting,
+      released,
+      elsewhere,
+      member(t, "taken"),
+    ];
     expect(names(warmCandidates(members, filter({ taken: (m) => m.metadata.name === "taken" })))).toEqual(["ok"]);
   });
 
   it("asks the template rule last, so it only looks at members that pass every other check", () => {
     const adoptable = vi.fn(() => true);
-    warmCandidates([member(t, "ok"), member(t, "not-ready", { ready: false }), member(t, "taken")], filter({ adoptable, taken: (m) => m.metadata.name === "taken" }));
+    warmCandidates(
+      [member(t, "ok"), member(t, "not-ready", { ready: false }), member(t, "taken")],
+      filter({ adoptable, taken: (m) => m.metadata.name === "taken" }),
+    );
     expect(adoptable).toHaveBeenCalledTimes(1);
   });
 

@@ -10,7 +10,11 @@ describe("claimsFirstHold", () => {
   });
 
   it("keeps the start of the streak and shortens the recheck as the hold goes on", () => {
-    expect(claimsFirstHold({ ...base, heldSinceMs: 9_500 })).toEqual({ hold: true, sinceMs: 9_500, recheckAfterMs: maxClaimsFirstHoldMs - 500 });
+    expect(claimsFirstHold({ ...base, heldSinceMs: 9_500 })).toEqual({
+      hold: true,
+      sinceMs: 9_500,
+      recheckAfterMs: maxClaimsFirstHoldMs - 500,
+    });
   });
 
   it("lets the pool write once the hold has lasted its maximum, even with claims still waiting", () => {

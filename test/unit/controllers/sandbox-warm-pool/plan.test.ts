@@ -58,10 +58,12 @@ describe("planPool: excess", () => {
       member("not-ready", { ready: false, createdAtMs: now - 60_000 }),
       member("mid-ready", { createdAtMs: now - 20_000 }),
     ];
-    const order = (replicas: number) =>
-      plan({ replicas, members, strategy: "OnReplenish" }).delete.map((d) => [d.name, d.reason]);
+    const order = (replicas: number) => plan({ replicas, members, strategy: "OnReplenish" }).delete.map((d) => [d.name, d.reason]);
     expect(order(4)).toEqual([["not-ready", "Excess"]]);
-    expect(order(3)).toEqual([["not-ready", "Excess"], ["stale-ready", "Excess"]]);
+    expect(order(3)).toEqual([
+      ["not-ready", "Excess"],
+      ["stale-ready", "Excess"],
+    ]);
     expect(order(1)).toEqual([
       ["not-ready", "Excess"],
       ["stale-ready", "Excess"],
@@ -105,7 +107,9 @@ describe("planPool: readiness", () => {
   });
 
   it("holds an unschedulable member (replacing it would not help) and rechecks it later", () => {
-    const p = plan({ members: [member("pending", { ready: false, unschedulable: true, createdAtMs: now - 10 * grace }), member("b"), member("c")] });
+    const p = plan({
+      members: [member("pending", { ready: false, unschedulable: true, createdAtMs: now - 10 * grace }), member("b"), member("c")],
+    });
     expect(p.delete).toEqual([]);
     expect(p.create).toBe(0);
     expect(p.requeueAfterMs).toBe(recheck);

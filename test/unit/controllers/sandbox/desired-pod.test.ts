@@ -48,7 +48,7 @@ describe("desiredPodMetadata", () => {
         "agents.x-k8s.io/sandbox-template-hash": "bp-hash",
         "agents.x-k8s.io/claim-uid": "claim-uid",
         "agents.x-k8s.io/launch-type": "warm",
-        "team": "not-inherited",
+        team: "not-inherited",
       },
     });
     expect(desiredPodMetadata(sb).labels).toEqual({
@@ -170,7 +170,16 @@ describe("desiredPod", () => {
 
     it("shares the workspace with the first container only", () => {
       const sb = makeSandbox({
-        spec: { podTemplate: { spec: { containers: [{ name: "main", image: "a" }, { name: "second", image: "b" }] } } },
+        spec: {
+          podTemplate: {
+            spec: {
+              containers: [
+                { name: "main", image: "a" },
+                { name: "second", image: "b" },
+              ],
+            },
+          },
+        },
       });
       const p = desiredPod(sb, owner, testConfig);
       expect(container(p, "main").volumeMounts).toEqual([{ name: "sandbox-workspace", mountPath: "/workspace" }]);
@@ -190,7 +199,9 @@ describe("desiredPod", () => {
         },
       });
       const p = desiredPod(sb, owner, testConfig);
-      expect(p.spec?.volumes?.filter((v) => v.name === "sandbox-workspace")).toEqual([{ name: "sandbox-workspace", emptyDir: { medium: "Memory" } }]);
+      expect(p.spec?.volumes?.filter((v) => v.name === "sandbox-workspace")).toEqual([
+        { name: "sandbox-workspace", emptyDir: { medium: "Memory" } },
+      ]);
       expect(container(p, "main").volumeMounts).toEqual([{ name: "sandbox-workspace", mountPath: "/workspace" }]);
     });
 

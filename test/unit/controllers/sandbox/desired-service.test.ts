@@ -18,7 +18,12 @@ describe("servicePortsFor", () => {
 
   it("names unnamed ports p-<port>-<protocol> and defaults the protocol to TCP", () => {
     const ports = servicePortsFor({
-      containers: [{ name: "a", ports: [{ containerPort: 9000 }, { containerPort: 9001, protocol: "UDP" }, { containerPort: 9002, protocol: "SCTP" }] }],
+      containers: [
+        {
+          name: "a",
+          ports: [{ containerPort: 9000 }, { containerPort: 9001, protocol: "UDP" }, { containerPort: 9002, protocol: "SCTP" }],
+        },
+      ],
     });
     expect(ports).toEqual([
       { name: "p-9000-tcp", port: 9000, targetPort: 9000, protocol: "TCP" },
@@ -31,7 +36,13 @@ describe("servicePortsFor", () => {
     const ports = servicePortsFor({
       containers: [
         { name: "a", ports: [{ name: "first", containerPort: 80 }] },
-        { name: "b", ports: [{ name: "second", containerPort: 80, protocol: "TCP" }, { containerPort: 80, protocol: "UDP" }] },
+        {
+          name: "b",
+          ports: [
+            { name: "second", containerPort: 80, protocol: "TCP" },
+            { containerPort: 80, protocol: "UDP" },
+          ],
+        },
       ],
     });
     expect(ports).toEqual([

@@ -34,8 +34,12 @@ describe("execd runtime selection", () => {
     const execd = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
     expect(execd?.image).toBe(templateImage);
     expect(execd?.command).toEqual(["/opt/agent-sandbox/node", "/opt/agent-sandbox/execd-bundle/sandbox-execd.mjs"]);
-    expect(execd?.args).toEqual(expect.arrayContaining(["--port", String(testConfig.execPort), "--sandbox", "ns/sb/uid-sb", "--trusted-key", "key-one"]));
-    expect(execd?.volumeMounts).toEqual(expect.arrayContaining([{ name: "sandbox-execd-bin", mountPath: "/opt/agent-sandbox", readOnly: true }]));
+    expect(execd?.args).toEqual(
+      expect.arrayContaining(["--port", String(testConfig.execPort), "--sandbox", "ns/sb/uid-sb", "--trusted-key", "key-one"]),
+    );
+    expect(execd?.volumeMounts).toEqual(
+      expect.arrayContaining([{ name: "sandbox-execd-bin", mountPath: "/opt/agent-sandbox", readOnly: true }]),
+    );
 
     // The install step copies the server before the sidecar starts: init containers start in order.
     expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(["sandbox-execd-install", "sandbox-execd"]);

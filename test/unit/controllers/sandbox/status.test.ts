@@ -42,7 +42,13 @@ function podObject(o: PodShape = {}): V1Pod {
       ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }] } : {}),
       ...(o.reason ? { reason: o.reason } : {}),
       ...(o.message ? { message: o.message } : {}),
-      ...(o.waiting ? { containerStatuses: [{ name: "main", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: o.waiting } } }] } : {}),
+      ...(o.waiting
+        ? {
+            containerStatuses: [
+              { name: "main", image: "x", imageID: "", ready: false, restartCount: 0, state: { waiting: { reason: o.waiting } } },
+            ],
+          }
+        : {}),
     },
   };
 }
@@ -67,10 +73,28 @@ type Expected = Omit<Condition, "lastTransitionTime">;
 const withoutTime = (cs: readonly Condition[]): Expected[] => cs.map(({ lastTransitionTime: _t, ...c }) => c);
 
 // The exact conditions upstream writes, by type (generation 3).
-const notSuspended: Expected = { type: "Suspended", status: "False", reason: "NotSuspended", message: "Sandbox is not suspended", observedGeneration: 3 };
+const notSuspended: Expected = {
+  type: "Suspended",
+  status: "False",
+  reason: "NotSuspended",
+  message: "Sandbox is not suspended",
+  observedGeneration: 3,
+};
 const scheduled: Expected = { type: "PodScheduled", status: "True", reason: "PodScheduled", message: "", observedGeneration: 3 };
-const notReady = (message: string, reason = "DependenciesNotReady"): Expected => ({ type: "Ready", status: "False", reason, message, observedGeneration: 3 });
-const ready = (message: string): Expected => ({ type: "Ready", status: "True", reason: "DependenciesReady", message, observedGeneration: 3 });
+const notReady = (message: string, reason = "DependenciesNotReady"): Expected => ({
+  type: "Ready",
+  status: "False",
+  reason,
+  message,
+  observedGeneration: 3,
+});
+const ready = (message: string): Expected => ({
+  type: "Ready",
+  status: "True",
+  reason: "DependenciesReady",
+  message,
+  observedGeneration: 3,
+});
 
 function cond(conditions: readonly Condition[], type: string): Condition {
   const c = findCondition(conditions, type);
@@ -121,7 +145,13 @@ const scenarios: Scenario[] = [
     name: "pending, the scheduler has not reported yet",
     o: { pods: [pod({ phase: "Pending" })] },
     want: [
-      { type: "PodScheduled", status: "Unknown", reason: "PodSchedulingUnknown", message: "Pod has not reported a PodScheduled condition yet", observedGeneration: 3 },
+      {
+        type: "PodScheduled",
+        status: "Unknown",
+        reason: "PodSchedulingUnknown",
+        message: "Pod has not reported a PodScheduled condition yet",
+        observedGeneration: 3,
+      },
       notReady("Pod exists with phase: Pending"),
       notSuspended,
     ],
@@ -173,7 +203,13 @@ const scenarios: Scenario[] = [
     want: [
       scheduled,
       notReady("Sandbox is suspending", "SandboxSuspended"),
-      { type: "Suspended", status: "False", reason: "PodTerminating", message: "Pod is terminating. Sandbox is suspending", observedGeneration: 3 },
+      {
+        type: "Suspended",
+        status: "False",
+        reason: "PodTerminating",
+        message: "Pod is terminating. Sandbox is suspending",
+        observedGeneration: 3,
+      },
     ],
   },
   {
@@ -182,7 +218,13 @@ const scenarios: Scenario[] = [
     o: { suspended: true, pods: [] },
     want: [
       notReady("Sandbox is suspended", "SandboxSuspended"),
-      { type: "Suspended", status: "True", reason: "PodTerminated", message: "Pod has been terminated. Sandbox is suspended", observedGeneration: 3 },
+      {
+        type: "Suspended",
+        status: "True",
+        reason: "PodTerminated",
+        message: "Pod has been terminated. Sandbox is suspended",
+        observedGeneration: 3,
+      },
     ],
   },
   {
@@ -190,16 +232,34 @@ const scenarios: Scenario[] = [
     o: { suspended: true, pods: [], foreignPod: true },
     want: [
       notReady("Sandbox is suspending", "SandboxSuspended"),
-      { type: "Suspended", status: "False", reason: "PodNotOwned", message: "Refused to delete pod because it is not owned by this sandbox", observedGeneration: 3 },
+      {
+        type: "Suspended",
+        status: "False",
+        reason: "PodNotOwned",
+        message: "Refused to delete pod because it is not owned by this sandbox",
+        observedGeneration: 3,
+      },
     ],
   },
   {
     name: "suspended with several owned pods: the pod's state is unknown",
     o: { suspended: true, pods: [readyPod(), readyPod()] },
     want: [
-      { type: "PodScheduled", status: "Unknown", reason: "PodSchedulingUnknown", message: "Pod state is unknown. Pod scheduling cannot be determined", observedGeneration: 3 },
+      {
+        type: "PodScheduled",
+        status: "Unknown",
+        reason: "PodSchedulingUnknown",
+        message: "Pod state is unknown. Pod scheduling cannot be determined",
+        observedGeneration: 3,
+      },
       notReady("multiple Pods (2) are controlled by this Sandbox; refusing to choose or create a Pod", "MultiplePods"),
-      { type: "Suspended", status: "Unknown", reason: "PodStateUnknown", message: "Pod state is unknown. Sandbox suspension cannot be confirmed", observedGeneration: 3 },
+      {
+        type: "Suspended",
+        status: "Unknown",
+        reason: "PodStateUnknown",
+        message: "Pod state is unknown. Sandbox suspension cannot be confirmed",
+        observedGeneration: 3,
+      },
     ],
   },
   {
@@ -212,7 +272,13 @@ const scenarios: Scenario[] = [
     name: "several owned pods while running",
     o: { pods: [readyPod(), readyPod()] },
     want: [
-      { type: "PodScheduled", status: "Unknown", reason: "PodSchedulingUnknown", message: "Pod state is unknown. Pod scheduling cannot be determined", observedGeneration: 3 },
+      {
+        type: "PodScheduled",
+        status: "Unknown",
+        reason: "PodSchedulingUnknown",
+        message: "Pod state is unknown. Pod scheduling cannot be determined",
+        observedGeneration: 3,
+      },
       notReady("multiple Pods (2) are controlled by this Sandbox; refusing to choose or create a Pod", "MultiplePods"),
       notSuspended,
     ],
@@ -221,7 +287,13 @@ const scenarios: Scenario[] = [
     name: "the pod could not be created or used",
     o: { pods: [], reconcileError: "Pod sb already exists and is not controlled by this Sandbox" },
     want: [
-      { type: "PodScheduled", status: "Unknown", reason: "PodSchedulingUnknown", message: "Pod state is unknown. Pod scheduling cannot be determined", observedGeneration: 3 },
+      {
+        type: "PodScheduled",
+        status: "Unknown",
+        reason: "PodSchedulingUnknown",
+        message: "Pod state is unknown. Pod scheduling cannot be determined",
+        observedGeneration: 3,
+      },
       notReady("Error seen: Pod sb already exists and is not controlled by this Sandbox", "ReconcilerError"),
       notSuspended,
     ],
@@ -248,7 +320,16 @@ const scenarios: Scenario[] = [
   },
   {
     name: "finished: the pod was evicted (ours: the kubelet's reason in parentheses)",
-    o: { pods: [pod({ phase: "Failed", scheduled: true, reason: "Evicted", message: "Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. " })] },
+    o: {
+      pods: [
+        pod({
+          phase: "Failed",
+          scheduled: true,
+          reason: "Evicted",
+          message: "Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. ",
+        }),
+      ],
+    },
     want: [
       {
         type: "Finished",
@@ -304,7 +385,13 @@ describe("computeSandboxStatus: the conditions upstream writes, state by state",
 describe("computeSandboxStatus: status fields", () => {
   it("reports the pod's IPs and node, the selector and the Service while running", () => {
     const { status } = computeSandboxStatus(undefined, obs({ serviceRequested: true, service }), t0);
-    expect(status).toMatchObject({ podIPs: ["10.0.0.5"], nodeName: "node-a", selector, service: "sb", serviceFQDN: "sb.ns.svc.cluster.local" });
+    expect(status).toMatchObject({
+      podIPs: ["10.0.0.5"],
+      nodeName: "node-a",
+      selector,
+      service: "sb",
+      serviceFQDN: "sb.ns.svc.cluster.local",
+    });
   });
 
   it("clears podIPs and nodeName while suspended, even if the pod is still there, and keeps the Service", () => {
@@ -332,11 +419,18 @@ describe("computeSandboxStatus: transitions", () => {
   it("moves Suspended's lastTransitionTime only when its status changes (NotSuspended -> PodTerminating -> PodTerminated -> NotSuspended)", () => {
     const running = computeSandboxStatus(undefined, obs(), t0).status;
     const suspending = computeSandboxStatus(running, obs({ suspended: true, pods: [readyPod({ deleting: true })] }), t1).status;
-    expect(cond(suspending.conditions, "Suspended")).toMatchObject({ reason: "PodTerminating", lastTransitionTime: "2026-03-01T10:00:00Z" });
+    expect(cond(suspending.conditions, "Suspended")).toMatchObject({
+      reason: "PodTerminating",
+      lastTransitionTime: "2026-03-01T10:00:00Z",
+    });
     const suspended = computeSandboxStatus(suspending, obs({ suspended: true, pods: [] }), t1).status;
     expect(cond(suspended.conditions, "Suspended")).toMatchObject({ status: "True", lastTransitionTime: "2026-03-01T10:01:00Z" });
     const resumed = computeSandboxStatus(suspended, obs({ pods: [] }), t2).status;
-    expect(cond(resumed.conditions, "Suspended")).toMatchObject({ status: "False", reason: "NotSuspended", lastTransitionTime: "2026-03-01T10:02:00Z" });
+    expect(cond(resumed.conditions, "Suspended")).toMatchObject({
+      status: "False",
+      reason: "NotSuspended",
+      lastTransitionTime: "2026-03-01T10:02:00Z",
+    });
   });
 
   it("keeps Suspended False across a pod restart while running", () => {
@@ -395,7 +489,10 @@ describe("computeSandboxStatus: transitions", () => {
 
 describe("observePod", () => {
   it("falls back to upstream's PodScheduled reasons when the pod's condition has none", () => {
-    const unknown = observePod({ metadata: { name: "sb" }, status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "" }] } });
+    const unknown = observePod({
+      metadata: { name: "sb" },
+      status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "" }] },
+    });
     expect(unknown.scheduled).toEqual({ status: "False", reason: "PodSchedulingUnknown", message: "" });
     expect(readyPod().scheduled).toEqual({ status: "True", reason: "PodScheduled", message: "" });
   });

@@ -6,14 +6,17 @@ import { sandboxFromTemplate } from "../../../../src/controllers/shared/sandbox-
 import { staleMemberCheck, type MemberBlueprint } from "../../../../src/controllers/shared/stale-member.js";
 import { makeTemplate, poolOwner } from "../fixtures.js";
 
-
 function memberOf(template: Named<SandboxTemplate>): MemberBlueprint {
-  return SandboxSchema.parse(sandboxFromTemplate({ name: "pool-abcde", namespace: "ns", template, owner: poolOwner, labels: { [LabelKeys.WarmPoolSandbox]: "h" } }));
+  return SandboxSchema.parse(
+    sandboxFromTemplate({ name: "pool-abcde", namespace: "ns", template, owner: poolOwner, labels: { [LabelKeys.WarmPoolSandbox]: "h" } }),
+  );
 }
 
 /** The template as it was (members built from it), and three ways it may have changed since. */
 function scenarios() {
-  const before = makeTemplate({ podTemplate: { metadata: { labels: { app: "agent" } }, spec: { containers: [{ name: "main", image: "python:3" }] } } });
+  const before = makeTemplate({
+    podTemplate: { metadata: { labels: { app: "agent" } }, spec: { containers: [{ name: "main", image: "python:3" }] } },
+  });
   const labelOnly = structuredClone(before);
   labelOnly.spec.podTemplate.metadata = { labels: { app: "agent", "new-label": "new-value" } };
   const specChange = structuredClone(before);
@@ -29,7 +32,9 @@ const adoptable = (strategy: "Recreate" | "OnReplenish", template: Named<Sandbox
 describe("updateStrategyOf", () => {
   it("is OnReplenish when the pool names no strategy, as upstream defaults it", () => {
     expect(updateStrategyOf({ spec: { replicas: 1, sandboxTemplateRef: { name: "t" } } })).toBe("OnReplenish");
-    expect(updateStrategyOf({ spec: { replicas: 1, sandboxTemplateRef: { name: "t" }, updateStrategy: { type: "Recreate" } } })).toBe("Recreate");
+    expect(updateStrategyOf({ spec: { replicas: 1, sandboxTemplateRef: { name: "t" }, updateStrategy: { type: "Recreate" } } })).toBe(
+      "Recreate",
+    );
   });
 });
 

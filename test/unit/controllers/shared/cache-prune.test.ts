@@ -7,7 +7,14 @@ import { desiredService } from "../../../../src/controllers/sandbox/desired-serv
 import { dropLastApplied, prunePod, pruneService, pruneToMetadata } from "../../../../src/controllers/shared/cache-prune.js";
 import { containsDesired } from "../../../../src/controllers/shared/drift.js";
 
-const owner = { apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", name: "sb", uid: "uid-sb", controller: true, blockOwnerDeletion: true };
+const owner = {
+  apiVersion: "agents.x-k8s.io/v1beta1",
+  kind: "Sandbox",
+  name: "sb",
+  uid: "uid-sb",
+  controller: true,
+  blockOwnerDeletion: true,
+};
 const clone = <T>(o: T): T => structuredClone(o);
 
 function pod(status: V1Pod["status"]): V1Pod {
@@ -26,7 +33,13 @@ function pod(status: V1Pod["status"]): V1Pod {
     spec: {
       nodeName: "kwok-node-0",
       containers: [
-        { name: "main", image: "python:3.12", command: ["sleep", "infinity"], env: [{ name: "A", value: "1" }], resources: { requests: { cpu: "100m" } } },
+        {
+          name: "main",
+          image: "python:3.12",
+          command: ["sleep", "infinity"],
+          env: [{ name: "A", value: "1" }],
+          resources: { requests: { cpu: "100m" } },
+        },
         { name: "execd", image: "execd:1", ports: [{ containerPort: 8888 }] },
       ],
       volumes: [{ name: "workspace", emptyDir: {} }],
@@ -46,10 +59,24 @@ const running: V1Pod["status"] = {
   startTime: "2026-01-01T00:00:00Z" as unknown as Date,
   conditions: [
     { type: "PodScheduled", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" as unknown as Date },
-    { type: "Ready", status: "True", lastProbeTime: null as unknown as Date, lastTransitionTime: "2026-01-01T00:00:01Z" as unknown as Date },
+    {
+      type: "Ready",
+      status: "True",
+      lastProbeTime: null as unknown as Date,
+      lastTransitionTime: "2026-01-01T00:00:01Z" as unknown as Date,
+    },
   ],
   containerStatuses: [
-    { name: "main", image: "python:3.12", imageID: "sha256:aaa", containerID: "containerd://x", ready: true, restartCount: 0, started: true, state: { running: { startedAt: "2026-01-01T00:00:01Z" as unknown as Date } } },
+    {
+      name: "main",
+      image: "python:3.12",
+      imageID: "sha256:aaa",
+      containerID: "containerd://x",
+      ready: true,
+      restartCount: 0,
+      started: true,
+      state: { running: { startedAt: "2026-01-01T00:00:01Z" as unknown as Date } },
+    },
   ],
 };
 
@@ -61,12 +88,23 @@ const waiting: V1Pod["status"] = {
     { type: "Ready", status: "False", reason: "ContainersNotReady", message: "containers with unready status: [main]" },
   ],
   containerStatuses: [
-    { name: "main", image: "python:3.12", imageID: "", ready: false, restartCount: 3, state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } } },
+    {
+      name: "main",
+      image: "python:3.12",
+      imageID: "",
+      ready: false,
+      restartCount: 3,
+      state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } },
+    },
     { name: "execd", image: "execd:1", imageID: "", ready: false, restartCount: 0, state: { running: {} } },
   ],
 };
 
-const failed: V1Pod["status"] = { phase: "Failed", reason: "Evicted", message: "Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. " };
+const failed: V1Pod["status"] = {
+  phase: "Failed",
+  reason: "Evicted",
+  message: "Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. ",
+};
 
 describe("prunePod", () => {
   it.each([
@@ -84,7 +122,13 @@ describe("prunePod", () => {
   it("keeps container names and images (image drift) and metadata, drops the rest of the spec and status", () => {
     const p = pod(clone(running));
     prunePod(p);
-    expect(p.spec).toEqual({ nodeName: "kwok-node-0", containers: [{ name: "main", image: "python:3.12" }, { name: "execd", image: "execd:1" }] });
+    expect(p.spec).toEqual({
+      nodeName: "kwok-node-0",
+      containers: [
+        { name: "main", image: "python:3.12" },
+        { name: "execd", image: "execd:1" },
+      ],
+    });
     expect(p.status).toEqual({
       phase: "Running",
       podIP: "10.88.0.7",
@@ -119,7 +163,14 @@ describe("pruneToMetadata", () => {
 
 describe("pruneService", () => {
   it("leaves what the drift check compares, so a pruned live Service still matches (or not) the desired one", () => {
-    const want = desiredService({ name: "sb", namespace: "ns", owner, labels: { l: "v" }, selector: { s: "v" }, podSpec: { containers: [{ name: "main", ports: [{ containerPort: 8888 }] }] } });
+    const want = desiredService({
+      name: "sb",
+      namespace: "ns",
+      owner,
+      labels: { l: "v" },
+      selector: { s: "v" },
+      podSpec: { containers: [{ name: "main", ports: [{ containerPort: 8888 }] }] },
+    });
     const live = {
       ...clone(want),
       metadata: { ...clone(want.metadata), uid: "svc", annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" } },
@@ -139,7 +190,9 @@ describe("pruneService", () => {
 
 describe("dropLastApplied", () => {
   it("removes only kubectl's last-applied annotation", () => {
-    const o: KubernetesObject = { metadata: { annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", "agents.x-k8s.io/x": "y" } } };
+    const o: KubernetesObject = {
+      metadata: { annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", "agents.x-k8s.io/x": "y" } },
+    };
     dropLastApplied(o);
     expect(o.metadata?.annotations).toEqual({ "agents.x-k8s.io/x": "y" });
     const bare: KubernetesObject = { metadata: {} };

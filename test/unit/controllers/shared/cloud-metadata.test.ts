@@ -68,7 +68,10 @@ describe("withoutCloudMetadata", () => {
 
   it("keeps rules that never reach a metadata range as they are, and an except that already covers one", () => {
     const rules: NetworkPolicyEgressRule[] = [
-      { to: [{ ipBlock: { cidr: "10.0.0.0/8" } }, { namespaceSelector: { matchLabels: { team: "x" } } }], ports: [{ protocol: "UDP", port: 53 }] },
+      {
+        to: [{ ipBlock: { cidr: "10.0.0.0/8" } }, { namespaceSelector: { matchLabels: { team: "x" } } }],
+        ports: [{ protocol: "UDP", port: 53 }],
+      },
       { to: [{ ipBlock: { cidr: "169.0.0.0/8", except: ["169.254.0.0/15"] } }] },
     ];
     expect(withoutCloudMetadata(rules)).toEqual({ egress: rules, refused: [] });
@@ -76,7 +79,18 @@ describe("withoutCloudMetadata", () => {
 
   it("never lets any egress rule allow a metadata address, for arbitrary CIDRs and excepts", () => {
     const v4 = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([a, bits]) => ipaddr.parseCIDR(`${a}/${bits}`));
-    const anchored = fc.constantFrom("0.0.0.0/0", "128.0.0.0/1", "169.0.0.0/8", "169.254.0.0/16", "169.254.169.0/24", "100.64.0.0/10", "100.100.100.200/32", "::/0", "fd00::/8", "fd00:ec2::254/128");
+    const anchored = fc.constantFrom(
+      "0.0.0.0/0",
+      "128.0.0.0/1",
+      "169.0.0.0/8",
+      "169.254.0.0/16",
+      "169.254.169.0/24",
+      "100.64.0.0/10",
+      "100.100.100.200/32",
+      "::/0",
+      "fd00::/8",
+      "fd00:ec2::254/128",
+    );
     // Normalise to the network address, as the API server requires.
     const cidr = fc.oneof(
       anchored,
@@ -100,7 +114,9 @@ describe("withoutCloudMetadata", () => {
     fc.assert(
       fc.property(fc.array(plainRule, { maxLength: 4 }), (rules) =>
         withoutCloudMetadata(rules).egress.every((r) =>
-          (r.to ?? []).every((p) => !p.ipBlock || (p.ipBlock.except ?? []).every((e) => ipaddr.parseCIDR(e)[1] > ipaddr.parseCIDR(p.ipBlock!.cidr)[1])),
+          (r.to ?? []).every(
+            (p) => !p.ipBlock || (p.ipBlock.except ?? []).every((e) => ipaddr.parseCIDR(e)[1] > ipaddr.parseCIDR(p.ipBlock!.cidr)[1]),
+          ),
         ),
       ),
       { seed: 1406, numRuns: 1000 },
@@ -116,7 +132,9 @@ describe("withoutCloudMetadata", () => {
 
 describe("a template that allows egress to the internet", () => {
   it("gets a NetworkPolicy whose allow rules exclude every cloud metadata address", () => {
-    const template = makeTemplate({ networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }, { ports: [{ protocol: "TCP", port: 443 }] }] } });
+    const template = makeTemplate({
+      networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }, { ports: [{ protocol: "TCP", port: 443 }] }] },
+    });
     const { policy, refusedEgress } = desiredTemplatePolicy(template, { config: testConfig });
     expect(refusedEgress).toEqual([]);
     expect(policy.spec.egress.length).toBe(2);
@@ -125,7 +143,9 @@ describe("a template that allows egress to the internet", () => {
   });
 
   it("reports the metadata CIDRs it asked for and left out", () => {
-    const template = makeTemplate({ networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: "169.254.169.254/32" } }, { ipBlock: { cidr: "10.0.0.0/8" } }] }] } });
+    const template = makeTemplate({
+      networkPolicy: { egress: [{ to: [{ ipBlock: { cidr: "169.254.169.254/32" } }, { ipBlock: { cidr: "10.0.0.0/8" } }] }] },
+    });
     const { policy, refusedEgress } = desiredTemplatePolicy(template, { config: testConfig });
     expect(refusedEgress).toEqual(["169.254.169.254/32"]);
     expect(policy.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }]);

@@ -41,7 +41,19 @@ describe("containsDesired", () => {
 
   it("compares arrays element by element and requires the same length", () => {
     const desired = { spec: { ports: [{ port: 80 }, { port: 443 }] } };
-    expect(containsDesired({ spec: { ports: [{ port: 80, protocol: "TCP" }, { port: 443, protocol: "TCP" }] } }, desired)).toBe(true);
+    expect(
+      containsDesired(
+        {
+          spec: {
+            ports: [
+              { port: 80, protocol: "TCP" },
+              { port: 443, protocol: "TCP" },
+            ],
+          },
+        },
+        desired,
+      ),
+    ).toBe(true);
     expect(containsDesired({ spec: { ports: [{ port: 80 }] } }, desired)).toBe(false);
     expect(containsDesired({ spec: { ports: [{ port: 80 }, { port: 443 }, { port: 8080 }] } }, desired)).toBe(false);
     expect(containsDesired({ spec: { ports: [{ port: 443 }, { port: 80 }] } }, desired)).toBe(false);
@@ -67,7 +79,9 @@ describe("containsDesired", () => {
     const desired = { spec: { ingress: [{ from: [{ podSelector: { matchLabels: { app: "r" } } }] }], egress: [] } };
     const same = { spec: { ingress: [{ from: [{ podSelector: { matchLabels: { app: "r" } } }] }] } };
     expect(containsDesired(same, desired, ["spec"])).toBe(true);
-    const extraPeer = { spec: { ingress: [{ from: [{ podSelector: { matchLabels: { app: "r" } } }, { ipBlock: { cidr: "0.0.0.0/0" } }] }] } };
+    const extraPeer = {
+      spec: { ingress: [{ from: [{ podSelector: { matchLabels: { app: "r" } } }, { ipBlock: { cidr: "0.0.0.0/0" } }] }] },
+    };
     expect(containsDesired(extraPeer, desired, ["spec"])).toBe(false);
     const openedEgress = { spec: { ...same.spec, egress: [{}] } };
     expect(containsDesired(openedEgress, desired, ["spec"])).toBe(false);

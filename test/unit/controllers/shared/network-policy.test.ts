@@ -23,7 +23,9 @@ describe("routerOnlyIngress", () => {
     const rules = routerOnlyIngress({ ...testConfig, routerNamespace: "other", routerPodLabels: { x: "y" }, execPort: 9 });
     expect(rules).toEqual([
       {
-        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "other" } }, podSelector: { matchLabels: { x: "y" } } }],
+        from: [
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "other" } }, podSelector: { matchLabels: { x: "y" } } },
+        ],
         ports: [{ protocol: "TCP", port: 9 }],
       },
     ]);

@@ -4,12 +4,15 @@ import { nameHash } from "../../../../src/controllers/shared/name-hash.js";
 import { SandboxSchema, type SandboxBlueprint } from "../../../../src/api/index.js";
 import { makeTemplate, poolOwner } from "../fixtures.js";
 
-
 /** The same object with every map's keys in reverse order. */
 function reverseKeys<T>(v: T): T {
   if (Array.isArray(v)) return v.map(reverseKeys) as T;
   if (v !== null && typeof v === "object") {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).reverse().map(([k, x]) => [k, reverseKeys(x)])) as T;
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .reverse()
+        .map(([k, x]) => [k, reverseKeys(x)]),
+    ) as T;
   }
   return v;
 }
@@ -32,7 +35,10 @@ describe("blueprintHash", () => {
 
   it("ignores what is not part of the blueprint (name, policies, network rules)", () => {
     const a = makeTemplate({}, "a");
-    const b = makeTemplate({ envVarsInjectionPolicy: "Overrides", networkPolicyManagement: "Unmanaged", networkPolicy: { egress: [] } }, "b");
+    const b = makeTemplate(
+      { envVarsInjectionPolicy: "Overrides", networkPolicyManagement: "Unmanaged", networkPolicy: { egress: [] } },
+      "b",
+    );
     expect(blueprintHash(b)).toBe(blueprintHash(a));
   });
 
@@ -59,7 +65,13 @@ describe("blueprintHash", () => {
 describe("sandboxFromTemplate", () => {
   it("builds a Sandbox with the template's blueprint, labels, template annotation and owner", () => {
     const template = makeTemplate({ service: true });
-    const sb = sandboxFromTemplate({ name: "pool-abc", namespace: "ns", template, owner: poolOwner, labels: { "agents.x-k8s.io/warm-pool-sandbox": "h" } });
+    const sb = sandboxFromTemplate({
+      name: "pool-abc",
+      namespace: "ns",
+      template,
+      owner: poolOwner,
+      labels: { "agents.x-k8s.io/warm-pool-sandbox": "h" },
+    });
     expect(sb.apiVersion).toBe("agents.x-k8s.io/v1beta1");
     expect(sb.kind).toBe("Sandbox");
     expect(sb.metadata).toEqual({
@@ -81,12 +93,24 @@ describe("sandboxFromTemplate", () => {
   });
 
   it("marks the network policy Unmanaged when the template says so, and only then", () => {
-    const unmanaged = sandboxFromTemplate({ name: "s", namespace: "ns", template: makeTemplate({ networkPolicyManagement: "Unmanaged" }), owner: poolOwner, labels: {} });
+    const unmanaged = sandboxFromTemplate({
+      name: "s",
+      namespace: "ns",
+      template: makeTemplate({ networkPolicyManagement: "Unmanaged" }),
+      owner: poolOwner,
+      labels: {},
+    });
     expect(unmanaged.metadata.annotations).toEqual({
       "agents.x-k8s.io/sandbox-template-ref": "tmpl",
       "agents.x-k8s.io/network-policy": "Unmanaged",
     });
-    const managed = sandboxFromTemplate({ name: "s", namespace: "ns", template: makeTemplate({ networkPolicyManagement: "Managed" }), owner: poolOwner, labels: {} });
+    const managed = sandboxFromTemplate({
+      name: "s",
+      namespace: "ns",
+      template: makeTemplate({ networkPolicyManagement: "Managed" }),
+      owner: poolOwner,
+      labels: {},
+    });
     expect(managed.metadata.annotations).not.toHaveProperty("agents.x-k8s.io/network-policy");
   });
 

@@ -157,10 +157,7 @@ describe("withSecureDefaults: deliberate overrides are kept", () => {
 
   it("applies per container: one with resources, one without", () => {
     const s: V1PodSpec = {
-      containers: [
-        { name: "a", resources: { requests: { cpu: "1" }, limits: { cpu: "1" } } },
-        { name: "b" },
-      ],
+      containers: [{ name: "a", resources: { requests: { cpu: "1" }, limits: { cpu: "1" } } }, { name: "b" }],
     };
     const out = withSecureDefaults(s, cfg);
     expect(out.containers[0]?.resources).toEqual({ requests: { cpu: "1" }, limits: { cpu: "1" } });

@@ -5,10 +5,11 @@ import { sandboxFromTemplate } from "../../../../src/controllers/shared/sandbox-
 import { staleMemberCheck, type MemberBlueprint } from "../../../../src/controllers/shared/stale-member.js";
 import { makeTemplate, poolOwner } from "../fixtures.js";
 
-
 /** A pool member as the pool builds it from `template` and the cache shows it. */
 function memberOf(template: Named<SandboxTemplate>, name = "pool-abcde"): MemberBlueprint {
-  return SandboxSchema.parse(sandboxFromTemplate({ name, namespace: "ns", template, owner: poolOwner, labels: { "agents.x-k8s.io/warm-pool-sandbox": "h" } }));
+  return SandboxSchema.parse(
+    sandboxFromTemplate({ name, namespace: "ns", template, owner: poolOwner, labels: { "agents.x-k8s.io/warm-pool-sandbox": "h" } }),
+  );
 }
 
 /** A copy of the template changed by `edit`. */
@@ -93,7 +94,12 @@ describe("staleMemberCheck", () => {
     const m = memberOf(t);
     m.metadata.labels = { ...m.metadata.labels, "agents.x-k8s.io/sandbox-template-hash": "older" };
     const spec = m.spec.podTemplate.spec;
-    m.spec.podTemplate.spec = { ...Object.fromEntries(Object.entries(spec).reverse()), containers: spec.containers, volumes: [], nodeSelector: {} } as typeof spec;
+    m.spec.podTemplate.spec = {
+      ...Object.fromEntries(Object.entries(spec).reverse()),
+      containers: spec.containers,
+      volumes: [],
+      nodeSelector: {},
+    } as typeof spec;
     expect(staleMemberCheck(t)(m)).toBe(false);
   });
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { UnseenWrites } from "../../../../src/controllers/shared/unseen-writes.js";
 
-const status = { conditions: [{ type: "Ready", status: "True", reason: "SandboxReady", lastTransitionTime: "2026-11-22T07:00:00Z" }], sandbox: { name: "pool-abcde" } };
+const status = {
+  conditions: [{ type: "Ready", status: "True", reason: "SandboxReady", lastTransitionTime: "2026-11-22T07:00:00Z" }],
+  sandbox: { name: "pool-abcde" },
+};
 
 describe("UnseenWrites", () => {
   it("skips the same write over the same cached resourceVersion", () => {

@@ -1,10 +1,9 @@
 // The SandboxClaim the management API (and the SDK/CLI in Kubernetes mode) creates. Pure.
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { SandboxClaimGVK, type SandboxClaimSpecInput } from "../api/index.js";
-import { RouterKeys } from "./config.js";
-import { toShutdownTime } from "./ttl.js";
+import { RouterKeys, SandboxClaimGVK, toShutdownTime, type SandboxClaimSpecInput } from "../../api/index.js";
 
+/** What a caller asks for when it creates a sandbox. */
 export interface ClaimRequest {
   namespace: string;
   warmPool: string;
@@ -17,8 +16,10 @@ export interface ClaimRequest {
   name?: string | undefined;
 }
 
+/** A fresh claim name: sbx- and 10 hex digits. */
 export const newSandboxId = (): string => `sbx-${randomBytes(5).toString("hex")}`;
 
+/** The SandboxClaim for a request, its TTL counted from nowMs. */
 export function claimManifest(r: ClaimRequest, nowMs: number): KubernetesObject & { spec: SandboxClaimSpecInput } {
   return {
     apiVersion: SandboxClaimGVK.apiVersion,

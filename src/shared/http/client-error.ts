@@ -1,6 +1,7 @@
 // Requests node's HTTP parser refuses never reach a handler. Node's own answer to them is a
 // bare status line, or for CONNECT a dropped connection; these give the client the same JSON
-// error body every other refusal has, naming what was wrong. The router uses them too.
+// error body every other refusal has, naming what was wrong. The execution server and the
+// router both use them.
 import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 
@@ -8,7 +9,11 @@ import type { Duplex } from "node:stream";
 const REASONS: Record<string, [status: number, code: string, message: string]> = {
   HPE_HEADER_OVERFLOW: [431, "headers_too_large", "the request line and headers exceed the server's limit (16 KiB)"],
   HPE_INVALID_METHOD: [400, "bad_method", "the HTTP method is not one the server knows"],
-  HPE_INVALID_URL: [400, "bad_target", "the request target contains characters HTTP does not allow (spaces, control characters, raw non-ASCII)"],
+  HPE_INVALID_URL: [
+    400,
+    "bad_target",
+    "the request target contains characters HTTP does not allow (spaces, control characters, raw non-ASCII)",
+  ],
   HPE_INVALID_VERSION: [400, "bad_request_line", "the request line is not 'METHOD target HTTP/1.x'"],
   HPE_INVALID_CONSTANT: [400, "bad_request_line", "the request line is not 'METHOD target HTTP/1.x'"],
   HPE_INVALID_HEADER_TOKEN: [400, "bad_header", "a header name or value contains a character HTTP does not allow"],

@@ -1,13 +1,9 @@
-// The management API's view of a sandbox: one SandboxClaim and the Sandbox bound to it,
-// reduced to the hosted anchor's states. Pure.
-import { SandboxClaimReason, SandboxReason } from "../api/index.js";
-import { findCondition, type Condition } from "../runtime/index.js";
-import type { ClaimObject, SandboxObject } from "./caches.js";
-import { RouterKeys } from "./config.js";
-import type { SandboxInfo } from "../client/types.js";
-
-export const SandboxStates = ["creating", "running", "suspended", "expired", "failed", "deleting"] as const;
-export type SandboxState = (typeof SandboxStates)[number];
+// A sandbox as the management API and the SDK report it: one SandboxClaim and the Sandbox
+// bound to it, reduced to a handful of states. Pure.
+import { AnnotationKeys, RouterKeys, SandboxClaimReason, SandboxReason } from "../../api/index.js";
+import { findCondition, type Condition } from "../../runtime/index.js";
+import type { ClaimObject, SandboxObject } from "./objects.js";
+import type { SandboxInfo, SandboxState } from "./sandbox-info.js";
 
 /** Claim reasons the claim controller never recovers from by itself. */
 const FAILED_REASONS: ReadonlySet<string> = new Set([
@@ -22,18 +18,25 @@ const FAILED_REASONS: ReadonlySet<string> = new Set([
 ]);
 const EXPIRED_REASONS: ReadonlySet<string> = new Set([SandboxClaimReason.ClaimExpired, SandboxClaimReason.SandboxExpired]);
 
-/** What the management API reports about a sandbox: the SDK's public type, one definition for both ends. */
-export type SandboxView = SandboxInfo;
-
 const conditionsOf = (o: { status?: { conditions?: unknown } | undefined } | undefined): Condition[] | undefined =>
   o?.status?.conditions as Condition[] | undefined;
 
-export function claimState(claim: ClaimObject, sandbox: SandboxObject | undefined, nowMs: number): { state: SandboxState; reason?: string; message?: string } {
+/** The state of a claim and its bound Sandbox at nowMs, with the Ready condition's reason and message. */
+export function claimState(
+  claim: ClaimObject,
+  sandbox: SandboxObject | undefined,
+  nowMs: number,
+): { state: SandboxState; reason?: string; message?: string } {
   const ready = findCondition(conditionsOf(claim), "Ready");
-  const withReason = (state: SandboxState) => ({ state, ...(ready?.reason ? { reason: ready.reason } : {}), ...(ready?.message ? { message: ready.message } : {}) });
+  const withReason = (state: SandboxState) => ({
+    state,
+    ...(ready?.reason ? { reason: ready.reason } : {}),
+    ...(ready?.message ? { message: ready.message } : {}),
+  });
   if (claim.metadata.deletionTimestamp) return { state: "deleting" };
   const shutdown = claim.spec.lifecycle?.shutdownTime ? Date.parse(claim.spec.lifecycle.shutdownTime) : undefined;
-  if ((ready && EXPIRED_REASONS.has(ready.reason)) || (shutdown !== undefined && shutdown <= nowMs)) return { ...withReason("expired"), state: "expired" };
+  if ((ready && EXPIRED_REASONS.has(ready.reason)) || (shutdown !== undefined && shutdown <= nowMs))
+    return { ...withReason("expired"), state: "expired" };
   if (ready && FAILED_REASONS.has(ready.reason)) return withReason("failed");
   if (findCondition(conditionsOf(claim), "Finished")?.status === "True") return withReason("failed");
   if (sandbox?.spec.operatingMode === "Suspended" || ready?.reason === SandboxReason.SandboxSuspended) return withReason("suspended");
@@ -43,10 +46,16 @@ export function claimState(claim: ClaimObject, sandbox: SandboxObject | undefine
 
 /** The name of the Sandbox a claim is bound to, if it has one yet. */
 export function boundSandboxName(claim: ClaimObject): string | undefined {
-  return claim.status?.sandbox?.name || claim.metadata.annotations?.["agents.x-k8s.io/sandbox-name"] || undefined;
+  return claim.status?.sandbox?.name || claim.metadata.annotations?.[AnnotationKeys.SandboxName] || undefined;
 }
 
-export function viewOf(claim: ClaimObject, sandbox: SandboxObject | undefined, templateOfPool: string | undefined, nowMs: number): SandboxView {
+/** The reported view of a claim and its bound Sandbox at nowMs. */
+export function viewOf(
+  claim: ClaimObject,
+  sandbox: SandboxObject | undefined,
+  templateOfPool: string | undefined,
+  nowMs: number,
+): SandboxInfo {
   const { state, reason, message } = claimState(claim, sandbox, nowMs);
   const annotations = claim.metadata.annotations ?? {};
   const ttl = Number(annotations[RouterKeys.TtlSeconds]);

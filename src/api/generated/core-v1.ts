@@ -39,21 +39,11 @@ export interface CoreV1NodeSelectorRequirementInput {
   values?: Array<string>;
 }
 
-export const CoreV1NodeSelectorRequirementSchema: z.ZodType<CoreV1NodeSelectorRequirement, CoreV1NodeSelectorRequirementInput> = z
-  .object({
-    key: z.string().describe("The label key that the selector applies to."),
-    operator: z
-      .string()
-      .describe("Represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist. Gt, and Lt."),
-    values: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "An array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. If the operator is Gt or Lt, the values array must have a single element, which will be interpreted as an integer. This array is replaced during a strategic merge patch.",
-      )
-      .optional(),
-  })
-  .describe("A node selector requirement is a selector that contains values, a key, and an operator that relates the key and values.");
+export const CoreV1NodeSelectorRequirementSchema: z.ZodType<CoreV1NodeSelectorRequirement, CoreV1NodeSelectorRequirementInput> = z.object({
+  key: z.string().describe("The label key that the selector applies to."),
+  operator: z.string().describe("Represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist. Gt, and Lt."),
+  values: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("An array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. If the operator is Gt or Lt, the values array must have a single element, which will be interpreted as an integer. This array is replaced during a strategic merge patch.").optional(),
+}).describe("A node selector requirement is a selector that contains values, a key, and an operator that relates the key and values.");
 
 /**
  * A null or empty node selector term matches no objects. The requirements of them are ANDed. The TopologySelectorTerm type implements a subset of the NodeSelectorTerm.
@@ -75,23 +65,10 @@ export interface CoreV1NodeSelectorTermInput {
   matchFields?: Array<CoreV1NodeSelectorRequirementInput>;
 }
 
-export const CoreV1NodeSelectorTermSchema: z.ZodType<CoreV1NodeSelectorTerm, CoreV1NodeSelectorTermInput> = z
-  .object({
-    matchExpressions: z
-      .array(CoreV1NodeSelectorRequirementSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("A list of node selector requirements by node's labels.")
-      .optional(),
-    matchFields: z
-      .array(CoreV1NodeSelectorRequirementSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("A list of node selector requirements by node's fields.")
-      .optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "A null or empty node selector term matches no objects. The requirements of them are ANDed. The TopologySelectorTerm type implements a subset of the NodeSelectorTerm.",
-  );
+export const CoreV1NodeSelectorTermSchema: z.ZodType<CoreV1NodeSelectorTerm, CoreV1NodeSelectorTermInput> = z.object({
+  matchExpressions: z.array(CoreV1NodeSelectorRequirementSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("A list of node selector requirements by node's labels.").optional(),
+  matchFields: z.array(CoreV1NodeSelectorRequirementSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("A list of node selector requirements by node's fields.").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("A null or empty node selector term matches no objects. The requirements of them are ANDed. The TopologySelectorTerm type implements a subset of the NodeSelectorTerm.");
 
 /**
  * An empty preferred scheduling term matches all objects with implicit weight 0 (i.e. it's a no-op). A null preferred scheduling term matches no objects (i.e. is also a no-op).
@@ -113,14 +90,10 @@ export interface CoreV1PreferredSchedulingTermInput {
   weight: number;
 }
 
-export const CoreV1PreferredSchedulingTermSchema: z.ZodType<CoreV1PreferredSchedulingTerm, CoreV1PreferredSchedulingTermInput> = z
-  .object({
-    preference: CoreV1NodeSelectorTermSchema.describe("A node selector term, associated with the corresponding weight."),
-    weight: int32().describe("Weight associated with matching the corresponding nodeSelectorTerm, in the range 1-100."),
-  })
-  .describe(
-    "An empty preferred scheduling term matches all objects with implicit weight 0 (i.e. it's a no-op). A null preferred scheduling term matches no objects (i.e. is also a no-op).",
-  );
+export const CoreV1PreferredSchedulingTermSchema: z.ZodType<CoreV1PreferredSchedulingTerm, CoreV1PreferredSchedulingTermInput> = z.object({
+  preference: CoreV1NodeSelectorTermSchema.describe("A node selector term, associated with the corresponding weight."),
+  weight: int32().describe("Weight associated with matching the corresponding nodeSelectorTerm, in the range 1-100."),
+}).describe("An empty preferred scheduling term matches all objects with implicit weight 0 (i.e. it's a no-op). A null preferred scheduling term matches no objects (i.e. is also a no-op).");
 
 /**
  * A node selector represents the union of the results of one or more label queries over a set of nodes; that is, it represents the OR of the selectors represented by the node selector terms.
@@ -137,17 +110,9 @@ export interface CoreV1NodeSelectorInput {
   nodeSelectorTerms: Array<CoreV1NodeSelectorTermInput>;
 }
 
-export const CoreV1NodeSelectorSchema: z.ZodType<CoreV1NodeSelector, CoreV1NodeSelectorInput> = z
-  .object({
-    nodeSelectorTerms: z
-      .array(CoreV1NodeSelectorTermSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("Required. A list of node selector terms. The terms are ORed."),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "A node selector represents the union of the results of one or more label queries over a set of nodes; that is, it represents the OR of the selectors represented by the node selector terms.",
-  );
+export const CoreV1NodeSelectorSchema: z.ZodType<CoreV1NodeSelector, CoreV1NodeSelectorInput> = z.object({
+  nodeSelectorTerms: z.array(CoreV1NodeSelectorTermSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("Required. A list of node selector terms. The terms are ORed."),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("A node selector represents the union of the results of one or more label queries over a set of nodes; that is, it represents the OR of the selectors represented by the node selector terms.");
 
 /**
  * Node affinity is a group of node affinity scheduling rules.
@@ -169,20 +134,10 @@ export interface CoreV1NodeAffinityInput {
   requiredDuringSchedulingIgnoredDuringExecution?: CoreV1NodeSelectorInput;
 }
 
-export const CoreV1NodeAffinitySchema: z.ZodType<CoreV1NodeAffinity, CoreV1NodeAffinityInput> = z
-  .object({
-    preferredDuringSchedulingIgnoredDuringExecution: z
-      .array(CoreV1PreferredSchedulingTermSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions specified by this field, but it may choose a node that violates one or more of the expressions. The node that is most preferred is the one with the greatest sum of weights, i.e. for each node that meets all of the scheduling requirements (resource request, requiredDuringScheduling affinity expressions, etc.), compute a sum by iterating through the elements of this field and adding "weight" to the sum if the node matches the corresponding matchExpressions; the node(s) with the highest sum are the most preferred.',
-      )
-      .optional(),
-    requiredDuringSchedulingIgnoredDuringExecution: CoreV1NodeSelectorSchema.describe(
-      "If the affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node. If the affinity requirements specified by this field cease to be met at some point during pod execution (e.g. due to an update), the system may or may not try to eventually evict the pod from its node.",
-    ).optional(),
-  })
-  .describe("Node affinity is a group of node affinity scheduling rules.");
+export const CoreV1NodeAffinitySchema: z.ZodType<CoreV1NodeAffinity, CoreV1NodeAffinityInput> = z.object({
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(CoreV1PreferredSchedulingTermSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions specified by this field, but it may choose a node that violates one or more of the expressions. The node that is most preferred is the one with the greatest sum of weights, i.e. for each node that meets all of the scheduling requirements (resource request, requiredDuringScheduling affinity expressions, etc.), compute a sum by iterating through the elements of this field and adding \"weight\" to the sum if the node matches the corresponding matchExpressions; the node(s) with the highest sum are the most preferred.").optional(),
+  requiredDuringSchedulingIgnoredDuringExecution: CoreV1NodeSelectorSchema.describe("If the affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node. If the affinity requirements specified by this field cease to be met at some point during pod execution (e.g. due to an update), the system may or may not try to eventually evict the pod from its node.").optional(),
+}).describe("Node affinity is a group of node affinity scheduling rules.");
 
 /**
  * A label selector requirement is a selector that contains values, a key, and an operator that relates the key and values.
@@ -209,21 +164,11 @@ export interface MetaV1LabelSelectorRequirementInput {
   values?: Array<string>;
 }
 
-export const MetaV1LabelSelectorRequirementSchema: z.ZodType<MetaV1LabelSelectorRequirement, MetaV1LabelSelectorRequirementInput> = z
-  .object({
-    key: z.string().describe("key is the label key that the selector applies to."),
-    operator: z
-      .string()
-      .describe("operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist."),
-    values: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.",
-      )
-      .optional(),
-  })
-  .describe("A label selector requirement is a selector that contains values, a key, and an operator that relates the key and values.");
+export const MetaV1LabelSelectorRequirementSchema: z.ZodType<MetaV1LabelSelectorRequirement, MetaV1LabelSelectorRequirementInput> = z.object({
+  key: z.string().describe("key is the label key that the selector applies to."),
+  operator: z.string().describe("operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist."),
+  values: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.").optional(),
+}).describe("A label selector requirement is a selector that contains values, a key, and an operator that relates the key and values.");
 
 /**
  * A label selector is a label query over a set of resources. The result of matchLabels and matchExpressions are ANDed. An empty label selector matches all objects. A null label selector matches no objects.
@@ -245,24 +190,10 @@ export interface MetaV1LabelSelectorInput {
   matchLabels?: { [key: string]: string };
 }
 
-export const MetaV1LabelSelectorSchema: z.ZodType<MetaV1LabelSelector, MetaV1LabelSelectorInput> = z
-  .object({
-    matchExpressions: z
-      .array(MetaV1LabelSelectorRequirementSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("matchExpressions is a list of label selector requirements. The requirements are ANDed.")
-      .optional(),
-    matchLabels: z
-      .record(z.string(), z.string())
-      .describe(
-        'matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels map is equivalent to an element of matchExpressions, whose key field is "key", the operator is "In", and the values array contains only "value". The requirements are ANDed.',
-      )
-      .optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "A label selector is a label query over a set of resources. The result of matchLabels and matchExpressions are ANDed. An empty label selector matches all objects. A null label selector matches no objects.",
-  );
+export const MetaV1LabelSelectorSchema: z.ZodType<MetaV1LabelSelector, MetaV1LabelSelectorInput> = z.object({
+  matchExpressions: z.array(MetaV1LabelSelectorRequirementSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("matchExpressions is a list of label selector requirements. The requirements are ANDed.").optional(),
+  matchLabels: z.record(z.string(), z.string()).describe("matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels map is equivalent to an element of matchExpressions, whose key field is \"key\", the operator is \"In\", and the values array contains only \"value\". The requirements are ANDed.").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("A label selector is a label query over a set of resources. The result of matchLabels and matchExpressions are ANDed. An empty label selector matches all objects. A null label selector matches no objects.");
 
 /**
  * Defines a set of pods (namely those matching the labelSelector relative to the given namespace(s)) that this pod should be co-located (affinity) or not co-located (anti-affinity) with, where co-located is defined as running on a node whose value of the label with key <topologyKey> matches that of any node on which a pod of the set of pods is running
@@ -304,44 +235,14 @@ export interface CoreV1PodAffinityTermInput {
   topologyKey: string;
 }
 
-export const CoreV1PodAffinityTermSchema: z.ZodType<CoreV1PodAffinityTerm, CoreV1PodAffinityTermInput> = z
-  .object({
-    labelSelector: MetaV1LabelSelectorSchema.describe(
-      "A label query over a set of resources, in this case pods. If it's null, this PodAffinityTerm matches with no Pods.",
-    ).optional(),
-    matchLabelKeys: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "MatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key in (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both matchLabelKeys and labelSelector. Also, matchLabelKeys cannot be set when labelSelector isn't set. This is a beta field and requires enabling MatchLabelKeysInPodAffinity feature gate (enabled by default).",
-      )
-      .optional(),
-    mismatchLabelKeys: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "MismatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key notin (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both mismatchLabelKeys and labelSelector. Also, mismatchLabelKeys cannot be set when labelSelector isn't set. This is a beta field and requires enabling MatchLabelKeysInPodAffinity feature gate (enabled by default).",
-      )
-      .optional(),
-    namespaces: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'namespaces specifies a static list of namespace names that the term applies to. The term is applied to the union of the namespaces listed in this field and the ones selected by namespaceSelector. null or empty namespaces list and null namespaceSelector means "this pod\'s namespace".',
-      )
-      .optional(),
-    namespaceSelector: MetaV1LabelSelectorSchema.describe(
-      'A label query over the set of namespaces that the term applies to. The term is applied to the union of the namespaces selected by this field and the ones listed in the namespaces field. null selector and null or empty namespaces list means "this pod\'s namespace". An empty selector ({}) matches all namespaces.',
-    ).optional(),
-    topologyKey: z
-      .string()
-      .describe(
-        "This pod should be co-located (affinity) or not co-located (anti-affinity) with the pods matching the labelSelector in the specified namespaces, where co-located is defined as running on a node whose value of the label with key topologyKey matches that of any node on which any of the selected pods is running. Empty topologyKey is not allowed.",
-      ),
-  })
-  .describe(
-    "Defines a set of pods (namely those matching the labelSelector relative to the given namespace(s)) that this pod should be co-located (affinity) or not co-located (anti-affinity) with, where co-located is defined as running on a node whose value of the label with key <topologyKey> matches that of any node on which a pod of the set of pods is running",
-  );
+export const CoreV1PodAffinityTermSchema: z.ZodType<CoreV1PodAffinityTerm, CoreV1PodAffinityTermInput> = z.object({
+  labelSelector: MetaV1LabelSelectorSchema.describe("A label query over a set of resources, in this case pods. If it's null, this PodAffinityTerm matches with no Pods.").optional(),
+  matchLabelKeys: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("MatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key in (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both matchLabelKeys and labelSelector. Also, matchLabelKeys cannot be set when labelSelector isn't set. This is a beta field and requires enabling MatchLabelKeysInPodAffinity feature gate (enabled by default).").optional(),
+  mismatchLabelKeys: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("MismatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key notin (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both mismatchLabelKeys and labelSelector. Also, mismatchLabelKeys cannot be set when labelSelector isn't set. This is a beta field and requires enabling MatchLabelKeysInPodAffinity feature gate (enabled by default).").optional(),
+  namespaces: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("namespaces specifies a static list of namespace names that the term applies to. The term is applied to the union of the namespaces listed in this field and the ones selected by namespaceSelector. null or empty namespaces list and null namespaceSelector means \"this pod's namespace\".").optional(),
+  namespaceSelector: MetaV1LabelSelectorSchema.describe("A label query over the set of namespaces that the term applies to. The term is applied to the union of the namespaces selected by this field and the ones listed in the namespaces field. null selector and null or empty namespaces list means \"this pod's namespace\". An empty selector ({}) matches all namespaces.").optional(),
+  topologyKey: z.string().describe("This pod should be co-located (affinity) or not co-located (anti-affinity) with the pods matching the labelSelector in the specified namespaces, where co-located is defined as running on a node whose value of the label with key topologyKey matches that of any node on which any of the selected pods is running. Empty topologyKey is not allowed."),
+}).describe("Defines a set of pods (namely those matching the labelSelector relative to the given namespace(s)) that this pod should be co-located (affinity) or not co-located (anti-affinity) with, where co-located is defined as running on a node whose value of the label with key <topologyKey> matches that of any node on which a pod of the set of pods is running");
 
 /**
  * The weights of all of the matched WeightedPodAffinityTerm fields are added per-node to find the most preferred node(s)
@@ -363,12 +264,10 @@ export interface CoreV1WeightedPodAffinityTermInput {
   weight: number;
 }
 
-export const CoreV1WeightedPodAffinityTermSchema: z.ZodType<CoreV1WeightedPodAffinityTerm, CoreV1WeightedPodAffinityTermInput> = z
-  .object({
-    podAffinityTerm: CoreV1PodAffinityTermSchema.describe("Required. A pod affinity term, associated with the corresponding weight."),
-    weight: int32().describe("weight associated with matching the corresponding podAffinityTerm, in the range 1-100."),
-  })
-  .describe("The weights of all of the matched WeightedPodAffinityTerm fields are added per-node to find the most preferred node(s)");
+export const CoreV1WeightedPodAffinityTermSchema: z.ZodType<CoreV1WeightedPodAffinityTerm, CoreV1WeightedPodAffinityTermInput> = z.object({
+  podAffinityTerm: CoreV1PodAffinityTermSchema.describe("Required. A pod affinity term, associated with the corresponding weight."),
+  weight: int32().describe("weight associated with matching the corresponding podAffinityTerm, in the range 1-100."),
+}).describe("The weights of all of the matched WeightedPodAffinityTerm fields are added per-node to find the most preferred node(s)");
 
 /**
  * Pod affinity is a group of inter pod affinity scheduling rules.
@@ -390,24 +289,10 @@ export interface CoreV1PodAffinityInput {
   requiredDuringSchedulingIgnoredDuringExecution?: Array<CoreV1PodAffinityTermInput>;
 }
 
-export const CoreV1PodAffinitySchema: z.ZodType<CoreV1PodAffinity, CoreV1PodAffinityInput> = z
-  .object({
-    preferredDuringSchedulingIgnoredDuringExecution: z
-      .array(CoreV1WeightedPodAffinityTermSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions specified by this field, but it may choose a node that violates one or more of the expressions. The node that is most preferred is the one with the greatest sum of weights, i.e. for each node that meets all of the scheduling requirements (resource request, requiredDuringScheduling affinity expressions, etc.), compute a sum by iterating through the elements of this field and adding "weight" to the sum if the node has pods which matches the corresponding podAffinityTerm; the node(s) with the highest sum are the most preferred.',
-      )
-      .optional(),
-    requiredDuringSchedulingIgnoredDuringExecution: z
-      .array(CoreV1PodAffinityTermSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "If the affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node. If the affinity requirements specified by this field cease to be met at some point during pod execution (e.g. due to a pod label update), the system may or may not try to eventually evict the pod from its node. When there are multiple elements, the lists of nodes corresponding to each podAffinityTerm are intersected, i.e. all terms must be satisfied.",
-      )
-      .optional(),
-  })
-  .describe("Pod affinity is a group of inter pod affinity scheduling rules.");
+export const CoreV1PodAffinitySchema: z.ZodType<CoreV1PodAffinity, CoreV1PodAffinityInput> = z.object({
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(CoreV1WeightedPodAffinityTermSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions specified by this field, but it may choose a node that violates one or more of the expressions. The node that is most preferred is the one with the greatest sum of weights, i.e. for each node that meets all of the scheduling requirements (resource request, requiredDuringScheduling affinity expressions, etc.), compute a sum by iterating through the elements of this field and adding \"weight\" to the sum if the node has pods which matches the corresponding podAffinityTerm; the node(s) with the highest sum are the most preferred.").optional(),
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(CoreV1PodAffinityTermSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("If the affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node. If the affinity requirements specified by this field cease to be met at some point during pod execution (e.g. due to a pod label update), the system may or may not try to eventually evict the pod from its node. When there are multiple elements, the lists of nodes corresponding to each podAffinityTerm are intersected, i.e. all terms must be satisfied.").optional(),
+}).describe("Pod affinity is a group of inter pod affinity scheduling rules.");
 
 /**
  * Pod anti affinity is a group of inter pod anti affinity scheduling rules.
@@ -429,24 +314,10 @@ export interface CoreV1PodAntiAffinityInput {
   requiredDuringSchedulingIgnoredDuringExecution?: Array<CoreV1PodAffinityTermInput>;
 }
 
-export const CoreV1PodAntiAffinitySchema: z.ZodType<CoreV1PodAntiAffinity, CoreV1PodAntiAffinityInput> = z
-  .object({
-    preferredDuringSchedulingIgnoredDuringExecution: z
-      .array(CoreV1WeightedPodAffinityTermSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'The scheduler will prefer to schedule pods to nodes that satisfy the anti-affinity expressions specified by this field, but it may choose a node that violates one or more of the expressions. The node that is most preferred is the one with the greatest sum of weights, i.e. for each node that meets all of the scheduling requirements (resource request, requiredDuringScheduling anti-affinity expressions, etc.), compute a sum by iterating through the elements of this field and adding "weight" to the sum if the node has pods which matches the corresponding podAffinityTerm; the node(s) with the highest sum are the most preferred.',
-      )
-      .optional(),
-    requiredDuringSchedulingIgnoredDuringExecution: z
-      .array(CoreV1PodAffinityTermSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "If the anti-affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node. If the anti-affinity requirements specified by this field cease to be met at some point during pod execution (e.g. due to a pod label update), the system may or may not try to eventually evict the pod from its node. When there are multiple elements, the lists of nodes corresponding to each podAffinityTerm are intersected, i.e. all terms must be satisfied.",
-      )
-      .optional(),
-  })
-  .describe("Pod anti affinity is a group of inter pod anti affinity scheduling rules.");
+export const CoreV1PodAntiAffinitySchema: z.ZodType<CoreV1PodAntiAffinity, CoreV1PodAntiAffinityInput> = z.object({
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(CoreV1WeightedPodAffinityTermSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("The scheduler will prefer to schedule pods to nodes that satisfy the anti-affinity expressions specified by this field, but it may choose a node that violates one or more of the expressions. The node that is most preferred is the one with the greatest sum of weights, i.e. for each node that meets all of the scheduling requirements (resource request, requiredDuringScheduling anti-affinity expressions, etc.), compute a sum by iterating through the elements of this field and adding \"weight\" to the sum if the node has pods which matches the corresponding podAffinityTerm; the node(s) with the highest sum are the most preferred.").optional(),
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(CoreV1PodAffinityTermSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("If the anti-affinity requirements specified by this field are not met at scheduling time, the pod will not be scheduled onto the node. If the anti-affinity requirements specified by this field cease to be met at some point during pod execution (e.g. due to a pod label update), the system may or may not try to eventually evict the pod from its node. When there are multiple elements, the lists of nodes corresponding to each podAffinityTerm are intersected, i.e. all terms must be satisfied.").optional(),
+}).describe("Pod anti affinity is a group of inter pod anti affinity scheduling rules.");
 
 /**
  * Affinity is a group of affinity scheduling rules.
@@ -473,17 +344,11 @@ export interface CoreV1AffinityInput {
   podAntiAffinity?: CoreV1PodAntiAffinityInput;
 }
 
-export const CoreV1AffinitySchema: z.ZodType<CoreV1Affinity, CoreV1AffinityInput> = z
-  .object({
-    nodeAffinity: CoreV1NodeAffinitySchema.describe("Describes node affinity scheduling rules for the pod.").optional(),
-    podAffinity: CoreV1PodAffinitySchema.describe(
-      "Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone, etc. as some other pod(s)).",
-    ).optional(),
-    podAntiAffinity: CoreV1PodAntiAffinitySchema.describe(
-      "Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node, zone, etc. as some other pod(s)).",
-    ).optional(),
-  })
-  .describe("Affinity is a group of affinity scheduling rules.");
+export const CoreV1AffinitySchema: z.ZodType<CoreV1Affinity, CoreV1AffinityInput> = z.object({
+  nodeAffinity: CoreV1NodeAffinitySchema.describe("Describes node affinity scheduling rules for the pod.").optional(),
+  podAffinity: CoreV1PodAffinitySchema.describe("Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone, etc. as some other pod(s)).").optional(),
+  podAntiAffinity: CoreV1PodAntiAffinitySchema.describe("Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node, zone, etc. as some other pod(s)).").optional(),
+}).describe("Affinity is a group of affinity scheduling rules.");
 
 /**
  * Selects a key from a ConfigMap.
@@ -510,19 +375,11 @@ export interface CoreV1ConfigMapKeySelectorInput {
   optional?: boolean;
 }
 
-export const CoreV1ConfigMapKeySelectorSchema: z.ZodType<CoreV1ConfigMapKeySelector, CoreV1ConfigMapKeySelectorInput> = z
-  .object({
-    key: z.string().describe("The key to select."),
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-    optional: z.boolean().describe("Specify whether the ConfigMap or its key must be defined").optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe("Selects a key from a ConfigMap.");
+export const CoreV1ConfigMapKeySelectorSchema: z.ZodType<CoreV1ConfigMapKeySelector, CoreV1ConfigMapKeySelectorInput> = z.object({
+  key: z.string().describe("The key to select."),
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+  optional: z.boolean().describe("Specify whether the ConfigMap or its key must be defined").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("Selects a key from a ConfigMap.");
 
 /**
  * ObjectFieldSelector selects an APIVersioned field of an object.
@@ -544,13 +401,10 @@ export interface CoreV1ObjectFieldSelectorInput {
   fieldPath: string;
 }
 
-export const CoreV1ObjectFieldSelectorSchema: z.ZodType<CoreV1ObjectFieldSelector, CoreV1ObjectFieldSelectorInput> = z
-  .object({
-    apiVersion: z.string().describe('Version of the schema the FieldPath is written in terms of, defaults to "v1".').optional(),
-    fieldPath: z.string().describe("Path of the field to select in the specified API version."),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe("ObjectFieldSelector selects an APIVersioned field of an object.");
+export const CoreV1ObjectFieldSelectorSchema: z.ZodType<CoreV1ObjectFieldSelector, CoreV1ObjectFieldSelectorInput> = z.object({
+  apiVersion: z.string().describe("Version of the schema the FieldPath is written in terms of, defaults to \"v1\".").optional(),
+  fieldPath: z.string().describe("Path of the field to select in the specified API version."),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("ObjectFieldSelector selects an APIVersioned field of an object.");
 
 /**
  * ResourceFieldSelector represents container resources (cpu, memory) and their output format
@@ -577,14 +431,11 @@ export interface CoreV1ResourceFieldSelectorInput {
   resource: string;
 }
 
-export const CoreV1ResourceFieldSelectorSchema: z.ZodType<CoreV1ResourceFieldSelector, CoreV1ResourceFieldSelectorInput> = z
-  .object({
-    containerName: z.string().describe("Container name: required for volumes, optional for env vars").optional(),
-    divisor: quantity().describe('Specifies the output format of the exposed resources, defaults to "1"').optional(),
-    resource: z.string().describe("Required: resource to select"),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe("ResourceFieldSelector represents container resources (cpu, memory) and their output format");
+export const CoreV1ResourceFieldSelectorSchema: z.ZodType<CoreV1ResourceFieldSelector, CoreV1ResourceFieldSelectorInput> = z.object({
+  containerName: z.string().describe("Container name: required for volumes, optional for env vars").optional(),
+  divisor: quantity().describe("Specifies the output format of the exposed resources, defaults to \"1\"").optional(),
+  resource: z.string().describe("Required: resource to select"),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("ResourceFieldSelector represents container resources (cpu, memory) and their output format");
 
 /**
  * SecretKeySelector selects a key of a Secret.
@@ -611,19 +462,11 @@ export interface CoreV1SecretKeySelectorInput {
   optional?: boolean;
 }
 
-export const CoreV1SecretKeySelectorSchema: z.ZodType<CoreV1SecretKeySelector, CoreV1SecretKeySelectorInput> = z
-  .object({
-    key: z.string().describe("The key of the secret to select from.  Must be a valid secret key."),
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-    optional: z.boolean().describe("Specify whether the Secret or its key must be defined").optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe("SecretKeySelector selects a key of a Secret.");
+export const CoreV1SecretKeySelectorSchema: z.ZodType<CoreV1SecretKeySelector, CoreV1SecretKeySelectorInput> = z.object({
+  key: z.string().describe("The key of the secret to select from.  Must be a valid secret key."),
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+  optional: z.boolean().describe("Specify whether the Secret or its key must be defined").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("SecretKeySelector selects a key of a Secret.");
 
 /**
  * EnvVarSource represents a source for the value of an EnvVar.
@@ -655,18 +498,12 @@ export interface CoreV1EnvVarSourceInput {
   secretKeyRef?: CoreV1SecretKeySelectorInput;
 }
 
-export const CoreV1EnvVarSourceSchema: z.ZodType<CoreV1EnvVarSource, CoreV1EnvVarSourceInput> = z
-  .object({
-    configMapKeyRef: CoreV1ConfigMapKeySelectorSchema.describe("Selects a key of a ConfigMap.").optional(),
-    fieldRef: CoreV1ObjectFieldSelectorSchema.describe(
-      "Selects a field of the pod: supports metadata.name, metadata.namespace, `metadata.labels['<KEY>']`, `metadata.annotations['<KEY>']`, spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs.",
-    ).optional(),
-    resourceFieldRef: CoreV1ResourceFieldSelectorSchema.describe(
-      "Selects a resource of the container: only resources limits and requests (limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory and requests.ephemeral-storage) are currently supported.",
-    ).optional(),
-    secretKeyRef: CoreV1SecretKeySelectorSchema.describe("Selects a key of a secret in the pod's namespace").optional(),
-  })
-  .describe("EnvVarSource represents a source for the value of an EnvVar.");
+export const CoreV1EnvVarSourceSchema: z.ZodType<CoreV1EnvVarSource, CoreV1EnvVarSourceInput> = z.object({
+  configMapKeyRef: CoreV1ConfigMapKeySelectorSchema.describe("Selects a key of a ConfigMap.").optional(),
+  fieldRef: CoreV1ObjectFieldSelectorSchema.describe("Selects a field of the pod: supports metadata.name, metadata.namespace, `metadata.labels['<KEY>']`, `metadata.annotations['<KEY>']`, spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs.").optional(),
+  resourceFieldRef: CoreV1ResourceFieldSelectorSchema.describe("Selects a resource of the container: only resources limits and requests (limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory and requests.ephemeral-storage) are currently supported.").optional(),
+  secretKeyRef: CoreV1SecretKeySelectorSchema.describe("Selects a key of a secret in the pod's namespace").optional(),
+}).describe("EnvVarSource represents a source for the value of an EnvVar.");
 
 /**
  * EnvVar represents an environment variable present in a Container.
@@ -693,20 +530,11 @@ export interface CoreV1EnvVarInput {
   valueFrom?: CoreV1EnvVarSourceInput;
 }
 
-export const CoreV1EnvVarSchema: z.ZodType<CoreV1EnvVar, CoreV1EnvVarInput> = z
-  .object({
-    name: z.string().describe("Name of the environment variable. Must be a C_IDENTIFIER."),
-    value: z
-      .string()
-      .describe(
-        'Variable references $(VAR_NAME) are expanded using the previously defined environment variables in the container and any service environment variables. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Defaults to "".',
-      )
-      .optional(),
-    valueFrom: CoreV1EnvVarSourceSchema.describe(
-      "Source for the environment variable's value. Cannot be used if value is not empty.",
-    ).optional(),
-  })
-  .describe("EnvVar represents an environment variable present in a Container.");
+export const CoreV1EnvVarSchema: z.ZodType<CoreV1EnvVar, CoreV1EnvVarInput> = z.object({
+  name: z.string().describe("Name of the environment variable. Must be a C_IDENTIFIER."),
+  value: z.string().describe("Variable references $(VAR_NAME) are expanded using the previously defined environment variables in the container and any service environment variables. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped references will never be expanded, regardless of whether the variable exists or not. Defaults to \"\".").optional(),
+  valueFrom: CoreV1EnvVarSourceSchema.describe("Source for the environment variable's value. Cannot be used if value is not empty.").optional(),
+}).describe("EnvVar represents an environment variable present in a Container.");
 
 /**
  * ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.
@@ -730,20 +558,10 @@ export interface CoreV1ConfigMapEnvSourceInput {
   optional?: boolean;
 }
 
-export const CoreV1ConfigMapEnvSourceSchema: z.ZodType<CoreV1ConfigMapEnvSource, CoreV1ConfigMapEnvSourceInput> = z
-  .object({
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-    optional: z.boolean().describe("Specify whether the ConfigMap must be defined").optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.\n\nThe contents of the target ConfigMap's Data field will represent the key-value pairs as environment variables.",
-  );
+export const CoreV1ConfigMapEnvSourceSchema: z.ZodType<CoreV1ConfigMapEnvSource, CoreV1ConfigMapEnvSourceInput> = z.object({
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+  optional: z.boolean().describe("Specify whether the ConfigMap must be defined").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.\n\nThe contents of the target ConfigMap's Data field will represent the key-value pairs as environment variables.");
 
 /**
  * SecretEnvSource selects a Secret to populate the environment variables with.
@@ -767,20 +585,10 @@ export interface CoreV1SecretEnvSourceInput {
   optional?: boolean;
 }
 
-export const CoreV1SecretEnvSourceSchema: z.ZodType<CoreV1SecretEnvSource, CoreV1SecretEnvSourceInput> = z
-  .object({
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-    optional: z.boolean().describe("Specify whether the Secret must be defined").optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "SecretEnvSource selects a Secret to populate the environment variables with.\n\nThe contents of the target Secret's Data field will represent the key-value pairs as environment variables.",
-  );
+export const CoreV1SecretEnvSourceSchema: z.ZodType<CoreV1SecretEnvSource, CoreV1SecretEnvSourceInput> = z.object({
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+  optional: z.boolean().describe("Specify whether the Secret must be defined").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("SecretEnvSource selects a Secret to populate the environment variables with.\n\nThe contents of the target Secret's Data field will represent the key-value pairs as environment variables.");
 
 /**
  * EnvFromSource represents the source of a set of ConfigMaps
@@ -807,13 +615,11 @@ export interface CoreV1EnvFromSourceInput {
   secretRef?: CoreV1SecretEnvSourceInput;
 }
 
-export const CoreV1EnvFromSourceSchema: z.ZodType<CoreV1EnvFromSource, CoreV1EnvFromSourceInput> = z
-  .object({
-    configMapRef: CoreV1ConfigMapEnvSourceSchema.describe("The ConfigMap to select from").optional(),
-    prefix: z.string().describe("An optional identifier to prepend to each key in the ConfigMap. Must be a C_IDENTIFIER.").optional(),
-    secretRef: CoreV1SecretEnvSourceSchema.describe("The Secret to select from").optional(),
-  })
-  .describe("EnvFromSource represents the source of a set of ConfigMaps");
+export const CoreV1EnvFromSourceSchema: z.ZodType<CoreV1EnvFromSource, CoreV1EnvFromSourceInput> = z.object({
+  configMapRef: CoreV1ConfigMapEnvSourceSchema.describe("The ConfigMap to select from").optional(),
+  prefix: z.string().describe("An optional identifier to prepend to each key in the ConfigMap. Must be a C_IDENTIFIER.").optional(),
+  secretRef: CoreV1SecretEnvSourceSchema.describe("The Secret to select from").optional(),
+}).describe("EnvFromSource represents the source of a set of ConfigMaps");
 
 /**
  * ExecAction describes a "run in container" action.
@@ -830,17 +636,9 @@ export interface CoreV1ExecActionInput {
   command?: Array<string>;
 }
 
-export const CoreV1ExecActionSchema: z.ZodType<CoreV1ExecAction, CoreV1ExecActionInput> = z
-  .object({
-    command: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "Command is the command line to execute inside the container, the working directory for the command  is root ('/') in the container's filesystem. The command is simply exec'd, it is not run inside a shell, so traditional shell instructions ('|', etc) won't work. To use a shell, you need to explicitly call out to that shell. Exit status of 0 is treated as live/healthy and non-zero is unhealthy.",
-      )
-      .optional(),
-  })
-  .describe('ExecAction describes a "run in container" action.');
+export const CoreV1ExecActionSchema: z.ZodType<CoreV1ExecAction, CoreV1ExecActionInput> = z.object({
+  command: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Command is the command line to execute inside the container, the working directory for the command  is root ('/') in the container's filesystem. The command is simply exec'd, it is not run inside a shell, so traditional shell instructions ('|', etc) won't work. To use a shell, you need to explicitly call out to that shell. Exit status of 0 is treated as live/healthy and non-zero is unhealthy.").optional(),
+}).describe("ExecAction describes a \"run in container\" action.");
 
 /**
  * HTTPHeader describes a custom header to be used in HTTP probes
@@ -862,16 +660,10 @@ export interface CoreV1HTTPHeaderInput {
   value: string;
 }
 
-export const CoreV1HTTPHeaderSchema: z.ZodType<CoreV1HTTPHeader, CoreV1HTTPHeaderInput> = z
-  .object({
-    name: z
-      .string()
-      .describe(
-        "The header field name. This will be canonicalized upon output, so case-variant names will be understood as the same header.",
-      ),
-    value: z.string().describe("The header field value"),
-  })
-  .describe("HTTPHeader describes a custom header to be used in HTTP probes");
+export const CoreV1HTTPHeaderSchema: z.ZodType<CoreV1HTTPHeader, CoreV1HTTPHeaderInput> = z.object({
+  name: z.string().describe("The header field name. This will be canonicalized upon output, so case-variant names will be understood as the same header."),
+  value: z.string().describe("The header field value"),
+}).describe("HTTPHeader describes a custom header to be used in HTTP probes");
 
 /**
  * HTTPGetAction describes an action based on HTTP Get requests.
@@ -908,24 +700,13 @@ export interface CoreV1HTTPGetActionInput {
   scheme?: string;
 }
 
-export const CoreV1HTTPGetActionSchema: z.ZodType<CoreV1HTTPGetAction, CoreV1HTTPGetActionInput> = z
-  .object({
-    host: z
-      .string()
-      .describe('Host name to connect to, defaults to the pod IP. You probably want to set "Host" in httpHeaders instead.')
-      .optional(),
-    httpHeaders: z
-      .array(CoreV1HTTPHeaderSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("Custom headers to set in the request. HTTP allows repeated headers.")
-      .optional(),
-    path: z.string().describe("Path to access on the HTTP server.").optional(),
-    port: intOrString().describe(
-      "Name or number of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME.",
-    ),
-    scheme: z.string().describe("Scheme to use for connecting to the host. Defaults to HTTP.").optional(),
-  })
-  .describe("HTTPGetAction describes an action based on HTTP Get requests.");
+export const CoreV1HTTPGetActionSchema: z.ZodType<CoreV1HTTPGetAction, CoreV1HTTPGetActionInput> = z.object({
+  host: z.string().describe("Host name to connect to, defaults to the pod IP. You probably want to set \"Host\" in httpHeaders instead.").optional(),
+  httpHeaders: z.array(CoreV1HTTPHeaderSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("Custom headers to set in the request. HTTP allows repeated headers.").optional(),
+  path: z.string().describe("Path to access on the HTTP server.").optional(),
+  port: intOrString().describe("Name or number of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME."),
+  scheme: z.string().describe("Scheme to use for connecting to the host. Defaults to HTTP.").optional(),
+}).describe("HTTPGetAction describes an action based on HTTP Get requests.");
 
 /**
  * SleepAction describes a "sleep" action.
@@ -942,11 +723,9 @@ export interface CoreV1SleepActionInput {
   seconds: number;
 }
 
-export const CoreV1SleepActionSchema: z.ZodType<CoreV1SleepAction, CoreV1SleepActionInput> = z
-  .object({
-    seconds: int64().describe("Seconds is the number of seconds to sleep."),
-  })
-  .describe('SleepAction describes a "sleep" action.');
+export const CoreV1SleepActionSchema: z.ZodType<CoreV1SleepAction, CoreV1SleepActionInput> = z.object({
+  seconds: int64().describe("Seconds is the number of seconds to sleep."),
+}).describe("SleepAction describes a \"sleep\" action.");
 
 /**
  * TCPSocketAction describes an action based on opening a socket
@@ -968,14 +747,10 @@ export interface CoreV1TCPSocketActionInput {
   port: number | string;
 }
 
-export const CoreV1TCPSocketActionSchema: z.ZodType<CoreV1TCPSocketAction, CoreV1TCPSocketActionInput> = z
-  .object({
-    host: z.string().describe("Optional: Host name to connect to, defaults to the pod IP.").optional(),
-    port: intOrString().describe(
-      "Number or name of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME.",
-    ),
-  })
-  .describe("TCPSocketAction describes an action based on opening a socket");
+export const CoreV1TCPSocketActionSchema: z.ZodType<CoreV1TCPSocketAction, CoreV1TCPSocketActionInput> = z.object({
+  host: z.string().describe("Optional: Host name to connect to, defaults to the pod IP.").optional(),
+  port: intOrString().describe("Number or name of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME."),
+}).describe("TCPSocketAction describes an action based on opening a socket");
 
 /**
  * LifecycleHandler defines a specific action that should be taken in a lifecycle hook. One and only one of the fields, except TCPSocket must be specified.
@@ -1007,18 +782,12 @@ export interface CoreV1LifecycleHandlerInput {
   tcpSocket?: CoreV1TCPSocketActionInput;
 }
 
-export const CoreV1LifecycleHandlerSchema: z.ZodType<CoreV1LifecycleHandler, CoreV1LifecycleHandlerInput> = z
-  .object({
-    exec: CoreV1ExecActionSchema.describe("Exec specifies a command to execute in the container.").optional(),
-    httpGet: CoreV1HTTPGetActionSchema.describe("HTTPGet specifies an HTTP GET request to perform.").optional(),
-    sleep: CoreV1SleepActionSchema.describe("Sleep represents a duration that the container should sleep.").optional(),
-    tcpSocket: CoreV1TCPSocketActionSchema.describe(
-      "Deprecated. TCPSocket is NOT supported as a LifecycleHandler and kept for backward compatibility. There is no validation of this field and lifecycle hooks will fail at runtime when it is specified.",
-    ).optional(),
-  })
-  .describe(
-    "LifecycleHandler defines a specific action that should be taken in a lifecycle hook. One and only one of the fields, except TCPSocket must be specified.",
-  );
+export const CoreV1LifecycleHandlerSchema: z.ZodType<CoreV1LifecycleHandler, CoreV1LifecycleHandlerInput> = z.object({
+  exec: CoreV1ExecActionSchema.describe("Exec specifies a command to execute in the container.").optional(),
+  httpGet: CoreV1HTTPGetActionSchema.describe("HTTPGet specifies an HTTP GET request to perform.").optional(),
+  sleep: CoreV1SleepActionSchema.describe("Sleep represents a duration that the container should sleep.").optional(),
+  tcpSocket: CoreV1TCPSocketActionSchema.describe("Deprecated. TCPSocket is NOT supported as a LifecycleHandler and kept for backward compatibility. There is no validation of this field and lifecycle hooks will fail at runtime when it is specified.").optional(),
+}).describe("LifecycleHandler defines a specific action that should be taken in a lifecycle hook. One and only one of the fields, except TCPSocket must be specified.");
 
 /**
  * Lifecycle describes actions that the management system should take in response to container lifecycle events. For the PostStart and PreStop lifecycle handlers, management of the container blocks until the action is complete, unless the container process fails, in which case the handler is aborted.
@@ -1040,18 +809,10 @@ export interface CoreV1LifecycleInput {
   preStop?: CoreV1LifecycleHandlerInput;
 }
 
-export const CoreV1LifecycleSchema: z.ZodType<CoreV1Lifecycle, CoreV1LifecycleInput> = z
-  .object({
-    postStart: CoreV1LifecycleHandlerSchema.describe(
-      "PostStart is called immediately after a container is created. If the handler fails, the container is terminated and restarted according to its restart policy. Other management of the container blocks until the hook completes. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks",
-    ).optional(),
-    preStop: CoreV1LifecycleHandlerSchema.describe(
-      "PreStop is called immediately before a container is terminated due to an API request or management event such as liveness/startup probe failure, preemption, resource contention, etc. The handler is not called if the container crashes or exits. The Pod's termination grace period countdown begins before the PreStop hook is executed. Regardless of the outcome of the handler, the container will eventually terminate within the Pod's termination grace period (unless delayed by finalizers). Other management of the container blocks until the hook completes or until the termination grace period is reached. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks",
-    ).optional(),
-  })
-  .describe(
-    "Lifecycle describes actions that the management system should take in response to container lifecycle events. For the PostStart and PreStop lifecycle handlers, management of the container blocks until the action is complete, unless the container process fails, in which case the handler is aborted.",
-  );
+export const CoreV1LifecycleSchema: z.ZodType<CoreV1Lifecycle, CoreV1LifecycleInput> = z.object({
+  postStart: CoreV1LifecycleHandlerSchema.describe("PostStart is called immediately after a container is created. If the handler fails, the container is terminated and restarted according to its restart policy. Other management of the container blocks until the hook completes. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks").optional(),
+  preStop: CoreV1LifecycleHandlerSchema.describe("PreStop is called immediately before a container is terminated due to an API request or management event such as liveness/startup probe failure, preemption, resource contention, etc. The handler is not called if the container crashes or exits. The Pod's termination grace period countdown begins before the PreStop hook is executed. Regardless of the outcome of the handler, the container will eventually terminate within the Pod's termination grace period (unless delayed by finalizers). Other management of the container blocks until the hook completes or until the termination grace period is reached. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks").optional(),
+}).describe("Lifecycle describes actions that the management system should take in response to container lifecycle events. For the PostStart and PreStop lifecycle handlers, management of the container blocks until the action is complete, unless the container process fails, in which case the handler is aborted.");
 
 /**
  * GRPCAction specifies an action involving a GRPC service.
@@ -1075,17 +836,10 @@ export interface CoreV1GRPCActionInput {
   service?: string;
 }
 
-export const CoreV1GRPCActionSchema: z.ZodType<CoreV1GRPCAction, CoreV1GRPCActionInput> = z
-  .object({
-    port: int32().describe("Port number of the gRPC service. Number must be in the range 1 to 65535."),
-    service: z
-      .string()
-      .describe(
-        "Service is the name of the service to place in the gRPC HealthCheckRequest (see https://github.com/grpc/grpc/blob/master/doc/health-checking.md).\n\nIf this is not specified, the default behavior is defined by gRPC.",
-      )
-      .default(""),
-  })
-  .describe("GRPCAction specifies an action involving a GRPC service.");
+export const CoreV1GRPCActionSchema: z.ZodType<CoreV1GRPCAction, CoreV1GRPCActionInput> = z.object({
+  port: int32().describe("Port number of the gRPC service. Number must be in the range 1 to 65535."),
+  service: z.string().describe("Service is the name of the service to place in the gRPC HealthCheckRequest (see https://github.com/grpc/grpc/blob/master/doc/health-checking.md).\n\nIf this is not specified, the default behavior is defined by gRPC.").default(""),
+}).describe("GRPCAction specifies an action involving a GRPC service.");
 
 /**
  * Probe describes a health check to be performed against a container to determine whether it is alive or ready to receive traffic.
@@ -1147,42 +901,18 @@ export interface CoreV1ProbeInput {
   timeoutSeconds?: number;
 }
 
-export const CoreV1ProbeSchema: z.ZodType<CoreV1Probe, CoreV1ProbeInput> = z
-  .object({
-    exec: CoreV1ExecActionSchema.describe("Exec specifies a command to execute in the container.").optional(),
-    failureThreshold: int32()
-      .describe(
-        "Minimum consecutive failures for the probe to be considered failed after having succeeded. Defaults to 3. Minimum value is 1.",
-      )
-      .optional(),
-    grpc: CoreV1GRPCActionSchema.describe("GRPC specifies a GRPC HealthCheckRequest.").optional(),
-    httpGet: CoreV1HTTPGetActionSchema.describe("HTTPGet specifies an HTTP GET request to perform.").optional(),
-    initialDelaySeconds: int32()
-      .describe(
-        "Number of seconds after the container has started before liveness probes are initiated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes",
-      )
-      .optional(),
-    periodSeconds: int32().describe("How often (in seconds) to perform the probe. Default to 10 seconds. Minimum value is 1.").optional(),
-    successThreshold: int32()
-      .describe(
-        "Minimum consecutive successes for the probe to be considered successful after having failed. Defaults to 1. Must be 1 for liveness and startup. Minimum value is 1.",
-      )
-      .optional(),
-    tcpSocket: CoreV1TCPSocketActionSchema.describe("TCPSocket specifies a connection to a TCP port.").optional(),
-    terminationGracePeriodSeconds: int64()
-      .describe(
-        "Optional duration in seconds the pod needs to terminate gracefully upon probe failure. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. If this value is nil, the pod's terminationGracePeriodSeconds will be used. Otherwise, this value overrides the value provided by the pod spec. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). This is a beta field and requires enabling ProbeTerminationGracePeriod feature gate. Minimum value is 1. spec.terminationGracePeriodSeconds is used if unset.",
-      )
-      .optional(),
-    timeoutSeconds: int32()
-      .describe(
-        "Number of seconds after which the probe times out. Defaults to 1 second. Minimum value is 1. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes",
-      )
-      .optional(),
-  })
-  .describe(
-    "Probe describes a health check to be performed against a container to determine whether it is alive or ready to receive traffic.",
-  );
+export const CoreV1ProbeSchema: z.ZodType<CoreV1Probe, CoreV1ProbeInput> = z.object({
+  exec: CoreV1ExecActionSchema.describe("Exec specifies a command to execute in the container.").optional(),
+  failureThreshold: int32().describe("Minimum consecutive failures for the probe to be considered failed after having succeeded. Defaults to 3. Minimum value is 1.").optional(),
+  grpc: CoreV1GRPCActionSchema.describe("GRPC specifies a GRPC HealthCheckRequest.").optional(),
+  httpGet: CoreV1HTTPGetActionSchema.describe("HTTPGet specifies an HTTP GET request to perform.").optional(),
+  initialDelaySeconds: int32().describe("Number of seconds after the container has started before liveness probes are initiated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes").optional(),
+  periodSeconds: int32().describe("How often (in seconds) to perform the probe. Default to 10 seconds. Minimum value is 1.").optional(),
+  successThreshold: int32().describe("Minimum consecutive successes for the probe to be considered successful after having failed. Defaults to 1. Must be 1 for liveness and startup. Minimum value is 1.").optional(),
+  tcpSocket: CoreV1TCPSocketActionSchema.describe("TCPSocket specifies a connection to a TCP port.").optional(),
+  terminationGracePeriodSeconds: int64().describe("Optional duration in seconds the pod needs to terminate gracefully upon probe failure. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. If this value is nil, the pod's terminationGracePeriodSeconds will be used. Otherwise, this value overrides the value provided by the pod spec. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). This is a beta field and requires enabling ProbeTerminationGracePeriod feature gate. Minimum value is 1. spec.terminationGracePeriodSeconds is used if unset.").optional(),
+  timeoutSeconds: int32().describe("Number of seconds after which the probe times out. Defaults to 1 second. Minimum value is 1. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes").optional(),
+}).describe("Probe describes a health check to be performed against a container to determine whether it is alive or ready to receive traffic.");
 
 /**
  * ContainerPort represents a network port in a single container.
@@ -1219,24 +949,13 @@ export interface CoreV1ContainerPortInput {
   protocol?: string;
 }
 
-export const CoreV1ContainerPortSchema: z.ZodType<CoreV1ContainerPort, CoreV1ContainerPortInput> = z
-  .object({
-    containerPort: int32().describe("Number of port to expose on the pod's IP address. This must be a valid port number, 0 < x < 65536."),
-    hostIP: z.string().describe("What host IP to bind the external port to.").optional(),
-    hostPort: int32()
-      .describe(
-        "Number of port to expose on the host. If specified, this must be a valid port number, 0 < x < 65536. If HostNetwork is specified, this must match ContainerPort. Most containers do not need this.",
-      )
-      .optional(),
-    name: z
-      .string()
-      .describe(
-        "If specified, this must be an IANA_SVC_NAME and unique within the pod. Each named port in a pod must have a unique name. Name for the port that can be referred to by services.",
-      )
-      .optional(),
-    protocol: z.string().describe('Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "TCP".').default("TCP"),
-  })
-  .describe("ContainerPort represents a network port in a single container.");
+export const CoreV1ContainerPortSchema: z.ZodType<CoreV1ContainerPort, CoreV1ContainerPortInput> = z.object({
+  containerPort: int32().describe("Number of port to expose on the pod's IP address. This must be a valid port number, 0 < x < 65536."),
+  hostIP: z.string().describe("What host IP to bind the external port to.").optional(),
+  hostPort: int32().describe("Number of port to expose on the host. If specified, this must be a valid port number, 0 < x < 65536. If HostNetwork is specified, this must match ContainerPort. Most containers do not need this.").optional(),
+  name: z.string().describe("If specified, this must be an IANA_SVC_NAME and unique within the pod. Each named port in a pod must have a unique name. Name for the port that can be referred to by services.").optional(),
+  protocol: z.string().describe("Protocol for port. Must be UDP, TCP, or SCTP. Defaults to \"TCP\".").default("TCP"),
+}).describe("ContainerPort represents a network port in a single container.");
 
 /**
  * ContainerResizePolicy represents resource resize policy for the container.
@@ -1258,14 +977,10 @@ export interface CoreV1ContainerResizePolicyInput {
   restartPolicy: string;
 }
 
-export const CoreV1ContainerResizePolicySchema: z.ZodType<CoreV1ContainerResizePolicy, CoreV1ContainerResizePolicyInput> = z
-  .object({
-    resourceName: z.string().describe("Name of the resource to which this resource resize policy applies. Supported values: cpu, memory."),
-    restartPolicy: z
-      .string()
-      .describe("Restart policy to apply when specified resource is resized. If not specified, it defaults to NotRequired."),
-  })
-  .describe("ContainerResizePolicy represents resource resize policy for the container.");
+export const CoreV1ContainerResizePolicySchema: z.ZodType<CoreV1ContainerResizePolicy, CoreV1ContainerResizePolicyInput> = z.object({
+  resourceName: z.string().describe("Name of the resource to which this resource resize policy applies. Supported values: cpu, memory."),
+  restartPolicy: z.string().describe("Restart policy to apply when specified resource is resized. If not specified, it defaults to NotRequired."),
+}).describe("ContainerResizePolicy represents resource resize policy for the container.");
 
 /**
  * ResourceClaim references one entry in PodSpec.ResourceClaims.
@@ -1287,21 +1002,10 @@ export interface CoreV1ResourceClaimInput {
   request?: string;
 }
 
-export const CoreV1ResourceClaimSchema: z.ZodType<CoreV1ResourceClaim, CoreV1ResourceClaimInput> = z
-  .object({
-    name: z
-      .string()
-      .describe(
-        "Name must match the name of one entry in pod.spec.resourceClaims of the Pod where this field is used. It makes that resource available inside a container.",
-      ),
-    request: z
-      .string()
-      .describe(
-        "Request is the name chosen for a request in the referenced claim. If empty, everything from the claim is made available, otherwise only the result of this request.",
-      )
-      .optional(),
-  })
-  .describe("ResourceClaim references one entry in PodSpec.ResourceClaims.");
+export const CoreV1ResourceClaimSchema: z.ZodType<CoreV1ResourceClaim, CoreV1ResourceClaimInput> = z.object({
+  name: z.string().describe("Name must match the name of one entry in pod.spec.resourceClaims of the Pod where this field is used. It makes that resource available inside a container."),
+  request: z.string().describe("Request is the name chosen for a request in the referenced claim. If empty, everything from the claim is made available, otherwise only the result of this request.").optional(),
+}).describe("ResourceClaim references one entry in PodSpec.ResourceClaims.");
 
 /**
  * ResourceRequirements describes the compute resource requirements.
@@ -1332,29 +1036,11 @@ export interface CoreV1ResourceRequirementsInput {
   requests?: { [key: string]: string | number };
 }
 
-export const CoreV1ResourceRequirementsSchema: z.ZodType<CoreV1ResourceRequirements, CoreV1ResourceRequirementsInput> = z
-  .object({
-    claims: z
-      .array(CoreV1ResourceClaimSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "Claims lists the names of resources, defined in spec.resourceClaims, that are used by this container.\n\nThis is an alpha field and requires enabling the DynamicResourceAllocation feature gate.\n\nThis field is immutable. It can only be set for containers.",
-      )
-      .optional(),
-    limits: z
-      .record(z.string(), quantity())
-      .describe(
-        "Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
-      )
-      .optional(),
-    requests: z
-      .record(z.string(), quantity())
-      .describe(
-        "Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
-      )
-      .optional(),
-  })
-  .describe("ResourceRequirements describes the compute resource requirements.");
+export const CoreV1ResourceRequirementsSchema: z.ZodType<CoreV1ResourceRequirements, CoreV1ResourceRequirementsInput> = z.object({
+  claims: z.array(CoreV1ResourceClaimSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("Claims lists the names of resources, defined in spec.resourceClaims, that are used by this container.\n\nThis is an alpha field and requires enabling the DynamicResourceAllocation feature gate.\n\nThis field is immutable. It can only be set for containers.").optional(),
+  limits: z.record(z.string(), quantity()).describe("Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/").optional(),
+  requests: z.record(z.string(), quantity()).describe("Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/").optional(),
+}).describe("ResourceRequirements describes the compute resource requirements.");
 
 /**
  * AppArmorProfile defines a pod or container's AppArmor settings.
@@ -1379,21 +1065,10 @@ export interface CoreV1AppArmorProfileInput {
   type: string;
 }
 
-export const CoreV1AppArmorProfileSchema: z.ZodType<CoreV1AppArmorProfile, CoreV1AppArmorProfileInput> = z
-  .object({
-    localhostProfile: z
-      .string()
-      .describe(
-        'localhostProfile indicates a profile loaded on the node that should be used. The profile must be preconfigured on the node to work. Must match the loaded name of the profile. Must be set if and only if type is "Localhost".',
-      )
-      .optional(),
-    type: z
-      .string()
-      .describe(
-        "type indicates which kind of AppArmor profile will be applied. Valid options are:\n  Localhost - a profile pre-loaded on the node.\n  RuntimeDefault - the container runtime's default profile.\n  Unconfined - no AppArmor enforcement.",
-      ),
-  })
-  .describe("AppArmorProfile defines a pod or container's AppArmor settings.");
+export const CoreV1AppArmorProfileSchema: z.ZodType<CoreV1AppArmorProfile, CoreV1AppArmorProfileInput> = z.object({
+  localhostProfile: z.string().describe("localhostProfile indicates a profile loaded on the node that should be used. The profile must be preconfigured on the node to work. Must match the loaded name of the profile. Must be set if and only if type is \"Localhost\".").optional(),
+  type: z.string().describe("type indicates which kind of AppArmor profile will be applied. Valid options are:\n  Localhost - a profile pre-loaded on the node.\n  RuntimeDefault - the container runtime's default profile.\n  Unconfined - no AppArmor enforcement."),
+}).describe("AppArmorProfile defines a pod or container's AppArmor settings.");
 
 /**
  * Adds and removes POSIX capabilities from running containers.
@@ -1415,12 +1090,10 @@ export interface CoreV1CapabilitiesInput {
   drop?: Array<string>;
 }
 
-export const CoreV1CapabilitiesSchema: z.ZodType<CoreV1Capabilities, CoreV1CapabilitiesInput> = z
-  .object({
-    add: z.array(z.string()).meta({ "x-kubernetes-list-type": "atomic" }).describe("Added capabilities").optional(),
-    drop: z.array(z.string()).meta({ "x-kubernetes-list-type": "atomic" }).describe("Removed capabilities").optional(),
-  })
-  .describe("Adds and removes POSIX capabilities from running containers.");
+export const CoreV1CapabilitiesSchema: z.ZodType<CoreV1Capabilities, CoreV1CapabilitiesInput> = z.object({
+  add: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Added capabilities").optional(),
+  drop: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Removed capabilities").optional(),
+}).describe("Adds and removes POSIX capabilities from running containers.");
 
 /**
  * SELinuxOptions are the labels to be applied to the container
@@ -1452,14 +1125,12 @@ export interface CoreV1SELinuxOptionsInput {
   user?: string;
 }
 
-export const CoreV1SELinuxOptionsSchema: z.ZodType<CoreV1SELinuxOptions, CoreV1SELinuxOptionsInput> = z
-  .object({
-    level: z.string().describe("Level is SELinux level label that applies to the container.").optional(),
-    role: z.string().describe("Role is a SELinux role label that applies to the container.").optional(),
-    type: z.string().describe("Type is a SELinux type label that applies to the container.").optional(),
-    user: z.string().describe("User is a SELinux user label that applies to the container.").optional(),
-  })
-  .describe("SELinuxOptions are the labels to be applied to the container");
+export const CoreV1SELinuxOptionsSchema: z.ZodType<CoreV1SELinuxOptions, CoreV1SELinuxOptionsInput> = z.object({
+  level: z.string().describe("Level is SELinux level label that applies to the container.").optional(),
+  role: z.string().describe("Role is a SELinux role label that applies to the container.").optional(),
+  type: z.string().describe("Type is a SELinux type label that applies to the container.").optional(),
+  user: z.string().describe("User is a SELinux user label that applies to the container.").optional(),
+}).describe("SELinuxOptions are the labels to be applied to the container");
 
 /**
  * SeccompProfile defines a pod/container's seccomp profile settings. Only one profile source may be set.
@@ -1483,21 +1154,10 @@ export interface CoreV1SeccompProfileInput {
   type: string;
 }
 
-export const CoreV1SeccompProfileSchema: z.ZodType<CoreV1SeccompProfile, CoreV1SeccompProfileInput> = z
-  .object({
-    localhostProfile: z
-      .string()
-      .describe(
-        'localhostProfile indicates a profile defined in a file on the node should be used. The profile must be preconfigured on the node to work. Must be a descending path, relative to the kubelet\'s configured seccomp profile location. Must be set if type is "Localhost". Must NOT be set for any other type.',
-      )
-      .optional(),
-    type: z
-      .string()
-      .describe(
-        "type indicates which kind of seccomp profile will be applied. Valid options are:\n\nLocalhost - a profile defined in a file on the node should be used. RuntimeDefault - the container runtime default profile should be used. Unconfined - no profile should be applied.",
-      ),
-  })
-  .describe("SeccompProfile defines a pod/container's seccomp profile settings. Only one profile source may be set.");
+export const CoreV1SeccompProfileSchema: z.ZodType<CoreV1SeccompProfile, CoreV1SeccompProfileInput> = z.object({
+  localhostProfile: z.string().describe("localhostProfile indicates a profile defined in a file on the node should be used. The profile must be preconfigured on the node to work. Must be a descending path, relative to the kubelet's configured seccomp profile location. Must be set if type is \"Localhost\". Must NOT be set for any other type.").optional(),
+  type: z.string().describe("type indicates which kind of seccomp profile will be applied. Valid options are:\n\nLocalhost - a profile defined in a file on the node should be used. RuntimeDefault - the container runtime default profile should be used. Unconfined - no profile should be applied."),
+}).describe("SeccompProfile defines a pod/container's seccomp profile settings. Only one profile source may be set.");
 
 /**
  * WindowsSecurityContextOptions contain Windows-specific options and credentials.
@@ -1529,32 +1189,12 @@ export interface CoreV1WindowsSecurityContextOptionsInput {
   runAsUserName?: string;
 }
 
-export const CoreV1WindowsSecurityContextOptionsSchema: z.ZodType<
-  CoreV1WindowsSecurityContextOptions,
-  CoreV1WindowsSecurityContextOptionsInput
-> = z
-  .object({
-    gmsaCredentialSpec: z
-      .string()
-      .describe(
-        "GMSACredentialSpec is where the GMSA admission webhook (https://github.com/kubernetes-sigs/windows-gmsa) inlines the contents of the GMSA credential spec named by the GMSACredentialSpecName field.",
-      )
-      .optional(),
-    gmsaCredentialSpecName: z.string().describe("GMSACredentialSpecName is the name of the GMSA credential spec to use.").optional(),
-    hostProcess: z
-      .boolean()
-      .describe(
-        "HostProcess determines if a container should be run as a 'Host Process' container. All of a Pod's containers must have the same effective HostProcess value (it is not allowed to have a mix of HostProcess containers and non-HostProcess containers). In addition, if HostProcess is true then HostNetwork must also be set to true.",
-      )
-      .optional(),
-    runAsUserName: z
-      .string()
-      .describe(
-        "The UserName in Windows to run the entrypoint of the container process. Defaults to the user specified in image metadata if unspecified. May also be set in PodSecurityContext. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence.",
-      )
-      .optional(),
-  })
-  .describe("WindowsSecurityContextOptions contain Windows-specific options and credentials.");
+export const CoreV1WindowsSecurityContextOptionsSchema: z.ZodType<CoreV1WindowsSecurityContextOptions, CoreV1WindowsSecurityContextOptionsInput> = z.object({
+  gmsaCredentialSpec: z.string().describe("GMSACredentialSpec is where the GMSA admission webhook (https://github.com/kubernetes-sigs/windows-gmsa) inlines the contents of the GMSA credential spec named by the GMSACredentialSpecName field.").optional(),
+  gmsaCredentialSpecName: z.string().describe("GMSACredentialSpecName is the name of the GMSA credential spec to use.").optional(),
+  hostProcess: z.boolean().describe("HostProcess determines if a container should be run as a 'Host Process' container. All of a Pod's containers must have the same effective HostProcess value (it is not allowed to have a mix of HostProcess containers and non-HostProcess containers). In addition, if HostProcess is true then HostNetwork must also be set to true.").optional(),
+  runAsUserName: z.string().describe("The UserName in Windows to run the entrypoint of the container process. Defaults to the user specified in image metadata if unspecified. May also be set in PodSecurityContext. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence.").optional(),
+}).describe("WindowsSecurityContextOptions contain Windows-specific options and credentials.");
 
 /**
  * SecurityContext holds security configuration that will be applied to a container. Some fields are present in both SecurityContext and PodSecurityContext.  When both are set, the values in SecurityContext take precedence.
@@ -1626,67 +1266,20 @@ export interface CoreV1SecurityContextInput {
   windowsOptions?: CoreV1WindowsSecurityContextOptionsInput;
 }
 
-export const CoreV1SecurityContextSchema: z.ZodType<CoreV1SecurityContext, CoreV1SecurityContextInput> = z
-  .object({
-    allowPrivilegeEscalation: z
-      .boolean()
-      .describe(
-        "AllowPrivilegeEscalation controls whether a process can gain more privileges than its parent process. This bool directly controls if the no_new_privs flag will be set on the container process. AllowPrivilegeEscalation is true always when the container is: 1) run as Privileged 2) has CAP_SYS_ADMIN Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    appArmorProfile: CoreV1AppArmorProfileSchema.describe(
-      "appArmorProfile is the AppArmor options to use by this container. If set, this profile overrides the pod's appArmorProfile. Note that this field cannot be set when spec.os.name is windows.",
-    ).optional(),
-    capabilities: CoreV1CapabilitiesSchema.describe(
-      "The capabilities to add/drop when running containers. Defaults to the default set of capabilities granted by the container runtime. Note that this field cannot be set when spec.os.name is windows.",
-    ).optional(),
-    privileged: z
-      .boolean()
-      .describe(
-        "Run container in privileged mode. Processes in privileged containers are essentially equivalent to root on the host. Defaults to false. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    procMount: z
-      .string()
-      .describe(
-        "procMount denotes the type of proc mount to use for the containers. The default value is Default which uses the container runtime defaults for readonly paths and masked paths. This requires the ProcMountType feature flag to be enabled. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    readOnlyRootFilesystem: z
-      .boolean()
-      .describe(
-        "Whether this container has a read-only root filesystem. Default is false. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    runAsGroup: int64()
-      .describe(
-        "The GID to run the entrypoint of the container process. Uses runtime default if unset. May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    runAsNonRoot: z
-      .boolean()
-      .describe(
-        "Indicates that the container must run as a non-root user. If true, the Kubelet will validate the image at runtime to ensure that it does not run as UID 0 (root) and fail to start the container if it does. If unset or false, no such validation will be performed. May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence.",
-      )
-      .optional(),
-    runAsUser: int64()
-      .describe(
-        "The UID to run the entrypoint of the container process. Defaults to user specified in image metadata if unspecified. May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    seccompProfile: CoreV1SeccompProfileSchema.describe(
-      "The seccomp options to use by this container. If seccomp options are provided at both the pod & container level, the container options override the pod options. Note that this field cannot be set when spec.os.name is windows.",
-    ).optional(),
-    seLinuxOptions: CoreV1SELinuxOptionsSchema.describe(
-      "The SELinux context to be applied to the container. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.",
-    ).optional(),
-    windowsOptions: CoreV1WindowsSecurityContextOptionsSchema.describe(
-      "The Windows specific settings applied to all containers. If unspecified, the options from the PodSecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.",
-    ).optional(),
-  })
-  .describe(
-    "SecurityContext holds security configuration that will be applied to a container. Some fields are present in both SecurityContext and PodSecurityContext.  When both are set, the values in SecurityContext take precedence.",
-  );
+export const CoreV1SecurityContextSchema: z.ZodType<CoreV1SecurityContext, CoreV1SecurityContextInput> = z.object({
+  allowPrivilegeEscalation: z.boolean().describe("AllowPrivilegeEscalation controls whether a process can gain more privileges than its parent process. This bool directly controls if the no_new_privs flag will be set on the container process. AllowPrivilegeEscalation is true always when the container is: 1) run as Privileged 2) has CAP_SYS_ADMIN Note that this field cannot be set when spec.os.name is windows.").optional(),
+  appArmorProfile: CoreV1AppArmorProfileSchema.describe("appArmorProfile is the AppArmor options to use by this container. If set, this profile overrides the pod's appArmorProfile. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  capabilities: CoreV1CapabilitiesSchema.describe("The capabilities to add/drop when running containers. Defaults to the default set of capabilities granted by the container runtime. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  privileged: z.boolean().describe("Run container in privileged mode. Processes in privileged containers are essentially equivalent to root on the host. Defaults to false. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  procMount: z.string().describe("procMount denotes the type of proc mount to use for the containers. The default value is Default which uses the container runtime defaults for readonly paths and masked paths. This requires the ProcMountType feature flag to be enabled. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  readOnlyRootFilesystem: z.boolean().describe("Whether this container has a read-only root filesystem. Default is false. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  runAsGroup: int64().describe("The GID to run the entrypoint of the container process. Uses runtime default if unset. May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  runAsNonRoot: z.boolean().describe("Indicates that the container must run as a non-root user. If true, the Kubelet will validate the image at runtime to ensure that it does not run as UID 0 (root) and fail to start the container if it does. If unset or false, no such validation will be performed. May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence.").optional(),
+  runAsUser: int64().describe("The UID to run the entrypoint of the container process. Defaults to user specified in image metadata if unspecified. May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  seccompProfile: CoreV1SeccompProfileSchema.describe("The seccomp options to use by this container. If seccomp options are provided at both the pod & container level, the container options override the pod options. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  seLinuxOptions: CoreV1SELinuxOptionsSchema.describe("The SELinux context to be applied to the container. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  windowsOptions: CoreV1WindowsSecurityContextOptionsSchema.describe("The Windows specific settings applied to all containers. If unspecified, the options from the PodSecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.").optional(),
+}).describe("SecurityContext holds security configuration that will be applied to a container. Some fields are present in both SecurityContext and PodSecurityContext.  When both are set, the values in SecurityContext take precedence.");
 
 /**
  * volumeDevice describes a mapping of a raw block device within a container.
@@ -1708,12 +1301,10 @@ export interface CoreV1VolumeDeviceInput {
   name: string;
 }
 
-export const CoreV1VolumeDeviceSchema: z.ZodType<CoreV1VolumeDevice, CoreV1VolumeDeviceInput> = z
-  .object({
-    devicePath: z.string().describe("devicePath is the path inside of the container that the device will be mapped to."),
-    name: z.string().describe("name must match the name of a persistentVolumeClaim in the pod"),
-  })
-  .describe("volumeDevice describes a mapping of a raw block device within a container.");
+export const CoreV1VolumeDeviceSchema: z.ZodType<CoreV1VolumeDevice, CoreV1VolumeDeviceInput> = z.object({
+  devicePath: z.string().describe("devicePath is the path inside of the container that the device will be mapped to."),
+  name: z.string().describe("name must match the name of a persistentVolumeClaim in the pod"),
+}).describe("volumeDevice describes a mapping of a raw block device within a container.");
 
 /**
  * VolumeMount describes a mounting of a Volume within a container.
@@ -1768,35 +1359,15 @@ export interface CoreV1VolumeMountInput {
   subPathExpr?: string;
 }
 
-export const CoreV1VolumeMountSchema: z.ZodType<CoreV1VolumeMount, CoreV1VolumeMountInput> = z
-  .object({
-    mountPath: z.string().describe("Path within the container at which the volume should be mounted.  Must not contain ':'."),
-    mountPropagation: z
-      .string()
-      .describe(
-        "mountPropagation determines how mounts are propagated from the host to container and the other way around. When not set, MountPropagationNone is used. This field is beta in 1.10. When RecursiveReadOnly is set to IfPossible or to Enabled, MountPropagation must be None or unspecified (which defaults to None).",
-      )
-      .optional(),
-    name: z.string().describe("This must match the Name of a Volume."),
-    readOnly: z.boolean().describe("Mounted read-only if true, read-write otherwise (false or unspecified). Defaults to false.").optional(),
-    recursiveReadOnly: z
-      .string()
-      .describe(
-        "RecursiveReadOnly specifies whether read-only mounts should be handled recursively.\n\nIf ReadOnly is false, this field has no meaning and must be unspecified.\n\nIf ReadOnly is true, and this field is set to Disabled, the mount is not made recursively read-only.  If this field is set to IfPossible, the mount is made recursively read-only, if it is supported by the container runtime.  If this field is set to Enabled, the mount is made recursively read-only if it is supported by the container runtime, otherwise the pod will not be started and an error will be generated to indicate the reason.\n\nIf this field is set to IfPossible or Enabled, MountPropagation must be set to None (or be unspecified, which defaults to None).\n\nIf this field is not specified, it is treated as an equivalent of Disabled.",
-      )
-      .optional(),
-    subPath: z
-      .string()
-      .describe("Path within the volume from which the container's volume should be mounted. Defaults to \"\" (volume's root).")
-      .optional(),
-    subPathExpr: z
-      .string()
-      .describe(
-        "Expanded path within the volume from which the container's volume should be mounted. Behaves similarly to SubPath but environment variable references $(VAR_NAME) are expanded using the container's environment. Defaults to \"\" (volume's root). SubPathExpr and SubPath are mutually exclusive.",
-      )
-      .optional(),
-  })
-  .describe("VolumeMount describes a mounting of a Volume within a container.");
+export const CoreV1VolumeMountSchema: z.ZodType<CoreV1VolumeMount, CoreV1VolumeMountInput> = z.object({
+  mountPath: z.string().describe("Path within the container at which the volume should be mounted.  Must not contain ':'."),
+  mountPropagation: z.string().describe("mountPropagation determines how mounts are propagated from the host to container and the other way around. When not set, MountPropagationNone is used. This field is beta in 1.10. When RecursiveReadOnly is set to IfPossible or to Enabled, MountPropagation must be None or unspecified (which defaults to None).").optional(),
+  name: z.string().describe("This must match the Name of a Volume."),
+  readOnly: z.boolean().describe("Mounted read-only if true, read-write otherwise (false or unspecified). Defaults to false.").optional(),
+  recursiveReadOnly: z.string().describe("RecursiveReadOnly specifies whether read-only mounts should be handled recursively.\n\nIf ReadOnly is false, this field has no meaning and must be unspecified.\n\nIf ReadOnly is true, and this field is set to Disabled, the mount is not made recursively read-only.  If this field is set to IfPossible, the mount is made recursively read-only, if it is supported by the container runtime.  If this field is set to Enabled, the mount is made recursively read-only if it is supported by the container runtime, otherwise the pod will not be started and an error will be generated to indicate the reason.\n\nIf this field is set to IfPossible or Enabled, MountPropagation must be set to None (or be unspecified, which defaults to None).\n\nIf this field is not specified, it is treated as an equivalent of Disabled.").optional(),
+  subPath: z.string().describe("Path within the volume from which the container's volume should be mounted. Defaults to \"\" (volume's root).").optional(),
+  subPathExpr: z.string().describe("Expanded path within the volume from which the container's volume should be mounted. Behaves similarly to SubPath but environment variable references $(VAR_NAME) are expanded using the container's environment. Defaults to \"\" (volume's root). SubPathExpr and SubPath are mutually exclusive.").optional(),
+}).describe("VolumeMount describes a mounting of a Volume within a container.");
 
 /**
  * A single application container that you want to run within a pod.
@@ -1928,133 +1499,32 @@ export interface CoreV1ContainerInput {
   workingDir?: string;
 }
 
-export const CoreV1ContainerSchema: z.ZodType<CoreV1Container, CoreV1ContainerInput> = z
-  .object({
-    args: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'Arguments to the entrypoint. The container image\'s CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container\'s environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell',
-      )
-      .optional(),
-    command: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'Entrypoint array. Not executed within a shell. The container image\'s ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container\'s environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell',
-      )
-      .optional(),
-    env: z
-      .array(CoreV1EnvVarSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe("List of environment variables to set in the container. Cannot be updated.")
-      .optional(),
-    envFrom: z
-      .array(CoreV1EnvFromSourceSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "List of sources to populate environment variables in the container. The keys defined within a source must be a C_IDENTIFIER. All invalid keys will be reported as an event when the container is starting. When a key exists in multiple sources, the value associated with the last source will take precedence. Values defined by an Env with a duplicate key will take precedence. Cannot be updated.",
-      )
-      .optional(),
-    image: z
-      .string()
-      .describe(
-        "Container image name. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.",
-      )
-      .optional(),
-    imagePullPolicy: z
-      .string()
-      .describe(
-        "Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images",
-      )
-      .optional(),
-    lifecycle: CoreV1LifecycleSchema.describe(
-      "Actions that the management system should take in response to container lifecycle events. Cannot be updated.",
-    ).optional(),
-    livenessProbe: CoreV1ProbeSchema.describe(
-      "Periodic probe of container liveness. Container will be restarted if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes",
-    ).optional(),
-    name: z
-      .string()
-      .describe(
-        "Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name (DNS_LABEL). Cannot be updated.",
-      ),
-    ports: z
-      .array(CoreV1ContainerPortSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["containerPort", "protocol"] })
-      .describe(
-        'List of ports to expose from the container. Not specifying a port here DOES NOT prevent that port from being exposed. Any port which is listening on the default "0.0.0.0" address inside a container will be accessible from the network. Modifying this array with strategic merge patch may corrupt the data. For more information See https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated.',
-      )
-      .optional(),
-    readinessProbe: CoreV1ProbeSchema.describe(
-      "Periodic probe of container service readiness. Container will be removed from service endpoints if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes",
-    ).optional(),
-    resizePolicy: z
-      .array(CoreV1ContainerResizePolicySchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("Resources resize policy for the container.")
-      .optional(),
-    resources: CoreV1ResourceRequirementsSchema.describe(
-      "Compute Resources required by this container. Cannot be updated. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
-    ).optional(),
-    restartPolicy: z
-      .string()
-      .describe(
-        'RestartPolicy defines the restart behavior of individual containers in a pod. This field may only be set for init containers, and the only allowed value is "Always". For non-init containers or when this field is not specified, the restart behavior is defined by the Pod\'s restart policy and the container type. Setting the RestartPolicy as "Always" for the init container will have the following effect: this init container will be continually restarted on exit until all regular containers have terminated. Once all regular containers have completed, all init containers with restartPolicy "Always" will be shut down. This lifecycle differs from normal init containers and is often referred to as a "sidecar" container. Although this init container still starts in the init container sequence, it does not wait for the container to complete before proceeding to the next init container. Instead, the next init container starts immediately after this init container is started, or after any startupProbe has successfully completed.',
-      )
-      .optional(),
-    securityContext: CoreV1SecurityContextSchema.describe(
-      "SecurityContext defines the security options the container should be run with. If set, the fields of SecurityContext override the equivalent fields of PodSecurityContext. More info: https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
-    ).optional(),
-    startupProbe: CoreV1ProbeSchema.describe(
-      "StartupProbe indicates that the Pod has successfully initialized. If specified, no other probes are executed until this completes successfully. If this probe fails, the Pod will be restarted, just as if the livenessProbe failed. This can be used to provide different probe parameters at the beginning of a Pod's lifecycle, when it might take a long time to load data or warm a cache, than during steady-state operation. This cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes",
-    ).optional(),
-    stdin: z
-      .boolean()
-      .describe(
-        "Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.",
-      )
-      .optional(),
-    stdinOnce: z
-      .boolean()
-      .describe(
-        "Whether the container runtime should close the stdin channel after it has been opened by a single attach. When stdin is true the stdin stream will remain open across multiple attach sessions. If stdinOnce is set to true, stdin is opened on container start, is empty until the first client attaches to stdin, and then remains open and accepts data until the client disconnects, at which time stdin is closed and remains closed until the container is restarted. If this flag is false, a container processes that reads from stdin will never receive an EOF. Default is false",
-      )
-      .optional(),
-    terminationMessagePath: z
-      .string()
-      .describe(
-        "Optional: Path at which the file to which the container's termination message will be written is mounted into the container's filesystem. Message written is intended to be brief final status, such as an assertion failure message. Will be truncated by the node if greater than 4096 bytes. The total message length across all containers will be limited to 12kb. Defaults to /dev/termination-log. Cannot be updated.",
-      )
-      .optional(),
-    terminationMessagePolicy: z
-      .string()
-      .describe(
-        "Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.",
-      )
-      .optional(),
-    tty: z
-      .boolean()
-      .describe("Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.")
-      .optional(),
-    volumeDevices: z
-      .array(CoreV1VolumeDeviceSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["devicePath"] })
-      .describe("volumeDevices is the list of block devices to be used by the container.")
-      .optional(),
-    volumeMounts: z
-      .array(CoreV1VolumeMountSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["mountPath"] })
-      .describe("Pod volumes to mount into the container's filesystem. Cannot be updated.")
-      .optional(),
-    workingDir: z
-      .string()
-      .describe(
-        "Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.",
-      )
-      .optional(),
-  })
-  .describe("A single application container that you want to run within a pod.");
+export const CoreV1ContainerSchema: z.ZodType<CoreV1Container, CoreV1ContainerInput> = z.object({
+  args: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Arguments to the entrypoint. The container image's CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell").optional(),
+  command: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Entrypoint array. Not executed within a shell. The container image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell").optional(),
+  env: z.array(CoreV1EnvVarSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("List of environment variables to set in the container. Cannot be updated.").optional(),
+  envFrom: z.array(CoreV1EnvFromSourceSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("List of sources to populate environment variables in the container. The keys defined within a source must be a C_IDENTIFIER. All invalid keys will be reported as an event when the container is starting. When a key exists in multiple sources, the value associated with the last source will take precedence. Values defined by an Env with a duplicate key will take precedence. Cannot be updated.").optional(),
+  image: z.string().describe("Container image name. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.").optional(),
+  imagePullPolicy: z.string().describe("Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images").optional(),
+  lifecycle: CoreV1LifecycleSchema.describe("Actions that the management system should take in response to container lifecycle events. Cannot be updated.").optional(),
+  livenessProbe: CoreV1ProbeSchema.describe("Periodic probe of container liveness. Container will be restarted if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes").optional(),
+  name: z.string().describe("Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name (DNS_LABEL). Cannot be updated."),
+  ports: z.array(CoreV1ContainerPortSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["containerPort","protocol"]}).describe("List of ports to expose from the container. Not specifying a port here DOES NOT prevent that port from being exposed. Any port which is listening on the default \"0.0.0.0\" address inside a container will be accessible from the network. Modifying this array with strategic merge patch may corrupt the data. For more information See https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated.").optional(),
+  readinessProbe: CoreV1ProbeSchema.describe("Periodic probe of container service readiness. Container will be removed from service endpoints if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes").optional(),
+  resizePolicy: z.array(CoreV1ContainerResizePolicySchema).meta({"x-kubernetes-list-type":"atomic"}).describe("Resources resize policy for the container.").optional(),
+  resources: CoreV1ResourceRequirementsSchema.describe("Compute Resources required by this container. Cannot be updated. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/").optional(),
+  restartPolicy: z.string().describe("RestartPolicy defines the restart behavior of individual containers in a pod. This field may only be set for init containers, and the only allowed value is \"Always\". For non-init containers or when this field is not specified, the restart behavior is defined by the Pod's restart policy and the container type. Setting the RestartPolicy as \"Always\" for the init container will have the following effect: this init container will be continually restarted on exit until all regular containers have terminated. Once all regular containers have completed, all init containers with restartPolicy \"Always\" will be shut down. This lifecycle differs from normal init containers and is often referred to as a \"sidecar\" container. Although this init container still starts in the init container sequence, it does not wait for the container to complete before proceeding to the next init container. Instead, the next init container starts immediately after this init container is started, or after any startupProbe has successfully completed.").optional(),
+  securityContext: CoreV1SecurityContextSchema.describe("SecurityContext defines the security options the container should be run with. If set, the fields of SecurityContext override the equivalent fields of PodSecurityContext. More info: https://kubernetes.io/docs/tasks/configure-pod-container/security-context/").optional(),
+  startupProbe: CoreV1ProbeSchema.describe("StartupProbe indicates that the Pod has successfully initialized. If specified, no other probes are executed until this completes successfully. If this probe fails, the Pod will be restarted, just as if the livenessProbe failed. This can be used to provide different probe parameters at the beginning of a Pod's lifecycle, when it might take a long time to load data or warm a cache, than during steady-state operation. This cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes").optional(),
+  stdin: z.boolean().describe("Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.").optional(),
+  stdinOnce: z.boolean().describe("Whether the container runtime should close the stdin channel after it has been opened by a single attach. When stdin is true the stdin stream will remain open across multiple attach sessions. If stdinOnce is set to true, stdin is opened on container start, is empty until the first client attaches to stdin, and then remains open and accepts data until the client disconnects, at which time stdin is closed and remains closed until the container is restarted. If this flag is false, a container processes that reads from stdin will never receive an EOF. Default is false").optional(),
+  terminationMessagePath: z.string().describe("Optional: Path at which the file to which the container's termination message will be written is mounted into the container's filesystem. Message written is intended to be brief final status, such as an assertion failure message. Will be truncated by the node if greater than 4096 bytes. The total message length across all containers will be limited to 12kb. Defaults to /dev/termination-log. Cannot be updated.").optional(),
+  terminationMessagePolicy: z.string().describe("Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.").optional(),
+  tty: z.boolean().describe("Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.").optional(),
+  volumeDevices: z.array(CoreV1VolumeDeviceSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["devicePath"]}).describe("volumeDevices is the list of block devices to be used by the container.").optional(),
+  volumeMounts: z.array(CoreV1VolumeMountSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["mountPath"]}).describe("Pod volumes to mount into the container's filesystem. Cannot be updated.").optional(),
+  workingDir: z.string().describe("Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.").optional(),
+}).describe("A single application container that you want to run within a pod.");
 
 /**
  * PodDNSConfigOption defines DNS resolver options of a pod.
@@ -2076,12 +1546,10 @@ export interface CoreV1PodDNSConfigOptionInput {
   value?: string;
 }
 
-export const CoreV1PodDNSConfigOptionSchema: z.ZodType<CoreV1PodDNSConfigOption, CoreV1PodDNSConfigOptionInput> = z
-  .object({
-    name: z.string().describe("Name is this DNS resolver option's name. Required.").optional(),
-    value: z.string().describe("Value is this DNS resolver option's value.").optional(),
-  })
-  .describe("PodDNSConfigOption defines DNS resolver options of a pod.");
+export const CoreV1PodDNSConfigOptionSchema: z.ZodType<CoreV1PodDNSConfigOption, CoreV1PodDNSConfigOptionInput> = z.object({
+  name: z.string().describe("Name is this DNS resolver option's name. Required.").optional(),
+  value: z.string().describe("Value is this DNS resolver option's value.").optional(),
+}).describe("PodDNSConfigOption defines DNS resolver options of a pod.");
 
 /**
  * PodDNSConfig defines the DNS parameters of a pod in addition to those generated from DNSPolicy.
@@ -2108,31 +1576,11 @@ export interface CoreV1PodDNSConfigInput {
   searches?: Array<string>;
 }
 
-export const CoreV1PodDNSConfigSchema: z.ZodType<CoreV1PodDNSConfig, CoreV1PodDNSConfigInput> = z
-  .object({
-    nameservers: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "A list of DNS name server IP addresses. This will be appended to the base nameservers generated from DNSPolicy. Duplicated nameservers will be removed.",
-      )
-      .optional(),
-    options: z
-      .array(CoreV1PodDNSConfigOptionSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "A list of DNS resolver options. This will be merged with the base options generated from DNSPolicy. Duplicated entries will be removed. Resolution options given in Options will override those that appear in the base DNSPolicy.",
-      )
-      .optional(),
-    searches: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "A list of DNS search domains for host-name lookup. This will be appended to the base search paths generated from DNSPolicy. Duplicated search paths will be removed.",
-      )
-      .optional(),
-  })
-  .describe("PodDNSConfig defines the DNS parameters of a pod in addition to those generated from DNSPolicy.");
+export const CoreV1PodDNSConfigSchema: z.ZodType<CoreV1PodDNSConfig, CoreV1PodDNSConfigInput> = z.object({
+  nameservers: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("A list of DNS name server IP addresses. This will be appended to the base nameservers generated from DNSPolicy. Duplicated nameservers will be removed.").optional(),
+  options: z.array(CoreV1PodDNSConfigOptionSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("A list of DNS resolver options. This will be merged with the base options generated from DNSPolicy. Duplicated entries will be removed. Resolution options given in Options will override those that appear in the base DNSPolicy.").optional(),
+  searches: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("A list of DNS search domains for host-name lookup. This will be appended to the base search paths generated from DNSPolicy. Duplicated search paths will be removed.").optional(),
+}).describe("PodDNSConfig defines the DNS parameters of a pod in addition to those generated from DNSPolicy.");
 
 /**
  * An EphemeralContainer is a temporary container that you may add to an existing Pod for user-initiated activities such as debugging. Ephemeral containers have no resource or scheduling guarantees, and they will not be restarted when they exit or when a Pod is removed or restarted. The kubelet may evict a Pod if an ephemeral container causes the Pod to exceed its resource allocation.
@@ -2273,128 +1721,33 @@ export interface CoreV1EphemeralContainerInput {
   workingDir?: string;
 }
 
-export const CoreV1EphemeralContainerSchema: z.ZodType<CoreV1EphemeralContainer, CoreV1EphemeralContainerInput> = z
-  .object({
-    args: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'Arguments to the entrypoint. The image\'s CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container\'s environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell',
-      )
-      .optional(),
-    command: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'Entrypoint array. Not executed within a shell. The image\'s ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container\'s environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell',
-      )
-      .optional(),
-    env: z
-      .array(CoreV1EnvVarSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe("List of environment variables to set in the container. Cannot be updated.")
-      .optional(),
-    envFrom: z
-      .array(CoreV1EnvFromSourceSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "List of sources to populate environment variables in the container. The keys defined within a source must be a C_IDENTIFIER. All invalid keys will be reported as an event when the container is starting. When a key exists in multiple sources, the value associated with the last source will take precedence. Values defined by an Env with a duplicate key will take precedence. Cannot be updated.",
-      )
-      .optional(),
-    image: z.string().describe("Container image name. More info: https://kubernetes.io/docs/concepts/containers/images").optional(),
-    imagePullPolicy: z
-      .string()
-      .describe(
-        "Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images",
-      )
-      .optional(),
-    lifecycle: CoreV1LifecycleSchema.describe("Lifecycle is not allowed for ephemeral containers.").optional(),
-    livenessProbe: CoreV1ProbeSchema.describe("Probes are not allowed for ephemeral containers.").optional(),
-    name: z
-      .string()
-      .describe(
-        "Name of the ephemeral container specified as a DNS_LABEL. This name must be unique among all containers, init containers and ephemeral containers.",
-      ),
-    ports: z
-      .array(CoreV1ContainerPortSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["containerPort", "protocol"] })
-      .describe("Ports are not allowed for ephemeral containers.")
-      .optional(),
-    readinessProbe: CoreV1ProbeSchema.describe("Probes are not allowed for ephemeral containers.").optional(),
-    resizePolicy: z
-      .array(CoreV1ContainerResizePolicySchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("Resources resize policy for the container.")
-      .optional(),
-    resources: CoreV1ResourceRequirementsSchema.describe(
-      "Resources are not allowed for ephemeral containers. Ephemeral containers use spare resources already allocated to the pod.",
-    ).optional(),
-    restartPolicy: z
-      .string()
-      .describe(
-        "Restart policy for the container to manage the restart behavior of each container within a pod. This may only be set for init containers. You cannot set this field on ephemeral containers.",
-      )
-      .optional(),
-    securityContext: CoreV1SecurityContextSchema.describe(
-      "Optional: SecurityContext defines the security options the ephemeral container should be run with. If set, the fields of SecurityContext override the equivalent fields of PodSecurityContext.",
-    ).optional(),
-    startupProbe: CoreV1ProbeSchema.describe("Probes are not allowed for ephemeral containers.").optional(),
-    stdin: z
-      .boolean()
-      .describe(
-        "Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.",
-      )
-      .optional(),
-    stdinOnce: z
-      .boolean()
-      .describe(
-        "Whether the container runtime should close the stdin channel after it has been opened by a single attach. When stdin is true the stdin stream will remain open across multiple attach sessions. If stdinOnce is set to true, stdin is opened on container start, is empty until the first client attaches to stdin, and then remains open and accepts data until the client disconnects, at which time stdin is closed and remains closed until the container is restarted. If this flag is false, a container processes that reads from stdin will never receive an EOF. Default is false",
-      )
-      .optional(),
-    targetContainerName: z
-      .string()
-      .describe(
-        "If set, the name of the container from PodSpec that this ephemeral container targets. The ephemeral container will be run in the namespaces (IPC, PID, etc) of this container. If not set then the ephemeral container uses the namespaces configured in the Pod spec.\n\nThe container runtime must implement support for this feature. If the runtime does not support namespace targeting then the result of setting this field is undefined.",
-      )
-      .optional(),
-    terminationMessagePath: z
-      .string()
-      .describe(
-        "Optional: Path at which the file to which the container's termination message will be written is mounted into the container's filesystem. Message written is intended to be brief final status, such as an assertion failure message. Will be truncated by the node if greater than 4096 bytes. The total message length across all containers will be limited to 12kb. Defaults to /dev/termination-log. Cannot be updated.",
-      )
-      .optional(),
-    terminationMessagePolicy: z
-      .string()
-      .describe(
-        "Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.",
-      )
-      .optional(),
-    tty: z
-      .boolean()
-      .describe("Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.")
-      .optional(),
-    volumeDevices: z
-      .array(CoreV1VolumeDeviceSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["devicePath"] })
-      .describe("volumeDevices is the list of block devices to be used by the container.")
-      .optional(),
-    volumeMounts: z
-      .array(CoreV1VolumeMountSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["mountPath"] })
-      .describe(
-        "Pod volumes to mount into the container's filesystem. Subpath mounts are not allowed for ephemeral containers. Cannot be updated.",
-      )
-      .optional(),
-    workingDir: z
-      .string()
-      .describe(
-        "Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.",
-      )
-      .optional(),
-  })
-  .describe(
-    "An EphemeralContainer is a temporary container that you may add to an existing Pod for user-initiated activities such as debugging. Ephemeral containers have no resource or scheduling guarantees, and they will not be restarted when they exit or when a Pod is removed or restarted. The kubelet may evict a Pod if an ephemeral container causes the Pod to exceed its resource allocation.\n\nTo add an ephemeral container, use the ephemeralcontainers subresource of an existing Pod. Ephemeral containers may not be removed or restarted.",
-  );
+export const CoreV1EphemeralContainerSchema: z.ZodType<CoreV1EphemeralContainer, CoreV1EphemeralContainerInput> = z.object({
+  args: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Arguments to the entrypoint. The image's CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell").optional(),
+  command: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Entrypoint array. Not executed within a shell. The image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. \"$$(VAR_NAME)\" will produce the string literal \"$(VAR_NAME)\". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell").optional(),
+  env: z.array(CoreV1EnvVarSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("List of environment variables to set in the container. Cannot be updated.").optional(),
+  envFrom: z.array(CoreV1EnvFromSourceSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("List of sources to populate environment variables in the container. The keys defined within a source must be a C_IDENTIFIER. All invalid keys will be reported as an event when the container is starting. When a key exists in multiple sources, the value associated with the last source will take precedence. Values defined by an Env with a duplicate key will take precedence. Cannot be updated.").optional(),
+  image: z.string().describe("Container image name. More info: https://kubernetes.io/docs/concepts/containers/images").optional(),
+  imagePullPolicy: z.string().describe("Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images").optional(),
+  lifecycle: CoreV1LifecycleSchema.describe("Lifecycle is not allowed for ephemeral containers.").optional(),
+  livenessProbe: CoreV1ProbeSchema.describe("Probes are not allowed for ephemeral containers.").optional(),
+  name: z.string().describe("Name of the ephemeral container specified as a DNS_LABEL. This name must be unique among all containers, init containers and ephemeral containers."),
+  ports: z.array(CoreV1ContainerPortSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["containerPort","protocol"]}).describe("Ports are not allowed for ephemeral containers.").optional(),
+  readinessProbe: CoreV1ProbeSchema.describe("Probes are not allowed for ephemeral containers.").optional(),
+  resizePolicy: z.array(CoreV1ContainerResizePolicySchema).meta({"x-kubernetes-list-type":"atomic"}).describe("Resources resize policy for the container.").optional(),
+  resources: CoreV1ResourceRequirementsSchema.describe("Resources are not allowed for ephemeral containers. Ephemeral containers use spare resources already allocated to the pod.").optional(),
+  restartPolicy: z.string().describe("Restart policy for the container to manage the restart behavior of each container within a pod. This may only be set for init containers. You cannot set this field on ephemeral containers.").optional(),
+  securityContext: CoreV1SecurityContextSchema.describe("Optional: SecurityContext defines the security options the ephemeral container should be run with. If set, the fields of SecurityContext override the equivalent fields of PodSecurityContext.").optional(),
+  startupProbe: CoreV1ProbeSchema.describe("Probes are not allowed for ephemeral containers.").optional(),
+  stdin: z.boolean().describe("Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.").optional(),
+  stdinOnce: z.boolean().describe("Whether the container runtime should close the stdin channel after it has been opened by a single attach. When stdin is true the stdin stream will remain open across multiple attach sessions. If stdinOnce is set to true, stdin is opened on container start, is empty until the first client attaches to stdin, and then remains open and accepts data until the client disconnects, at which time stdin is closed and remains closed until the container is restarted. If this flag is false, a container processes that reads from stdin will never receive an EOF. Default is false").optional(),
+  targetContainerName: z.string().describe("If set, the name of the container from PodSpec that this ephemeral container targets. The ephemeral container will be run in the namespaces (IPC, PID, etc) of this container. If not set then the ephemeral container uses the namespaces configured in the Pod spec.\n\nThe container runtime must implement support for this feature. If the runtime does not support namespace targeting then the result of setting this field is undefined.").optional(),
+  terminationMessagePath: z.string().describe("Optional: Path at which the file to which the container's termination message will be written is mounted into the container's filesystem. Message written is intended to be brief final status, such as an assertion failure message. Will be truncated by the node if greater than 4096 bytes. The total message length across all containers will be limited to 12kb. Defaults to /dev/termination-log. Cannot be updated.").optional(),
+  terminationMessagePolicy: z.string().describe("Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.").optional(),
+  tty: z.boolean().describe("Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.").optional(),
+  volumeDevices: z.array(CoreV1VolumeDeviceSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["devicePath"]}).describe("volumeDevices is the list of block devices to be used by the container.").optional(),
+  volumeMounts: z.array(CoreV1VolumeMountSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["mountPath"]}).describe("Pod volumes to mount into the container's filesystem. Subpath mounts are not allowed for ephemeral containers. Cannot be updated.").optional(),
+  workingDir: z.string().describe("Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.").optional(),
+}).describe("An EphemeralContainer is a temporary container that you may add to an existing Pod for user-initiated activities such as debugging. Ephemeral containers have no resource or scheduling guarantees, and they will not be restarted when they exit or when a Pod is removed or restarted. The kubelet may evict a Pod if an ephemeral container causes the Pod to exceed its resource allocation.\n\nTo add an ephemeral container, use the ephemeralcontainers subresource of an existing Pod. Ephemeral containers may not be removed or restarted.");
 
 /**
  * HostAlias holds the mapping between IP and hostnames that will be injected as an entry in the pod's hosts file.
@@ -2416,12 +1769,10 @@ export interface CoreV1HostAliasInput {
   ip: string;
 }
 
-export const CoreV1HostAliasSchema: z.ZodType<CoreV1HostAlias, CoreV1HostAliasInput> = z
-  .object({
-    hostnames: z.array(z.string()).meta({ "x-kubernetes-list-type": "atomic" }).describe("Hostnames for the above IP address.").optional(),
-    ip: z.string().describe("IP address of the host file entry."),
-  })
-  .describe("HostAlias holds the mapping between IP and hostnames that will be injected as an entry in the pod's hosts file.");
+export const CoreV1HostAliasSchema: z.ZodType<CoreV1HostAlias, CoreV1HostAliasInput> = z.object({
+  hostnames: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("Hostnames for the above IP address.").optional(),
+  ip: z.string().describe("IP address of the host file entry."),
+}).describe("HostAlias holds the mapping between IP and hostnames that will be injected as an entry in the pod's hosts file.");
 
 /**
  * LocalObjectReference contains enough information to let you locate the referenced object inside the same namespace.
@@ -2438,17 +1789,9 @@ export interface CoreV1LocalObjectReferenceInput {
   name?: string;
 }
 
-export const CoreV1LocalObjectReferenceSchema: z.ZodType<CoreV1LocalObjectReference, CoreV1LocalObjectReferenceInput> = z
-  .object({
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe("LocalObjectReference contains enough information to let you locate the referenced object inside the same namespace.");
+export const CoreV1LocalObjectReferenceSchema: z.ZodType<CoreV1LocalObjectReference, CoreV1LocalObjectReferenceInput> = z.object({
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("LocalObjectReference contains enough information to let you locate the referenced object inside the same namespace.");
 
 /**
  * PodOS defines the OS parameters of a pod.
@@ -2465,15 +1808,9 @@ export interface CoreV1PodOSInput {
   name: string;
 }
 
-export const CoreV1PodOSSchema: z.ZodType<CoreV1PodOS, CoreV1PodOSInput> = z
-  .object({
-    name: z
-      .string()
-      .describe(
-        "Name is the name of the operating system. The currently supported values are linux and windows. Additional value may be defined in future and can be one of: https://github.com/opencontainers/runtime-spec/blob/master/config.md#platform-specific-configuration Clients should expect to handle additional values and treat unrecognized values in this field as os: null",
-      ),
-  })
-  .describe("PodOS defines the OS parameters of a pod.");
+export const CoreV1PodOSSchema: z.ZodType<CoreV1PodOS, CoreV1PodOSInput> = z.object({
+  name: z.string().describe("Name is the name of the operating system. The currently supported values are linux and windows. Additional value may be defined in future and can be one of: https://github.com/opencontainers/runtime-spec/blob/master/config.md#platform-specific-configuration Clients should expect to handle additional values and treat unrecognized values in this field as os: null"),
+}).describe("PodOS defines the OS parameters of a pod.");
 
 /**
  * PodReadinessGate contains the reference to a pod condition
@@ -2490,11 +1827,9 @@ export interface CoreV1PodReadinessGateInput {
   conditionType: string;
 }
 
-export const CoreV1PodReadinessGateSchema: z.ZodType<CoreV1PodReadinessGate, CoreV1PodReadinessGateInput> = z
-  .object({
-    conditionType: z.string().describe("ConditionType refers to a condition in the pod's condition list with matching type."),
-  })
-  .describe("PodReadinessGate contains the reference to a pod condition");
+export const CoreV1PodReadinessGateSchema: z.ZodType<CoreV1PodReadinessGate, CoreV1PodReadinessGateInput> = z.object({
+  conditionType: z.string().describe("ConditionType refers to a condition in the pod's condition list with matching type."),
+}).describe("PodReadinessGate contains the reference to a pod condition");
 
 /**
  * PodResourceClaim references exactly one ResourceClaim, either directly or by naming a ResourceClaimTemplate which is then turned into a ResourceClaim for the pod.
@@ -2531,25 +1866,11 @@ export interface CoreV1PodResourceClaimInput {
   resourceClaimTemplateName?: string;
 }
 
-export const CoreV1PodResourceClaimSchema: z.ZodType<CoreV1PodResourceClaim, CoreV1PodResourceClaimInput> = z
-  .object({
-    name: z.string().describe("Name uniquely identifies this resource claim inside the pod. This must be a DNS_LABEL."),
-    resourceClaimName: z
-      .string()
-      .describe(
-        "ResourceClaimName is the name of a ResourceClaim object in the same namespace as this pod.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName must be set.",
-      )
-      .optional(),
-    resourceClaimTemplateName: z
-      .string()
-      .describe(
-        "ResourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same namespace as this pod.\n\nThe template will be used to create a new ResourceClaim, which will be bound to this pod. When this pod is deleted, the ResourceClaim will also be deleted. The pod name and resource name, along with a generated component, will be used to form a unique name for the ResourceClaim, which will be recorded in pod.status.resourceClaimStatuses.\n\nThis field is immutable and no changes will be made to the corresponding ResourceClaim by the control plane after creating the ResourceClaim.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName must be set.",
-      )
-      .optional(),
-  })
-  .describe(
-    "PodResourceClaim references exactly one ResourceClaim, either directly or by naming a ResourceClaimTemplate which is then turned into a ResourceClaim for the pod.\n\nIt adds a name to it that uniquely identifies the ResourceClaim inside the Pod. Containers that need access to the ResourceClaim reference it with this name.",
-  );
+export const CoreV1PodResourceClaimSchema: z.ZodType<CoreV1PodResourceClaim, CoreV1PodResourceClaimInput> = z.object({
+  name: z.string().describe("Name uniquely identifies this resource claim inside the pod. This must be a DNS_LABEL."),
+  resourceClaimName: z.string().describe("ResourceClaimName is the name of a ResourceClaim object in the same namespace as this pod.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName must be set.").optional(),
+  resourceClaimTemplateName: z.string().describe("ResourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same namespace as this pod.\n\nThe template will be used to create a new ResourceClaim, which will be bound to this pod. When this pod is deleted, the ResourceClaim will also be deleted. The pod name and resource name, along with a generated component, will be used to form a unique name for the ResourceClaim, which will be recorded in pod.status.resourceClaimStatuses.\n\nThis field is immutable and no changes will be made to the corresponding ResourceClaim by the control plane after creating the ResourceClaim.\n\nExactly one of ResourceClaimName and ResourceClaimTemplateName must be set.").optional(),
+}).describe("PodResourceClaim references exactly one ResourceClaim, either directly or by naming a ResourceClaimTemplate which is then turned into a ResourceClaim for the pod.\n\nIt adds a name to it that uniquely identifies the ResourceClaim inside the Pod. Containers that need access to the ResourceClaim reference it with this name.");
 
 /**
  * PodSchedulingGate is associated to a Pod to guard its scheduling.
@@ -2566,11 +1887,9 @@ export interface CoreV1PodSchedulingGateInput {
   name: string;
 }
 
-export const CoreV1PodSchedulingGateSchema: z.ZodType<CoreV1PodSchedulingGate, CoreV1PodSchedulingGateInput> = z
-  .object({
-    name: z.string().describe("Name of the scheduling gate. Each scheduling gate must have a unique name field."),
-  })
-  .describe("PodSchedulingGate is associated to a Pod to guard its scheduling.");
+export const CoreV1PodSchedulingGateSchema: z.ZodType<CoreV1PodSchedulingGate, CoreV1PodSchedulingGateInput> = z.object({
+  name: z.string().describe("Name of the scheduling gate. Each scheduling gate must have a unique name field."),
+}).describe("PodSchedulingGate is associated to a Pod to guard its scheduling.");
 
 /**
  * Sysctl defines a kernel parameter to be set
@@ -2592,12 +1911,10 @@ export interface CoreV1SysctlInput {
   value: string;
 }
 
-export const CoreV1SysctlSchema: z.ZodType<CoreV1Sysctl, CoreV1SysctlInput> = z
-  .object({
-    name: z.string().describe("Name of a property to set"),
-    value: z.string().describe("Value of a property to set"),
-  })
-  .describe("Sysctl defines a kernel parameter to be set");
+export const CoreV1SysctlSchema: z.ZodType<CoreV1Sysctl, CoreV1SysctlInput> = z.object({
+  name: z.string().describe("Name of a property to set"),
+  value: z.string().describe("Value of a property to set"),
+}).describe("Sysctl defines a kernel parameter to be set");
 
 /**
  * PodSecurityContext holds pod-level security attributes and common container settings. Some fields are also present in container.securityContext.  Field values of container.securityContext take precedence over field values of PodSecurityContext.
@@ -2688,77 +2005,21 @@ export interface CoreV1PodSecurityContextInput {
   windowsOptions?: CoreV1WindowsSecurityContextOptionsInput;
 }
 
-export const CoreV1PodSecurityContextSchema: z.ZodType<CoreV1PodSecurityContext, CoreV1PodSecurityContextInput> = z
-  .object({
-    appArmorProfile: CoreV1AppArmorProfileSchema.describe(
-      "appArmorProfile is the AppArmor options to use by the containers in this pod. Note that this field cannot be set when spec.os.name is windows.",
-    ).optional(),
-    fsGroup: int64()
-      .describe(
-        "A special supplemental group that applies to all containers in a pod. Some volume types allow the Kubelet to change the ownership of that volume to be owned by the pod:\n\n1. The owning GID will be the FSGroup 2. The setgid bit is set (new files created in the volume will be owned by FSGroup) 3. The permission bits are OR'd with rw-rw----\n\nIf unset, the Kubelet will not modify the ownership and permissions of any volume. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    fsGroupChangePolicy: z
-      .string()
-      .describe(
-        'fsGroupChangePolicy defines behavior of changing ownership and permission of the volume before being exposed inside Pod. This field will only apply to volume types which support fsGroup based ownership(and permissions). It will have no effect on ephemeral volume types such as: secret, configmaps and emptydir. Valid values are "OnRootMismatch" and "Always". If not specified, "Always" is used. Note that this field cannot be set when spec.os.name is windows.',
-      )
-      .optional(),
-    runAsGroup: int64()
-      .describe(
-        "The GID to run the entrypoint of the container process. Uses runtime default if unset. May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    runAsNonRoot: z
-      .boolean()
-      .describe(
-        "Indicates that the container must run as a non-root user. If true, the Kubelet will validate the image at runtime to ensure that it does not run as UID 0 (root) and fail to start the container if it does. If unset or false, no such validation will be performed. May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence.",
-      )
-      .optional(),
-    runAsUser: int64()
-      .describe(
-        "The UID to run the entrypoint of the container process. Defaults to user specified in image metadata if unspecified. May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    seccompProfile: CoreV1SeccompProfileSchema.describe(
-      "The seccomp options to use by the containers in this pod. Note that this field cannot be set when spec.os.name is windows.",
-    ).optional(),
-    seLinuxChangePolicy: z
-      .string()
-      .describe(
-        'seLinuxChangePolicy defines how the container\'s SELinux label is applied to all volumes used by the Pod. It has no effect on nodes that do not support SELinux or to volumes does not support SELinux. Valid values are "MountOption" and "Recursive".\n\n"Recursive" means relabeling of all files on all Pod volumes by the container runtime. This may be slow for large volumes, but allows mixing privileged and unprivileged Pods sharing the same volume on the same node.\n\n"MountOption" mounts all eligible Pod volumes with `-o context` mount option. This requires all Pods that share the same volume to use the same SELinux label. It is not possible to share the same volume among privileged and unprivileged Pods. Eligible volumes are in-tree FibreChannel and iSCSI volumes, and all CSI volumes whose CSI driver announces SELinux support by setting spec.seLinuxMount: true in their CSIDriver instance. Other volumes are always re-labelled recursively. "MountOption" value is allowed only when SELinuxMount feature gate is enabled.\n\nIf not specified and SELinuxMount feature gate is enabled, "MountOption" is used. If not specified and SELinuxMount feature gate is disabled, "MountOption" is used for ReadWriteOncePod volumes and "Recursive" for all other volumes.\n\nThis field affects only Pods that have SELinux label set, either in PodSecurityContext or in SecurityContext of all containers.\n\nAll Pods that use the same volume should use the same seLinuxChangePolicy, otherwise some pods can get stuck in ContainerCreating state. Note that this field cannot be set when spec.os.name is windows.',
-      )
-      .optional(),
-    seLinuxOptions: CoreV1SELinuxOptionsSchema.describe(
-      "The SELinux context to be applied to all containers. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.",
-    ).optional(),
-    supplementalGroups: z
-      .array(int64())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "A list of groups applied to the first process run in each container, in addition to the container's primary GID and fsGroup (if specified).  If the SupplementalGroupsPolicy feature is enabled, the supplementalGroupsPolicy field determines whether these are in addition to or instead of any group memberships defined in the container image. If unspecified, no additional groups are added, though group memberships defined in the container image may still be used, depending on the supplementalGroupsPolicy field. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    supplementalGroupsPolicy: z
-      .string()
-      .describe(
-        'Defines how supplemental groups of the first container processes are calculated. Valid values are "Merge" and "Strict". If not specified, "Merge" is used. (Alpha) Using the field requires the SupplementalGroupsPolicy feature gate to be enabled and the container runtime must implement support for this feature. Note that this field cannot be set when spec.os.name is windows.',
-      )
-      .optional(),
-    sysctls: z
-      .array(CoreV1SysctlSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "Sysctls hold a list of namespaced sysctls used for the pod. Pods with unsupported sysctls (by the container runtime) might fail to launch. Note that this field cannot be set when spec.os.name is windows.",
-      )
-      .optional(),
-    windowsOptions: CoreV1WindowsSecurityContextOptionsSchema.describe(
-      "The Windows specific settings applied to all containers. If unspecified, the options within a container's SecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.",
-    ).optional(),
-  })
-  .describe(
-    "PodSecurityContext holds pod-level security attributes and common container settings. Some fields are also present in container.securityContext.  Field values of container.securityContext take precedence over field values of PodSecurityContext.",
-  );
+export const CoreV1PodSecurityContextSchema: z.ZodType<CoreV1PodSecurityContext, CoreV1PodSecurityContextInput> = z.object({
+  appArmorProfile: CoreV1AppArmorProfileSchema.describe("appArmorProfile is the AppArmor options to use by the containers in this pod. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  fsGroup: int64().describe("A special supplemental group that applies to all containers in a pod. Some volume types allow the Kubelet to change the ownership of that volume to be owned by the pod:\n\n1. The owning GID will be the FSGroup 2. The setgid bit is set (new files created in the volume will be owned by FSGroup) 3. The permission bits are OR'd with rw-rw----\n\nIf unset, the Kubelet will not modify the ownership and permissions of any volume. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  fsGroupChangePolicy: z.string().describe("fsGroupChangePolicy defines behavior of changing ownership and permission of the volume before being exposed inside Pod. This field will only apply to volume types which support fsGroup based ownership(and permissions). It will have no effect on ephemeral volume types such as: secret, configmaps and emptydir. Valid values are \"OnRootMismatch\" and \"Always\". If not specified, \"Always\" is used. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  runAsGroup: int64().describe("The GID to run the entrypoint of the container process. Uses runtime default if unset. May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  runAsNonRoot: z.boolean().describe("Indicates that the container must run as a non-root user. If true, the Kubelet will validate the image at runtime to ensure that it does not run as UID 0 (root) and fail to start the container if it does. If unset or false, no such validation will be performed. May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence.").optional(),
+  runAsUser: int64().describe("The UID to run the entrypoint of the container process. Defaults to user specified in image metadata if unspecified. May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  seccompProfile: CoreV1SeccompProfileSchema.describe("The seccomp options to use by the containers in this pod. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  seLinuxChangePolicy: z.string().describe("seLinuxChangePolicy defines how the container's SELinux label is applied to all volumes used by the Pod. It has no effect on nodes that do not support SELinux or to volumes does not support SELinux. Valid values are \"MountOption\" and \"Recursive\".\n\n\"Recursive\" means relabeling of all files on all Pod volumes by the container runtime. This may be slow for large volumes, but allows mixing privileged and unprivileged Pods sharing the same volume on the same node.\n\n\"MountOption\" mounts all eligible Pod volumes with `-o context` mount option. This requires all Pods that share the same volume to use the same SELinux label. It is not possible to share the same volume among privileged and unprivileged Pods. Eligible volumes are in-tree FibreChannel and iSCSI volumes, and all CSI volumes whose CSI driver announces SELinux support by setting spec.seLinuxMount: true in their CSIDriver instance. Other volumes are always re-labelled recursively. \"MountOption\" value is allowed only when SELinuxMount feature gate is enabled.\n\nIf not specified and SELinuxMount feature gate is enabled, \"MountOption\" is used. If not specified and SELinuxMount feature gate is disabled, \"MountOption\" is used for ReadWriteOncePod volumes and \"Recursive\" for all other volumes.\n\nThis field affects only Pods that have SELinux label set, either in PodSecurityContext or in SecurityContext of all containers.\n\nAll Pods that use the same volume should use the same seLinuxChangePolicy, otherwise some pods can get stuck in ContainerCreating state. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  seLinuxOptions: CoreV1SELinuxOptionsSchema.describe("The SELinux context to be applied to all containers. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  supplementalGroups: z.array(int64()).meta({"x-kubernetes-list-type":"atomic"}).describe("A list of groups applied to the first process run in each container, in addition to the container's primary GID and fsGroup (if specified).  If the SupplementalGroupsPolicy feature is enabled, the supplementalGroupsPolicy field determines whether these are in addition to or instead of any group memberships defined in the container image. If unspecified, no additional groups are added, though group memberships defined in the container image may still be used, depending on the supplementalGroupsPolicy field. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  supplementalGroupsPolicy: z.string().describe("Defines how supplemental groups of the first container processes are calculated. Valid values are \"Merge\" and \"Strict\". If not specified, \"Merge\" is used. (Alpha) Using the field requires the SupplementalGroupsPolicy feature gate to be enabled and the container runtime must implement support for this feature. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  sysctls: z.array(CoreV1SysctlSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("Sysctls hold a list of namespaced sysctls used for the pod. Pods with unsupported sysctls (by the container runtime) might fail to launch. Note that this field cannot be set when spec.os.name is windows.").optional(),
+  windowsOptions: CoreV1WindowsSecurityContextOptionsSchema.describe("The Windows specific settings applied to all containers. If unspecified, the options within a container's SecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.").optional(),
+}).describe("PodSecurityContext holds pod-level security attributes and common container settings. Some fields are also present in container.securityContext.  Field values of container.securityContext take precedence over field values of PodSecurityContext.");
 
 /**
  * The pod this Toleration is attached to tolerates any taint that matches the triple <key,value,effect> using the matching operator <operator>.
@@ -2795,41 +2056,13 @@ export interface CoreV1TolerationInput {
   value?: string;
 }
 
-export const CoreV1TolerationSchema: z.ZodType<CoreV1Toleration, CoreV1TolerationInput> = z
-  .object({
-    effect: z
-      .string()
-      .describe(
-        "Effect indicates the taint effect to match. Empty means match all taint effects. When specified, allowed values are NoSchedule, PreferNoSchedule and NoExecute.",
-      )
-      .optional(),
-    key: z
-      .string()
-      .describe(
-        "Key is the taint key that the toleration applies to. Empty means match all taint keys. If the key is empty, operator must be Exists; this combination means to match all values and all keys.",
-      )
-      .optional(),
-    operator: z
-      .string()
-      .describe(
-        "Operator represents a key's relationship to the value. Valid operators are Exists and Equal. Defaults to Equal. Exists is equivalent to wildcard for value, so that a pod can tolerate all taints of a particular category.",
-      )
-      .optional(),
-    tolerationSeconds: int64()
-      .describe(
-        "TolerationSeconds represents the period of time the toleration (which must be of effect NoExecute, otherwise this field is ignored) tolerates the taint. By default, it is not set, which means tolerate the taint forever (do not evict). Zero and negative values will be treated as 0 (evict immediately) by the system.",
-      )
-      .optional(),
-    value: z
-      .string()
-      .describe(
-        "Value is the taint value the toleration matches to. If the operator is Exists, the value should be empty, otherwise just a regular string.",
-      )
-      .optional(),
-  })
-  .describe(
-    "The pod this Toleration is attached to tolerates any taint that matches the triple <key,value,effect> using the matching operator <operator>.",
-  );
+export const CoreV1TolerationSchema: z.ZodType<CoreV1Toleration, CoreV1TolerationInput> = z.object({
+  effect: z.string().describe("Effect indicates the taint effect to match. Empty means match all taint effects. When specified, allowed values are NoSchedule, PreferNoSchedule and NoExecute.").optional(),
+  key: z.string().describe("Key is the taint key that the toleration applies to. Empty means match all taint keys. If the key is empty, operator must be Exists; this combination means to match all values and all keys.").optional(),
+  operator: z.string().describe("Operator represents a key's relationship to the value. Valid operators are Exists and Equal. Defaults to Equal. Exists is equivalent to wildcard for value, so that a pod can tolerate all taints of a particular category.").optional(),
+  tolerationSeconds: int64().describe("TolerationSeconds represents the period of time the toleration (which must be of effect NoExecute, otherwise this field is ignored) tolerates the taint. By default, it is not set, which means tolerate the taint forever (do not evict). Zero and negative values will be treated as 0 (evict immediately) by the system.").optional(),
+  value: z.string().describe("Value is the taint value the toleration matches to. If the operator is Exists, the value should be empty, otherwise just a regular string.").optional(),
+}).describe("The pod this Toleration is attached to tolerates any taint that matches the triple <key,value,effect> using the matching operator <operator>.");
 
 /**
  * TopologySpreadConstraint specifies how to spread matching pods among the given topology.
@@ -2892,50 +2125,16 @@ export interface CoreV1TopologySpreadConstraintInput {
   whenUnsatisfiable: string;
 }
 
-export const CoreV1TopologySpreadConstraintSchema: z.ZodType<CoreV1TopologySpreadConstraint, CoreV1TopologySpreadConstraintInput> = z
-  .object({
-    labelSelector: MetaV1LabelSelectorSchema.describe(
-      "LabelSelector is used to find matching pods. Pods that match this label selector are counted to determine the number of pods in their corresponding topology domain.",
-    ).optional(),
-    matchLabelKeys: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "MatchLabelKeys is a set of pod label keys to select the pods over which spreading will be calculated. The keys are used to lookup values from the incoming pod labels, those key-value labels are ANDed with labelSelector to select the group of existing pods over which spreading will be calculated for the incoming pod. The same key is forbidden to exist in both MatchLabelKeys and LabelSelector. MatchLabelKeys cannot be set when LabelSelector isn't set. Keys that don't exist in the incoming pod labels will be ignored. A null or empty list means only match against labelSelector.\n\nThis is a beta field and requires the MatchLabelKeysInPodTopologySpread feature gate to be enabled (enabled by default).",
-      )
-      .optional(),
-    maxSkew: int32().describe(
-      "MaxSkew describes the degree to which pods may be unevenly distributed. When `whenUnsatisfiable=DoNotSchedule`, it is the maximum permitted difference between the number of matching pods in the target topology and the global minimum. The global minimum is the minimum number of matching pods in an eligible domain or zero if the number of eligible domains is less than MinDomains. For example, in a 3-zone cluster, MaxSkew is set to 1, and pods with the same labelSelector spread as 2/2/1: In this case, the global minimum is 1. | zone1 | zone2 | zone3 | |  P P  |  P P  |   P   | - if MaxSkew is 1, incoming pod can only be scheduled to zone3 to become 2/2/2; scheduling it onto zone1(zone2) would make the ActualSkew(3-1) on zone1(zone2) violate MaxSkew(1). - if MaxSkew is 2, incoming pod can be scheduled onto any zone. When `whenUnsatisfiable=ScheduleAnyway`, it is used to give higher precedence to topologies that satisfy it. It's a required field. Default value is 1 and 0 is not allowed.",
-    ),
-    minDomains: int32()
-      .describe(
-        'MinDomains indicates a minimum number of eligible domains. When the number of eligible domains with matching topology keys is less than minDomains, Pod Topology Spread treats "global minimum" as 0, and then the calculation of Skew is performed. And when the number of eligible domains with matching topology keys equals or greater than minDomains, this value has no effect on scheduling. As a result, when the number of eligible domains is less than minDomains, scheduler won\'t schedule more than maxSkew Pods to those domains. If value is nil, the constraint behaves as if MinDomains is equal to 1. Valid values are integers greater than 0. When value is not nil, WhenUnsatisfiable must be DoNotSchedule.\n\nFor example, in a 3-zone cluster, MaxSkew is set to 2, MinDomains is set to 5 and pods with the same labelSelector spread as 2/2/2: | zone1 | zone2 | zone3 | |  P P  |  P P  |  P P  | The number of domains is less than 5(MinDomains), so "global minimum" is treated as 0. In this situation, new pod with the same labelSelector cannot be scheduled, because computed skew will be 3(3 - 0) if new Pod is scheduled to any of the three zones, it will violate MaxSkew.',
-      )
-      .optional(),
-    nodeAffinityPolicy: z
-      .string()
-      .describe(
-        "NodeAffinityPolicy indicates how we will treat Pod's nodeAffinity/nodeSelector when calculating pod topology spread skew. Options are: - Honor: only nodes matching nodeAffinity/nodeSelector are included in the calculations. - Ignore: nodeAffinity/nodeSelector are ignored. All nodes are included in the calculations.\n\nIf this value is nil, the behavior is equivalent to the Honor policy. This is a beta-level feature default enabled by the NodeInclusionPolicyInPodTopologySpread feature flag.",
-      )
-      .optional(),
-    nodeTaintsPolicy: z
-      .string()
-      .describe(
-        "NodeTaintsPolicy indicates how we will treat node taints when calculating pod topology spread skew. Options are: - Honor: nodes without taints, along with tainted nodes for which the incoming pod has a toleration, are included. - Ignore: node taints are ignored. All nodes are included.\n\nIf this value is nil, the behavior is equivalent to the Ignore policy. This is a beta-level feature default enabled by the NodeInclusionPolicyInPodTopologySpread feature flag.",
-      )
-      .optional(),
-    topologyKey: z
-      .string()
-      .describe(
-        'TopologyKey is the key of node labels. Nodes that have a label with this key and identical values are considered to be in the same topology. We consider each <key, value> as a "bucket", and try to put balanced number of pods into each bucket. We define a domain as a particular instance of a topology. Also, we define an eligible domain as a domain whose nodes meet the requirements of nodeAffinityPolicy and nodeTaintsPolicy. e.g. If TopologyKey is "kubernetes.io/hostname", each Node is a domain of that topology. And, if TopologyKey is "topology.kubernetes.io/zone", each zone is a domain of that topology. It\'s a required field.',
-      ),
-    whenUnsatisfiable: z
-      .string()
-      .describe(
-        'WhenUnsatisfiable indicates how to deal with a pod if it doesn\'t satisfy the spread constraint. - DoNotSchedule (default) tells the scheduler not to schedule it. - ScheduleAnyway tells the scheduler to schedule the pod in any location,\n  but giving higher precedence to topologies that would help reduce the\n  skew.\nA constraint is considered "Unsatisfiable" for an incoming pod if and only if every possible node assignment for that pod would violate "MaxSkew" on some topology. For example, in a 3-zone cluster, MaxSkew is set to 1, and pods with the same labelSelector spread as 3/1/1: | zone1 | zone2 | zone3 | | P P P |   P   |   P   | If WhenUnsatisfiable is set to DoNotSchedule, incoming pod can only be scheduled to zone2(zone3) to become 3/2/1(3/1/2) as ActualSkew(2-1) on zone2(zone3) satisfies MaxSkew(1). In other words, the cluster can still be imbalanced, but scheduler won\'t make it *more* imbalanced. It\'s a required field.',
-      ),
-  })
-  .describe("TopologySpreadConstraint specifies how to spread matching pods among the given topology.");
+export const CoreV1TopologySpreadConstraintSchema: z.ZodType<CoreV1TopologySpreadConstraint, CoreV1TopologySpreadConstraintInput> = z.object({
+  labelSelector: MetaV1LabelSelectorSchema.describe("LabelSelector is used to find matching pods. Pods that match this label selector are counted to determine the number of pods in their corresponding topology domain.").optional(),
+  matchLabelKeys: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("MatchLabelKeys is a set of pod label keys to select the pods over which spreading will be calculated. The keys are used to lookup values from the incoming pod labels, those key-value labels are ANDed with labelSelector to select the group of existing pods over which spreading will be calculated for the incoming pod. The same key is forbidden to exist in both MatchLabelKeys and LabelSelector. MatchLabelKeys cannot be set when LabelSelector isn't set. Keys that don't exist in the incoming pod labels will be ignored. A null or empty list means only match against labelSelector.\n\nThis is a beta field and requires the MatchLabelKeysInPodTopologySpread feature gate to be enabled (enabled by default).").optional(),
+  maxSkew: int32().describe("MaxSkew describes the degree to which pods may be unevenly distributed. When `whenUnsatisfiable=DoNotSchedule`, it is the maximum permitted difference between the number of matching pods in the target topology and the global minimum. The global minimum is the minimum number of matching pods in an eligible domain or zero if the number of eligible domains is less than MinDomains. For example, in a 3-zone cluster, MaxSkew is set to 1, and pods with the same labelSelector spread as 2/2/1: In this case, the global minimum is 1. | zone1 | zone2 | zone3 | |  P P  |  P P  |   P   | - if MaxSkew is 1, incoming pod can only be scheduled to zone3 to become 2/2/2; scheduling it onto zone1(zone2) would make the ActualSkew(3-1) on zone1(zone2) violate MaxSkew(1). - if MaxSkew is 2, incoming pod can be scheduled onto any zone. When `whenUnsatisfiable=ScheduleAnyway`, it is used to give higher precedence to topologies that satisfy it. It's a required field. Default value is 1 and 0 is not allowed."),
+  minDomains: int32().describe("MinDomains indicates a minimum number of eligible domains. When the number of eligible domains with matching topology keys is less than minDomains, Pod Topology Spread treats \"global minimum\" as 0, and then the calculation of Skew is performed. And when the number of eligible domains with matching topology keys equals or greater than minDomains, this value has no effect on scheduling. As a result, when the number of eligible domains is less than minDomains, scheduler won't schedule more than maxSkew Pods to those domains. If value is nil, the constraint behaves as if MinDomains is equal to 1. Valid values are integers greater than 0. When value is not nil, WhenUnsatisfiable must be DoNotSchedule.\n\nFor example, in a 3-zone cluster, MaxSkew is set to 2, MinDomains is set to 5 and pods with the same labelSelector spread as 2/2/2: | zone1 | zone2 | zone3 | |  P P  |  P P  |  P P  | The number of domains is less than 5(MinDomains), so \"global minimum\" is treated as 0. In this situation, new pod with the same labelSelector cannot be scheduled, because computed skew will be 3(3 - 0) if new Pod is scheduled to any of the three zones, it will violate MaxSkew.").optional(),
+  nodeAffinityPolicy: z.string().describe("NodeAffinityPolicy indicates how we will treat Pod's nodeAffinity/nodeSelector when calculating pod topology spread skew. Options are: - Honor: only nodes matching nodeAffinity/nodeSelector are included in the calculations. - Ignore: nodeAffinity/nodeSelector are ignored. All nodes are included in the calculations.\n\nIf this value is nil, the behavior is equivalent to the Honor policy. This is a beta-level feature default enabled by the NodeInclusionPolicyInPodTopologySpread feature flag.").optional(),
+  nodeTaintsPolicy: z.string().describe("NodeTaintsPolicy indicates how we will treat node taints when calculating pod topology spread skew. Options are: - Honor: nodes without taints, along with tainted nodes for which the incoming pod has a toleration, are included. - Ignore: node taints are ignored. All nodes are included.\n\nIf this value is nil, the behavior is equivalent to the Ignore policy. This is a beta-level feature default enabled by the NodeInclusionPolicyInPodTopologySpread feature flag.").optional(),
+  topologyKey: z.string().describe("TopologyKey is the key of node labels. Nodes that have a label with this key and identical values are considered to be in the same topology. We consider each <key, value> as a \"bucket\", and try to put balanced number of pods into each bucket. We define a domain as a particular instance of a topology. Also, we define an eligible domain as a domain whose nodes meet the requirements of nodeAffinityPolicy and nodeTaintsPolicy. e.g. If TopologyKey is \"kubernetes.io/hostname\", each Node is a domain of that topology. And, if TopologyKey is \"topology.kubernetes.io/zone\", each zone is a domain of that topology. It's a required field."),
+  whenUnsatisfiable: z.string().describe("WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the spread constraint. - DoNotSchedule (default) tells the scheduler not to schedule it. - ScheduleAnyway tells the scheduler to schedule the pod in any location,\n  but giving higher precedence to topologies that would help reduce the\n  skew.\nA constraint is considered \"Unsatisfiable\" for an incoming pod if and only if every possible node assignment for that pod would violate \"MaxSkew\" on some topology. For example, in a 3-zone cluster, MaxSkew is set to 1, and pods with the same labelSelector spread as 3/1/1: | zone1 | zone2 | zone3 | | P P P |   P   |   P   | If WhenUnsatisfiable is set to DoNotSchedule, incoming pod can only be scheduled to zone2(zone3) to become 3/2/1(3/1/2) as ActualSkew(2-1) on zone2(zone3) satisfies MaxSkew(1). In other words, the cluster can still be imbalanced, but scheduler won't make it *more* imbalanced. It's a required field."),
+}).describe("TopologySpreadConstraint specifies how to spread matching pods among the given topology.");
 
 /**
  * Represents a Persistent Disk resource in AWS.
@@ -2969,37 +2168,12 @@ export interface CoreV1AWSElasticBlockStoreVolumeSourceInput {
   volumeID: string;
 }
 
-export const CoreV1AWSElasticBlockStoreVolumeSourceSchema: z.ZodType<
-  CoreV1AWSElasticBlockStoreVolumeSource,
-  CoreV1AWSElasticBlockStoreVolumeSourceInput
-> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore',
-      )
-      .optional(),
-    partition: int32()
-      .describe(
-        'partition is the partition in the volume that you want to mount. If omitted, the default is to mount by volume name. Examples: For volume /dev/sda1, you specify the partition as "1". Similarly, the volume partition for /dev/sda is "0" (or you can leave the property empty).',
-      )
-      .optional(),
-    readOnly: z
-      .boolean()
-      .describe(
-        "readOnly value true will force the readOnly setting in VolumeMounts. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore",
-      )
-      .optional(),
-    volumeID: z
-      .string()
-      .describe(
-        "volumeID is unique ID of the persistent disk resource in AWS (Amazon EBS volume). More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore",
-      ),
-  })
-  .describe(
-    "Represents a Persistent Disk resource in AWS.\n\nAn AWS EBS disk must exist before mounting to a container. The disk must also be in the same AWS zone as the kubelet. An AWS EBS disk can only be mounted as read/write once. AWS EBS volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1AWSElasticBlockStoreVolumeSourceSchema: z.ZodType<CoreV1AWSElasticBlockStoreVolumeSource, CoreV1AWSElasticBlockStoreVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore").optional(),
+  partition: int32().describe("partition is the partition in the volume that you want to mount. If omitted, the default is to mount by volume name. Examples: For volume /dev/sda1, you specify the partition as \"1\". Similarly, the volume partition for /dev/sda is \"0\" (or you can leave the property empty).").optional(),
+  readOnly: z.boolean().describe("readOnly value true will force the readOnly setting in VolumeMounts. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore").optional(),
+  volumeID: z.string().describe("volumeID is unique ID of the persistent disk resource in AWS (Amazon EBS volume). More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore"),
+}).describe("Represents a Persistent Disk resource in AWS.\n\nAn AWS EBS disk must exist before mounting to a container. The disk must also be in the same AWS zone as the kubelet. An AWS EBS disk can only be mounted as read/write once. AWS EBS volumes support ownership management and SELinux relabeling.");
 
 /**
  * AzureDisk represents an Azure Data Disk mount on the host and bind mount to the pod.
@@ -3041,29 +2215,14 @@ export interface CoreV1AzureDiskVolumeSourceInput {
   readOnly?: boolean;
 }
 
-export const CoreV1AzureDiskVolumeSourceSchema: z.ZodType<CoreV1AzureDiskVolumeSource, CoreV1AzureDiskVolumeSourceInput> = z
-  .object({
-    cachingMode: z.string().describe("cachingMode is the Host Caching mode: None, Read Only, Read Write.").optional(),
-    diskName: z.string().describe("diskName is the Name of the data disk in the blob storage"),
-    diskURI: z.string().describe("diskURI is the URI of data disk in the blob storage"),
-    fsType: z
-      .string()
-      .describe(
-        'fsType is Filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.',
-      )
-      .default("ext4"),
-    kind: z
-      .string()
-      .describe(
-        "kind expected values are Shared: multiple blob disks per storage account  Dedicated: single blob disk per storage account  Managed: azure managed data disk (only in managed availability set). defaults to shared",
-      )
-      .optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.")
-      .default(false),
-  })
-  .describe("AzureDisk represents an Azure Data Disk mount on the host and bind mount to the pod.");
+export const CoreV1AzureDiskVolumeSourceSchema: z.ZodType<CoreV1AzureDiskVolumeSource, CoreV1AzureDiskVolumeSourceInput> = z.object({
+  cachingMode: z.string().describe("cachingMode is the Host Caching mode: None, Read Only, Read Write.").optional(),
+  diskName: z.string().describe("diskName is the Name of the data disk in the blob storage"),
+  diskURI: z.string().describe("diskURI is the URI of data disk in the blob storage"),
+  fsType: z.string().describe("fsType is Filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified.").default("ext4"),
+  kind: z.string().describe("kind expected values are Shared: multiple blob disks per storage account  Dedicated: single blob disk per storage account  Managed: azure managed data disk (only in managed availability set). defaults to shared").optional(),
+  readOnly: z.boolean().describe("readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").default(false),
+}).describe("AzureDisk represents an Azure Data Disk mount on the host and bind mount to the pod.");
 
 /**
  * AzureFile represents an Azure File Service mount on the host and bind mount to the pod.
@@ -3090,16 +2249,11 @@ export interface CoreV1AzureFileVolumeSourceInput {
   shareName: string;
 }
 
-export const CoreV1AzureFileVolumeSourceSchema: z.ZodType<CoreV1AzureFileVolumeSource, CoreV1AzureFileVolumeSourceInput> = z
-  .object({
-    readOnly: z
-      .boolean()
-      .describe("readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.")
-      .optional(),
-    secretName: z.string().describe("secretName is the  name of secret that contains Azure Storage Account Name and Key"),
-    shareName: z.string().describe("shareName is the azure share Name"),
-  })
-  .describe("AzureFile represents an Azure File Service mount on the host and bind mount to the pod.");
+export const CoreV1AzureFileVolumeSourceSchema: z.ZodType<CoreV1AzureFileVolumeSource, CoreV1AzureFileVolumeSourceInput> = z.object({
+  readOnly: z.boolean().describe("readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").optional(),
+  secretName: z.string().describe("secretName is the  name of secret that contains Azure Storage Account Name and Key"),
+  shareName: z.string().describe("shareName is the azure share Name"),
+}).describe("AzureFile represents an Azure File Service mount on the host and bind mount to the pod.");
 
 /**
  * Represents a Ceph Filesystem mount that lasts the lifetime of a pod Cephfs volumes do not support ownership management or SELinux relabeling.
@@ -3141,40 +2295,14 @@ export interface CoreV1CephFSVolumeSourceInput {
   user?: string;
 }
 
-export const CoreV1CephFSVolumeSourceSchema: z.ZodType<CoreV1CephFSVolumeSource, CoreV1CephFSVolumeSourceInput> = z
-  .object({
-    monitors: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "monitors is Required: Monitors is a collection of Ceph monitors More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it",
-      ),
-    path: z.string().describe("path is Optional: Used as the mounted root, rather than the full Ceph tree, default is /").optional(),
-    readOnly: z
-      .boolean()
-      .describe(
-        "readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it",
-      )
-      .optional(),
-    secretFile: z
-      .string()
-      .describe(
-        "secretFile is Optional: SecretFile is the path to key ring for User, default is /etc/ceph/user.secret More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it",
-      )
-      .optional(),
-    secretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "secretRef is Optional: SecretRef is reference to the authentication secret for User, default is empty. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it",
-    ).optional(),
-    user: z
-      .string()
-      .describe(
-        "user is optional: User is the rados user name, default is admin More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it",
-      )
-      .optional(),
-  })
-  .describe(
-    "Represents a Ceph Filesystem mount that lasts the lifetime of a pod Cephfs volumes do not support ownership management or SELinux relabeling.",
-  );
+export const CoreV1CephFSVolumeSourceSchema: z.ZodType<CoreV1CephFSVolumeSource, CoreV1CephFSVolumeSourceInput> = z.object({
+  monitors: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("monitors is Required: Monitors is a collection of Ceph monitors More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it"),
+  path: z.string().describe("path is Optional: Used as the mounted root, rather than the full Ceph tree, default is /").optional(),
+  readOnly: z.boolean().describe("readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it").optional(),
+  secretFile: z.string().describe("secretFile is Optional: SecretFile is the path to key ring for User, default is /etc/ceph/user.secret More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it").optional(),
+  secretRef: CoreV1LocalObjectReferenceSchema.describe("secretRef is Optional: SecretRef is reference to the authentication secret for User, default is empty. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it").optional(),
+  user: z.string().describe("user is optional: User is the rados user name, default is admin More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it").optional(),
+}).describe("Represents a Ceph Filesystem mount that lasts the lifetime of a pod Cephfs volumes do not support ownership management or SELinux relabeling.");
 
 /**
  * Represents a cinder volume resource in Openstack. A Cinder volume must exist before mounting to a container. The volume must also be in the same region as the kubelet. Cinder volumes support ownership management and SELinux relabeling.
@@ -3206,30 +2334,12 @@ export interface CoreV1CinderVolumeSourceInput {
   volumeID: string;
 }
 
-export const CoreV1CinderVolumeSourceSchema: z.ZodType<CoreV1CinderVolumeSource, CoreV1CinderVolumeSourceInput> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://examples.k8s.io/mysql-cinder-pd/README.md',
-      )
-      .optional(),
-    readOnly: z
-      .boolean()
-      .describe(
-        "readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/mysql-cinder-pd/README.md",
-      )
-      .optional(),
-    secretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "secretRef is optional: points to a secret object containing parameters used to connect to OpenStack.",
-    ).optional(),
-    volumeID: z
-      .string()
-      .describe("volumeID used to identify the volume in cinder. More info: https://examples.k8s.io/mysql-cinder-pd/README.md"),
-  })
-  .describe(
-    "Represents a cinder volume resource in Openstack. A Cinder volume must exist before mounting to a container. The volume must also be in the same region as the kubelet. Cinder volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1CinderVolumeSourceSchema: z.ZodType<CoreV1CinderVolumeSource, CoreV1CinderVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: https://examples.k8s.io/mysql-cinder-pd/README.md").optional(),
+  readOnly: z.boolean().describe("readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts. More info: https://examples.k8s.io/mysql-cinder-pd/README.md").optional(),
+  secretRef: CoreV1LocalObjectReferenceSchema.describe("secretRef is optional: points to a secret object containing parameters used to connect to OpenStack.").optional(),
+  volumeID: z.string().describe("volumeID used to identify the volume in cinder. More info: https://examples.k8s.io/mysql-cinder-pd/README.md"),
+}).describe("Represents a cinder volume resource in Openstack. A Cinder volume must exist before mounting to a container. The volume must also be in the same region as the kubelet. Cinder volumes support ownership management and SELinux relabeling.");
 
 /**
  * Maps a string key to a path within a volume.
@@ -3256,21 +2366,11 @@ export interface CoreV1KeyToPathInput {
   path: string;
 }
 
-export const CoreV1KeyToPathSchema: z.ZodType<CoreV1KeyToPath, CoreV1KeyToPathInput> = z
-  .object({
-    key: z.string().describe("key is the key to project."),
-    mode: int32()
-      .describe(
-        "mode is Optional: mode bits used to set permissions on this file. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. If not specified, the volume defaultMode will be used. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.",
-      )
-      .optional(),
-    path: z
-      .string()
-      .describe(
-        "path is the relative path of the file to map the key to. May not be an absolute path. May not contain the path element '..'. May not start with the string '..'.",
-      ),
-  })
-  .describe("Maps a string key to a path within a volume.");
+export const CoreV1KeyToPathSchema: z.ZodType<CoreV1KeyToPath, CoreV1KeyToPathInput> = z.object({
+  key: z.string().describe("key is the key to project."),
+  mode: int32().describe("mode is Optional: mode bits used to set permissions on this file. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. If not specified, the volume defaultMode will be used. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.").optional(),
+  path: z.string().describe("path is the relative path of the file to map the key to. May not be an absolute path. May not contain the path element '..'. May not start with the string '..'."),
+}).describe("Maps a string key to a path within a volume.");
 
 /**
  * Adapts a ConfigMap into a volume.
@@ -3304,32 +2404,12 @@ export interface CoreV1ConfigMapVolumeSourceInput {
   optional?: boolean;
 }
 
-export const CoreV1ConfigMapVolumeSourceSchema: z.ZodType<CoreV1ConfigMapVolumeSource, CoreV1ConfigMapVolumeSourceInput> = z
-  .object({
-    defaultMode: int32()
-      .describe(
-        "defaultMode is optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.",
-      )
-      .optional(),
-    items: z
-      .array(CoreV1KeyToPathSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.",
-      )
-      .optional(),
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-    optional: z.boolean().describe("optional specify whether the ConfigMap or its keys must be defined").optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "Adapts a ConfigMap into a volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. ConfigMap volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1ConfigMapVolumeSourceSchema: z.ZodType<CoreV1ConfigMapVolumeSource, CoreV1ConfigMapVolumeSourceInput> = z.object({
+  defaultMode: int32().describe("defaultMode is optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.").optional(),
+  items: z.array(CoreV1KeyToPathSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.").optional(),
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+  optional: z.boolean().describe("optional specify whether the ConfigMap or its keys must be defined").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("Adapts a ConfigMap into a volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. ConfigMap volumes support ownership management and SELinux relabeling.");
 
 /**
  * Represents a source location of a volume to mount, managed by an external CSI driver
@@ -3366,34 +2446,13 @@ export interface CoreV1CSIVolumeSourceInput {
   volumeAttributes?: { [key: string]: string };
 }
 
-export const CoreV1CSIVolumeSourceSchema: z.ZodType<CoreV1CSIVolumeSource, CoreV1CSIVolumeSourceInput> = z
-  .object({
-    driver: z
-      .string()
-      .describe(
-        "driver is the name of the CSI driver that handles this volume. Consult with your admin for the correct name as registered in the cluster.",
-      ),
-    fsType: z
-      .string()
-      .describe(
-        'fsType to mount. Ex. "ext4", "xfs", "ntfs". If not provided, the empty value is passed to the associated CSI driver which will determine the default filesystem to apply.',
-      )
-      .optional(),
-    nodePublishSecretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "nodePublishSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodePublishVolume and NodeUnpublishVolume calls. This field is optional, and  may be empty if no secret is required. If the secret object contains more than one secret, all secret references are passed.",
-    ).optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly specifies a read-only configuration for the volume. Defaults to false (read/write).")
-      .optional(),
-    volumeAttributes: z
-      .record(z.string(), z.string())
-      .describe(
-        "volumeAttributes stores driver-specific properties that are passed to the CSI driver. Consult your driver's documentation for supported values.",
-      )
-      .optional(),
-  })
-  .describe("Represents a source location of a volume to mount, managed by an external CSI driver");
+export const CoreV1CSIVolumeSourceSchema: z.ZodType<CoreV1CSIVolumeSource, CoreV1CSIVolumeSourceInput> = z.object({
+  driver: z.string().describe("driver is the name of the CSI driver that handles this volume. Consult with your admin for the correct name as registered in the cluster."),
+  fsType: z.string().describe("fsType to mount. Ex. \"ext4\", \"xfs\", \"ntfs\". If not provided, the empty value is passed to the associated CSI driver which will determine the default filesystem to apply.").optional(),
+  nodePublishSecretRef: CoreV1LocalObjectReferenceSchema.describe("nodePublishSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodePublishVolume and NodeUnpublishVolume calls. This field is optional, and  may be empty if no secret is required. If the secret object contains more than one secret, all secret references are passed.").optional(),
+  readOnly: z.boolean().describe("readOnly specifies a read-only configuration for the volume. Defaults to false (read/write).").optional(),
+  volumeAttributes: z.record(z.string(), z.string()).describe("volumeAttributes stores driver-specific properties that are passed to the CSI driver. Consult your driver's documentation for supported values.").optional(),
+}).describe("Represents a source location of a volume to mount, managed by an external CSI driver");
 
 /**
  * DownwardAPIVolumeFile represents information to create the file containing the pod field
@@ -3425,26 +2484,12 @@ export interface CoreV1DownwardAPIVolumeFileInput {
   resourceFieldRef?: CoreV1ResourceFieldSelectorInput;
 }
 
-export const CoreV1DownwardAPIVolumeFileSchema: z.ZodType<CoreV1DownwardAPIVolumeFile, CoreV1DownwardAPIVolumeFileInput> = z
-  .object({
-    fieldRef: CoreV1ObjectFieldSelectorSchema.describe(
-      "Required: Selects a field of the pod: only annotations, labels, name, namespace and uid are supported.",
-    ).optional(),
-    mode: int32()
-      .describe(
-        "Optional: mode bits used to set permissions on this file, must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. If not specified, the volume defaultMode will be used. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.",
-      )
-      .optional(),
-    path: z
-      .string()
-      .describe(
-        "Required: Path is  the relative path name of the file to be created. Must not be absolute or contain the '..' path. Must be utf-8 encoded. The first item of the relative path must not start with '..'",
-      ),
-    resourceFieldRef: CoreV1ResourceFieldSelectorSchema.describe(
-      "Selects a resource of the container: only resources limits and requests (limits.cpu, limits.memory, requests.cpu and requests.memory) are currently supported.",
-    ).optional(),
-  })
-  .describe("DownwardAPIVolumeFile represents information to create the file containing the pod field");
+export const CoreV1DownwardAPIVolumeFileSchema: z.ZodType<CoreV1DownwardAPIVolumeFile, CoreV1DownwardAPIVolumeFileInput> = z.object({
+  fieldRef: CoreV1ObjectFieldSelectorSchema.describe("Required: Selects a field of the pod: only annotations, labels, name, namespace and uid are supported.").optional(),
+  mode: int32().describe("Optional: mode bits used to set permissions on this file, must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. If not specified, the volume defaultMode will be used. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.").optional(),
+  path: z.string().describe("Required: Path is  the relative path name of the file to be created. Must not be absolute or contain the '..' path. Must be utf-8 encoded. The first item of the relative path must not start with '..'"),
+  resourceFieldRef: CoreV1ResourceFieldSelectorSchema.describe("Selects a resource of the container: only resources limits and requests (limits.cpu, limits.memory, requests.cpu and requests.memory) are currently supported.").optional(),
+}).describe("DownwardAPIVolumeFile represents information to create the file containing the pod field");
 
 /**
  * DownwardAPIVolumeSource represents a volume containing downward API info. Downward API volumes support ownership management and SELinux relabeling.
@@ -3466,22 +2511,10 @@ export interface CoreV1DownwardAPIVolumeSourceInput {
   items?: Array<CoreV1DownwardAPIVolumeFileInput>;
 }
 
-export const CoreV1DownwardAPIVolumeSourceSchema: z.ZodType<CoreV1DownwardAPIVolumeSource, CoreV1DownwardAPIVolumeSourceInput> = z
-  .object({
-    defaultMode: int32()
-      .describe(
-        "Optional: mode bits to use on created files by default. Must be a Optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.",
-      )
-      .optional(),
-    items: z
-      .array(CoreV1DownwardAPIVolumeFileSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("Items is a list of downward API volume file")
-      .optional(),
-  })
-  .describe(
-    "DownwardAPIVolumeSource represents a volume containing downward API info. Downward API volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1DownwardAPIVolumeSourceSchema: z.ZodType<CoreV1DownwardAPIVolumeSource, CoreV1DownwardAPIVolumeSourceInput> = z.object({
+  defaultMode: int32().describe("Optional: mode bits to use on created files by default. Must be a Optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.").optional(),
+  items: z.array(CoreV1DownwardAPIVolumeFileSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("Items is a list of downward API volume file").optional(),
+}).describe("DownwardAPIVolumeSource represents a volume containing downward API info. Downward API volumes support ownership management and SELinux relabeling.");
 
 /**
  * Represents an empty directory for a pod. Empty directory volumes support ownership management and SELinux relabeling.
@@ -3503,21 +2536,10 @@ export interface CoreV1EmptyDirVolumeSourceInput {
   sizeLimit?: string | number;
 }
 
-export const CoreV1EmptyDirVolumeSourceSchema: z.ZodType<CoreV1EmptyDirVolumeSource, CoreV1EmptyDirVolumeSourceInput> = z
-  .object({
-    medium: z
-      .string()
-      .describe(
-        'medium represents what type of storage medium should back this directory. The default is "" which means to use the node\'s default medium. Must be an empty string (default) or Memory. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir',
-      )
-      .optional(),
-    sizeLimit: quantity()
-      .describe(
-        "sizeLimit is the total amount of local storage required for this EmptyDir volume. The size limit is also applicable for memory medium. The maximum usage on memory medium EmptyDir would be the minimum value between the SizeLimit specified here and the sum of memory limits of all containers in a pod. The default is nil which means that the limit is undefined. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir",
-      )
-      .optional(),
-  })
-  .describe("Represents an empty directory for a pod. Empty directory volumes support ownership management and SELinux relabeling.");
+export const CoreV1EmptyDirVolumeSourceSchema: z.ZodType<CoreV1EmptyDirVolumeSource, CoreV1EmptyDirVolumeSourceInput> = z.object({
+  medium: z.string().describe("medium represents what type of storage medium should back this directory. The default is \"\" which means to use the node's default medium. Must be an empty string (default) or Memory. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir").optional(),
+  sizeLimit: quantity().describe("sizeLimit is the total amount of local storage required for this EmptyDir volume. The size limit is also applicable for memory medium. The maximum usage on memory medium EmptyDir would be the minimum value between the SizeLimit specified here and the sum of memory limits of all containers in a pod. The default is nil which means that the limit is undefined. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir").optional(),
+}).describe("Represents an empty directory for a pod. Empty directory volumes support ownership management and SELinux relabeling.");
 
 /**
  * TypedLocalObjectReference contains enough information to let you locate the typed referenced object inside the same namespace.
@@ -3544,21 +2566,11 @@ export interface CoreV1TypedLocalObjectReferenceInput {
   name: string;
 }
 
-export const CoreV1TypedLocalObjectReferenceSchema: z.ZodType<CoreV1TypedLocalObjectReference, CoreV1TypedLocalObjectReferenceInput> = z
-  .object({
-    apiGroup: z
-      .string()
-      .describe(
-        "APIGroup is the group for the resource being referenced. If APIGroup is not specified, the specified Kind must be in the core API group. For any other third-party types, APIGroup is required.",
-      )
-      .optional(),
-    kind: z.string().describe("Kind is the type of resource being referenced"),
-    name: z.string().describe("Name is the name of resource being referenced"),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "TypedLocalObjectReference contains enough information to let you locate the typed referenced object inside the same namespace.",
-  );
+export const CoreV1TypedLocalObjectReferenceSchema: z.ZodType<CoreV1TypedLocalObjectReference, CoreV1TypedLocalObjectReferenceInput> = z.object({
+  apiGroup: z.string().describe("APIGroup is the group for the resource being referenced. If APIGroup is not specified, the specified Kind must be in the core API group. For any other third-party types, APIGroup is required.").optional(),
+  kind: z.string().describe("Kind is the type of resource being referenced"),
+  name: z.string().describe("Name is the name of resource being referenced"),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("TypedLocalObjectReference contains enough information to let you locate the typed referenced object inside the same namespace.");
 
 /**
  * TypedObjectReference contains enough information to let you locate the typed referenced object
@@ -3590,24 +2602,12 @@ export interface CoreV1TypedObjectReferenceInput {
   namespace?: string;
 }
 
-export const CoreV1TypedObjectReferenceSchema: z.ZodType<CoreV1TypedObjectReference, CoreV1TypedObjectReferenceInput> = z
-  .object({
-    apiGroup: z
-      .string()
-      .describe(
-        "APIGroup is the group for the resource being referenced. If APIGroup is not specified, the specified Kind must be in the core API group. For any other third-party types, APIGroup is required.",
-      )
-      .optional(),
-    kind: z.string().describe("Kind is the type of resource being referenced"),
-    name: z.string().describe("Name is the name of resource being referenced"),
-    namespace: z
-      .string()
-      .describe(
-        "Namespace is the namespace of resource being referenced Note that when a namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details. (Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate to be enabled.",
-      )
-      .optional(),
-  })
-  .describe("TypedObjectReference contains enough information to let you locate the typed referenced object");
+export const CoreV1TypedObjectReferenceSchema: z.ZodType<CoreV1TypedObjectReference, CoreV1TypedObjectReferenceInput> = z.object({
+  apiGroup: z.string().describe("APIGroup is the group for the resource being referenced. If APIGroup is not specified, the specified Kind must be in the core API group. For any other third-party types, APIGroup is required.").optional(),
+  kind: z.string().describe("Kind is the type of resource being referenced"),
+  name: z.string().describe("Name is the name of resource being referenced"),
+  namespace: z.string().describe("Namespace is the namespace of resource being referenced Note that when a namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details. (Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate to be enabled.").optional(),
+}).describe("TypedObjectReference contains enough information to let you locate the typed referenced object");
 
 /**
  * VolumeResourceRequirements describes the storage resource requirements for a volume.
@@ -3629,22 +2629,10 @@ export interface CoreV1VolumeResourceRequirementsInput {
   requests?: { [key: string]: string | number };
 }
 
-export const CoreV1VolumeResourceRequirementsSchema: z.ZodType<CoreV1VolumeResourceRequirements, CoreV1VolumeResourceRequirementsInput> = z
-  .object({
-    limits: z
-      .record(z.string(), quantity())
-      .describe(
-        "Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
-      )
-      .optional(),
-    requests: z
-      .record(z.string(), quantity())
-      .describe(
-        "Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
-      )
-      .optional(),
-  })
-  .describe("VolumeResourceRequirements describes the storage resource requirements for a volume.");
+export const CoreV1VolumeResourceRequirementsSchema: z.ZodType<CoreV1VolumeResourceRequirements, CoreV1VolumeResourceRequirementsInput> = z.object({
+  limits: z.record(z.string(), quantity()).describe("Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/").optional(),
+  requests: z.record(z.string(), quantity()).describe("Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/").optional(),
+}).describe("VolumeResourceRequirements describes the storage resource requirements for a volume.");
 
 /**
  * PersistentVolumeClaimSpec describes the common attributes of storage devices and allows a Source for provider-specific attributes
@@ -3708,48 +2696,17 @@ export interface CoreV1PersistentVolumeClaimSpecInput {
   volumeName?: string;
 }
 
-export const CoreV1PersistentVolumeClaimSpecSchema: z.ZodType<CoreV1PersistentVolumeClaimSpec, CoreV1PersistentVolumeClaimSpecInput> = z
-  .object({
-    accessModes: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "accessModes contains the desired access modes the volume should have. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1",
-      )
-      .optional(),
-    dataSource: CoreV1TypedLocalObjectReferenceSchema.describe(
-      "dataSource field can be used to specify either: * An existing VolumeSnapshot object (snapshot.storage.k8s.io/VolumeSnapshot) * An existing PVC (PersistentVolumeClaim) If the provisioner or an external controller can support the specified data source, it will create a new volume based on the contents of the specified data source. When the AnyVolumeDataSource feature gate is enabled, dataSource contents will be copied to dataSourceRef, and dataSourceRef contents will be copied to dataSource when dataSourceRef.namespace is not specified. If the namespace is specified, then dataSourceRef will not be copied to dataSource.",
-    ).optional(),
-    dataSourceRef: CoreV1TypedObjectReferenceSchema.describe(
-      "dataSourceRef specifies the object from which to populate the volume with data, if a non-empty volume is desired. This may be any object from a non-empty API group (non core object) or a PersistentVolumeClaim object. When this field is specified, volume binding will only succeed if the type of the specified object matches some installed volume populator or dynamic provisioner. This field will replace the functionality of the dataSource field and as such if both fields are non-empty, they must have the same value. For backwards compatibility, when namespace isn't specified in dataSourceRef, both fields (dataSource and dataSourceRef) will be set to the same value automatically if one of them is empty and the other is non-empty. When namespace is specified in dataSourceRef, dataSource isn't set to the same value and must be empty. There are three important differences between dataSource and dataSourceRef: * While dataSource only allows two specific types of objects, dataSourceRef\n  allows any non-core object, as well as PersistentVolumeClaim objects.\n* While dataSource ignores disallowed values (dropping them), dataSourceRef\n  preserves all values, and generates an error if a disallowed value is\n  specified.\n* While dataSource only allows local objects, dataSourceRef allows objects\n  in any namespaces.\n(Beta) Using this field requires the AnyVolumeDataSource feature gate to be enabled. (Alpha) Using the namespace field of dataSourceRef requires the CrossNamespaceVolumeDataSource feature gate to be enabled.",
-    ).optional(),
-    resources: CoreV1VolumeResourceRequirementsSchema.describe(
-      "resources represents the minimum resources the volume should have. If RecoverVolumeExpansionFailure feature is enabled users are allowed to specify resource requirements that are lower than previous value but must still be higher than capacity recorded in the status field of the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#resources",
-    ).optional(),
-    selector: MetaV1LabelSelectorSchema.describe("selector is a label query over volumes to consider for binding.").optional(),
-    storageClassName: z
-      .string()
-      .describe(
-        "storageClassName is the name of the StorageClass required by the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#class-1",
-      )
-      .optional(),
-    volumeAttributesClassName: z
-      .string()
-      .describe(
-        "volumeAttributesClassName may be used to set the VolumeAttributesClass used by this claim. If specified, the CSI driver will create or update the volume with the attributes defined in the corresponding VolumeAttributesClass. This has a different purpose than storageClassName, it can be changed after the claim is created. An empty string value means that no VolumeAttributesClass will be applied to the claim but it's not allowed to reset this field to empty string once it is set. If unspecified and the PersistentVolumeClaim is unbound, the default VolumeAttributesClass will be set by the persistentvolume controller if it exists. If the resource referred to by volumeAttributesClass does not exist, this PersistentVolumeClaim will be set to a Pending state, as reflected by the modifyVolumeStatus field, until such as a resource exists. More info: https://kubernetes.io/docs/concepts/storage/volume-attributes-classes/ (Beta) Using this field requires the VolumeAttributesClass feature gate to be enabled (off by default).",
-      )
-      .optional(),
-    volumeMode: z
-      .string()
-      .describe(
-        "volumeMode defines what type of volume is required by the claim. Value of Filesystem is implied when not included in claim spec.",
-      )
-      .optional(),
-    volumeName: z.string().describe("volumeName is the binding reference to the PersistentVolume backing this claim.").optional(),
-  })
-  .describe(
-    "PersistentVolumeClaimSpec describes the common attributes of storage devices and allows a Source for provider-specific attributes",
-  );
+export const CoreV1PersistentVolumeClaimSpecSchema: z.ZodType<CoreV1PersistentVolumeClaimSpec, CoreV1PersistentVolumeClaimSpecInput> = z.object({
+  accessModes: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("accessModes contains the desired access modes the volume should have. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1").optional(),
+  dataSource: CoreV1TypedLocalObjectReferenceSchema.describe("dataSource field can be used to specify either: * An existing VolumeSnapshot object (snapshot.storage.k8s.io/VolumeSnapshot) * An existing PVC (PersistentVolumeClaim) If the provisioner or an external controller can support the specified data source, it will create a new volume based on the contents of the specified data source. When the AnyVolumeDataSource feature gate is enabled, dataSource contents will be copied to dataSourceRef, and dataSourceRef contents will be copied to dataSource when dataSourceRef.namespace is not specified. If the namespace is specified, then dataSourceRef will not be copied to dataSource.").optional(),
+  dataSourceRef: CoreV1TypedObjectReferenceSchema.describe("dataSourceRef specifies the object from which to populate the volume with data, if a non-empty volume is desired. This may be any object from a non-empty API group (non core object) or a PersistentVolumeClaim object. When this field is specified, volume binding will only succeed if the type of the specified object matches some installed volume populator or dynamic provisioner. This field will replace the functionality of the dataSource field and as such if both fields are non-empty, they must have the same value. For backwards compatibility, when namespace isn't specified in dataSourceRef, both fields (dataSource and dataSourceRef) will be set to the same value automatically if one of them is empty and the other is non-empty. When namespace is specified in dataSourceRef, dataSource isn't set to the same value and must be empty. There are three important differences between dataSource and dataSourceRef: * While dataSource only allows two specific types of objects, dataSourceRef\n  allows any non-core object, as well as PersistentVolumeClaim objects.\n* While dataSource ignores disallowed values (dropping them), dataSourceRef\n  preserves all values, and generates an error if a disallowed value is\n  specified.\n* While dataSource only allows local objects, dataSourceRef allows objects\n  in any namespaces.\n(Beta) Using this field requires the AnyVolumeDataSource feature gate to be enabled. (Alpha) Using the namespace field of dataSourceRef requires the CrossNamespaceVolumeDataSource feature gate to be enabled.").optional(),
+  resources: CoreV1VolumeResourceRequirementsSchema.describe("resources represents the minimum resources the volume should have. If RecoverVolumeExpansionFailure feature is enabled users are allowed to specify resource requirements that are lower than previous value but must still be higher than capacity recorded in the status field of the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#resources").optional(),
+  selector: MetaV1LabelSelectorSchema.describe("selector is a label query over volumes to consider for binding.").optional(),
+  storageClassName: z.string().describe("storageClassName is the name of the StorageClass required by the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#class-1").optional(),
+  volumeAttributesClassName: z.string().describe("volumeAttributesClassName may be used to set the VolumeAttributesClass used by this claim. If specified, the CSI driver will create or update the volume with the attributes defined in the corresponding VolumeAttributesClass. This has a different purpose than storageClassName, it can be changed after the claim is created. An empty string value means that no VolumeAttributesClass will be applied to the claim but it's not allowed to reset this field to empty string once it is set. If unspecified and the PersistentVolumeClaim is unbound, the default VolumeAttributesClass will be set by the persistentvolume controller if it exists. If the resource referred to by volumeAttributesClass does not exist, this PersistentVolumeClaim will be set to a Pending state, as reflected by the modifyVolumeStatus field, until such as a resource exists. More info: https://kubernetes.io/docs/concepts/storage/volume-attributes-classes/ (Beta) Using this field requires the VolumeAttributesClass feature gate to be enabled (off by default).").optional(),
+  volumeMode: z.string().describe("volumeMode defines what type of volume is required by the claim. Value of Filesystem is implied when not included in claim spec.").optional(),
+  volumeName: z.string().describe("volumeName is the binding reference to the PersistentVolume backing this claim.").optional(),
+}).describe("PersistentVolumeClaimSpec describes the common attributes of storage devices and allows a Source for provider-specific attributes");
 
 /**
  * PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as part of an EphemeralVolumeSource.
@@ -3771,19 +2728,10 @@ export interface CoreV1PersistentVolumeClaimTemplateInput {
   spec: CoreV1PersistentVolumeClaimSpecInput;
 }
 
-export const CoreV1PersistentVolumeClaimTemplateSchema: z.ZodType<
-  CoreV1PersistentVolumeClaimTemplate,
-  CoreV1PersistentVolumeClaimTemplateInput
-> = z
-  .object({
-    metadata: ClaimTemplateMetaSchema.describe(
-      "May contain labels and annotations that will be copied into the PVC when creating it. No other fields are allowed and will be rejected during validation.",
-    ).optional(),
-    spec: CoreV1PersistentVolumeClaimSpecSchema.describe(
-      "The specification for the PersistentVolumeClaim. The entire content is copied unchanged into the PVC that gets created from this template. The same fields as in a PersistentVolumeClaim are also valid here.",
-    ),
-  })
-  .describe("PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as part of an EphemeralVolumeSource.");
+export const CoreV1PersistentVolumeClaimTemplateSchema: z.ZodType<CoreV1PersistentVolumeClaimTemplate, CoreV1PersistentVolumeClaimTemplateInput> = z.object({
+  metadata: ClaimTemplateMetaSchema.describe("May contain labels and annotations that will be copied into the PVC when creating it. No other fields are allowed and will be rejected during validation.").optional(),
+  spec: CoreV1PersistentVolumeClaimSpecSchema.describe("The specification for the PersistentVolumeClaim. The entire content is copied unchanged into the PVC that gets created from this template. The same fields as in a PersistentVolumeClaim are also valid here."),
+}).describe("PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as part of an EphemeralVolumeSource.");
 
 /**
  * Represents an ephemeral volume that is handled by a normal storage driver.
@@ -3806,13 +2754,9 @@ export interface CoreV1EphemeralVolumeSourceInput {
   volumeClaimTemplate?: CoreV1PersistentVolumeClaimTemplateInput;
 }
 
-export const CoreV1EphemeralVolumeSourceSchema: z.ZodType<CoreV1EphemeralVolumeSource, CoreV1EphemeralVolumeSourceInput> = z
-  .object({
-    volumeClaimTemplate: CoreV1PersistentVolumeClaimTemplateSchema.describe(
-      "Will be used to create a stand-alone PVC to provision the volume. The pod in which this EphemeralVolumeSource is embedded will be the owner of the PVC, i.e. the PVC will be deleted together with the pod.  The name of the PVC will be `<pod name>-<volume name>` where `<volume name>` is the name from the `PodSpec.Volumes` array entry. Pod validation will reject the pod if the concatenated name is not valid for a PVC (for example, too long).\n\nAn existing PVC with that name that is not owned by the pod will *not* be used for the pod to avoid using an unrelated volume by mistake. Starting the pod is then blocked until the unrelated PVC is removed. If such a pre-created PVC is meant to be used by the pod, the PVC has to updated with an owner reference to the pod once the pod exists. Normally this should not be necessary, but it may be useful when manually reconstructing a broken cluster.\n\nThis field is read-only and no changes will be made by Kubernetes to the PVC after it has been created.\n\nRequired, must not be nil.",
-    ).optional(),
-  })
-  .describe("Represents an ephemeral volume that is handled by a normal storage driver.");
+export const CoreV1EphemeralVolumeSourceSchema: z.ZodType<CoreV1EphemeralVolumeSource, CoreV1EphemeralVolumeSourceInput> = z.object({
+  volumeClaimTemplate: CoreV1PersistentVolumeClaimTemplateSchema.describe("Will be used to create a stand-alone PVC to provision the volume. The pod in which this EphemeralVolumeSource is embedded will be the owner of the PVC, i.e. the PVC will be deleted together with the pod.  The name of the PVC will be `<pod name>-<volume name>` where `<volume name>` is the name from the `PodSpec.Volumes` array entry. Pod validation will reject the pod if the concatenated name is not valid for a PVC (for example, too long).\n\nAn existing PVC with that name that is not owned by the pod will *not* be used for the pod to avoid using an unrelated volume by mistake. Starting the pod is then blocked until the unrelated PVC is removed. If such a pre-created PVC is meant to be used by the pod, the PVC has to updated with an owner reference to the pod once the pod exists. Normally this should not be necessary, but it may be useful when manually reconstructing a broken cluster.\n\nThis field is read-only and no changes will be made by Kubernetes to the PVC after it has been created.\n\nRequired, must not be nil.").optional(),
+}).describe("Represents an ephemeral volume that is handled by a normal storage driver.");
 
 /**
  * Represents a Fibre Channel volume. Fibre Channel volumes can only be mounted as read/write once. Fibre Channel volumes support ownership management and SELinux relabeling.
@@ -3849,35 +2793,13 @@ export interface CoreV1FCVolumeSourceInput {
   wwids?: Array<string>;
 }
 
-export const CoreV1FCVolumeSourceSchema: z.ZodType<CoreV1FCVolumeSource, CoreV1FCVolumeSourceInput> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.',
-      )
-      .optional(),
-    lun: int32().describe("lun is Optional: FC target lun number").optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.")
-      .optional(),
-    targetWWNs: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("targetWWNs is Optional: FC target worldwide names (WWNs)")
-      .optional(),
-    wwids: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "wwids Optional: FC volume world wide identifiers (wwids) Either wwids or combination of targetWWNs and lun must be set, but not both simultaneously.",
-      )
-      .optional(),
-  })
-  .describe(
-    "Represents a Fibre Channel volume. Fibre Channel volumes can only be mounted as read/write once. Fibre Channel volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1FCVolumeSourceSchema: z.ZodType<CoreV1FCVolumeSource, CoreV1FCVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified.").optional(),
+  lun: int32().describe("lun is Optional: FC target lun number").optional(),
+  readOnly: z.boolean().describe("readOnly is Optional: Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").optional(),
+  targetWWNs: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("targetWWNs is Optional: FC target worldwide names (WWNs)").optional(),
+  wwids: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("wwids Optional: FC volume world wide identifiers (wwids) Either wwids or combination of targetWWNs and lun must be set, but not both simultaneously.").optional(),
+}).describe("Represents a Fibre Channel volume. Fibre Channel volumes can only be mounted as read/write once. Fibre Channel volumes support ownership management and SELinux relabeling.");
 
 /**
  * FlexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin.
@@ -3914,25 +2836,13 @@ export interface CoreV1FlexVolumeSourceInput {
   secretRef?: CoreV1LocalObjectReferenceInput;
 }
 
-export const CoreV1FlexVolumeSourceSchema: z.ZodType<CoreV1FlexVolumeSource, CoreV1FlexVolumeSourceInput> = z
-  .object({
-    driver: z.string().describe("driver is the name of the driver to use for this volume."),
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". The default filesystem depends on FlexVolume script.',
-      )
-      .optional(),
-    options: z.record(z.string(), z.string()).describe("options is Optional: this field holds extra command options if any.").optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly is Optional: defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.")
-      .optional(),
-    secretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "secretRef is Optional: secretRef is reference to the secret object containing sensitive information to pass to the plugin scripts. This may be empty if no secret object is specified. If the secret object contains more than one secret, all secrets are passed to the plugin scripts.",
-    ).optional(),
-  })
-  .describe("FlexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin.");
+export const CoreV1FlexVolumeSourceSchema: z.ZodType<CoreV1FlexVolumeSource, CoreV1FlexVolumeSourceInput> = z.object({
+  driver: z.string().describe("driver is the name of the driver to use for this volume."),
+  fsType: z.string().describe("fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". The default filesystem depends on FlexVolume script.").optional(),
+  options: z.record(z.string(), z.string()).describe("options is Optional: this field holds extra command options if any.").optional(),
+  readOnly: z.boolean().describe("readOnly is Optional: defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").optional(),
+  secretRef: CoreV1LocalObjectReferenceSchema.describe("secretRef is Optional: secretRef is reference to the secret object containing sensitive information to pass to the plugin scripts. This may be empty if no secret object is specified. If the secret object contains more than one secret, all secrets are passed to the plugin scripts.").optional(),
+}).describe("FlexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin.");
 
 /**
  * Represents a Flocker volume mounted by the Flocker agent. One and only one of datasetName and datasetUUID should be set. Flocker volumes do not support ownership management or SELinux relabeling.
@@ -3954,19 +2864,10 @@ export interface CoreV1FlockerVolumeSourceInput {
   datasetUUID?: string;
 }
 
-export const CoreV1FlockerVolumeSourceSchema: z.ZodType<CoreV1FlockerVolumeSource, CoreV1FlockerVolumeSourceInput> = z
-  .object({
-    datasetName: z
-      .string()
-      .describe(
-        "datasetName is Name of the dataset stored as metadata -> name on the dataset for Flocker should be considered as deprecated",
-      )
-      .optional(),
-    datasetUUID: z.string().describe("datasetUUID is the UUID of the dataset. This is unique identifier of a Flocker dataset").optional(),
-  })
-  .describe(
-    "Represents a Flocker volume mounted by the Flocker agent. One and only one of datasetName and datasetUUID should be set. Flocker volumes do not support ownership management or SELinux relabeling.",
-  );
+export const CoreV1FlockerVolumeSourceSchema: z.ZodType<CoreV1FlockerVolumeSource, CoreV1FlockerVolumeSourceInput> = z.object({
+  datasetName: z.string().describe("datasetName is Name of the dataset stored as metadata -> name on the dataset for Flocker should be considered as deprecated").optional(),
+  datasetUUID: z.string().describe("datasetUUID is the UUID of the dataset. This is unique identifier of a Flocker dataset").optional(),
+}).describe("Represents a Flocker volume mounted by the Flocker agent. One and only one of datasetName and datasetUUID should be set. Flocker volumes do not support ownership management or SELinux relabeling.");
 
 /**
  * Represents a Persistent Disk resource in Google Compute Engine.
@@ -4000,37 +2901,12 @@ export interface CoreV1GCEPersistentDiskVolumeSourceInput {
   readOnly?: boolean;
 }
 
-export const CoreV1GCEPersistentDiskVolumeSourceSchema: z.ZodType<
-  CoreV1GCEPersistentDiskVolumeSource,
-  CoreV1GCEPersistentDiskVolumeSourceInput
-> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk',
-      )
-      .optional(),
-    partition: int32()
-      .describe(
-        'partition is the partition in the volume that you want to mount. If omitted, the default is to mount by volume name. Examples: For volume /dev/sda1, you specify the partition as "1". Similarly, the volume partition for /dev/sda is "0" (or you can leave the property empty). More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk',
-      )
-      .optional(),
-    pdName: z
-      .string()
-      .describe(
-        "pdName is unique name of the PD resource in GCE. Used to identify the disk in GCE. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk",
-      ),
-    readOnly: z
-      .boolean()
-      .describe(
-        "readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk",
-      )
-      .optional(),
-  })
-  .describe(
-    "Represents a Persistent Disk resource in Google Compute Engine.\n\nA GCE PD must exist before mounting to a container. The disk must also be in the same GCE project and zone as the kubelet. A GCE PD can only be mounted as read/write once or read-only many times. GCE PDs support ownership management and SELinux relabeling.",
-  );
+export const CoreV1GCEPersistentDiskVolumeSourceSchema: z.ZodType<CoreV1GCEPersistentDiskVolumeSource, CoreV1GCEPersistentDiskVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk").optional(),
+  partition: int32().describe("partition is the partition in the volume that you want to mount. If omitted, the default is to mount by volume name. Examples: For volume /dev/sda1, you specify the partition as \"1\". Similarly, the volume partition for /dev/sda is \"0\" (or you can leave the property empty). More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk").optional(),
+  pdName: z.string().describe("pdName is unique name of the PD resource in GCE. Used to identify the disk in GCE. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk"),
+  readOnly: z.boolean().describe("readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk").optional(),
+}).describe("Represents a Persistent Disk resource in Google Compute Engine.\n\nA GCE PD must exist before mounting to a container. The disk must also be in the same GCE project and zone as the kubelet. A GCE PD can only be mounted as read/write once or read-only many times. GCE PDs support ownership management and SELinux relabeling.");
 
 /**
  * Represents a volume that is populated with the contents of a git repository. Git repo volumes do not support ownership management. Git repo volumes support SELinux relabeling.
@@ -4059,20 +2935,11 @@ export interface CoreV1GitRepoVolumeSourceInput {
   revision?: string;
 }
 
-export const CoreV1GitRepoVolumeSourceSchema: z.ZodType<CoreV1GitRepoVolumeSource, CoreV1GitRepoVolumeSourceInput> = z
-  .object({
-    directory: z
-      .string()
-      .describe(
-        "directory is the target directory name. Must not contain or start with '..'.  If '.' is supplied, the volume directory will be the git repository.  Otherwise, if specified, the volume will contain the git repository in the subdirectory with the given name.",
-      )
-      .optional(),
-    repository: z.string().describe("repository is the URL"),
-    revision: z.string().describe("revision is the commit hash for the specified revision.").optional(),
-  })
-  .describe(
-    "Represents a volume that is populated with the contents of a git repository. Git repo volumes do not support ownership management. Git repo volumes support SELinux relabeling.\n\nDEPRECATED: GitRepo is deprecated. To provision a container with a git repo, mount an EmptyDir into an InitContainer that clones the repo using git, then mount the EmptyDir into the Pod's container.",
-  );
+export const CoreV1GitRepoVolumeSourceSchema: z.ZodType<CoreV1GitRepoVolumeSource, CoreV1GitRepoVolumeSourceInput> = z.object({
+  directory: z.string().describe("directory is the target directory name. Must not contain or start with '..'.  If '.' is supplied, the volume directory will be the git repository.  Otherwise, if specified, the volume will contain the git repository in the subdirectory with the given name.").optional(),
+  repository: z.string().describe("repository is the URL"),
+  revision: z.string().describe("revision is the commit hash for the specified revision.").optional(),
+}).describe("Represents a volume that is populated with the contents of a git repository. Git repo volumes do not support ownership management. Git repo volumes support SELinux relabeling.\n\nDEPRECATED: GitRepo is deprecated. To provision a container with a git repo, mount an EmptyDir into an InitContainer that clones the repo using git, then mount the EmptyDir into the Pod's container.");
 
 /**
  * Represents a Glusterfs mount that lasts the lifetime of a pod. Glusterfs volumes do not support ownership management or SELinux relabeling.
@@ -4099,26 +2966,11 @@ export interface CoreV1GlusterfsVolumeSourceInput {
   readOnly?: boolean;
 }
 
-export const CoreV1GlusterfsVolumeSourceSchema: z.ZodType<CoreV1GlusterfsVolumeSource, CoreV1GlusterfsVolumeSourceInput> = z
-  .object({
-    endpoints: z
-      .string()
-      .describe(
-        "endpoints is the endpoint name that details Glusterfs topology. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod",
-      ),
-    path: z
-      .string()
-      .describe("path is the Glusterfs volume path. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod"),
-    readOnly: z
-      .boolean()
-      .describe(
-        "readOnly here will force the Glusterfs volume to be mounted with read-only permissions. Defaults to false. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod",
-      )
-      .optional(),
-  })
-  .describe(
-    "Represents a Glusterfs mount that lasts the lifetime of a pod. Glusterfs volumes do not support ownership management or SELinux relabeling.",
-  );
+export const CoreV1GlusterfsVolumeSourceSchema: z.ZodType<CoreV1GlusterfsVolumeSource, CoreV1GlusterfsVolumeSourceInput> = z.object({
+  endpoints: z.string().describe("endpoints is the endpoint name that details Glusterfs topology. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod"),
+  path: z.string().describe("path is the Glusterfs volume path. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod"),
+  readOnly: z.boolean().describe("readOnly here will force the Glusterfs volume to be mounted with read-only permissions. Defaults to false. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod").optional(),
+}).describe("Represents a Glusterfs mount that lasts the lifetime of a pod. Glusterfs volumes do not support ownership management or SELinux relabeling.");
 
 /**
  * Represents a host path mapped into a pod. Host path volumes do not support ownership management or SELinux relabeling.
@@ -4140,19 +2992,10 @@ export interface CoreV1HostPathVolumeSourceInput {
   type?: string;
 }
 
-export const CoreV1HostPathVolumeSourceSchema: z.ZodType<CoreV1HostPathVolumeSource, CoreV1HostPathVolumeSourceInput> = z
-  .object({
-    path: z
-      .string()
-      .describe(
-        "path of the directory on the host. If the path is a symlink, it will follow the link to the real path. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath",
-      ),
-    type: z
-      .string()
-      .describe('type for HostPath Volume Defaults to "" More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath')
-      .optional(),
-  })
-  .describe("Represents a host path mapped into a pod. Host path volumes do not support ownership management or SELinux relabeling.");
+export const CoreV1HostPathVolumeSourceSchema: z.ZodType<CoreV1HostPathVolumeSource, CoreV1HostPathVolumeSourceInput> = z.object({
+  path: z.string().describe("path of the directory on the host. If the path is a symlink, it will follow the link to the real path. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath"),
+  type: z.string().describe("type for HostPath Volume Defaults to \"\" More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath").optional(),
+}).describe("Represents a host path mapped into a pod. Host path volumes do not support ownership management or SELinux relabeling.");
 
 /**
  * ImageVolumeSource represents a image volume resource.
@@ -4174,22 +3017,10 @@ export interface CoreV1ImageVolumeSourceInput {
   reference?: string;
 }
 
-export const CoreV1ImageVolumeSourceSchema: z.ZodType<CoreV1ImageVolumeSource, CoreV1ImageVolumeSourceInput> = z
-  .object({
-    pullPolicy: z
-      .string()
-      .describe(
-        "Policy for pulling OCI objects. Possible values are: Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails. Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present. IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise.",
-      )
-      .optional(),
-    reference: z
-      .string()
-      .describe(
-        "Required: Image or artifact reference to be used. Behaves in the same way as pod.spec.containers[*].image. Pull secrets will be assembled in the same way as for the container image by looking up node credentials, SA image pull secrets, and pod spec image pull secrets. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.",
-      )
-      .optional(),
-  })
-  .describe("ImageVolumeSource represents a image volume resource.");
+export const CoreV1ImageVolumeSourceSchema: z.ZodType<CoreV1ImageVolumeSource, CoreV1ImageVolumeSourceInput> = z.object({
+  pullPolicy: z.string().describe("Policy for pulling OCI objects. Possible values are: Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails. Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present. IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise.").optional(),
+  reference: z.string().describe("Required: Image or artifact reference to be used. Behaves in the same way as pod.spec.containers[*].image. Pull secrets will be assembled in the same way as for the container image by looking up node credentials, SA image pull secrets, and pod spec image pull secrets. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.").optional(),
+}).describe("ImageVolumeSource represents a image volume resource.");
 
 /**
  * Represents an ISCSI disk. ISCSI volumes can only be mounted as read/write once. ISCSI volumes support ownership management and SELinux relabeling.
@@ -4256,48 +3087,19 @@ export interface CoreV1ISCSIVolumeSourceInput {
   targetPortal: string;
 }
 
-export const CoreV1ISCSIVolumeSourceSchema: z.ZodType<CoreV1ISCSIVolumeSource, CoreV1ISCSIVolumeSourceInput> = z
-  .object({
-    chapAuthDiscovery: z.boolean().describe("chapAuthDiscovery defines whether support iSCSI Discovery CHAP authentication").optional(),
-    chapAuthSession: z.boolean().describe("chapAuthSession defines whether support iSCSI Session CHAP authentication").optional(),
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#iscsi',
-      )
-      .optional(),
-    initiatorName: z
-      .string()
-      .describe(
-        "initiatorName is the custom iSCSI Initiator Name. If initiatorName is specified with iscsiInterface simultaneously, new iSCSI interface <target portal>:<volume name> will be created for the connection.",
-      )
-      .optional(),
-    iqn: z.string().describe("iqn is the target iSCSI Qualified Name."),
-    iscsiInterface: z
-      .string()
-      .describe("iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to 'default' (tcp).")
-      .default("default"),
-    lun: int32().describe("lun represents iSCSI Target Lun number."),
-    portals: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "portals is the iSCSI Target Portal List. The portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).",
-      )
-      .optional(),
-    readOnly: z.boolean().describe("readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false.").optional(),
-    secretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "secretRef is the CHAP Secret for iSCSI target and initiator authentication",
-    ).optional(),
-    targetPortal: z
-      .string()
-      .describe(
-        "targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).",
-      ),
-  })
-  .describe(
-    "Represents an ISCSI disk. ISCSI volumes can only be mounted as read/write once. ISCSI volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1ISCSIVolumeSourceSchema: z.ZodType<CoreV1ISCSIVolumeSource, CoreV1ISCSIVolumeSourceInput> = z.object({
+  chapAuthDiscovery: z.boolean().describe("chapAuthDiscovery defines whether support iSCSI Discovery CHAP authentication").optional(),
+  chapAuthSession: z.boolean().describe("chapAuthSession defines whether support iSCSI Session CHAP authentication").optional(),
+  fsType: z.string().describe("fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#iscsi").optional(),
+  initiatorName: z.string().describe("initiatorName is the custom iSCSI Initiator Name. If initiatorName is specified with iscsiInterface simultaneously, new iSCSI interface <target portal>:<volume name> will be created for the connection.").optional(),
+  iqn: z.string().describe("iqn is the target iSCSI Qualified Name."),
+  iscsiInterface: z.string().describe("iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to 'default' (tcp).").default("default"),
+  lun: int32().describe("lun represents iSCSI Target Lun number."),
+  portals: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("portals is the iSCSI Target Portal List. The portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).").optional(),
+  readOnly: z.boolean().describe("readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false.").optional(),
+  secretRef: CoreV1LocalObjectReferenceSchema.describe("secretRef is the CHAP Secret for iSCSI target and initiator authentication").optional(),
+  targetPortal: z.string().describe("targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260)."),
+}).describe("Represents an ISCSI disk. ISCSI volumes can only be mounted as read/write once. ISCSI volumes support ownership management and SELinux relabeling.");
 
 /**
  * Represents an NFS mount that lasts the lifetime of a pod. NFS volumes do not support ownership management or SELinux relabeling.
@@ -4324,26 +3126,11 @@ export interface CoreV1NFSVolumeSourceInput {
   server: string;
 }
 
-export const CoreV1NFSVolumeSourceSchema: z.ZodType<CoreV1NFSVolumeSource, CoreV1NFSVolumeSourceInput> = z
-  .object({
-    path: z
-      .string()
-      .describe("path that is exported by the NFS server. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs"),
-    readOnly: z
-      .boolean()
-      .describe(
-        "readOnly here will force the NFS export to be mounted with read-only permissions. Defaults to false. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs",
-      )
-      .optional(),
-    server: z
-      .string()
-      .describe(
-        "server is the hostname or IP address of the NFS server. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs",
-      ),
-  })
-  .describe(
-    "Represents an NFS mount that lasts the lifetime of a pod. NFS volumes do not support ownership management or SELinux relabeling.",
-  );
+export const CoreV1NFSVolumeSourceSchema: z.ZodType<CoreV1NFSVolumeSource, CoreV1NFSVolumeSourceInput> = z.object({
+  path: z.string().describe("path that is exported by the NFS server. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs"),
+  readOnly: z.boolean().describe("readOnly here will force the NFS export to be mounted with read-only permissions. Defaults to false. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs").optional(),
+  server: z.string().describe("server is the hostname or IP address of the NFS server. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs"),
+}).describe("Represents an NFS mount that lasts the lifetime of a pod. NFS volumes do not support ownership management or SELinux relabeling.");
 
 /**
  * PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace. This volume finds the bound PV and mounts that volume for the pod. A PersistentVolumeClaimVolumeSource is, essentially, a wrapper around another type of volume that is owned by someone else (the system).
@@ -4365,21 +3152,10 @@ export interface CoreV1PersistentVolumeClaimVolumeSourceInput {
   readOnly?: boolean;
 }
 
-export const CoreV1PersistentVolumeClaimVolumeSourceSchema: z.ZodType<
-  CoreV1PersistentVolumeClaimVolumeSource,
-  CoreV1PersistentVolumeClaimVolumeSourceInput
-> = z
-  .object({
-    claimName: z
-      .string()
-      .describe(
-        "claimName is the name of a PersistentVolumeClaim in the same namespace as the pod using this volume. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims",
-      ),
-    readOnly: z.boolean().describe("readOnly Will force the ReadOnly setting in VolumeMounts. Default false.").optional(),
-  })
-  .describe(
-    "PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace. This volume finds the bound PV and mounts that volume for the pod. A PersistentVolumeClaimVolumeSource is, essentially, a wrapper around another type of volume that is owned by someone else (the system).",
-  );
+export const CoreV1PersistentVolumeClaimVolumeSourceSchema: z.ZodType<CoreV1PersistentVolumeClaimVolumeSource, CoreV1PersistentVolumeClaimVolumeSourceInput> = z.object({
+  claimName: z.string().describe("claimName is the name of a PersistentVolumeClaim in the same namespace as the pod using this volume. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims"),
+  readOnly: z.boolean().describe("readOnly Will force the ReadOnly setting in VolumeMounts. Default false.").optional(),
+}).describe("PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace. This volume finds the bound PV and mounts that volume for the pod. A PersistentVolumeClaimVolumeSource is, essentially, a wrapper around another type of volume that is owned by someone else (the system).");
 
 /**
  * Represents a Photon Controller persistent disk resource.
@@ -4401,20 +3177,10 @@ export interface CoreV1PhotonPersistentDiskVolumeSourceInput {
   pdID: string;
 }
 
-export const CoreV1PhotonPersistentDiskVolumeSourceSchema: z.ZodType<
-  CoreV1PhotonPersistentDiskVolumeSource,
-  CoreV1PhotonPersistentDiskVolumeSourceInput
-> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.',
-      )
-      .optional(),
-    pdID: z.string().describe("pdID is the ID that identifies Photon Controller persistent disk"),
-  })
-  .describe("Represents a Photon Controller persistent disk resource.");
+export const CoreV1PhotonPersistentDiskVolumeSourceSchema: z.ZodType<CoreV1PhotonPersistentDiskVolumeSource, CoreV1PhotonPersistentDiskVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified.").optional(),
+  pdID: z.string().describe("pdID is the ID that identifies Photon Controller persistent disk"),
+}).describe("Represents a Photon Controller persistent disk resource.");
 
 /**
  * PortworxVolumeSource represents a Portworx volume resource.
@@ -4441,21 +3207,11 @@ export interface CoreV1PortworxVolumeSourceInput {
   volumeID: string;
 }
 
-export const CoreV1PortworxVolumeSourceSchema: z.ZodType<CoreV1PortworxVolumeSource, CoreV1PortworxVolumeSourceInput> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fSType represents the filesystem type to mount Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs". Implicitly inferred to be "ext4" if unspecified.',
-      )
-      .optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.")
-      .optional(),
-    volumeID: z.string().describe("volumeID uniquely identifies a Portworx volume"),
-  })
-  .describe("PortworxVolumeSource represents a Portworx volume resource.");
+export const CoreV1PortworxVolumeSourceSchema: z.ZodType<CoreV1PortworxVolumeSource, CoreV1PortworxVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fSType represents the filesystem type to mount Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\". Implicitly inferred to be \"ext4\" if unspecified.").optional(),
+  readOnly: z.boolean().describe("readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").optional(),
+  volumeID: z.string().describe("volumeID uniquely identifies a Portworx volume"),
+}).describe("PortworxVolumeSource represents a Portworx volume resource.");
 
 /**
  * ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle objects and project their contents into the pod filesystem.
@@ -4492,35 +3248,13 @@ export interface CoreV1ClusterTrustBundleProjectionInput {
   signerName?: string;
 }
 
-export const CoreV1ClusterTrustBundleProjectionSchema: z.ZodType<
-  CoreV1ClusterTrustBundleProjection,
-  CoreV1ClusterTrustBundleProjectionInput
-> = z
-  .object({
-    labelSelector: MetaV1LabelSelectorSchema.describe(
-      'Select all ClusterTrustBundles that match this label selector.  Only has effect if signerName is set.  Mutually-exclusive with name.  If unset, interpreted as "match nothing".  If set but empty, interpreted as "match everything".',
-    ).optional(),
-    name: z
-      .string()
-      .describe("Select a single ClusterTrustBundle by object name.  Mutually-exclusive with signerName and labelSelector.")
-      .optional(),
-    optional: z
-      .boolean()
-      .describe(
-        "If true, don't block pod startup if the referenced ClusterTrustBundle(s) aren't available.  If using name, then the named ClusterTrustBundle is allowed not to exist.  If using signerName, then the combination of signerName and labelSelector is allowed to match zero ClusterTrustBundles.",
-      )
-      .optional(),
-    path: z.string().describe("Relative path from the volume root to write the bundle."),
-    signerName: z
-      .string()
-      .describe(
-        "Select all ClusterTrustBundles that match this signer name. Mutually-exclusive with name.  The contents of all selected ClusterTrustBundles will be unified and deduplicated.",
-      )
-      .optional(),
-  })
-  .describe(
-    "ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle objects and project their contents into the pod filesystem.",
-  );
+export const CoreV1ClusterTrustBundleProjectionSchema: z.ZodType<CoreV1ClusterTrustBundleProjection, CoreV1ClusterTrustBundleProjectionInput> = z.object({
+  labelSelector: MetaV1LabelSelectorSchema.describe("Select all ClusterTrustBundles that match this label selector.  Only has effect if signerName is set.  Mutually-exclusive with name.  If unset, interpreted as \"match nothing\".  If set but empty, interpreted as \"match everything\".").optional(),
+  name: z.string().describe("Select a single ClusterTrustBundle by object name.  Mutually-exclusive with signerName and labelSelector.").optional(),
+  optional: z.boolean().describe("If true, don't block pod startup if the referenced ClusterTrustBundle(s) aren't available.  If using name, then the named ClusterTrustBundle is allowed not to exist.  If using signerName, then the combination of signerName and labelSelector is allowed to match zero ClusterTrustBundles.").optional(),
+  path: z.string().describe("Relative path from the volume root to write the bundle."),
+  signerName: z.string().describe("Select all ClusterTrustBundles that match this signer name. Mutually-exclusive with name.  The contents of all selected ClusterTrustBundles will be unified and deduplicated.").optional(),
+}).describe("ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle objects and project their contents into the pod filesystem.");
 
 /**
  * Adapts a ConfigMap into a projected volume.
@@ -4549,27 +3283,11 @@ export interface CoreV1ConfigMapProjectionInput {
   optional?: boolean;
 }
 
-export const CoreV1ConfigMapProjectionSchema: z.ZodType<CoreV1ConfigMapProjection, CoreV1ConfigMapProjectionInput> = z
-  .object({
-    items: z
-      .array(CoreV1KeyToPathSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.",
-      )
-      .optional(),
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-    optional: z.boolean().describe("optional specify whether the ConfigMap or its keys must be defined").optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "Adapts a ConfigMap into a projected volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a projected volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. Note that this is identical to a configmap volume source without the default mode.",
-  );
+export const CoreV1ConfigMapProjectionSchema: z.ZodType<CoreV1ConfigMapProjection, CoreV1ConfigMapProjectionInput> = z.object({
+  items: z.array(CoreV1KeyToPathSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the ConfigMap, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.").optional(),
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+  optional: z.boolean().describe("optional specify whether the ConfigMap or its keys must be defined").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("Adapts a ConfigMap into a projected volume.\n\nThe contents of the target ConfigMap's Data field will be presented in a projected volume as files using the keys in the Data field as the file names, unless the items element is populated with specific mappings of keys to paths. Note that this is identical to a configmap volume source without the default mode.");
 
 /**
  * Represents downward API info for projecting into a projected volume. Note that this is identical to a downwardAPI volume source without the default mode.
@@ -4586,17 +3304,9 @@ export interface CoreV1DownwardAPIProjectionInput {
   items?: Array<CoreV1DownwardAPIVolumeFileInput>;
 }
 
-export const CoreV1DownwardAPIProjectionSchema: z.ZodType<CoreV1DownwardAPIProjection, CoreV1DownwardAPIProjectionInput> = z
-  .object({
-    items: z
-      .array(CoreV1DownwardAPIVolumeFileSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("Items is a list of DownwardAPIVolume file")
-      .optional(),
-  })
-  .describe(
-    "Represents downward API info for projecting into a projected volume. Note that this is identical to a downwardAPI volume source without the default mode.",
-  );
+export const CoreV1DownwardAPIProjectionSchema: z.ZodType<CoreV1DownwardAPIProjection, CoreV1DownwardAPIProjectionInput> = z.object({
+  items: z.array(CoreV1DownwardAPIVolumeFileSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("Items is a list of DownwardAPIVolume file").optional(),
+}).describe("Represents downward API info for projecting into a projected volume. Note that this is identical to a downwardAPI volume source without the default mode.");
 
 /**
  * Adapts a secret into a projected volume.
@@ -4625,27 +3335,11 @@ export interface CoreV1SecretProjectionInput {
   optional?: boolean;
 }
 
-export const CoreV1SecretProjectionSchema: z.ZodType<CoreV1SecretProjection, CoreV1SecretProjectionInput> = z
-  .object({
-    items: z
-      .array(CoreV1KeyToPathSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "items if unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.",
-      )
-      .optional(),
-    name: z
-      .string()
-      .describe(
-        "Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      )
-      .default(""),
-    optional: z.boolean().describe("optional field specify whether the Secret or its key must be defined").optional(),
-  })
-  .meta({ "x-kubernetes-map-type": "atomic" })
-  .describe(
-    "Adapts a secret into a projected volume.\n\nThe contents of the target Secret's Data field will be presented in a projected volume as files using the keys in the Data field as the file names. Note that this is identical to a secret volume source without the default mode.",
-  );
+export const CoreV1SecretProjectionSchema: z.ZodType<CoreV1SecretProjection, CoreV1SecretProjectionInput> = z.object({
+  items: z.array(CoreV1KeyToPathSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("items if unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.").optional(),
+  name: z.string().describe("Name of the referent. This field is effectively required, but due to backwards compatibility is allowed to be empty. Instances of this type with an empty value here are almost certainly wrong. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names").default(""),
+  optional: z.boolean().describe("optional field specify whether the Secret or its key must be defined").optional(),
+}).meta({"x-kubernetes-map-type":"atomic"}).describe("Adapts a secret into a projected volume.\n\nThe contents of the target Secret's Data field will be presented in a projected volume as files using the keys in the Data field as the file names. Note that this is identical to a secret volume source without the default mode.");
 
 /**
  * ServiceAccountTokenProjection represents a projected service account token volume. This projection can be used to insert a service account token into the pods runtime filesystem for use against APIs (Kubernetes API Server or otherwise).
@@ -4672,27 +3366,11 @@ export interface CoreV1ServiceAccountTokenProjectionInput {
   path: string;
 }
 
-export const CoreV1ServiceAccountTokenProjectionSchema: z.ZodType<
-  CoreV1ServiceAccountTokenProjection,
-  CoreV1ServiceAccountTokenProjectionInput
-> = z
-  .object({
-    audience: z
-      .string()
-      .describe(
-        "audience is the intended audience of the token. A recipient of a token must identify itself with an identifier specified in the audience of the token, and otherwise should reject the token. The audience defaults to the identifier of the apiserver.",
-      )
-      .optional(),
-    expirationSeconds: int64()
-      .describe(
-        "expirationSeconds is the requested duration of validity of the service account token. As the token approaches expiration, the kubelet volume plugin will proactively rotate the service account token. The kubelet will start trying to rotate the token if the token is older than 80 percent of its time to live or if the token is older than 24 hours.Defaults to 1 hour and must be at least 10 minutes.",
-      )
-      .optional(),
-    path: z.string().describe("path is the path relative to the mount point of the file to project the token into."),
-  })
-  .describe(
-    "ServiceAccountTokenProjection represents a projected service account token volume. This projection can be used to insert a service account token into the pods runtime filesystem for use against APIs (Kubernetes API Server or otherwise).",
-  );
+export const CoreV1ServiceAccountTokenProjectionSchema: z.ZodType<CoreV1ServiceAccountTokenProjection, CoreV1ServiceAccountTokenProjectionInput> = z.object({
+  audience: z.string().describe("audience is the intended audience of the token. A recipient of a token must identify itself with an identifier specified in the audience of the token, and otherwise should reject the token. The audience defaults to the identifier of the apiserver.").optional(),
+  expirationSeconds: int64().describe("expirationSeconds is the requested duration of validity of the service account token. As the token approaches expiration, the kubelet volume plugin will proactively rotate the service account token. The kubelet will start trying to rotate the token if the token is older than 80 percent of its time to live or if the token is older than 24 hours.Defaults to 1 hour and must be at least 10 minutes.").optional(),
+  path: z.string().describe("path is the path relative to the mount point of the file to project the token into."),
+}).describe("ServiceAccountTokenProjection represents a projected service account token volume. This projection can be used to insert a service account token into the pods runtime filesystem for use against APIs (Kubernetes API Server or otherwise).");
 
 /**
  * Projection that may be projected along with other supported volume types. Exactly one of these fields must be set.
@@ -4735,19 +3413,13 @@ export interface CoreV1VolumeProjectionInput {
   serviceAccountToken?: CoreV1ServiceAccountTokenProjectionInput;
 }
 
-export const CoreV1VolumeProjectionSchema: z.ZodType<CoreV1VolumeProjection, CoreV1VolumeProjectionInput> = z
-  .object({
-    clusterTrustBundle: CoreV1ClusterTrustBundleProjectionSchema.describe(
-      "ClusterTrustBundle allows a pod to access the `.spec.trustBundle` field of ClusterTrustBundle objects in an auto-updating file.\n\nAlpha, gated by the ClusterTrustBundleProjection feature gate.\n\nClusterTrustBundle objects can either be selected by name, or by the combination of signer name and a label selector.\n\nKubelet performs aggressive normalization of the PEM contents written into the pod filesystem.  Esoteric PEM features such as inter-block comments and block headers are stripped.  Certificates are deduplicated. The ordering of certificates within the file is arbitrary, and Kubelet may change the order over time.",
-    ).optional(),
-    configMap: CoreV1ConfigMapProjectionSchema.describe("configMap information about the configMap data to project").optional(),
-    downwardAPI: CoreV1DownwardAPIProjectionSchema.describe("downwardAPI information about the downwardAPI data to project").optional(),
-    secret: CoreV1SecretProjectionSchema.describe("secret information about the secret data to project").optional(),
-    serviceAccountToken: CoreV1ServiceAccountTokenProjectionSchema.describe(
-      "serviceAccountToken is information about the serviceAccountToken data to project",
-    ).optional(),
-  })
-  .describe("Projection that may be projected along with other supported volume types. Exactly one of these fields must be set.");
+export const CoreV1VolumeProjectionSchema: z.ZodType<CoreV1VolumeProjection, CoreV1VolumeProjectionInput> = z.object({
+  clusterTrustBundle: CoreV1ClusterTrustBundleProjectionSchema.describe("ClusterTrustBundle allows a pod to access the `.spec.trustBundle` field of ClusterTrustBundle objects in an auto-updating file.\n\nAlpha, gated by the ClusterTrustBundleProjection feature gate.\n\nClusterTrustBundle objects can either be selected by name, or by the combination of signer name and a label selector.\n\nKubelet performs aggressive normalization of the PEM contents written into the pod filesystem.  Esoteric PEM features such as inter-block comments and block headers are stripped.  Certificates are deduplicated. The ordering of certificates within the file is arbitrary, and Kubelet may change the order over time.").optional(),
+  configMap: CoreV1ConfigMapProjectionSchema.describe("configMap information about the configMap data to project").optional(),
+  downwardAPI: CoreV1DownwardAPIProjectionSchema.describe("downwardAPI information about the downwardAPI data to project").optional(),
+  secret: CoreV1SecretProjectionSchema.describe("secret information about the secret data to project").optional(),
+  serviceAccountToken: CoreV1ServiceAccountTokenProjectionSchema.describe("serviceAccountToken is information about the serviceAccountToken data to project").optional(),
+}).describe("Projection that may be projected along with other supported volume types. Exactly one of these fields must be set.");
 
 /**
  * Represents a projected volume source
@@ -4769,20 +3441,10 @@ export interface CoreV1ProjectedVolumeSourceInput {
   sources?: Array<CoreV1VolumeProjectionInput>;
 }
 
-export const CoreV1ProjectedVolumeSourceSchema: z.ZodType<CoreV1ProjectedVolumeSource, CoreV1ProjectedVolumeSourceInput> = z
-  .object({
-    defaultMode: int32()
-      .describe(
-        "defaultMode are the mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.",
-      )
-      .optional(),
-    sources: z
-      .array(CoreV1VolumeProjectionSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("sources is the list of volume projections. Each entry in this list handles one source.")
-      .optional(),
-  })
-  .describe("Represents a projected volume source");
+export const CoreV1ProjectedVolumeSourceSchema: z.ZodType<CoreV1ProjectedVolumeSource, CoreV1ProjectedVolumeSourceInput> = z.object({
+  defaultMode: int32().describe("defaultMode are the mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.").optional(),
+  sources: z.array(CoreV1VolumeProjectionSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("sources is the list of volume projections. Each entry in this list handles one source.").optional(),
+}).describe("Represents a projected volume source");
 
 /**
  * Represents a Quobyte mount that lasts the lifetime of a pod. Quobyte volumes do not support ownership management or SELinux relabeling.
@@ -4824,30 +3486,14 @@ export interface CoreV1QuobyteVolumeSourceInput {
   volume: string;
 }
 
-export const CoreV1QuobyteVolumeSourceSchema: z.ZodType<CoreV1QuobyteVolumeSource, CoreV1QuobyteVolumeSourceInput> = z
-  .object({
-    group: z.string().describe("group to map volume access to Default is no group").optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly here will force the Quobyte volume to be mounted with read-only permissions. Defaults to false.")
-      .optional(),
-    registry: z
-      .string()
-      .describe(
-        "registry represents a single or multiple Quobyte Registry services specified as a string as host:port pair (multiple entries are separated with commas) which acts as the central registry for volumes",
-      ),
-    tenant: z
-      .string()
-      .describe(
-        "tenant owning the given Quobyte volume in the Backend Used with dynamically provisioned Quobyte volumes, value is set by the plugin",
-      )
-      .optional(),
-    user: z.string().describe("user to map volume access to Defaults to serivceaccount user").optional(),
-    volume: z.string().describe("volume is a string that references an already created Quobyte volume by name."),
-  })
-  .describe(
-    "Represents a Quobyte mount that lasts the lifetime of a pod. Quobyte volumes do not support ownership management or SELinux relabeling.",
-  );
+export const CoreV1QuobyteVolumeSourceSchema: z.ZodType<CoreV1QuobyteVolumeSource, CoreV1QuobyteVolumeSourceInput> = z.object({
+  group: z.string().describe("group to map volume access to Default is no group").optional(),
+  readOnly: z.boolean().describe("readOnly here will force the Quobyte volume to be mounted with read-only permissions. Defaults to false.").optional(),
+  registry: z.string().describe("registry represents a single or multiple Quobyte Registry services specified as a string as host:port pair (multiple entries are separated with commas) which acts as the central registry for volumes"),
+  tenant: z.string().describe("tenant owning the given Quobyte volume in the Backend Used with dynamically provisioned Quobyte volumes, value is set by the plugin").optional(),
+  user: z.string().describe("user to map volume access to Defaults to serivceaccount user").optional(),
+  volume: z.string().describe("volume is a string that references an already created Quobyte volume by name."),
+}).describe("Represents a Quobyte mount that lasts the lifetime of a pod. Quobyte volumes do not support ownership management or SELinux relabeling.");
 
 /**
  * Represents a Rados Block Device mount that lasts the lifetime of a pod. RBD volumes support ownership management and SELinux relabeling.
@@ -4899,46 +3545,16 @@ export interface CoreV1RBDVolumeSourceInput {
   user?: string;
 }
 
-export const CoreV1RBDVolumeSourceSchema: z.ZodType<CoreV1RBDVolumeSource, CoreV1RBDVolumeSourceInput> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#rbd',
-      )
-      .optional(),
-    image: z.string().describe("image is the rados image name. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"),
-    keyring: z
-      .string()
-      .describe(
-        "keyring is the path to key ring for RBDUser. Default is /etc/ceph/keyring. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it",
-      )
-      .default("/etc/ceph/keyring"),
-    monitors: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("monitors is a collection of Ceph monitors. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"),
-    pool: z
-      .string()
-      .describe("pool is the rados pool name. Default is rbd. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it")
-      .default("rbd"),
-    readOnly: z
-      .boolean()
-      .describe(
-        "readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it",
-      )
-      .optional(),
-    secretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "secretRef is name of the authentication secret for RBDUser. If provided overrides keyring. Default is nil. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it",
-    ).optional(),
-    user: z
-      .string()
-      .describe("user is the rados user name. Default is admin. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it")
-      .default("admin"),
-  })
-  .describe(
-    "Represents a Rados Block Device mount that lasts the lifetime of a pod. RBD volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1RBDVolumeSourceSchema: z.ZodType<CoreV1RBDVolumeSource, CoreV1RBDVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#rbd").optional(),
+  image: z.string().describe("image is the rados image name. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"),
+  keyring: z.string().describe("keyring is the path to key ring for RBDUser. Default is /etc/ceph/keyring. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it").default("/etc/ceph/keyring"),
+  monitors: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("monitors is a collection of Ceph monitors. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it"),
+  pool: z.string().describe("pool is the rados pool name. Default is rbd. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it").default("rbd"),
+  readOnly: z.boolean().describe("readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it").optional(),
+  secretRef: CoreV1LocalObjectReferenceSchema.describe("secretRef is name of the authentication secret for RBDUser. If provided overrides keyring. Default is nil. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it").optional(),
+  user: z.string().describe("user is the rados user name. Default is admin. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it").default("admin"),
+}).describe("Represents a Rados Block Device mount that lasts the lifetime of a pod. RBD volumes support ownership management and SELinux relabeling.");
 
 /**
  * ScaleIOVolumeSource represents a persistent ScaleIO volume
@@ -5000,41 +3616,18 @@ export interface CoreV1ScaleIOVolumeSourceInput {
   volumeName?: string;
 }
 
-export const CoreV1ScaleIOVolumeSourceSchema: z.ZodType<CoreV1ScaleIOVolumeSource, CoreV1ScaleIOVolumeSourceInput> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Default is "xfs".',
-      )
-      .default("xfs"),
-    gateway: z.string().describe("gateway is the host address of the ScaleIO API Gateway."),
-    protectionDomain: z
-      .string()
-      .describe("protectionDomain is the name of the ScaleIO Protection Domain for the configured storage.")
-      .optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.")
-      .optional(),
-    secretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "secretRef references to the secret for ScaleIO user and other sensitive information. If this is not provided, Login operation will fail.",
-    ),
-    sslEnabled: z.boolean().describe("sslEnabled Flag enable/disable SSL communication with Gateway, default false").optional(),
-    storageMode: z
-      .string()
-      .describe(
-        "storageMode indicates whether the storage for a volume should be ThickProvisioned or ThinProvisioned. Default is ThinProvisioned.",
-      )
-      .default("ThinProvisioned"),
-    storagePool: z.string().describe("storagePool is the ScaleIO Storage Pool associated with the protection domain.").optional(),
-    system: z.string().describe("system is the name of the storage system as configured in ScaleIO."),
-    volumeName: z
-      .string()
-      .describe("volumeName is the name of a volume already created in the ScaleIO system that is associated with this volume source.")
-      .optional(),
-  })
-  .describe("ScaleIOVolumeSource represents a persistent ScaleIO volume");
+export const CoreV1ScaleIOVolumeSourceSchema: z.ZodType<CoreV1ScaleIOVolumeSource, CoreV1ScaleIOVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Default is \"xfs\".").default("xfs"),
+  gateway: z.string().describe("gateway is the host address of the ScaleIO API Gateway."),
+  protectionDomain: z.string().describe("protectionDomain is the name of the ScaleIO Protection Domain for the configured storage.").optional(),
+  readOnly: z.boolean().describe("readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").optional(),
+  secretRef: CoreV1LocalObjectReferenceSchema.describe("secretRef references to the secret for ScaleIO user and other sensitive information. If this is not provided, Login operation will fail."),
+  sslEnabled: z.boolean().describe("sslEnabled Flag enable/disable SSL communication with Gateway, default false").optional(),
+  storageMode: z.string().describe("storageMode indicates whether the storage for a volume should be ThickProvisioned or ThinProvisioned. Default is ThinProvisioned.").default("ThinProvisioned"),
+  storagePool: z.string().describe("storagePool is the ScaleIO Storage Pool associated with the protection domain.").optional(),
+  system: z.string().describe("system is the name of the storage system as configured in ScaleIO."),
+  volumeName: z.string().describe("volumeName is the name of a volume already created in the ScaleIO system that is associated with this volume source.").optional(),
+}).describe("ScaleIOVolumeSource represents a persistent ScaleIO volume");
 
 /**
  * Adapts a Secret into a volume.
@@ -5068,31 +3661,12 @@ export interface CoreV1SecretVolumeSourceInput {
   secretName?: string;
 }
 
-export const CoreV1SecretVolumeSourceSchema: z.ZodType<CoreV1SecretVolumeSource, CoreV1SecretVolumeSourceInput> = z
-  .object({
-    defaultMode: int32()
-      .describe(
-        "defaultMode is Optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.",
-      )
-      .optional(),
-    items: z
-      .array(CoreV1KeyToPathSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "items If unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.",
-      )
-      .optional(),
-    optional: z.boolean().describe("optional field specify whether the Secret or its keys must be defined").optional(),
-    secretName: z
-      .string()
-      .describe(
-        "secretName is the name of the secret in the pod's namespace to use. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret",
-      )
-      .optional(),
-  })
-  .describe(
-    "Adapts a Secret into a volume.\n\nThe contents of the target Secret's Data field will be presented in a volume as files using the keys in the Data field as the file names. Secret volumes support ownership management and SELinux relabeling.",
-  );
+export const CoreV1SecretVolumeSourceSchema: z.ZodType<CoreV1SecretVolumeSource, CoreV1SecretVolumeSourceInput> = z.object({
+  defaultMode: int32().describe("defaultMode is Optional: mode bits used to set permissions on created files by default. Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. Defaults to 0644. Directories within the path are not affected by this setting. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.").optional(),
+  items: z.array(CoreV1KeyToPathSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("items If unspecified, each key-value pair in the Data field of the referenced Secret will be projected into the volume as a file whose name is the key and content is the value. If specified, the listed keys will be projected into the specified paths, and unlisted keys will not be present. If a key is specified which is not present in the Secret, the volume setup will error unless it is marked optional. Paths must be relative and may not contain the '..' path or start with '..'.").optional(),
+  optional: z.boolean().describe("optional field specify whether the Secret or its keys must be defined").optional(),
+  secretName: z.string().describe("secretName is the name of the secret in the pod's namespace to use. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret").optional(),
+}).describe("Adapts a Secret into a volume.\n\nThe contents of the target Secret's Data field will be presented in a volume as files using the keys in the Data field as the file names. Secret volumes support ownership management and SELinux relabeling.");
 
 /**
  * Represents a StorageOS persistent volume resource.
@@ -5129,33 +3703,13 @@ export interface CoreV1StorageOSVolumeSourceInput {
   volumeNamespace?: string;
 }
 
-export const CoreV1StorageOSVolumeSourceSchema: z.ZodType<CoreV1StorageOSVolumeSource, CoreV1StorageOSVolumeSourceInput> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.',
-      )
-      .optional(),
-    readOnly: z
-      .boolean()
-      .describe("readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.")
-      .optional(),
-    secretRef: CoreV1LocalObjectReferenceSchema.describe(
-      "secretRef specifies the secret to use for obtaining the StorageOS API credentials.  If not specified, default values will be attempted.",
-    ).optional(),
-    volumeName: z
-      .string()
-      .describe("volumeName is the human-readable name of the StorageOS volume.  Volume names are only unique within a namespace.")
-      .optional(),
-    volumeNamespace: z
-      .string()
-      .describe(
-        'volumeNamespace specifies the scope of the volume within StorageOS.  If no namespace is specified then the Pod\'s namespace will be used.  This allows the Kubernetes name scoping to be mirrored within StorageOS for tighter integration. Set VolumeName to any name to override the default behaviour. Set to "default" if you are not using namespaces within StorageOS. Namespaces that do not pre-exist within StorageOS will be created.',
-      )
-      .optional(),
-  })
-  .describe("Represents a StorageOS persistent volume resource.");
+export const CoreV1StorageOSVolumeSourceSchema: z.ZodType<CoreV1StorageOSVolumeSource, CoreV1StorageOSVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified.").optional(),
+  readOnly: z.boolean().describe("readOnly defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.").optional(),
+  secretRef: CoreV1LocalObjectReferenceSchema.describe("secretRef specifies the secret to use for obtaining the StorageOS API credentials.  If not specified, default values will be attempted.").optional(),
+  volumeName: z.string().describe("volumeName is the human-readable name of the StorageOS volume.  Volume names are only unique within a namespace.").optional(),
+  volumeNamespace: z.string().describe("volumeNamespace specifies the scope of the volume within StorageOS.  If no namespace is specified then the Pod's namespace will be used.  This allows the Kubernetes name scoping to be mirrored within StorageOS for tighter integration. Set VolumeName to any name to override the default behaviour. Set to \"default\" if you are not using namespaces within StorageOS. Namespaces that do not pre-exist within StorageOS will be created.").optional(),
+}).describe("Represents a StorageOS persistent volume resource.");
 
 /**
  * Represents a vSphere volume resource.
@@ -5187,25 +3741,12 @@ export interface CoreV1VsphereVirtualDiskVolumeSourceInput {
   volumePath: string;
 }
 
-export const CoreV1VsphereVirtualDiskVolumeSourceSchema: z.ZodType<
-  CoreV1VsphereVirtualDiskVolumeSource,
-  CoreV1VsphereVirtualDiskVolumeSourceInput
-> = z
-  .object({
-    fsType: z
-      .string()
-      .describe(
-        'fsType is filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.',
-      )
-      .optional(),
-    storagePolicyID: z
-      .string()
-      .describe("storagePolicyID is the storage Policy Based Management (SPBM) profile ID associated with the StoragePolicyName.")
-      .optional(),
-    storagePolicyName: z.string().describe("storagePolicyName is the storage Policy Based Management (SPBM) profile name.").optional(),
-    volumePath: z.string().describe("volumePath is the path that identifies vSphere volume vmdk"),
-  })
-  .describe("Represents a vSphere volume resource.");
+export const CoreV1VsphereVirtualDiskVolumeSourceSchema: z.ZodType<CoreV1VsphereVirtualDiskVolumeSource, CoreV1VsphereVirtualDiskVolumeSourceInput> = z.object({
+  fsType: z.string().describe("fsType is filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. \"ext4\", \"xfs\", \"ntfs\". Implicitly inferred to be \"ext4\" if unspecified.").optional(),
+  storagePolicyID: z.string().describe("storagePolicyID is the storage Policy Based Management (SPBM) profile ID associated with the StoragePolicyName.").optional(),
+  storagePolicyName: z.string().describe("storagePolicyName is the storage Policy Based Management (SPBM) profile name.").optional(),
+  volumePath: z.string().describe("volumePath is the path that identifies vSphere volume vmdk"),
+}).describe("Represents a vSphere volume resource.");
 
 /**
  * Volume represents a named volume in a pod that may be accessed by any container in the pod.
@@ -5389,103 +3930,39 @@ export interface CoreV1VolumeInput {
   vsphereVolume?: CoreV1VsphereVirtualDiskVolumeSourceInput;
 }
 
-export const CoreV1VolumeSchema: z.ZodType<CoreV1Volume, CoreV1VolumeInput> = z
-  .object({
-    awsElasticBlockStore: CoreV1AWSElasticBlockStoreVolumeSourceSchema.describe(
-      "awsElasticBlockStore represents an AWS Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Deprecated: AWSElasticBlockStore is deprecated. All operations for the in-tree awsElasticBlockStore type are redirected to the ebs.csi.aws.com CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore",
-    ).optional(),
-    azureDisk: CoreV1AzureDiskVolumeSourceSchema.describe(
-      "azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod. Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type are redirected to the disk.csi.azure.com CSI driver.",
-    ).optional(),
-    azureFile: CoreV1AzureFileVolumeSourceSchema.describe(
-      "azureFile represents an Azure File Service mount on the host and bind mount to the pod. Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile type are redirected to the file.csi.azure.com CSI driver.",
-    ).optional(),
-    cephfs: CoreV1CephFSVolumeSourceSchema.describe(
-      "cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.",
-    ).optional(),
-    cinder: CoreV1CinderVolumeSourceSchema.describe(
-      "cinder represents a cinder volume attached and mounted on kubelets host machine. Deprecated: Cinder is deprecated. All operations for the in-tree cinder type are redirected to the cinder.csi.openstack.org CSI driver. More info: https://examples.k8s.io/mysql-cinder-pd/README.md",
-    ).optional(),
-    configMap: CoreV1ConfigMapVolumeSourceSchema.describe("configMap represents a configMap that should populate this volume").optional(),
-    csi: CoreV1CSIVolumeSourceSchema.describe(
-      "csi (Container Storage Interface) represents ephemeral storage that is handled by certain external CSI drivers.",
-    ).optional(),
-    downwardAPI: CoreV1DownwardAPIVolumeSourceSchema.describe(
-      "downwardAPI represents downward API about the pod that should populate this volume",
-    ).optional(),
-    emptyDir: CoreV1EmptyDirVolumeSourceSchema.describe(
-      "emptyDir represents a temporary directory that shares a pod's lifetime. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir",
-    ).optional(),
-    ephemeral: CoreV1EphemeralVolumeSourceSchema.describe(
-      "ephemeral represents a volume that is handled by a cluster storage driver. The volume's lifecycle is tied to the pod that defines it - it will be created before the pod starts, and deleted when the pod is removed.\n\nUse this if: a) the volume is only needed while the pod runs, b) features of normal volumes like restoring from snapshot or capacity\n   tracking are needed,\nc) the storage driver is specified through a storage class, and d) the storage driver supports dynamic volume provisioning through\n   a PersistentVolumeClaim (see EphemeralVolumeSource for more\n   information on the connection between this volume type\n   and PersistentVolumeClaim).\n\nUse PersistentVolumeClaim or one of the vendor-specific APIs for volumes that persist for longer than the lifecycle of an individual pod.\n\nUse CSI for light-weight local ephemeral volumes if the CSI driver is meant to be used that way - see the documentation of the driver for more information.\n\nA pod can use both types of ephemeral volumes and persistent volumes at the same time.",
-    ).optional(),
-    fc: CoreV1FCVolumeSourceSchema.describe(
-      "fc represents a Fibre Channel resource that is attached to a kubelet's host machine and then exposed to the pod.",
-    ).optional(),
-    flexVolume: CoreV1FlexVolumeSourceSchema.describe(
-      "flexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin. Deprecated: FlexVolume is deprecated. Consider using a CSIDriver instead.",
-    ).optional(),
-    flocker: CoreV1FlockerVolumeSourceSchema.describe(
-      "flocker represents a Flocker volume attached to a kubelet's host machine. This depends on the Flocker control service being running. Deprecated: Flocker is deprecated and the in-tree flocker type is no longer supported.",
-    ).optional(),
-    gcePersistentDisk: CoreV1GCEPersistentDiskVolumeSourceSchema.describe(
-      "gcePersistentDisk represents a GCE Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Deprecated: GCEPersistentDisk is deprecated. All operations for the in-tree gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk",
-    ).optional(),
-    gitRepo: CoreV1GitRepoVolumeSourceSchema.describe(
-      "gitRepo represents a git repository at a particular revision. Deprecated: GitRepo is deprecated. To provision a container with a git repo, mount an EmptyDir into an InitContainer that clones the repo using git, then mount the EmptyDir into the Pod's container.",
-    ).optional(),
-    glusterfs: CoreV1GlusterfsVolumeSourceSchema.describe(
-      "glusterfs represents a Glusterfs mount on the host that shares a pod's lifetime. Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer supported. More info: https://examples.k8s.io/volumes/glusterfs/README.md",
-    ).optional(),
-    hostPath: CoreV1HostPathVolumeSourceSchema.describe(
-      "hostPath represents a pre-existing file or directory on the host machine that is directly exposed to the container. This is generally used for system agents or other privileged things that are allowed to see the host machine. Most containers will NOT need this. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath",
-    ).optional(),
-    image: CoreV1ImageVolumeSourceSchema.describe(
-      "image represents an OCI object (a container image or artifact) pulled and mounted on the kubelet's host machine. The volume is resolved at pod startup depending on which PullPolicy value is provided:\n\n- Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails. - Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present. - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails.\n\nThe volume gets re-resolved if the pod gets deleted and recreated, which means that new remote content will become available on pod recreation. A failure to resolve or pull the image during pod startup will block containers from starting and may add significant latency. Failures will be retried using normal volume backoff and will be reported on the pod reason and message. The types of objects that may be mounted by this volume are defined by the container runtime implementation on a host machine and at minimum must include all valid types supported by the container image field. The OCI object gets mounted in a single directory (spec.containers[*].volumeMounts.mountPath) by merging the manifest layers in the same way as for container images. The volume will be mounted read-only (ro) and non-executable files (noexec). Sub path mounts for containers are not supported (spec.containers[*].volumeMounts.subpath). The field spec.securityContext.fsGroupChangePolicy has no effect on this volume type.",
-    ).optional(),
-    iscsi: CoreV1ISCSIVolumeSourceSchema.describe(
-      "iscsi represents an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod. More info: https://examples.k8s.io/volumes/iscsi/README.md",
-    ).optional(),
-    name: z
-      .string()
-      .describe(
-        "name of the volume. Must be a DNS_LABEL and unique within the pod. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names",
-      ),
-    nfs: CoreV1NFSVolumeSourceSchema.describe(
-      "nfs represents an NFS mount on the host that shares a pod's lifetime More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs",
-    ).optional(),
-    persistentVolumeClaim: CoreV1PersistentVolumeClaimVolumeSourceSchema.describe(
-      "persistentVolumeClaimVolumeSource represents a reference to a PersistentVolumeClaim in the same namespace. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims",
-    ).optional(),
-    photonPersistentDisk: CoreV1PhotonPersistentDiskVolumeSourceSchema.describe(
-      "photonPersistentDisk represents a PhotonController persistent disk attached and mounted on kubelets host machine. Deprecated: PhotonPersistentDisk is deprecated and the in-tree photonPersistentDisk type is no longer supported.",
-    ).optional(),
-    portworxVolume: CoreV1PortworxVolumeSourceSchema.describe(
-      "portworxVolume represents a portworx volume attached and mounted on kubelets host machine. Deprecated: PortworxVolume is deprecated. All operations for the in-tree portworxVolume type are redirected to the pxd.portworx.com CSI driver when the CSIMigrationPortworx feature-gate is on.",
-    ).optional(),
-    projected: CoreV1ProjectedVolumeSourceSchema.describe(
-      "projected items for all in one resources secrets, configmaps, and downward API",
-    ).optional(),
-    quobyte: CoreV1QuobyteVolumeSourceSchema.describe(
-      "quobyte represents a Quobyte mount on the host that shares a pod's lifetime. Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer supported.",
-    ).optional(),
-    rbd: CoreV1RBDVolumeSourceSchema.describe(
-      "rbd represents a Rados Block Device mount on the host that shares a pod's lifetime. Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported. More info: https://examples.k8s.io/volumes/rbd/README.md",
-    ).optional(),
-    scaleIO: CoreV1ScaleIOVolumeSourceSchema.describe(
-      "scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer supported.",
-    ).optional(),
-    secret: CoreV1SecretVolumeSourceSchema.describe(
-      "secret represents a secret that should populate this volume. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret",
-    ).optional(),
-    storageos: CoreV1StorageOSVolumeSourceSchema.describe(
-      "storageOS represents a StorageOS volume attached and mounted on Kubernetes nodes. Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer supported.",
-    ).optional(),
-    vsphereVolume: CoreV1VsphereVirtualDiskVolumeSourceSchema.describe(
-      "vsphereVolume represents a vSphere volume attached and mounted on kubelets host machine. Deprecated: VsphereVolume is deprecated. All operations for the in-tree vsphereVolume type are redirected to the csi.vsphere.vmware.com CSI driver.",
-    ).optional(),
-  })
-  .describe("Volume represents a named volume in a pod that may be accessed by any container in the pod.");
+export const CoreV1VolumeSchema: z.ZodType<CoreV1Volume, CoreV1VolumeInput> = z.object({
+  awsElasticBlockStore: CoreV1AWSElasticBlockStoreVolumeSourceSchema.describe("awsElasticBlockStore represents an AWS Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Deprecated: AWSElasticBlockStore is deprecated. All operations for the in-tree awsElasticBlockStore type are redirected to the ebs.csi.aws.com CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore").optional(),
+  azureDisk: CoreV1AzureDiskVolumeSourceSchema.describe("azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod. Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type are redirected to the disk.csi.azure.com CSI driver.").optional(),
+  azureFile: CoreV1AzureFileVolumeSourceSchema.describe("azureFile represents an Azure File Service mount on the host and bind mount to the pod. Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile type are redirected to the file.csi.azure.com CSI driver.").optional(),
+  cephfs: CoreV1CephFSVolumeSourceSchema.describe("cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.").optional(),
+  cinder: CoreV1CinderVolumeSourceSchema.describe("cinder represents a cinder volume attached and mounted on kubelets host machine. Deprecated: Cinder is deprecated. All operations for the in-tree cinder type are redirected to the cinder.csi.openstack.org CSI driver. More info: https://examples.k8s.io/mysql-cinder-pd/README.md").optional(),
+  configMap: CoreV1ConfigMapVolumeSourceSchema.describe("configMap represents a configMap that should populate this volume").optional(),
+  csi: CoreV1CSIVolumeSourceSchema.describe("csi (Container Storage Interface) represents ephemeral storage that is handled by certain external CSI drivers.").optional(),
+  downwardAPI: CoreV1DownwardAPIVolumeSourceSchema.describe("downwardAPI represents downward API about the pod that should populate this volume").optional(),
+  emptyDir: CoreV1EmptyDirVolumeSourceSchema.describe("emptyDir represents a temporary directory that shares a pod's lifetime. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir").optional(),
+  ephemeral: CoreV1EphemeralVolumeSourceSchema.describe("ephemeral represents a volume that is handled by a cluster storage driver. The volume's lifecycle is tied to the pod that defines it - it will be created before the pod starts, and deleted when the pod is removed.\n\nUse this if: a) the volume is only needed while the pod runs, b) features of normal volumes like restoring from snapshot or capacity\n   tracking are needed,\nc) the storage driver is specified through a storage class, and d) the storage driver supports dynamic volume provisioning through\n   a PersistentVolumeClaim (see EphemeralVolumeSource for more\n   information on the connection between this volume type\n   and PersistentVolumeClaim).\n\nUse PersistentVolumeClaim or one of the vendor-specific APIs for volumes that persist for longer than the lifecycle of an individual pod.\n\nUse CSI for light-weight local ephemeral volumes if the CSI driver is meant to be used that way - see the documentation of the driver for more information.\n\nA pod can use both types of ephemeral volumes and persistent volumes at the same time.").optional(),
+  fc: CoreV1FCVolumeSourceSchema.describe("fc represents a Fibre Channel resource that is attached to a kubelet's host machine and then exposed to the pod.").optional(),
+  flexVolume: CoreV1FlexVolumeSourceSchema.describe("flexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin. Deprecated: FlexVolume is deprecated. Consider using a CSIDriver instead.").optional(),
+  flocker: CoreV1FlockerVolumeSourceSchema.describe("flocker represents a Flocker volume attached to a kubelet's host machine. This depends on the Flocker control service being running. Deprecated: Flocker is deprecated and the in-tree flocker type is no longer supported.").optional(),
+  gcePersistentDisk: CoreV1GCEPersistentDiskVolumeSourceSchema.describe("gcePersistentDisk represents a GCE Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Deprecated: GCEPersistentDisk is deprecated. All operations for the in-tree gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk").optional(),
+  gitRepo: CoreV1GitRepoVolumeSourceSchema.describe("gitRepo represents a git repository at a particular revision. Deprecated: GitRepo is deprecated. To provision a container with a git repo, mount an EmptyDir into an InitContainer that clones the repo using git, then mount the EmptyDir into the Pod's container.").optional(),
+  glusterfs: CoreV1GlusterfsVolumeSourceSchema.describe("glusterfs represents a Glusterfs mount on the host that shares a pod's lifetime. Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer supported. More info: https://examples.k8s.io/volumes/glusterfs/README.md").optional(),
+  hostPath: CoreV1HostPathVolumeSourceSchema.describe("hostPath represents a pre-existing file or directory on the host machine that is directly exposed to the container. This is generally used for system agents or other privileged things that are allowed to see the host machine. Most containers will NOT need this. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath").optional(),
+  image: CoreV1ImageVolumeSourceSchema.describe("image represents an OCI object (a container image or artifact) pulled and mounted on the kubelet's host machine. The volume is resolved at pod startup depending on which PullPolicy value is provided:\n\n- Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails. - Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present. - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails.\n\nThe volume gets re-resolved if the pod gets deleted and recreated, which means that new remote content will become available on pod recreation. A failure to resolve or pull the image during pod startup will block containers from starting and may add significant latency. Failures will be retried using normal volume backoff and will be reported on the pod reason and message. The types of objects that may be mounted by this volume are defined by the container runtime implementation on a host machine and at minimum must include all valid types supported by the container image field. The OCI object gets mounted in a single directory (spec.containers[*].volumeMounts.mountPath) by merging the manifest layers in the same way as for container images. The volume will be mounted read-only (ro) and non-executable files (noexec). Sub path mounts for containers are not supported (spec.containers[*].volumeMounts.subpath). The field spec.securityContext.fsGroupChangePolicy has no effect on this volume type.").optional(),
+  iscsi: CoreV1ISCSIVolumeSourceSchema.describe("iscsi represents an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod. More info: https://examples.k8s.io/volumes/iscsi/README.md").optional(),
+  name: z.string().describe("name of the volume. Must be a DNS_LABEL and unique within the pod. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names"),
+  nfs: CoreV1NFSVolumeSourceSchema.describe("nfs represents an NFS mount on the host that shares a pod's lifetime More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs").optional(),
+  persistentVolumeClaim: CoreV1PersistentVolumeClaimVolumeSourceSchema.describe("persistentVolumeClaimVolumeSource represents a reference to a PersistentVolumeClaim in the same namespace. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims").optional(),
+  photonPersistentDisk: CoreV1PhotonPersistentDiskVolumeSourceSchema.describe("photonPersistentDisk represents a PhotonController persistent disk attached and mounted on kubelets host machine. Deprecated: PhotonPersistentDisk is deprecated and the in-tree photonPersistentDisk type is no longer supported.").optional(),
+  portworxVolume: CoreV1PortworxVolumeSourceSchema.describe("portworxVolume represents a portworx volume attached and mounted on kubelets host machine. Deprecated: PortworxVolume is deprecated. All operations for the in-tree portworxVolume type are redirected to the pxd.portworx.com CSI driver when the CSIMigrationPortworx feature-gate is on.").optional(),
+  projected: CoreV1ProjectedVolumeSourceSchema.describe("projected items for all in one resources secrets, configmaps, and downward API").optional(),
+  quobyte: CoreV1QuobyteVolumeSourceSchema.describe("quobyte represents a Quobyte mount on the host that shares a pod's lifetime. Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer supported.").optional(),
+  rbd: CoreV1RBDVolumeSourceSchema.describe("rbd represents a Rados Block Device mount on the host that shares a pod's lifetime. Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported. More info: https://examples.k8s.io/volumes/rbd/README.md").optional(),
+  scaleIO: CoreV1ScaleIOVolumeSourceSchema.describe("scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer supported.").optional(),
+  secret: CoreV1SecretVolumeSourceSchema.describe("secret represents a secret that should populate this volume. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret").optional(),
+  storageos: CoreV1StorageOSVolumeSourceSchema.describe("storageOS represents a StorageOS volume attached and mounted on Kubernetes nodes. Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer supported.").optional(),
+  vsphereVolume: CoreV1VsphereVirtualDiskVolumeSourceSchema.describe("vsphereVolume represents a vSphere volume attached and mounted on kubelets host machine. Deprecated: VsphereVolume is deprecated. All operations for the in-tree vsphereVolume type are redirected to the csi.vsphere.vmware.com CSI driver.").optional(),
+}).describe("Volume represents a named volume in a pod that may be accessed by any container in the pod.");
 
 /**
  * PodSpec is a description of a pod.
@@ -5711,221 +4188,48 @@ export interface CoreV1PodSpecInput {
   volumes?: Array<CoreV1VolumeInput>;
 }
 
-export const CoreV1PodSpecSchema: z.ZodType<CoreV1PodSpec, CoreV1PodSpecInput> = z
-  .object({
-    activeDeadlineSeconds: int64()
-      .describe(
-        "Optional duration in seconds the pod may be active on the node relative to StartTime before the system will actively try to mark it failed and kill associated containers. Value must be a positive integer.",
-      )
-      .optional(),
-    affinity: CoreV1AffinitySchema.describe("If specified, the pod's scheduling constraints").optional(),
-    automountServiceAccountToken: z
-      .boolean()
-      .describe("AutomountServiceAccountToken indicates whether a service account token should be automatically mounted.")
-      .optional(),
-    containers: z
-      .array(CoreV1ContainerSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "List of containers belonging to the pod. Containers cannot currently be added or removed. There must be at least one container in a Pod. Cannot be updated.",
-      ),
-    dnsConfig: CoreV1PodDNSConfigSchema.describe(
-      "Specifies the DNS parameters of a pod. Parameters specified here will be merged to the generated DNS configuration based on DNSPolicy.",
-    ).optional(),
-    dnsPolicy: z
-      .string()
-      .describe(
-        "Set DNS policy for the pod. Defaults to \"ClusterFirst\". Valid values are 'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'. DNS parameters given in DNSConfig will be merged with the policy selected with DNSPolicy. To have DNS options set along with hostNetwork, you have to specify DNS policy explicitly to 'ClusterFirstWithHostNet'.",
-      )
-      .optional(),
-    enableServiceLinks: z
-      .boolean()
-      .describe(
-        "EnableServiceLinks indicates whether information about services should be injected into pod's environment variables, matching the syntax of Docker links. Optional: Defaults to true.",
-      )
-      .optional(),
-    ephemeralContainers: z
-      .array(CoreV1EphemeralContainerSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "List of ephemeral containers run in this pod. Ephemeral containers may be run in an existing pod to perform user-initiated actions such as debugging. This list cannot be specified when creating a pod, and it cannot be modified by updating the pod spec. In order to add an ephemeral container to an existing pod, use the pod's ephemeralcontainers subresource.",
-      )
-      .optional(),
-    hostAliases: z
-      .array(CoreV1HostAliasSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["ip"] })
-      .describe("HostAliases is an optional list of hosts and IPs that will be injected into the pod's hosts file if specified.")
-      .optional(),
-    hostIPC: z.boolean().describe("Use the host's ipc namespace. Optional: Default to false.").optional(),
-    hostname: z
-      .string()
-      .describe("Specifies the hostname of the Pod If not specified, the pod's hostname will be set to a system-defined value.")
-      .optional(),
-    hostNetwork: z
-      .boolean()
-      .describe(
-        "Host networking requested for this pod. Use the host's network namespace. If this option is set, the ports that will be used must be specified. Default to false.",
-      )
-      .optional(),
-    hostPID: z.boolean().describe("Use the host's pid namespace. Optional: Default to false.").optional(),
-    hostUsers: z
-      .boolean()
-      .describe(
-        "Use the host's user namespace. Optional: Default to true. If set to true or not present, the pod will be run in the host user namespace, useful for when the pod needs a feature only available to the host user namespace, such as loading a kernel module with CAP_SYS_MODULE. When set to false, a new userns is created for the pod. Setting false is useful for mitigating container breakout vulnerabilities even allowing users to run their containers as root without actually having root privileges on the host. This field is alpha-level and is only honored by servers that enable the UserNamespacesSupport feature.",
-      )
-      .optional(),
-    imagePullSecrets: z
-      .array(CoreV1LocalObjectReferenceSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "ImagePullSecrets is an optional list of references to secrets in the same namespace to use for pulling any of the images used by this PodSpec. If specified, these secrets will be passed to individual puller implementations for them to use. More info: https://kubernetes.io/docs/concepts/containers/images#specifying-imagepullsecrets-on-a-pod",
-      )
-      .optional(),
-    initContainers: z
-      .array(CoreV1ContainerSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "List of initialization containers belonging to the pod. Init containers are executed in order prior to containers being started. If any init container fails, the pod is considered to have failed and is handled according to its restartPolicy. The name for an init container or normal container must be unique among all containers. Init containers may not have Lifecycle actions, Readiness probes, Liveness probes, or Startup probes. The resourceRequirements of an init container are taken into account during scheduling by finding the highest request/limit for each resource type, and then using the max of of that value or the sum of the normal containers. Limits are applied to init containers in a similar fashion. Init containers cannot currently be added or removed. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/init-containers/",
-      )
-      .optional(),
-    nodeName: z
-      .string()
-      .describe(
-        "NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for this node becomes responsible for the lifecycle of this pod. This field should not be used to express a desire for the pod to be scheduled on a specific node. https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename",
-      )
-      .optional(),
-    nodeSelector: z
-      .record(z.string(), z.string())
-      .meta({ "x-kubernetes-map-type": "atomic" })
-      .describe(
-        "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/",
-      )
-      .optional(),
-    os: CoreV1PodOSSchema.describe(
-      "Specifies the OS of the containers in the pod. Some pod and container fields are restricted if this is set.\n\nIf the OS field is set to linux, the following fields must be unset: -securityContext.windowsOptions\n\nIf the OS field is set to windows, following fields must be unset: - spec.hostPID - spec.hostIPC - spec.hostUsers - spec.securityContext.appArmorProfile - spec.securityContext.seLinuxOptions - spec.securityContext.seccompProfile - spec.securityContext.fsGroup - spec.securityContext.fsGroupChangePolicy - spec.securityContext.sysctls - spec.shareProcessNamespace - spec.securityContext.runAsUser - spec.securityContext.runAsGroup - spec.securityContext.supplementalGroups - spec.securityContext.supplementalGroupsPolicy - spec.containers[*].securityContext.appArmorProfile - spec.containers[*].securityContext.seLinuxOptions - spec.containers[*].securityContext.seccompProfile - spec.containers[*].securityContext.capabilities - spec.containers[*].securityContext.readOnlyRootFilesystem - spec.containers[*].securityContext.privileged - spec.containers[*].securityContext.allowPrivilegeEscalation - spec.containers[*].securityContext.procMount - spec.containers[*].securityContext.runAsUser - spec.containers[*].securityContext.runAsGroup",
-    ).optional(),
-    overhead: z
-      .record(z.string(), quantity())
-      .describe(
-        "Overhead represents the resource overhead associated with running a pod for a given RuntimeClass. This field will be autopopulated at admission time by the RuntimeClass admission controller. If the RuntimeClass admission controller is enabled, overhead must not be set in Pod create requests. The RuntimeClass admission controller will reject Pod create requests which have the overhead already set. If RuntimeClass is configured and selected in the PodSpec, Overhead will be set to the value defined in the corresponding RuntimeClass, otherwise it will remain unset and treated as zero. More info: https://git.k8s.io/enhancements/keps/sig-node/688-pod-overhead/README.md",
-      )
-      .optional(),
-    preemptionPolicy: z
-      .string()
-      .describe(
-        "PreemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.",
-      )
-      .optional(),
-    priority: int32()
-      .describe(
-        "The priority value. Various system components use this field to find the priority of the pod. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority.",
-      )
-      .optional(),
-    priorityClassName: z
-      .string()
-      .describe(
-        'If specified, indicates the pod\'s priority. "system-node-critical" and "system-cluster-critical" are two special keywords which indicate the highest priorities with the former being the highest priority. Any other name must be defined by creating a PriorityClass object with that name. If not specified, the pod priority will be default or zero if there is no default.',
-      )
-      .optional(),
-    readinessGates: z
-      .array(CoreV1PodReadinessGateSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to "True" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates',
-      )
-      .optional(),
-    resourceClaims: z
-      .array(CoreV1PodResourceClaimSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "ResourceClaims defines which ResourceClaims must be allocated and reserved before the Pod is allowed to start. The resources will be made available to those containers which consume them by name.\n\nThis is an alpha field and requires enabling the DynamicResourceAllocation feature gate.\n\nThis field is immutable.",
-      )
-      .optional(),
-    resources: CoreV1ResourceRequirementsSchema.describe(
-      'Resources is the total amount of CPU and Memory resources required by all containers in the pod. It supports specifying Requests and Limits for "cpu" and "memory" resource names only. ResourceClaims are not supported.\n\nThis field enables fine-grained control over resource allocation for the entire pod, allowing resource sharing among containers in a pod.\n\nThis is an alpha field and requires enabling the PodLevelResources feature gate.',
-    ).optional(),
-    restartPolicy: z
-      .string()
-      .describe(
-        "Restart policy for all containers within the pod. One of Always, OnFailure, Never. In some contexts, only a subset of those values may be permitted. Default to Always. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy",
-      )
-      .optional(),
-    runtimeClassName: z
-      .string()
-      .describe(
-        'RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, which should be used to run this pod.  If no RuntimeClass resource matches the named class, the pod will not be run. If unset or empty, the "legacy" RuntimeClass will be used, which is an implicit class with an empty definition that uses the default runtime handler. More info: https://git.k8s.io/enhancements/keps/sig-node/585-runtime-class',
-      )
-      .optional(),
-    schedulerName: z
-      .string()
-      .describe(
-        "If specified, the pod will be dispatched by specified scheduler. If not specified, the pod will be dispatched by default scheduler.",
-      )
-      .optional(),
-    schedulingGates: z
-      .array(CoreV1PodSchedulingGateSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "SchedulingGates is an opaque list of values that if specified will block scheduling the pod. If schedulingGates is not empty, the pod will stay in the SchedulingGated state and the scheduler will not attempt to schedule the pod.\n\nSchedulingGates can only be set at pod creation time, and be removed only afterwards.",
-      )
-      .optional(),
-    securityContext: CoreV1PodSecurityContextSchema.describe(
-      "SecurityContext holds pod-level security attributes and common container settings. Optional: Defaults to empty.  See type description for default values of each field.",
-    ).optional(),
-    serviceAccount: z
-      .string()
-      .describe("DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. Deprecated: Use serviceAccountName instead.")
-      .optional(),
-    serviceAccountName: z
-      .string()
-      .describe(
-        "ServiceAccountName is the name of the ServiceAccount to use to run this pod. More info: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/",
-      )
-      .optional(),
-    setHostnameAsFQDN: z
-      .boolean()
-      .describe(
-        "If true the pod's hostname will be configured as the pod's FQDN, rather than the leaf name (the default). In Linux containers, this means setting the FQDN in the hostname field of the kernel (the nodename field of struct utsname). In Windows containers, this means setting the registry value of hostname for the registry key HKEY_LOCAL_MACHINE\\\\SYSTEM\\\\CurrentControlSet\\\\Services\\\\Tcpip\\\\Parameters to FQDN. If a pod does not have FQDN, this has no effect. Default to false.",
-      )
-      .optional(),
-    shareProcessNamespace: z
-      .boolean()
-      .describe(
-        "Share a single process namespace between all of the containers in a pod. When this is set containers will be able to view and signal processes from other containers in the same pod, and the first process in each container will not be assigned PID 1. HostPID and ShareProcessNamespace cannot both be set. Optional: Default to false.",
-      )
-      .optional(),
-    subdomain: z
-      .string()
-      .describe(
-        'If specified, the fully qualified Pod hostname will be "<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>". If not specified, the pod will not have a domainname at all.',
-      )
-      .optional(),
-    terminationGracePeriodSeconds: int64()
-      .describe(
-        "Optional duration in seconds the pod needs to terminate gracefully. May be decreased in delete request. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). If this value is nil, the default grace period will be used instead. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. Defaults to 30 seconds.",
-      )
-      .optional(),
-    tolerations: z
-      .array(CoreV1TolerationSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe("If specified, the pod's tolerations.")
-      .optional(),
-    topologySpreadConstraints: z
-      .array(CoreV1TopologySpreadConstraintSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["topologyKey", "whenUnsatisfiable"] })
-      .describe(
-        "TopologySpreadConstraints describes how a group of pods ought to spread across topology domains. Scheduler will schedule pods in a way which abides by the constraints. All topologySpreadConstraints are ANDed.",
-      )
-      .optional(),
-    volumes: z
-      .array(CoreV1VolumeSchema)
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
-      .describe(
-        "List of volumes that can be mounted by containers belonging to the pod. More info: https://kubernetes.io/docs/concepts/storage/volumes",
-      )
-      .optional(),
-  })
-  .describe("PodSpec is a description of a pod.");
+export const CoreV1PodSpecSchema: z.ZodType<CoreV1PodSpec, CoreV1PodSpecInput> = z.object({
+  activeDeadlineSeconds: int64().describe("Optional duration in seconds the pod may be active on the node relative to StartTime before the system will actively try to mark it failed and kill associated containers. Value must be a positive integer.").optional(),
+  affinity: CoreV1AffinitySchema.describe("If specified, the pod's scheduling constraints").optional(),
+  automountServiceAccountToken: z.boolean().describe("AutomountServiceAccountToken indicates whether a service account token should be automatically mounted.").optional(),
+  containers: z.array(CoreV1ContainerSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("List of containers belonging to the pod. Containers cannot currently be added or removed. There must be at least one container in a Pod. Cannot be updated."),
+  dnsConfig: CoreV1PodDNSConfigSchema.describe("Specifies the DNS parameters of a pod. Parameters specified here will be merged to the generated DNS configuration based on DNSPolicy.").optional(),
+  dnsPolicy: z.string().describe("Set DNS policy for the pod. Defaults to \"ClusterFirst\". Valid values are 'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'. DNS parameters given in DNSConfig will be merged with the policy selected with DNSPolicy. To have DNS options set along with hostNetwork, you have to specify DNS policy explicitly to 'ClusterFirstWithHostNet'.").optional(),
+  enableServiceLinks: z.boolean().describe("EnableServiceLinks indicates whether information about services should be injected into pod's environment variables, matching the syntax of Docker links. Optional: Defaults to true.").optional(),
+  ephemeralContainers: z.array(CoreV1EphemeralContainerSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("List of ephemeral containers run in this pod. Ephemeral containers may be run in an existing pod to perform user-initiated actions such as debugging. This list cannot be specified when creating a pod, and it cannot be modified by updating the pod spec. In order to add an ephemeral container to an existing pod, use the pod's ephemeralcontainers subresource.").optional(),
+  hostAliases: z.array(CoreV1HostAliasSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["ip"]}).describe("HostAliases is an optional list of hosts and IPs that will be injected into the pod's hosts file if specified.").optional(),
+  hostIPC: z.boolean().describe("Use the host's ipc namespace. Optional: Default to false.").optional(),
+  hostname: z.string().describe("Specifies the hostname of the Pod If not specified, the pod's hostname will be set to a system-defined value.").optional(),
+  hostNetwork: z.boolean().describe("Host networking requested for this pod. Use the host's network namespace. If this option is set, the ports that will be used must be specified. Default to false.").optional(),
+  hostPID: z.boolean().describe("Use the host's pid namespace. Optional: Default to false.").optional(),
+  hostUsers: z.boolean().describe("Use the host's user namespace. Optional: Default to true. If set to true or not present, the pod will be run in the host user namespace, useful for when the pod needs a feature only available to the host user namespace, such as loading a kernel module with CAP_SYS_MODULE. When set to false, a new userns is created for the pod. Setting false is useful for mitigating container breakout vulnerabilities even allowing users to run their containers as root without actually having root privileges on the host. This field is alpha-level and is only honored by servers that enable the UserNamespacesSupport feature.").optional(),
+  imagePullSecrets: z.array(CoreV1LocalObjectReferenceSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("ImagePullSecrets is an optional list of references to secrets in the same namespace to use for pulling any of the images used by this PodSpec. If specified, these secrets will be passed to individual puller implementations for them to use. More info: https://kubernetes.io/docs/concepts/containers/images#specifying-imagepullsecrets-on-a-pod").optional(),
+  initContainers: z.array(CoreV1ContainerSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("List of initialization containers belonging to the pod. Init containers are executed in order prior to containers being started. If any init container fails, the pod is considered to have failed and is handled according to its restartPolicy. The name for an init container or normal container must be unique among all containers. Init containers may not have Lifecycle actions, Readiness probes, Liveness probes, or Startup probes. The resourceRequirements of an init container are taken into account during scheduling by finding the highest request/limit for each resource type, and then using the max of of that value or the sum of the normal containers. Limits are applied to init containers in a similar fashion. Init containers cannot currently be added or removed. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/init-containers/").optional(),
+  nodeName: z.string().describe("NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for this node becomes responsible for the lifecycle of this pod. This field should not be used to express a desire for the pod to be scheduled on a specific node. https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename").optional(),
+  nodeSelector: z.record(z.string(), z.string()).meta({"x-kubernetes-map-type":"atomic"}).describe("NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/").optional(),
+  os: CoreV1PodOSSchema.describe("Specifies the OS of the containers in the pod. Some pod and container fields are restricted if this is set.\n\nIf the OS field is set to linux, the following fields must be unset: -securityContext.windowsOptions\n\nIf the OS field is set to windows, following fields must be unset: - spec.hostPID - spec.hostIPC - spec.hostUsers - spec.securityContext.appArmorProfile - spec.securityContext.seLinuxOptions - spec.securityContext.seccompProfile - spec.securityContext.fsGroup - spec.securityContext.fsGroupChangePolicy - spec.securityContext.sysctls - spec.shareProcessNamespace - spec.securityContext.runAsUser - spec.securityContext.runAsGroup - spec.securityContext.supplementalGroups - spec.securityContext.supplementalGroupsPolicy - spec.containers[*].securityContext.appArmorProfile - spec.containers[*].securityContext.seLinuxOptions - spec.containers[*].securityContext.seccompProfile - spec.containers[*].securityContext.capabilities - spec.containers[*].securityContext.readOnlyRootFilesystem - spec.containers[*].securityContext.privileged - spec.containers[*].securityContext.allowPrivilegeEscalation - spec.containers[*].securityContext.procMount - spec.containers[*].securityContext.runAsUser - spec.containers[*].securityContext.runAsGroup").optional(),
+  overhead: z.record(z.string(), quantity()).describe("Overhead represents the resource overhead associated with running a pod for a given RuntimeClass. This field will be autopopulated at admission time by the RuntimeClass admission controller. If the RuntimeClass admission controller is enabled, overhead must not be set in Pod create requests. The RuntimeClass admission controller will reject Pod create requests which have the overhead already set. If RuntimeClass is configured and selected in the PodSpec, Overhead will be set to the value defined in the corresponding RuntimeClass, otherwise it will remain unset and treated as zero. More info: https://git.k8s.io/enhancements/keps/sig-node/688-pod-overhead/README.md").optional(),
+  preemptionPolicy: z.string().describe("PreemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.").optional(),
+  priority: int32().describe("The priority value. Various system components use this field to find the priority of the pod. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority.").optional(),
+  priorityClassName: z.string().describe("If specified, indicates the pod's priority. \"system-node-critical\" and \"system-cluster-critical\" are two special keywords which indicate the highest priorities with the former being the highest priority. Any other name must be defined by creating a PriorityClass object with that name. If not specified, the pod priority will be default or zero if there is no default.").optional(),
+  readinessGates: z.array(CoreV1PodReadinessGateSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates").optional(),
+  resourceClaims: z.array(CoreV1PodResourceClaimSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("ResourceClaims defines which ResourceClaims must be allocated and reserved before the Pod is allowed to start. The resources will be made available to those containers which consume them by name.\n\nThis is an alpha field and requires enabling the DynamicResourceAllocation feature gate.\n\nThis field is immutable.").optional(),
+  resources: CoreV1ResourceRequirementsSchema.describe("Resources is the total amount of CPU and Memory resources required by all containers in the pod. It supports specifying Requests and Limits for \"cpu\" and \"memory\" resource names only. ResourceClaims are not supported.\n\nThis field enables fine-grained control over resource allocation for the entire pod, allowing resource sharing among containers in a pod.\n\nThis is an alpha field and requires enabling the PodLevelResources feature gate.").optional(),
+  restartPolicy: z.string().describe("Restart policy for all containers within the pod. One of Always, OnFailure, Never. In some contexts, only a subset of those values may be permitted. Default to Always. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy").optional(),
+  runtimeClassName: z.string().describe("RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, which should be used to run this pod.  If no RuntimeClass resource matches the named class, the pod will not be run. If unset or empty, the \"legacy\" RuntimeClass will be used, which is an implicit class with an empty definition that uses the default runtime handler. More info: https://git.k8s.io/enhancements/keps/sig-node/585-runtime-class").optional(),
+  schedulerName: z.string().describe("If specified, the pod will be dispatched by specified scheduler. If not specified, the pod will be dispatched by default scheduler.").optional(),
+  schedulingGates: z.array(CoreV1PodSchedulingGateSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("SchedulingGates is an opaque list of values that if specified will block scheduling the pod. If schedulingGates is not empty, the pod will stay in the SchedulingGated state and the scheduler will not attempt to schedule the pod.\n\nSchedulingGates can only be set at pod creation time, and be removed only afterwards.").optional(),
+  securityContext: CoreV1PodSecurityContextSchema.describe("SecurityContext holds pod-level security attributes and common container settings. Optional: Defaults to empty.  See type description for default values of each field.").optional(),
+  serviceAccount: z.string().describe("DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. Deprecated: Use serviceAccountName instead.").optional(),
+  serviceAccountName: z.string().describe("ServiceAccountName is the name of the ServiceAccount to use to run this pod. More info: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/").optional(),
+  setHostnameAsFQDN: z.boolean().describe("If true the pod's hostname will be configured as the pod's FQDN, rather than the leaf name (the default). In Linux containers, this means setting the FQDN in the hostname field of the kernel (the nodename field of struct utsname). In Windows containers, this means setting the registry value of hostname for the registry key HKEY_LOCAL_MACHINE\\\\SYSTEM\\\\CurrentControlSet\\\\Services\\\\Tcpip\\\\Parameters to FQDN. If a pod does not have FQDN, this has no effect. Default to false.").optional(),
+  shareProcessNamespace: z.boolean().describe("Share a single process namespace between all of the containers in a pod. When this is set containers will be able to view and signal processes from other containers in the same pod, and the first process in each container will not be assigned PID 1. HostPID and ShareProcessNamespace cannot both be set. Optional: Default to false.").optional(),
+  subdomain: z.string().describe("If specified, the fully qualified Pod hostname will be \"<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>\". If not specified, the pod will not have a domainname at all.").optional(),
+  terminationGracePeriodSeconds: int64().describe("Optional duration in seconds the pod needs to terminate gracefully. May be decreased in delete request. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). If this value is nil, the default grace period will be used instead. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. Defaults to 30 seconds.").optional(),
+  tolerations: z.array(CoreV1TolerationSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("If specified, the pod's tolerations.").optional(),
+  topologySpreadConstraints: z.array(CoreV1TopologySpreadConstraintSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["topologyKey","whenUnsatisfiable"]}).describe("TopologySpreadConstraints describes how a group of pods ought to spread across topology domains. Scheduler will schedule pods in a way which abides by the constraints. All topologySpreadConstraints are ANDed.").optional(),
+  volumes: z.array(CoreV1VolumeSchema).meta({"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"]}).describe("List of volumes that can be mounted by containers belonging to the pod. More info: https://kubernetes.io/docs/concepts/storage/volumes").optional(),
+}).describe("PodSpec is a description of a pod.");
 
 /**
  * IPBlock describes a particular CIDR (Ex. "192.168.1.0/24","2001:db8::/64") that is allowed to the pods matched by a NetworkPolicySpec's podSelector. The except entry describes CIDRs that should not be included within this rule.
@@ -5947,20 +4251,10 @@ export interface NetworkingV1IPBlockInput {
   except?: Array<string>;
 }
 
-export const NetworkingV1IPBlockSchema: z.ZodType<NetworkingV1IPBlock, NetworkingV1IPBlockInput> = z
-  .object({
-    cidr: z.string().describe('cidr is a string representing the IPBlock Valid examples are "192.168.1.0/24" or "2001:db8::/64"'),
-    except: z
-      .array(z.string())
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        'except is a slice of CIDRs that should not be included within an IPBlock Valid examples are "192.168.1.0/24" or "2001:db8::/64" Except values will be rejected if they are outside the cidr range',
-      )
-      .optional(),
-  })
-  .describe(
-    'IPBlock describes a particular CIDR (Ex. "192.168.1.0/24","2001:db8::/64") that is allowed to the pods matched by a NetworkPolicySpec\'s podSelector. The except entry describes CIDRs that should not be included within this rule.',
-  );
+export const NetworkingV1IPBlockSchema: z.ZodType<NetworkingV1IPBlock, NetworkingV1IPBlockInput> = z.object({
+  cidr: z.string().describe("cidr is a string representing the IPBlock Valid examples are \"192.168.1.0/24\" or \"2001:db8::/64\""),
+  except: z.array(z.string()).meta({"x-kubernetes-list-type":"atomic"}).describe("except is a slice of CIDRs that should not be included within an IPBlock Valid examples are \"192.168.1.0/24\" or \"2001:db8::/64\" Except values will be rejected if they are outside the cidr range").optional(),
+}).describe("IPBlock describes a particular CIDR (Ex. \"192.168.1.0/24\",\"2001:db8::/64\") that is allowed to the pods matched by a NetworkPolicySpec's podSelector. The except entry describes CIDRs that should not be included within this rule.");
 
 /**
  * NetworkPolicyPeer describes a peer to allow traffic to/from. Only certain combinations of fields are allowed
@@ -5991,19 +4285,11 @@ export interface NetworkingV1NetworkPolicyPeerInput {
   podSelector?: MetaV1LabelSelectorInput;
 }
 
-export const NetworkingV1NetworkPolicyPeerSchema: z.ZodType<NetworkingV1NetworkPolicyPeer, NetworkingV1NetworkPolicyPeerInput> = z
-  .object({
-    ipBlock: NetworkingV1IPBlockSchema.describe(
-      "ipBlock defines policy on a particular IPBlock. If this field is set then neither of the other fields can be.",
-    ).optional(),
-    namespaceSelector: MetaV1LabelSelectorSchema.describe(
-      "namespaceSelector selects namespaces using cluster-scoped labels. This field follows standard label selector semantics; if present but empty, it selects all namespaces.\n\nIf podSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the namespaces selected by namespaceSelector. Otherwise it selects all pods in the namespaces selected by namespaceSelector.",
-    ).optional(),
-    podSelector: MetaV1LabelSelectorSchema.describe(
-      "podSelector is a label selector which selects pods. This field follows standard label selector semantics; if present but empty, it selects all pods.\n\nIf namespaceSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the Namespaces selected by NamespaceSelector. Otherwise it selects the pods matching podSelector in the policy's own namespace.",
-    ).optional(),
-  })
-  .describe("NetworkPolicyPeer describes a peer to allow traffic to/from. Only certain combinations of fields are allowed");
+export const NetworkingV1NetworkPolicyPeerSchema: z.ZodType<NetworkingV1NetworkPolicyPeer, NetworkingV1NetworkPolicyPeerInput> = z.object({
+  ipBlock: NetworkingV1IPBlockSchema.describe("ipBlock defines policy on a particular IPBlock. If this field is set then neither of the other fields can be.").optional(),
+  namespaceSelector: MetaV1LabelSelectorSchema.describe("namespaceSelector selects namespaces using cluster-scoped labels. This field follows standard label selector semantics; if present but empty, it selects all namespaces.\n\nIf podSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the namespaces selected by namespaceSelector. Otherwise it selects all pods in the namespaces selected by namespaceSelector.").optional(),
+  podSelector: MetaV1LabelSelectorSchema.describe("podSelector is a label selector which selects pods. This field follows standard label selector semantics; if present but empty, it selects all pods.\n\nIf namespaceSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the Namespaces selected by NamespaceSelector. Otherwise it selects the pods matching podSelector in the policy's own namespace.").optional(),
+}).describe("NetworkPolicyPeer describes a peer to allow traffic to/from. Only certain combinations of fields are allowed");
 
 /**
  * NetworkPolicyPort describes a port to allow traffic on
@@ -6030,26 +4316,11 @@ export interface NetworkingV1NetworkPolicyPortInput {
   protocol?: string;
 }
 
-export const NetworkingV1NetworkPolicyPortSchema: z.ZodType<NetworkingV1NetworkPolicyPort, NetworkingV1NetworkPolicyPortInput> = z
-  .object({
-    endPort: int32()
-      .describe(
-        "endPort indicates that the range of ports from port to endPort if set, inclusive, should be allowed by the policy. This field cannot be defined if the port field is not defined or if the port field is defined as a named (string) port. The endPort must be equal or greater than port.",
-      )
-      .optional(),
-    port: intOrString()
-      .describe(
-        "port represents the port on the given protocol. This can either be a numerical or named port on a pod. If this field is not provided, this matches all port names and numbers. If present, only traffic on the specified protocol AND port will be matched.",
-      )
-      .optional(),
-    protocol: z
-      .string()
-      .describe(
-        "protocol represents the protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this field defaults to TCP.",
-      )
-      .optional(),
-  })
-  .describe("NetworkPolicyPort describes a port to allow traffic on");
+export const NetworkingV1NetworkPolicyPortSchema: z.ZodType<NetworkingV1NetworkPolicyPort, NetworkingV1NetworkPolicyPortInput> = z.object({
+  endPort: int32().describe("endPort indicates that the range of ports from port to endPort if set, inclusive, should be allowed by the policy. This field cannot be defined if the port field is not defined or if the port field is defined as a named (string) port. The endPort must be equal or greater than port.").optional(),
+  port: intOrString().describe("port represents the port on the given protocol. This can either be a numerical or named port on a pod. If this field is not provided, this matches all port names and numbers. If present, only traffic on the specified protocol AND port will be matched.").optional(),
+  protocol: z.string().describe("protocol represents the protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this field defaults to TCP.").optional(),
+}).describe("NetworkPolicyPort describes a port to allow traffic on");
 
 /**
  * NetworkPolicyIngressRule describes a particular set of traffic that is allowed to the pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and from.
@@ -6071,29 +4342,10 @@ export interface NetworkingV1NetworkPolicyIngressRuleInput {
   ports?: Array<NetworkingV1NetworkPolicyPortInput>;
 }
 
-export const NetworkingV1NetworkPolicyIngressRuleSchema: z.ZodType<
-  NetworkingV1NetworkPolicyIngressRule,
-  NetworkingV1NetworkPolicyIngressRuleInput
-> = z
-  .object({
-    from: z
-      .array(NetworkingV1NetworkPolicyPeerSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "from is a list of sources which should be able to access the pods selected for this rule. Items in this list are combined using a logical OR operation. If this field is empty or missing, this rule matches all sources (traffic not restricted by source). If this field is present and contains at least one item, this rule allows traffic only if the traffic matches at least one item in the from list.",
-      )
-      .optional(),
-    ports: z
-      .array(NetworkingV1NetworkPolicyPortSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "ports is a list of ports which should be made accessible on the pods selected for this rule. Each item in this list is combined using a logical OR. If this field is empty or missing, this rule matches all ports (traffic not restricted by port). If this field is present and contains at least one item, then this rule allows traffic only if the traffic matches at least one port in the list.",
-      )
-      .optional(),
-  })
-  .describe(
-    "NetworkPolicyIngressRule describes a particular set of traffic that is allowed to the pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and from.",
-  );
+export const NetworkingV1NetworkPolicyIngressRuleSchema: z.ZodType<NetworkingV1NetworkPolicyIngressRule, NetworkingV1NetworkPolicyIngressRuleInput> = z.object({
+  from: z.array(NetworkingV1NetworkPolicyPeerSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("from is a list of sources which should be able to access the pods selected for this rule. Items in this list are combined using a logical OR operation. If this field is empty or missing, this rule matches all sources (traffic not restricted by source). If this field is present and contains at least one item, this rule allows traffic only if the traffic matches at least one item in the from list.").optional(),
+  ports: z.array(NetworkingV1NetworkPolicyPortSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("ports is a list of ports which should be made accessible on the pods selected for this rule. Each item in this list is combined using a logical OR. If this field is empty or missing, this rule matches all ports (traffic not restricted by port). If this field is present and contains at least one item, then this rule allows traffic only if the traffic matches at least one port in the list.").optional(),
+}).describe("NetworkPolicyIngressRule describes a particular set of traffic that is allowed to the pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and from.");
 
 /**
  * NetworkPolicyEgressRule describes a particular set of traffic that is allowed out of pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and to. This type is beta-level in 1.8
@@ -6115,26 +4367,7 @@ export interface NetworkingV1NetworkPolicyEgressRuleInput {
   to?: Array<NetworkingV1NetworkPolicyPeerInput>;
 }
 
-export const NetworkingV1NetworkPolicyEgressRuleSchema: z.ZodType<
-  NetworkingV1NetworkPolicyEgressRule,
-  NetworkingV1NetworkPolicyEgressRuleInput
-> = z
-  .object({
-    ports: z
-      .array(NetworkingV1NetworkPolicyPortSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "ports is a list of destination ports for outgoing traffic. Each item in this list is combined using a logical OR. If this field is empty or missing, this rule matches all ports (traffic not restricted by port). If this field is present and contains at least one item, then this rule allows traffic only if the traffic matches at least one port in the list.",
-      )
-      .optional(),
-    to: z
-      .array(NetworkingV1NetworkPolicyPeerSchema)
-      .meta({ "x-kubernetes-list-type": "atomic" })
-      .describe(
-        "to is a list of destinations for outgoing traffic of pods selected for this rule. Items in this list are combined using a logical OR operation. If this field is empty or missing, this rule matches all destinations (traffic not restricted by destination). If this field is present and contains at least one item, this rule allows traffic only if the traffic matches at least one item in the to list.",
-      )
-      .optional(),
-  })
-  .describe(
-    "NetworkPolicyEgressRule describes a particular set of traffic that is allowed out of pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and to. This type is beta-level in 1.8",
-  );
+export const NetworkingV1NetworkPolicyEgressRuleSchema: z.ZodType<NetworkingV1NetworkPolicyEgressRule, NetworkingV1NetworkPolicyEgressRuleInput> = z.object({
+  ports: z.array(NetworkingV1NetworkPolicyPortSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("ports is a list of destination ports for outgoing traffic. Each item in this list is combined using a logical OR. If this field is empty or missing, this rule matches all ports (traffic not restricted by port). If this field is present and contains at least one item, then this rule allows traffic only if the traffic matches at least one port in the list.").optional(),
+  to: z.array(NetworkingV1NetworkPolicyPeerSchema).meta({"x-kubernetes-list-type":"atomic"}).describe("to is a list of destinations for outgoing traffic of pods selected for this rule. Items in this list are combined using a logical OR operation. If this field is empty or missing, this rule matches all destinations (traffic not restricted by destination). If this field is present and contains at least one item, this rule allows traffic only if the traffic matches at least one item in the to list.").optional(),
+}).describe("NetworkPolicyEgressRule describes a particular set of traffic that is allowed out of pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and to. This type is beta-level in 1.8");

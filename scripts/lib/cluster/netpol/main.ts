@@ -1,9 +1,11 @@
 /**
  * agent-sandbox-netpol: the local cluster's NetworkPolicy enforcer (node process, iptables).
  *
- * Why our own: the module proxy reachable here serves neither kube-router nor a
- * kube-network-policies release that works on this kernel (they need nft `queue`, which the
- * kernel lacks), so the cluster runs this small enforcer instead. It watches Pods, Namespaces
+ * Why our own: no kube-network-policies release works on this kernel (they need nft `queue`,
+ * which the kernel lacks), and the only kube-router release the module proxy serves here
+ * (v2.1.0) has reported security flaws; kube-router can still be switched in for comparison
+ * (`scripts/cluster.sh netpol kube-router`), and both are checked against Kubernetes' own
+ * NetworkPolicy e2e tests (test/netpol-conformance). It watches Pods, Namespaces
  * and NetworkPolicies, rebuilds its iptables chains on every change (see rules.ts), and hooks
  * them first in FORWARD (pod-to-pod and pod-to-outside traffic, bridged traffic included via
  * br_netfilter) and INPUT (pod-to-node traffic). Node-to-pod traffic (kubelet probes) is not

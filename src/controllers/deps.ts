@@ -4,12 +4,21 @@ import type { Caches } from "./shared/caches.js";
 import type { ClaimsFirstGate } from "./shared/claims-first-gate.js";
 import type { OperatorMetrics } from "./shared/metrics.js";
 
+/**
+ * The API server calls reconcilers make: the object verbs of the runtime's client, so a unit test
+ * can pass an in-memory one.
+ */
+export type KubeClient = Pick<Kube, "get" | "getOrUndefined" | "list" | "create" | "apply" | "applyStatus" | "patch" | "delete">;
+
+/** Where reconcilers record Kubernetes events. */
+export type EventSink = Pick<EventRecorder, "event">;
+
 /** What every reconciler is given: caches to read, a client to write, and the operator's settings. */
 export interface ControllerDeps {
-  kube: Kube;
+  kube: KubeClient;
   caches: Caches;
   config: OperatorConfig;
-  events: EventRecorder;
+  events: EventSink;
   metrics: OperatorMetrics;
   logger: Logger;
   /** Says whether claims are waiting, so that writes nobody waits for can step aside. */

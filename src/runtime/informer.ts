@@ -262,6 +262,17 @@ export class Informer<T extends KubernetesObject> {
     });
   }
 
+  /**
+   * Fills the cache as if a list had returned `objects` (indexes built, handlers fired) and marks
+   * it synced, for a cache that is never started: what client-go's tests do through the
+   * informer's store. A started informer refuses, since its next list would undo it.
+   */
+  seed(objects: readonly T[]): void {
+    if (!this.#stopped) throw new Error(`informer ${this.kind}: seed() on a started informer`);
+    for (const obj of objects) this.#onUpsert(obj);
+    this.#synced = true;
+  }
+
   get(namespace: string | undefined, name: string): T | undefined {
     return this.#store.get(makeKey(namespace, name));
   }

@@ -1,0 +1,140 @@
+// The Sandbox reconciler, branch by branch, against in-memory caches and API server.
+import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { makeSandboxReconciler } from "../../../../src/controllers/sandbox/reconciler.js";
+import { desiredPod } from "../../../../src/controllers/sandbox/desired-pod.js";
+import { controllerRef, InvalidError, type ReconcileResult } from "../../../../src/runtime/index.js";
+import { makeSandbox, testConfig } from "../fixtures.js";
+import { reconcilerWorld, type ReconcilerWorld } from "../reconciler-harness.js";
+
+const NS = "ns";
+const NOW = new Date("2026-01-01T12:00:00Z");
+
+type TestSandbox = ReturnType<typeof makeSandbox>;
+
+function sandbox(o: { shutdownTime?: string; shutdownPolicy?: "Delete" | "Retain"; service?: boolean } = {}): TestSandbox {
+  const sb = makeSandbox({
+    spec: {
+      ...(o.shutdownTime ? { shutdownTime: o.shutdownTime } : {}),
+      ...(o.shutdownPolicy ? { shutdownPolicy: o.shutdownPolicy } : {}),
+      ...(o.service !== undefined ? { service: o.service } : {}),
+    },
+  });
+  return { ...sb, metadata: { ...sb.metadata, generation: 1, resourceVersion: "5" } };
+}
+
+/** The sandbox's pod as the API server would hold it, running. */
+function livePod(sb: TestSandbox, edit: (p: V1Pod) => void = () => undefined): V1Pod {
+  const pod = desiredPod(sb, controllerRef(sb as KubernetesObject), testConfig);
+  const live: V1Pod = {
+    ...pod,
+    metadata: { ...pod.metadata, uid: "uid-pod", resourceVersion: "9" },
+    status: { phase: "Running", podIP: "10.244.0.9" },
+  };
+  edit(live);
+  return live;
+}
+
+async function reconcile(world: ReconcilerWorld, name = "sb"): Promise<ReconcileResult> {
+  return makeSandboxReconciler(world.deps)(`${NS}/${name}`, world.ctx(NS, name));
+}
+
+const verbs = (world: ReconcilerWorld): string[] => world.kube.writes.map((w) => `${w.verb} ${w.kind}`);
+
+describe("Sandbox reconciler", () => {
+  it("does nothing for a sandbox that is gone", async () => {
+    const world = reconcilerWorld({ config: testConfig, now: NOW });
+    await reconcile(world);
+    expect(world.kube.writes).toEqual([]);
+  });
+
+  it("writes the NetworkPolicy before it creates the pod, and leaves the status to the pod's own event", async () => {
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sandbox()] } });
+    await reconcile(world);
+    expect(verbs(world)).toEqual(["apply NetworkPolicy", "create Pod"]);
+    const pod = world.kube.writes[1]?.body as V1Pod;
+    expect(pod.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: "Sandbox", uid: "uid-sb", controller: true })]);
+    expect(pod.spec?.runtimeClassName).toBe(testConfig.defaultRuntimeClassName);
+  });
+
+  it("on expiry with Retain, deletes the pod (UID precondition) and reports the sandbox expired", async () => {
+    const sb = sandbox({ shutdownTime: "2026-01-01T11:00:00Z" });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [livePod(sb)] } });
+    await reconcile(world);
+    expect(verbs(world)).toEqual(["delete Pod", "applyStatus Sandbox"]);
+    expect(world.kube.writes[0]?.preconditions).toEqual({ uid: "uid-pod" });
+    expect(JSON.stringify(world.kube.writes[1]?.body)).toContain('"reason":"SandboxExpired"');
+  });
+
+  it("on expiry with Delete, deletes the Sandbox itself with its UID as precondition", async () => {
+    const sb = sandbox({ shutdownTime: "2026-01-01T11:00:00Z", shutdownPolicy: "Delete" });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb] } });
+    await reconcile(world);
+    expect(world.kube.writes).toEqual([
+      expect.objectContaining({ verb: "delete", kind: "Sandbox", name: "sb", preconditions: { uid: "uid-sb" } }),
+    ]);
+  });
+
+  it("before expiry, comes back just after shutdownTime", async () => {
+    const sb = sandbox({ shutdownTime: "2026-01-01T12:00:30Z" });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [livePod(sb)] } });
+    const result = await reconcile(world);
+    expect(result).toEqual({ requeueAfter: 30_001 });
+  });
+
+  it("refuses a pod of its name that it does not control (a squatter), says so and creates nothing", async () => {
+    const sb = sandbox();
+    const squatter = livePod(sb, (p) => {
+      p.metadata = { ...p.metadata, ownerReferences: [] };
+    });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [squatter] } });
+    // The cache indexes pods by controller UID, so the squatter is found by name only.
+    await reconcile(world);
+    expect(world.kube.writes.filter((w) => w.kind === "Pod")).toEqual([]);
+    expect(world.events.events).toEqual([
+      expect.objectContaining({
+        type: "Warning",
+        reason: "ReconcilerError",
+        note: expect.stringContaining("is not controlled by this Sandbox"),
+      }),
+    ]);
+    expect(JSON.stringify(world.kube.writes.find((w) => w.verb === "applyStatus")?.body)).toContain("is not controlled by this Sandbox");
+  });
+
+  it("when the pod's name is taken outside its cache (409), looks at the live pod before claiming it", async () => {
+    const sb = sandbox();
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb] } });
+    world.kube.preload(livePod(sb, (p) => (p.metadata = { ...p.metadata, ownerReferences: [], labels: {} })));
+    await reconcile(world);
+    expect(verbs(world)).toEqual(["apply NetworkPolicy", "create Pod", "applyStatus Sandbox"]);
+    expect(world.events.events.map((e) => e.note)).toEqual([expect.stringContaining("is not controlled by this Sandbox")]);
+  });
+
+  it("names the field when the API server refuses the pod, instead of retrying in silence", async () => {
+    const sb = sandbox();
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb] } });
+    world.kube.failNext(
+      "create",
+      "Pod",
+      new InvalidError("POST", "(test)", 422, {
+        reason: "Invalid",
+        message: "Pod is invalid",
+        details: { causes: [{ field: "spec.containers[0].ports[0].containerPort", message: "must be between 1 and 65535" }] },
+      }),
+    );
+    await expect(reconcile(world)).resolves.toBeUndefined();
+    const status = JSON.stringify(world.kube.writes.find((w) => w.verb === "applyStatus")?.body);
+    expect(status).toContain("the API server refused the Pod: spec.containers[0].ports[0].containerPort: must be between 1 and 65535");
+  });
+
+  it("puts back a container image changed on the running pod", async () => {
+    const sb = sandbox();
+    const tampered = livePod(sb, (p) => {
+      p.spec = { ...p.spec!, containers: p.spec!.containers.map((c) => (c.name === "main" ? { ...c, image: "evil:latest" } : c)) };
+    });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [tampered] } });
+    await reconcile(world);
+    const patch = world.kube.writes.find((w) => w.verb === "patch" && w.kind === "Pod");
+    expect(patch?.body).toEqual({ spec: { containers: [{ name: "main", image: "busybox" }] } });
+  });
+});

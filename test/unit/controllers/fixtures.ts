@@ -2,9 +2,11 @@
 // defaults (operatingMode, policies) are the ones the operator sees from the API server.
 import type { V1OwnerReference } from "@kubernetes/client-node";
 import {
+  LabelKeys,
   SandboxClaimSchema,
   SandboxSchema,
   SandboxTemplateSchema,
+  SandboxWarmPoolSchema,
   type SandboxClaim,
   type SandboxClaimInput,
   type SandboxInput,
@@ -13,6 +15,7 @@ import {
 } from "../../../src/api/index.js";
 import { defaultOperatorConfig, type OperatorConfig } from "../../../src/config/operator-config.js";
 import type { Named } from "../../../src/controllers/shared/named.js";
+import { nameHash } from "../../../src/controllers/shared/name-hash.js";
 
 /** A config whose values differ from the shipped defaults, so tests see that the config is used. */
 export const testConfig: OperatorConfig = {
@@ -100,4 +103,39 @@ export function makeClaim(spec: Partial<SandboxClaimInput["spec"]> = {}, status?
     spec: { warmPoolRef: { name: "pool" }, ...spec },
     ...(status ? { status } : {}),
   } satisfies SandboxClaimInput);
+}
+
+/** The warm pool `poolOwner` names, of `makeTemplate()`'s template, as the API server holds it. */
+export function makePool(replicas: number) {
+  return SandboxWarmPoolSchema.parse({
+    apiVersion: "extensions.agents.x-k8s.io/v1beta1",
+    kind: "SandboxWarmPool",
+    metadata: { name: poolOwner.name, namespace: "ns", uid: poolOwner.uid, generation: 1, resourceVersion: "10" },
+    spec: { replicas, sandboxTemplateRef: { name: "tmpl" } },
+  });
+}
+
+/** A member of `makePool`'s pool, built from its template (so a claim may adopt it), Ready unless told otherwise. */
+export function makePoolMember(name: string, ready = true) {
+  const labels = { [LabelKeys.WarmPoolSandbox]: nameHash(poolOwner.name), [LabelKeys.SandboxTemplateRefHash]: nameHash("tmpl") };
+  const sb = makeSandbox({ name, labels });
+  const condition = {
+    type: "Ready",
+    status: ready ? "True" : "False",
+    reason: ready ? "DependenciesReady" : "PodNotReady",
+    message: "",
+    lastTransitionTime: "2025-12-31T23:00:00Z",
+    observedGeneration: 1,
+  };
+  return {
+    ...sb,
+    metadata: {
+      ...sb.metadata,
+      uid: `uid-${name}`,
+      resourceVersion: `rv-${name}`,
+      ownerReferences: [poolOwner],
+      creationTimestamp: "2025-12-31T23:00:00Z",
+    },
+    status: { conditions: [condition], podIPs: ["10.244.0.7"] },
+  };
 }

@@ -62,8 +62,9 @@ export class InMemoryKube implements KubeClient {
   #nextRv = 1;
 
   /** Puts objects in the store as if they already existed (the caches are filled separately). */
-  preload(...objects: KubernetesObject[]): void {
-    for (const o of objects) this.#objects.set(storeKey(o.kind ?? "", o.metadata?.namespace, o.metadata?.name), structuredClone(o));
+  preload(...objects: object[]): void {
+    for (const o of objects as KubernetesObject[])
+      this.#objects.set(storeKey(o.kind ?? "", o.metadata?.namespace, o.metadata?.name), structuredClone(o));
   }
 
   /** The next `verb` on `kind` fails with this error instead of being applied (recorded all the same). */

@@ -1,56 +1,19 @@
 // The SandboxWarmPool reconciler, branch by branch, against in-memory caches and API server.
 import { describe, expect, it } from "vitest";
-import { LabelKeys, SandboxWarmPoolSchema } from "../../../../src/api/index.js";
+import { LabelKeys } from "../../../../src/api/index.js";
 import { nameHash } from "../../../../src/controllers/shared/name-hash.js";
 import { Expectations } from "../../../../src/controllers/shared/expectations.js";
 import { makeWarmPoolReconciler } from "../../../../src/controllers/sandbox-warm-pool/reconciler.js";
 import { AlreadyExistsError, type ReconcileResult } from "../../../../src/runtime/index.js";
-import { makeClaim, makeSandbox, makeTemplate, poolOwner, testConfig } from "../fixtures.js";
+import { makeClaim, makePool, makePoolMember, makeTemplate, poolOwner, testConfig } from "../fixtures.js";
 import { reconcilerWorld, type ReconcilerWorld } from "../reconciler-harness.js";
 
 const NS = "ns";
 const NOW = new Date("2026-01-01T00:00:00Z");
 const template = makeTemplate();
 
-function pool(replicas: number) {
-  return SandboxWarmPoolSchema.parse({
-    apiVersion: "extensions.agents.x-k8s.io/v1beta1",
-    kind: "SandboxWarmPool",
-    metadata: { name: poolOwner.name, namespace: NS, uid: poolOwner.uid, generation: 1, resourceVersion: "10" },
-    spec: { replicas, sandboxTemplateRef: { name: template.metadata.name } },
-  });
-}
-
-/** A member of the pool, built from the template (so a claim may adopt it), Ready unless told otherwise. */
-function member(name: string, ready = true) {
-  const labels = {
-    [LabelKeys.WarmPoolSandbox]: nameHash(poolOwner.name),
-    [LabelKeys.SandboxTemplateRefHash]: nameHash(template.metadata.name),
-  };
-  const sb = makeSandbox({ name, labels });
-  return {
-    ...sb,
-    metadata: {
-      ...sb.metadata,
-      uid: `uid-${name}`,
-      resourceVersion: `rv-${name}`,
-      ownerReferences: [poolOwner],
-      creationTimestamp: "2025-12-31T23:00:00Z",
-    },
-    status: {
-      conditions: [
-        {
-          type: "Ready",
-          status: ready ? "True" : "False",
-          reason: ready ? "DependenciesReady" : "PodNotReady",
-          message: "",
-          lastTransitionTime: "2025-12-31T23:00:00Z",
-          observedGeneration: 1,
-        },
-      ],
-    },
-  };
-}
+const pool = makePool;
+const member = makePoolMember;
 
 async function reconcile(world: ReconcilerWorld): Promise<ReconcileResult> {
   const key = `${NS}/${poolOwner.name}`;

@@ -1,0 +1,148 @@
+// The SandboxClaim reconciler, branch by branch, against in-memory caches and API server.
+import { describe, expect, it } from "vitest";
+import { AnnotationKeys, LabelKeys } from "../../../../src/api/index.js";
+import { ClaimBindings, makeClaimReconciler } from "../../../../src/controllers/sandbox-claim/reconciler.js";
+import { ConflictError, type ReconcileResult } from "../../../../src/runtime/index.js";
+import { makeClaim, makePool, makePoolMember, makeSandbox, makeTemplate, testConfig } from "../fixtures.js";
+import { reconcilerWorld, type ReconcilerWorld } from "../reconciler-harness.js";
+
+const NS = "ns";
+const NOW = new Date("2026-01-01T12:00:00Z");
+const template = makeTemplate();
+
+function claim(spec: Parameters<typeof makeClaim>[0] = {}, status?: Parameters<typeof makeClaim>[1]) {
+  const c = makeClaim(spec, status);
+  return { ...c, metadata: { ...c.metadata, resourceVersion: "3", creationTimestamp: "2026-01-01T11:59:59Z" } };
+}
+
+async function reconcile(world: ReconcilerWorld, bindings = new ClaimBindings()): Promise<ReconcileResult> {
+  return makeClaimReconciler(world.deps, bindings)(`${NS}/claim`, world.ctx(NS, "claim"));
+}
+
+const verbs = (world: ReconcilerWorld): string[] =>
+  world.kube.writes.map((w) => `${w.verb} ${w.kind}${w.kind === "Sandbox" ? ` ${w.name}` : ""}`);
+const statusOf = (world: ReconcilerWorld): string => JSON.stringify(world.kube.writes.find((w) => w.verb === "applyStatus")?.body);
+
+describe("SandboxClaim reconciler", () => {
+  it("does nothing for a claim that is gone", async () => {
+    const world = reconcilerWorld({ config: testConfig, now: NOW });
+    await reconcile(world);
+    expect(world.kube.writes).toEqual([]);
+  });
+
+  it("refuses a claim on a pool that does not exist, with a Warning event, and looks again later", async () => {
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { claims: [claim()] } });
+    const result = await reconcile(world);
+    expect(world.kube.writes.filter((w) => w.kind === "Sandbox")).toEqual([]);
+    expect(statusOf(world)).toContain('"reason":"WarmPoolNotFound"');
+    expect(world.events.events).toEqual([expect.objectContaining({ type: "Warning", reason: "WarmPoolNotFound" })]);
+    expect(result).toEqual({ requeueAfter: 60_000 });
+  });
+
+  it("adopts a Ready member warm: re-parents it, names it on the claim, reports Ready at once", async () => {
+    const world = reconcilerWorld({
+      config: testConfig,
+      now: NOW,
+      cached: { claims: [claim()], pools: [makePool(1)], templates: [template], sandboxes: [makePoolMember("pool-a")] },
+    });
+    await reconcile(world);
+    expect(verbs(world)).toEqual(["patch Sandbox pool-a", "patch SandboxClaim", "applyStatus SandboxClaim"]);
+    const adoption = JSON.stringify(world.kube.writes[0]?.body);
+    expect(adoption).toContain('"uid":"uid-claim"');
+    expect(adoption).toContain('"resourceVersion":"rv-pool-a"');
+    expect(JSON.stringify(world.kube.writes[1]?.body)).toContain(`"${AnnotationKeys.SandboxName}":"pool-a"`);
+    expect(statusOf(world)).toContain('"name":"pool-a"');
+    expect(world.events.events).toEqual([expect.objectContaining({ type: "Normal", reason: "SandboxAdopted" })]);
+  });
+
+  it("after losing the race for the only member (409), starts cold and takes the member's name off the claim", async () => {
+    const world = reconcilerWorld({
+      config: testConfig,
+      now: NOW,
+      cached: { claims: [claim()], pools: [makePool(1)], templates: [template], sandboxes: [makePoolMember("pool-a")] },
+    });
+    world.kube.failNext("patch", "Sandbox", new ConflictError("PATCH", "(test)", 409, { reason: "Conflict" }));
+    await reconcile(world);
+    const seen = verbs(world);
+    expect(seen.slice(0, 4)).toEqual(["patch Sandbox pool-a", "patch SandboxClaim", "patch SandboxClaim", "create Sandbox claim"]);
+    expect(seen.at(-1)).toBe("applyStatus SandboxClaim");
+    expect(world.kube.writes[2]?.body).toEqual({ metadata: { annotations: { [AnnotationKeys.SandboxName]: null } } });
+    expect(world.events.events.map((e) => e.reason)).toEqual(["SandboxProvisioned"]);
+  });
+
+  it("starts cold when no member is Ready: a Sandbox named after the claim, owned by it and labelled with its UID", async () => {
+    const world = reconcilerWorld({
+      config: testConfig,
+      now: NOW,
+      cached: { claims: [claim()], pools: [makePool(1)], templates: [template], sandboxes: [makePoolMember("pool-a", false)] },
+    });
+    await reconcile(world);
+    const create = world.kube.writes.find((w) => w.verb === "create");
+    const body = create?.body as { metadata: { name: string; labels: Record<string, string>; ownerReferences: Array<{ uid: string }> } };
+    expect(body.metadata.name).toBe("claim");
+    expect(body.metadata.labels[LabelKeys.ClaimUID]).toBe("uid-claim");
+    expect(body.metadata.labels[LabelKeys.LaunchType]).toBe("cold");
+    expect(body.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: "uid-claim", controller: true })]);
+  });
+
+  it("refuses to take a Sandbox of its name that another owner controls", async () => {
+    const world = reconcilerWorld({
+      config: testConfig,
+      now: NOW,
+      cached: { claims: [claim()], pools: [makePool(0)], templates: [template] },
+    });
+    const foreign = makeSandbox({ name: "claim" });
+    world.kube.preload({ ...foreign, metadata: { ...foreign.metadata, uid: "uid-other" } });
+    const result = await reconcile(world);
+    expect(statusOf(world)).toContain('sandbox \\"claim\\" is not controlled by claim \\"claim\\"');
+    expect(world.events.events).toEqual([expect.objectContaining({ type: "Warning", reason: "ReconcilerError" })]);
+    expect(result).toEqual({ requeueAfter: 30_000 });
+  });
+
+  it("waits for a binding it made in an earlier pass instead of adopting or creating another sandbox", async () => {
+    const bindings = new ClaimBindings();
+    bindings.bind("uid-claim", "pool-a", NOW.getTime() - 1_000);
+    const world = reconcilerWorld({
+      config: testConfig,
+      now: NOW,
+      cached: { claims: [claim()], pools: [makePool(1)], templates: [template] },
+    });
+    const result = await reconcile(world, bindings);
+    expect(world.kube.writes.filter((w) => w.kind === "Sandbox")).toEqual([]);
+    // Looked at again once the binding would run out, should the sandbox never show up.
+    expect(result).toEqual({ requeueAfter: 59_001 });
+  });
+
+  it("on expiry with Retain, deletes its Sandbox (UID precondition) and reports the claim expired", async () => {
+    const bound = makePoolMember("pool-a");
+    const owned = {
+      ...bound,
+      metadata: {
+        ...bound.metadata,
+        ownerReferences: [
+          { apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", name: "claim", uid: "uid-claim", controller: true },
+        ],
+      },
+    };
+    const expired = claim(
+      { lifecycle: { shutdownTime: "2026-01-01T11:00:00Z", shutdownPolicy: "Retain" } },
+      { sandbox: { name: "pool-a" } },
+    );
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { claims: [expired], sandboxes: [owned] } });
+    await reconcile(world);
+    expect(world.kube.writes[0]).toEqual(
+      expect.objectContaining({ verb: "delete", kind: "Sandbox", name: "pool-a", preconditions: { uid: "uid-pool-a" } }),
+    );
+    expect(statusOf(world)).toContain('"reason":"ClaimExpired"');
+    expect(world.events.events.map((e) => e.reason)).toEqual(["ClaimExpired"]);
+  });
+
+  it("on expiry with Delete, deletes the claim itself with its UID as precondition", async () => {
+    const expired = claim({ lifecycle: { shutdownTime: "2026-01-01T11:00:00Z", shutdownPolicy: "Delete" } });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { claims: [expired] } });
+    await reconcile(world);
+    expect(world.kube.writes).toEqual([
+      expect.objectContaining({ verb: "delete", kind: "SandboxClaim", name: "claim", preconditions: { uid: "uid-claim" } }),
+    ]);
+  });
+});

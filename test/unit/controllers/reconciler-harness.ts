@@ -2,7 +2,7 @@
 // that keeps objects like a small API server (create refuses a taken name, delete honours a
 // UID precondition, apply and merge patches change the stored object) and records every write.
 // A reconciler's branches then run in unit tests, without an API server.
-import { KubeConfig, type KubernetesObject, type KubernetesListObject } from "@kubernetes/client-node";
+import type { KubernetesObject, KubernetesListObject } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { defaultOperatorConfig, type OperatorConfig } from "../../../src/config/operator-config.js";
 import type { ControllerDeps, EventSink, KubeClient } from "../../../src/controllers/deps.js";
@@ -11,7 +11,6 @@ import { ClaimsFirstGate } from "../../../src/controllers/shared/claims-first-ga
 import { createOperatorMetrics } from "../../../src/controllers/shared/metrics.js";
 import {
   apiErrorFrom,
-  Kube,
   keyOf,
   silentLogger,
   type DeleteOptions,
@@ -21,6 +20,7 @@ import {
   type ReconcileContext,
   type WriteOptions,
 } from "../../../src/runtime/index.js";
+import { unstartedKube } from "../unstarted-kube.js";
 
 /** One write the reconciler made, in order. */
 export interface RecordedWrite {
@@ -191,14 +191,7 @@ export class RecordedEvents implements EventSink {
 
 /** Caches that are never started: filled by the test through Informer.seed. */
 function unstartedCaches(): Caches {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "none", server: "https://127.0.0.1:1" }],
-    users: [{ name: "none" }],
-    contexts: [{ name: "none", cluster: "none", user: "none" }],
-    currentContext: "none",
-  });
-  return createCaches(new Kube(kc), silentLogger());
+  return createCaches(unstartedKube(), silentLogger());
 }
 
 /** A reconciler's world: its deps, the in-memory API server behind them and the events it recorded. */

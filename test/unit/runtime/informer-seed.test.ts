@@ -1,24 +1,14 @@
-import { KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { Informer, Kube, labelIndex } from "../../../src/runtime/index.js";
-
-function unreachableKube(): Kube {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "none", server: "https://127.0.0.1:1" }],
-    users: [{ name: "none" }],
-    contexts: [{ name: "none", cluster: "none", user: "none" }],
-    currentContext: "none",
-  });
-  return new Kube(kc);
-}
+import { Informer, labelIndex } from "../../../src/runtime/index.js";
+import { unstartedKube } from "../unstarted-kube.js";
 
 const pod = (name: string, app: string): V1Pod => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "ns", labels: { app } } });
 
 describe("Informer.seed", () => {
   it("fills a cache that is never started: lookups, indexes, handlers and hasSynced as after a list", () => {
     const informer = new Informer<V1Pod>({
-      kube: unreachableKube(),
+      kube: unstartedKube(),
       apiVersion: "v1",
       kind: "Pod",
       indexers: { byApp: labelIndex("app") },

@@ -78,6 +78,11 @@ uplink_dev() { ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\)
 # anything tried (`iptables -t mangle -L AGSB-OFFMACHINE -v -x -n`).
 OFFMACHINE_CHAIN=AGSB-OFFMACHINE
 up_egress_guard() {
+  # A pod's packet to a Service address kube-proxy has no rule for at that moment (a Service just
+  # created, or being deleted) is not rewritten, and the host would route it towards the uplink
+  # like any other address. Such packets are refused here instead: the pod gets "unreachable" at
+  # once and nothing heads off the machine. Packets kube-proxy rewrote carry a pod address by now.
+  ip rule show | grep -q "to $SERVICE_CIDR iif $BRIDGE prohibit" || ip rule add iif "$BRIDGE" to "$SERVICE_CIDR" prohibit priority 100
   local dev; dev="$(uplink_dev)"
   if [[ -z "$dev" ]]; then log "no default route: nothing can leave this machine, no egress guard needed"; return 0; fi
   iptables -w 5 -t mangle -N "$OFFMACHINE_CHAIN" 2>/dev/null || iptables -w 5 -t mangle -F "$OFFMACHINE_CHAIN"
@@ -700,6 +705,7 @@ cmd_down() {
   unmount_under "$RUN_DIR"
   unmount_under "$STATE_DIR"
   cleanup_iptables
+  ip rule del iif "$BRIDGE" to "$SERVICE_CIDR" prohibit priority 100 2>/dev/null || true
   # kube-router's ipsets, should it have died before its own clean-up (rules referencing them are gone now).
   if command -v ipset >/dev/null; then
     ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router)' | xargs -r -n1 ipset destroy 2>/dev/null || true

@@ -1,7 +1,8 @@
-// What the tier needs from the local cluster before upstream's binaries run: the cluster up
-// with the operator installed (scripts/cluster.sh up, as the e2e tier does), the images
-// upstream's tests name imported into its containerd, and the egress guard's counter.
-import { execFileSync, spawnSync } from "node:child_process";
+// What the tiers that run others' e2e binaries (upstream's, and Kubernetes' NetworkPolicy tests)
+// need from the local cluster: the cluster up with the operator installed (scripts/cluster.sh
+// up, as the e2e tier does), the images those tests name imported into its containerd, and the
+// egress guard's counter.
+import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { CLUSTER_SCRIPT, REPO_ROOT } from "../e2e/harness/cluster.js";
 
@@ -11,15 +12,21 @@ export const UPSTREAM_TEST_IMAGES = ["upstream_pause", "busybox"] as const;
 /** The local cluster's egress guard (scripts/cluster.sh): pod packets bound off the machine are dropped and counted here. */
 const OFFMACHINE_CHAIN = "AGSB-OFFMACHINE";
 
-/** `KEY=value` lines of `scripts/cluster.sh env`. */
-export function clusterVars(): Map<string, string> {
-  const out = execFileSync("bash", [CLUSTER_SCRIPT, "env"], { encoding: "utf8", maxBuffer: 1 << 20 });
+/** The `KEY=value` lines a script prints for `command` (`paths`, `env`); throws when it fails. */
+export function scriptVars(script: string, command: string): Map<string, string> {
+  const r = spawnSync("bash", [script, command], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${script} ${command} failed (exit ${r.status}): ${r.stderr}`);
   const vars = new Map<string, string>();
-  for (const line of out.split("\n")) {
+  for (const line of r.stdout.split("\n")) {
     const i = line.indexOf("=");
     if (i > 0) vars.set(line.slice(0, i), line.slice(i + 1));
   }
   return vars;
+}
+
+/** `KEY=value` lines of `scripts/cluster.sh env`. */
+export function clusterVars(): Map<string, string> {
+  return scriptVars(CLUSTER_SCRIPT, "env");
 }
 
 /** Brings the cluster up unless `status` says it is; throws when it stays down. */
@@ -33,12 +40,12 @@ export function ensureClusterUp(log: (msg: string) => void): void {
   }
 }
 
-/** Builds (cached) and imports the images upstream's tests name. */
-export function importUpstreamTestImages(containerdSocket: string): void {
-  const r = spawnSync("bash", [BUILD_IMAGES, "import", containerdSocket, ...UPSTREAM_TEST_IMAGES], {
+/** Builds (cached) and imports images by their scripts/lib/build-images.sh names. */
+export function importTestImages(containerdSocket: string, names: readonly string[]): void {
+  const r = spawnSync("bash", [BUILD_IMAGES, "import", containerdSocket, ...names], {
     stdio: ["ignore", "inherit", "inherit"],
   });
-  if (r.status !== 0) throw new Error(`importing ${UPSTREAM_TEST_IMAGES.join(", ")} failed (scripts/lib/build-images.sh exit ${r.status})`);
+  if (r.status !== 0) throw new Error(`importing ${names.join(", ")} failed (scripts/lib/build-images.sh exit ${r.status})`);
 }
 
 /** Packets the egress guard has dropped so far, or undefined when the guard is not installed. */
@@ -58,4 +65,17 @@ export function offMachineLog(): string {
     .filter((l) => l.includes("agsb-offmachine:"))
     .slice(-20)
     .join("\n");
+}
+
+/**
+ * What the egress guard says about a run, from its counts before and after: undefined when no
+ * packet tried to leave, otherwise the failure, with the guard's recent log lines.
+ */
+export function egressFailure(dropsBefore: number, dropsAfter: number | undefined): string | undefined {
+  if (dropsAfter === dropsBefore) return undefined;
+  const what =
+    dropsAfter === undefined
+      ? "the egress guard disappeared"
+      : `${dropsAfter - dropsBefore} packet(s) from pods tried to leave this machine`;
+  return `${what}\n${offMachineLog()}`;
 }

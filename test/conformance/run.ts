@@ -17,7 +17,15 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { REPO_ROOT } from "../e2e/harness/cluster.js";
-import { clusterVars, ensureClusterUp, importUpstreamTestImages, offMachineDrops, offMachineLog } from "./cluster-setup.js";
+import {
+  clusterVars,
+  egressFailure,
+  ensureClusterUp,
+  importTestImages,
+  offMachineDrops,
+  scriptVars,
+  UPSTREAM_TEST_IMAGES,
+} from "./cluster-setup.js";
 import { GoTestOutputParser, topLevelName } from "./go-test-output.js";
 import { cleanLeftovers, namespaceNames } from "./leftovers.js";
 import { countOutcomes, failureDetails, resultTable, type BinaryRun } from "./report.js";
@@ -38,18 +46,6 @@ function fail(msg: string): never {
   console.error(`[conformance] ERROR: ${msg}`);
   console.log("0 passed, 1 failed");
   process.exit(1);
-}
-
-/** `KEY=value` lines of `build-upstream-e2e.sh paths`. */
-function upstreamPaths(): Map<string, string> {
-  const r = spawnSync("bash", [BUILD_SCRIPT, "paths"], { encoding: "utf8" });
-  if (r.status !== 0) fail(`scripts/lib/build-upstream-e2e.sh paths failed: ${r.stderr}`);
-  return new Map(
-    r.stdout
-      .split("\n")
-      .filter((l) => l.includes("="))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
 }
 
 /** Top-level tests and benchmarks a binary contains. */
@@ -136,7 +132,7 @@ async function main(): Promise<void> {
 
   const build = spawnSync("bash", [BUILD_SCRIPT, "build"], { stdio: ["ignore", "inherit", "inherit"] });
   if (build.status !== 0) fail("building upstream's e2e binaries failed (scripts/lib/build-upstream-e2e.sh)");
-  const paths = upstreamPaths();
+  const paths = scriptVars(BUILD_SCRIPT, "paths");
   log(`upstream agent-sandbox ${paths.get("UPSTREAM_VERSION")}`);
   auditSources(paths.get("UPSTREAM_DIR") ?? fail("no UPSTREAM_DIR"));
 
@@ -156,7 +152,7 @@ async function main(): Promise<void> {
   const vars = clusterVars();
   const kubeconfig = vars.get("KUBECONFIG") ?? fail("scripts/cluster.sh env printed no KUBECONFIG");
   const kubectl = vars.get("KUBECTL") ?? fail("scripts/cluster.sh env printed no KUBECTL");
-  importUpstreamTestImages(vars.get("CONTAINERD_SOCK") ?? fail("scripts/cluster.sh env printed no CONTAINERD_SOCK"));
+  importTestImages(vars.get("CONTAINERD_SOCK") ?? fail("scripts/cluster.sh env printed no CONTAINERD_SOCK"), UPSTREAM_TEST_IMAGES);
   const rollout = spawnSync(
     kubectl,
     [
@@ -210,15 +206,10 @@ async function main(): Promise<void> {
     `upstream ${paths.get("UPSTREAM_VERSION")}: ${counts.notRunnable} tests/benchmarks not runnable here (listed above); ` +
       `${provisioner.provisioned()} volumes provisioned; logs in ${workDir}; ${minutes} min`,
   );
-  let egressFailed = false;
-  if (dropsAfter === undefined || dropsAfter !== dropsBefore) {
-    egressFailed = true;
-    console.error(
-      `[conformance] FAILED: ${dropsAfter === undefined ? "the egress guard disappeared" : `${dropsAfter - dropsBefore} packet(s) from pods tried to leave this machine`}\n${offMachineLog()}`,
-    );
-  } else {
-    log("egress guard: 0 packets from pods tried to leave this machine");
-  }
+  const egress = egressFailure(dropsBefore, dropsAfter);
+  const egressFailed = egress !== undefined;
+  if (egress) console.error(`[conformance] FAILED: ${egress}`);
+  else log("egress guard: 0 packets from pods tried to leave this machine");
   const nothingRan = counts.passed + counts.failed === 0;
   if (nothingRan) console.error("[conformance] FAILED: no upstream test ran");
   console.log(`${counts.passed} passed, ${counts.failed} failed`);

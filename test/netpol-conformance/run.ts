@@ -18,13 +18,19 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CLUSTER_SCRIPT, REPO_ROOT } from "../e2e/harness/cluster.js";
-import { clusterVars, ensureClusterUp, offMachineDrops, offMachineLog } from "../conformance/cluster-setup.js";
+import {
+  clusterVars,
+  egressFailure,
+  ensureClusterUp,
+  importTestImages,
+  offMachineDrops,
+  scriptVars,
+} from "../conformance/cluster-setup.js";
 import { auditPackages } from "../conformance/source-audit.js";
 import { comparisonTable, countSpecs, parseGinkgoReport, type SpecResult } from "./ginkgo-report.js";
 import { deleteLeftoverNamespaces } from "./leftovers.js";
 
 const BUILD_SCRIPT = resolve(REPO_ROOT, "scripts/lib/build-netpol-conformance.sh");
-const BUILD_IMAGES = resolve(REPO_ROOT, "scripts/lib/build-images.sh");
 const RESULTS_DIR = resolve(REPO_ROOT, "test/netpol-conformance/results");
 const ENFORCERS = ["agent-sandbox", "kube-router"] as const;
 type Enforcer = (typeof ENFORCERS)[number];
@@ -41,18 +47,6 @@ const log = (msg: string): void => console.log(`[netpol-conformance] ${msg}`);
 function fail(msg: string): never {
   console.error(`[netpol-conformance] ERROR: ${msg}`);
   process.exit(1);
-}
-
-/** `KEY=value` lines of a script's `paths` command. */
-function scriptPaths(script: string): Map<string, string> {
-  const r = spawnSync("bash", [script, "paths"], { encoding: "utf8" });
-  if (r.status !== 0) fail(`${script} paths failed: ${r.stderr}`);
-  return new Map(
-    r.stdout
-      .split("\n")
-      .filter((l) => l.includes("="))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
 }
 
 function switchEnforcer(enforcer: string): void {
@@ -125,7 +119,7 @@ async function main(): Promise<void> {
 
   const build = spawnSync("bash", [BUILD_SCRIPT, "all"], { stdio: ["ignore", "inherit", "inherit"] });
   if (build.status !== 0) fail("building the NetworkPolicy e2e tests or kube-router failed (scripts/lib/build-netpol-conformance.sh)");
-  const paths = scriptPaths(BUILD_SCRIPT);
+  const paths = scriptVars(BUILD_SCRIPT, "paths");
   const k8sVersion = paths.get("K8S_VERSION") ?? fail("no K8S_VERSION");
   const findings = auditPackages(paths.get("K8S_SOURCE") ?? fail("no K8S_SOURCE"), ["test/e2e/network/netpol"]);
   if (findings.length)
@@ -138,10 +132,7 @@ async function main(): Promise<void> {
   const vars = clusterVars();
   const kubeconfig = vars.get("KUBECONFIG") ?? fail("scripts/cluster.sh env printed no KUBECONFIG");
   const kubectl = vars.get("KUBECTL") ?? fail("scripts/cluster.sh env printed no KUBECTL");
-  const imported = spawnSync("bash", [BUILD_IMAGES, "import", vars.get("CONTAINERD_SOCK") ?? fail("no CONTAINERD_SOCK"), "agnhost"], {
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  if (imported.status !== 0) fail("importing the agnhost image failed (scripts/lib/build-images.sh)");
+  importTestImages(vars.get("CONTAINERD_SOCK") ?? fail("scripts/cluster.sh env printed no CONTAINERD_SOCK"), ["agnhost"]);
   for (const name of await deleteLeftoverNamespaces(kubeconfig)) log(`deleted namespace ${name}, left by an interrupted run`);
   const dropsBefore = offMachineDrops();
   if (dropsBefore === undefined)
@@ -186,15 +177,10 @@ async function main(): Promise<void> {
   for (const line of comparisonTable(runs)) console.log(line);
   console.log("");
   log(`logs and reports in ${workDir}`);
-  let egressFailed = false;
-  if (dropsAfter === undefined || dropsAfter !== dropsBefore) {
-    egressFailed = true;
-    console.error(
-      `[netpol-conformance] FAILED: ${dropsAfter === undefined ? "the egress guard disappeared" : `${dropsAfter - dropsBefore} packet(s) from pods tried to leave this machine`}\n${offMachineLog()}`,
-    );
-  } else {
-    log("egress guard: 0 packets from pods tried to leave this machine");
-  }
+  const egress = egressFailure(dropsBefore, dropsAfter);
+  const egressFailed = egress !== undefined;
+  if (egress) console.error(`[netpol-conformance] FAILED: ${egress}`);
+  else log("egress guard: 0 packets from pods tried to leave this machine");
   const totals = runs.map((r) => ({ enforcer: r.enforcer, ...countSpecs(r.specs) }));
   for (const t of totals) console.log(`${t.enforcer}: ${t.passed} passed, ${t.failed} failed`);
   const nothingRan = totals.some((t) => t.ran === 0);

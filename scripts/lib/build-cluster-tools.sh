@@ -9,10 +9,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/k8s-module.sh"
 CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"
 # kube-proxy must match the control plane that build-go-tools.sh builds.
-if [[ -z "${K8S_VERSION:-}" ]]; then
-  K8S_VERSION="$(bash "$HERE/build-go-tools.sh" paths | sed -n 's|^K8S_BIN=.*/kubernetes-\(v[^/]*\)/bin$|\1|p')"
-fi
-[[ -n "$K8S_VERSION" ]] || { echo "[build-cluster-tools] cannot tell the Kubernetes version from build-go-tools.sh paths" >&2; exit 1; }
+K8S_VERSION="$(k8s_cluster_version)"
 # gVisor go-branch snapshot of 2026-02-24. Why this one: from 2026-05-19 on, the go branch's
 # shim links containerd/v2 and answers containerd with JSON bootstrap params, which Debian's
 # containerd 1.6 cannot parse; this snapshot still links github.com/containerd/containerd v1.6.36

@@ -13,9 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 source "$HERE/k8s-module.sh"
 CACHE_ROOT="${SANDBOX_CACHE_DIR:-/var/cache/agent-sandbox-ts}"
-if [[ -z "${K8S_VERSION:-}" ]]; then
-  K8S_VERSION="$(bash "$HERE/build-go-tools.sh" paths | sed -n 's|^K8S_BIN=.*/kubernetes-\(v[^/]*\)/bin$|\1|p')"
-fi
+K8S_VERSION="$(k8s_cluster_version)"
 # v2.1.0 is the only kube-router release the Go module proxy serves here. It is used on the
 # local test cluster only, to compare enforcers; nothing ships with it.
 KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"

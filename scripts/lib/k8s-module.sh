@@ -3,6 +3,8 @@
 # v0.0.0 and only its own go.mod replaces them, so `go install k8s.io/kubernetes/...@v` cannot
 # work; the wrapper pins each staging module to the release that matches K8S_VERSION.
 
+K8S_MODULE_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
 K8S_STAGING_MODULES=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
   cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api cri-client
   csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms kube-aggregator
@@ -36,4 +38,14 @@ k8s_version_ldflags() {
     ldf+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
   echo "$ldf"
+}
+
+# k8s_cluster_version : K8S_VERSION when set, otherwise the version build-go-tools.sh builds (the
+# cluster's), so parts built elsewhere match the control plane; fails when it cannot tell.
+k8s_cluster_version() {
+  if [[ -n "${K8S_VERSION:-}" ]]; then echo "$K8S_VERSION"; return; fi
+  local v
+  v="$(bash "$K8S_MODULE_LIB/build-go-tools.sh" paths | sed -n 's|^K8S_BIN=.*/kubernetes-\(v[^/]*\)/bin$|\1|p')"
+  [[ -n "$v" ]] || { echo "cannot tell the Kubernetes version from build-go-tools.sh paths" >&2; return 1; }
+  echo "$v"
 }

@@ -161,13 +161,8 @@ export function buildRestore(
           const peers = dir === "egress" ? ("to" in rule ? rule.to : undefined) : ingressPeers(rule);
           if (!peers || peers.length === 0) {
             // No peers listed: every address, on the listed ports.
-            const ports = portMatches(rule.ports, dir === "ingress" ? pod : undefined);
+            let rulePorts = rule.ports;
             if (dir === "egress" && rule.ports?.some(isNamed)) {
-              const numbered = portMatches(
-                rule.ports.filter((p) => !isNamed(p)),
-                undefined,
-              );
-              if (numbered?.length) set.lines.push(...cross([`-A ${chain}`], numbered, mark));
               set.lines.push(
                 ...cross(
                   [`-A ${chain}`],
@@ -175,9 +170,11 @@ export function buildRestore(
                   mark,
                 ),
               );
-              continue;
+              // The numbered ports still apply to every address; with none left, nothing more does.
+              rulePorts = rule.ports.filter((p) => !isNamed(p));
+              if (rulePorts.length === 0) continue;
             }
-            set.lines.push(...cross([`-A ${chain}`], ports, mark));
+            set.lines.push(...cross([`-A ${chain}`], portMatches(rulePorts, dir === "ingress" ? pod : undefined), mark));
             continue;
           }
           for (const peer of peers) {

@@ -8,7 +8,7 @@ import type { OperatorMetrics } from "./shared/metrics.js";
  * The API server calls reconcilers make: the object verbs of the runtime's client, so a unit test
  * can pass an in-memory one.
  */
-export type KubeClient = Pick<Kube, "get" | "getOrUndefined" | "list" | "create" | "apply" | "applyStatus" | "patch" | "delete">;
+export type KubeClient = Pick<Kube, "getOrUndefined" | "create" | "apply" | "applyStatus" | "patch" | "delete">;
 
 /** Where reconcilers record Kubernetes events. */
 export type EventSink = Pick<EventRecorder, "event">;

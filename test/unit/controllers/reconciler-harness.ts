@@ -2,7 +2,7 @@
 // that keeps objects like a small API server (create refuses a taken name, delete honours a
 // UID precondition, apply and merge patches change the stored object) and records every write.
 // A reconciler's branches then run in unit tests, without an API server.
-import type { KubernetesObject, KubernetesListObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { defaultOperatorConfig, type OperatorConfig } from "../../../src/config/operator-config.js";
 import type { ControllerDeps, EventSink, KubeClient } from "../../../src/controllers/deps.js";
@@ -15,7 +15,6 @@ import {
   silentLogger,
   type DeleteOptions,
   type EventInput,
-  type GroupVersionKind,
   type ObjectRef,
   type ReconcileContext,
   type WriteOptions,
@@ -94,25 +93,9 @@ export class InMemoryKube implements KubeClient {
     };
   }
 
-  async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T> {
-    const found = this.#objects.get(storeKey(ref.kind, ref.namespace, ref.name));
-    if (!found) throw statusError("GET", 404, "NotFound", `${ref.kind} ${ref.name} not found`);
-    return structuredClone(found) as T;
-  }
-
   async getOrUndefined<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
     const found = this.#objects.get(storeKey(ref.kind, ref.namespace, ref.name));
     return found ? (structuredClone(found) as T) : undefined;
-  }
-
-  async list<T extends KubernetesObject>(
-    gvk: GroupVersionKind,
-    opts: { namespace?: string | undefined } = {},
-  ): Promise<KubernetesListObject<T>> {
-    const items = [...this.#objects.values()].filter(
-      (o) => o.kind === gvk.kind && (opts.namespace === undefined || o.metadata?.namespace === opts.namespace),
-    );
-    return { apiVersion: "v1", kind: `${gvk.kind}List`, metadata: {}, items: structuredClone(items) as T[] };
   }
 
   async create<T extends KubernetesObject>(obj: T, _opts?: WriteOptions): Promise<T> {

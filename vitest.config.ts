@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: "execd",
           include: ["test/execd/**/*.test.ts"],
+          globalSetup: ["test/execd/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

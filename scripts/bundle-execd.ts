@@ -5,7 +5,9 @@
 // stats is a round trip to the sandbox's file server, and the unbundled server loads several
 // hundred modules (some 2,000 opens and stats), so one file starts it at a fraction of the
 // CPU. esbuild is the bundler because it is a single well-kept binary that needs no config.
-import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { chmod, copyFile, mkdir, rename, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -39,7 +41,28 @@ exec node "$here/${EXECD_BUNDLE_FILE}" "$@"
 /** Driver scripts the server starts its interpreters with; it looks for them beside itself. */
 const DRIVERS = ["python_driver.py", "js_driver.mjs", "bash_driver.sh"];
 
-/** Writes the bundle, its launcher, the init and the drivers into `outDir`; returns the bundle's path. */
+/** The fork limiter preloaded into the interpreters (src/execd/kernels/task_limit.c). */
+export const TASK_LIMIT_LIBRARY = "task_limit.so";
+
+/**
+ * Compiles the fork limiter into `outFile` with the system's C compiler (gcc from Debian,
+ * which set-up installs). Written beside and renamed, so a reader never sees half a file.
+ */
+export async function compileTaskLimit(outFile: string): Promise<void> {
+  await mkdir(path.dirname(outFile), { recursive: true });
+  const partial = `${outFile}.${process.pid}.tmp`;
+  const source = path.join(ROOT, "src/execd/kernels/task_limit.c");
+  try {
+    await promisify(execFile)("cc", ["-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", partial, source, "-ldl"]);
+  } catch (error) {
+    throw new Error(`compiling ${source} failed (is a C compiler installed? scripts/setup.sh installs gcc): ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  await rename(partial, outFile);
+}
+
+/** Writes the bundle, its launcher, the init, the drivers and the fork limiter into `outDir`; returns the bundle's path. */
 export async function bundleExecd(outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const outfile = path.join(outDir, EXECD_BUNDLE_FILE);
@@ -59,6 +82,7 @@ export async function bundleExecd(outDir: string): Promise<string> {
     },
   });
   await Promise.all(DRIVERS.map((file) => copyFile(path.join(ROOT, "src/execd/kernels", file), path.join(outDir, file))));
+  await compileTaskLimit(path.join(outDir, TASK_LIMIT_LIBRARY));
   await writeFile(path.join(outDir, INIT_FILE), `${INIT_SCRIPT}\n`);
   await writeFile(path.join(outDir, EXECD_LAUNCHER_FILE), launcher);
   await chmod(path.join(outDir, EXECD_LAUNCHER_FILE), 0o755);

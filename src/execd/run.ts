@@ -6,7 +6,9 @@ import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { pino } from "pino";
 import { ContextManager } from "./contexts/context-manager.js";
-import { LANGUAGES, type Language } from "./kernels/drivers.js";
+import { ownsPidNamespace, parseMaxTasks, parseMemoryGuard } from "./contexts/guard-flags.js";
+import { ResourceGuard } from "./contexts/resource-guard.js";
+import { LANGUAGES, taskLimitLibraryPath, type Language } from "./kernels/drivers.js";
 import { parseKernelMemory } from "./kernels/memory-cap.js";
 import {
   DEFAULT_HOST,
@@ -62,6 +64,17 @@ function parseFlags(argv: string[]): ExecdFlags {
       "memory cap per interpreter: address-space rlimit for Python and bash, heap limit for JavaScript; auto = 75% of the container's memory",
       "auto",
     )
+    .option(
+      "--max-tasks <n|auto|none>",
+      "processes and threads the whole sandbox may run; past it, the context that started the most is stopped and its call fails; auto = one per 10 MiB of the container's memory, 32 to 256, when the server owns its PID namespace",
+      "auto",
+    )
+    .option(
+      "--memory-guard <bytes|auto|none>",
+      "memory the whole sandbox may use; past it, the context holding the most is stopped and its call fails; auto = 85% of the container's memory when the server owns its PID namespace",
+      "auto",
+    )
+    .option("--guard-interval-ms <n>", "how often the sandbox's tasks and memory are read", positiveInt, 100)
     .option("--timeout-ms <n>", "default per-call timeout", positiveInt, DEFAULT_TIMEOUT_MS)
     .option("--python <path>", "Python interpreter for python contexts", "python3")
     .option("--node <path>", "node binary for javascript contexts", process.execPath)
@@ -87,6 +100,9 @@ interface ExecdFlags {
   maxBytes: number;
   maxOutputBytes: number;
   kernelMemory: string;
+  maxTasks: string;
+  memoryGuard: string;
+  guardIntervalMs: number;
   timeoutMs: number;
   python: string;
   node: string;
@@ -148,9 +164,10 @@ export function runExecd(argv: string[], initProblem?: string): void {
     });
   }
 
-  function kernelMemory(): number | null {
+  /** Parses one flag's value; a bad value stops the server with the parser's message. */
+  function parsed<T>(parse: () => T): T {
     try {
-      return parseKernelMemory(opts.kernelMemory);
+      return parse();
     } catch (error) {
       logger.fatal((error as Error).message);
       process.exit(2);
@@ -158,7 +175,13 @@ export function runExecd(argv: string[], initProblem?: string): void {
   }
 
   async function main(): Promise<void> {
-    const kernelMemoryBytes = kernelMemory();
+    const kernelMemoryBytes = parsed(() => parseKernelMemory(opts.kernelMemory));
+    const maxTasks = parsed(() => parseMaxTasks(opts.maxTasks));
+    const memoryGuardBytes = parsed(() => parseMemoryGuard(opts.memoryGuard));
+    const taskLimitLibrary = maxTasks === null ? null : taskLimitLibraryPath();
+    if (maxTasks !== null && taskLimitLibrary === null) {
+      logger.warn("task_limit.so was not found beside the server: forks are not refused at --max-tasks, only the watchdog applies");
+    }
     const token = await readToken();
     const auth = new RequestAuth({ token, verifier: tokenVerifier() }, (reason) => logger.info({ reason }, "token refused"));
     const bootsBefore = opts.bootMarker ? await recordBoot(opts.bootMarker) : 0;
@@ -175,8 +198,17 @@ export function runExecd(argv: string[], initProblem?: string): void {
       logger,
       interruptGraceMs: DEFAULT_INTERRUPT_GRACE_MS,
       kernelMemoryBytes,
+      taskLimit: maxTasks !== null && taskLimitLibrary !== null ? { maxTasks, library: taskLimitLibrary } : null,
       restartNotice: restartNotice(bootsBefore),
     });
+    const guard = new ResourceGuard(contexts, {
+      maxTasks,
+      memoryLimitBytes: memoryGuardBytes,
+      intervalMs: opts.guardIntervalMs,
+      ownsNamespace: ownsPidNamespace(),
+      logger,
+    });
+    guard.start();
     const server = createExecdServer(
       {
         contexts,
@@ -210,6 +242,9 @@ export function runExecd(argv: string[], initProblem?: string): void {
           auth: auth.required,
           signedTokens: Boolean(opts.sandbox),
           kernelMemoryBytes,
+          maxTasks,
+          forkLimiter: taskLimitLibrary !== null,
+          memoryGuardBytes,
           maxOutputBytes: opts.maxOutputBytes,
         },
         "sandbox-execd listening",
@@ -248,6 +283,7 @@ export function runExecd(argv: string[], initProblem?: string): void {
       logger.info({ signal }, "shutting down");
       server.close();
       server.closeAllConnections();
+      guard.stop();
       await contexts.shutdown();
       await rm(scratchDir, { recursive: true, force: true });
       process.exit(0);

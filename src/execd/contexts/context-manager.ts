@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { ExecdError, notFound } from "../http/errors.js";
 import type { InterpreterPaths, Language } from "../kernels/drivers.js";
 import { Kernel, type KernelError, type KernelExit, type RunSink } from "../kernels/kernel.js";
+import type { ContainmentFailure, GuardedContext, GuardTarget } from "./resource-guard.js";
 import { SerialQueue } from "./serial-queue.js";
 
 export interface ContextManagerOptions {
@@ -15,6 +16,8 @@ export interface ContextManagerOptions {
   interruptGraceMs: number;
   /** Memory each interpreter may use (--kernel-memory); null or absent for no cap. */
   kernelMemoryBytes?: number | null;
+  /** Tasks the sandbox may run before an interpreter's forks fail (--max-tasks), with the limiter to preload. */
+  taskLimit?: { maxTasks: number; library: string } | null;
   /**
    * Set when this server replaces an earlier one in the same pod: the first call on each
    * default context reports it as lost state (its earlier variables are gone).
@@ -76,7 +79,7 @@ export function defaultContextId(language: Language): string {
  * Owns the execution contexts: one long-lived interpreter each, calls on one context
  * serialised through its queue, different contexts independent of each other.
  */
-export class ContextManager {
+export class ContextManager implements GuardTarget {
   private readonly contexts = new Map<string, ExecContext>();
 
   constructor(private readonly options: ContextManagerOptions) {}
@@ -165,27 +168,28 @@ export class ContextManager {
     const seq = ++ctx.callSeq;
     ctx.busy = true;
     ctx.lastUsedAt = new Date();
-    // Written by the timer and the interrupt escalation, read once the call returns.
-    const killed: { reason: string | null; timedOut: boolean } = { reason: null, timedOut: false };
+    // Written by the timer, the interrupt escalation and the resource guard, read once the
+    // call returns: the error name the call reports and why its interpreter was killed.
+    const killed: { reason: string | null; name: string | null } = { reason: null, name: null };
     const timer = setTimeout(() => {
       killed.reason = `the call ran past its timeout of ${timeoutMs} ms`;
-      killed.timedOut = true;
+      killed.name = "TimeoutError";
       void this.killKernel(ctx, kernel, killed.reason);
     }, timeoutMs);
-    const onInterruptEscalation = (reason: string): void => {
-      if (ctx.callSeq === seq && ctx.busy && ctx.kernel === kernel) {
-        killed.reason = reason;
-        void this.killKernel(ctx, kernel, reason);
-      }
+    const stopCall = (reason: string, name: string): Promise<void> => {
+      if (ctx.callSeq !== seq || !ctx.busy || ctx.kernel !== kernel) return Promise.resolve();
+      killed.reason = reason;
+      killed.name = name;
+      return this.killKernel(ctx, kernel, reason);
     };
-    this.escalations.set(ctx, onInterruptEscalation);
+    this.stopRunningCall.set(ctx, stopCall);
     let outcome;
     try {
       outcome = await kernel.run(code, env, sink);
     } finally {
       clearTimeout(timer);
       ctx.busy = false;
-      this.escalations.delete(ctx);
+      this.stopRunningCall.delete(ctx);
     }
     if (!outcome.exited) return { exitCode: outcome.exitCode, error: outcome.error, stateLost, restartReason };
     const reason = killed.reason ?? describeExit(ctx.language, outcome.exited);
@@ -194,9 +198,9 @@ export class ContextManager {
     stateLost = true;
     restartReason = reason;
     this.warmUp(ctx);
-    const name = killed.timedOut ? "TimeoutError" : killed.reason ? "InterruptError" : "InterpreterDied";
+    const name = killed.name ?? "InterpreterDied";
     return {
-      exitCode: killed.timedOut ? 124 : 137,
+      exitCode: name === "TimeoutError" ? 124 : 137,
       error: {
         name,
         message: `${reason}; the interpreter was restarted and the context's state was lost`,
@@ -207,7 +211,41 @@ export class ContextManager {
     };
   }
 
-  private readonly escalations = new Map<ExecContext, (reason: string) => void>();
+  /** For each context with a call running: ends that call with an error (name, reason). */
+  private readonly stopRunningCall = new Map<ExecContext, (reason: string, name: string) => Promise<void>>();
+
+  /** Contexts whose interpreter is running, with what identifies their processes. */
+  guarded(): GuardedContext[] {
+    const out: GuardedContext[] = [];
+    for (const ctx of this.contexts.values()) {
+      if (ctx.kernel?.alive) out.push({ id: ctx.id, owner: ctx.kernel.owner });
+    }
+    return out;
+  }
+
+  /** Ids of the contexts running a call right now. */
+  busy(): string[] {
+    return [...this.contexts.values()].filter((ctx) => ctx.busy).map((ctx) => ctx.id);
+  }
+
+  /**
+   * Stops a context's interpreter and every process it started because the sandbox is
+   * running out of a resource. A running call fails with `failure`; a context with no call
+   * running reports the loss on its next call. Its interpreter is started again.
+   */
+  async contain(id: string, failure: ContainmentFailure): Promise<void> {
+    const ctx = this.contexts.get(id);
+    const kernel = ctx?.kernel;
+    if (!ctx || !kernel) return;
+    const stopCall = this.stopRunningCall.get(ctx);
+    if (stopCall) {
+      await stopCall(failure.reason, failure.name);
+      return;
+    }
+    await this.killKernel(ctx, kernel, failure.reason);
+    ctx.pendingLoss = failure.reason;
+    this.warmUp(ctx);
+  }
 
   /** Interrupts the running call; if it does not stop in time the interpreter is killed. */
   interrupt(id: string): { interrupted: boolean } {
@@ -219,7 +257,7 @@ export class ContextManager {
     const grace = this.options.interruptGraceMs;
     setTimeout(() => {
       if (ctx.callSeq === seq && ctx.busy) {
-        this.escalations.get(ctx)?.(`the call ignored an interrupt for ${grace} ms and was killed`);
+        void this.stopRunningCall.get(ctx)?.(`the call ignored an interrupt for ${grace} ms and was killed`, "InterruptError");
       }
     }, grace).unref();
     return { interrupted: true };
@@ -273,7 +311,7 @@ export class ContextManager {
   private ensureKernel(ctx: ExecContext): Promise<Kernel> {
     if (ctx.kernel?.alive) return Promise.resolve(ctx.kernel);
     if (ctx.starting) return ctx.starting;
-    const { workspace, scratchDir, interpreters, env, logger, kernelMemoryBytes } = this.options;
+    const { workspace, scratchDir, interpreters, env, logger, kernelMemoryBytes, taskLimit } = this.options;
     const starting = Kernel.start({
       language: ctx.language,
       interpreters,
@@ -281,6 +319,7 @@ export class ContextManager {
       scratchDir,
       env,
       memoryCapBytes: kernelMemoryBytes ?? null,
+      taskLimit: taskLimit ?? null,
       logger: logger.child({ context: ctx.id, language: ctx.language }),
     })
       .then((kernel) => {

@@ -28,6 +28,31 @@ export function driverPath(language: Language): string {
   return found;
 }
 
+/** File name of the fork limiter (task_limit.c), built beside the bundled server. */
+const TASK_LIMIT_LIBRARY = "task_limit.so";
+
+/** Variable the fork limiter reads its limit from. */
+export const MAX_TASKS_ENV = "EXECD_MAX_TASKS";
+
+/**
+ * Finds the compiled fork limiter: beside the bundled server in the images, or in the
+ * checkout's dist/execd-bundle when run from source (`npm run build` compiles it there).
+ * Null when it was never built.
+ */
+export function taskLimitLibraryPath(): string | null {
+  const candidates = [path.join(here, TASK_LIMIT_LIBRARY), path.resolve(here, "../../../dist/execd-bundle", TASK_LIMIT_LIBRARY)];
+  return candidates.find((candidate) => existsSync(candidate)) ?? null;
+}
+
+/**
+ * Environment that makes an interpreter and everything it starts refuse to fork past
+ * `maxTasks` tasks in the sandbox (see task_limit.c); empty without a limit or a library.
+ */
+export function taskLimitEnv(maxTasks: number | null, library: string | null, inherited: string | undefined): Record<string, string> {
+  if (maxTasks === null || library === null) return {};
+  return { LD_PRELOAD: inherited ? `${library}:${inherited}` : library, [MAX_TASKS_ENV]: String(maxTasks) };
+}
+
 export interface InterpreterPaths {
   python: string;
   node: string;

@@ -5,8 +5,10 @@ import path from "node:path";
 import readline from "node:readline";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { driverCommand, type InterpreterPaths, type Language } from "./drivers.js";
+import { driverCommand, taskLimitEnv, type InterpreterPaths, type Language } from "./drivers.js";
 import { SentinelSplitter } from "./sentinel-splitter.js";
+import { CONTEXT_TAG_ENV, type ProcessOwner } from "../contexts/process-table.js";
+import { stopProcesses } from "../contexts/stop-processes.js";
 
 export interface RichResult {
   mimeType: string;
@@ -48,6 +50,8 @@ export interface KernelOptions {
   startTimeoutMs?: number;
   /** Memory the interpreter may use (see driverCommand); null for no cap. */
   memoryCapBytes?: number | null;
+  /** Tasks the sandbox may run before forks fail (see task_limit.c), and the limiter to preload. */
+  taskLimit?: { maxTasks: number; library: string } | null;
 }
 
 interface DriverMessage {
@@ -91,12 +95,15 @@ export class Kernel {
   private readonly exitWaiters: Array<(exit: KernelExit) => void> = [];
   private readonly stdoutSplitter: SentinelSplitter;
   private readonly stderrSplitter: SentinelSplitter;
+  /** Stopping what the interpreter left running once it has exited (see markExited). */
+  private leftovers: Promise<number> | null = null;
   version = "";
 
   private constructor(
     private readonly child: ChildProcess,
     private readonly channel: Duplex,
     private readonly options: KernelOptions,
+    private readonly tag: string,
   ) {
     this.stdoutSplitter = new SentinelSplitter(
       (text) => this.routeOutput("stdout", text),
@@ -122,17 +129,28 @@ export class Kernel {
     return this.options.language;
   }
 
+  /** What identifies this interpreter's processes, the ones that left its session included. */
+  get owner(): ProcessOwner {
+    return { tag: this.tag, leaderPid: this.alive ? (this.child.pid ?? null) : null };
+  }
+
   static async start(options: KernelOptions): Promise<Kernel> {
     const { file, args, env } = driverCommand(options.language, options.interpreters, options.memoryCapBytes ?? null);
+    const tag = randomBytes(12).toString("hex");
     const child = spawn(file, args, {
       cwd: options.cwd,
-      env: { ...options.env, ...env },
+      env: {
+        ...options.env,
+        ...env,
+        ...taskLimitEnv(options.taskLimit?.maxTasks ?? null, options.taskLimit?.library ?? null, options.env.LD_PRELOAD),
+        [CONTEXT_TAG_ENV]: tag,
+      },
       stdio: ["ignore", "pipe", "pipe", "pipe"],
       detached: true,
     });
     const channel = child.stdio[3] as Duplex | null;
     if (!channel) throw new Error("interpreter control channel missing");
-    const kernel = new Kernel(child, channel, options);
+    const kernel = new Kernel(child, channel, options, tag);
     await kernel.waitReady(options.startTimeoutMs ?? 30_000, file);
     return kernel;
   }
@@ -222,9 +240,17 @@ export class Kernel {
     this.killGroup("SIGINT");
   }
 
-  /** Kills the interpreter and everything it started; resolves once it is gone. */
+  /**
+   * Kills the interpreter and everything it started, processes that left its process group
+   * or session included; resolves once they are gone.
+   */
   async kill(): Promise<KernelExit> {
-    if (this.exitInfo) return this.exitInfo;
+    const exit = this.exitInfo ?? (await this.killAndWait());
+    await this.leftovers;
+    return exit;
+  }
+
+  private killAndWait(): Promise<KernelExit> {
     const gone = new Promise<KernelExit>((resolve) => this.exitWaiters.push(resolve));
     this.killGroup("SIGKILL");
     return gone;
@@ -308,6 +334,18 @@ export class Kernel {
   private markExited(exit: KernelExit): void {
     if (this.exitInfo) return;
     this.exitInfo = exit;
+    // Whatever the interpreter started and left behind (a setsid'd server, a double-forked
+    // daemon, the rest of a fork bomb) goes with it: a context's processes end with it.
+    this.leftovers = stopProcesses({ tag: this.tag, leaderPid: null }).then(
+      (count) => {
+        if (count > 0) this.options.logger.info({ count }, "stopped processes the interpreter left running");
+        return count;
+      },
+      (error: unknown) => {
+        this.options.logger.warn({ err: error }, "could not stop the processes the interpreter left running");
+        return 0;
+      },
+    );
     // Output still in the pipes belongs to the dying call; give it to the caller first.
     this.finishActive(exit);
     for (const waiter of this.exitWaiters.splice(0)) waiter(exit);

@@ -1,0 +1,75 @@
+import { containerMemoryBytes } from "../kernels/memory-cap.js";
+
+/** Most tasks (processes and threads) a sandbox may run when `--max-tasks auto`. */
+export const AUTO_MAX_TASKS = 256;
+
+/**
+ * Memory each task is allowed for when `--max-tasks auto` sizes the limit to the sandbox:
+ * a forked Python process holds about 5 MiB under gVisor, so a sandbox full of them stays
+ * inside its memory, next to the server's own 150 MiB or so.
+ */
+export const AUTO_BYTES_PER_TASK = 10 * 1024 * 1024;
+
+/** Fewest tasks `auto` allows: the server, its init and a few contexts use about 20. */
+export const AUTO_MIN_TASKS = 32;
+
+/**
+ * Share of the container's memory the whole sandbox may use when `--memory-guard auto`
+ * before the context holding the most is stopped. Below 1 because gVisor's own overhead
+ * counts against the pod's limit as well, and the guard looks only every few milliseconds.
+ */
+export const AUTO_MEMORY_GUARD_SHARE = 0.85;
+
+/**
+ * Whether the server owns its PID namespace: it is PID 1, or the child of the init that
+ * took PID 1 for it. Then every process /proc shows is the sandbox's, and the cgroup
+ * files it reads are the sandbox's own; that is when `auto` turns the guard on. A server
+ * run directly on a host (development, most tests) leaves the guard off unless told.
+ */
+export function ownsPidNamespace(): boolean {
+  return process.pid === 1 || process.ppid === 1;
+}
+
+function parseCount(flag: string, value: string, minimum: number): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < minimum) {
+    throw new Error(`${flag}: expected "auto", "none" or a whole number of at least ${minimum}, got "${value}"`);
+  }
+  return count;
+}
+
+/**
+ * Parses `--max-tasks`: a number, `auto` or `none`. Null means no limit. `auto` gives one
+ * task per AUTO_BYTES_PER_TASK of the container's memory, between AUTO_MIN_TASKS and
+ * AUTO_MAX_TASKS (AUTO_MAX_TASKS when the memory is unknown).
+ */
+export function parseMaxTasks(
+  value: string,
+  owned: boolean = ownsPidNamespace(),
+  detect: () => number | null = containerMemoryBytes,
+): number | null {
+  const text = value.trim().toLowerCase();
+  if (text === "none") return null;
+  if (text === "auto") {
+    if (!owned) return null;
+    const memory = detect();
+    if (memory === null) return AUTO_MAX_TASKS;
+    return Math.min(AUTO_MAX_TASKS, Math.max(AUTO_MIN_TASKS, Math.floor(memory / AUTO_BYTES_PER_TASK)));
+  }
+  return parseCount("--max-tasks", text, 16);
+}
+
+/** Parses `--memory-guard`: a number of bytes, `auto` or `none`. Null means no guard. */
+export function parseMemoryGuard(
+  value: string,
+  owned: boolean = ownsPidNamespace(),
+  detect: () => number | null = containerMemoryBytes,
+): number | null {
+  const text = value.trim().toLowerCase();
+  if (text === "none") return null;
+  if (text === "auto") {
+    const total = owned ? detect() : null;
+    return total === null ? null : Math.floor(total * AUTO_MEMORY_GUARD_SHARE);
+  }
+  return parseCount("--memory-guard", text, 64 * 1024 * 1024);
+}

@@ -30,8 +30,15 @@ export function ownsPidNamespace(): boolean {
   return process.pid === 1 || process.ppid === 1;
 }
 
-function parseCount(flag: string, value: string, minimum: number): number {
-  const count = Number(value);
+/**
+ * Parses a limit flag: `none` (null), `auto` (whatever `auto` returns) or a whole number of at
+ * least `minimum`; anything else is refused with the flag and the value named.
+ */
+function parseLimit(flag: string, value: string, minimum: number, auto: () => number | null): number | null {
+  const text = value.trim().toLowerCase();
+  if (text === "none") return null;
+  if (text === "auto") return auto();
+  const count = Number(text);
   if (!Number.isInteger(count) || count < minimum) {
     throw new Error(`${flag}: expected "auto", "none" or a whole number of at least ${minimum}, got "${value}"`);
   }
@@ -48,15 +55,12 @@ export function parseMaxTasks(
   owned: boolean = ownsPidNamespace(),
   detect: () => number | null = containerMemoryBytes,
 ): number | null {
-  const text = value.trim().toLowerCase();
-  if (text === "none") return null;
-  if (text === "auto") {
+  return parseLimit("--max-tasks", value, 16, () => {
     if (!owned) return null;
     const memory = detect();
     if (memory === null) return AUTO_MAX_TASKS;
     return Math.min(AUTO_MAX_TASKS, Math.max(AUTO_MIN_TASKS, Math.floor(memory / AUTO_BYTES_PER_TASK)));
-  }
-  return parseCount("--max-tasks", text, 16);
+  });
 }
 
 /** Parses `--memory-guard`: a number of bytes, `auto` or `none`. Null means no guard. */
@@ -65,11 +69,8 @@ export function parseMemoryGuard(
   owned: boolean = ownsPidNamespace(),
   detect: () => number | null = containerMemoryBytes,
 ): number | null {
-  const text = value.trim().toLowerCase();
-  if (text === "none") return null;
-  if (text === "auto") {
+  return parseLimit("--memory-guard", value, 64 * 1024 * 1024, () => {
     const total = owned ? detect() : null;
     return total === null ? null : Math.floor(total * AUTO_MEMORY_GUARD_SHARE);
-  }
-  return parseCount("--memory-guard", text, 64 * 1024 * 1024);
+  });
 }

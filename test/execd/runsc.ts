@@ -39,10 +39,28 @@ export function findRunsc(): string | null {
  * namespace".) Each sandbox needs its own /24, hence a random third octet.
  */
 export function runscWrap(runsc: string): { ip: string; wrap: (argv: string[]) => { file: string; args: string[] } } {
-  const octet = 100 + Math.floor(Math.random() * 150);
+  const octet = freeOctet();
   const ip = `192.168.${octet}.2`;
   return {
     ip,
     wrap: (argv) => ({ file: runsc, args: ["--network=host", "do", "-ip", ip, ...argv] }),
   };
+}
+
+/**
+ * A third octet whose 192.168.X.0/24 no route on this machine uses yet: another sandbox of
+ * this run, or one a killed run left behind, would otherwise catch the traffic.
+ */
+function freeOctet(): number {
+  let routes = "";
+  try {
+    routes = execFileSync("ip", ["-4", "route", "show"], { encoding: "utf8" });
+  } catch {
+    // No ip(8): fall back to chance.
+  }
+  const taken = new Set([...routes.matchAll(/^192\.168\.(\d+)\.0\/24 /gm)].map((m) => Number(m[1])));
+  const free = Array.from({ length: 150 }, (_, i) => 100 + i).filter((octet) => !taken.has(octet));
+  if (free.length === 0)
+    throw new Error("every 192.168.100-249.0/24 is routed already: remove the leftover runsc links (ip link del vp-runsc-...)");
+  return free[Math.floor(Math.random() * free.length)]!;
 }

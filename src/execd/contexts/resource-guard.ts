@@ -65,6 +65,9 @@ const MiB = 1024 * 1024;
 
 /** Least share of the memory limit a context must hold to be stopped for the sandbox's memory. */
 export const MIN_CULPRIT_SHARE = 0.1;
+
+/** Least share of the sandbox's memory use the contexts together must hold for the guard to stop one. */
+export const MIN_HELD_SHARE = 0.5;
 const mib = (bytes: number): number => Math.round(bytes / MiB);
 
 /**
@@ -127,10 +130,12 @@ export class ResourceGuard {
     if (memoryLimitBytes !== null) {
       const used = sandboxMemoryUsage(this.options.ownsNamespace) ?? residentTotal(await snapshot());
       if (used > memoryLimitBytes) {
-        const culprit = largest(usageByContext(await snapshot(), this.target.guarded()), "rssBytes");
-        // Memory no process holds (files in /dev/shm, say) is not a context's to answer for:
-        // stopping one that holds little would free nothing, and the next look would stop another.
-        if (culprit && culprit.rssBytes >= memoryLimitBytes * MIN_CULPRIT_SHARE) {
+        const usage = usageByContext(await snapshot(), this.target.guarded());
+        const culprit = largest(usage, "rssBytes");
+        const heldByContexts = usage.reduce((sum, context) => sum + context.rssBytes, 0);
+        // Memory no context holds (files in /dev/shm, say) is not a context's to answer for:
+        // stopping one would free little of it, and the next look would stop another.
+        if (culprit && culprit.rssBytes >= memoryLimitBytes * MIN_CULPRIT_SHARE && heldByContexts >= used * MIN_HELD_SHARE) {
           await this.contain(culprit, {
             name: "MemoryError",
             reason: `the sandbox was using ${mib(used)} MiB of memory, past its limit of ${mib(memoryLimitBytes)} MiB; this context held the most (${mib(culprit.rssBytes)} MiB) and was stopped`,

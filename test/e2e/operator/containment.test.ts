@@ -212,6 +212,20 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
     if (env && ns && router) await expectNodeHealthy();
   });
 
+  /**
+   * The second context with its state, created again when a bomb before restarted the whole
+   * sandbox (the /dev/shm test does), for the tests that expect it to outlive theirs.
+   */
+  const ensureOtherContext = async (): Promise<void> => {
+    const created = await fetch(`${router}/sandboxes/${ns}/victim/v1/contexts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ language: "python", id: "other" }),
+    });
+    expect([201, 409]).toContain(created.status);
+    if (created.status === 201) await runOk("victim", "precious = 'kept'", { context: "other" });
+  };
+
   const otherContextIntact = async (): Promise<void> => {
     expect((await runOk("victim", "precious", { context: "other" })).results?.[0]?.data).toBe("'kept'");
   };
@@ -354,6 +368,7 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
   });
 
   it("fork bomb: ProcessLimitError in the call, its context restarted; the sandbox, the other context and the task count recover", async () => {
+    await ensureOtherContext();
     const before = await restarts("victim");
     const tasks = async (): Promise<number> =>
       Number(
@@ -380,6 +395,7 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
   });
 
   it("contexts that together outgrow the sandbox: the one holding the most is stopped, the sandbox stays up", async () => {
+    await ensureOtherContext();
     const before = await restarts("victim");
     // Each stays under its own cap (75% of the sandbox's memory); together they pass it.
     const total = Number((await runOk("victim", "import os\nos.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')")).results?.[0]?.data);

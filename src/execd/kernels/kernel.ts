@@ -252,6 +252,8 @@ export class Kernel {
 
   private killAndWait(): Promise<KernelExit> {
     const gone = new Promise<KernelExit>((resolve) => this.exitWaiters.push(resolve));
+    // Stopped first, so no member of the group forks while the group is being killed.
+    this.killGroup("SIGSTOP");
     this.killGroup("SIGKILL");
     return gone;
   }

@@ -27,6 +27,9 @@ PKI_DIR="$STATE_DIR/pki"
 CONF_DIR="$STATE_DIR/conf"
 KUBECONFIG_OUT="$STATE_DIR/admin.kubeconfig"
 CONTAINERD_SOCK="$RUN_DIR/containerd/containerd.sock"
+# The conventional kubelet root: gVisor's containerd shim finds a pod's volumes under
+# /var/lib/kubelet/pods when it applies mount hints, and no other path works.
+KUBELET_ROOT="${CLUSTER_KUBELET_ROOT:-/var/lib/kubelet}"
 
 NODE_NAME="${CLUSTER_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}"
 POD_CIDR="${CLUSTER_POD_CIDR:-10.244.0.0/16}"
@@ -260,6 +263,8 @@ state = "$RUN_DIR/containerd/state"
         SystemdCgroup = false
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]
       runtime_type = "io.containerd.runsc.v1"
+      # gVisor's mount hints: the operator sizes a sandbox's workspace and /dev/shm with them.
+      pod_annotations = ["dev.gvisor.spec.mount.*"]
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc.options]
         TypeUrl = "io.containerd.runsc.v1.options"
         ConfigPath = "$STATE_DIR/containerd/runsc.toml"
@@ -404,7 +409,7 @@ up_images() {
 up_kubelet() {
   local ip="$1"
   start kubelet "$K8S_BIN/kubelet" --config "$CONF_DIR/kubelet.yaml" --kubeconfig "$CONF_DIR/kubelet.kubeconfig" \
-    --root-dir "$STATE_DIR/kubelet" --node-ip "$ip" --hostname-override "$NODE_NAME" --v=1
+    --root-dir "$KUBELET_ROOT" --node-ip "$ip" --hostname-override "$NODE_NAME" --v=1
   wait_for kubelet 90 curl -sf http://127.0.0.1:10248/healthz
 }
 
@@ -701,7 +706,7 @@ cmd_down() {
   stop_pid kube-apiserver
   stop_pid etcd
   cleanup_netns
-  unmount_under "$STATE_DIR/kubelet"
+  unmount_under "$KUBELET_ROOT"
   unmount_under "$RUN_DIR"
   unmount_under "$STATE_DIR"
   cleanup_iptables
@@ -725,7 +730,7 @@ cmd_down() {
     rmdir "$d" 2>/dev/null || true
   done
   if [[ "$purge" == --purge ]]; then
-    rm -rf "$STATE_DIR"
+    rm -rf "$STATE_DIR" "$KUBELET_ROOT"
     grep -qs 'agent-sandbox-local: written by scripts/cluster.sh' /root/.kube/config && rm -f /root/.kube/config
     log "cluster state removed ($STATE_DIR)"
   fi

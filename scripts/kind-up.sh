@@ -104,6 +104,7 @@ configure_node() {
 # Added by agent-sandbox-ts scripts/kind-up.sh: gVisor as runtime handler "runsc".
 [plugins."$plugin".containerd.runtimes.runsc]
   runtime_type = "io.containerd.runsc.v1"
+  pod_annotations = ["dev.gvisor.spec.mount.*"]
 TOML
     docker exec "$node" systemctl restart containerd
   fi

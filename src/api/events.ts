@@ -7,5 +7,7 @@ export const EventReason = {
   WarmPoolNotProgressing: "WarmPoolNotProgressing",
   MultiplePods: "MultiplePods",
   ReconcileFailed: "ReconcileFailed",
+  /** The node ended the sandbox's pod (an eviction, say) and the Sandbox got a new one. */
+  PodReplaced: "PodReplaced",
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

@@ -26,8 +26,10 @@ export interface OperatorConfig {
   /** DNS suffix used in status.serviceFQDN. */
   clusterDomain: string;
   /**
-   * sizeLimit of the injected workspace emptyDir ('' for none). Disk-backed, so the kubelet
-   * enforces it by evicting the pod when it is passed.
+   * Size of the injected /workspace ('' for unbounded). gVisor serves the workspace as a tmpfs of
+   * this size kept on disk, so a write past it fails with ENOSPC; the emptyDir's sizeLimit, 10%
+   * above, is the kubelet's backstop (and the only bound on nodes that do not pass gVisor's
+   * mount hints to runsc).
    */
   workspaceSizeLimit: string;
   /**
@@ -36,6 +38,11 @@ export interface OperatorConfig {
    * and filling it kills the whole sandbox; with it, writes past the size fail with ENOSPC.
    */
   tmpSizeLimit: string;
+  /**
+   * Size of /dev/shm in sandboxes with the execution server ('' leaves gVisor's unsized one).
+   * Memory-backed and shared by the pod's containers; writes past it fail with ENOSPC.
+   */
+  shmSizeLimit: string;
   /** UID and GID sandbox containers run as when the spec names none (non-root). */
   defaultRunAsUser: number;
   /** A warm-pool member not Ready after this long is replaced (unless unschedulable). */
@@ -58,6 +65,7 @@ export const defaultOperatorConfig: OperatorConfig = {
   clusterDomain: "cluster.local",
   workspaceSizeLimit: "2Gi",
   tmpSizeLimit: "256Mi",
+  shmSizeLimit: "64Mi",
   defaultRunAsUser: 1000,
   warmPoolReadinessGraceMs: 5 * 60_000,
   warmPoolUnschedulableRecheckMs: 60_000,

@@ -21,7 +21,7 @@ import {
   kernelEnvironment,
 } from "./config.js";
 import { createExecdServer } from "./server.js";
-import { recordBoot, restartNotice } from "./boot-marker.js";
+import { onTmpfs, readKernelBootTime, recordBoot, restartNotice } from "./boot-marker.js";
 import { warmUpExecutePath } from "./warm-up.js";
 import { RequestAuth } from "./http/auth.js";
 import { decodePublicKey, ExecdTokenVerifier, parseSandboxIdentity } from "../execd-token/index.js";
@@ -83,6 +83,10 @@ function parseFlags(argv: string[]): ExecdFlags {
       "--boot-marker <file>",
       "file counting this pod's server boots; after a restart the first call on each default context reports its state lost",
     )
+    .option(
+      "--restart-notice <text>",
+      "what the first call on each default context reports as lost state (the operator sets it on a pod that replaces an ended one)",
+    )
     .option("--log-level <level>", "pino log level", process.env.LOG_LEVEL ?? "info");
 
   program.parse(argv, { from: "user" });
@@ -110,6 +114,7 @@ interface ExecdFlags {
   logLevel: string;
   prewarm: string;
   bootMarker?: string;
+  restartNotice?: string;
 }
 
 /**
@@ -184,10 +189,14 @@ export function runExecd(argv: string[], initProblem?: string): void {
     }
     const token = await readToken();
     const auth = new RequestAuth({ token, verifier: tokenVerifier() }, (reason) => logger.info({ reason }, "token refused"));
-    const bootsBefore = opts.bootMarker ? await recordBoot(opts.bootMarker) : 0;
+    const boot = opts.bootMarker ? await recordBoot(opts.bootMarker, readKernelBootTime()) : { bootsBefore: 0, kernelRestarted: undefined };
+    const { bootsBefore } = boot;
     if (bootsBefore > 0) logger.warn({ bootsBefore }, "restarted: earlier contexts and their state are gone");
+    if (opts.restartNotice) logger.warn({ notice: opts.restartNotice }, "this pod replaces an ended one");
     await mkdir(opts.workspace, { recursive: true });
     const workspaceReal = await realpath(opts.workspace);
+    // A restart of this pod's server says so first; else how the pod this one replaces ended.
+    const lostStateNotice = restartNotice(boot, await onTmpfs(opts.workspace)) ?? (opts.restartNotice || null);
     // Bash cells are written here, outside the workspace, so they never show up as output files.
     const scratchDir = await mkdtemp(path.join(os.tmpdir(), "execd-"));
     const contexts = new ContextManager({
@@ -199,7 +208,7 @@ export function runExecd(argv: string[], initProblem?: string): void {
       interruptGraceMs: DEFAULT_INTERRUPT_GRACE_MS,
       kernelMemoryBytes,
       taskLimit: maxTasks !== null && taskLimitLibrary !== null ? { maxTasks, library: taskLimitLibrary } : null,
-      restartNotice: restartNotice(bootsBefore),
+      restartNotice: lostStateNotice,
     });
     const guard = new ResourceGuard(contexts, {
       maxTasks,
@@ -268,7 +277,7 @@ export function runExecd(argv: string[], initProblem?: string): void {
     );
     // After a restart the first call on each default context must report the lost state, so no
     // warm-up call may take that first call's place.
-    if (bootsBefore === 0 && languages.length > 0) {
+    if (lostStateNotice === null && languages.length > 0) {
       const local = auth.required ? auth.localToken() : undefined;
       void Promise.all([listening, ...prewarmed])
         .then(([port, ...ok]) =>

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { quantityBytes } from "../api/quantity.js";
 import { encodePublicKey, publicKeysFromPem } from "../execd-token/index.js";
 import { defaultOperatorConfig, type OperatorConfig } from "../config/operator-config.js";
 
@@ -23,6 +24,19 @@ function positiveInt(name: string) {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1, got "${value}"`);
     return n;
+  };
+}
+
+/** A size flag: a byte quantity such as 2Gi, or '' for none. */
+function sizeOrNone(name: string) {
+  return (value: string): string => {
+    if (value === "") return value;
+    try {
+      quantityBytes(value);
+    } catch (err) {
+      throw new InvalidArgumentError(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return value;
   };
 }
 
@@ -91,14 +105,19 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     .addOption(new Option("--router-labels <list>", "pod labels of the router, e.g. app=sandbox-router").argParser(resources))
     .addOption(new Option("--cluster-domain <domain>", "cluster DNS suffix for status.serviceFQDN").default(d.clusterDomain))
     .addOption(
-      new Option("--workspace-size-limit <quantity>", "sizeLimit of the injected /workspace emptyDir ('' for none)").default(
-        d.workspaceSizeLimit,
-      ),
+      new Option("--workspace-size-limit <quantity>", "size of the injected /workspace; writes past it fail with ENOSPC ('' for none)")
+        .default(d.workspaceSizeLimit)
+        .argParser(sizeOrNone("--workspace-size-limit")),
     )
     .addOption(
-      new Option("--tmp-size-limit <quantity>", "size of the memory-backed /tmp emptyDir of the execution server ('' for none)").default(
-        d.tmpSizeLimit,
-      ),
+      new Option("--tmp-size-limit <quantity>", "size of the memory-backed /tmp emptyDir of the execution server ('' for none)")
+        .default(d.tmpSizeLimit)
+        .argParser(sizeOrNone("--tmp-size-limit")),
+    )
+    .addOption(
+      new Option("--shm-size-limit <quantity>", "size of the memory-backed /dev/shm of sandboxes with the execution server ('' for none)")
+        .default(d.shmSizeLimit)
+        .argParser(sizeOrNone("--shm-size-limit")),
     )
     .addOption(
       new Option("--run-as-user <uid>", "UID sandbox containers run as when the spec sets none")
@@ -152,6 +171,7 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     clusterDomain: string;
     workspaceSizeLimit: string;
     tmpSizeLimit: string;
+    shmSizeLimit: string;
     runAsUser: number;
     leaderElect: string;
     leaderElectionNamespace: string;
@@ -183,6 +203,7 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       clusterDomain: o.clusterDomain,
       workspaceSizeLimit: o.workspaceSizeLimit,
       tmpSizeLimit: o.tmpSizeLimit,
+      shmSizeLimit: o.shmSizeLimit,
       defaultRunAsUser: o.runAsUser,
     },
     leaderElect: o.leaderElect === "true",

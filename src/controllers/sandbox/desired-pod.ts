@@ -7,6 +7,7 @@ import type { OperatorConfig } from "../../config/operator-config.js";
 import { childLabels } from "../shared/child-labels.js";
 import { withSecureDefaults } from "../shared/secure-pod-spec.js";
 import { servesExecPort, withExecdSidecar, type ExecdRuntime } from "./execd-sidecar.js";
+import { gvisorMountHints } from "./gvisor-mount-hints.js";
 
 /** Sandbox labels the pod inherits so selectors on pool, template and claim reach it. */
 const inheritedSandboxLabels = [
@@ -63,9 +64,10 @@ export function pvcName(templateName: string, sandboxName: string): string {
 
 /**
  * The pod a Sandbox should have. Pure. Volumes named like a volume claim
- * template are replaced by the sandbox's PVC, as StatefulSets do.
+ * template are replaced by the sandbox's PVC, as StatefulSets do. `previousPodEnd` says how the
+ * pod this one replaces ended, which its execution server then tells the first calls.
  */
-export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: OperatorConfig): V1Pod {
+export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: OperatorConfig, previousPodEnd?: string): V1Pod {
   let spec: V1PodSpec = structuredClone(toV1PodSpec(sandbox.spec.podTemplate.spec));
   const claims = sandbox.spec.volumeClaimTemplates ?? [];
   if (claims.length > 0) {
@@ -76,9 +78,12 @@ export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: Op
     const replaced = new Set(claimVolumes.map((v) => v.name));
     spec.volumes = [...(spec.volumes ?? []).filter((v) => !replaced.has(v.name)), ...claimVolumes];
   }
+  let mountHints: Record<string, string> = {};
   if (wantsExecd(sandbox, spec, config)) {
     const { namespace, name, uid } = sandbox.metadata;
-    spec = withExecdSidecar(spec, { namespace, name, uid }, config, execdRuntime(sandbox));
+    const withSidecar = withExecdSidecar(spec, { namespace, name, uid }, config, execdRuntime(sandbox), previousPodEnd);
+    spec = withSidecar.spec;
+    mountHints = gvisorMountHints(withSidecar.sizedVolumes);
   }
   // Defaults last, so the injected execution server (where the untrusted code runs) gets them too.
   spec = withSecureDefaults(spec, config);
@@ -90,7 +95,8 @@ export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: Op
       name: sandbox.metadata.name,
       namespace: sandbox.metadata.namespace,
       labels,
-      annotations,
+      // The hints last: the sizes of the volumes this operator adds are its own to set.
+      annotations: { ...annotations, ...mountHints },
       ownerReferences: [owner],
     },
     spec,

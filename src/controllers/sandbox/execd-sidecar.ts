@@ -1,13 +1,24 @@
 import path from "node:path";
 import type { V1Container, V1PodSpec, V1Volume } from "@kubernetes/client-node";
 import type { OperatorConfig } from "../../config/operator-config.js";
+import { quantityBytes } from "../../api/quantity.js";
 import { formatSandboxIdentity, type SandboxIdentity } from "../../execd-token/index.js";
+import type { SizedVolume } from "./gvisor-mount-hints.js";
+import { replacedPodNotice } from "./pod-replacement.js";
 
 export const execdContainerName = "sandbox-execd";
 export const workspaceVolume = "sandbox-workspace";
 export const workspacePath = "/workspace";
 export const execdBinVolume = "sandbox-execd-bin";
 export const execdTmpVolume = "sandbox-execd-tmp";
+export const shmVolume = "sandbox-shm";
+const shmPath = "/dev/shm";
+/**
+ * The workspace emptyDir's sizeLimit sits this far above the workspace's own size: gVisor fails
+ * writes at the size, and the kubelet's eviction stays only as a backstop (on nodes that do not
+ * pass gVisor's mount hints, it is the limit).
+ */
+const workspaceEvictionHeadroom = 1.1;
 const execdBinPath = "/opt/agent-sandbox";
 /** Where the execd image holds the bundled server and its interpreter drivers (see scripts/bundle-execd.ts). */
 const execdImageBundleDir = "/app/dist/execd-bundle";
@@ -54,16 +65,33 @@ export function withExecdSidecar(
   sandbox: SandboxIdentity,
   config: OperatorConfig,
   runtime: ExecdRuntime = "runtime",
-): V1PodSpec {
+  previousPodEnd?: string,
+): { spec: V1PodSpec; sizedVolumes: SizedVolume[] } {
   const out: V1PodSpec = structuredClone(spec);
   const volumes: V1Volume[] = out.volumes ?? [];
+  const sizedVolumes: SizedVolume[] = [];
   if (!volumes.some((v) => v.name === workspaceVolume)) {
-    volumes.push({ name: workspaceVolume, emptyDir: config.workspaceSizeLimit ? { sizeLimit: config.workspaceSizeLimit } : {} });
+    if (config.workspaceSizeLimit) {
+      const sizeBytes = quantityBytes(config.workspaceSizeLimit);
+      volumes.push({ name: workspaceVolume, emptyDir: { sizeLimit: String(Math.ceil(sizeBytes * workspaceEvictionHeadroom)) } });
+      sizedVolumes.push({ volume: workspaceVolume, sizeBytes, backing: "disk" });
+    } else {
+      volumes.push({ name: workspaceVolume, emptyDir: {} });
+    }
   }
   if (config.tmpSizeLimit) {
     // Memory-backed with a size, so filling /tmp fails with ENOSPC inside the call rather
     // than growing gVisor's own /tmp tmpfs until the whole sandbox is out of memory.
     volumes.push({ name: execdTmpVolume, emptyDir: { medium: "Memory", sizeLimit: config.tmpSizeLimit } });
+  }
+  // A template that mounts its own /dev/shm keeps it.
+  const ownShm = [...out.containers, ...(out.initContainers ?? [])].some((c) =>
+    (c.volumeMounts ?? []).some((m) => m.mountPath === shmPath),
+  );
+  const sizedShm = Boolean(config.shmSizeLimit) && !ownShm && !volumes.some((v) => v.name === shmVolume);
+  if (sizedShm) {
+    volumes.push({ name: shmVolume, emptyDir: { medium: "Memory", sizeLimit: config.shmSizeLimit } });
+    sizedVolumes.push({ volume: shmVolume, sizeBytes: quantityBytes(config.shmSizeLimit), backing: "memory" });
   }
   out.volumes = volumes;
 
@@ -71,7 +99,14 @@ export function withExecdSidecar(
   if (first && !(first.volumeMounts ?? []).some((m) => m.mountPath === workspacePath)) {
     first.volumeMounts = [...(first.volumeMounts ?? []), { name: workspaceVolume, mountPath: workspacePath }];
   }
+  // Every container sees the one /dev/shm, as they would the pod's own.
+  if (sizedShm) for (const c of out.containers) c.volumeMounts = [...(c.volumeMounts ?? []), { name: shmVolume, mountPath: shmPath }];
   const sidecar = execdContainer(sandbox, config);
+  if (previousPodEnd !== undefined) {
+    const persistent = Boolean(volumes.find((v) => v.name === workspaceVolume)?.persistentVolumeClaim);
+    sidecar.args = [...(sidecar.args ?? []), "--restart-notice", replacedPodNotice(previousPodEnd, persistent)];
+  }
+  if (sizedShm) sidecar.volumeMounts = [...(sidecar.volumeMounts ?? []), { name: shmVolume, mountPath: shmPath }];
   const templateImage = first?.image;
   if (runtime === "template-image" && templateImage) {
     out.volumes.push({ name: execdBinVolume, emptyDir: {} });
@@ -92,7 +127,7 @@ export function withExecdSidecar(
     sidecar.volumeMounts = [...(sidecar.volumeMounts ?? []), { name: execdBinVolume, mountPath: execdBinPath, readOnly: true }];
   }
   out.initContainers = [...(out.initContainers ?? []), sidecar];
-  return out;
+  return { spec: out, sizedVolumes };
 }
 
 function execdContainer(sandbox: SandboxIdentity, config: OperatorConfig): V1Container {

@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import {
+  EventReason,
   LabelKeys,
   SandboxConditionType,
   SandboxGVK,
@@ -29,6 +30,7 @@ import { desiredNetworkPolicy, networkPolicyAnnotation, routerOnlyIngress } from
 import { desiredPVCs } from "./desired-children.js";
 import { desiredPod, desiredPodMetadata } from "./desired-pod.js";
 import { desiredService } from "./desired-service.js";
+import { endedByNode, previousPodEnd, replacementDelayMs } from "./pod-replacement.js";
 import { observePod } from "./observed-pod.js";
 import { UnseenWrites } from "../shared/unseen-writes.js";
 import { Expectations } from "../shared/expectations.js";
@@ -104,7 +106,9 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       }
     }
 
-    const pod = desiredPod(sandbox, owner, config);
+    // A pod the node ended (an eviction, say) is replaced; the new one says how the old one ended.
+    const endedPod = pods.length === 1 && pods[0] && endedByNode(pods[0]) ? pods[0] : undefined;
+    const pod = desiredPod(sandbox, owner, config, pods.length === 0 || endedPod ? previousPodEnd(sandbox, endedPod) : undefined);
     let createdPod = false;
     if (!expired && !suspended) {
       // The policy goes in before the pod is created, so the pod never starts unconfined. The
@@ -264,12 +268,47 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       if (!existed) podCreates.expectCreate(ctx.key, uid, deps.now().getTime());
       return { created: !existed };
     }
+    if (pods.length === 1 && pods[0] && endedByNode(pods[0])) return replaceEndedPod(sandbox, pods[0], pod, ctx);
     if (pods.length === 1 && pods[0]) {
       const held = await patchPodMetadata(sandbox, pods[0], ctx);
       await restoreContainerImages(sandbox, pods[0], ctx);
       if (held) return { created: false, retryAfterMs: relabelRecheckMs };
     }
     return { created: false };
+  }
+
+  /**
+   * Deletes a pod the node ended and creates its replacement in the same pass. The ended pod's
+   * containers are all stopped, so it is deleted without a grace period (its name is free at
+   * once), and only if it is still that pod (UID precondition).
+   */
+  async function replaceEndedPod(
+    sandbox: Sandbox,
+    ended: V1Pod,
+    replacement: V1Pod,
+    ctx: ReconcileContext,
+  ): Promise<{ error?: { reason: string; message: string }; created: boolean; retryAfterMs?: number }> {
+    const wait = replacementDelayMs(ended, deps.now().getTime());
+    if (wait > 0) return { created: false, retryAfterMs: wait };
+    const how = previousPodEnd(sandbox, ended) ?? "";
+    ctx.log.info({ pod: ended.metadata?.name, uid: ended.metadata?.uid, ended: how }, "Replacing a pod the node ended");
+    deps.events.event(sandbox as KubernetesObject, {
+      type: "Warning",
+      reason: EventReason.PodReplaced,
+      action: "ReplacePod",
+      note: `Pod ${ended.metadata?.name} ended (${how}); a new pod replaces it`.slice(0, 1024),
+    });
+    await ignoreNotFound(
+      kube.delete(
+        { apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: ended.metadata?.name ?? "" },
+        { preconditions: { uid: ended.metadata?.uid }, gracePeriodSeconds: 0, signal: ctx.signal },
+      ),
+    );
+    // The name may still be held for a moment: the pass after the delete event creates the pod,
+    // and reads how the old one ended from the Finished condition this pass writes.
+    if (await createIfAbsent(replacement, ctx)) return { created: false, retryAfterMs: relabelRecheckMs };
+    podCreates.expectCreate(ctx.key, sandbox.metadata.uid, deps.now().getTime());
+    return { created: true };
   }
 
   /**

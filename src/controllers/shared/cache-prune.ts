@@ -43,8 +43,8 @@ function waitingReasons(statuses: V1ContainerStatus[] | undefined): V1ContainerS
 }
 
 /**
- * Pods. Spec: only nodeName (observePod) and each container's name and image (image drift,
- * restoreContainerImages); pod specs are immutable otherwise, and upstream prunes its pod cache
+ * Pods. Spec: only nodeName (observePod), restartPolicy (endedByNode: whether a failed pod is
+ * replaced) and each container's name and image (image drift, restoreContainerImages); pod specs are immutable otherwise, and upstream prunes its pod cache
  * the same way. Status: what observePod reads (phase, reason, message, podIP(s), the type,
  * status, reason and message of conditions, and the waiting reason of containers and init
  * containers, where the execution server sidecar reports); the rest
@@ -55,6 +55,7 @@ export function prunePod(pod: V1Pod): void {
   if (pod.spec) {
     pod.spec = defined({
       nodeName: pod.spec.nodeName,
+      restartPolicy: pod.spec.restartPolicy,
       containers: (pod.spec.containers ?? []).map((c) => defined({ name: c.name, image: c.image })),
     }) as V1Pod["spec"];
   }

@@ -11,6 +11,7 @@ import {
   agentToken,
   deleteNamespaceAndWait,
   getJson,
+  hostPidsOfPod,
   list,
   OPERATOR_NS,
   routerUrl,
@@ -42,6 +43,8 @@ interface PodJson extends KObject {
 const GiB = 1024 ** 3;
 /** The operator's defaults (src/config/operator-config.ts) and execd's (src/execd/config.ts). */
 const TMP_LIMIT = 256 * 1024 * 1024;
+const SHM_LIMIT = 64 * 1024 * 1024;
+const WORKSPACE_LIMIT = 2 * GiB;
 const OUTPUT_LIMIT = 16 * 1024 * 1024;
 
 // Writes `limit` bytes to `path` in 4 MiB chunks; prints how far it got and why it stopped.
@@ -334,37 +337,20 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
     await otherContextIntact();
   });
 
-  /**
-   * For bombs that take the whole gVisor sandbox past its memory limit: the host kills it,
-   * the kubelet recreates it, the Sandbox becomes Ready again, and the first call says that
-   * its state is gone.
-   */
-  const expectRestartedAndSaysSo = async (call: Call, before: number): Promise<void> => {
-    // The interpreter never answers (the sandbox is gone) or, if the bomb was slow, the call
-    // timed out; either way no normal result.
-    expect(call.status === 200 ? call.body.error?.name : `HTTP ${call.status}`).toMatch(/HTTP (5\d\d|-1)|TimeoutError/);
-    await waitFor(async () => (await restarts("victim")) > before, 120_000, "the victim's containers to restart");
-    await waitReady(env, ns, "sandbox", "victim", 120_000);
-    // The router may still hold the old connection for a moment; the first answered call tells.
-    let first: Call | undefined;
-    await waitFor(
-      async () => {
-        first = await run("victim", "'mine' in globals()");
-        return first.status === 200;
-      },
-      60_000,
-      "the victim to answer again",
-    );
-    expect(first?.body.results?.[0]?.data).toBe("False");
-    expect(first?.body.context?.stateLost).toBe(true);
-    expect(first?.body.context?.restartReason).toMatch(/execution server restarted/);
-  };
-
-  it("filling /dev/shm (gVisor's own tmpfs, which no volume bounds): the sandbox restarts and says so", async () => {
-    await runOk("victim", "mine = 'set before the bomb'");
+  it("filling /dev/shm: ENOSPC at its size (a memory tmpfs the pod's containers share), nothing restarted", async () => {
     const before = await restarts("victim");
-    const call = await detonate("victim", fillScript("/dev/shm/fill", 4 * GiB, true), { timeoutMs: 60_000 });
-    await expectRestartedAndSaysSo(call, before);
+    const call = await detonate("victim", fillScript("/dev/shm/fill", 4 * GiB, false), { timeoutMs: 60_000 });
+    expect(call.status).toBe(200);
+    const [, written, errno] = /stopped (\d+) (\d+)/.exec(call.body.stdout ?? "")?.map(Number) ?? [];
+    expect(errno, call.body.stdout).toBe(28); // ENOSPC
+    expect(written).toBeLessThanOrEqual(SHM_LIMIT);
+    expect(await restarts("victim")).toBe(before);
+    await otherContextIntact();
+    // The same /dev/shm as the template's container: one tmpfs for the pod, of that size.
+    const sizes = await runOk("victim", "import os\ns = os.statvfs('/dev/shm')\ns.f_blocks * s.f_frsize");
+    expect(Number(sizes.results?.[0]?.data)).toBe(SHM_LIMIT);
+    const main = await kubectlOk(env, ["-n", ns, "exec", "victim", "-c", "main", "--", "df", "-B1", "--output=size", "/dev/shm"]);
+    expect(main.trim().split("\n").pop()?.trim()).toBe(String(SHM_LIMIT));
   });
 
   it("fork bomb: ProcessLimitError in the call, its context restarted; the sandbox, the other context and the task count recover", async () => {
@@ -423,44 +409,91 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
     await otherContextIntact();
   });
 
-  it("filling the workspace past its sizeLimit: the kubelet evicts the pod and the Sandbox says why", async () => {
-    // Bounded at 3 GiB so the test cannot fill the node; the sizeLimit is 2 GiB.
-    const call = await detonate("victim", fillScript("/workspace/fill", 3 * GiB, true) + "\nimport time\ntime.sleep(60)", {
-      timeoutMs: 90_000,
-    });
-    console.log(`[containment] workspace fill answer: HTTP ${call.status}`);
-    await waitFor(
-      async () => (await getJson<PodJson>(env, ns, "pod", "victim"))?.status?.phase === "Failed",
-      90_000,
-      "the victim pod to be evicted",
-    );
+  it("filling the workspace: ENOSPC at its size (a tmpfs gVisor keeps on disk), nothing restarted or evicted, files kept", async () => {
+    await runOk("victim", "open('/workspace/notes.txt', 'w').write('written before the fill')");
+    const before = await restarts("victim");
+    const podUid = (await getJson<PodJson>(env, ns, "pod", "victim"))?.metadata?.uid;
+    // Bounded at 3 GiB so the test cannot fill the node; the workspace holds 2 GiB.
+    const call = await detonate("victim", fillScript("/workspace/fill", 3 * GiB, false), { timeoutMs: 120_000 });
+    expect(call.status).toBe(200);
+    const [, written, errno] = /stopped (\d+) (\d+)/.exec(call.body.stdout ?? "")?.map(Number) ?? [];
+    expect(errno, call.body.stdout).toBe(28); // ENOSPC
+    expect(written).toBeLessThanOrEqual(WORKSPACE_LIMIT);
+    expect(written).toBeGreaterThan(WORKSPACE_LIMIT - 64 * 1024 * 1024);
+    // Long enough for the kubelet to have measured the volume at least once more.
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
     const pod = await getJson<PodJson>(env, ns, "pod", "victim");
-    expect(pod?.status?.reason).toBe("Evicted");
-    await waitFor(
-      async () =>
-        /Evicted/.test((await getJson(env, ns, "sandbox", "victim"))?.status?.conditions?.find((c) => c.type === "Ready")?.message ?? ""),
-      30_000,
-      "the Sandbox to report the eviction",
-    );
-    const refused = await run("victim", "1");
-    expect(refused.status).toBe(503);
-    expect(JSON.stringify(refused.body)).toContain("Evicted");
+    expect(pod?.metadata?.uid).toBe(podUid);
+    expect(pod?.status?.phase).toBe("Running");
+    expect(await restarts("victim")).toBe(before);
+    const notes = await runOk("victim", "open('/workspace/notes.txt').read()");
+    expect(notes.results?.[0]?.data).toBe("'written before the fill'");
+    await otherContextIntact();
   });
 
-  it("filling the root filesystem past the ephemeral-storage limit: evicted the same way", async () => {
+  it("the host kills the whole gVisor sandbox (as an OOM kill does): it comes back, and the first call says the workspace went with it", async () => {
+    await apply(env, sandboxManifest({ name: "hostkill", namespace: ns, image: env.runtimeImage }));
+    await waitReady(env, ns, "sandbox", "hostkill");
+    await runOk("hostkill", "mine = 1\nopen('/workspace/notes.txt', 'w').write('gone with the sandbox')");
+    const before = await restarts("hostkill");
+    const pod = await getJson<PodJson>(env, ns, "pod", "hostkill");
+    const sentry = hostPidsOfPod(pod?.metadata.uid ?? "", (argv) => argv[0] === "runsc-sandbox");
+    expect(sentry, "the gVisor sandbox's host process").toHaveLength(1);
+    console.log(`[containment] hostkill: killing the gVisor sandbox, host PID ${sentry[0]}, restarts before ${before}`);
+    process.kill(sentry[0] ?? 0, "SIGKILL");
+    await waitFor(async () => (await restarts("hostkill")) > before, 120_000, "the hostkill containers to restart");
+    await waitReady(env, ns, "sandbox", "hostkill", 120_000);
+    let first: Call | undefined;
+    await waitFor(
+      async () => {
+        first = await run("hostkill", "import os\n('mine' in globals(), os.path.exists('/workspace/notes.txt'))");
+        return first.status === 200;
+      },
+      60_000,
+      "the hostkill sandbox to answer again",
+    );
+    expect(first?.body.results?.[0]?.data).toBe("(False, False)");
+    expect(first?.body.context?.stateLost).toBe(true);
+    expect(first?.body.context?.restartReason).toMatch(/the whole sandbox was restarted.*\/workspace starts empty/);
+  });
+
+  it("filling the root filesystem past the ephemeral-storage limit: the kubelet evicts the pod, the Sandbox gets a new one and says why", async () => {
     await apply(env, sandboxManifest({ name: "rootfs", namespace: ns, image: env.runtimeImage }));
     await waitReady(env, ns, "sandbox", "rootfs");
+    const evictedUid = (await getJson<PodJson>(env, ns, "pod", "rootfs"))?.metadata?.uid;
     const call = await detonate("rootfs", fillScript("/var/tmp/fill", 3 * GiB, true) + "\nimport time\ntime.sleep(60)", {
       timeoutMs: 90_000,
     });
     console.log(`[containment] rootfs fill answer: HTTP ${call.status}`);
+    const evictedAt = Date.now();
+    // The operator replaces the evicted pod (no sooner than 30 s after that pod was created).
     await waitFor(
-      async () => (await getJson<PodJson>(env, ns, "pod", "rootfs"))?.status?.phase === "Failed",
-      90_000,
-      "the rootfs pod to be evicted",
+      async () => {
+        const pod = await getJson<PodJson>(env, ns, "pod", "rootfs");
+        return pod !== undefined && pod.metadata?.uid !== evictedUid;
+      },
+      120_000,
+      "a new pod for the rootfs Sandbox",
     );
-    const pod = await getJson<PodJson>(env, ns, "pod", "rootfs");
-    expect(pod?.status?.reason).toBe("Evicted");
-    expect(pod?.status?.message).toMatch(/ephemeral local storage/);
+    await waitReady(env, ns, "sandbox", "rootfs", 120_000);
+    console.log(`[containment] rootfs: the Sandbox was Ready on a new pod ${Date.now() - evictedAt} ms after the fill call answered`);
+    const events = await list(env, ns, "event");
+    const replaced = events.find((e) => (e as KObject & { reason?: string }).reason === "PodReplaced");
+    expect(JSON.stringify(replaced)).toMatch(/Evicted/);
+    let first: Call | undefined;
+    await waitFor(
+      async () => {
+        first = await run("rootfs", "1 + 1");
+        return first.status === 200;
+      },
+      60_000,
+      "the new pod to answer",
+    );
+    expect(first?.body.results?.[0]?.data).toBe("2");
+    expect(first?.body.context?.stateLost).toBe(true);
+    expect(first?.body.context?.restartReason).toMatch(
+      /pod was replaced after the previous one ended \(.*Evicted.*ephemeral local storage/,
+    );
+    expect(first?.body.context?.restartReason).toMatch(/\/workspace starts empty/);
   });
 });

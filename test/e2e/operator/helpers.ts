@@ -1,5 +1,6 @@
 // Helpers for the operator-level e2e tests: objects the installed operator reconciles, the
 // router in agent-sandbox-system, and tokens for the agent identity that calls it.
+import { readFileSync, readdirSync } from "node:fs";
 import { stringify } from "yaml";
 import { kubectl, kubectlOk, waitFor, type ClusterEnv } from "../harness/cluster.js";
 
@@ -188,4 +189,25 @@ export async function deleteNamespaceAndWait(env: ClusterEnv, ns: string, timeou
   } catch {
     // Leaving it terminating in the background is harmless; only capacity is at stake.
   }
+}
+
+/**
+ * Host PIDs of the processes in the pod with this UID (their cgroup paths carry it) whose
+ * command line `matches`: the tests run on the node, and some must kill a pod's process the
+ * way the host does (a `kill -9`, an OOM kill).
+ */
+export function hostPidsOfPod(podUid: string, matches: (argv: string[]) => boolean): number[] {
+  const forms = [podUid, podUid.replaceAll("-", "_")];
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cgroup = readFileSync(`/proc/${entry}/cgroup`, "utf8");
+      if (!forms.some((f) => cgroup.includes(f))) continue;
+      if (matches(readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0"))) pids.push(Number(entry));
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return pids;
 }

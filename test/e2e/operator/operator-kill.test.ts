@@ -2,10 +2,20 @@
 // (a real `kill -9` of its host PID, found through the pod's cgroup) in the middle of a
 // burst of claims. Another process takes the Lease, and afterwards every claim has exactly
 // one Sandbox: no claim lost, none served twice, no orphan left behind.
-import { readFileSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apply, clusterEnv, createNamespace, kubectlOk, waitFor, type ClusterEnv } from "../harness/cluster.js";
-import { EXT_API, OPERATOR_NS, deleteNamespaceAndWait, getJson, isReady, list, mainPodSpec, waitReady, type KObject } from "./helpers.js";
+import {
+  EXT_API,
+  OPERATOR_NS,
+  deleteNamespaceAndWait,
+  getJson,
+  hostPidsOfPod,
+  isReady,
+  list,
+  mainPodSpec,
+  waitReady,
+  type KObject,
+} from "./helpers.js";
 
 const POOL = "burst-pool";
 const CLAIMS = 5;
@@ -17,24 +27,6 @@ interface PodStatus extends KObject {
 
 async function leaseHolder(env: ClusterEnv): Promise<string> {
   return (await kubectlOk(env, ["-n", OPERATOR_NS, "get", "lease", LEASE, "-o", "jsonpath={.spec.holderIdentity}"])).trim();
-}
-
-/** Host PIDs of the operator's node process in the pod with this UID (cgroup paths carry it). */
-function operatorPids(podUid: string): number[] {
-  const forms = [podUid, podUid.replaceAll("-", "_")];
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cgroup = readFileSync(`/proc/${entry}/cgroup`, "utf8");
-      if (!forms.some((f) => cgroup.includes(f))) continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (cmdline.some((a) => a.endsWith("operator/main.js"))) pids.push(Number(entry));
-    } catch {
-      // The process exited while we looked.
-    }
-  }
-  return pids;
 }
 
 const claimManifest = (ns: string, name: string): string =>
@@ -78,7 +70,7 @@ describe("kill -9 of the leading operator during a burst of claims", () => {
     const pod = await getJson<PodStatus>(env, OPERATOR_NS, "pod", leaderPod);
     expect(pod, `leader pod ${leaderPod} (lease holder ${holder})`).toBeDefined();
     const restartsBefore = pod?.status?.containerStatuses?.[0]?.restartCount ?? 0;
-    const pids = operatorPids(pod?.metadata.uid ?? "");
+    const pids = hostPidsOfPod(pod?.metadata.uid ?? "", (argv) => argv.some((a) => a.endsWith("operator/main.js")));
     expect(pids.length, `operator process of ${leaderPod}`).toBeGreaterThan(0);
 
     const names = Array.from({ length: CLAIMS }, (_, i) => `burst-${i}`);

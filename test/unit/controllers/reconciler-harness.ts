@@ -31,6 +31,8 @@ export interface RecordedWrite {
   body: unknown;
   /** The delete's preconditions, when it had any. */
   preconditions?: DeleteOptions["preconditions"];
+  /** The delete's grace period, when it set one. */
+  gracePeriodSeconds?: number;
 }
 
 const storeKey = (kind: string, namespace: string | undefined, name: string | undefined): string =>
@@ -148,6 +150,7 @@ export class InMemoryKube implements KubeClient {
       name: ref.name,
       body: undefined,
       ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
+      ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
     });
     const key = storeKey(ref.kind, ref.namespace, ref.name);
     const existing = this.#objects.get(key);

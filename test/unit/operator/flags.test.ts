@@ -32,6 +32,19 @@ describe("operator flags: leader election timings", () => {
   });
 });
 
+describe("operator flags: sandbox volume sizes", () => {
+  it("takes quantities and the empty string, and defaults /dev/shm to 64Mi", () => {
+    const f = parseOperatorFlags(["--workspace-size-limit=10Gi", "--tmp-size-limit=", "--shm-size-limit", "1G"]);
+    expect(f.config).toMatchObject({ workspaceSizeLimit: "10Gi", tmpSizeLimit: "", shmSizeLimit: "1G" });
+    expect(parseOperatorFlags([]).config.shmSizeLimit).toBe("64Mi");
+  });
+
+  it("refuses a size that is not a quantity, naming the flag and the value", () => {
+    expect(() => parseOperatorFlags(["--shm-size-limit=64MB"])).toThrow(/--shm-size-limit: "64MB" is not a Kubernetes quantity/);
+    expect(() => parseOperatorFlags(["--workspace-size-limit=lots"])).toThrow(/--workspace-size-limit: "lots"/);
+  });
+});
+
 describe("operator flags: the execution servers' trusted token keys", () => {
   it("trust no key by default (new execution servers then refuse every call)", () => {
     expect(parseOperatorFlags([]).config.execdTrustedKeys).toEqual([]);

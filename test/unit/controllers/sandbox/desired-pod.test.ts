@@ -145,30 +145,97 @@ describe("desiredPod", () => {
       expect(execd.readinessProbe?.httpGet).toEqual({ path: "/", port: 7777 });
     });
 
-    it("gets a size-limited workspace volume and a bounded /tmp as volumes", () => {
+    it("gets a sized workspace, a bounded /tmp and a sized /dev/shm as volumes", () => {
       expect(pod.spec?.volumes).toEqual([
-        { name: "sandbox-workspace", emptyDir: { sizeLimit: "2Gi" } },
+        // 10% above the workspace's 2Gi: the kubelet's eviction is only the backstop.
+        { name: "sandbox-workspace", emptyDir: { sizeLimit: String(Math.ceil(2 * 2 ** 30 * 1.1)) } },
         { name: "sandbox-execd-tmp", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
+        { name: "sandbox-shm", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
       ]);
       expect(execd.volumeMounts).toEqual([
         { name: "sandbox-workspace", mountPath: "/workspace" },
         { name: "sandbox-execd-tmp", mountPath: "/tmp" },
+        { name: "sandbox-shm", mountPath: "/dev/shm" },
       ]);
     });
 
-    it("takes the workspace and /tmp sizes from the config, and leaves them out when they are empty", () => {
-      const sized = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "5Gi", tmpSizeLimit: "64Mi" });
-      expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-workspace", emptyDir: { sizeLimit: "5Gi" } });
+    it("asks gVisor for a disk-kept workspace tmpfs and a memory /dev/shm of those sizes, shared by the pod", () => {
+      expect(pod.metadata?.annotations).toMatchObject({
+        "dev.gvisor.spec.mount.sandbox-workspace.share": "pod",
+        "dev.gvisor.spec.mount.sandbox-workspace.type": "bind",
+        "dev.gvisor.spec.mount.sandbox-workspace.options": `rw,size=${2 * 2 ** 30}`,
+        "dev.gvisor.spec.mount.sandbox-shm.share": "pod",
+        "dev.gvisor.spec.mount.sandbox-shm.type": "tmpfs",
+        "dev.gvisor.spec.mount.sandbox-shm.options": `rw,size=${64 * 2 ** 20}`,
+      });
+      expect(Object.keys(pod.metadata?.annotations ?? {}).filter((k) => k.includes("sandbox-execd-tmp"))).toEqual([]);
+    });
+
+    it("overrides a template's hints for the volumes it adds, and keeps the template's others", () => {
+      const sb = makeSandbox({
+        spec: {
+          podTemplate: {
+            metadata: {
+              annotations: {
+                "dev.gvisor.spec.mount.sandbox-workspace.options": "rw,size=100g",
+                "dev.gvisor.spec.mount.data.type": "tmpfs",
+              },
+            },
+            spec: { containers: [{ name: "main", image: "a" }] },
+          },
+        },
+      });
+      const annotations = desiredPod(sb, owner, testConfig).metadata?.annotations;
+      expect(annotations?.["dev.gvisor.spec.mount.sandbox-workspace.options"]).toBe(`rw,size=${2 * 2 ** 30}`);
+      expect(annotations?.["dev.gvisor.spec.mount.data.type"]).toBe("tmpfs");
+    });
+
+    it("takes the sizes from the config, and leaves them out when they are empty", () => {
+      const sized = desiredPod(makeSandbox(), owner, {
+        ...testConfig,
+        workspaceSizeLimit: "5Gi",
+        tmpSizeLimit: "64Mi",
+        shmSizeLimit: "1G",
+      });
+      expect(sized.spec?.volumes).toContainEqual({
+        name: "sandbox-workspace",
+        emptyDir: { sizeLimit: String(Math.ceil(5 * 2 ** 30 * 1.1)) },
+      });
       expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-execd-tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } });
-      const unbounded = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "", tmpSizeLimit: "" });
+      expect(sized.spec?.volumes).toContainEqual({ name: "sandbox-shm", emptyDir: { medium: "Memory", sizeLimit: "1G" } });
+      expect(sized.metadata?.annotations?.["dev.gvisor.spec.mount.sandbox-workspace.options"]).toBe(`rw,size=${5 * 2 ** 30}`);
+      expect(sized.metadata?.annotations?.["dev.gvisor.spec.mount.sandbox-shm.options"]).toBe("rw,size=1000000000");
+      const unbounded = desiredPod(makeSandbox(), owner, { ...testConfig, workspaceSizeLimit: "", tmpSizeLimit: "", shmSizeLimit: "" });
       expect(unbounded.spec?.volumes?.map((v) => v.name)).toEqual(["sandbox-workspace"]);
       expect(unbounded.spec?.volumes?.[0]).toEqual({ name: "sandbox-workspace", emptyDir: {} });
       expect(container(unbounded, "sandbox-execd").volumeMounts?.map((m) => m.mountPath)).toEqual(["/workspace"]);
+      expect(Object.keys(unbounded.metadata?.annotations ?? {}).filter((k) => k.startsWith("dev.gvisor."))).toEqual([]);
       // Without a pod-lifetime /tmp there is nowhere to count boots.
       expect(container(unbounded, "sandbox-execd").args).not.toContain("--boot-marker");
     });
 
-    it("shares the workspace with the first container only", () => {
+    it("leaves a template's own /dev/shm alone", () => {
+      const sb = makeSandbox({
+        spec: {
+          podTemplate: {
+            spec: {
+              containers: [{ name: "main", image: "a", volumeMounts: [{ name: "shm", mountPath: "/dev/shm" }] }],
+              volumes: [{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: "1Gi" } }],
+            },
+          },
+        },
+      });
+      const p = desiredPod(sb, owner, testConfig);
+      expect(p.spec?.volumes?.map((v) => v.name)).not.toContain("sandbox-shm");
+      expect(container(p, "sandbox-execd").volumeMounts?.map((m) => m.mountPath)).not.toContain("/dev/shm");
+      expect(container(p, "main").volumeMounts).toEqual([
+        { name: "shm", mountPath: "/dev/shm" },
+        { name: "sandbox-workspace", mountPath: "/workspace" },
+      ]);
+      expect(Object.keys(p.metadata?.annotations ?? {}).filter((k) => k.includes("sandbox-shm"))).toEqual([]);
+    });
+
+    it("shares the workspace with the first container only, and /dev/shm with every container", () => {
       const sb = makeSandbox({
         spec: {
           podTemplate: {
@@ -182,8 +249,11 @@ describe("desiredPod", () => {
         },
       });
       const p = desiredPod(sb, owner, testConfig);
-      expect(container(p, "main").volumeMounts).toEqual([{ name: "sandbox-workspace", mountPath: "/workspace" }]);
-      expect(container(p, "second").volumeMounts).toBeUndefined();
+      expect(container(p, "main").volumeMounts).toEqual([
+        { name: "sandbox-workspace", mountPath: "/workspace" },
+        { name: "sandbox-shm", mountPath: "/dev/shm" },
+      ]);
+      expect(container(p, "second").volumeMounts).toEqual([{ name: "sandbox-shm", mountPath: "/dev/shm" }]);
       expect(containerNames(p)).toEqual(["main", "second", "sandbox-execd"]);
     });
 
@@ -202,7 +272,12 @@ describe("desiredPod", () => {
       expect(p.spec?.volumes?.filter((v) => v.name === "sandbox-workspace")).toEqual([
         { name: "sandbox-workspace", emptyDir: { medium: "Memory" } },
       ]);
-      expect(container(p, "main").volumeMounts).toEqual([{ name: "sandbox-workspace", mountPath: "/workspace" }]);
+      expect(container(p, "main").volumeMounts).toEqual([
+        { name: "sandbox-workspace", mountPath: "/workspace" },
+        { name: "sandbox-shm", mountPath: "/dev/shm" },
+      ]);
+      // Not the operator's volume: no size is imposed on it.
+      expect(Object.keys(p.metadata?.annotations ?? {}).filter((k) => k.includes("sandbox-workspace"))).toEqual([]);
     });
 
     it("gets the same hardening and resource limits as the user's containers (it runs the untrusted code)", () => {

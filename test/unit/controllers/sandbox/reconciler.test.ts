@@ -3,7 +3,7 @@ import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { makeSandboxReconciler } from "../../../../src/controllers/sandbox/reconciler.js";
 import { desiredPod } from "../../../../src/controllers/sandbox/desired-pod.js";
-import { controllerRef, InvalidError, type ReconcileResult } from "../../../../src/runtime/index.js";
+import { apiErrorFrom, controllerRef, InvalidError, type ReconcileResult } from "../../../../src/runtime/index.js";
 import { makeSandbox, testConfig } from "../fixtures.js";
 import { reconcilerWorld, type ReconcilerWorld } from "../reconciler-harness.js";
 
@@ -136,5 +136,100 @@ describe("Sandbox reconciler", () => {
     await reconcile(world);
     const patch = world.kube.writes.find((w) => w.verb === "patch" && w.kind === "Pod");
     expect(patch?.body).toEqual({ spec: { containers: [{ name: "main", image: "busybox" }] } });
+  });
+
+  describe("a pod the node ended", () => {
+    const evicted = (sb: TestSandbox, createdAt: string, restartPolicy?: string): V1Pod =>
+      livePod(sb, (p) => {
+        p.metadata = { ...p.metadata, creationTimestamp: createdAt as unknown as Date };
+        if (restartPolicy) p.spec = { ...p.spec!, restartPolicy };
+        p.status = {
+          phase: "Failed",
+          reason: "Evicted",
+          message: "Pod ephemeral local storage usage exceeds the total limit of containers 2Gi.",
+        };
+      });
+
+    it("is deleted at once (its UID as precondition) and replaced in the same pass, and the new pod's server is told why", async () => {
+      const sb = sandbox();
+      const world = reconcilerWorld({
+        config: testConfig,
+        now: NOW,
+        cached: { sandboxes: [sb], pods: [evicted(sb, "2026-01-01T11:00:00Z")] },
+      });
+      const result = await reconcile(world);
+      expect(verbs(world)).toEqual(["apply NetworkPolicy", "delete Pod", "create Pod"]);
+      expect(world.kube.writes[1]).toMatchObject({ preconditions: { uid: "uid-pod" }, gracePeriodSeconds: 0 });
+      const replacement = world.kube.writes[2]?.body as V1Pod;
+      const execd = replacement.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
+      const notice = execd?.args?.[(execd.args.indexOf("--restart-notice") ?? -2) + 1];
+      expect(notice).toContain("the previous one ended (Evicted: Pod ephemeral local storage usage exceeds");
+      expect(notice).toContain("/workspace starts empty");
+      expect(world.events.events).toEqual([expect.objectContaining({ type: "Warning", reason: "PodReplaced" })]);
+      expect(result).toBeUndefined();
+    });
+
+    it("is replaced no sooner than 30 s after it was created, so a pod the node keeps refusing is not recreated in a loop", async () => {
+      const sb = sandbox();
+      const young = evicted(sb, "2026-01-01T11:59:50Z");
+      const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [young] } });
+      const result = await reconcile(world);
+      expect(verbs(world)).not.toContain("delete Pod");
+      expect(verbs(world)).not.toContain("create Pod");
+      expect(result).toEqual({ requeueAfter: 20_000 });
+    });
+
+    it("once gone, the next pod still learns how the old one ended, from the Finished condition", async () => {
+      const sb = sandbox();
+      const world = reconcilerWorld({
+        config: testConfig,
+        now: NOW,
+        cached: { sandboxes: [sb], pods: [evicted(sb, "2026-01-01T11:00:00Z")] },
+      });
+      // The name is still held when the replacement is created: it waits for the delete event.
+      world.kube.failNext(
+        "create",
+        "Pod",
+        apiErrorFrom("POST", "(in memory)", 409, { kind: "Status", code: 409, reason: "AlreadyExists", message: "exists" }),
+      );
+      await reconcile(world);
+      const finished = {
+        type: "Finished",
+        status: "True",
+        reason: "PodFailed",
+        message: "Pod failed: Evicted: the node was low on memory",
+        lastTransitionTime: "2026-01-01T11:59:00Z",
+        observedGeneration: 1,
+      };
+      const later = reconcilerWorld({
+        config: testConfig,
+        now: NOW,
+        cached: { sandboxes: [{ ...sb, status: { conditions: [finished] } }] },
+      });
+      await reconcile(later);
+      const pod = later.kube.writes.find((w) => w.verb === "create")?.body as V1Pod;
+      const args = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd")?.args ?? [];
+      expect(args.join(" ")).toContain("(Pod failed: Evicted: the node was low on memory)");
+    });
+
+    it("is left alone when its own program failed under restartPolicy Never: the Sandbox is Finished", async () => {
+      const sb = sandbox();
+      const failed = livePod(sb, (p) => {
+        p.spec = { ...p.spec!, restartPolicy: "Never" };
+        p.status = { phase: "Failed" };
+      });
+      const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [failed] } });
+      await reconcile(world);
+      expect(verbs(world)).not.toContain("delete Pod");
+      expect(verbs(world)).not.toContain("create Pod");
+      expect(JSON.stringify(world.kube.writes.find((w) => w.verb === "applyStatus")?.body)).toContain('"type":"Finished"');
+    });
+
+    it("a first pod carries no notice", async () => {
+      const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sandbox()] } });
+      await reconcile(world);
+      const pod = world.kube.writes.find((w) => w.verb === "create")?.body as V1Pod;
+      expect(pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd")?.args).not.toContain("--restart-notice");
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isDead, listPids, type ProcessEntry } from "./process-table.js";
+import { meminfoBytes } from "../meminfo.js";
 
 /**
  * gVisor mounts its own cgroup controllers in each container at /sys/fs/cgroup/<controller>,
@@ -40,9 +41,9 @@ const MEMORY_CURRENT = "/sys/fs/cgroup/memory.current";
 function meminfoUsed(): number | null {
   try {
     const text = readFileSync("/proc/meminfo", "utf8");
-    const total = /^MemTotal:\s+(\d+) kB/m.exec(text);
-    const available = /^MemAvailable:\s+(\d+) kB/m.exec(text);
-    return total && available ? (Number(total[1]) - Number(available[1])) * 1024 : null;
+    const total = meminfoBytes(text, "MemTotal");
+    const available = meminfoBytes(text, "MemAvailable");
+    return total !== null && available !== null ? total - available : null;
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { meminfoBytes } from "../meminfo.js";
 
 /**
  * Share of the container's memory one interpreter may use when `--kernel-memory auto`.
@@ -26,8 +27,8 @@ function readText(file: string): string | null {
  */
 export function containerMemoryBytes(read: (file: string) => string | null = readText): number | null {
   const candidates: number[] = [];
-  const memTotal = /^MemTotal:\s+(\d+)\s+kB/m.exec(read("/proc/meminfo") ?? "");
-  if (memTotal) candidates.push(Number(memTotal[1]) * 1024);
+  const memTotal = meminfoBytes(read("/proc/meminfo") ?? "", "MemTotal");
+  if (memTotal !== null) candidates.push(memTotal);
   for (const file of ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]) {
     const value = Number((read(file) ?? "").trim());
     // "max" (v2) and the v1 "unlimited" value (near 2^63) are no limit.

@@ -387,4 +387,36 @@ describe("desiredPod", () => {
       expect(sb).toEqual(before);
     });
   });
+
+  describe("a pod that replaces one the node ended", () => {
+    const notice = (p: ReturnType<typeof desiredPod>): string | undefined => {
+      const args = container(p, "sandbox-execd").args ?? [];
+      const at = args.indexOf("--restart-notice");
+      return at < 0 ? undefined : args[at + 1];
+    };
+
+    it("tells its execution server how the old one ended, and that an emptyDir workspace starts empty", () => {
+      const text = notice(desiredPod(makeSandbox(), owner, testConfig, "Pod failed: Evicted: low on disk"));
+      expect(text).toContain("the previous one ended (Pod failed: Evicted: low on disk)");
+      expect(text).toContain("/workspace starts empty");
+    });
+
+    it("says the files were kept when the workspace is the sandbox's PVC", () => {
+      const sb = makeSandbox({
+        spec: {
+          podTemplate: { spec: { containers: [{ name: "main", image: "a" }] } },
+          volumeClaimTemplates: [{ metadata: { name: "sandbox-workspace" }, spec: { accessModes: ["ReadWriteOnce"] } }],
+        },
+      });
+      const p = desiredPod(sb, owner, testConfig, "Pod failed: Evicted");
+      expect(p.spec?.volumes).toContainEqual({ name: "sandbox-workspace", persistentVolumeClaim: { claimName: "sandbox-workspace-sb" } });
+      expect(notice(p)).toContain("files in /workspace were kept (it is a persistent volume)");
+      // Not the operator's volume: no tmpfs hint for it.
+      expect(Object.keys(p.metadata?.annotations ?? {}).filter((k) => k.includes("sandbox-workspace"))).toEqual([]);
+    });
+
+    it("a first pod's server gets no notice", () => {
+      expect(notice(desiredPod(makeSandbox(), owner, testConfig))).toBeUndefined();
+    });
+  });
 });

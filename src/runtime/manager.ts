@@ -2,8 +2,10 @@
 // graceful shutdown (controller-runtime's manager, reduced to what this operator needs).
 //
 // Lifecycle:
-//  start(): serve /healthz /readyz /metrics -> (campaign for the Lease) -> on leadership start the
-//           informers, wait until every cache synced, then start the controllers' workers.
+//  start(): serve /healthz /readyz /metrics -> start the informers and, at the same time, campaign
+//           for the Lease (a standby keeps its caches warm, as controller-runtime's does, so a
+//           takeover starts work without a full re-list) -> on leadership wait until every cache
+//           synced, then start the controllers' workers.
 //  stop():  not ready at once -> stop informers and queues -> drain in-flight reconciles within
 //           shutdownTimeoutMs -> shutdown hooks -> release the Lease (only now that no guarded work
 //           runs) -> close the server. start() then resolves.
@@ -57,6 +59,7 @@ export class Manager {
   #workersStarted = false;
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #stopPromise: Promise<void> | undefined;
+  #caches: Promise<void> | undefined;
 
   constructor(opts: ManagerOptions = {}) {
     this.#o = opts;
@@ -130,6 +133,9 @@ export class Manager {
       await this.#startLeading();
       return;
     }
+    // Caches fill while this replica campaigns; events seen before leadership wait in the
+    // controllers' queues (one entry per key), to be worked once this replica leads.
+    this.#startCaches().catch((err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))));
     this.#elector = new LeaderElector({
       ...le,
       logger: this.#o.logger ?? silentLogger(),
@@ -151,12 +157,20 @@ export class Manager {
     if (outcome === "lost") await this.#lost();
   }
 
+  /** Starts the informers once and resolves when every cache has synced. */
+  #startCaches(): Promise<void> {
+    this.#caches ??= (async () => {
+      this.#log.info({ informers: this.#informers.length }, "Starting informers");
+      await Promise.all(this.#informers.map((i) => i.start()));
+      const timeoutMs = this.#o.cacheSyncTimeoutMs ?? 120_000;
+      await Promise.all(this.#informers.map((i) => i.waitForSync({ timeoutMs })));
+    })();
+    return this.#caches;
+  }
+
   async #startLeading(): Promise<void> {
     if (this.#stopping) return;
-    this.#log.info({ informers: this.#informers.length }, "Starting informers");
-    await Promise.all(this.#informers.map((i) => i.start()));
-    const timeoutMs = this.#o.cacheSyncTimeoutMs ?? 120_000;
-    await Promise.all(this.#informers.map((i) => i.waitForSync({ timeoutMs })));
+    await this.#startCaches();
     if (this.#stopping) return;
     this.#synced = true;
     this.#workersStarted = true;

@@ -106,7 +106,7 @@ describe("Manager", () => {
     await expect(fetch(`http://127.0.0.1:${port}/readyz`)).rejects.toThrow();
   });
 
-  it("with leader election only the leader reconciles; the standby is ready and takes over after a graceful stop", async () => {
+  it("with leader election only the leader reconciles; the standby keeps warm caches, is ready and takes over after a graceful stop", async () => {
     const le = {
       kc: testKubeConfig(),
       namespace: ns,
@@ -146,6 +146,9 @@ describe("Manager", () => {
     await waitFor(() => kube.getOrUndefined({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "s2-copy" }));
     expect(a.ctl.reconciled).toContain(`${ns}/s2`);
     expect(b.ctl.reconciled).toEqual([]);
+    // The standby's caches are filled and kept current while it waits: a takeover needs no re-list.
+    expect(b.ctl.sources.hasSynced()).toBe(true);
+    await waitFor(() => b.ctl.sources.get(ns, "s2") !== undefined, { message: "the standby's cache sees s2" });
 
     await a.mgr.stop();
     await a.done;

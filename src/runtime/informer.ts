@@ -502,11 +502,16 @@ export interface KeySink {
   enqueue(key: string): void;
 }
 
-/** Calls `mapper` on every event (old and new object on update) and enqueues the keys it returns. */
+/**
+ * Calls `mapper` on every event (old and new object on update) and enqueues the keys it returns.
+ * `updateMatters` (controller-runtime's update predicate) drops updates the receiving controller
+ * does not care about, such as another controller's status writes; adds and deletes always pass.
+ */
 export function enqueueMapped<T extends KubernetesObject>(
   informer: Informer<T>,
   sink: KeySink,
   mapper: (obj: T) => Iterable<string>,
+  updateMatters: (obj: T, old: T) => boolean = () => true,
 ): void {
   const emit = (obj: T): void => {
     for (const k of mapper(obj)) sink.enqueue(k);
@@ -514,6 +519,7 @@ export function enqueueMapped<T extends KubernetesObject>(
   informer.addHandler({
     add: emit,
     update: (obj, old) => {
+      if (!updateMatters(obj, old)) return;
       emit(old);
       emit(obj);
     },

@@ -12,6 +12,7 @@ import {
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
 import { Expectations } from "../shared/expectations.js";
+import { isWaitingClaim } from "./claims-first.js";
 import { makeWarmPoolReconciler } from "./reconciler.js";
 
 /** SandboxWarmPool -> spec.replicas Ready Sandboxes from its template. */
@@ -27,8 +28,14 @@ export function createWarmPoolController(deps: ControllerDeps, opts: { workers: 
   enqueueOwn(caches.pools, controller);
   // Member changes (including adoption by a claim, which moves the controller reference away).
   enqueueControllerOwner(caches.sandboxes, controller, SandboxWarmPoolGVK);
-  // Claims binding or bound: a refill held back for waiting claims resumes when none waits.
-  enqueueMapped(caches.claims, controller, (c) => [makeKey(c.metadata?.namespace, c.spec.warmPoolRef.name)]);
+  // Claims binding or bound: a refill held back for waiting claims resumes when none waits. The
+  // pool reads only whether each claim waits, so the claims' other status writes pass it by.
+  enqueueMapped(
+    caches.claims,
+    controller,
+    (c) => [makeKey(c.metadata?.namespace, c.spec.warmPoolRef.name)],
+    (c, old) => isWaitingClaim(c) !== isWaitingClaim(old) || c.spec.warmPoolRef.name !== old.spec.warmPoolRef.name,
+  );
   enqueueMapped(caches.templates, controller, (t) =>
     caches.pools.byIndex(Index.ByTemplateRef, `${t.metadata.namespace ?? ""}/${t.metadata.name ?? ""}`).map(keyOf),
   );

@@ -11,7 +11,9 @@ type Claim = ReturnType<typeof makeClaim>;
 function setup() {
   const world = reconcilerWorld({ config: testConfig });
   const controller = createWarmPoolController(world.deps, { workers: 1, registry: new Registry() });
-  return { world, controller };
+  // Claims built with the API's zod types carry string timestamps where client-node's types say Date.
+  const claims = world.deps.caches.claims as unknown as { seed(objects: readonly Claim[]): void };
+  return { claims, controller };
 }
 
 /** The same claim at a later resourceVersion, edited. */
@@ -23,28 +25,28 @@ describe("warm pool controller: claim events", () => {
   const waiting = { ...makeClaim(), metadata: { ...makeClaim().metadata, resourceVersion: "1" } };
 
   it("a new claim wakes its pool", () => {
-    const { world, controller } = setup();
-    world.deps.caches.claims.seed([waiting]);
+    const { claims, controller } = setup();
+    claims.seed([waiting]);
     expect(controller.queue.len()).toBe(1);
   });
 
   it("a status write that leaves the claim waiting does not", async () => {
-    const { world, controller } = setup();
-    world.deps.caches.claims.seed([waiting]);
+    const { claims, controller } = setup();
+    claims.seed([waiting]);
     const key = await controller.queue.get();
     controller.queue.done(key ?? "");
     const annotated = next(waiting, "2", (c) => ({ ...c, metadata: { ...c.metadata, annotations: { note: "x" } } }));
-    world.deps.caches.claims.seed([annotated]);
+    claims.seed([annotated]);
     expect(controller.queue.len()).toBe(0);
   });
 
   it("the claim getting its sandbox wakes the pool (a held refill may resume)", async () => {
-    const { world, controller } = setup();
-    world.deps.caches.claims.seed([waiting]);
+    const { claims, controller } = setup();
+    claims.seed([waiting]);
     const key = await controller.queue.get();
     controller.queue.done(key ?? "");
     const bound = next(waiting, "2", (c) => ({ ...c, status: { sandbox: { name: "member-1" } } }));
-    world.deps.caches.claims.seed([bound]);
+    claims.seed([bound]);
     expect(controller.queue.len()).toBe(1);
     expect(await controller.queue.get()).toBe("ns/pool");
   });

@@ -38,6 +38,12 @@ export interface RouterConfig {
   restartWaitMs: number;
   /** A new connection to a pod not established within this long counts as refused; also bounds the check that a pod still accepts connections. */
   connectTimeoutMs: number;
+  /**
+   * How long a call in flight to a sandbox that turned not Ready runs on while its pod neither
+   * accepts nor refuses new connections (a server starved by the code it runs, or frozen). A pod
+   * that refuses is given up at once; one that accepts keeps its calls.
+   */
+  unresponsiveGraceMs: number;
   /** Idle timeout of a proxied request (no bytes either way for this long aborts it). */
   upstreamIdleTimeoutMs: number;
 }
@@ -57,5 +63,6 @@ export const defaultRouterConfig: RouterConfig = {
   resolveWaitMs: 1_000,
   restartWaitMs: 5_000,
   connectTimeoutMs: 3_000,
+  unresponsiveGraceMs: 20_000,
   upstreamIdleTimeoutMs: 600_000,
 };

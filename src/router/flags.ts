@@ -107,6 +107,14 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
         .argParser(wholeNumber("--connect-timeout", 1)),
     )
     .addOption(
+      new Option(
+        "--unresponsive-grace <ms>",
+        "a call runs on this long while its not-Ready sandbox's pod neither accepts nor refuses connections (a starved server)",
+      )
+        .default(d.unresponsiveGraceMs)
+        .argParser(wholeNumber("--unresponsive-grace", 0)),
+    )
+    .addOption(
       new Option("--upstream-idle-timeout <ms>", "abort a proxied request idle for this long")
         .default(d.upstreamIdleTimeoutMs)
         .argParser(wholeNumber("--upstream-idle-timeout", 1)),
@@ -132,6 +140,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     resolveWait: number;
     restartWait: number;
     connectTimeout: number;
+    unresponsiveGrace: number;
     namespace?: string;
   }>();
   if (o.defaultTtl > o.maxTtl) throw new Error(`--default-ttl (${o.defaultTtl}) exceeds --max-ttl (${o.maxTtl})`);
@@ -163,6 +172,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       resolveWaitMs: o.resolveWait,
       restartWaitMs: o.restartWait,
       connectTimeoutMs: o.connectTimeout,
+      unresponsiveGraceMs: o.unresponsiveGrace,
     },
     listen: typeof o.listen === "string" ? hostPort(o.listen) : o.listen,
     healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,

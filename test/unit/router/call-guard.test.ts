@@ -4,7 +4,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { accepts, guardCall } from "../../../src/router/call-guard.js";
+import { connectOutcome, guardCall, type ConnectOutcome } from "../../../src/router/call-guard.js";
 import { RouterError, sendError } from "../../../src/router/errors.js";
 import { ConnectFailed, forward } from "../../../src/router/proxy.js";
 import { ReadyWaiter } from "../../../src/router/ready-waiter.js";
@@ -35,12 +35,20 @@ async function silentPod() {
 }
 
 /** The router's proxy path in miniature: guard the call on sandbox "s" and forward it to the pod. */
-async function routerFor(podPort: number, caches: ReturnType<typeof fakeCaches>) {
+async function routerFor(
+  podPort: number,
+  caches: ReturnType<typeof fakeCaches>,
+  o: { unresponsiveGraceMs?: number; probe?: (addr: unknown, timeoutMs: number) => Promise<ConnectOutcome> } = {},
+) {
   const waiter = new ReadyWaiter(caches);
-  const config = { retryAfterSeconds: 2, connectTimeoutMs: 500 };
+  const config = { retryAfterSeconds: 2, connectTimeoutMs: 500, unresponsiveGraceMs: o.unresponsiveGraceMs ?? 20_000 };
   const addr = { host: "127.0.0.1", port: podPort };
   const front = await listen((req, res) => {
-    const guard = guardCall({ caches, waiter, config }, { namespace: "ns", name: "s", uid: "u1", podIP: "10.0.0.1" }, addr);
+    const guard = guardCall(
+      { caches, waiter, config, ...(o.probe ? { probe: o.probe } : {}) },
+      { namespace: "ns", name: "s", uid: "u1", podIP: "10.0.0.1" },
+      addr,
+    );
     forward(
       req,
       res,
@@ -131,6 +139,54 @@ describe("a guarded call", () => {
   });
 });
 
+describe("a guarded call on a pod that neither accepts nor refuses (a starved server)", () => {
+  const notReady = { status: "False" as const, reason: "DependenciesNotReady", message: "Pod is Running but not Ready" };
+
+  it("runs on through the grace and answers when the server does", async () => {
+    const caches = fakeCaches();
+    caches.sandboxes.put(sandbox("s", { uid: "u1" }));
+    let probes = 0;
+    let finish = (): void => undefined;
+    const pod = await listen((_req, res) => {
+      finish = () => res.end("done");
+    });
+    // Every connection attempt times out, as to a server the code it runs starves of CPU.
+    const probe = async (): Promise<ConnectOutcome> => {
+      probes++;
+      await new Promise((r) => setTimeout(r, 100));
+      return "timeout";
+    };
+    const answer = fetch(`${await routerFor(pod.port, caches, { unresponsiveGraceMs: 5_000, probe })}/slow`);
+    await new Promise((r) => setTimeout(r, 100));
+    caches.sandboxes.put(sandbox("s", { uid: "u1", ready: notReady }));
+    await new Promise((r) => setTimeout(r, 700));
+    finish();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("done");
+    // It kept looking while it waited.
+    expect(probes).toBeGreaterThan(2);
+  });
+
+  it("is given up once the grace has passed without an answer", async () => {
+    const caches = fakeCaches();
+    caches.sandboxes.put(sandbox("s", { uid: "u1" }));
+    const pod = await silentPod();
+    const probe = async (): Promise<ConnectOutcome> => {
+      await new Promise((r) => setTimeout(r, 100));
+      return "timeout";
+    };
+    const started = Date.now();
+    const answer = fetch(`${await routerFor(pod.port, caches, { unresponsiveGraceMs: 600, probe })}/x`);
+    await pod.gotCall;
+    caches.sandboxes.put(sandbox("s", { uid: "u1", ready: notReady }));
+    const res = await answer;
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: "sandbox_lost", reason: "DependenciesNotReady" } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+  });
+});
+
 /**
  * A port that refuses connections. A port from a server this test closed is not one: the
  * kernel may hand it to a server another test file opens meanwhile. Port 1 is below the range
@@ -166,7 +222,7 @@ describe("a refused connection", () => {
 
   it("is told apart from a pod that accepts", async () => {
     const live = await listen(() => undefined);
-    expect(await accepts({ host: "127.0.0.1", port: live.port }, 500)).toBe(true);
-    expect(await accepts({ host: "127.0.0.1", port: REFUSING_PORT }, 500)).toBe(false);
+    expect(await connectOutcome({ host: "127.0.0.1", port: live.port }, 500)).toBe("accepted");
+    expect(await connectOutcome({ host: "127.0.0.1", port: REFUSING_PORT }, 500)).toBe("refused");
   });
 });

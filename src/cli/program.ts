@@ -16,6 +16,11 @@ import { EXIT_CODE_HELP, ExitCode, UsageError } from "./exit-codes.js";
 import { render, since, until, type Column, type OutputFormat } from "./output.js";
 import { withProgress } from "./progress.js";
 import { parseRemote } from "./remote-path.js";
+import { MCP_PATH, startMcpHttp } from "../mcp/http.js";
+import { serveMcpStdio } from "../mcp/stdio.js";
+
+/** The version sandboxctl's MCP server reports to clients. */
+const MCP_SERVER_VERSION = "0.1.0";
 
 export interface Io {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -56,6 +61,13 @@ function keyValue(value: string, previous: Record<string, string> = {}): Record<
   const eq = value.indexOf("=");
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(":");
+  const port = Number(value.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`expected host:port, got "${value}"`);
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ""), port };
 }
 
 function wholeNumber(name: string, min: number) {
@@ -310,6 +322,26 @@ ${EXIT_CODE_HELP}
         if (globals().output === "table") print(`sandbox ${id} deleted\n`);
       }
       if (globals().output !== "table") print(render(globals().output, ids, [], { deleted: ids }));
+    });
+
+  program
+    .command("mcp")
+    .description("serve the sandbox tools to MCP clients (agents): on stdin/stdout, or over streamable HTTP with --http")
+    .option(
+      "--http <host:port>",
+      "serve streamable HTTP at http://host:port/mcp instead of stdio; each request's bearer token is passed to the router",
+    )
+    .action(async (o: { http?: string }) => {
+      if (o.http !== undefined) {
+        const g = globals();
+        if (!g.router)
+          throw new UsageError("--http needs router mode (--router or SANDBOX_ROUTER_URL): each MCP client then calls as its own identity");
+        const { host, port } = hostPort(o.http);
+        const { address } = await startMcpHttp({ host, port, routerUrl: g.router, namespace: g.namespace, version: MCP_SERVER_VERSION });
+        io.stderr.write(`sandboxctl: MCP over streamable HTTP at http://${address.address}:${address.port}${MCP_PATH}\n`);
+        await new Promise<never>(() => undefined);
+      }
+      await serveMcpStdio(await client(), MCP_SERVER_VERSION);
     });
 
   const pools = program.command("pools").description("warm pools: list and scale");

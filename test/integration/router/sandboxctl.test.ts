@@ -1,22 +1,20 @@
 // sandboxctl as users run it: the built binary (tsc -p tsconfig.build.json, as `npm run build`
 // does) as a child process against the router, the real API server and the operator, checking
 // its output and exit codes. Execution servers as in router-fixture.ts.
-import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kube } from "../../../src/runtime/index.js";
 import { poolManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { clusterInfo, freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
+import { buildSandboxctl, sandboxctlBuildDir } from "./build-sandboxctl.js";
 import { poolReady } from "./helpers.js";
 import { grantSandboxUser, startRouter, type RunningRouter } from "./router-fixture.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../../..");
-// Inside the repository so the build resolves node_modules like dist/ does.
-const BUILD_DIR = path.join(ROOT, "node_modules/.cache/sandboxctl-test-build");
+const BUILD_DIR = sandboxctlBuildDir("sandboxctl-test-build");
 const BIN = path.join(BUILD_DIR, "cli/main.js");
 
 let kube: Kube;
@@ -54,16 +52,7 @@ function sandboxctl(args: string[], opts: { input?: string; env?: Record<string,
 }
 
 beforeAll(async () => {
-  // tsc emits even when some file elsewhere in src has a type error (npm run typecheck reports
-  // those); only a build that produced no sandboxctl is a failure here.
-  await rm(BUILD_DIR, { recursive: true, force: true });
-  await promisify(execFile)(
-    process.execPath,
-    [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", BUILD_DIR],
-    { cwd: ROOT },
-  ).catch(async (err: { stdout?: string; message: string }) => {
-    if (!(await stat(BIN).catch(() => undefined))) throw new Error(`building sandboxctl failed: ${err.stdout ?? err.message}`);
-  });
+  await buildSandboxctl(BUILD_DIR);
   tmp = await mkdtemp(path.join(os.tmpdir(), "sandboxctl-"));
   kube = testKube();
   operator = await startOperator();

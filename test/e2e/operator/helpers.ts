@@ -2,7 +2,7 @@
 // router in agent-sandbox-system, and tokens for the agent identity that calls it.
 import { readFileSync, readdirSync } from "node:fs";
 import { stringify } from "yaml";
-import { kubectl, kubectlOk, waitFor, type ClusterEnv } from "../harness/cluster.js";
+import { apply, kubectl, kubectlOk, waitFor, type ClusterEnv } from "../harness/cluster.js";
 
 export const SANDBOX_API = "agents.x-k8s.io/v1beta1";
 export const EXT_API = "extensions.agents.x-k8s.io/v1beta1";
@@ -210,4 +210,40 @@ export function hostPidsOfPod(podUid: string, matches: (argv: string[]) => boole
     }
   }
   return pids;
+}
+
+/**
+ * A SandboxTemplate "python" of the runtime image and a warm pool of it, as a user applies them;
+ * waits until the pool has `replicas` Ready members when `waitReady` says so.
+ */
+export async function applyPythonPool(
+  env: ClusterEnv,
+  ns: string,
+  pool: string,
+  o: { replicas: number; waitReady: boolean },
+): Promise<void> {
+  await apply(
+    env,
+    JSON.stringify({
+      apiVersion: EXT_API,
+      kind: "SandboxTemplate",
+      metadata: { name: "python", namespace: ns },
+      spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } },
+    }),
+  );
+  await apply(
+    env,
+    JSON.stringify({
+      apiVersion: EXT_API,
+      kind: "SandboxWarmPool",
+      metadata: { name: pool, namespace: ns },
+      spec: { replicas: o.replicas, sandboxTemplateRef: { name: "python" } },
+    }),
+  );
+  if (o.waitReady)
+    await waitFor(
+      async () => (await getJson(env, ns, "sandboxwarmpool", pool))?.status?.readyReplicas === o.replicas,
+      120_000,
+      `warm pool ${pool}`,
+    );
 }

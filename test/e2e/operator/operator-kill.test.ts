@@ -12,7 +12,7 @@ import {
   hostPidsOfPod,
   isReady,
   list,
-  mainPodSpec,
+  applyPythonPool,
   waitReady,
   type KObject,
 } from "./helpers.js";
@@ -39,25 +39,7 @@ describe("kill -9 of the leading operator during a burst of claims", () => {
   beforeAll(async () => {
     env = await clusterEnv();
     ns = await createNamespace(env, "e2e-op-kill");
-    await apply(
-      env,
-      JSON.stringify({
-        apiVersion: EXT_API,
-        kind: "SandboxTemplate",
-        metadata: { name: "python", namespace: ns },
-        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } },
-      }),
-    );
-    await apply(
-      env,
-      JSON.stringify({
-        apiVersion: EXT_API,
-        kind: "SandboxWarmPool",
-        metadata: { name: POOL, namespace: ns },
-        spec: { replicas: 1, sandboxTemplateRef: { name: "python" } },
-      }),
-    );
-    await waitFor(async () => (await getJson(env, ns, "sandboxwarmpool", POOL))?.status?.readyReplicas === 1, 120_000, "the warm pool");
+    await applyPythonPool(env, ns, POOL, { replicas: 1, waitReady: true });
   });
 
   afterAll(async () => {

@@ -1,8 +1,17 @@
 import path from "node:path";
 import type { FileEntry, RunResult, SandboxInfo } from "../client/index.js";
 
-/** One block of an MCP tool result: text, or an image the client can show. */
-export type ToolContent = { type: "text"; text: string } | { type: "image"; data: string; mimeType: string };
+/** An image a tool returns: base64 data and its media type. */
+export interface ToolImage {
+  mimeType: string;
+  data: string;
+}
+
+/** What a sandbox tool returns, in a form every agent framework can carry: text, then images. */
+export interface ToolOutput {
+  text: string;
+  images: ToolImage[];
+}
 
 const IMAGE_TYPES: Record<string, string> = {
   ".png": "image/png",
@@ -14,36 +23,36 @@ const IMAGE_TYPES: Record<string, string> = {
 };
 
 /**
- * A run's answer as MCP content: one text block with stdout, stderr, the error and the text
- * results, then every image result (a matplotlib figure, say) as an image block. Pure.
+ * A run's answer as tool output: one text with stdout, stderr, the error and the text results,
+ * and every image result (a matplotlib figure, say) as an image. Pure.
  */
-export function runContent(result: RunResult): ToolContent[] {
+export function runOutput(result: RunResult): ToolOutput {
   const parts: string[] = [];
   if (result.context?.stateLost) parts.push(`[state lost: ${result.context.restartReason ?? "the context was restarted"}]`);
   if (result.stdout) parts.push(`stdout:\n${result.stdout}`);
   if (result.stderr) parts.push(`stderr:\n${result.stderr}`);
   if (result.error)
     parts.push(`error: ${result.error.name}: ${result.error.message}${result.error.traceback ? `\n${result.error.traceback}` : ""}`);
-  const images: ToolContent[] = [];
+  const images: ToolImage[] = [];
   for (const r of result.results) {
-    if (r.mimeType.startsWith("image/") && r.mimeType !== "image/svg+xml")
-      images.push({ type: "image", data: r.data, mimeType: r.mimeType });
+    if (r.mimeType.startsWith("image/") && r.mimeType !== "image/svg+xml") images.push({ data: r.data, mimeType: r.mimeType });
     else parts.push(`result (${r.mimeType}):\n${r.data}`);
   }
   for (const f of result.outputFiles) parts.push(`wrote ${f.name} (${f.size} bytes)`);
   if (parts.length === 0) parts.push(`(no output; exit code ${result.exitCode})`);
-  return [{ type: "text", text: parts.join("\n\n") }, ...images];
+  return { text: parts.join("\n\n"), images };
 }
 
-/** A downloaded file as MCP content: an image block for images, text for UTF-8, else base64. Pure. */
-export function fileContent(name: string, content: Buffer): ToolContent[] {
+/** A downloaded file as tool output: an image for images, text for UTF-8, else base64 text. Pure. */
+export function fileOutput(name: string, content: Buffer): ToolOutput {
   const image = IMAGE_TYPES[path.extname(name).toLowerCase()];
-  if (image && image !== "image/svg+xml") return [{ type: "image", data: content.toString("base64"), mimeType: image }];
+  if (image && image !== "image/svg+xml")
+    return { text: `${name} (${content.length} bytes)`, images: [{ data: content.toString("base64"), mimeType: image }] };
   const text = new TextDecoder("utf-8", { fatal: true });
   try {
-    return [{ type: "text", text: text.decode(content) }];
+    return { text: text.decode(content), images: [] };
   } catch {
-    return [{ type: "text", text: `${name} is binary (${content.length} bytes); base64:\n${content.toString("base64")}` }];
+    return { text: `${name} is binary (${content.length} bytes); base64:\n${content.toString("base64")}`, images: [] };
   }
 }
 

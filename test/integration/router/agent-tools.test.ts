@@ -1,21 +1,26 @@
-// `sandboxctl mcp` driven by the official MCP client (@modelcontextprotocol/sdk): over stdio, as
-// agent apps launch it, and over streamable HTTP. The built sandboxctl runs as a child process
-// against the router, the real API server and the operator; execution servers as in
-// router-fixture.ts (real python3 with matplotlib, node and bash).
+// The sandbox tools as agents get them, against the router, the real API server and the
+// operator; execution servers as in router-fixture.ts (real python3 with matplotlib, node and
+// bash). `sandboxctl mcp` (built, as a child process) is driven by the official MCP client over
+// stdio, as agent apps launch it, and over streamable HTTP; the LangChain and AI SDK adapters are
+// called in process, as an agent framework's tool node calls them.
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { aiSandboxTools } from "../../../src/adapters/ai-sdk.js";
+import { langchainSandboxTools } from "../../../src/adapters/langchain.js";
+import { SandboxClient } from "../../../src/index.js";
 import type { Kube } from "../../../src/runtime/index.js";
+import type { ToolOutput } from "../../../src/tools/content.js";
 import { poolManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
 import { buildSandboxctl, sandboxctlBuildDir } from "./build-sandboxctl.js";
 import { poolReady } from "./helpers.js";
 import { grantSandboxUser, startRouter, type RunningRouter } from "./router-fixture.js";
 
-const BUILD_DIR = sandboxctlBuildDir("sandboxctl-mcp-test-build");
+const BUILD_DIR = sandboxctlBuildDir("sandboxctl-agent-tools-test-build");
 const BIN = path.join(BUILD_DIR, "cli/main.js");
 
 let kube: Kube;
@@ -134,7 +139,7 @@ describe("sandboxctl mcp (stdio)", () => {
     expect(listing).toContain("tiny.png\t8");
     expect(text(await call("run_code", { sandbox_id: id, code: "len(open('data/in.csv').read().splitlines())" }))).toContain("2");
     expect(text(await call("download_file", { sandbox_id: id, path: "data/in.csv" }))).toBe("a,b\n1,2\n");
-    const image = (await call("download_file", { sandbox_id: id, path: "data/tiny.png" })).content[0];
+    const image = (await call("download_file", { sandbox_id: id, path: "data/tiny.png" })).content.find((c) => c.type === "image");
     expect(image).toMatchObject({ type: "image", mimeType: "image/png", data: png.toString("base64") });
   });
 
@@ -218,5 +223,41 @@ describe("sandboxctl mcp --http", () => {
     } finally {
       await dave.close();
     }
+  });
+});
+
+describe("the LangChain and AI SDK adapters", () => {
+  const sdk = (): SandboxClient => new SandboxClient({ routerUrl: router.url, token: userToken("alice"), namespace: ns });
+
+  it("LangChain: a tool node's calls create a sandbox, run pandas, get the figure as the artifact, and delete it", async () => {
+    const tools = new Map(langchainSandboxTools(sdk()).map((t) => [t.name, t]));
+    let n = 0;
+    const invoke = async (name: string, args: Record<string, unknown>) =>
+      (await tools.get(name)?.invoke({ type: "tool_call", id: `c${++n}`, name, args })) as {
+        content: unknown;
+        artifact: { images: ToolOutput["images"] };
+      };
+    const created = await invoke("create_sandbox", { warm_pool: "python-pool" });
+    const id = /created sandbox (\S+)/.exec(String(created.content))?.[1] ?? "";
+    expect(id, String(created.content)).toMatch(/^sbx-/);
+    const mean = await invoke("run_code", { sandbox_id: id, code: "import pandas as pd\npd.Series([1, 2, 6]).mean()" });
+    expect(String(mean.content)).toContain("result (text/plain):\n3.0");
+    const chart = await invoke("run_code", { sandbox_id: id, code: "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()" });
+    expect(chart.artifact.images.map((i) => i.mimeType)).toEqual(["image/png"]);
+    expect(String((await invoke("delete_sandbox", { sandbox_id: id })).content)).toBe(`deleted sandbox ${id}`);
+  });
+
+  it("AI SDK: execute creates a sandbox, keeps state across calls, reads files back, and reports a bad call as text", async () => {
+    const tools = aiSandboxTools(sdk());
+    const options = { toolCallId: "t", messages: [], context: {} };
+    const run = async (name: string, input: Record<string, unknown>) => (await tools[name]?.execute?.(input, options)) as ToolOutput;
+    const id = /created sandbox (\S+)/.exec((await run("create_sandbox", { warm_pool: "python-pool" })).text)?.[1] ?? "";
+    expect(id).toMatch(/^sbx-/);
+    await run("run_code", { sandbox_id: id, language: "javascript", code: "globalThis.total = 40" });
+    expect((await run("run_code", { sandbox_id: id, language: "javascript", code: "total + 2" })).text).toContain("42");
+    await run("upload_file", { sandbox_id: id, path: "note.txt", content: "kept" });
+    expect((await run("download_file", { sandbox_id: id, path: "note.txt" })).text).toBe("kept");
+    expect((await run("run_code", { sandbox_id: "sbx-0000000000", code: "1" })).text).toMatch(/^run_code failed: .*sbx-0000000000/);
+    await run("delete_sandbox", { sandbox_id: id });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../../src/client/index.js";
-import { fileContent, listingText, runContent } from "../../../src/mcp/content.js";
+import { fileOutput, listingText, runOutput } from "../../../src/tools/content.js";
 
 const run = (o: Partial<RunResult>): RunResult => ({
   stdout: "",
@@ -13,9 +13,9 @@ const run = (o: Partial<RunResult>): RunResult => ({
   ...o,
 });
 
-describe("runContent", () => {
-  it("puts output, the error and text results in one text block and each image after it", () => {
-    const content = runContent(
+describe("runOutput", () => {
+  it("puts output, the error and text results in the text and image results beside it", () => {
+    const content = runOutput(
       run({
         stdout: "hi\n",
         stderr: "warn\n",
@@ -26,30 +26,33 @@ describe("runContent", () => {
         ],
       }),
     );
-    expect(content).toEqual([
-      { type: "text", text: "stdout:\nhi\n\n\nstderr:\nwarn\n\n\nerror: ValueError: bad\nTraceback ...\n\nresult (text/plain):\n42" },
-      { type: "image", data: "iVBORw0KGgo=", mimeType: "image/png" },
-    ]);
+    expect(content).toEqual({
+      text: "stdout:\nhi\n\n\nstderr:\nwarn\n\n\nerror: ValueError: bad\nTraceback ...\n\nresult (text/plain):\n42",
+      images: [{ data: "iVBORw0KGgo=", mimeType: "image/png" }],
+    });
   });
 
   it("says when the context lost its state, and when there was no output at all", () => {
-    expect(runContent(run({ context: { id: "default", language: "python", stateLost: true, restartReason: "timed out" } }))[0]).toEqual({
-      type: "text",
+    expect(runOutput(run({ context: { id: "default", language: "python", stateLost: true, restartReason: "timed out" } }))).toEqual({
       text: "[state lost: timed out]",
+      images: [],
     });
-    expect(runContent(run({ exitCode: 3 }))).toEqual([{ type: "text", text: "(no output; exit code 3)" }]);
+    expect(runOutput(run({ exitCode: 3 }))).toEqual({ text: "(no output; exit code 3)", images: [] });
   });
 });
 
-describe("fileContent", () => {
+describe("fileOutput", () => {
   it("gives images as images, UTF-8 as text and anything else as base64", () => {
     const png = Buffer.from("89504e47", "hex");
-    expect(fileContent("plot.PNG", png)).toEqual([{ type: "image", data: png.toString("base64"), mimeType: "image/png" }]);
-    expect(fileContent("notes.md", Buffer.from("héllo"))).toEqual([{ type: "text", text: "héllo" }]);
+    expect(fileOutput("plot.PNG", png)).toEqual({
+      text: "plot.PNG (4 bytes)",
+      images: [{ data: png.toString("base64"), mimeType: "image/png" }],
+    });
+    expect(fileOutput("notes.md", Buffer.from("héllo"))).toEqual({ text: "héllo", images: [] });
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
-    expect(fileContent("blob.bin", binary)[0]).toEqual({
-      type: "text",
+    expect(fileOutput("blob.bin", binary)).toEqual({
       text: `blob.bin is binary (4 bytes); base64:\n${binary.toString("base64")}`,
+      images: [],
     });
   });
 });

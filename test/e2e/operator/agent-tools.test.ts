@@ -1,7 +1,10 @@
-// An agent's view: the official MCP client drives `sandboxctl mcp` (stdio, as agent apps launch
-// it) against the installed router, and gets a real gVisor sandbox from a warm pool: pandas and
-// a matplotlib figure (an MCP image), files in and out, then the sandbox deleted.
+// An agent's view, against the installed router and real gVisor sandboxes from a warm pool: the
+// official MCP client drives `sandboxctl mcp` (stdio, as agent apps launch it): pandas and a
+// matplotlib figure (an MCP image), files in and out, then the sandbox deleted. Then the
+// LangChain and AI SDK examples run as a user runs them.
+import { execFile } from "node:child_process";
 import path from "node:path";
+import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +19,7 @@ describe("an MCP client using sandboxes through sandboxctl mcp (real cluster, gV
   let env: ClusterEnv;
   let ns: string;
   let client: Client;
+  let agentEnv: Record<string, string>;
 
   const call = async (name: string, args: Record<string, unknown>): Promise<ToolResult> =>
     (await client.callTool({ name, arguments: args })) as ToolResult;
@@ -34,13 +38,14 @@ describe("an MCP client using sandboxes through sandboxctl mcp (real cluster, gV
     const claims = "--resource=sandboxclaims.extensions.agents.x-k8s.io";
     await kubectlOk(env, ["-n", ns, "create", "role", "mcp-claims", "--verb=get,list,create,delete", claims]);
     await kubectlOk(env, ["-n", ns, "create", "rolebinding", "mcp-claims", "--role=mcp-claims", `--serviceaccount=${ns}:mcp-agent`]);
+    agentEnv = { PATH: process.env["PATH"] ?? "", SANDBOX_ROUTER_URL: await routerUrl(env), SANDBOX_TOKEN: token };
     client = new Client({ name: "e2e-agent", version: "1.0.0" });
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
         args: ["--import", "tsx", path.join(REPO_ROOT, "src/cli/main.ts"), "-n", ns, "mcp"],
         cwd: REPO_ROOT,
-        env: { PATH: process.env["PATH"] ?? "", SANDBOX_ROUTER_URL: await routerUrl(env), SANDBOX_TOKEN: token },
+        env: agentEnv,
         stderr: "pipe",
       }),
     );
@@ -81,10 +86,26 @@ describe("an MCP client using sandboxes through sandboxctl mcp (real cluster, gV
 
     // The state is kept: df is still there.
     expect(text(await call("run_code", { sandbox_id: id, code: "len(df)" }))).toContain("3");
-    const saved = (await call("download_file", { sandbox_id: id, path: "units.png" })).content[0];
+    const saved = (await call("download_file", { sandbox_id: id, path: "units.png" })).content.find((c) => c.type === "image");
     expect(saved).toMatchObject({ type: "image", mimeType: "image/png" });
     expect(text(await call("list_files", { sandbox_id: id }))).toMatch(/units\.png\t\d+/);
 
     expect(text(await call("delete_sandbox", { sandbox_id: id }))).toBe(`deleted sandbox ${id}`);
+  });
+
+  it.each(["langchain-tools.ts", "ai-sdk-tools.ts"])("examples/%s runs against the cluster and gets a figure back", async (example) => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", path.join(REPO_ROOT, "examples", example), ns, POOL],
+      {
+        cwd: REPO_ROOT,
+        env: agentEnv,
+        timeout: 150_000,
+      },
+    );
+    console.log(`[agent-tools] ${example}:\n${stdout}`);
+    expect(stdout).toMatch(/\[create_sandbox\] created sandbox sbx-/);
+    expect(stdout).toMatch(/figure: image\/png, \d+ bytes/);
+    expect(stdout).toMatch(/\[delete_sandbox\] deleted sandbox sbx-/);
   });
 });

@@ -23,7 +23,7 @@ export interface SizedVolume {
  * containers, of the given size. Pure.
  *
  * Why a hint and not the emptyDir alone: under gVisor a disk emptyDir is a host directory that
- * fills until the kubelet evicts the whole pod (it checks sizeLimit every few seconds), and
+ * fills until the kubelet next measures it against sizeLimit and evicts the whole pod, and
  * gVisor's containerd shim remounts any /dev/shm as an unsized tmpfs. A sized tmpfs fails the
  * one write that does not fit, and the sandbox stays up.
  *

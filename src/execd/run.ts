@@ -6,7 +6,7 @@ import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { pino } from "pino";
 import { ContextManager } from "./contexts/context-manager.js";
-import { ownsPidNamespace, parseMaxTasks, parseMemoryGuard } from "./contexts/guard-flags.js";
+import { forkMemoryThreshold, ownsPidNamespace, parseMaxTasks, parseMemoryGuard } from "./contexts/guard-flags.js";
 import { ResourceGuard } from "./contexts/resource-guard.js";
 import { LANGUAGES, taskLimitLibraryPath, type Language } from "./kernels/drivers.js";
 import { parseKernelMemory } from "./kernels/memory-cap.js";
@@ -183,6 +183,7 @@ export function runExecd(argv: string[], initProblem?: string): void {
     const kernelMemoryBytes = parsed(() => parseKernelMemory(opts.kernelMemory));
     const maxTasks = parsed(() => parseMaxTasks(opts.maxTasks));
     const memoryGuardBytes = parsed(() => parseMemoryGuard(opts.memoryGuard));
+    const forkMemoryBytes = forkMemoryThreshold(memoryGuardBytes);
     const taskLimitLibrary = maxTasks === null ? null : taskLimitLibraryPath();
     if (maxTasks !== null && taskLimitLibrary === null) {
       logger.warn("task_limit.so was not found beside the server: forks are not refused at --max-tasks, only the watchdog applies");
@@ -207,12 +208,13 @@ export function runExecd(argv: string[], initProblem?: string): void {
       logger,
       interruptGraceMs: DEFAULT_INTERRUPT_GRACE_MS,
       kernelMemoryBytes,
-      taskLimit: maxTasks !== null && taskLimitLibrary !== null ? { maxTasks, library: taskLimitLibrary } : null,
+      taskLimit: maxTasks !== null && taskLimitLibrary !== null ? { maxTasks, library: taskLimitLibrary, forkMemoryBytes } : null,
       restartNotice: lostStateNotice,
     });
     const guard = new ResourceGuard(contexts, {
       maxTasks,
       memoryLimitBytes: memoryGuardBytes,
+      forkMemoryBytes,
       intervalMs: opts.guardIntervalMs,
       ownsNamespace: ownsPidNamespace(),
       logger,

@@ -48,11 +48,11 @@ describe.skipIf(!available)("the server as PID 1", () => {
     const count = await execd!.post<ExecuteAnswer>("/v1/execute", { code: zombies });
     expect(count.body.stdout.trim()).toBe("0");
     // The init is invisible to user code otherwise: the kernel's environment is the server's,
-    // plus the variables the server gives every interpreter (its tag, the task limit).
+    // plus the variables the server gives every interpreter (its tag, the task and fork-memory limits).
     const env = await execd!.post<ExecuteAnswer>("/v1/execute", {
       code: "import os\nprint(sorted(k for k in os.environ if k.startswith('EXECD')))",
     });
-    expect(env.body.stdout.trim()).toBe("['EXECD_CONTEXT_TAG', 'EXECD_MAX_TASKS']");
+    expect(env.body.stdout.trim()).toBe("['EXECD_CONTEXT_TAG', 'EXECD_FORK_MEMORY_BYTES', 'EXECD_MAX_TASKS']");
   });
 
   it("stops cleanly on SIGTERM through the init", async () => {

@@ -169,4 +169,43 @@ describe.runIf(underGvisor)("runaway code under gVisor: one call fails, the sand
     expect(after.context.restartReason).toMatch(/past its limit of 900 MiB; this context held the most/);
     await keeperIntact();
   });
+
+  it("a fork bomb in a sandbox whose memory is mostly in use is stopped when forks are refused for memory, before the task limit", async () => {
+    // Memory in use as gVisor counts it for the sandbox (the guard's and task_limit.c's reading here).
+    const usedMiB = async (): Promise<number> =>
+      Number(
+        (
+          await run({
+            context: "keeper",
+            code: "t = {}\nfor line in open('/proc/meminfo'):\n    k, v = line.split(':')\n    t[k] = int(v.split()[0])\n(t['MemTotal'] - t['MemAvailable']) // 1024",
+          })
+        ).results[0]?.data,
+      );
+    // New processes are refused from 80% of the 900 MiB guard: 720 MiB. Ballast brings the
+    // sandbox to 640 MiB, in contexts of at most 450 MiB (each under the 600 MiB cap), so the
+    // bomb's own processes (a few MiB each) take it past 720 MiB long before 100 tasks.
+    for (const id of ["ballast-1", "ballast-2"]) {
+      const missing = 640 - (await usedMiB());
+      if (missing <= 0) break;
+      expect((await execd.post("/v1/contexts", { language: "python", id })).status).toBe(201);
+      await run({
+        context: id,
+        code: `ballast = bytearray(${Math.min(missing, 450)} * ${MiB})\nfor i in range(0, len(ballast), 4096):\n    ballast[i] = 1`,
+      });
+    }
+    const before = await usedMiB();
+    expect(before).toBeGreaterThanOrEqual(600);
+    expect(before).toBeLessThan(720);
+    const bomb = await run({
+      code: "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+      timeoutMs: 60_000,
+    });
+    expect(bomb.error?.name).toBe("ProcessLimitError");
+    expect(bomb.error?.message).toMatch(
+      /neared its memory limit \(\d+ MiB in use; new processes are refused from 720 MiB\) while this context ran \d+ processes/,
+    );
+    await keeperIntact();
+    for (const id of ["ballast-1", "ballast-2"]) await execd.request(`/v1/contexts/${id}`, { method: "DELETE" });
+    expect(await settled()).toBeLessThanOrEqual(baseline + 1);
+  });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ExecdError, notFound } from "../http/errors.js";
-import type { InterpreterPaths, Language } from "../kernels/drivers.js";
+import type { InterpreterPaths, Language, TaskLimit } from "../kernels/drivers.js";
 import { Kernel, type KernelError, type KernelExit, type RunSink } from "../kernels/kernel.js";
 import type { ContainmentFailure, GuardedContext, GuardTarget } from "./resource-guard.js";
 import { SerialQueue } from "./serial-queue.js";
@@ -17,7 +17,7 @@ export interface ContextManagerOptions {
   /** Memory each interpreter may use (--kernel-memory); null or absent for no cap. */
   kernelMemoryBytes?: number | null;
   /** Tasks the sandbox may run before an interpreter's forks fail (--max-tasks), with the limiter to preload. */
-  taskLimit?: { maxTasks: number; library: string } | null;
+  taskLimit?: TaskLimit | null;
   /**
    * Set when this server replaces an earlier one in the same pod: the first call on each
    * default context reports it as lost state (its earlier variables are gone).

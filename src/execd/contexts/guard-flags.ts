@@ -74,3 +74,17 @@ export function parseMemoryGuard(
     return total === null ? null : Math.floor(total * AUTO_MEMORY_GUARD_SHARE);
   });
 }
+
+/**
+ * Share of the memory guard's threshold at which new processes are refused. Forked
+ * interpreters each dirty a few MiB of their own, and a fork bomb in a sandbox whose memory is
+ * already in use reaches the host's memory limit (the gVisor sandbox's own overhead on top of
+ * what its processes use) before it reaches the task limit. Refusing forks earlier stops that
+ * growth while the guard still has memory to act in.
+ */
+export const FORK_MEMORY_SHARE_OF_GUARD = 0.8;
+
+/** Sandbox memory use at which task_limit.c refuses new processes: null without a memory guard. */
+export function forkMemoryThreshold(memoryGuardBytes: number | null): number | null {
+  return memoryGuardBytes === null ? null : Math.floor(memoryGuardBytes * FORK_MEMORY_SHARE_OF_GUARD);
+}

@@ -29,6 +29,11 @@ export interface ResourceGuardOptions {
   maxTasks: number | null;
   /** Memory the whole sandbox may use before the largest context is stopped; null for none. */
   memoryLimitBytes: number | null;
+  /**
+   * Memory use at which new processes are refused (task_limit.c); past it the context running
+   * the most processes, if it runs at least FORK_CULPRIT_MIN_PROCESSES, is stopped. Null for none.
+   */
+  forkMemoryBytes?: number | null;
   /** How often usage is read. */
   intervalMs: number;
   /** Whether the server owns its PID namespace (see ownsPidNamespace), so /proc is the sandbox's. */
@@ -68,6 +73,13 @@ export const MIN_CULPRIT_SHARE = 0.1;
 
 /** Least share of the sandbox's memory use the contexts together must hold for the guard to stop one. */
 export const MIN_HELD_SHARE = 0.5;
+
+/**
+ * Least number of processes a context must run to be stopped when forks are refused for
+ * memory: a fork bomb's context runs dozens, a program that is merely large runs a few (and
+ * answers to the memory limit instead).
+ */
+export const FORK_CULPRIT_MIN_PROCESSES = 8;
 const mib = (bytes: number): number => Math.round(bytes / MiB);
 
 /**
@@ -107,9 +119,13 @@ export class ResourceGuard {
   /** One look at the sandbox; acts when a limit is passed. Exposed for the tests. */
   async check(): Promise<void> {
     const { maxTasks, memoryLimitBytes, procRoot } = this.options;
+    const forkMemoryBytes = this.options.forkMemoryBytes ?? null;
     if (this.target.guarded().length === 0) return;
     let table: Promise<ProcessEntry[]> | null = null;
     const snapshot = (): Promise<ProcessEntry[]> => (table ??= readProcessTable(procRoot));
+    let memory: Promise<number> | null = null;
+    const used = (): Promise<number> =>
+      (memory ??= (async () => sandboxMemoryUsage(this.options.ownsNamespace) ?? residentTotal(await snapshot()))());
 
     if (maxTasks !== null) {
       const tasks = sandboxTaskCount(procRoot);
@@ -127,22 +143,38 @@ export class ResourceGuard {
       }
     }
 
+    if (forkMemoryBytes !== null && maxTasks !== null) {
+      const inUse = await used();
+      // Forks are being refused for memory (task_limit.c): a context that ran many processes
+      // into that is a fork bomb by another road, and is stopped as one.
+      if (inUse >= forkMemoryBytes) {
+        const culprit = largest(usageByContext(await snapshot(), this.target.guarded()), "processes");
+        if (culprit && culprit.processes >= FORK_CULPRIT_MIN_PROCESSES) {
+          await this.contain(culprit, {
+            name: "ProcessLimitError",
+            reason: `the sandbox neared its memory limit (${mib(inUse)} MiB in use; new processes are refused from ${mib(forkMemoryBytes)} MiB) while this context ran ${culprit.processes} processes; it was stopped`,
+          });
+          return;
+        }
+      }
+    }
+
     if (memoryLimitBytes !== null) {
-      const used = sandboxMemoryUsage(this.options.ownsNamespace) ?? residentTotal(await snapshot());
-      if (used > memoryLimitBytes) {
+      const inUse = await used();
+      if (inUse > memoryLimitBytes) {
         const usage = usageByContext(await snapshot(), this.target.guarded());
         const culprit = largest(usage, "rssBytes");
         const heldByContexts = usage.reduce((sum, context) => sum + context.rssBytes, 0);
         // Memory no context holds (files in /dev/shm, say) is not a context's to answer for:
         // stopping one would free little of it, and the next look would stop another.
-        if (culprit && culprit.rssBytes >= memoryLimitBytes * MIN_CULPRIT_SHARE && heldByContexts >= used * MIN_HELD_SHARE) {
+        if (culprit && culprit.rssBytes >= memoryLimitBytes * MIN_CULPRIT_SHARE && heldByContexts >= inUse * MIN_HELD_SHARE) {
           await this.contain(culprit, {
             name: "MemoryError",
-            reason: `the sandbox was using ${mib(used)} MiB of memory, past its limit of ${mib(memoryLimitBytes)} MiB; this context held the most (${mib(culprit.rssBytes)} MiB) and was stopped`,
+            reason: `the sandbox was using ${mib(inUse)} MiB of memory, past its limit of ${mib(memoryLimitBytes)} MiB; this context held the most (${mib(culprit.rssBytes)} MiB) and was stopped`,
           });
           return;
         }
-        this.logUnattributed({ usedBytes: used, memoryLimitBytes }, "memory limit passed, but no context holds the memory");
+        this.logUnattributed({ usedBytes: inUse, memoryLimitBytes }, "memory limit passed, but no context holds the memory");
       }
     }
     this.unattributedLogged = false;

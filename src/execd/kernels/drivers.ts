@@ -33,6 +33,8 @@ const TASK_LIMIT_LIBRARY = "task_limit.so";
 
 /** Variable the fork limiter reads its limit from. */
 export const MAX_TASKS_ENV = "EXECD_MAX_TASKS";
+/** Sandbox memory use (bytes) at which task_limit.c refuses new processes. */
+export const FORK_MEMORY_ENV = "EXECD_FORK_MEMORY_BYTES";
 
 /**
  * Finds the compiled fork limiter: beside the bundled server in the images, or in the
@@ -44,13 +46,26 @@ export function taskLimitLibraryPath(): string | null {
   return candidates.find((candidate) => existsSync(candidate)) ?? null;
 }
 
+/** The limits task_limit.c enforces in every process an interpreter starts. */
+export interface TaskLimit {
+  maxTasks: number;
+  library: string;
+  /** Sandbox memory use at which new processes are refused too; null for no such bound. */
+  forkMemoryBytes: number | null;
+}
+
 /**
  * Environment that makes an interpreter and everything it starts refuse to fork past
- * `maxTasks` tasks in the sandbox (see task_limit.c); empty without a limit or a library.
+ * `maxTasks` tasks in the sandbox, or while the sandbox uses `forkMemoryBytes` of memory (see
+ * task_limit.c); empty without a limit.
  */
-export function taskLimitEnv(maxTasks: number | null, library: string | null, inherited: string | undefined): Record<string, string> {
-  if (maxTasks === null || library === null) return {};
-  return { LD_PRELOAD: inherited ? `${library}:${inherited}` : library, [MAX_TASKS_ENV]: String(maxTasks) };
+export function taskLimitEnv(limit: TaskLimit | null, inherited: string | undefined): Record<string, string> {
+  if (limit === null) return {};
+  return {
+    LD_PRELOAD: inherited ? `${limit.library}:${inherited}` : limit.library,
+    [MAX_TASKS_ENV]: String(limit.maxTasks),
+    ...(limit.forkMemoryBytes !== null ? { [FORK_MEMORY_ENV]: String(limit.forkMemoryBytes) } : {}),
+  };
 }
 
 export interface InterpreterPaths {

@@ -5,7 +5,7 @@ import path from "node:path";
 import readline from "node:readline";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { driverCommand, taskLimitEnv, type InterpreterPaths, type Language } from "./drivers.js";
+import { driverCommand, taskLimitEnv, type InterpreterPaths, type Language, type TaskLimit } from "./drivers.js";
 import { SentinelSplitter } from "./sentinel-splitter.js";
 import { CONTEXT_TAG_ENV, type ProcessOwner } from "../contexts/process-table.js";
 import { stopProcesses } from "../contexts/stop-processes.js";
@@ -51,7 +51,7 @@ export interface KernelOptions {
   /** Memory the interpreter may use (see driverCommand); null for no cap. */
   memoryCapBytes?: number | null;
   /** Tasks the sandbox may run before forks fail (see task_limit.c), and the limiter to preload. */
-  taskLimit?: { maxTasks: number; library: string } | null;
+  taskLimit?: TaskLimit | null;
 }
 
 interface DriverMessage {
@@ -142,7 +142,7 @@ export class Kernel {
       env: {
         ...options.env,
         ...env,
-        ...taskLimitEnv(options.taskLimit?.maxTasks ?? null, options.taskLimit?.library ?? null, options.env.LD_PRELOAD),
+        ...taskLimitEnv(options.taskLimit ?? null, options.env.LD_PRELOAD),
         [CONTEXT_TAG_ENV]: tag,
       },
       stdio: ["ignore", "pipe", "pipe", "pipe"],

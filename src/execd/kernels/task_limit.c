@@ -12,6 +12,12 @@
  * The count is gVisor's pids.current for the container (one small read), else the number of
  * processes in /proc. Code that clears LD_PRELOAD or makes the system call itself is not
  * limited here; the server's watchdog still stops its context when the count passes the limit.
+ *
+ * With EXECD_FORK_MEMORY_BYTES set, new processes are refused as well while the sandbox's
+ * memory use (gVisor's memory.usage_in_bytes, else cgroup v2's memory.current, else MemTotal
+ * minus MemAvailable, which gVisor computes for the sandbox) is at least that:
+ * each forked interpreter dirties memory of its own, and in a sandbox whose memory is already in
+ * use a fork bomb would otherwise reach the memory limit before the task limit.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -20,25 +26,52 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static long task_limit(void) {
-  const char *value = getenv("EXECD_MAX_TASKS");
-  return value ? strtol(value, NULL, 10) : 0;
+static long long env_number(const char *name) {
+  const char *value = getenv(name);
+  return value ? strtoll(value, NULL, 10) : 0;
+}
+
+/* The number in a small file (a cgroup counter), or -1 when it cannot be read. */
+static long long read_number(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[32];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  text[n] = 0;
+  return strtoll(text, NULL, 10);
+}
+
+/* A /proc/meminfo field in bytes, or -1. */
+static long long meminfo_field(const char *text, const char *field) {
+  const char *at = strstr(text, field);
+  return at ? strtoll(at + strlen(field), NULL, 10) * 1024 : -1;
+}
+
+static long long memory_now(void) {
+  long long used = read_number("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+  if (used < 0) used = read_number("/sys/fs/cgroup/memory.current");
+  if (used >= 0) return used;
+  int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[4096];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  text[n] = 0;
+  long long total = meminfo_field(text, "MemTotal:");
+  long long available = meminfo_field(text, "MemAvailable:");
+  return total >= 0 && available >= 0 ? total - available : -1;
 }
 
 static long tasks_now(void) {
-  int fd = open("/sys/fs/cgroup/pids/pids.current", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char text[32];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n > 0) {
-      text[n] = 0;
-      return strtol(text, NULL, 10);
-    }
-  }
+  long long current = read_number("/sys/fs/cgroup/pids/pids.current");
+  if (current >= 0) return (long)current;
   DIR *proc = opendir("/proc");
   if (!proc) return -1;
   long count = 0;
@@ -50,14 +83,23 @@ static long tasks_now(void) {
   return count;
 }
 
+/* Whether a new process would pass the task limit, or the sandbox is at the fork memory bound. */
+static int over_limit(void) {
+  long long limit = env_number("EXECD_MAX_TASKS");
+  if (limit > 0 && tasks_now() >= limit) return 1;
+  long long memory_limit = env_number("EXECD_FORK_MEMORY_BYTES");
+  if (memory_limit <= 0) return 0;
+  long long used = memory_now();
+  return used >= 0 && used >= memory_limit;
+}
+
 /*
  * A refused fork costs its caller a tenth of a second. A fork bomb's processes retry at once,
  * and hundreds of them spinning on refused forks would leave the server too little CPU to
  * answer its health checks or to stop them; paused, they leave it the CPU.
  */
 static int at_limit(void) {
-  long limit = task_limit();
-  if (limit <= 0 || tasks_now() < limit) return 0;
+  if (!over_limit()) return 0;
   struct timespec pause = {0, 100 * 1000 * 1000};
   nanosleep(&pause, NULL);
   return 1;

@@ -369,7 +369,9 @@ describe("hostile code in a sandbox is contained (gVisor, real cluster)", () => 
     expect(call.body.error?.name).toBe("ProcessLimitError");
     // Stopped at the task limit, or earlier when the sandbox's memory (what earlier tests left in
     // it included) reaches the point where new processes are refused.
-    expect(call.body.error?.message).toMatch(/limit of \d+ processes and threads|neared its memory limit .* while this context ran \d+ processes/);
+    expect(call.body.error?.message).toMatch(
+      /limit of \d+ processes and threads|neared its memory limit .* while this context ran \d+ processes/,
+    );
     expect(call.body.context?.stateLost).toBe(true);
     // While the bomb ran, the server may have missed a health check or two; it is back at once.
     const readyAgain = Date.now();

@@ -24,6 +24,7 @@ export const SIGNING_KEY = Buffer.from("router-integration-test-signing-key-0123
 /** Pod IP -> a real execution server on loopback (see the note at the top of this file). */
 export class SimulatedPodNetwork {
   readonly #kube: Kube;
+  /** By serverKey. */
   readonly #servers = new Map<string, Promise<ExecdProcess>>();
   readonly #overrides = new Map<string, PodAddress>();
   /** Pod IPs whose pod ended (see retire), with that pod's uid. */
@@ -51,10 +52,10 @@ export class SimulatedPodNetwork {
     // Only the execution server's port has a listener in a sandbox pod; any other port is refused.
     if (t.port !== 8888) return { host: "127.0.0.1", port: 9 };
     if (this.#retired.has(t.podIP) && !(await this.#newPodAt(t))) return { host: "127.0.0.1", port: 9 };
-    let server = this.#servers.get(t.podIP);
+    let server = this.#servers.get(serverKey(t));
     if (!server) {
       server = this.#start(t.namespace, t.sandboxName);
-      this.#servers.set(t.podIP, server);
+      this.#servers.set(serverKey(t), server);
     }
     const execd = await server;
     return { host: "127.0.0.1", port: Number(new URL(execd.url).port) };
@@ -68,8 +69,8 @@ export class SimulatedPodNetwork {
   async retire(namespace: string, sandboxName: string, podIP: string): Promise<void> {
     const pod = await this.#kube.getOrUndefined({ apiVersion: "v1", kind: "Pod", namespace, name: sandboxName });
     this.#retired.set(podIP, pod?.metadata?.uid ?? "");
-    const server = this.#servers.get(podIP);
-    this.#servers.delete(podIP);
+    const server = this.#servers.get(serverKey({ namespace, sandboxName, podIP }));
+    this.#servers.delete(serverKey({ namespace, sandboxName, podIP }));
     if (server) await (await server).stop();
   }
 
@@ -90,7 +91,7 @@ export class SimulatedPodNetwork {
   async execdFor(namespace: string, sandboxName: string, podIP: string): Promise<ExecdProcess> {
     await this.map({ namespace, sandboxName, podIP, port: 8888 });
     this.dials.pop();
-    const server = this.#servers.get(podIP);
+    const server = this.#servers.get(serverKey({ namespace, sandboxName, podIP }));
     if (!server) throw new Error(`no execd for ${podIP}`);
     return server;
   }
@@ -105,6 +106,14 @@ export class SimulatedPodNetwork {
     await Promise.all(all.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
     this.#servers.clear();
   }
+}
+
+/**
+ * Which execution server a dial reaches: one per sandbox and pod IP. kwok hands a deleted pod's
+ * IP to the next pod, and that pod's sandbox is another identity that needs its own server.
+ */
+function serverKey(t: { namespace: string; sandboxName: string; podIP: string }): string {
+  return `${t.namespace}/${t.sandboxName}@${t.podIP}`;
 }
 
 /** The sidecar's --sandbox and --trusted-key arguments, as the operator wrote them into the pod. */

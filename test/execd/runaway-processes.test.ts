@@ -98,10 +98,10 @@ describe.runIf(underGvisor)("runaway code under gVisor: one call fails, the sand
   const taskCount = async (): Promise<number> =>
     Number((await run({ context: "keeper", code: "import os\nsum(1 for p in os.listdir('/proc') if p.isdigit())" })).results[0]?.data);
   let baseline = 0;
-  /** Waits until the sandbox runs no more processes than before the bombs (plus a context's interpreter). */
-  const settled = async (): Promise<number> => {
+  /** Waits until the sandbox runs no more processes than `reference` (default: before the bombs) plus a context's interpreter. */
+  const settled = async (reference = baseline): Promise<number> => {
     let count = await taskCount();
-    for (let i = 0; i < 100 && count > baseline + 1; i++) {
+    for (let i = 0; i < 100 && count > reference + 1; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       count = await taskCount();
     }
@@ -139,7 +139,11 @@ describe.runIf(underGvisor)("runaway code under gVisor: one call fails, the sand
       timeoutMs: 60_000,
     });
     expect(bomb.error?.name).toBe("ProcessLimitError");
-    expect(bomb.error?.message).toMatch(/limit of 100 processes and threads/);
+    // At the task limit, or earlier when the sandbox's memory reaches the point where new
+    // processes are refused (how much it uses before the bomb varies from run to run).
+    expect(bomb.error?.message).toMatch(
+      /limit of 100 processes and threads|neared its memory limit .* while this context ran \d+ processes/,
+    );
     expect(bomb.context.stateLost).toBe(true);
     await keeperIntact();
     expect(await settled()).toBeLessThanOrEqual(baseline + 1);
@@ -184,6 +188,8 @@ describe.runIf(underGvisor)("runaway code under gVisor: one call fails, the sand
     // New processes are refused from 80% of the 900 MiB guard: 720 MiB. Ballast brings the
     // sandbox to 640 MiB, in contexts of at most 450 MiB (each under the 600 MiB cap), so the
     // bomb's own processes (a few MiB each) take it past 720 MiB long before 100 tasks.
+    // The contexts earlier tests left running (and restarted) stay; only this test's must go.
+    const start = await taskCount();
     for (const id of ["ballast-1", "ballast-2"]) {
       const missing = 640 - (await usedMiB());
       if (missing <= 0) break;
@@ -206,6 +212,6 @@ describe.runIf(underGvisor)("runaway code under gVisor: one call fails, the sand
     );
     await keeperIntact();
     for (const id of ["ballast-1", "ballast-2"]) await execd.request(`/v1/contexts/${id}`, { method: "DELETE" });
-    expect(await settled()).toBeLessThanOrEqual(baseline + 1);
+    expect(await settled(start)).toBeLessThanOrEqual(start + 1);
   });
 });

@@ -1,6 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { SandboxConditionType, SandboxReason, type Sandbox } from "../../api/index.js";
 import { findCondition } from "../../runtime/index.js";
+import { observePod } from "./observed-pod.js";
 
 /**
  * A pod the node ended this soon after its creation is replaced only once it would have been
@@ -34,10 +35,7 @@ export function replacementDelayMs(pod: V1Pod, nowMs: number): number {
  * pod before it was deleted). Undefined for a first pod. Pure.
  */
 export function previousPodEnd(sandbox: Sandbox, endedPod: V1Pod | undefined): string | undefined {
-  if (endedPod) {
-    const detail = [endedPod.status?.reason, endedPod.status?.message?.trim()].filter(Boolean).join(": ");
-    return detail || "the pod failed";
-  }
+  if (endedPod) return observePod(endedPod).endedBecause || "the pod failed";
   const finished = findCondition(sandbox.status?.conditions, SandboxConditionType.Finished);
   if (finished?.status === "True" && finished.reason === SandboxReason.PodFailed) return finished.message || "the pod failed";
   return undefined;

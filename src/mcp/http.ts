@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { SandboxClient } from "../client/index.js";
+import { bearerToken } from "../shared/http/bearer.js";
 import { createSandboxMcpServer } from "./server.js";
 
 /** The path MCP clients post to. */
@@ -19,11 +20,6 @@ export interface McpHttpOptions {
   version: string;
 }
 
-function bearer(req: IncomingMessage): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  return match?.[1];
-}
-
 function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }));
@@ -33,7 +29,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, o: McpHttpOption
   const url = new URL(req.url ?? "/", "http://localhost");
   if (url.pathname !== MCP_PATH) return refuse(res, 404, `no such path ${url.pathname}; MCP clients post to ${MCP_PATH}`);
   if (req.method !== "POST") return refuse(res, 405, "this server is stateless: POST only", { allow: "POST" });
-  const token = bearer(req);
+  const token = bearerToken(req.headers.authorization);
   if (!token) {
     return refuse(res, 401, "a bearer token is required: the router's token for the caller (a Kubernetes or sandbox token)", {
       "www-authenticate": 'Bearer realm="agent-sandbox"',

@@ -1,7 +1,7 @@
 // The token a caller presents, read from its Authorization header.
+import { bearerToken } from "../shared/http/bearer.js";
 import { unauthenticated } from "./errors.js";
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const BASIC = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i;
 
 /**
@@ -14,7 +14,7 @@ const BASIC = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i;
  */
 export function presentedToken(header: string | undefined): string {
   if (!header) throw unauthenticated("missing Authorization: Bearer <token> (a Kubernetes token or a sandbox token from this router)");
-  const bearer = BEARER.exec(header)?.[1];
+  const bearer = bearerToken(header);
   if (bearer) return bearer;
   const basic = BASIC.exec(header)?.[1];
   if (basic) {

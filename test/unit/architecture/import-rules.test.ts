@@ -16,7 +16,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   shared: ["api", "runtime"],
   client: ["api", "runtime", "shared"],
   cli: ["api", "client", "mcp", "shared"],
-  mcp: ["client", "tools"],
+  mcp: ["client", "shared", "tools"],
   tools: ["client"],
   adapters: ["client", "tools"],
   execd: ["execd-token", "shared"],

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apply, clusterEnv, createNamespace, type ClusterEnv } from "../harness/cluster.js";
-import { EXT_API, agentToken, deleteNamespaceAndWait, getJson, mainPodSpec, routerUrl } from "./helpers.js";
+import { EXT_API, agentToken, applyPythonPool, deleteNamespaceAndWait, getJson, routerUrl } from "./helpers.js";
 import { ensurePyClient, runPython, type ScriptResult } from "./pyclient.js";
 
 const POOL = "py-pool";
@@ -89,24 +89,7 @@ describe(`upstream Python client against the router`, () => {
     env = await clusterEnv();
     ns = await createNamespace(env, "e2e-op-pyclient");
     // The client only names a warm pool; the pool names the template.
-    await apply(
-      env,
-      JSON.stringify({
-        apiVersion: EXT_API,
-        kind: "SandboxTemplate",
-        metadata: { name: "python", namespace: ns },
-        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } },
-      }),
-    );
-    await apply(
-      env,
-      JSON.stringify({
-        apiVersion: EXT_API,
-        kind: "SandboxWarmPool",
-        metadata: { name: POOL, namespace: ns },
-        spec: { replicas: 1, sandboxTemplateRef: { name: "python" } },
-      }),
-    );
+    await applyPythonPool(env, ns, POOL, { replicas: 1, waitReady: false });
     token = await agentToken(env, ns, "py-agent", true);
     dir = await mkdtemp(join(tmpdir(), "agsb-pyclient-"));
     script = join(dir, "scenario.py");

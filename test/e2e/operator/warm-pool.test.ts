@@ -10,7 +10,7 @@ import {
   getJson,
   isReady,
   list,
-  mainPodSpec,
+  applyPythonPool,
   routerUrl,
   waitReady,
   type KObject,
@@ -42,24 +42,7 @@ describe("warm pool -> claim -> execute through the router", () => {
   beforeAll(async () => {
     env = await clusterEnv();
     ns = await createNamespace(env, "e2e-op-pool");
-    await apply(
-      env,
-      JSON.stringify({
-        apiVersion: EXT_API,
-        kind: "SandboxTemplate",
-        metadata: { name: "python", namespace: ns },
-        spec: { podTemplate: { spec: mainPodSpec(env.runtimeImage) } },
-      }),
-    );
-    await apply(
-      env,
-      JSON.stringify({
-        apiVersion: EXT_API,
-        kind: "SandboxWarmPool",
-        metadata: { name: POOL, namespace: ns },
-        spec: { replicas: REPLICAS, sandboxTemplateRef: { name: "python" } },
-      }),
-    );
+    await applyPythonPool(env, ns, POOL, { replicas: REPLICAS, waitReady: false });
     token = await agentToken(env, ns, "agent", true);
   });
 

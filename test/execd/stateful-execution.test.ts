@@ -181,6 +181,49 @@ describe("stateful execution", () => {
     expect((await run({ code: "len(plt.get_fignums())" })).results).toEqual([{ mimeType: "text/plain", data: "0" }]);
   });
 
+  it("adds a pandas DataFrame's HTML table after its text/plain result", async () => {
+    // pandas is Debian's python3-pandas (scripts/setup.sh): without it the import fails the call.
+    const answer = await run({
+      code: "import pandas as pd\npd.DataFrame({'city': ['Oslo', 'Lima'], 'temp': [4, 19]})",
+    });
+    expect(answer.exitCode, answer.stderr).toBe(0);
+    expect(answer.results.map((r) => r.mimeType)).toEqual(["text/plain", "text/html"]);
+    expect(answer.results[0]!.data).toContain("Oslo");
+    expect(answer.results[1]!.data).toContain("<table");
+    expect(answer.results[1]!.data).toContain("<td>Lima</td>");
+  });
+
+  it("keeps only text/plain when _repr_html_ raises or returns no string", async () => {
+    await run({
+      code: [
+        "class Broken:",
+        "    def __repr__(self): return 'Broken()'",
+        "    def _repr_html_(self): raise RuntimeError('no html')",
+        "class NotText:",
+        "    def __repr__(self): return 'NotText()'",
+        "    def _repr_html_(self): return 42",
+      ].join("\n"),
+    });
+    const broken = await run({ code: "Broken()" });
+    expect(broken.exitCode).toBe(0);
+    expect(broken.error).toBeUndefined();
+    expect(broken.stderr).toBe("");
+    expect(broken.results).toEqual([{ mimeType: "text/plain", data: "Broken()" }]);
+    const notText = await run({ code: "NotText()" });
+    expect(notText.exitCode).toBe(0);
+    expect(notText.results).toEqual([{ mimeType: "text/plain", data: "NotText()" }]);
+  });
+
+  it("asks instances for _repr_html_, not a class that defines it", async () => {
+    await run({ code: "class Card:\n    def _repr_html_(self): return '<b>card</b>'" });
+    const cls = await run({ code: "Card" });
+    expect(cls.exitCode).toBe(0);
+    expect(cls.results).toEqual([{ mimeType: "text/plain", data: "<class '__main__.Card'>" }]);
+    const instance = await run({ code: "Card()" });
+    expect(instance.results.map((r) => r.mimeType)).toEqual(["text/plain", "text/html"]);
+    expect(instance.results[1]!.data).toBe("<b>card</b>");
+  });
+
   it("lists created and changed files (nested too), not untouched ones", async () => {
     await run({ code: "open('keep.txt', 'w').write('same')" });
     const answer = await run({

@@ -206,15 +206,32 @@ def figure_results():
 
 
 def value_results(value):
-    if value is None:
+    # A figure as the last expression is already rendered by figure_results.
+    if value is None or type(value).__module__.split(".")[0] == "matplotlib":
         return []
     try:
         text = repr(value)
     except Exception as error:  # a broken __repr__ must not lose the call
         text = "<unrepresentable %s: %s>" % (type(value).__name__, error)
+    # text/plain stays first: clients read results[0] as the value's text.
     results = [{"mimeType": "text/plain", "data": text}]
-    # A figure as the last expression is already rendered by figure_results.
-    return results if type(value).__module__.split(".")[0] != "matplotlib" else []
+    html = html_repr(value)
+    if html:
+        results.append({"mimeType": "text/html", "data": html})
+    return results
+
+
+def html_repr(value):
+    """The value's _repr_html_() (pandas DataFrames and Stylers, many libraries), or None. A
+    class object is not asked: its _repr_html_ is the unbound function of its instances."""
+    if isinstance(value, type):
+        return None
+    try:
+        method = getattr(value, "_repr_html_", None)
+        html = method() if callable(method) else None
+    except Exception:  # a broken _repr_html_ must not lose the call; text/plain remains
+        return None
+    return html if isinstance(html, str) else None
 
 
 def describe(error):

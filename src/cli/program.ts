@@ -109,6 +109,7 @@ Examples:
   sandboxctl create --warm-pool python-pool --ttl 3600          # waits for Ready, prints the sandbox
   ID=$(sandboxctl create --template python -q)                  # just the id, for scripts
   sandboxctl exec $ID "import pandas as pd; print(pd.__version__)"
+  sandboxctl suspend $ID && sandboxctl resume $ID              # resume starts a new pod: state is lost
   sandboxctl exec $ID --file analysis.py --language python
   echo 'console.log(1 + 1)' | sandboxctl exec $ID --language javascript -
   sandboxctl exec $ID --shell "ls -la | head"
@@ -318,6 +319,40 @@ ${EXIT_CODE_HELP}
     .action(async (ids: string[]) => {
       const c = await client();
       for (const id of ids) {
+  /** suspend and resume: the shape of delete, printing each sandbox's new state in json/yaml. */
+  const operatingModeCommand = (
+    name: string,
+    description: string,
+    done: string,
+    change: (c: SandboxClient, id: string) => Promise<SandboxInfo>,
+  ): void => {
+    program
+      .command(name)
+      .description(description)
+      .argument("<id...>", "sandbox ids")
+      .action(async (ids: string[]) => {
+        const c = await client();
+        const changed: SandboxInfo[] = [];
+        for (const id of ids) {
+          changed.push(await change(c, id));
+          if (globals().output === "table") print(`sandbox ${id} ${done}\n`);
+        }
+        if (globals().output !== "table") print(render(globals().output, changed, [], { sandboxes: changed }));
+      });
+  };
+  operatingModeCommand(
+    "suspend",
+    "suspend sandboxes: their pods are deleted; each sandbox stays until it is resumed or deleted",
+    "suspended",
+    (c, id) => c.suspendSandbox(id),
+  );
+  operatingModeCommand(
+    "resume",
+    "resume suspended sandboxes in new pods (interpreter state and an emptyDir workspace are lost)",
+    "resumed",
+    (c, id) => c.resumeSandbox(id),
+  );
+
         await c.deleteSandbox(id);
         if (globals().output === "table") print(`sandbox ${id} deleted\n`);
       }

@@ -85,6 +85,16 @@ export class SandboxClient {
     return this.#control.delete(opts.namespace ?? this.defaultNamespace, id);
   }
 
+  /** Suspends a sandbox by id (its pod is deleted; see Sandbox.suspend). */
+  suspendSandbox(id: string, opts: { namespace?: string } = {}): Promise<SandboxInfo> {
+    return this.#control.setOperatingMode(opts.namespace ?? this.defaultNamespace, id, "Suspended");
+  }
+
+  /** Resumes a suspended sandbox by id in a new pod (state and an emptyDir workspace are lost; see Sandbox.resume). */
+  resumeSandbox(id: string, opts: { namespace?: string } = {}): Promise<SandboxInfo> {
+    return this.#control.setOperatingMode(opts.namespace ?? this.defaultNamespace, id, "Running");
+  }
+
   listWarmPools(opts: { namespace?: string } = {}): Promise<WarmPoolInfo[]> {
     return this.#control.warmPools(opts.namespace ?? this.defaultNamespace);
   }

@@ -1,4 +1,4 @@
-import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
+import type { CreateSandboxOptions, ListOptions, OperatingMode, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
 /** Creating, finding and removing sandboxes (the router's management API, or SandboxClaims). */
 export interface ControlPlane {
@@ -9,6 +9,11 @@ export interface ControlPlane {
   get(namespace: string, id: string): Promise<SandboxInfo>;
   list(opts: ListOptions): Promise<SandboxList>;
   delete(namespace: string, id: string): Promise<void>;
+  /**
+   * Writes the operating mode of the Sandbox bound to the sandbox: Suspended deletes its pod,
+   * Running starts a new one. Resolves to what is then known about the sandbox.
+   */
+  setOperatingMode(namespace: string, id: string, mode: OperatingMode): Promise<SandboxInfo>;
   warmPools(namespace: string): Promise<WarmPoolInfo[]>;
   scaleWarmPool(namespace: string, name: string, replicas: number): Promise<void>;
 }

@@ -20,7 +20,10 @@ export class UnauthorizedError extends SandboxError {}
 export class ForbiddenError extends SandboxError {}
 /** The sandbox (or warm pool, template, file) does not exist (404). */
 export class SandboxNotFoundError extends SandboxError {}
-/** The sandbox exists but is not Ready yet (503); retry after `retryAfterSeconds`. */
+/**
+ * The sandbox exists but is not Ready yet (503; retry after `retryAfterSeconds`), or has no
+ * Sandbox yet to suspend or resume (409, code "not_bound").
+ */
 export class SandboxNotReadyError extends SandboxError {
   constructor(
     message: string,
@@ -85,6 +88,9 @@ export function errorFromResponse(status: number, body: unknown, headers?: Heade
       return new ForbiddenError(message, status, code);
     case 404:
       return new SandboxNotFoundError(message, status, code);
+    case 409:
+      if (code === "not_bound") return new SandboxNotReadyError(message, status, code);
+      return new SandboxError(message, status, code);
     case 410:
       return new SandboxExpiredError(message, status, code);
     case 422:

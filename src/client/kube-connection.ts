@@ -5,7 +5,7 @@
 import type { RequestOptions } from "node:https";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { SandboxClaimGVK, SandboxGVK, SandboxWarmPoolGVK } from "../api/index.js";
-import { ApiError, Kube } from "../runtime/index.js";
+import { ApiError, isNotFound, Kube } from "../runtime/index.js";
 import { claimManifest } from "../shared/sandbox/claim-manifest.js";
 import { DEFAULT_EXEC_PORT, DEFAULT_TTL_SECONDS } from "../shared/sandbox/defaults.js";
 import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
@@ -23,7 +23,7 @@ import {
   SandboxNotReadyError,
   TimeoutError,
 } from "./errors.js";
-import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
+import type { CreateSandboxOptions, ListOptions, OperatingMode, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
 /** Maps a sandbox pod's address to the one dialled (same shape as the router's mapper). */
 export type DirectAddressMapper = (target: {
@@ -298,6 +298,27 @@ export class KubeConnection implements ControlPlane, DataPlane {
       throw fromApi(err, `deleting sandbox "${id}"`);
     }
     this.#endpoints.delete(`${namespace}/${id}`);
+  }
+
+  /** Merge-patches the bound Sandbox's spec.operatingMode (needs `patch` on that Sandbox); the view is read right after. */
+  async setOperatingMode(namespace: string, id: string, mode: OperatingMode): Promise<SandboxInfo> {
+    const claim = await this.#claim(namespace, id);
+    const bound = boundSandboxName(claim);
+    if (!bound) throw new SandboxNotReadyError(`SandboxClaim "${id}" has no Sandbox yet`, 409, "not_bound");
+    try {
+      await this.#kube.patch(
+        { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace, name: bound },
+        { spec: { operatingMode: mode } },
+        { type: "merge" },
+      );
+    } catch (err) {
+      if (isNotFound(err))
+        throw new SandboxNotReadyError(`SandboxClaim "${id}" names Sandbox "${bound}", which does not exist`, 409, "not_bound");
+      throw fromApi(err, `${mode === "Suspended" ? "suspending" : "resuming"} sandbox "${id}"`);
+    }
+    // Its pod goes (and a resumed one comes back at another address).
+    this.#endpoints.delete(`${namespace}/${id}`);
+    return this.get(namespace, id);
   }
 
   async warmPools(namespace: string): Promise<WarmPoolInfo[]> {

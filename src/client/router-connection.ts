@@ -2,7 +2,7 @@
 import { DEFAULT_READY_TIMEOUT_MS, readBody, type ControlPlane, type DataPlane } from "./connection.js";
 import { errorFromResponse, SandboxError, SandboxFailedError, TimeoutError } from "./errors.js";
 import { httpRequest } from "./http-request.js";
-import type { CreateSandboxOptions, ListOptions, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
+import type { CreateSandboxOptions, ListOptions, OperatingMode, SandboxInfo, SandboxList, WarmPoolInfo } from "./types.js";
 
 export interface RouterConnectionOptions {
   url: string;
@@ -130,6 +130,17 @@ export class RouterConnection implements ControlPlane, DataPlane {
 
   async delete(namespace: string, id: string): Promise<void> {
     await this.#json("DELETE", `/v1/sandboxes/${encodeURIComponent(id)}?namespace=${encodeURIComponent(namespace)}`);
+  }
+
+  async setOperatingMode(namespace: string, id: string, mode: OperatingMode): Promise<SandboxInfo> {
+    const action = mode === "Suspended" ? "suspend" : "resume";
+    return (
+      await this.#json<SandboxInfo>(
+        "POST",
+        `/v1/sandboxes/${encodeURIComponent(id)}/${action}?namespace=${encodeURIComponent(namespace)}`,
+        {},
+      )
+    ).body;
   }
 
   async warmPools(namespace: string): Promise<WarmPoolInfo[]> {

@@ -1,4 +1,4 @@
-// One sandbox: run code (streamed), files, shell commands, delete.
+// One sandbox: run code (streamed), files, shell commands, suspend / resume, delete.
 import type { ControlPlane, DataPlane } from "./connection.js";
 import { readBody } from "./connection.js";
 import { errorFromResponse, ExecutionError, SandboxError, SandboxNotFoundError, TimeoutError } from "./errors.js";
@@ -145,6 +145,32 @@ export class Sandbox {
 
   async refresh(): Promise<SandboxInfo> {
     this.info = await this.#control.get(this.namespace, this.id);
+    return this.info;
+  }
+
+  /**
+   * Suspends the sandbox: its pod is deleted, while the sandbox (claim and Sandbox) stays, with
+   * its id and TTL, until resume() or delete(). Calls that would run code get SandboxNotReadyError
+   * meanwhile. Suspending a suspended sandbox is fine. Resolves to the sandbox's state (also in
+   * `info`), normally "suspended". Needs `patch` on the Sandbox (router mode: this sandbox's
+   * access token may do it too). A sandbox that has no Sandbox yet throws SandboxNotReadyError
+   * (code "not_bound").
+   */
+  async suspend(): Promise<SandboxInfo> {
+    this.info = await this.#control.setOperatingMode(this.namespace, this.id, "Suspended");
+    return this.info;
+  }
+
+  /**
+   * Resumes a suspended sandbox in a new pod. What lived only in the old pod is lost: interpreter
+   * state (variables, contexts) and, with an emptyDir workspace, the files. Resuming a running
+   * sandbox is fine. Resolves once the change is written, usually before the new pod is Ready:
+   * the state then reads "creating" (for a moment it may still read "suspended"), calls made
+   * meanwhile get SandboxNotReadyError, and `client.waitReady(id)` waits for a creating sandbox.
+   * Same permission as suspend().
+   */
+  async resume(): Promise<SandboxInfo> {
+    this.info = await this.#control.setOperatingMode(this.namespace, this.id, "Running");
     return this.info;
   }
 

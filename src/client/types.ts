@@ -1,4 +1,5 @@
 // Public types of the SDK.
+import type { SandboxOperatingMode } from "../api/index.js";
 import type { SandboxInfo, SandboxState } from "../shared/sandbox/sandbox-info.js";
 
 export type { SandboxInfo, SandboxState };
@@ -27,6 +28,9 @@ export interface ListOptions {
   limit?: number;
   pageToken?: string;
 }
+
+/** A Sandbox's spec.operatingMode: Suspended has no pod; Running again starts a new one. */
+export type OperatingMode = SandboxOperatingMode;
 
 export interface SandboxList {
   sandboxes: SandboxInfo[];

@@ -24,13 +24,15 @@ export type Caller = { kind: "user"; user: UserInfo; token: string } | { kind: "
 /**
  * What a request wants to do. Running anything in a sandbox (proxy, execute, files) is
  * `create` on `sandboxes/exec` in agents.x-k8s.io, like `create pods/exec` for kubectl exec:
- * a role that may only read Sandboxes cannot run code in them. Management calls use the
- * verbs of sandboxclaims (and sandboxwarmpools) in extensions.agents.x-k8s.io. `target` is what
- * the request resolved to in the caches; Kubernetes callers are asked about by name, sandbox
- * tokens are matched on its UIDs.
+ * a role that may only read Sandboxes cannot run code in them. Suspending and resuming write the
+ * Sandbox's spec.operatingMode, so they are `patch` on `sandboxes` in agents.x-k8s.io. Management
+ * calls use the verbs of sandboxclaims (and sandboxwarmpools) in extensions.agents.x-k8s.io.
+ * `target` is what the request resolved to in the caches; Kubernetes callers are asked about by
+ * name, sandbox tokens are matched on its UIDs.
  */
 export type Action =
   | { kind: "exec"; namespace: string; requestedName: string; target: TargetIdentity }
+  | { kind: "sandbox"; verb: "patch"; namespace: string; requestedName: string; target: TargetIdentity }
   | {
       kind: "claim";
       verb: "get" | "list" | "create" | "delete";
@@ -58,6 +60,14 @@ export function resourceAttributes(action: Action): ResourceAttributes {
         group: SANDBOX_GROUP,
         resource: "sandboxes",
         subresource: "exec",
+        name: action.target.sandbox?.name ?? action.requestedName,
+      };
+    case "sandbox":
+      return {
+        namespace: action.namespace,
+        verb: action.verb,
+        group: SANDBOX_GROUP,
+        resource: "sandboxes",
         name: action.target.sandbox?.name ?? action.requestedName,
       };
     case "claim":

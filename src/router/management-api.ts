@@ -1,8 +1,9 @@
 // A small REST API for agents that do not speak Kubernetes, mirroring hosted code-execution services'
-// create / get / list / delete / execute. Sandboxes are SandboxClaims; their id is the claim name.
+// create / get / list / delete / execute / suspend / resume. Sandboxes are SandboxClaims; their id
+// is the claim name.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { SandboxClaimGVK, SandboxWarmPoolGVK } from "../api/index.js";
+import { SandboxClaimGVK, SandboxGVK, SandboxOperatingMode, SandboxWarmPoolGVK } from "../api/index.js";
 import { claimManifest } from "../shared/sandbox/claim-manifest.js";
 import { isNotFound, InvalidError, ApiError } from "../runtime/index.js";
 import type { Caller } from "./auth.js";
@@ -44,6 +45,11 @@ const CreateBody = z
 
 const TokenBody = z.object({ ttlSeconds: z.number().int().min(10).optional() }).strict();
 const ScaleBody = z.object({ replicas: z.number().int().min(0) }).strict();
+/** suspend and resume take no body, or an empty JSON object. */
+const EmptyBody = z.object({}).strict();
+
+/** The longest suspend and resume wait for the caches to show the new operating mode. */
+const OPERATING_MODE_WAIT_MS = 2000;
 
 interface Routed {
   req: IncomingMessage;
@@ -82,6 +88,10 @@ export async function handleManagement(deps: RouterDeps, { req, res, url }: Rout
   if (parts.length === 4 && parts[3] === "token" && method === "POST") return done(await mintToken(deps, req, res, namespace, id));
   if (parts.length === 4 && parts[3] === "execd-token" && method === "POST")
     return done(await issueExecdToken(deps, req, res, namespace, id));
+  if (parts.length === 4 && (parts[3] === "suspend" || parts[3] === "resume") && method === "POST") {
+    const mode = parts[3] === "suspend" ? SandboxOperatingMode.Suspended : SandboxOperatingMode.Running;
+    return done(await setOperatingMode(deps, req, res, namespace, id, mode));
+  }
   if (parts[3] === "files") {
     const rest = url.pathname.split("/").slice(5).join("/");
     await proxyTo(deps, req, res, { namespace, id, port: deps.config.execPort, path: `/v1/files/${rest}${url.search}` });
@@ -179,10 +189,8 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
 
 /** Waits (informer events only) until the claim leaves "creating"; false on timeout. */
 function waitUntilSettled(deps: RouterDeps, namespace: string, name: string, waitMs: number, res: ServerResponse): Promise<boolean> {
-  // Stop waiting if the client goes away.
-  const abort = new AbortController();
-  res.once("close", () => abort.abort());
-  return deps.waiter.waitFor(
+  return waitUntil(
+    deps,
     namespace,
     name,
     () => {
@@ -190,8 +198,22 @@ function waitUntilSettled(deps: RouterDeps, namespace: string, name: string, wai
       return c !== undefined && view(deps, c).state !== "creating";
     },
     waitMs,
-    abort.signal,
+    res,
   );
+}
+
+/** Waits (informer events only) until `check()` holds for the claim `name`; false on timeout or if the client goes away. */
+function waitUntil(
+  deps: RouterDeps,
+  namespace: string,
+  name: string,
+  check: () => boolean,
+  waitMs: number,
+  res: ServerResponse,
+): Promise<boolean> {
+  const abort = new AbortController();
+  res.once("close", () => abort.abort());
+  return deps.waiter.waitFor(namespace, name, check, waitMs, abort.signal);
 }
 
 function choosePool(deps: RouterDeps, namespace: string, body: z.infer<typeof CreateBody>): PoolObject {
@@ -296,6 +318,80 @@ async function remove(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
     throw fromApiError(err);
   }
   sendJson(res, 200, { id, namespace, deleted: true });
+}
+
+/**
+ * Suspends or resumes the Sandbox bound to claim `id` by writing its spec.operatingMode (merge
+ * patch, the router's field manager): the Sandbox controller deletes the pod of a Suspended
+ * Sandbox and starts a new one when it is Running again, so interpreter state and an emptyDir
+ * workspace are lost. Idempotent. Answers the view `get` answers, after waiting (informer events,
+ * at most OPERATING_MODE_WAIT_MS) for the caches to show the new mode.
+ */
+async function setOperatingMode(
+  deps: RouterDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  namespace: string,
+  id: string,
+  mode: SandboxOperatingMode,
+): Promise<void> {
+  const caller = await deps.auth.authenticate(req);
+  await readJson(req, EmptyBody);
+  const claim = deps.caches.claims.get(namespace, id);
+  const bound = claim ? boundSandboxName(claim) : undefined;
+  const sandbox = bound ? deps.caches.sandboxes.get(namespace, bound) : undefined;
+  await deps.auth.authorize(caller, {
+    kind: "sandbox",
+    verb: "patch",
+    namespace,
+    requestedName: bound ?? id,
+    target: identityOf(sandbox, claim),
+  });
+  if (!claim) throw notFound(`sandbox "${id}" not found in namespace "${namespace}"`);
+  if (!bound || !sandbox) throw notBound(id, bound);
+  // A sandbox token was checked against the cached Sandbox's uid: the patch names that uid, so a
+  // Sandbox created since under the same name (the cache not showing it yet) is refused, not changed.
+  const uid = caller.kind === "scoped" ? sandbox.metadata.uid : undefined;
+  try {
+    await deps.kube.patch(
+      { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace, name: bound },
+      { ...(uid ? { metadata: { uid } } : {}), spec: { operatingMode: mode } },
+      { type: "merge" },
+    );
+  } catch (err) {
+    if (isNotFound(err)) throw notBound(id, bound);
+    if (uid && (err instanceof InvalidError || (err instanceof ApiError && err.code === 409)))
+      throw new RouterError(409, "conflict", `the Sandbox "${bound}" of sandbox "${id}" was replaced meanwhile; try again`);
+    throw fromApiError(err);
+  }
+  const suspending = mode === SandboxOperatingMode.Suspended;
+  await waitUntil(
+    deps,
+    namespace,
+    id,
+    () => {
+      const c = deps.caches.claims.get(namespace, id);
+      if (!c || deps.caches.sandboxes.get(namespace, bound)?.spec.operatingMode !== mode) return false;
+      return (view(deps, c).state === "suspended") === suspending;
+    },
+    OPERATING_MODE_WAIT_MS,
+    res,
+  );
+  const current = deps.caches.claims.get(namespace, id);
+  // As in get: a sandbox token reads only the claim it was checked against.
+  if (!current || (caller.kind === "scoped" && current.metadata.uid !== claim.metadata.uid)) throw notFound(`sandbox "${id}" was deleted`);
+  sendJson(res, 200, view(deps, current));
+}
+
+/** 409 for a claim that has no Sandbox (yet, or any more) to suspend or resume. */
+function notBound(id: string, bound: string | undefined): RouterError {
+  return new RouterError(
+    409,
+    "not_bound",
+    bound
+      ? `SandboxClaim "${id}" names Sandbox "${bound}", which does not exist (yet, or any more)`
+      : `SandboxClaim "${id}" has no Sandbox yet; wait until it is bound (GET with ?waitForReady=)`,
+  );
 }
 
 async function mintToken(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, namespace: string, id: string): Promise<void> {

@@ -23,19 +23,22 @@ export function identityOf(sandbox: SandboxObject | undefined, claim: ClaimObjec
 /** What a scoped token is asked to allow (the parts of auth.ts's Action it depends on). */
 export type ScopedRequest =
   | { kind: "exec"; namespace: string; requestedName: string; target: TargetIdentity }
+  | { kind: "sandbox"; verb: string; namespace: string; requestedName: string; target: TargetIdentity }
   | { kind: "claim"; verb: string; namespace: string; name?: string | undefined; target?: TargetIdentity | undefined }
   | { kind: "pool" };
 
 /**
- * A scoped token may do what its holder needs with its one sandbox: run code in it, read and
- * delete its claim. A claim token matches a claim of its UID, and a Sandbox only if that claim
- * controls it; a Sandbox token matches a Sandbox of its UID, and a claim only if that claim
- * controls that Sandbox. Where nothing of the requested name exists, the token's own name is let
- * through, so its holder learns "not found" for its own sandbox rather than "forbidden".
+ * A scoped token may do what its holder needs with its one sandbox: run code in it, suspend and
+ * resume it (patch its Sandbox), read and delete its claim. A claim token matches a claim of its
+ * UID, and a Sandbox only if that claim controls it; a Sandbox token matches a Sandbox of its
+ * UID, and a claim only if that claim controls that Sandbox. Where nothing of the requested name
+ * exists, the token's own name is let through, so its holder learns "not found" for its own
+ * sandbox rather than "forbidden".
  */
 export function scopedAllows(subject: ScopedSubject, request: ScopedRequest): boolean {
   if (request.kind === "pool" || request.namespace !== subject.namespace) return false;
-  if (request.kind === "exec") {
+  if (request.kind === "exec" || request.kind === "sandbox") {
+    if (request.kind === "sandbox" && request.verb !== "patch") return false;
     const t = request.target;
     if (!t.sandbox && !t.claim) return request.requestedName === subject.name;
     return opensSandbox(subject, t);

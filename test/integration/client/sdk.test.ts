@@ -7,6 +7,7 @@ import {
   ForbiddenError,
   SandboxClient,
   SandboxNotFoundError,
+  SandboxNotReadyError,
   TimeoutError,
   UnauthorizedError,
   createSandbox,
@@ -15,8 +16,8 @@ import {
 import type { Kube } from "../../../src/runtime/index.js";
 import { poolManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userKubeConfig, userToken, waitFor } from "../harness/cluster.js";
-import { poolReady } from "../router/helpers.js";
-import { grantSandboxUser, SimulatedPodNetwork, startRouter, type RunningRouter } from "../router/router-fixture.js";
+import { poolReady, type Obj } from "../router/helpers.js";
+import { grantSandboxSuspend, grantSandboxUser, SimulatedPodNetwork, startRouter, type RunningRouter } from "../router/router-fixture.js";
 
 let kube: Kube;
 let operator: RunningOperator;
@@ -30,6 +31,7 @@ beforeAll(async () => {
   router = await startRouter();
   ns = await freshNamespace("sdk");
   await grantSandboxUser(kube, ns, "alice");
+  await grantSandboxSuspend(kube, ns, "alice");
   await kube.create(templateManifest(ns, "python"));
   await kube.create(poolManifest(ns, "python-pool", "python", 1));
   await poolReady(kube, ns, "python-pool", 1);
@@ -41,6 +43,11 @@ afterAll(async () => {
   await router?.stop();
   await operator?.stop();
 });
+
+/** A Sandbox's spec.operatingMode, read from the API server. */
+async function operatingModeOf(name: string): Promise<unknown> {
+  return (await kube.get<Obj>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name })).spec?.["operatingMode"];
+}
 
 describe("through the router", () => {
   let sb: Sandbox;
@@ -129,6 +136,28 @@ describe("through the router", () => {
     expect(() => new SandboxClient({ routerUrl: "not a url", token: "x" })).toThrow(/not a valid URL/);
   });
 
+  it("suspends and resumes the sandbox: the Sandbox's operating mode is written, and a new pod runs code", async () => {
+    const operatingMode = () => operatingModeOf(sb.info.sandboxName ?? "");
+    const podIP = sb.info.podIPs?.[0] ?? "";
+    const suspended = await sb.suspend();
+    expect(suspended).toMatchObject({ id: sb.id, state: "suspended" });
+    expect(sb.info.state).toBe("suspended");
+    expect(await operatingMode()).toBe("Suspended");
+    await expect(sb.run("1")).rejects.toBeInstanceOf(SandboxNotReadyError);
+    expect((await client.suspendSandbox(sb.id)).state).toBe("suspended");
+    // Stands in for the old pod's end on the simulated pod network.
+    await router.network.retire(ns, sb.info.sandboxName ?? "", podIP);
+
+    const bob = new SandboxClient({ routerUrl: router.url, token: userToken("bob"), namespace: ns });
+    await expect(bob.resumeSandbox(sb.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(client.resumeSandbox("sbx-does-not-exist")).rejects.toBeInstanceOf(SandboxNotFoundError);
+
+    await sb.resume();
+    expect(await operatingMode()).toBe("Running");
+    await waitFor(async () => (await sb.refresh()).state === "running", { timeoutMs: 60_000, message: "running again" });
+    expect((await sb.run("print(6 * 7)")).stdout).toBe("42\n");
+  });
+
   it("deletes the sandbox", async () => {
     await sb.delete();
     await waitFor(async () => (await client.getSandbox(sb.id).catch((e: unknown) => e)) instanceof SandboxNotFoundError, {
@@ -180,6 +209,27 @@ describe("in Kubernetes mode (kubeconfig, straight to the pod)", () => {
     await expect(kc.getSandbox("nope")).rejects.toBeInstanceOf(SandboxNotFoundError);
     const bob = new SandboxClient({ kubeConfig: userKubeConfig("bob"), namespace: ns });
     await expect(bob.createSandbox({ warmPool: "python-pool" })).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it("suspends and resumes with the kubeconfig's own permission (patch on the Sandbox)", async () => {
+    const kc = new SandboxClient({
+      kubeConfig: userKubeConfig("alice"),
+      namespace: ns,
+      mapAddress: network.map,
+      tokenIssuerUrl: router.url,
+    });
+    const sb = await kc.createSandbox({ warmPool: "python-pool", ttlSeconds: 600 });
+    try {
+      expect((await sb.suspend()).state).toBe("suspended");
+      expect(await operatingModeOf(sb.info.sandboxName ?? "")).toBe("Suspended");
+      const bob = new SandboxClient({ kubeConfig: userKubeConfig("bob"), namespace: ns });
+      await expect(bob.resumeSandbox(sb.id)).rejects.toBeInstanceOf(ForbiddenError);
+      await kc.resumeSandbox(sb.id);
+      expect(await operatingModeOf(sb.info.sandboxName ?? "")).toBe("Running");
+      await expect(kc.suspendSandbox("sbx-does-not-exist")).rejects.toBeInstanceOf(SandboxNotFoundError);
+    } finally {
+      await sb.delete();
+    }
   });
 
   it("is refused a token by the router for a sandbox its caller may not run code in, and says what it lacks without the router", async () => {

@@ -9,7 +9,8 @@
 //      pool, a claim, an expiring claim and a suspended sandbox with a PVC through their lifecycle
 //      without a single RBAC denial in its logs;
 //   5. the real router, on the router ServiceAccount's token, serves the management API (create,
-//      list, execute with its TTL write, pool scaling, delete) without a single RBAC denial.
+//      list, execute with its TTL write, suspend and resume, pool scaling, delete) without a single
+//      RBAC denial.
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
@@ -483,6 +484,21 @@ describe.skipIf(helmMissing !== undefined)("chart RBAC on a real API server", ()
         },
         { timeoutMs: 30_000, message: "router extended the claim's TTL" },
       );
+      // Suspend and resume patch the bound Sandbox's spec.operatingMode.
+      for (const [action, mode] of [
+        ["suspend", "Suspended"],
+        ["resume", "Running"],
+      ] as const) {
+        const changed = await call("POST", `/v1/sandboxes/${id}/${action}`, {});
+        expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+        const sandbox = await admin.get<KubernetesObject & { spec?: { operatingMode?: string } }>({
+          apiVersion: "agents.x-k8s.io/v1beta1",
+          kind: "Sandbox",
+          namespace: foreignNs,
+          name: String(created.body["sandboxName"]),
+        });
+        expect(sandbox.spec?.operatingMode).toBe(mode);
+      }
       const scaled = await call("POST", "/v1/warmpools/pool-r/scale", { replicas: 2 });
       expect(scaled.status, JSON.stringify(scaled.body)).toBe(200);
       const pool = await admin.get<KubernetesObject & { spec?: { replicas?: number } }>({

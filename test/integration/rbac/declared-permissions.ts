@@ -94,6 +94,7 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
 export function routerPermissions(): Permission[] {
   return [
     ...grant("cluster", AGENTS, ["sandboxes"], ["list", "watch"], "target resolution from an informer cache (src/router/caches.ts)"),
+    ...grant("cluster", AGENTS, ["sandboxes"], ["patch"], "suspend and resume write spec.operatingMode (src/router/management-api.ts)"),
     ...grant("cluster", EXT, ["sandboxclaims"], ["list", "watch"], "management API reads claims from an informer cache"),
     ...grant("cluster", EXT, ["sandboxclaims"], ["create", "delete"], "POST and DELETE /v1/sandboxes (src/router/management-api.ts)"),
     ...grant("cluster", EXT, ["sandboxclaims"], ["patch"], "coalesced TTL writes to lifecycle.shutdownTime (src/router/ttl.ts)"),
@@ -159,7 +160,8 @@ export const routerDenied: Denied[] = [
   { group: EXT, resource: "sandboxwarmpools", verb: "delete", where: "foreign" },
   { group: AGENTS, resource: "sandboxes", verb: "create", where: "foreign" },
   { group: AGENTS, resource: "sandboxes", verb: "delete", where: "foreign" },
-  { group: AGENTS, resource: "sandboxes", verb: "patch", where: "foreign" },
+  { group: AGENTS, resource: "sandboxes", verb: "update", where: "foreign" },
+  { group: AGENTS, resource: "sandboxes", subresource: "status", verb: "patch", where: "foreign" },
   { group: EXT, resource: "sandboxclaims", subresource: "status", verb: "patch", where: "foreign" },
   { group: EXT, resource: "sandboxtemplates", verb: "create", where: "foreign" },
   { group: EXT, resource: "sandboxwarmpools", verb: "patch", where: "foreign" },

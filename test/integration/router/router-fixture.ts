@@ -199,3 +199,20 @@ export async function grantSandboxUser(kube: Kube, namespace: string, user: stri
     subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: user }],
   } as KubernetesObject);
 }
+
+/** A Role + RoleBinding giving `user` `patch` on Sandboxes in `namespace`: what suspend and resume need. */
+export async function grantSandboxSuspend(kube: Kube, namespace: string, user: string): Promise<void> {
+  await kube.create({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: `sandbox-suspend-${user}`, namespace },
+    rules: [{ apiGroups: ["agents.x-k8s.io"], resources: ["sandboxes"], verbs: ["patch"] }],
+  } as KubernetesObject);
+  await kube.create({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: `sandbox-suspend-${user}`, namespace },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `sandbox-suspend-${user}` },
+    subjects: [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: user }],
+  } as KubernetesObject);
+}

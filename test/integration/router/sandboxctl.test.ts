@@ -11,8 +11,8 @@ import type { Kube } from "../../../src/runtime/index.js";
 import { poolManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { clusterInfo, freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
 import { buildSandboxctl, sandboxctlBuildDir } from "./build-sandboxctl.js";
-import { poolReady } from "./helpers.js";
-import { grantSandboxUser, startRouter, type RunningRouter } from "./router-fixture.js";
+import { poolReady, type Obj } from "./helpers.js";
+import { grantSandboxSuspend, grantSandboxUser, startRouter, type RunningRouter } from "./router-fixture.js";
 
 const BUILD_DIR = sandboxctlBuildDir("sandboxctl-test-build");
 const BIN = path.join(BUILD_DIR, "cli/main.js");
@@ -59,6 +59,7 @@ beforeAll(async () => {
   router = await startRouter();
   ns = await freshNamespace("sandboxctl");
   await grantSandboxUser(kube, ns, "alice");
+  await grantSandboxSuspend(kube, ns, "alice");
   await kube.create(templateManifest(ns, "python"));
   await kube.create(poolManifest(ns, "python-pool", "python", 1));
   // A template whose pods never schedule (no toleration for the fake node), for timeouts.
@@ -198,6 +199,26 @@ describe("sandboxctl", () => {
       token: null,
     });
     expect(bob.code).toBe(4);
+  });
+
+  it("suspends and resumes (the Sandbox's operating mode, read back); exit 3 unknown, 4 not allowed", async () => {
+    const { sandboxName } = JSON.parse((await sandboxctl(["-n", ns, "get", id, "-o", "json"])).stdout) as { sandboxName: string };
+    const operatingMode = async () => {
+      const sandbox = await kube.get<Obj>({ apiVersion: "agents.x-k8s.io/v1beta1", kind: "Sandbox", namespace: ns, name: sandboxName });
+      return sandbox.spec?.["operatingMode"];
+    };
+    const suspended = await sandboxctl(["-n", ns, "suspend", id]);
+    expect(suspended).toMatchObject({ code: 0, stdout: `sandbox ${id} suspended\n` });
+    expect(await operatingMode()).toBe("Suspended");
+    const again = JSON.parse((await sandboxctl(["-n", ns, "suspend", id, "-o", "json"])).stdout) as {
+      sandboxes: Array<{ id: string; state: string }>;
+    };
+    expect(again.sandboxes).toMatchObject([{ id, state: "suspended" }]);
+    expect((await sandboxctl(["-n", ns, "resume", id], { token: userToken("bob") })).code).toBe(4);
+    expect((await sandboxctl(["-n", ns, "resume", "sbx-unknown"])).code).toBe(3);
+    const resumed = await sandboxctl(["-n", ns, "resume", id]);
+    expect(resumed).toMatchObject({ code: 0, stdout: `sandbox ${id} resumed\n` });
+    expect(await operatingMode()).toBe("Running");
   });
 
   it("deletes; the sandbox is then gone (exit 3)", async () => {

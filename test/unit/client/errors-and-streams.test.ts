@@ -30,6 +30,13 @@ describe("errorFromResponse", () => {
     expect(notReady).toBeInstanceOf(SandboxNotReadyError);
     expect((notReady as SandboxNotReadyError).retryAfterSeconds).toBe(2);
     expect(errorFromResponse(500, "plain text").message).toBe("plain text");
+    // Suspend / resume of a claim without a Sandbox yet: not Ready (CLI exit 7); other conflicts stay plain.
+    expect(errorFromResponse(409, { error: { code: "not_bound", message: "no Sandbox yet" } })).toMatchObject({
+      name: "SandboxNotReadyError",
+      status: 409,
+      code: "not_bound",
+    });
+    expect(errorFromResponse(409, { error: { code: "conflict", message: "m" } }).constructor).toBe(SandboxError);
   });
 });
 

@@ -116,6 +116,46 @@ describe("a Sandbox's token", () => {
   });
 });
 
+describe("suspend and resume (patch on the Sandbox)", () => {
+  const patch = (c: ReturnType<typeof fakeCaches>, subject: ScopedSubject, claimName: string, sandboxName: string | undefined) =>
+    scopedAllows(subject, {
+      kind: "sandbox",
+      verb: "patch",
+      namespace: "ns",
+      requestedName: sandboxName ?? claimName,
+      target: identityOf(sandboxName ? c.sandboxes.get("ns", sandboxName) : undefined, c.claims.get("ns", claimName)),
+    });
+
+  it("is allowed to the token of the claim that controls the Sandbox, and to that Sandbox's token", () => {
+    const c = world();
+    expect(patch(c, claimToken, "x", "pool-a")).toBe(true);
+    const poolToken: ScopedSubject = { namespace: "ns", name: "pool-a", boundTo: { kind: "sandbox", uid: "pool-a-1" } };
+    expect(patch(c, poolToken, "x", "pool-a")).toBe(true);
+  });
+
+  it("is refused to a raw Sandbox's token of the claim's name, and after the claim was created again", () => {
+    expect(patch(world(), rawToken, "x", "pool-a")).toBe(false);
+    const c = world();
+    c.claims.put(claim("x", { uid: "claim-x-2", sandboxName: "pool-b" }));
+    c.sandboxes.put(sandbox("pool-b", { uid: "pool-b-1", ownerClaim: { name: "x", uid: "claim-x-2" } }));
+    expect(patch(c, claimToken, "x", "pool-b")).toBe(false);
+  });
+
+  it("lets the claim's own token through while the claim has no Sandbox (the router then answers 409)", () => {
+    const c = fakeCaches();
+    c.claims.put(claim("x", { uid: "claim-x-1" }));
+    expect(patch(c, claimToken, "x", undefined)).toBe(true);
+    expect(patch(c, rawToken, "x", undefined)).toBe(false);
+  });
+
+  it("allows no other verb on the Sandbox", () => {
+    const c = world();
+    const target = identityOf(c.sandboxes.get("ns", "pool-a"), c.claims.get("ns", "x"));
+    expect(scopedAllows(claimToken, { kind: "sandbox", verb: "delete", namespace: "ns", requestedName: "pool-a", target })).toBe(false);
+    expect(scopedAllows(claimToken, { kind: "sandbox", verb: "patch", namespace: "other", requestedName: "pool-a", target })).toBe(false);
+  });
+});
+
 describe("any sandbox token", () => {
   it("learns not-found for its own name only, and nothing in another namespace or about pools", () => {
     const empty = fakeCaches();

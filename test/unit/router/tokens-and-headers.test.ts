@@ -195,6 +195,17 @@ describe("authorization attributes", () => {
       group: "extensions.agents.x-k8s.io",
       resource: "sandboxclaims",
     });
+    // Suspend / resume patch the bound Sandbox (warm-adopted: not the claim's name).
+    expect(
+      resourceAttributes({
+        kind: "sandbox",
+        verb: "patch",
+        namespace: "ns",
+        requestedName: "c",
+        target: { sandbox: { name: "pool-x", uid: "u1" }, claim: { name: "c", uid: "u2" } },
+      }),
+    ).toEqual({ namespace: "ns", verb: "patch", group: "agents.x-k8s.io", resource: "sandboxes", name: "pool-x" });
+    expect(resourceAttributes({ kind: "sandbox", verb: "patch", namespace: "ns", requestedName: "c", target: {} }).name).toBe("c");
     expect(resourceAttributes({ kind: "pool", verb: "scale", namespace: "ns", name: "p" })).toMatchObject({
       verb: "update",
       resource: "sandboxwarmpools",

@@ -18,6 +18,7 @@ import { withProgress } from "./progress.js";
 import { parseRemote } from "./remote-path.js";
 import { MCP_PATH, startMcpHttp } from "../mcp/http.js";
 import { serveMcpStdio } from "../mcp/stdio.js";
+import { parseHostPort, type HostPort } from "../shared/flags/host-port.js";
 
 /** The version sandboxctl's MCP server reports to clients. */
 const MCP_SERVER_VERSION = "0.1.0";
@@ -63,13 +64,6 @@ function keyValue(value: string, previous: Record<string, string> = {}): Record<
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-function hostPort(value: string): { host: string; port: number } {
-  const at = value.lastIndexOf(":");
-  const port = Number(value.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`expected host:port, got "${value}"`);
-  return { host: value.slice(0, at).replace(/^\[|\]$/g, ""), port };
-}
-
 function wholeNumber(name: string, min: number) {
   return (value: string): number => {
     const n = Number(value);
@@ -109,13 +103,13 @@ Examples:
   sandboxctl create --warm-pool python-pool --ttl 3600          # waits for Ready, prints the sandbox
   ID=$(sandboxctl create --template python -q)                  # just the id, for scripts
   sandboxctl exec $ID "import pandas as pd; print(pd.__version__)"
-  sandboxctl suspend $ID && sandboxctl resume $ID              # resume starts a new pod: state is lost
   sandboxctl exec $ID --file analysis.py --language python
   echo 'console.log(1 + 1)' | sandboxctl exec $ID --language javascript -
   sandboxctl exec $ID --shell "ls -la | head"
   sandboxctl cp data.csv $ID:input/data.csv && sandboxctl cp $ID:output.png ./output.png
   sandboxctl list --state running -l team=research -o json
   sandboxctl pools list && sandboxctl pools scale python-pool --replicas 5
+  sandboxctl suspend $ID && sandboxctl resume $ID              # resume starts a new pod: state is lost
   sandboxctl delete $ID
 
 ${EXIT_CODE_HELP}
@@ -319,6 +313,12 @@ ${EXIT_CODE_HELP}
     .action(async (ids: string[]) => {
       const c = await client();
       for (const id of ids) {
+        await c.deleteSandbox(id);
+        if (globals().output === "table") print(`sandbox ${id} deleted\n`);
+      }
+      if (globals().output !== "table") print(render(globals().output, ids, [], { deleted: ids }));
+    });
+
   /** suspend and resume: the shape of delete, printing each sandbox's new state in json/yaml. */
   const operatingModeCommand = (
     name: string,
@@ -353,25 +353,21 @@ ${EXIT_CODE_HELP}
     (c, id) => c.resumeSandbox(id),
   );
 
-        await c.deleteSandbox(id);
-        if (globals().output === "table") print(`sandbox ${id} deleted\n`);
-      }
-      if (globals().output !== "table") print(render(globals().output, ids, [], { deleted: ids }));
-    });
-
   program
     .command("mcp")
     .description("serve the sandbox tools to MCP clients (agents): on stdin/stdout, or over streamable HTTP with --http")
-    .option(
-      "--http <host:port>",
-      "serve streamable HTTP at http://host:port/mcp instead of stdio; each request's bearer token is passed to the router",
+    .addOption(
+      new Option(
+        "--http <host:port>",
+        "serve streamable HTTP at http://host:port/mcp instead of stdio; each request's bearer token is passed to the router",
+      ).argParser((value) => parseHostPort(value)),
     )
-    .action(async (o: { http?: string }) => {
+    .action(async (o: { http?: HostPort }) => {
       if (o.http !== undefined) {
         const g = globals();
         if (!g.router)
           throw new UsageError("--http needs router mode (--router or SANDBOX_ROUTER_URL): each MCP client then calls as its own identity");
-        const { host, port } = hostPort(o.http);
+        const { host, port } = o.http;
         const { address } = await startMcpHttp({ host, port, routerUrl: g.router, namespace: g.namespace, version: MCP_SERVER_VERSION });
         io.stderr.write(`sandboxctl: MCP over streamable HTTP at http://${address.address}:${address.port}${MCP_PATH}\n`);
         await new Promise<never>(() => undefined);

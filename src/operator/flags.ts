@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { quantityBytes } from "../api/quantity.js";
 import { encodePublicKey, publicKeysFromPem } from "../execd-token/index.js";
 import { defaultOperatorConfig, type OperatorConfig } from "../config/operator-config.js";
+import { listenAddress } from "../shared/flags/host-port.js";
 
 export interface OperatorFlags {
   config: OperatorConfig;
@@ -38,15 +39,6 @@ function sizeOrNone(name: string) {
     }
     return value;
   };
-}
-
-function hostPort(value: string): { host: string; port: number } {
-  const at = value.lastIndexOf(":");
-  const port = Number(value.slice(at + 1));
-  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(`expected host:port (e.g. :8081), got "${value}"`);
-  }
-  return { host: value.slice(0, at) || "0.0.0.0", port };
 }
 
 /** "15s", "1500ms" or a bare number of seconds, as a whole number of ms > 0. */
@@ -145,7 +137,7 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
         .argParser(duration("--leader-elect-retry-period")),
     )
     .addOption(
-      new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort),
+      new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(listenAddress),
     )
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
     .addOption(
@@ -214,7 +206,7 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       renewDeadlineMs: o.leaderElectRenewDeadline,
       retryPeriodMs: o.leaderElectRetryPeriod,
     },
-    healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,
+    healthAddress: typeof o.healthAddress === "string" ? listenAddress(o.healthAddress) : o.healthAddress,
     namespace: o.namespace,
     kubeconfig: o.kubeconfig,
     context: o.context,

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { signingKeyFromPem } from "../execd-token/index.js";
 import { defaultRouterConfig, type RouterConfig } from "./config.js";
+import { listenAddress } from "../shared/flags/host-port.js";
 
 export interface RouterFlags {
   config: RouterConfig;
@@ -21,22 +22,14 @@ function wholeNumber(name: string, min: number) {
   };
 }
 
-function hostPort(value: string): { host: string; port: number } {
-  const at = value.lastIndexOf(":");
-  const port = Number(value.slice(at + 1));
-  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new InvalidArgumentError(`expected host:port (e.g. :8080), got "${value}"`);
-  return { host: value.slice(0, at) || "0.0.0.0", port };
-}
-
 const d = defaultRouterConfig;
 
 export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): RouterFlags {
   const program = new Command("sandbox-router")
     .description("Authenticating reverse proxy to sandbox pods, with a management API for agents that do not speak Kubernetes.")
-    .addOption(new Option("--listen <host:port>", "proxy and management API address").default(":8080").argParser(hostPort))
+    .addOption(new Option("--listen <host:port>", "proxy and management API address").default(":8080").argParser(listenAddress))
     .addOption(
-      new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(hostPort),
+      new Option("--health-address <host:port>", "where /healthz, /readyz and /metrics listen").default(":8081").argParser(listenAddress),
     )
     .addOption(
       new Option(
@@ -174,8 +167,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       connectTimeoutMs: o.connectTimeout,
       unresponsiveGraceMs: o.unresponsiveGrace,
     },
-    listen: typeof o.listen === "string" ? hostPort(o.listen) : o.listen,
-    healthAddress: typeof o.healthAddress === "string" ? hostPort(o.healthAddress) : o.healthAddress,
+    listen: typeof o.listen === "string" ? listenAddress(o.listen) : o.listen,
+    healthAddress: typeof o.healthAddress === "string" ? listenAddress(o.healthAddress) : o.healthAddress,
     signingKey,
     execdSigningKey,
     namespace: o.namespace,

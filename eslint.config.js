@@ -20,5 +20,7 @@ export default tseslint.config(
   },
   // Plain JavaScript (the execution server's interpreter drivers, this file) runs on Node.js.
   { files: ["**/*.js", "**/*.mjs"], languageOptions: { globals: globals.node } },
+  // The web console runs in the browser.
+  { files: ["src/console/**/*.ts"], languageOptions: { globals: globals.browser } },
   prettier,
 );

@@ -41,7 +41,7 @@ took "Node.js" "$t"
 t=$(date +%s); step "Debian packages"
 export DEBIAN_FRONTEND=noninteractive TMPDIR=/var/tmp
 packages=(python3-matplotlib python3-pandas python3-venv runsc containerd containernetworking-plugins iptables
-  conntrack ipset iproute2 mmdebstrap openssl socat util-linux kmod gcc libc6-dev)
+  conntrack ipset iproute2 mmdebstrap openssl socat util-linux kmod gcc libc6-dev chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if (( ${#missing[@]} > 0 )); then

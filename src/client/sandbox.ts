@@ -2,11 +2,11 @@
 import type { ControlPlane, DataPlane } from "./connection.js";
 import { readBody } from "./connection.js";
 import { errorFromResponse, ExecutionError, SandboxError, SandboxNotFoundError, TimeoutError } from "./errors.js";
+import { encodeWorkspacePath } from "../shared/http/workspace-path.js";
 import { ndjson } from "./ndjson.js";
 import type { CommandResult, FileContent, FileEntry, Language, RichResult, RunOptions, RunResult, SandboxInfo } from "./types.js";
 
 const toBase64 = (c: FileContent): string => (typeof c === "string" ? Buffer.from(c, "utf8") : Buffer.from(c)).toString("base64");
-const encodePath = (p: string): string => p.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
 
 export class Sandbox {
   readonly id: string;
@@ -183,7 +183,7 @@ export class SandboxFiles {
   constructor(readonly sandbox: Sandbox) {}
 
   async read(path: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    const res = await this.sandbox.fetch(`/v1/files/${encodePath(path)}`, opts.signal ? { signal: opts.signal } : {}, path);
+    const res = await this.sandbox.fetch(`/v1/files/${encodeWorkspacePath(path)}`, opts.signal ? { signal: opts.signal } : {}, path);
     if ((res.headers.get("content-type") ?? "").includes("application/json")) {
       throw new SandboxError(`${path} is a directory; use files.list()`, 400, "is_a_directory");
     }
@@ -197,7 +197,7 @@ export class SandboxFiles {
   async write(path: string, content: FileContent | ReadableStream<Uint8Array>): Promise<{ path: string; size: number }> {
     const body = typeof content === "string" ? Buffer.from(content, "utf8") : content;
     const res = await this.sandbox.fetch(
-      `/v1/files/${encodePath(path)}`,
+      `/v1/files/${encodeWorkspacePath(path)}`,
       {
         method: "PUT",
         headers: { "content-type": "application/octet-stream" },
@@ -210,19 +210,23 @@ export class SandboxFiles {
   }
 
   async list(path = ""): Promise<FileEntry[]> {
-    const res = await this.sandbox.fetch(`/v1/files/${encodePath(path)}`, {}, path || "/");
+    const res = await this.sandbox.fetch(`/v1/files/${encodeWorkspacePath(path)}`, {}, path || "/");
     const body = (await readBody(res)) as { entries?: FileEntry[] } | undefined;
     if (!body?.entries) throw new SandboxError(`${path} is a file, not a directory`, 400, "not_a_directory");
     return body.entries.map((e) => ({ name: e.name, size: e.size, type: e.type, modifiedAt: e.modifiedAt }));
   }
 
   async remove(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
-    await this.sandbox.fetch(`/v1/files/${encodePath(path)}${opts.recursive ? "?recursive=true" : ""}`, { method: "DELETE" }, path);
+    await this.sandbox.fetch(
+      `/v1/files/${encodeWorkspacePath(path)}${opts.recursive ? "?recursive=true" : ""}`,
+      { method: "DELETE" },
+      path,
+    );
   }
 
   async exists(path: string): Promise<boolean> {
     try {
-      await this.sandbox.fetch(`/v1/files/${encodePath(path)}`, { method: "HEAD" }, path);
+      await this.sandbox.fetch(`/v1/files/${encodeWorkspacePath(path)}`, { method: "HEAD" }, path);
       return true;
     } catch (err) {
       if (err instanceof SandboxError && err.status === 404) return false;

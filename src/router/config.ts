@@ -46,6 +46,8 @@ export interface RouterConfig {
   unresponsiveGraceMs: number;
   /** Idle timeout of a proxied request (no bytes either way for this long aborts it). */
   upstreamIdleTimeoutMs: number;
+  /** The built web console served at /ui/; undefined turns it off. */
+  consoleDir: string | undefined;
 }
 
 export const defaultRouterConfig: RouterConfig = {
@@ -65,4 +67,5 @@ export const defaultRouterConfig: RouterConfig = {
   connectTimeoutMs: 3_000,
   unresponsiveGraceMs: 20_000,
   upstreamIdleTimeoutMs: 600_000,
+  consoleDir: undefined,
 };

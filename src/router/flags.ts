@@ -1,9 +1,10 @@
 import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { signingKeyFromPem } from "../execd-token/index.js";
-import { defaultRouterConfig, type RouterConfig } from "./config.js";
 import { listenAddress } from "../shared/flags/host-port.js";
+import { defaultRouterConfig, type RouterConfig } from "./config.js";
 
 export interface RouterFlags {
   config: RouterConfig;
@@ -23,6 +24,9 @@ function wholeNumber(name: string, min: number) {
 }
 
 const d = defaultRouterConfig;
+
+/** Where `npm run build` puts the web console: beside the router's own compiled code. */
+const BUILT_CONSOLE_DIR = fileURLToPath(new URL("../console/", import.meta.url));
 
 export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): RouterFlags {
   const program = new Command("sandbox-router")
@@ -113,6 +117,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
         .argParser(wholeNumber("--upstream-idle-timeout", 1)),
     )
     .addOption(new Option("--namespace <ns>", "watch only this namespace (default: all)"))
+    .addOption(new Option("--console-dir <dir>", "the built web console served at /ui/").default(BUILT_CONSOLE_DIR))
+    .addOption(new Option("--no-console", "do not serve the web console"))
     .exitOverride();
   program.parse(argv, { from: "user" });
   const o = program.opts<{
@@ -135,6 +141,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     connectTimeout: number;
     unresponsiveGrace: number;
     namespace?: string;
+    consoleDir: string;
+    console: boolean;
   }>();
   if (o.defaultTtl > o.maxTtl) throw new Error(`--default-ttl (${o.defaultTtl}) exceeds --max-ttl (${o.maxTtl})`);
   let signingKey: Uint8Array | undefined;
@@ -166,6 +174,7 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       restartWaitMs: o.restartWait,
       connectTimeoutMs: o.connectTimeout,
       unresponsiveGraceMs: o.unresponsiveGrace,
+      consoleDir: o.console ? o.consoleDir : undefined,
     },
     listen: typeof o.listen === "string" ? listenAddress(o.listen) : o.listen,
     healthAddress: typeof o.healthAddress === "string" ? listenAddress(o.healthAddress) : o.healthAddress,

@@ -19,7 +19,7 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
   return {
     requests: new Counter({
       name: "sandbox_router_requests_total",
-      help: "Requests answered, by handler (proxy, management, health) and status code.",
+      help: "Requests answered, by handler (proxy, management, health, console) and status code.",
       labelNames: ["handler", "code"],
       registers,
     }),

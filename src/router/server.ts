@@ -2,11 +2,12 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { answerMalformedRequests } from "../shared/http/client-error.js";
 import type { RouterDeps } from "./deps.js";
+import { isConsolePath, serveConsole } from "./console-route.js";
 import { RouterError, sendError, sendJson } from "./errors.js";
 import { handleManagement } from "./management-api.js";
 import { fromHeaders, fromPath, proxyTo } from "./proxy-route.js";
 
-type Handler = "proxy" | "management" | "health";
+type Handler = "proxy" | "management" | "health" | "console";
 
 const UPSTREAM_FAILURES = new Set(["bad_gateway", "upstream_unavailable", "upstream_timeout", "upstream_auth", "sandbox_lost"]);
 
@@ -36,6 +37,7 @@ function classify(req: IncomingMessage, pathname: string): Handler {
   if (req.headers["x-sandbox-id"] !== undefined) return "proxy";
   if (pathname.startsWith("/sandboxes/")) return "proxy";
   if (pathname === "/healthz" || pathname === "/readyz") return "health";
+  if (isConsolePath(pathname)) return "console";
   return "management";
 }
 
@@ -62,7 +64,7 @@ async function handle(deps: RouterDeps, opts: RouterServerOptions, req: Incoming
     return writeHead(...args);
   }) as ServerResponse["writeHead"];
   try {
-    if (handler !== "health" && !opts.isReady()) {
+    if (handler !== "health" && handler !== "console" && !opts.isReady()) {
       throw new RouterError(503, "starting", "the router is still loading its caches", { "retry-after": "1" });
     }
     switch (handler) {
@@ -81,6 +83,9 @@ async function handle(deps: RouterDeps, opts: RouterServerOptions, req: Incoming
           throw new RouterError(405, "method_not_allowed", `${req.method ?? ""} is not allowed on ${url.pathname}; use GET`);
         if (url.pathname === "/readyz" && !opts.isReady()) sendJson(res, 503, { status: "caches not synced" });
         else sendJson(res, 200, { status: "ok" });
+        return;
+      case "console":
+        await serveConsole(deps.config.consoleDir, req, res, url);
         return;
       case "management":
         if (!(await handleManagement(deps, { req, res, url }))) {

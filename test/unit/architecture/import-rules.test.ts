@@ -19,6 +19,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   mcp: ["client", "shared", "tools"],
   tools: ["client"],
   adapters: ["client", "tools"],
+  console: ["client", "shared"],
   execd: ["execd-token", "shared"],
   router: ["api", "execd-token", "runtime", "shared"],
   controllers: ["api", "config", "execd-token", "runtime", "shared"],

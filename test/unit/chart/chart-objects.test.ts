@@ -182,6 +182,9 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     expect(flags.healthAddress.port).toBe(8081);
     expect(flags.config).toMatchObject({ execPort: 8888, defaultTtlSeconds: 3600, maxTtlSeconds: 14 * 24 * 3600 });
     expect(flags.namespace).toBeUndefined();
+    expect(flags.config.consoleDir).toMatch(/\/console\/$/);
+    const noConsole = onlyContainer(deployment(renderChart(helmPath, { set: { "router.console": false } }), ROUTER));
+    expect(parseRouterFlags(withMountedKeys(noConsole.args?.slice(1) ?? [], objects), {}).config.consoleDir).toBeUndefined();
     expect(c.ports).toEqual([
       { name: "http", containerPort: 8080, protocol: "TCP" },
       { name: "http-health", containerPort: 8081, protocol: "TCP" },

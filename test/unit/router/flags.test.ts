@@ -8,9 +8,10 @@ import { defaultRouterConfig } from "../../../src/router/config.js";
 import { parseRouterFlags } from "../../../src/router/flags.js";
 
 describe("router flags", () => {
-  it("default to upstream's contract and the hosted anchor's TTLs", () => {
+  it("default to upstream's contract and a one-hour TTL", () => {
     const f = parseRouterFlags([], {});
-    expect(f.config).toEqual(defaultRouterConfig);
+    // The console is served from the build beside the router's code unless told otherwise.
+    expect(f.config).toEqual({ ...defaultRouterConfig, consoleDir: expect.stringMatching(/\/console\/$/) });
     expect(f.config.defaultTtlSeconds).toBe(3600);
     expect(f.config.maxTtlSeconds).toBe(14 * 24 * 3600);
     expect(f.config.execPort).toBe(8888);
@@ -53,5 +54,10 @@ describe("router flags", () => {
     expect(() => parseRouterFlags(["--max-ttl", "-5"], {})).toThrow(/--max-ttl must be a whole number/);
     expect(() => parseRouterFlags(["--listen", "nope"], {})).toThrow(/host:port/);
     expect(() => parseRouterFlags(["--default-ttl", "100", "--max-ttl", "50"], {})).toThrow(/exceeds --max-ttl/);
+  });
+
+  it("serve the web console from another directory, or not at all", () => {
+    expect(parseRouterFlags(["--console-dir", "/srv/console"], {}).config.consoleDir).toBe("/srv/console");
+    expect(parseRouterFlags(["--no-console"], {}).config.consoleDir).toBeUndefined();
   });
 });

@@ -197,6 +197,12 @@ describe("the web console in a browser (real cluster, gVisor)", () => {
 
   it("suspends and resumes the sandbox, then deletes it", async () => {
     const id = (await page.getByTestId("sandbox-title").textContent()) ?? "";
+    // The list shows it running; back to its page through the list (the token survives: no reload).
+    await page.getByRole("link", { name: "← Sandboxes" }).click();
+    const row = page.locator(`[data-testid=sandbox-row][data-id="${id}"]`);
+    expect(await row.getByTestId("state").textContent()).toBe("running");
+    await shot("console-sandboxes");
+    await row.getByTestId("open-sandbox").click();
     const state = async (): Promise<string | null> => page.getByTestId("sandbox-header").getByTestId("state").textContent();
     await page.getByTestId("suspend").click();
     await expect.poll(state, { timeout: 60_000 }).toBe("suspended");

@@ -3,9 +3,10 @@
 // only the router, so use this from the router's namespace/labels, or use router mode). The
 // execution server accepts only tokens the router signs, so its token comes from the router.
 import type { RequestOptions } from "node:https";
-import { KubeConfig, Watch } from "@kubernetes/client-node";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeConfig } from "@kubernetes/client-node";
 import { SandboxClaimGVK, SandboxGVK, SandboxWarmPoolGVK } from "../api/index.js";
-import { ApiError, isNotFound, Kube } from "../runtime/index.js";
+import { ApiError, GoneError, isNotFound, Kube } from "../runtime/index.js";
 import { claimManifest } from "../shared/sandbox/claim-manifest.js";
 import { DEFAULT_EXEC_PORT, DEFAULT_TTL_SECONDS } from "../shared/sandbox/defaults.js";
 import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
@@ -154,7 +155,11 @@ export class KubeConnection implements ControlPlane, DataPlane {
     return this.#watchUntilSettled(namespace, id, undefined, timeoutMs, signal);
   }
 
-  /** One watch on the claim from `resourceVersion` until it leaves "creating". */
+  /**
+   * Watches the claim from `resourceVersion` until it leaves "creating". The API server ends
+   * watches after a while: each new watch resumes from the last version seen, a broken one after
+   * a short pause, and one whose version was compacted away (410) after the claim is read again.
+   */
   async #watchUntilSettled(
     namespace: string,
     id: string,
@@ -163,66 +168,45 @@ export class KubeConnection implements ControlPlane, DataPlane {
     signal?: AbortSignal,
   ): Promise<SandboxInfo> {
     const path = `/apis/${SandboxClaimGVK.group}/${SandboxClaimGVK.version}/namespaces/${encodeURIComponent(namespace)}/${SandboxClaimGVK.plural}`;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let rv = resourceVersion;
-    const deadline = Date.now() + timeoutMs;
-    const watch = new Watch(this.kubeConfig);
-    // The API server ends watches after a while; each restart resumes from the last version seen.
     for (let attempt = 0; ; attempt++) {
-      if (!rv) {
-        const current = await this.#claim(namespace, id);
-        const info = await this.#viewOf(current);
-        if (info.state !== "creating") return this.#settled(info);
-        rv = current.metadata.resourceVersion;
+      try {
+        if (!rv) {
+          const current = await this.#claim(namespace, id);
+          const info = await this.#viewOf(current);
+          if (info.state !== "creating") return this.#settled(info);
+          rv = current.metadata.resourceVersion;
+        }
+        if (attempt > 0) await sleep(500, undefined, { signal: stop });
+        const events = await this.#kube.watch<ClaimObject>(path, {
+          query: { fieldSelector: `metadata.name=${id}`, resourceVersion: rv, allowWatchBookmarks: true },
+          signal: stop,
+        });
+        for await (const event of events) {
+          if (event.type === "ERROR") {
+            const code = (event.object as { code?: number }).code ?? 500;
+            if (code === 410) {
+              rv = undefined;
+              break;
+            }
+            throw errorFromResponse(code, undefined, undefined, "watching the SandboxClaim");
+          }
+          if (event.object?.metadata?.resourceVersion) rv = event.object.metadata.resourceVersion;
+          if (event.type === "DELETED") throw new SandboxNotFoundError(`sandbox ${id} was deleted while waiting for it`, 404, "not_found");
+          if (event.type !== "ADDED" && event.type !== "MODIFIED") continue;
+          const info = await this.#viewOf(event.object);
+          if (info.state !== "creating") return this.#settled(info);
+        }
+      } catch (err) {
+        if (timeout.aborted) break;
+        if (signal?.aborted) throw new TimeoutError(`waiting for sandbox ${id} was aborted`);
+        if (err instanceof GoneError) rv = undefined;
+        else if (err instanceof ApiError) throw fromApi(err, "watching the SandboxClaim");
+        else if (err instanceof SandboxError) throw err;
+        // Anything else broke the connection: watch again.
       }
-      // A watch that broke (not one the server simply ended) is resumed after a short pause.
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) break;
-      const outcome = await new Promise<SandboxInfo | "restart" | "timeout">((resolve, reject) => {
-        let controller: AbortController | undefined;
-        const finish = (v: SandboxInfo | "restart" | "timeout" | Error): void => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-          controller?.abort();
-          if (v instanceof Error) reject(v);
-          else resolve(v);
-        };
-        const timer = setTimeout(() => finish("timeout"), remaining);
-        const onAbort = (): void => finish(new TimeoutError(`waiting for sandbox ${id} was aborted`));
-        signal?.addEventListener("abort", onAbort, { once: true });
-        void watch
-          .watch(
-            path,
-            { fieldSelector: `metadata.name=${id}`, resourceVersion: rv, allowWatchBookmarks: true },
-            (phase: string, obj: ClaimObject) => {
-              if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-              if (phase === "DELETED")
-                return finish(new SandboxNotFoundError(`sandbox ${id} was deleted while waiting for it`, 404, "not_found"));
-              if (phase !== "ADDED" && phase !== "MODIFIED") return;
-              this.#viewOf(obj).then(
-                (info) => {
-                  if (info.state !== "creating") finish(info);
-                },
-                (err: unknown) => finish(err as Error),
-              );
-            },
-            (err: unknown) => {
-              const code = (err as { statusCode?: number } | null)?.statusCode;
-              if (code === 410)
-                rv = undefined; // too old: read the claim again, then watch from there
-              else if (code && code >= 400) return finish(errorFromResponse(code, undefined, undefined, "watching the SandboxClaim"));
-              finish("restart");
-            },
-          )
-          .then(
-            (c) => {
-              controller = c;
-            },
-            (err: unknown) => finish(fromApi(err, "watching the SandboxClaim")),
-          );
-      });
-      if (outcome === "timeout") break;
-      if (outcome !== "restart") return this.#settled(outcome);
     }
     throw new TimeoutError(`sandbox ${id} was not Ready within ${timeoutMs} ms`);
   }

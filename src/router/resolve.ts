@@ -1,5 +1,5 @@
 // Request target -> sandbox pod, answered from the informer caches only (no DNS, no API call).
-import { findCondition, getControllerOf, type Condition } from "../runtime/index.js";
+import { findCondition, getControllerOf } from "../runtime/index.js";
 import type { CacheReader, ClaimObject, SandboxObject } from "./caches.js";
 import { boundSandboxName, claimState } from "../shared/sandbox/sandbox-state.js";
 import { identityOf, type TargetIdentity } from "./scoped-access.js";
@@ -108,7 +108,7 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
       lasting: true,
     };
   }
-  const ready = findCondition(sandbox.status?.conditions as Condition[] | undefined, "Ready");
+  const ready = findCondition(sandbox.status?.conditions, "Ready");
   const podIP = sandbox.status?.podIPs?.[0];
   if (sandbox.spec.operatingMode === "Suspended") {
     return {

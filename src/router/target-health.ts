@@ -1,7 +1,7 @@
 // Whether a sandbox that is not serving will come back by itself, and whether a call in flight
 // to it is lost, judged from the Sandbox's status in the router's caches. Pure.
 import { SandboxClaimReason, SandboxReason } from "../api/index.js";
-import { findCondition, type Condition } from "../runtime/index.js";
+import { findCondition } from "../runtime/index.js";
 import type { SandboxObject } from "./caches.js";
 
 /**
@@ -59,7 +59,7 @@ export function callVerdict(current: SandboxObject | undefined, dialled: Dialled
   if (!current || current.metadata.uid !== dialled.uid) return lost(NotFoundReason, "it was deleted (not found)");
   if (current.metadata.deletionTimestamp) return lost("SandboxDeleting", "it is being deleted");
   if (current.spec.operatingMode === "Suspended") return lost(SandboxReason.SandboxSuspended, "it was suspended");
-  const ready = findCondition(current.status?.conditions as Condition[] | undefined, "Ready");
+  const ready = findCondition(current.status?.conditions, "Ready");
   const notReady = ready && ready.status !== "True" ? ready : undefined;
   const statusDetail = notReady ? notReady.message || "not ready" : "";
   if (notReady && isLasting(notReady.reason)) return lost(notReady.reason, statusDetail);

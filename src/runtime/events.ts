@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 // p-limit: a small, widely used concurrency limiter with a visible queue length.
 import pLimit, { type LimitFunction } from "p-limit";
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { ObjectIdentity } from "./keys.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import { microTime } from "./micro-time.js";
@@ -30,7 +30,7 @@ export interface EventInput {
   /** Human-readable; truncated to 1 KiB as the API requires. */
   note: string;
   /** A second object involved (e.g. the adopted Sandbox of a claim). */
-  related?: KubernetesObject;
+  related?: ObjectIdentity;
 }
 
 export interface EventRecorderOptions {
@@ -71,7 +71,7 @@ interface ObjectReference {
   resourceVersion?: string;
 }
 
-function refTo(o: KubernetesObject): ObjectReference {
+function refTo(o: ObjectIdentity): ObjectReference {
   const r: ObjectReference = {};
   if (o.apiVersion) r.apiVersion = o.apiVersion;
   if (o.kind) r.kind = o.kind;
@@ -110,7 +110,7 @@ export class EventRecorder {
   }
 
   /** Records an event about `regarding`. Never throws; the write happens in the background. */
-  event(regarding: KubernetesObject, ev: EventInput): void {
+  event(regarding: ObjectIdentity, ev: EventInput): void {
     if (this.#closed) return;
     const uid = regarding.metadata?.uid ?? `${regarding.kind}/${regarding.metadata?.namespace}/${regarding.metadata?.name}`;
     const action = ev.action ?? ev.reason;

@@ -28,3 +28,22 @@ export function splitKey(key: string): ObjectKey {
   if (parts.length === 2 && parts[0] && parts[1]) return { namespace: parts[0], name: parts[1] };
   throw new Error(`splitKey: "${key}" is not "namespace/name" or "name"`);
 }
+
+/**
+ * What the runtime reads of an object it writes, owns or reports on: its type and identity.
+ * client-node's models and this project's API types (whose timestamps may still be strings) both
+ * fit, so neither needs a cast to the other.
+ */
+export interface ObjectIdentity {
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?:
+    | {
+        name?: string | undefined;
+        generateName?: string | undefined;
+        namespace?: string | undefined;
+        uid?: string | undefined;
+        resourceVersion?: string | undefined;
+      }
+    | undefined;
+}

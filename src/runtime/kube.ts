@@ -13,6 +13,7 @@ import type { IncomingMessage } from "node:http";
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import { connectionFromKubeConfig, isConnection, send, type Connection } from "./connection.js";
 import { apiErrorFrom, NotFoundError } from "./errors.js";
+import type { ObjectIdentity } from "./keys.js";
 
 /** The single field manager every write of this operator uses. */
 export const FIELD_MANAGER = "agent-sandbox-ts";
@@ -263,7 +264,7 @@ export class Kube {
   }
 
   /** POST; throws AlreadyExistsError if the name is taken. */
-  async create<T extends KubernetesObject>(obj: T, opts: WriteOptions = {}): Promise<T> {
+  async create<T extends ObjectIdentity>(obj: T, opts: WriteOptions = {}): Promise<T> {
     const ref = refOf(obj, true);
     const path = await this.pathFor({ ...ref, name: undefined }, opts.signal);
     return this.request<T>("POST", path, {
@@ -278,16 +279,16 @@ export class Kube {
    * (take ownership of conflicting fields, as controller-runtime advises) and fieldValidation=Strict
    * (unknown or duplicate fields fail with InvalidError instead of being dropped silently).
    */
-  async apply<T extends KubernetesObject>(obj: T, opts: WriteOptions = {}): Promise<T> {
+  async apply<T extends ObjectIdentity>(obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.#apply(obj, undefined, opts);
   }
 
   /** Server-side apply to the /status subresource; send only the status fields this controller owns. */
-  async applyStatus<T extends KubernetesObject>(obj: T, opts: WriteOptions = {}): Promise<T> {
+  async applyStatus<T extends ObjectIdentity>(obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.#apply(obj, "status", opts);
   }
 
-  async #apply<T extends KubernetesObject>(obj: T, subresource: string | undefined, opts: WriteOptions): Promise<T> {
+  async #apply<T extends ObjectIdentity>(obj: T, subresource: string | undefined, opts: WriteOptions): Promise<T> {
     const ref = refOf(obj, false);
     const path = await this.pathFor({ ...ref, ...(subresource ? { subresource } : {}) }, opts.signal);
     return this.request<T>("PATCH", path, {
@@ -314,7 +315,7 @@ export class Kube {
   }
 
   /** PUT guarded by obj.metadata.resourceVersion (ConflictError if it moved). */
-  async replace<T extends KubernetesObject>(obj: T, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
+  async replace<T extends ObjectIdentity>(obj: T, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
     const ref = refOf(obj, false);
     const path = await this.pathFor({ ...ref, ...(opts.subresource ? { subresource: opts.subresource } : {}) }, opts.signal);
     return this.request<T>("PUT", path, {
@@ -348,7 +349,7 @@ export class Kube {
   }
 }
 
-function refOf(obj: KubernetesObject, allowGenerateName: boolean): ObjectRef {
+function refOf(obj: ObjectIdentity, allowGenerateName: boolean): ObjectRef {
   const { apiVersion, kind, metadata } = obj;
   if (!apiVersion || !kind) throw new Error("object needs apiVersion and kind");
   const name = metadata?.name ?? (allowGenerateName && metadata?.generateName ? "" : undefined);

@@ -1,9 +1,10 @@
 // Owner references so the garbage collector deletes children with their owner, and so events on
 // children map back to the owner's key (controller-runtime's EnqueueRequestForOwner).
 import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
+import type { ObjectIdentity } from "./keys.js";
 
 /** The controller reference a child should carry: controller=true, blockOwnerDeletion=true. */
-export function controllerRef(owner: KubernetesObject): V1OwnerReference {
+export function controllerRef(owner: ObjectIdentity): V1OwnerReference {
   const { apiVersion, kind, metadata } = owner;
   if (!apiVersion || !kind || !metadata?.name || !metadata.uid) {
     throw new Error("controllerRef: owner needs apiVersion, kind, metadata.name and metadata.uid");
@@ -32,7 +33,7 @@ export function groupOf(apiVersion: string): string {
  * Returns ownerReferences with `owner` set as controller. Throws if another object already
  * controls `obj` (as controllerutil.SetControllerReference does): adopting it would steal it.
  */
-export function withControllerRef(obj: KubernetesObject, owner: KubernetesObject): V1OwnerReference[] {
+export function withControllerRef(obj: KubernetesObject, owner: ObjectIdentity): V1OwnerReference[] {
   const ref = controllerRef(owner);
   const existing = getControllerOf(obj);
   if (existing && existing.uid !== ref.uid) {

@@ -1,5 +1,5 @@
 import type { SandboxClaim } from "../../api/index.js";
-import { findCondition, type Condition } from "../../runtime/index.js";
+import { findCondition } from "../../runtime/index.js";
 
 /**
  * When the claim expires, in epoch ms: the earlier of lifecycle.shutdownTime
@@ -10,7 +10,7 @@ export function claimExpiresAt(claim: SandboxClaim): number | undefined {
   const lifecycle = claim.spec.lifecycle;
   const candidates: number[] = [];
   if (lifecycle?.shutdownTime) candidates.push(Date.parse(lifecycle.shutdownTime));
-  const finished = findCondition(claim.status?.conditions as Condition[] | undefined, "Finished");
+  const finished = findCondition(claim.status?.conditions, "Finished");
   if (lifecycle?.ttlSecondsAfterFinished !== undefined && finished?.status === "True") {
     candidates.push(Date.parse(finished.lastTransitionTime) + lifecycle.ttlSecondsAfterFinished * 1000);
   }

@@ -140,11 +140,11 @@ export function makeClaimReconciler(
       // The claim's status goes out before the event that tells the same story: on a loaded
       // API server the event's write would otherwise delay the write the client is waiting on.
       const announce = (): void => {
-        if ("event" in bound && bound.event) deps.events.event(claim as KubernetesObject, bound.event);
+        if ("event" in bound && bound.event) deps.events.event(claim, bound.event);
       };
       if ("refusal" in bound) {
         // Repeats are folded into one Event series by the recorder, so a retry loop cannot flood.
-        deps.events.event(claim as KubernetesObject, {
+        deps.events.event(claim, {
           type: "Warning",
           reason: bound.refusal.reason,
           action: "Bind",
@@ -265,7 +265,7 @@ export function makeClaimReconciler(
       name: claim.metadata.name,
       namespace: ns,
       template,
-      owner: controllerRef(claim as KubernetesObject),
+      owner: controllerRef(claim),
       labels: { [LabelKeys.ClaimUID]: claim.metadata.uid, [LabelKeys.LaunchType]: LaunchType.Cold },
       blueprint: blueprint.blueprint,
     });
@@ -388,7 +388,7 @@ export function makeClaimReconciler(
   async function expire(claim: Claim, sandbox: NamedSandbox | undefined, ctx: ReconcileContext): Promise<boolean> {
     const policy = claim.spec.lifecycle?.shutdownPolicy ?? ClaimShutdownPolicy.Retain;
     const claimRef = claimRefOf(claim);
-    deps.events.event(claim as KubernetesObject, {
+    deps.events.event(claim, {
       type: "Normal",
       reason: "ClaimExpired",
       action: "Expire",
@@ -451,7 +451,7 @@ export function makeClaimReconciler(
       metadata: { name: claim.metadata.name, namespace: claim.metadata.namespace },
       status: status.status,
     };
-    await kube.applyStatus<KubernetesObject>(body as KubernetesObject, { signal: ctx.signal });
+    await kube.applyStatus<KubernetesObject>(body, { signal: ctx.signal });
     // The cache may show the annotation patch before this write: the status is unseen there too.
     unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status.status, annotatedAt);
     const ready = SandboxClaimConditionType.Ready;
@@ -523,7 +523,7 @@ function adoptionPatch(member: NamedSandbox, claim: Claim): unknown {
   return {
     metadata: {
       resourceVersion: member.metadata.resourceVersion,
-      ownerReferences: [controllerRef(claim as KubernetesObject)],
+      ownerReferences: [controllerRef(claim)],
       labels: {
         [LabelKeys.WarmPoolSandbox]: null,
         [LabelKeys.ClaimUID]: claim.metadata.uid,

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { SandboxConditionType, type Sandbox } from "../../api/index.js";
-import { isTrue, type Condition } from "../../runtime/index.js";
+import { isTrue } from "../../runtime/index.js";
 import { isNamed, type Named } from "../shared/named.js";
 import type { MemberBlueprint } from "../shared/stale-member.js";
 
@@ -34,7 +34,7 @@ export function warmCandidates(members: readonly (Sandbox & KubernetesObject)[],
         s.metadata.namespace === filter.namespace &&
         !s.metadata.deletionTimestamp &&
         (s.metadata.ownerReferences?.some((r) => r.uid === filter.poolUID && r.controller === true) ?? false) &&
-        isTrue(s.status?.conditions as Condition[] | undefined, SandboxConditionType.Ready) &&
+        isTrue(s.status?.conditions, SandboxConditionType.Ready) &&
         (s.status?.podIPs?.length ?? 0) > 0 &&
         !filter.taken(s) &&
         filter.adoptable(s),

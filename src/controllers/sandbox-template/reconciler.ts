@@ -1,4 +1,3 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
 import { LabelKeys, NetworkPolicyManagement, type SandboxTemplate } from "../../api/index.js";
 import { controllerRef, ignoreNotFound, type ReconcileContext, type ReconcileResult } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
@@ -39,7 +38,7 @@ export function desiredTemplatePolicy(template: Named<SandboxTemplate>, deps: Pi
   const policy = desiredNetworkPolicy({
     name: templatePolicyName(template.metadata.name),
     namespace: template.metadata.namespace,
-    owner: controllerRef(template as KubernetesObject),
+    owner: controllerRef(template),
     labels: { ...managedByLabel },
     podSelector: { [LabelKeys.SandboxTemplateRefHash]: nameHash(template.metadata.name) },
     ingress: rules ? ((rules.ingress ?? []) as NetworkPolicyIngressRule[]) : routerOnlyIngress(deps.config),
@@ -68,9 +67,9 @@ export function makeTemplateReconciler(deps: ControllerDeps) {
     }
     const { policy: want, refusedEgress } = desiredTemplatePolicy(template, deps);
     if (!live || !containsDesired(live, want, ["spec"])) {
-      await kube.apply(want as KubernetesObject, { signal: ctx.signal });
+      await kube.apply(want, { signal: ctx.signal });
       if (refusedEgress.length > 0) {
-        deps.events.event(template as KubernetesObject, {
+        deps.events.event(template, {
           type: "Warning",
           reason: "CloudMetadataEgressRefused",
           action: "ApplyNetworkPolicy",

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   LabelKeys,
   LaunchType,
@@ -174,7 +173,7 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     key: string,
     ctx: ReconcileContext,
   ): Promise<void> {
-    const owner = controllerRef(pool as KubernetesObject);
+    const owner = controllerRef(pool);
     for (let done = 0; done < count; done += maxCreateBatch) {
       const batch = Array.from({ length: Math.min(maxCreateBatch, count - done) }, () => memberName(pool.metadata.name));
       const results = await Promise.allSettled(
@@ -188,7 +187,7 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
             labels: { [LabelKeys.WarmPoolSandbox]: nameHash(pool.metadata.name), [LabelKeys.LaunchType]: LaunchType.Warm },
           });
           try {
-            await kube.create(sandbox as KubernetesObject, { signal: ctx.signal });
+            await kube.create(sandbox, { signal: ctx.signal });
           } catch (err) {
             expectations.creationFailed(key, name);
             if (!isAlreadyExists(err)) throw err;
@@ -210,7 +209,7 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
   ): Promise<void> {
     const generation = pool.metadata.generation ?? 0;
     const { conditions, changed } = setCondition(
-      pool.status?.conditions as Condition[] | undefined,
+      pool.status?.conditions,
       { type: SandboxWarmPoolConditionType.Ready, ...ready, observedGeneration: generation },
       now,
     );
@@ -247,10 +246,10 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
 }
 
 function memberView(m: Sandbox, isStale: (member: MemberBlueprint) => boolean): MemberView {
-  const scheduled = findCondition(m.status?.conditions as Condition[] | undefined, "PodScheduled");
+  const scheduled = findCondition(m.status?.conditions, "PodScheduled");
   return {
     name: m.metadata.name ?? "",
-    ready: isTrue(m.status?.conditions as Condition[] | undefined, SandboxConditionType.Ready),
+    ready: isTrue(m.status?.conditions, SandboxConditionType.Ready),
     stale: isStale(m),
     createdAtMs: m.metadata.creationTimestamp ? Date.parse(String(m.metadata.creationTimestamp)) : 0,
     unschedulable: scheduled?.status === "False" && scheduled.reason === "Unschedulable",

@@ -73,7 +73,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const sandbox: Sandbox = cached;
     const { signal } = ctx;
     const now = deps.now();
-    const owner = controllerRef(sandbox as KubernetesObject);
+    const owner = controllerRef(sandbox);
     const pods = caches.pods.byIndex(Index.ByControllerUID, sandbox.metadata.uid);
     const shutdownAt = sandbox.spec.shutdownTime ? Date.parse(sandbox.spec.shutdownTime) : undefined;
     const expired = shutdownAt !== undefined && now.getTime() >= shutdownAt;
@@ -120,7 +120,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       createdPod = outcome.created;
       retryAfterMs = outcome.retryAfterMs;
       if (reconcileError) {
-        deps.events.event(sandbox as KubernetesObject, {
+        deps.events.event(sandbox, {
           type: "Warning",
           reason: reconcileError.reason,
           action: "Reconcile",
@@ -134,7 +134,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const serviceName = service.name;
     if (service.error && !reconcileError) {
       reconcileError = service.error;
-      deps.events.event(sandbox as KubernetesObject, {
+      deps.events.event(sandbox, {
         type: "Warning",
         reason: service.error.reason,
         action: "Reconcile",
@@ -292,7 +292,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     if (wait > 0) return { created: false, retryAfterMs: wait };
     const how = previousPodEnd(sandbox, ended) ?? "";
     ctx.log.info({ pod: ended.metadata?.name, uid: ended.metadata?.uid, ended: how }, "Replacing a pod the node ended");
-    deps.events.event(sandbox as KubernetesObject, {
+    deps.events.event(sandbox, {
       type: "Warning",
       reason: EventReason.PodReplaced,
       action: "ReplacePod",

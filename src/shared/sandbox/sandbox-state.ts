@@ -18,8 +18,9 @@ const FAILED_REASONS: ReadonlySet<string> = new Set([
 ]);
 const EXPIRED_REASONS: ReadonlySet<string> = new Set([SandboxClaimReason.ClaimExpired, SandboxClaimReason.SandboxExpired]);
 
-const conditionsOf = (o: { status?: { conditions?: unknown } | undefined } | undefined): Condition[] | undefined =>
-  o?.status?.conditions as Condition[] | undefined;
+const conditionsOf = (
+  o: { status?: { conditions?: readonly Condition[] | undefined } | undefined } | undefined,
+): readonly Condition[] | undefined => o?.status?.conditions;
 
 /** The state of a claim and its bound Sandbox at nowMs, with the Ready condition's reason and message. */
 export function claimState(

@@ -1,4 +1,4 @@
-import type { EventRecorder, Kube, Logger } from "../runtime/index.js";
+import type { EventRecorder, Logger, ObjectClient } from "../runtime/index.js";
 import type { OperatorConfig } from "../config/operator-config.js";
 import type { Caches } from "./shared/caches.js";
 import type { ClaimsFirstGate } from "./shared/claims-first-gate.js";
@@ -6,9 +6,9 @@ import type { OperatorMetrics } from "./shared/metrics.js";
 
 /**
  * The API server calls reconcilers make: the object verbs of the runtime's client, so a unit test
- * can pass an in-memory one.
+ * can pass an in-memory one. Give it through readYourWrites, so the caches show every write.
  */
-export type KubeClient = Pick<Kube, "getOrUndefined" | "create" | "apply" | "applyStatus" | "patch" | "delete">;
+export type KubeClient = ObjectClient;
 
 /** Where reconcilers record Kubernetes events. */
 export type EventSink = Pick<EventRecorder, "event">;

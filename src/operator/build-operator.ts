@@ -9,7 +9,7 @@ import type { ControllerDeps } from "../controllers/deps.js";
 import { ClaimsFirstGate, maxClaimsFirstHoldMs } from "../controllers/shared/claims-first-gate.js";
 import { allInformers, createCaches } from "../controllers/shared/caches.js";
 import { createOperatorMetrics } from "../controllers/shared/metrics.js";
-import { EventRecorder, Kube, Manager, type Connection, type Logger, type ManagerOptions } from "../runtime/index.js";
+import { EventRecorder, Kube, Manager, readYourWrites, type Connection, type Logger, type ManagerOptions } from "../runtime/index.js";
 
 export interface OperatorOptions {
   /** The operator process passes a Connection (no client-node at run time); tests may pass a KubeConfig. */
@@ -38,7 +38,7 @@ export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: 
     beforeWrite: () => claimsFirst.yield(maxClaimsFirstHoldMs),
   });
   const deps: ControllerDeps = {
-    kube,
+    kube: readYourWrites(kube, allInformers(caches)),
     caches,
     config: opts.config,
     events,

@@ -17,3 +17,4 @@ export * from "./connection.js";
 export * from "./exec-credential.js";
 export * from "./micro-time.js";
 export * from "./rfc3339-nano.js";
+export * from "./read-your-writes.js";

@@ -6,6 +6,8 @@
 // backoff. On top: hasSynced()/waitForSync(), custom indexes, old objects on update,
 // managedFields stripping and pruning, and helpers that turn events into work-queue keys.
 // Handlers must only enqueue keys: all work happens in reconcile, never in a watch callback.
+// Reads show this process its own writes (read-your-writes.ts feeds them to observe()) until the watch
+// brings the same or a newer version: the idea of client-go's MutationCache.
 import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import { ApiError, apiErrorFrom, GoneError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -59,6 +61,16 @@ export interface InformerOptions<T> {
 
 const NAMESPACE_INDEX = "__namespace";
 
+/** How long a write is shown ahead of the watch at most: a watch that never brings it must not pin it. */
+const WRITE_OVERLAY_MS = 60_000;
+
+/** One of this process's writes, newer than the cached version. */
+interface OverlaidWrite<T> {
+  obj: T;
+  resourceVersion: bigint;
+  expiresAt: number;
+}
+
 export class Informer<T extends KubernetesObject> {
   readonly apiVersion: string;
   readonly kind: string;
@@ -68,6 +80,8 @@ export class Informer<T extends KubernetesObject> {
   readonly #indexers = new Map<string, IndexFunc<T>>();
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
   readonly #handlers: EventHandler<T>[] = [];
+  /** This process's writes that the watch has not brought yet, by key. */
+  readonly #written = new Map<string, OverlaidWrite<T>>();
   #path: string | undefined;
   /** The latest resourceVersion seen (list, event or bookmark); "" = list first. */
   #rv = "";
@@ -274,16 +288,16 @@ export class Informer<T extends KubernetesObject> {
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.#store.get(makeKey(namespace, name));
+    return this.getByKey(makeKey(namespace, name));
   }
 
   getByKey(key: string): T | undefined {
-    return this.#store.get(key);
+    return this.#newerWrite(key)?.obj ?? this.#store.get(key);
   }
 
   /** Cached objects, optionally of one namespace. */
   list(namespace?: string): T[] {
-    if (namespace === undefined) return [...this.#store.values()];
+    if (namespace === undefined) return this.keys().flatMap((k) => this.getByKey(k) ?? []);
     return this.byIndex(NAMESPACE_INDEX, namespace);
   }
 
@@ -293,20 +307,77 @@ export class Informer<T extends KubernetesObject> {
   }
 
   keys(): string[] {
-    return [...this.#store.keys()];
+    const keys = [...this.#store.keys()];
+    for (const key of this.#written.keys()) if (!this.#store.has(key) && this.#newerWrite(key)) keys.push(key);
+    return keys;
   }
 
   /** Objects whose index function returned `value` for index `name`. */
   byIndex(name: string, value: string): T[] {
-    if (!this.#indexers.has(name)) throw new Error(`informer ${this.kind}: no index named "${name}"`);
-    const keys = this.#indexes.get(name)?.get(value);
-    if (!keys) return [];
+    const fn = this.#indexers.get(name);
+    if (!fn) throw new Error(`informer ${this.kind}: no index named "${name}"`);
     const out: T[] = [];
-    for (const k of keys) {
-      const o = this.#store.get(k);
-      if (o) out.push(o);
+    for (const k of this.#indexes.get(name)?.get(value) ?? []) {
+      const write = this.#newerWrite(k);
+      if (!write) {
+        const o = this.#store.get(k);
+        if (o) out.push(o);
+      } else if (safeIndex(fn, write.obj).includes(value)) out.push(write.obj);
+    }
+    // Writes whose index value the cached version does not have yet (a new owner, a new object).
+    for (const [k, write] of this.#written) {
+      if (this.#indexes.get(name)?.get(value)?.has(k) || !this.#newerWrite(k)) continue;
+      if (safeIndex(fn, write.obj).includes(value)) out.push(write.obj);
     }
     return out;
+  }
+
+  /**
+   * Shows `obj`, as the API server just returned it to this process (a write's answer), to every
+   * read until the watch brings this version or a newer one. Ignored when the cache already holds as new a version,
+   * when the object is outside what this informer watches (namespace, label selector), or when
+   * its or the cached resourceVersion is not a number (the two could not be ordered).
+   */
+  observe(obj: T): void {
+    if (obj.apiVersion !== this.apiVersion || obj.kind !== this.kind || !obj.metadata?.name) return;
+    const resourceVersion = versionOf(obj);
+    if (resourceVersion === undefined || !this.#wouldWatch(obj)) return;
+    const key = keyOf(obj);
+    const cached = this.#store.get(key);
+    const cachedVersion = cached ? versionOf(cached) : undefined;
+    if (cached && (cachedVersion === undefined || cachedVersion >= resourceVersion)) return;
+    const earlier = this.#written.get(key);
+    if (earlier && earlier.resourceVersion >= resourceVersion) return;
+    // A copy: the caller keeps the object it was returned, unpruned.
+    const copy = structuredClone(obj);
+    stripManagedFields(copy);
+    this.#opts.prune?.(copy);
+    this.#written.set(key, { obj: copy, resourceVersion, expiresAt: Date.now() + WRITE_OVERLAY_MS });
+  }
+
+  /** Writes shown ahead of the watch right now (for tests and metrics). */
+  get pendingWrites(): number {
+    return [...this.#written.keys()].filter((k) => this.#newerWrite(k)).length;
+  }
+
+  /** The write recorded for `key` while it is newer than the cached version; drops it once it is not. */
+  #newerWrite(key: string): OverlaidWrite<T> | undefined {
+    const write = this.#written.get(key);
+    if (!write) return undefined;
+    const cached = this.#store.get(key);
+    const cachedVersion = cached ? versionOf(cached) : undefined;
+    if (write.expiresAt <= Date.now() || (cached && (cachedVersion === undefined || cachedVersion >= write.resourceVersion))) {
+      this.#written.delete(key);
+      return undefined;
+    }
+    return write;
+  }
+
+  /** Whether the watch would bring `obj`: same namespace (if one), matching label selector, no field selector. */
+  #wouldWatch(obj: T): boolean {
+    if (this.#opts.fieldSelector) return false;
+    if (this.#opts.namespace && obj.metadata?.namespace !== this.#opts.namespace) return false;
+    return matchesLabelSelector(this.#opts.labelSelector, obj.metadata?.labels ?? {});
   }
 
   /**
@@ -388,6 +459,10 @@ export class Informer<T extends KubernetesObject> {
 
   #onDelete(obj: T): void {
     const key = keyOf(obj);
+    // Gone for the watch: a write of ours from before the deletion must not bring it back.
+    const write = this.#written.get(key);
+    const deletedVersion = versionOf(obj);
+    if (write && (deletedVersion === undefined || deletedVersion >= write.resourceVersion)) this.#written.delete(key);
     const old = this.#store.get(key);
     this.#store.delete(key);
     if (old) this.#unindex(key, old);
@@ -472,6 +547,30 @@ function safeIndex<T>(fn: IndexFunc<T>, obj: T): readonly string[] {
   } catch {
     return [];
   }
+}
+
+/** An object's resourceVersion as a number; undefined when it has none or it is not numeric. */
+function versionOf(obj: KubernetesObject): bigint | undefined {
+  const rv = obj.metadata?.resourceVersion;
+  return rv && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+}
+
+/**
+ * Whether labels match an equality-based selector ("a=b,c!=d,e,!f"). A set-based selector
+ * ("a in (b)") is not read here and counts as no match, so such an informer overlays no writes.
+ */
+export function matchesLabelSelector(selector: string | undefined, labels: Record<string, string>): boolean {
+  if (!selector?.trim()) return true;
+  return selector.split(",").every((raw) => {
+    const term = raw.trim();
+    if (/[()\s]/.test(term)) return false;
+    const ne = term.indexOf("!=");
+    if (ne > 0) return labels[term.slice(0, ne)] !== term.slice(ne + 2);
+    const eq = term.indexOf("=");
+    if (eq > 0) return labels[term.slice(0, eq)] === term.slice(term[eq + 1] === "=" ? eq + 2 : eq + 1);
+    if (term.startsWith("!")) return !(term.slice(1) in labels);
+    return term in labels;
+  });
 }
 
 /** managedFields are large and never read by controllers; dropping them roughly halves cache memory. */

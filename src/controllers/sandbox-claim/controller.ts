@@ -4,7 +4,7 @@ import { defineController, enqueueControllerOwner, enqueueMapped, enqueueOwn, ke
 import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
 import { FirstObserved } from "./first-observed.js";
-import { ClaimBindings, makeClaimReconciler } from "./reconciler.js";
+import { makeClaimReconciler } from "./reconciler.js";
 
 /** SandboxClaim -> one Sandbox, adopted warm from its pool or created cold. */
 export function createClaimController(deps: ControllerDeps, opts: { workers: number; registry: Registry }): Controller {
@@ -12,7 +12,7 @@ export function createClaimController(deps: ControllerDeps, opts: { workers: num
   const controller = defineController({
     name: "sandboxclaim",
     workers: opts.workers,
-    reconcile: makeClaimReconciler(deps, new ClaimBindings(), firstObserved),
+    reconcile: makeClaimReconciler(deps, firstObserved),
     logger: deps.logger,
     registry: opts.registry,
   });

@@ -26,7 +26,6 @@ import type { ControllerDeps } from "../deps.js";
 import { Index } from "../shared/caches.js";
 import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
-import { UnseenWrites } from "../shared/unseen-writes.js";
 import { sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-member.js";
 import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
@@ -45,83 +44,26 @@ type NamedSandbox = Named<Sandbox & KubernetesObject>;
 const maxAdoptionAttempts = 3;
 
 /**
- * Bindings this process made (claim uid -> sandbox name) that the cache may not
- * show yet. They stop a second pass from adopting or creating another sandbox
- * for the same claim; `reserved` stops two claims from racing for one member.
- */
-export class ClaimBindings {
-  readonly byClaim = new Map<string, { sandbox: string; expiresAt: number }>();
-  readonly reserved = new Set<string>();
-  /**
-   * Pool members this process adopted ("ns/name" -> the resourceVersion they had before), kept
-   * until the cache shows a newer version. Without this, a claim reconciled in the gap picks a
-   * member that is already gone, loses a 409 round trip on it and, after a few, falls back to a
-   * cold start (measured: 5-10 cold starts per burst of 100 claims on a pool of 100).
-   */
-  readonly #adopted = new Map<string, { resourceVersion: string; expiresAt: number }>();
-
-  bind(claimUID: string, sandbox: string, now: number): void {
-    this.byClaim.set(claimUID, { sandbox, expiresAt: now + 60_000 });
-  }
-
-  lookup(claimUID: string, now: number): string | undefined {
-    const b = this.byClaim.get(claimUID);
-    if (b && b.expiresAt <= now) this.byClaim.delete(claimUID);
-    return b && b.expiresAt > now ? b.sandbox : undefined;
-  }
-
-  settle(claimUID: string): void {
-    this.byClaim.delete(claimUID);
-  }
-
-  /** How long until the claim's pending binding runs out, if it has one. */
-  pendingForMs(claimUID: string, now: number): number | undefined {
-    const b = this.byClaim.get(claimUID);
-    return b && b.expiresAt > now ? b.expiresAt - now : undefined;
-  }
-
-  markAdopted(memberKey: string, previousResourceVersion: string, now: number): void {
-    this.#adopted.set(memberKey, { resourceVersion: previousResourceVersion, expiresAt: now + 60_000 });
-  }
-
-  /** True while the cache still shows a member as it was before this process adopted it. */
-  adoptedButNotCached(memberKey: string, cachedResourceVersion: string | undefined, now: number): boolean {
-    const a = this.#adopted.get(memberKey);
-    if (!a) return false;
-    if (a.expiresAt <= now || a.resourceVersion !== cachedResourceVersion) {
-      this.#adopted.delete(memberKey);
-      return false;
-    }
-    return true;
-  }
-}
-
-/**
  * `firstObserved` must be fed by the claim informer's events (see FirstObserved); without, a
  * claim counts as first observed when a pass first gets to it.
  */
-export function makeClaimReconciler(
-  deps: ControllerDeps,
-  bindings: ClaimBindings,
-  firstObserved = new FirstObserved(),
-  unseenWrites = new UnseenWrites(),
-) {
+export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new FirstObserved()) {
   const { kube, caches } = deps;
-  const annotationWrites = new UnseenWrites();
+  /**
+   * Pool members a pass is adopting right now ("ns/name"), so that two claims reconciled at the
+   * same time do not race for one member. Once the adoption patch is answered the caches show the
+   * member re-parented (read-your-writes), so the reservation ends with the patch.
+   */
+  const reserved = new Set<string>();
 
-  return async function reconcileClaim(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+  return async function reconcileClaim(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.claims.get(ctx.namespace, ctx.name);
-    if (!cached) {
-      unseenWrites.forget(key);
-      annotationWrites.forget(key);
-      return;
-    }
-    if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
+    if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) return;
     const claim: Claim = cached;
     const firstObservedAt = firstObserved.stampFor(claim);
     const now = deps.now();
     const nowMs = now.getTime();
-    let sandbox = findBoundSandbox(claim, nowMs);
+    let sandbox = findBoundSandbox(claim);
     const adoptedName = (s: NamedSandbox | undefined): string | undefined =>
       s && isAdoptedSandbox(claim.metadata.name, s) ? s.metadata.name : undefined;
 
@@ -136,7 +78,7 @@ export function makeClaimReconciler(
     const requeue = expiresAt !== undefined ? { requeueAfter: expiresAt - nowMs + 1 } : undefined;
 
     if (!sandbox) {
-      const bound = await bindSandbox(claim, firstObservedAt, ctx, nowMs);
+      const bound = await bindSandbox(claim, firstObservedAt, ctx);
       // The claim's status goes out before the event that tells the same story: on a loaded
       // API server the event's write would otherwise delay the write the client is waiting on.
       const announce = (): void => {
@@ -154,24 +96,12 @@ export function makeClaimReconciler(
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
       sandbox = bound.sandbox;
-      if (!sandbox) {
-        // Bound in an earlier pass, and the cache has not caught up: the status written then
-        // (naming the sandbox) stands until it does, as upstream leaves it on cache lag.
-        await writeClaim(claim, { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined }, undefined, now, ctx);
-        announce();
-        // Should the bound sandbox never show up in the cache (deleted meanwhile, say by a pool
-        // scale-down racing the adoption), look again once the binding runs out: no event would.
-        const pendingMs = bindings.pendingForMs(claim.metadata.uid, nowMs);
-        if (pendingMs === undefined) return requeue;
-        return { requeueAfter: Math.min(pendingMs + 1, requeue?.requeueAfter ?? Number.POSITIVE_INFINITY) };
-      }
       await writeClaim(
         claim,
-        { firstObservedAt, adoptedSandbox: bound.adopted ? sandbox.metadata.name : undefined },
+        { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined },
         { expired: false, sandbox },
         now,
         ctx,
-        bound.annotatedAt,
       );
       announce();
       return requeue;
@@ -181,40 +111,28 @@ export function makeClaimReconciler(
     return requeue;
   };
 
-  /** The sandbox this claim already has, if any: from status, this process's memory, or ownership. */
-  function findBoundSandbox(claim: Claim, nowMs: number): NamedSandbox | undefined {
+  /**
+   * The sandbox this claim already has, if any: named by its status or annotation, or owned by it.
+   * A sandbox this process adopted or created is in the cache from the moment its write was
+   * answered (read-your-writes), before the watch brings it.
+   */
+  function findBoundSandbox(claim: Claim): NamedSandbox | undefined {
     const ns = claim.metadata.namespace;
-    const names = [
-      claim.status?.sandbox?.name,
-      claim.metadata.annotations?.[AnnotationKeys.SandboxName],
-      bindings.lookup(claim.metadata.uid, nowMs),
-    ];
-    for (const name of names) {
+    for (const name of [claim.status?.sandbox?.name, claim.metadata.annotations?.[AnnotationKeys.SandboxName]]) {
       if (!name) continue;
       const s = caches.sandboxes.get(ns, name);
-      if (s && isNamed(s) && controlledBy(s, claim.metadata.uid)) {
-        bindings.settle(claim.metadata.uid);
-        return s;
-      }
+      if (s && isNamed(s) && controlledBy(s, claim.metadata.uid)) return s;
     }
-    const owned = caches.sandboxes.byIndex(Index.ByControllerUID, claim.metadata.uid).find(isNamed);
-    if (owned) bindings.settle(claim.metadata.uid);
-    return owned;
+    return caches.sandboxes.byIndex(Index.ByControllerUID, claim.metadata.uid).find(isNamed);
   }
 
   /** A refusal's condition message is upstream's; the Event's note may say more. */
   type Refusal = { reason: string; message: string; note: string };
-  /** `annotatedAt`: the claim's resourceVersion after the annotation patch sent with the adoption. */
   type BindResult =
-    | { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput; annotatedAt?: string | undefined }
-    | { refusal: Refusal; retryAfterMs?: number };
+    { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput } | { refusal: Refusal; retryAfterMs?: number };
 
-  async function bindSandbox(claim: Claim, firstObservedAt: string | undefined, ctx: ReconcileContext, nowMs: number): Promise<BindResult> {
+  async function bindSandbox(claim: Claim, firstObservedAt: string | undefined, ctx: ReconcileContext): Promise<BindResult> {
     const ns = claim.metadata.namespace;
-    // A name we bound in an earlier pass that the cache has not caught up with: wait for it.
-    const pendingName = bindings.lookup(claim.metadata.uid, nowMs);
-    // Only a cold-started Sandbox bears the claim's name.
-    if (pendingName) return { sandbox: undefined, name: pendingName, adopted: pendingName !== claim.metadata.name };
 
     const pool = caches.pools.get(ns, claim.spec.warmPoolRef.name);
     if (!pool || !isNamed(pool)) {
@@ -237,7 +155,7 @@ export function makeClaimReconciler(
 
     if (!forcesColdStart(claim)) {
       const adoptable = adoptableMemberCheck(updateStrategyOf(pool), staleMemberCheck(template));
-      const { adopted, annotatedAt } = await adoptReadyMember(claim, pool, adoptable, firstObservedAt, ctx, nowMs);
+      const adopted = await adoptReadyMember(claim, pool, adoptable, firstObservedAt, ctx);
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
       // instead of waiting for the watch to bring the re-parented Sandbox back.
       if (adopted) {
@@ -245,7 +163,6 @@ export function makeClaimReconciler(
           sandbox: adopted,
           name: adopted.metadata.name,
           adopted: true,
-          annotatedAt,
           event: {
             type: "Normal",
             reason: "SandboxAdopted",
@@ -289,7 +206,6 @@ export function makeClaimReconciler(
       }
       created = existing;
     }
-    bindings.bind(claim.metadata.uid, claim.metadata.name, nowMs);
     deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Cold });
     ctx.log.info({ sandbox: claim.metadata.name }, "Created Sandbox for claim (cold start)");
     return {
@@ -324,24 +240,20 @@ export function makeClaimReconciler(
     adoptable: (member: MemberBlueprint) => boolean,
     firstObservedAt: string | undefined,
     ctx: ReconcileContext,
-    nowMs: number,
-  ): Promise<{ adopted?: NamedSandbox; annotatedAt?: string | undefined }> {
+  ): Promise<NamedSandbox | undefined> {
     const candidates = warmCandidates(caches.sandboxes.byIndex(Index.ByWarmPool, nameHash(pool.metadata.name)), {
       namespace: claim.metadata.namespace,
       poolUID: pool.metadata.uid,
       adoptable,
-      taken: (s) => {
-        const key = `${s.metadata.namespace}/${s.metadata.name}`;
-        return bindings.reserved.has(key) || bindings.adoptedButNotCached(key, s.metadata.resourceVersion, nowMs);
-      },
+      taken: (s) => reserved.has(`${s.metadata.namespace}/${s.metadata.name}`),
     });
 
     let named: string | undefined;
     for (const candidate of candidates.slice(0, maxAdoptionAttempts)) {
       const reservation = `${candidate.metadata.namespace}/${candidate.metadata.name}`;
-      bindings.reserved.add(reservation);
+      reserved.add(reservation);
       try {
-        const annotations = annotationsToWrite(claim, { firstObservedAt, adoptedSandbox: candidate.metadata.name }, ctx.key);
+        const annotations = claimAnnotationsToSet(claim.metadata.annotations, { firstObservedAt, adoptedSandbox: candidate.metadata.name });
         const [adoption, annotation] = await Promise.allSettled([
           kube.patch(
             {
@@ -361,16 +273,13 @@ export function makeClaimReconciler(
           ctx.log.debug({ sandbox: candidate.metadata.name }, "Lost the race for a warm Sandbox; trying the next one");
           continue;
         }
-        bindings.bind(claim.metadata.uid, candidate.metadata.name, nowMs);
-        bindings.markAdopted(reservation, candidate.metadata.resourceVersion ?? "", nowMs);
         deps.metrics.claimsCreated.inc({ launch_type: LaunchType.Warm });
         ctx.log.info({ sandbox: candidate.metadata.name }, "Adopted warm Sandbox for claim");
         // The adoption stands; an annotation write that failed is retried by the next pass.
         if (annotation.status === "rejected") throw annotation.reason;
-        if (annotations) annotationWrites.sent(ctx.key, claim.metadata.resourceVersion, annotations);
-        return { adopted: candidate, annotatedAt: annotation.value };
+        return candidate;
       } finally {
-        bindings.reserved.delete(reservation);
+        reserved.delete(reservation);
       }
     }
     if (named) {
@@ -381,7 +290,7 @@ export function makeClaimReconciler(
         { type: "merge", signal: ctx.signal },
       );
     }
-    return {};
+    return undefined;
   }
 
   /** Returns true when the claim itself was deleted (so there is no status left to write). */
@@ -426,24 +335,21 @@ export function makeClaimReconciler(
    * side apply on /status; `observed` undefined leaves the status alone). In that order: whoever
    * sees a status (Ready, or a refusal) finds the annotations of the same pass already there, as
    * upstream's clients and tests expect. The warm path has sent its annotations with the
-   * adoption, so its status goes out at once. `annotatedEarlierAt`: the claim's resourceVersion
-   * after an annotation patch this pass already made.
+   * adoption, so its status goes out at once. Both are judged against the claim as the cache shows
+   * it now, which includes this pass's earlier writes (read-your-writes).
    */
   async function writeClaim(
-    claim: Claim,
+    passClaim: Claim,
     want: ClaimAnnotationIntent,
     observed: { expired: boolean; sandbox: NamedSandbox | undefined; refusal?: ClaimObservation["refusal"] } | undefined,
     now: Date,
     ctx: ReconcileContext,
-    annotatedEarlierAt?: string,
   ): Promise<void> {
-    const annotations = annotationsToWrite(claim, want, ctx.key);
-    const status = observed && statusToWrite(claim, observed, now, ctx.key);
-    let annotatedAt = annotatedEarlierAt;
-    if (annotations) {
-      annotatedAt = await patchAnnotations(claim, annotations, ctx);
-      annotationWrites.sent(ctx.key, claim.metadata.resourceVersion, annotations);
-    }
+    const latest = caches.claims.get(passClaim.metadata.namespace, passClaim.metadata.name);
+    const claim = latest && isNamed(latest) && latest.metadata.uid === passClaim.metadata.uid ? latest : passClaim;
+    const annotations = claimAnnotationsToSet(claim.metadata.annotations, want);
+    const status = observed && statusToWrite(claim, observed, now);
+    if (annotations) await patchAnnotations(claim, annotations, ctx);
     if (!status) return;
     const body = {
       apiVersion: SandboxClaimGVK.apiVersion,
@@ -452,8 +358,6 @@ export function makeClaimReconciler(
       status: status.status,
     };
     await kube.applyStatus<KubernetesObject>(body, { signal: ctx.signal });
-    // The cache may show the annotation patch before this write: the status is unseen there too.
-    unseenWrites.sent(ctx.key, claim.metadata.resourceVersion, status.status, annotatedAt);
     const ready = SandboxClaimConditionType.Ready;
     if (isTrue(status.status.conditions, ready) && !isTrue(status.previous?.conditions, ready) && claim.metadata.creationTimestamp) {
       const launchType = observed.sandbox?.metadata.labels?.[LabelKeys.LaunchType] ?? LaunchType.Cold;
@@ -464,29 +368,16 @@ export function makeClaimReconciler(
     }
   }
 
-  /** Merge-patches annotations onto the claim; returns its resourceVersion after the patch. */
-  async function patchAnnotations(claim: Claim, annotations: Record<string, string>, ctx: ReconcileContext): Promise<string | undefined> {
-    const patched = await kube.patch<KubernetesObject>(
-      claimRefOf(claim),
-      { metadata: { annotations } },
-      { type: "merge", signal: ctx.signal },
-    );
-    return patched.metadata?.resourceVersion;
+  /** Merge-patches annotations onto the claim. */
+  async function patchAnnotations(claim: Claim, annotations: Record<string, string>, ctx: ReconcileContext): Promise<void> {
+    await kube.patch<KubernetesObject>(claimRefOf(claim), { metadata: { annotations } }, { type: "merge", signal: ctx.signal });
   }
 
-  /** The annotations this pass must still set, unless the same patch is already on its way over this version. */
-  function annotationsToWrite(claim: Claim, want: ClaimAnnotationIntent, key: string): Record<string, string> | undefined {
-    const annotations = claimAnnotationsToSet(claim.metadata.annotations, want);
-    if (!annotations || annotationWrites.alreadySent(key, claim.metadata.resourceVersion, annotations)) return undefined;
-    return annotations;
-  }
-
-  /** The status to apply, if it differs from the cached one and was not already sent over this version. */
+  /** The status to apply, if it differs from the cached one. */
   function statusToWrite(
     claim: Claim,
     observed: { expired: boolean; sandbox: NamedSandbox | undefined; refusal?: ClaimObservation["refusal"] },
     now: Date,
-    key: string,
   ): { status: ReturnType<typeof computeClaimStatus>["status"]; previous: PreviousClaimStatus | undefined } | undefined {
     const previous = claim.status as PreviousClaimStatus | undefined;
     const { status, changed } = computeClaimStatus(
@@ -498,7 +389,7 @@ export function makeClaimReconciler(
       },
       now,
     );
-    if (!changed || unseenWrites.alreadySent(key, claim.metadata.resourceVersion, status)) return undefined;
+    if (!changed) return undefined;
     return { status, previous };
   }
 }

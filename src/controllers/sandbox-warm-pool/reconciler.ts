@@ -31,7 +31,6 @@ import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.j
 import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-member.js";
 import type { Expectations } from "../shared/expectations.js";
 import { planPool, type MemberView } from "./plan.js";
-import { UnseenWrites } from "../shared/unseen-writes.js";
 import { claimsFirstHold, isWaitingClaim } from "./claims-first.js";
 
 /** Members are created in parallel batches of at most this many API calls. */
@@ -51,15 +50,12 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
   const { kube, caches, config } = deps;
   /** Pool key -> when its writes were first held back for waiting claims (see claims-first.ts). */
   const heldSince = new Map<string, number>();
-  /** Status writes the pool cache has not shown yet, by pool key. */
-  const statusWrites = new UnseenWrites();
 
   return async function reconcileWarmPool(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.pools.get(ctx.namespace, ctx.name);
     if (!cached) {
       expectations.forget(key);
       heldSince.delete(key);
-      statusWrites.forget(key);
       return;
     }
     if (!isNamed(cached) || cached.metadata.deletionTimestamp) return;
@@ -230,8 +226,6 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
     ) {
       return;
     }
-    const key = `${pool.metadata.namespace}/${pool.metadata.name}`;
-    if (statusWrites.alreadySent(key, pool.metadata.resourceVersion, status)) return;
     await kube.applyStatus(
       {
         apiVersion: SandboxWarmPoolGVK.apiVersion,
@@ -241,7 +235,6 @@ export function makeWarmPoolReconciler(deps: ControllerDeps, expectations: Expec
       },
       { signal: ctx.signal },
     );
-    statusWrites.sent(key, pool.metadata.resourceVersion, status);
   }
 }
 

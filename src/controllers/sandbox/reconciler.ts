@@ -32,7 +32,6 @@ import { desiredPod, desiredPodMetadata } from "./desired-pod.js";
 import { desiredService } from "./desired-service.js";
 import { endedByNode, previousPodEnd, replacementDelayMs } from "./pod-replacement.js";
 import { observePod } from "./observed-pod.js";
-import { UnseenWrites } from "../shared/unseen-writes.js";
 import { Expectations } from "../shared/expectations.js";
 import { computeSandboxStatus, type SandboxStatusOut } from "./status.js";
 
@@ -54,10 +53,6 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
    * sequential-claim bench).
    */
   const podCreates = new Expectations(30_000);
-  /** Pod metadata patches the pod cache has not shown yet, by Sandbox key. */
-  const podPatches = new UnseenWrites();
-  /** Status writes the Sandbox cache has not shown yet, by Sandbox key. */
-  const statusWrites = new UnseenWrites();
   /** Sandbox key -> when its pod's relabelling was first put off for waiting claims. */
   const relabelHeldSince = new Map<string, number>();
 
@@ -65,8 +60,6 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const cached = caches.sandboxes.get(ctx.namespace, ctx.name);
     if (!cached) {
       podCreates.forget(ctx.key);
-      podPatches.forget(ctx.key);
-      statusWrites.forget(ctx.key);
       relabelHeldSince.delete(ctx.key);
     }
     if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) return;
@@ -166,11 +159,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     // new sandbox one more status write. A sandbox that was Ready (its pod vanished) is told at
     // once, so no reader trusts a pod that is gone.
     const skipForNewPod = createdPod && !reconcileError && !isTrue(sandbox.status?.conditions, SandboxConditionType.Ready);
-    if (
-      !skipForNewPod &&
-      (changed || !sameStatusFields(sandbox, status)) &&
-      !statusWrites.alreadySent(ctx.key, sandbox.metadata.resourceVersion, status)
-    ) {
+    if (!skipForNewPod && (changed || !sameStatusFields(sandbox, status))) {
       await kube.applyStatus(
         {
           apiVersion: SandboxGVK.apiVersion,
@@ -180,7 +169,6 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
         },
         { signal },
       );
-      statusWrites.sent(ctx.key, sandbox.metadata.resourceVersion, status);
       observeReadyLatency(sandbox, status, now);
     }
     const untilShutdown = shutdownAt !== undefined && !expired ? Math.max(shutdownAt - now.getTime(), 0) + 1 : undefined;
@@ -375,14 +363,12 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     }
     relabelHeldSince.delete(key);
     const patch = { metadata: { labels, annotations } };
-    if (podPatches.alreadySent(key, live.metadata?.resourceVersion, patch)) return false;
     await ignoreNotFound(
       kube.patch({ apiVersion: "v1", kind: "Pod", namespace: sandbox.metadata.namespace, name: live.metadata?.name ?? "" }, patch, {
         type: "merge",
         signal: ctx.signal,
       }),
     );
-    podPatches.sent(key, live.metadata?.resourceVersion, patch);
     return false;
   }
 

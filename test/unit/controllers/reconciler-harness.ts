@@ -6,12 +6,13 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { defaultOperatorConfig, type OperatorConfig } from "../../../src/config/operator-config.js";
 import type { ControllerDeps, EventSink, KubeClient } from "../../../src/controllers/deps.js";
-import { createCaches, type Caches } from "../../../src/controllers/shared/caches.js";
+import { allInformers, createCaches, type Caches } from "../../../src/controllers/shared/caches.js";
 import { ClaimsFirstGate } from "../../../src/controllers/shared/claims-first-gate.js";
 import { createOperatorMetrics } from "../../../src/controllers/shared/metrics.js";
 import {
   apiErrorFrom,
   keyOf,
+  readYourWrites,
   silentLogger,
   type DeleteOptions,
   type EventInput,
@@ -64,8 +65,12 @@ export class InMemoryKube implements KubeClient {
 
   /** Puts objects in the store as if they already existed (the caches are filled separately). */
   preload(...objects: object[]): void {
-    for (const o of objects as KubernetesObject[])
+    for (const o of objects as KubernetesObject[]) {
       this.#objects.set(storeKey(o.kind ?? "", o.metadata?.namespace, o.metadata?.name), structuredClone(o));
+      // Versions go up from the highest preloaded one, as the API server's do.
+      const rv = Number(o.metadata?.resourceVersion);
+      if (Number.isInteger(rv) && rv >= this.#nextRv) this.#nextRv = rv + 1;
+    }
   }
 
   /** The next `verb` on `kind` fails with this error instead of being applied (recorded all the same). */
@@ -207,7 +212,8 @@ export function reconcilerWorld(
   const events = new RecordedEvents();
   const now = o.now ?? new Date("2026-01-01T00:00:00Z");
   const deps: ControllerDeps = {
-    kube,
+    // As the operator wires it: the caches show every write until their (here absent) watch would.
+    kube: readYourWrites(kube, allInformers(caches)),
     caches,
     config: { ...defaultOperatorConfig, ...o.config },
     events,

@@ -1,7 +1,7 @@
 // The SandboxClaim reconciler, branch by branch, against in-memory caches and API server.
 import { describe, expect, it } from "vitest";
 import { AnnotationKeys, LabelKeys } from "../../../../src/api/index.js";
-import { ClaimBindings, makeClaimReconciler } from "../../../../src/controllers/sandbox-claim/reconciler.js";
+import { makeClaimReconciler } from "../../../../src/controllers/sandbox-claim/reconciler.js";
 import { ConflictError, type ReconcileResult } from "../../../../src/runtime/index.js";
 import { makeClaim, makePool, makePoolMember, makeSandbox, makeTemplate, testConfig } from "../fixtures.js";
 import { reconcilerWorld, type ReconcilerWorld } from "../reconciler-harness.js";
@@ -15,8 +15,8 @@ function claim(spec: Parameters<typeof makeClaim>[0] = {}, status?: Parameters<t
   return { ...c, metadata: { ...c.metadata, resourceVersion: "3", creationTimestamp: "2026-01-01T11:59:59Z" } };
 }
 
-async function reconcile(world: ReconcilerWorld, bindings = new ClaimBindings()): Promise<ReconcileResult> {
-  return makeClaimReconciler(world.deps, bindings)(`${NS}/claim`, world.ctx(NS, "claim"));
+async function reconcile(world: ReconcilerWorld): Promise<ReconcileResult> {
+  return makeClaimReconciler(world.deps)(`${NS}/claim`, world.ctx(NS, "claim"));
 }
 
 const verbs = (world: ReconcilerWorld): string[] =>
@@ -99,18 +99,24 @@ describe("SandboxClaim reconciler", () => {
     expect(result).toEqual({ requeueAfter: 30_000 });
   });
 
-  it("waits for a binding it made in an earlier pass instead of adopting or creating another sandbox", async () => {
-    const bindings = new ClaimBindings();
-    bindings.bind("uid-claim", "pool-a", NOW.getTime() - 1_000);
+  it("reads its own writes in the next pass, before any watch event: no second adoption, no repeated write", async () => {
+    const member = (name: string, rv: string) => {
+      const m = makePoolMember(name);
+      return { ...m, metadata: { ...m.metadata, resourceVersion: rv } };
+    };
     const world = reconcilerWorld({
       config: testConfig,
       now: NOW,
-      cached: { claims: [claim()], pools: [makePool(1)], templates: [template] },
+      cached: { claims: [claim()], pools: [makePool(2)], templates: [template], sandboxes: [member("pool-a", "7"), member("pool-b", "8")] },
     });
-    const result = await reconcile(world, bindings);
-    expect(world.kube.writes.filter((w) => w.kind === "Sandbox")).toEqual([]);
-    // Looked at again once the binding would run out, should the sandbox never show up.
-    expect(result).toEqual({ requeueAfter: 59_001 });
+    const reconcileClaim = makeClaimReconciler(world.deps);
+    await reconcileClaim(`${NS}/claim`, world.ctx(NS, "claim"));
+    expect(verbs(world)).toEqual(["patch Sandbox pool-a", "patch SandboxClaim", "applyStatus SandboxClaim"]);
+    // The caches still hold what the (absent) watch last brought; the writes' answers are shown over it.
+    expect(world.deps.caches.sandboxes.pendingWrites).toBe(1);
+    expect(world.deps.caches.claims.pendingWrites).toBe(1);
+    await reconcileClaim(`${NS}/claim`, world.ctx(NS, "claim"));
+    expect(verbs(world)).toHaveLength(3);
   });
 
   it("on expiry with Retain, deletes its Sandbox (UID precondition) and reports the claim expired", async () => {

@@ -35,16 +35,21 @@ static long long env_number(const char *name) {
   return value ? strtoll(value, NULL, 10) : 0;
 }
 
+/* Reads the start of a small file into `text` as a string; false when it cannot be read. */
+static int read_text(const char *path, char *text, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, size - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = 0;
+  return 1;
+}
+
 /* The number in a small file (a cgroup counter), or -1 when it cannot be read. */
 static long long read_number(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
   char text[32];
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  text[n] = 0;
-  return strtoll(text, NULL, 10);
+  return read_text(path, text, sizeof text) ? strtoll(text, NULL, 10) : -1;
 }
 
 /* A /proc/meminfo field in bytes, or -1. */
@@ -57,13 +62,8 @@ static long long memory_now(void) {
   long long used = read_number("/sys/fs/cgroup/memory/memory.usage_in_bytes");
   if (used < 0) used = read_number("/sys/fs/cgroup/memory.current");
   if (used >= 0) return used;
-  int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
   char text[4096];
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  text[n] = 0;
+  if (!read_text("/proc/meminfo", text, sizeof text)) return -1;
   long long total = meminfo_field(text, "MemTotal:");
   long long available = meminfo_field(text, "MemAvailable:");
   return total >= 0 && available >= 0 ? total - available : -1;

@@ -18,3 +18,4 @@ export * from "./exec-credential.js";
 export * from "./micro-time.js";
 export * from "./rfc3339-nano.js";
 export * from "./read-your-writes.js";
+export * from "./predicates.js";

@@ -15,6 +15,7 @@ import { silentLogger } from "./logger.js";
 import type { Kube, WatchEvent } from "./kube.js";
 import { keyOf, makeKey } from "./keys.js";
 import { getControllerOf, groupOf } from "./ownerrefs.js";
+import type { UpdatePredicate } from "./predicates.js";
 
 export type IndexFunc<T> = (obj: T) => readonly string[];
 
@@ -610,7 +611,7 @@ export function enqueueMapped<T extends KubernetesObject>(
   informer: Informer<T>,
   sink: KeySink,
   mapper: (obj: T) => Iterable<string>,
-  updateMatters: (obj: T, old: T) => boolean = () => true,
+  updateMatters: UpdatePredicate<T> = () => true,
 ): void {
   const emit = (obj: T): void => {
     for (const k of mapper(obj)) sink.enqueue(k);
@@ -626,25 +627,32 @@ export function enqueueMapped<T extends KubernetesObject>(
   });
 }
 
-/** Enqueues the object's own key (controller-runtime's For()). */
-export function enqueueOwn<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink): void {
-  enqueueMapped(informer, sink, (o) => [keyOf(o)]);
+/** Enqueues the object's own key (controller-runtime's For()); `updateMatters` as in enqueueMapped. */
+export function enqueueOwn<T extends KubernetesObject>(informer: Informer<T>, sink: KeySink, updateMatters?: UpdatePredicate<T>): void {
+  enqueueMapped(informer, sink, (o) => [keyOf(o)], updateMatters);
 }
 
 /**
  * Enqueues the key of the controller owner of each child whose controller reference is of
  * `owner` kind (controller-runtime's Owns()). The owner is assumed to live in the child's namespace.
+ * An update reaches both the old and the new owner, so a child moving between owners wakes both.
  */
 export function enqueueControllerOwner<T extends KubernetesObject>(
   informer: Informer<T>,
   sink: KeySink,
   owner: { apiVersion: string; kind: string },
+  updateMatters?: UpdatePredicate<T>,
 ): void {
   const group = groupOf(owner.apiVersion);
-  enqueueMapped(informer, sink, (o) => {
-    const ref = getControllerOf(o);
-    // Match on group+kind, not version: an owner stored at another version is still the owner.
-    if (!ref || ref.kind !== owner.kind || groupOf(ref.apiVersion) !== group) return [];
-    return [makeKey(o.metadata?.namespace, ref.name)];
-  });
+  enqueueMapped(
+    informer,
+    sink,
+    (o) => {
+      const ref = getControllerOf(o);
+      // Match on group+kind, not version: an owner stored at another version is still the owner.
+      if (!ref || ref.kind !== owner.kind || groupOf(ref.apiVersion) !== group) return [];
+      return [makeKey(o.metadata?.namespace, ref.name)];
+    },
+    updateMatters,
+  );
 }

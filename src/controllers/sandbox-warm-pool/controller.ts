@@ -7,6 +7,7 @@ import {
   enqueueOwn,
   keyOf,
   makeKey,
+  specOrMetadataChanged,
   type Controller,
 } from "../../runtime/index.js";
 import type { ControllerDeps } from "../deps.js";
@@ -25,7 +26,8 @@ export function createWarmPoolController(deps: ControllerDeps, opts: { workers: 
     registry: opts.registry,
   });
   const { caches } = deps;
-  enqueueOwn(caches.pools, controller);
+  // The pool's own status writes come back as updates that need no pass.
+  enqueueOwn(caches.pools, controller, specOrMetadataChanged);
   // Member changes (including adoption by a claim, which moves the controller reference away).
   enqueueControllerOwner(caches.sandboxes, controller, SandboxWarmPoolGVK);
   // Claims binding or bound: a refill held back for waiting claims resumes when none waits. The
@@ -36,6 +38,7 @@ export function createWarmPoolController(deps: ControllerDeps, opts: { workers: 
     (c) => [makeKey(c.metadata?.namespace, c.spec.warmPoolRef.name)],
     (c, old) => isWaitingClaim(c) !== isWaitingClaim(old) || c.spec.warmPoolRef.name !== old.spec.warmPoolRef.name,
   );
+  // Templates have no status, so every update of one is a change its pools may need to act on.
   enqueueMapped(caches.templates, controller, (t) =>
     caches.pools.byIndex(Index.ByTemplateRef, `${t.metadata.namespace ?? ""}/${t.metadata.name ?? ""}`).map(keyOf),
   );

@@ -1,5 +1,5 @@
 import { SandboxGVK } from "../../api/index.js";
-import { defineController, enqueueControllerOwner, enqueueOwn, type Controller } from "../../runtime/index.js";
+import { defineController, enqueueControllerOwner, enqueueOwn, specOrMetadataChanged, type Controller } from "../../runtime/index.js";
 import type { Registry } from "prom-client";
 import type { ControllerDeps } from "../deps.js";
 import { makeSandboxReconciler } from "./reconciler.js";
@@ -14,7 +14,9 @@ export function createSandboxController(deps: ControllerDeps, opts: { workers: n
     registry: opts.registry,
   });
   const { caches } = deps;
-  enqueueOwn(caches.sandboxes, controller);
+  // The Sandbox's own status writes come back as updates that need no pass; its children's
+  // changes (the pod's status above all) do.
+  enqueueOwn(caches.sandboxes, controller, specOrMetadataChanged);
   enqueueControllerOwner(caches.pods, controller, SandboxGVK);
   enqueueControllerOwner(caches.services, controller, SandboxGVK);
   enqueueControllerOwner(caches.networkPolicies, controller, SandboxGVK);

@@ -1,4 +1,5 @@
 // Waits for a claim or Sandbox to change state using the informers' events, never by polling the API.
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { getControllerOf, keyOf, makeKey, type EventHandler } from "../runtime/index.js";
 import type { ClaimObject, SandboxObject } from "./caches.js";
 
@@ -16,7 +17,7 @@ export class ReadyWaiter {
   constructor(caches: WatchedCaches) {
     const onClaim = (obj: { metadata?: { namespace?: string; name?: string } }) => this.#notify(keyOf(obj));
     caches.claims.addHandler({ add: onClaim, update: onClaim, delete: onClaim });
-    const onSandbox = (obj: Parameters<typeof getControllerOf>[0]) => {
+    const onSandbox = (obj: KubernetesObject) => {
       const owner = getControllerOf(obj);
       if (owner?.kind === "SandboxClaim") this.#notify(makeKey(obj.metadata?.namespace ?? "", owner.name));
       // Cold claims name their Sandbox after themselves; warm ones are found through the owner.

@@ -12,15 +12,20 @@ export function controllerRef(owner: ObjectIdentity): V1OwnerReference {
   return { apiVersion, kind, name: metadata.name, uid: metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
+/** What the owner-reference checks read of an object; API types of any declaration fit it. */
+export interface OwnedObject {
+  metadata?: { ownerReferences?: readonly V1OwnerReference[] | undefined } | undefined;
+}
+
 /** The ownerReference with controller=true, if any (there can be at most one). */
-export function getControllerOf(obj: KubernetesObject): V1OwnerReference | undefined {
+export function getControllerOf(obj: OwnedObject): V1OwnerReference | undefined {
   return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
 }
 
 /** True if `obj`'s controller reference points at `owner` (matched by uid). */
-export function isControlledBy(obj: KubernetesObject, owner: KubernetesObject): boolean {
-  const ref = getControllerOf(obj);
-  return ref !== undefined && owner.metadata?.uid !== undefined && ref.uid === owner.metadata.uid;
+export function isControlledBy(obj: OwnedObject, owner: ObjectIdentity): boolean {
+  const uid = owner.metadata?.uid;
+  return uid !== undefined && getControllerOf(obj)?.uid === uid;
 }
 
 /** The group of an apiVersion ("" for core). */

@@ -9,6 +9,7 @@ import {
   SandboxClaimMessage,
   SandboxClaimReason,
   SandboxGVK,
+  SandboxSchema,
   type Sandbox,
   type SandboxClaim,
 } from "../../api/index.js";
@@ -17,6 +18,7 @@ import {
   ignoreNotFound,
   isAlreadyExists,
   isConflict,
+  isControlledBy,
   isTrue,
   type EventInput,
   type ReconcileContext,
@@ -27,6 +29,7 @@ import { Index } from "../shared/caches.js";
 import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
 import { sandboxFromTemplate } from "../shared/sandbox-from-template.js";
+import { deleteSandbox, sandboxRef } from "../shared/sandbox-ref.js";
 import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-member.js";
 import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
@@ -38,7 +41,7 @@ import { templateVolumeClaimTemplatesRefusal } from "./volume-claim-templates.js
 import { warmCandidates } from "./warm-candidates.js";
 
 type Claim = Named<SandboxClaim>;
-type NamedSandbox = Named<Sandbox & KubernetesObject>;
+type NamedSandbox = Named<Sandbox>;
 
 /** How many Ready pool members a claim tries before it gives up on warm adoption for this pass. */
 const maxAdoptionAttempts = 3;
@@ -121,7 +124,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     for (const name of [claim.status?.sandbox?.name, claim.metadata.annotations?.[AnnotationKeys.SandboxName]]) {
       if (!name) continue;
       const s = caches.sandboxes.get(ns, name);
-      if (s && isNamed(s) && controlledBy(s, claim.metadata.uid)) return s;
+      if (s && isNamed(s) && isControlledBy(s, claim)) return s;
     }
     return caches.sandboxes.byIndex(Index.ByControllerUID, claim.metadata.uid).find(isNamed);
   }
@@ -188,16 +191,17 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     });
     // The created (or found) object is reported at once, as upstream does: the claim names its
     // Sandbox from the first pass, before the watch brings the Sandbox into the cache.
-    let created: (Sandbox & KubernetesObject) | undefined;
+    let created: Sandbox | undefined;
     try {
-      created = await kube.create(cold as KubernetesObject & Sandbox, { signal: ctx.signal });
+      // Parsed, so the answer is the API type with its defaults (what the cache holds), not the input.
+      created = SandboxSchema.parse(await kube.create(cold, { signal: ctx.signal }));
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       const existing = await kube.getOrUndefined<Sandbox & KubernetesObject>(
         { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace: ns, name: claim.metadata.name },
         { signal: ctx.signal },
       );
-      if (!existing || !controlledBy(existing, claim.metadata.uid)) {
+      if (!existing || !isControlledBy(existing, claim)) {
         const note = `sandbox "${claim.metadata.name}" is not controlled by claim "${claim.metadata.name}". Please use a different claim name or delete the sandbox manually`;
         return {
           refusal: { reason: SandboxClaimReason.ReconcilerError, message: SandboxClaimMessage.ErrorPrefix + note, note },
@@ -255,16 +259,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
       try {
         const annotations = claimAnnotationsToSet(claim.metadata.annotations, { firstObservedAt, adoptedSandbox: candidate.metadata.name });
         const [adoption, annotation] = await Promise.allSettled([
-          kube.patch(
-            {
-              apiVersion: SandboxGVK.apiVersion,
-              kind: SandboxGVK.kind,
-              namespace: candidate.metadata.namespace,
-              name: candidate.metadata.name,
-            },
-            adoptionPatch(candidate, claim),
-            { type: "merge", signal: ctx.signal },
-          ),
+          kube.patch(sandboxRef(candidate), adoptionPatch(candidate, claim), { type: "merge", signal: ctx.signal }),
           annotations ? patchAnnotations(claim, annotations, ctx) : Promise.resolve(undefined),
         ]);
         if (annotations && annotation.status === "fulfilled") named = candidate.metadata.name;
@@ -304,19 +299,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
       note: `Claim expired; shutdownPolicy ${policy}`,
     });
     if (policy === ClaimShutdownPolicy.Retain) {
-      if (sandbox) {
-        await ignoreNotFound(
-          kube.delete(
-            {
-              apiVersion: SandboxGVK.apiVersion,
-              kind: SandboxGVK.kind,
-              namespace: sandbox.metadata.namespace,
-              name: sandbox.metadata.name,
-            },
-            { preconditions: { uid: sandbox.metadata.uid }, signal: ctx.signal },
-          ),
-        );
-      }
+      if (sandbox) await deleteSandbox(kube, sandbox, ctx.signal);
       return false;
     }
     await ignoreNotFound(
@@ -401,10 +384,6 @@ function claimRefOf(claim: Claim): { apiVersion: string; kind: string; namespace
     namespace: claim.metadata.namespace,
     name: claim.metadata.name,
   };
-}
-
-function controlledBy(obj: { metadata: { ownerReferences?: { uid: string; controller?: boolean }[] | undefined } }, uid: string): boolean {
-  return obj.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller === true) ?? false;
 }
 
 /** The merge patch that moves a pool member to a claim; resourceVersion makes it conditional. */

@@ -27,6 +27,7 @@ import { containsDesired } from "../shared/drift.js";
 import type { Named } from "../shared/named.js";
 import { isNamed } from "../shared/named.js";
 import { desiredNetworkPolicy, networkPolicyAnnotation, routerOnlyIngress } from "../shared/network-policy.js";
+import { deleteSandbox } from "../shared/sandbox-ref.js";
 import { desiredPVCs } from "./desired-children.js";
 import { desiredPod, desiredPodMetadata } from "./desired-pod.js";
 import { desiredService } from "./desired-service.js";
@@ -84,17 +85,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       }
       if ((sandbox.spec.shutdownPolicy ?? ShutdownPolicy.Retain) === ShutdownPolicy.Delete) {
         ctx.log.info("Deleting expired Sandbox (shutdownPolicy Delete)");
-        await ignoreNotFound(
-          kube.delete(
-            {
-              apiVersion: SandboxGVK.apiVersion,
-              kind: SandboxGVK.kind,
-              namespace: sandbox.metadata.namespace,
-              name: sandbox.metadata.name,
-            },
-            { preconditions: { uid: sandbox.metadata.uid }, signal },
-          ),
-        );
+        await deleteSandbox(kube, sandbox, signal);
         return;
       }
     }

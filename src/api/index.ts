@@ -8,6 +8,7 @@ export * from "./object-meta.js";
 export * from "./condition.js";
 export * from "./reasons.js";
 export * from "./lifecycle.js";
+export * from "./idle-timeout.js";
 export * from "./blueprint.js";
 export * from "./sandbox.js";
 export * from "./sandbox-template.js";

@@ -41,6 +41,16 @@ export const AnnotationKeys = {
    * and never changed afterwards (claim latency metrics, debugging).
    */
   ControllerFirstObservedAt: "agents.x-k8s.io/controller-first-observed-at",
+  /**
+   * On a SandboxTemplate, SandboxClaim or Sandbox: how long a sandbox may go without a call
+   * through the router before the operator suspends it ("90s", "15m", "1h30m", or seconds). A
+   * Sandbox gets its template's at creation and its claim's (which wins) when the claim binds it.
+   */
+  IdleTimeout: "agents.x-k8s.io/idle-timeout",
+  /** On a Sandbox with an idle timeout: when a call last reached it (RFC 3339; the router writes it). */
+  LastActivity: "agents.x-k8s.io/last-activity",
+  /** On a Sandbox: when the operator suspended it for idleness (RFC 3339); gone once it runs again. */
+  IdleSuspendedAt: "agents.x-k8s.io/idle-suspended-at",
   /** cluster-autoscaler hint set on warm pods and stripped on adoption. */
   SafeToEvict: "cluster-autoscaler.kubernetes.io/safe-to-evict",
 } as const;

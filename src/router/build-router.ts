@@ -13,6 +13,8 @@ import { ReadyWaiter } from "./ready-waiter.js";
 import { ScopedTokens } from "./scoped-token.js";
 import { createRouterServer } from "./server.js";
 import { TtlExtender } from "./ttl.js";
+import { ActivityRecorder } from "./activity.js";
+import { Waker } from "./wake.js";
 
 export interface RouterOptions {
   kubeConfig: KubeConfig;
@@ -77,6 +79,14 @@ export function buildRouter(opts: RouterOptions): BuiltRouter {
       writeIntervalMs: opts.config.ttlWriteIntervalSeconds * 1000,
       maxTtlSeconds: opts.config.maxTtlSeconds,
     }),
+    activity: new ActivityRecorder({
+      kube,
+      caches,
+      logger: opts.logger,
+      metrics,
+      writeIntervalMs: opts.config.activityWriteIntervalMs,
+    }),
+    waker: new Waker({ kube, logger: opts.logger, metrics, now: () => Date.now() }),
     waiter: new ReadyWaiter(caches),
     metrics,
     logger: opts.logger,
@@ -89,7 +99,7 @@ export function buildRouter(opts: RouterOptions): BuiltRouter {
     ...(opts.healthServer !== undefined ? { healthServer: opts.healthServer } : {}),
   });
   for (const informer of routerInformers(caches)) manager.addInformer(informer);
-  manager.onShutdown(() => deps.ttl.flushAll());
+  manager.onShutdown(() => Promise.all([deps.ttl.flushAll(), deps.activity.flushAll()]).then(() => undefined));
   const server = createRouterServer(deps, { isReady: () => routerInformers(caches).every((i) => i.hasSynced()) });
   return { manager, server, deps, caches, registry };
 }

@@ -36,6 +36,13 @@ export interface RouterConfig {
    * is answered at once.
    */
   restartWaitMs: number;
+  /**
+   * How long a call to a suspended sandbox waits while the router resumes it (the call is then
+   * sent on); 0 answers such calls 503 at once and leaves the sandbox suspended.
+   */
+  wakeTimeoutMs: number;
+  /** The longest time between two last-activity writes on one sandbox with an idle timeout. */
+  activityWriteIntervalMs: number;
   /** A new connection to a pod not established within this long counts as refused; also bounds the check that a pod still accepts connections. */
   connectTimeoutMs: number;
   /**
@@ -64,6 +71,8 @@ export const defaultRouterConfig: RouterConfig = {
   retryAfterSeconds: 2,
   resolveWaitMs: 1_000,
   restartWaitMs: 5_000,
+  wakeTimeoutMs: 60_000,
+  activityWriteIntervalMs: 30_000,
   connectTimeoutMs: 3_000,
   unresponsiveGraceMs: 20_000,
   upstreamIdleTimeoutMs: 600_000,

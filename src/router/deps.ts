@@ -7,6 +7,8 @@ import type { RouterMetrics } from "./metrics.js";
 import type { ReadyWaiter } from "./ready-waiter.js";
 import type { ScopedTokens } from "./scoped-token.js";
 import type { TtlExtender } from "./ttl.js";
+import type { ActivityRecorder } from "./activity.js";
+import type { Waker } from "./wake.js";
 
 /** Where a pod address is dialled. */
 export interface PodAddress {
@@ -35,6 +37,10 @@ export interface RouterDeps {
   /** Signs the per-sandbox tokens the execution servers accept. */
   execdTokens: ExecdTokenSigner;
   ttl: TtlExtender;
+  /** Records calls on sandboxes with an idle timeout. */
+  activity: ActivityRecorder;
+  /** Resumes suspended sandboxes for the calls that reach them. */
+  waker: Waker;
   waiter: ReadyWaiter;
   metrics: RouterMetrics;
   logger: Logger;

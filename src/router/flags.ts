@@ -99,6 +99,19 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
         .argParser(wholeNumber("--restart-wait", 0)),
     )
     .addOption(
+      new Option(
+        "--wake-timeout <ms>",
+        "how long a call to a suspended sandbox waits while the router resumes it (0: answer 503, do not resume)",
+      )
+        .default(d.wakeTimeoutMs)
+        .argParser(wholeNumber("--wake-timeout", 0)),
+    )
+    .addOption(
+      new Option("--activity-write-interval <ms>", "the longest time between two last-activity writes on a sandbox with an idle timeout")
+        .default(d.activityWriteIntervalMs)
+        .argParser(wholeNumber("--activity-write-interval", 1000)),
+    )
+    .addOption(
       new Option("--connect-timeout <ms>", "a connection to a pod not made within this long counts as refused")
         .default(d.connectTimeoutMs)
         .argParser(wholeNumber("--connect-timeout", 1)),
@@ -138,6 +151,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
     upstreamIdleTimeout: number;
     resolveWait: number;
     restartWait: number;
+    wakeTimeout: number;
+    activityWriteInterval: number;
     connectTimeout: number;
     unresponsiveGrace: number;
     namespace?: string;
@@ -172,6 +187,8 @@ export function parseRouterFlags(argv: string[], env: NodeJS.ProcessEnv = proces
       upstreamIdleTimeoutMs: o.upstreamIdleTimeout,
       resolveWaitMs: o.resolveWait,
       restartWaitMs: o.restartWait,
+      wakeTimeoutMs: o.wakeTimeout,
+      activityWriteIntervalMs: o.activityWriteInterval,
       connectTimeoutMs: o.connectTimeout,
       unresponsiveGraceMs: o.unresponsiveGrace,
       consoleDir: o.console ? o.consoleDir : undefined,

@@ -3,7 +3,7 @@
 // is the claim name.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { SandboxClaimGVK, SandboxGVK, SandboxOperatingMode, SandboxWarmPoolGVK } from "../api/index.js";
+import { AnnotationKeys, SandboxClaimGVK, SandboxGVK, SandboxOperatingMode, SandboxWarmPoolGVK } from "../api/index.js";
 import { claimManifest } from "../shared/sandbox/claim-manifest.js";
 import { isNotFound, InvalidError, ApiError } from "../runtime/index.js";
 import type { Caller } from "./auth.js";
@@ -355,7 +355,8 @@ async function setOperatingMode(
   try {
     await deps.kube.patch(
       { apiVersion: SandboxGVK.apiVersion, kind: SandboxGVK.kind, namespace, name: bound },
-      { ...(uid ? { metadata: { uid } } : {}), spec: { operatingMode: mode } },
+      // Said on purpose, so no longer an idle suspension that the next call would undo.
+      { metadata: { ...(uid ? { uid } : {}), annotations: { [AnnotationKeys.IdleSuspendedAt]: null } }, spec: { operatingMode: mode } },
       { type: "merge" },
     );
   } catch (err) {

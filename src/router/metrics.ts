@@ -10,6 +10,9 @@ export interface RouterMetrics {
   authCacheHits: Counter<"cache">;
   ttlExtensions: Counter;
   ttlWrites: Counter<"result">;
+  activityWrites: Counter<"result">;
+  wakes: Counter<"result">;
+  resumes: Counter;
   claimReadySeconds: Histogram;
 }
 
@@ -69,6 +72,23 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
       name: "sandbox_router_ttl_writes_total",
       help: "lifecycle.shutdownTime writes after coalescing, by result.",
       labelNames: ["result"],
+      registers,
+    }),
+    activityWrites: new Counter({
+      name: "sandbox_router_activity_writes_total",
+      help: "Last-activity writes on sandboxes with an idle timeout, after coalescing, by result.",
+      labelNames: ["result"],
+      registers,
+    }),
+    wakes: new Counter({
+      name: "sandbox_router_wakes_total",
+      help: "Suspended sandboxes resumed by a call, by result (ready, timeout, error).",
+      labelNames: ["result"],
+      registers,
+    }),
+    resumes: new Counter({
+      name: "sandbox_router_resumes_total",
+      help: "Resume writes for calls to suspended sandboxes (calls that arrive during a wake share one).",
       registers,
     }),
     claimReadySeconds: new Histogram({

@@ -1,6 +1,7 @@
 // The data plane: authenticate, resolve from the caches, authorize against the resolved
 // sandbox, then stream to its pod with a token the router signs for that very sandbox. A sandbox the
-// caches show failed or gone is answered at once; one that is restarting is waited for briefly.
+// caches show failed or gone is answered at once; one that is restarting is waited for briefly; one
+// suspended for idleness is resumed and waited for.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { guardCall } from "./call-guard.js";
 import type { RouterDeps } from "./deps.js";
@@ -9,6 +10,7 @@ import { ConnectFailed, forward } from "./proxy.js";
 import { resolveTarget, targetOf, type Resolution } from "./resolve.js";
 import type { DialledSandbox } from "./target-health.js";
 import { afterRefusal, untilServing, type WaitTarget } from "./target-wait.js";
+import { isIdleSuspended, resumedHeader, wake } from "./wake.js";
 
 /** Upstream paths that count as an execute (they reset the sandbox's TTL). */
 const EXECUTE_PATHS = new Set(["/v1/execute", "/execute", "/v1/executeCode"]);
@@ -81,9 +83,15 @@ export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: Serve
     // The target may now resolve to objects the first check did not name (a claim's adopted sandbox).
     await authorize(r);
   }
+  if (isIdleSuspended(r) && deps.config.wakeTimeoutMs > 0) {
+    r = await wake(deps, t, res, r);
+    await authorize(r);
+    if (r.kind === "ready") res.setHeader(resumedHeader, "true");
+  }
   const ready = serving(deps, p, r);
   const pathOnly = p.path.split("?")[0] ?? "/";
   if (ready.claim && EXECUTE_PATHS.has(pathOnly) && req.method === "POST") deps.ttl.touch(ready.claim);
+  deps.activity.touch(ready.sandbox);
   try {
     await dial(deps, req, res, p, ready);
   } catch (err) {

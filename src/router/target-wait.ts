@@ -54,6 +54,27 @@ export async function untilServing(deps: WaitDeps, t: WaitTarget, res: ServerRes
 }
 
 /**
+ * Waits, up to `timeoutMs`, for a sandbox being resumed to serve. The caches show it suspended
+ * until the resume's watch event arrives, so a suspended answer is waited through; any other
+ * final answer (Ready, failed, expired, gone) ends the wait.
+ */
+export async function untilWoken(deps: WaitDeps, t: WaitTarget, res: ServerResponse, timeoutMs: number): Promise<Resolution> {
+  const suspended = (r: Resolution): boolean => r.kind === "not-ready" && r.reason === "SandboxSuspended";
+  await waitOn(
+    deps,
+    t.namespace,
+    t.id,
+    () => {
+      const now = t.resolve();
+      return now.kind === "not-found" || (final(now) && !suspended(now));
+    },
+    timeoutMs,
+    res,
+  );
+  return t.resolve();
+}
+
+/**
  * After the pod refused (or did not answer) a connection: gives the caches resolveWaitMs to show
  * the sandbox not serving at that address, then waits for it as untilServing does. Undefined if
  * the caches still show the sandbox Ready where it was dialled (the refusal then stands).

@@ -5,6 +5,7 @@
 import { RouterKeys, SandboxClaimGVK, toShutdownTime } from "../api/index.js";
 import { keyOf, type Kube, type Logger } from "../runtime/index.js";
 import type { ClaimObject, RouterCaches } from "./caches.js";
+import { CoalescedWrites, type WriteOutcome, type WriteTarget } from "./coalesced-writes.js";
 import type { RouterMetrics } from "./metrics.js";
 
 export interface TtlExtenderOptions {
@@ -17,17 +18,6 @@ export interface TtlExtenderOptions {
   now?: () => number;
 }
 
-interface Pending {
-  namespace: string;
-  name: string;
-  /** Latest deadline asked for, epoch ms. */
-  deadline: number;
-  lastWriteAt: number | undefined;
-  intervalMs: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  writing: Promise<void> | undefined;
-}
-
 /** The TTL the router manages for a claim (set at creation), or undefined if it has none. */
 export function managedTtlSeconds(claim: ClaimObject): number | undefined {
   const ttl = Number(claim.metadata.annotations?.[RouterKeys.TtlSeconds]);
@@ -36,15 +26,21 @@ export function managedTtlSeconds(claim: ClaimObject): number | undefined {
 
 export class TtlExtender {
   readonly #o: TtlExtenderOptions;
-  readonly #pending = new Map<string, Pending>();
-  #stopped = false;
+  /** Claim key -> the latest deadline asked for, epoch ms. */
+  readonly #writes: CoalescedWrites<number>;
 
   constructor(o: TtlExtenderOptions) {
     this.#o = o;
-  }
-
-  #now(): number {
-    return this.#o.now ? this.#o.now() : Date.now();
+    this.#writes = new CoalescedWrites<number>({
+      write: (target, deadline) => this.#write(target, deadline),
+      merge: (held, next) => Math.max(held, next),
+      count: (result) => {
+        if (result !== "gone") o.metrics.ttlWrites.inc({ result });
+      },
+      logger: o.logger,
+      failure: "Could not extend the sandbox TTL",
+      ...(o.now ? { now: o.now } : {}),
+    });
   }
 
   /**
@@ -53,87 +49,35 @@ export class TtlExtender {
    */
   touch(claim: ClaimObject): void {
     const ttl = managedTtlSeconds(claim);
-    if (ttl === undefined || this.#stopped || claim.metadata.deletionTimestamp) return;
-    const now = this.#now();
-    const namespace = claim.metadata.namespace ?? "";
-    const name = claim.metadata.name ?? "";
-    const key = keyOf(claim);
+    if (ttl === undefined || claim.metadata.deletionTimestamp) return;
+    const now = this.#o.now ? this.#o.now() : Date.now();
     const deadline = now + Math.min(ttl, this.#o.maxTtlSeconds) * 1000;
     this.#o.metrics.ttlExtensions.inc();
-    let p = this.#pending.get(key);
-    if (!p) {
-      p = { namespace, name, deadline, lastWriteAt: undefined, intervalMs: 0, timer: undefined, writing: undefined };
-      this.#pending.set(key, p);
-    }
-    p.deadline = Math.max(p.deadline, deadline);
-    p.intervalMs = Math.min(this.#o.writeIntervalMs, Math.floor((ttl * 1000) / 3));
-    if (p.timer) return;
-    const dueAt = p.lastWriteAt === undefined ? now : p.lastWriteAt + p.intervalMs;
-    p.timer = setTimeout(() => void this.#flush(key), Math.max(0, dueAt - now));
-    p.timer.unref();
+    const target = { namespace: claim.metadata.namespace ?? "", name: claim.metadata.name ?? "" };
+    this.#writes.touch(keyOf(claim), target, deadline, Math.min(this.#o.writeIntervalMs, Math.floor((ttl * 1000) / 3)));
   }
 
-  async #flush(key: string): Promise<void> {
-    const p = this.#pending.get(key);
-    if (!p) return;
-    p.timer = undefined;
-    const deadline = p.deadline;
-    p.lastWriteAt = this.#now();
-    const current = this.#o.caches.claims.get(p.namespace, p.name);
-    const currentMs = current?.spec.lifecycle?.shutdownTime ? Date.parse(current.spec.lifecycle.shutdownTime) : 0;
-    if (!current || current.metadata.deletionTimestamp) {
-      this.#pending.delete(key);
-      return;
-    }
+  async #write(target: WriteTarget, deadline: number): Promise<WriteOutcome> {
+    const current = this.#o.caches.claims.get(target.namespace, target.name);
+    if (!current || current.metadata.deletionTimestamp) return "gone";
     // Never move it backwards (another replica may have written a later time).
-    if (currentMs >= Math.ceil(deadline / 1000) * 1000) {
-      this.#o.metrics.ttlWrites.inc({ result: "skipped" });
-      this.#forgetLater(key, p);
-      return;
-    }
-    const write = this.#o.kube
-      .patch(
-        { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: p.namespace, name: p.name },
-        { spec: { lifecycle: { shutdownTime: toShutdownTime(deadline) } } },
-        { type: "merge" },
-      )
-      .then(
-        () => {
-          this.#o.metrics.ttlWrites.inc({ result: "ok" });
-        },
-        (err: unknown) => {
-          this.#o.metrics.ttlWrites.inc({ result: "error" });
-          this.#o.logger.warn({ err, claim: key }, "Could not extend the sandbox TTL");
-        },
-      );
-    p.writing = write;
-    await write;
-    p.writing = undefined;
-    this.#forgetLater(key, p);
-  }
-
-  /** Forgets the claim once a whole interval passes without another execute. */
-  #forgetLater(key: string, p: Pending): void {
-    setTimeout(() => {
-      if (!p.timer && this.#pending.get(key) === p) this.#pending.delete(key);
-    }, p.intervalMs).unref();
+    const currentMs = current.spec.lifecycle?.shutdownTime ? Date.parse(current.spec.lifecycle.shutdownTime) : 0;
+    if (currentMs >= Math.ceil(deadline / 1000) * 1000) return "skipped";
+    await this.#o.kube.patch(
+      { apiVersion: SandboxClaimGVK.apiVersion, kind: SandboxClaimGVK.kind, namespace: target.namespace, name: target.name },
+      { spec: { lifecycle: { shutdownTime: toShutdownTime(deadline) } } },
+      { type: "merge" },
+    );
+    return "ok";
   }
 
   /** Claims with a write scheduled or remembered (for tests and metrics). */
   pendingCount(): number {
-    return this.#pending.size;
+    return this.#writes.pendingCount();
   }
 
   /** Writes outstanding deadlines now (graceful shutdown) and stops accepting touches. */
-  async flushAll(): Promise<void> {
-    this.#stopped = true;
-    const work: Promise<void>[] = [];
-    for (const [key, p] of this.#pending) {
-      if (p.timer) {
-        clearTimeout(p.timer);
-        work.push(this.#flush(key));
-      } else if (p.writing) work.push(p.writing);
-    }
-    await Promise.all(work);
+  flushAll(): Promise<void> {
+    return this.#writes.flushAll();
   }
 }

@@ -188,6 +188,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
       owner: controllerRef(claim),
       labels: { [LabelKeys.ClaimUID]: claim.metadata.uid, [LabelKeys.LaunchType]: LaunchType.Cold },
       blueprint: blueprint.blueprint,
+      idleTimeout: claim.metadata.annotations?.[AnnotationKeys.IdleTimeout],
     });
     // The created (or found) object is reported at once, as upstream does: the claim names its
     // Sandbox from the first pass, before the watch brings the Sandbox into the cache.
@@ -259,7 +260,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
       try {
         const annotations = claimAnnotationsToSet(claim.metadata.annotations, { firstObservedAt, adoptedSandbox: candidate.metadata.name });
         const [adoption, annotation] = await Promise.allSettled([
-          kube.patch(sandboxRef(candidate), adoptionPatch(candidate, claim), { type: "merge", signal: ctx.signal }),
+          kube.patch(sandboxRef(candidate), adoptionPatch(candidate, claim, deps.now()), { type: "merge", signal: ctx.signal }),
           annotations ? patchAnnotations(claim, annotations, ctx) : Promise.resolve(undefined),
         ]);
         if (annotations && annotation.status === "fulfilled") named = candidate.metadata.name;
@@ -387,7 +388,7 @@ function claimRefOf(claim: Claim): { apiVersion: string; kind: string; namespace
 }
 
 /** The merge patch that moves a pool member to a claim; resourceVersion makes it conditional. */
-function adoptionPatch(member: NamedSandbox, claim: Claim): unknown {
+function adoptionPatch(member: NamedSandbox, claim: Claim, now: Date): unknown {
   const extra = claim.spec.additionalPodMetadata;
   const podMetadata = member.spec.podTemplate.metadata ?? {};
   return {
@@ -399,6 +400,7 @@ function adoptionPatch(member: NamedSandbox, claim: Claim): unknown {
         [LabelKeys.ClaimUID]: claim.metadata.uid,
         [LabelKeys.LaunchType]: LaunchType.Warm,
       },
+      ...idleAnnotationsOnAdoption(member, claim, now),
     },
     ...(extra?.labels || extra?.annotations
       ? {
@@ -412,5 +414,20 @@ function adoptionPatch(member: NamedSandbox, claim: Claim): unknown {
           },
         }
       : {}),
+  };
+}
+
+/**
+ * The claim's idle timeout goes onto the member, and a member with one starts its idle time at
+ * adoption: it may have waited in the pool for longer than the timeout.
+ */
+function idleAnnotationsOnAdoption(member: NamedSandbox, claim: Claim, now: Date): { annotations?: Record<string, string> } {
+  const claimTimeout = claim.metadata.annotations?.[AnnotationKeys.IdleTimeout];
+  if (claimTimeout === undefined && member.metadata.annotations?.[AnnotationKeys.IdleTimeout] === undefined) return {};
+  return {
+    annotations: {
+      ...(claimTimeout !== undefined ? { [AnnotationKeys.IdleTimeout]: claimTimeout } : {}),
+      [AnnotationKeys.LastActivity]: now.toISOString(),
+    },
   };
 }

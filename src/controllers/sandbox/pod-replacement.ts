@@ -32,12 +32,14 @@ export function replacementDelayMs(pod: V1Pod, nowMs: number): number {
 /**
  * How the previous pod ended, when the pod about to be created replaces one: the ended pod's
  * own reason while it is still seen, else the Sandbox's Finished condition (written from that
- * pod before it was deleted). Undefined for a first pod. Pure.
+ * pod before it was deleted), else its suspension. Undefined for a first pod. Pure.
  */
 export function previousPodEnd(sandbox: Sandbox, endedPod: V1Pod | undefined): string | undefined {
   if (endedPod) return observePod(endedPod).endedBecause || "the pod failed";
   const finished = findCondition(sandbox.status?.conditions, SandboxConditionType.Finished);
   if (finished?.status === "True" && finished.reason === SandboxReason.PodFailed) return finished.message || "the pod failed";
+  // Resumed: the Suspended condition still says so until the new pod's status is written.
+  if (findCondition(sandbox.status?.conditions, SandboxConditionType.Suspended)?.status === "True") return "the sandbox was suspended";
   return undefined;
 }
 

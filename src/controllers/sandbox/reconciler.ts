@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import {
+  AnnotationKeys,
   EventReason,
   LabelKeys,
   SandboxConditionType,
@@ -15,6 +16,7 @@ import {
   ignoreNotFound,
   InvalidError,
   isAlreadyExists,
+  isConflict,
   isTrue,
   type ReconcileContext,
   type ReconcileResult,
@@ -27,7 +29,8 @@ import { containsDesired } from "../shared/drift.js";
 import type { Named } from "../shared/named.js";
 import { isNamed } from "../shared/named.js";
 import { desiredNetworkPolicy, networkPolicyAnnotation, routerOnlyIngress } from "../shared/network-policy.js";
-import { deleteSandbox } from "../shared/sandbox-ref.js";
+import { deleteSandbox, sandboxRef } from "../shared/sandbox-ref.js";
+import { idleSuspendPatch, idleVerdict, type IdleVerdict } from "./idle.js";
 import { desiredPVCs } from "./desired-children.js";
 import { desiredPod, desiredPodMetadata } from "./desired-pod.js";
 import { desiredService } from "./desired-service.js";
@@ -57,6 +60,29 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
   /** Sandbox key -> when its pod's relabelling was first put off for waiting claims. */
   const relabelHeldSince = new Map<string, number>();
 
+  /** Suspends a Sandbox no call has reached for its idle timeout; on a conflict the next pass looks again. */
+  async function suspendIdle(
+    sandbox: Sandbox,
+    idle: Extract<IdleVerdict, { kind: "suspend" }>,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult> {
+    try {
+      await kube.patch(sandboxRef(sandbox), idleSuspendPatch(sandbox, deps.now()), { type: "merge", signal: ctx.signal });
+    } catch (err) {
+      if (isConflict(err)) return { requeueAfter: 0 };
+      throw err;
+    }
+    const idleSeconds = Math.round((deps.now().getTime() - idle.idleSinceMs) / 1000);
+    ctx.log.info({ idleSeconds, timeoutMs: idle.timeoutMs }, "Suspending idle Sandbox");
+    deps.events.event(sandbox, {
+      type: "Normal",
+      reason: "IdleSuspended",
+      action: "Suspend",
+      note: `No call for ${idleSeconds}s (idle timeout ${idle.timeoutMs / 1000}s): suspended; the next call through the router resumes it`,
+    });
+    return undefined;
+  }
+
   return async function reconcileSandbox(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.sandboxes.get(ctx.namespace, ctx.name);
     if (!cached) {
@@ -74,6 +100,20 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
     const suspended = sandbox.spec.operatingMode === SandboxOperatingMode.Suspended;
     let reconcileError: { reason: string; message: string } | undefined;
     let retryAfterMs: number | undefined;
+
+    // Running again, however it was resumed: no longer an idle suspension a call may undo.
+    if (!suspended && sandbox.metadata.annotations?.[AnnotationKeys.IdleSuspendedAt] !== undefined) {
+      await kube.patch(
+        sandboxRef(sandbox),
+        { metadata: { annotations: { [AnnotationKeys.IdleSuspendedAt]: null } } },
+        { type: "merge", signal },
+      );
+    }
+    const idle = idleVerdict(sandbox, now.getTime());
+    if (idle.kind === "suspend") return suspendIdle(sandbox, idle, ctx);
+    if (idle.kind === "invalid") {
+      deps.events.event(sandbox, { type: "Warning", reason: "InvalidIdleTimeout", action: "Reconcile", note: idle.message });
+    }
 
     if (expired || suspended) {
       await Promise.all(pods.map((p) => deleteOwned(p, "Pod")));
@@ -163,7 +203,8 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       observeReadyLatency(sandbox, status, now);
     }
     const untilShutdown = shutdownAt !== undefined && !expired ? Math.max(shutdownAt - now.getTime(), 0) + 1 : undefined;
-    const requeueAfter = Math.min(untilShutdown ?? Infinity, retryAfterMs ?? Infinity);
+    const untilIdle = idle.kind === "recheck" ? idle.atMs - now.getTime() + 1 : undefined;
+    const requeueAfter = Math.min(untilShutdown ?? Infinity, retryAfterMs ?? Infinity, untilIdle ?? Infinity);
     return Number.isFinite(requeueAfter) ? { requeueAfter } : undefined;
   };
 

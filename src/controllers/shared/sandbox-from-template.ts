@@ -46,12 +46,15 @@ export interface SandboxFromTemplateInput {
   labels: Record<string, string>;
   /** Overrides applied to the blueprint (claim env and volume claim templates). */
   blueprint?: SandboxBlueprint;
+  /** The claim's idle timeout, which wins over the template's. */
+  idleTimeout?: string | undefined;
 }
 
 /**
  * A Sandbox built from a template's blueprint, for a pool member or a cold
  * claim. The template's network-policy choice travels as an annotation so the
- * Sandbox controller knows whether to add its own deny-all policy. Pure.
+ * Sandbox controller knows whether to add its own deny-all policy, and so does
+ * the idle timeout (the claim's, else the template's). Pure.
  */
 export function sandboxFromTemplate(input: SandboxFromTemplateInput): SandboxInput & { metadata: { name: string; namespace: string } } {
   const { template } = input;
@@ -64,6 +67,8 @@ export function sandboxFromTemplate(input: SandboxFromTemplateInput): SandboxInp
   if (template.spec.networkPolicyManagement === NetworkPolicyManagement.Unmanaged) {
     annotations[networkPolicyAnnotation] = NetworkPolicyManagement.Unmanaged;
   }
+  const idleTimeout = input.idleTimeout ?? template.metadata.annotations?.[AnnotationKeys.IdleTimeout];
+  if (idleTimeout !== undefined) annotations[AnnotationKeys.IdleTimeout] = idleTimeout;
   return {
     apiVersion: SandboxGVK.apiVersion,
     kind: SandboxGVK.kind,

@@ -55,6 +55,27 @@ describe("SandboxClaim reconciler", () => {
     expect(world.events.events).toEqual([expect.objectContaining({ type: "Normal", reason: "SandboxAdopted" })]);
   });
 
+  it("gives an adopted member the claim's idle timeout and starts its idle count at adoption; without one, neither", async () => {
+    const idleClaim = claim();
+    idleClaim.metadata = { ...idleClaim.metadata, annotations: { [AnnotationKeys.IdleTimeout]: "5m" } };
+    const world = reconcilerWorld({
+      config: testConfig,
+      now: NOW,
+      cached: { claims: [idleClaim], pools: [makePool(1)], templates: [template], sandboxes: [makePoolMember("pool-a")] },
+    });
+    await reconcile(world);
+    const adoption = world.kube.writes[0]?.body as { metadata: { annotations?: Record<string, string> } };
+    expect(adoption.metadata.annotations).toEqual({ [AnnotationKeys.IdleTimeout]: "5m", [AnnotationKeys.LastActivity]: NOW.toISOString() });
+
+    const plain = reconcilerWorld({
+      config: testConfig,
+      now: NOW,
+      cached: { claims: [claim()], pools: [makePool(1)], templates: [template], sandboxes: [makePoolMember("pool-a")] },
+    });
+    await reconcile(plain);
+    expect((plain.kube.writes[0]?.body as { metadata: { annotations?: unknown } }).metadata.annotations).toBeUndefined();
+  });
+
   it("after losing the race for the only member (409), starts cold and takes the member's name off the claim", async () => {
     const world = reconcilerWorld({
       config: testConfig,

@@ -233,3 +233,60 @@ describe("Sandbox reconciler", () => {
     });
   });
 });
+
+describe("Sandbox reconciler: idle timeout", () => {
+  const ready = (since: string) => ({
+    type: "Ready",
+    status: "True" as const,
+    reason: "DependenciesReady",
+    message: "",
+    lastTransitionTime: since,
+    observedGeneration: 1,
+  });
+
+  function idleSandbox(annotations: Record<string, string>, readySince: string, mode: "Running" | "Suspended" = "Running"): TestSandbox {
+    const sb = sandbox();
+    return {
+      ...sb,
+      metadata: { ...sb.metadata, annotations: { ...sb.metadata.annotations, "agents.x-k8s.io/idle-timeout": "10m", ...annotations } },
+      spec: { ...sb.spec, operatingMode: mode },
+      status: { conditions: [ready(readySince)], podIPs: ["10.244.0.9"] },
+    };
+  }
+
+  it("suspends a sandbox idle past its timeout: one conditional patch and an IdleSuspended event, nothing else", async () => {
+    const sb = idleSandbox({ "agents.x-k8s.io/last-activity": "2026-01-01T11:45:00Z" }, "2026-01-01T11:00:00Z");
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [livePod(sb)] } });
+    expect(await reconcile(world)).toBeUndefined();
+    expect(verbs(world)).toEqual(["patch Sandbox"]);
+    expect(world.kube.writes[0]?.body).toEqual({
+      metadata: { uid: "uid-sb", resourceVersion: "5", annotations: { "agents.x-k8s.io/idle-suspended-at": NOW.toISOString() } },
+      spec: { operatingMode: "Suspended" },
+    });
+    expect(world.events.events).toEqual([expect.objectContaining({ type: "Normal", reason: "IdleSuspended" })]);
+  });
+
+  it("looks again when the timeout would run out, counting from the last call", async () => {
+    const sb = idleSandbox({ "agents.x-k8s.io/last-activity": "2026-01-01T11:55:00Z" }, "2026-01-01T11:00:00Z");
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [livePod(sb)] } });
+    const result = await reconcile(world);
+    expect(world.kube.writes.filter((w) => w.verb === "patch")).toEqual([]);
+    expect(result).toEqual({ requeueAfter: 5 * 60_000 + 1 });
+  });
+
+  it("takes the idle mark off a sandbox resumed by hand", async () => {
+    const sb = idleSandbox({ "agents.x-k8s.io/idle-suspended-at": "2026-01-01T11:00:00Z" }, "2026-01-01T11:59:00Z");
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [livePod(sb)] } });
+    await reconcile(world);
+    const patch = world.kube.writes.find((w) => w.verb === "patch");
+    expect(patch?.body).toEqual({ metadata: { annotations: { "agents.x-k8s.io/idle-suspended-at": null } } });
+  });
+
+  it("warns about an unreadable timeout and leaves the sandbox running", async () => {
+    const sb = idleSandbox({ "agents.x-k8s.io/idle-timeout": "soon" }, "2026-01-01T00:00:00Z");
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [livePod(sb)] } });
+    await reconcile(world);
+    expect(world.kube.writes.filter((w) => w.verb === "patch")).toEqual([]);
+    expect(world.events.events).toEqual([expect.objectContaining({ type: "Warning", reason: "InvalidIdleTimeout" })]);
+  });
+});

@@ -6,13 +6,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RouterDeps } from "./deps.js";
 import { RouterError, sendJson } from "./errors.js";
 import { serving } from "./proxy-route.js";
-import { resolveTarget, targetOf } from "./resolve.js";
+import { resolveTarget, targetOf, type Resolution } from "./resolve.js";
+import { isIdleSuspended, resumedHeader, wake } from "./wake.js";
 import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
 
 /**
  * Issues the token to a Kubernetes caller that may run code in the sandbox (`create
- * sandboxes/exec`, as for a call through the router), once the sandbox serves. `id` is looked
- * up as a claim first, then as a Sandbox. A sandbox token cannot be exchanged for one: its
+ * sandboxes/exec`, as for a call through the router), once the sandbox serves (one suspended for
+ * idleness is woken first). `id` is looked up as a claim first, then as a Sandbox. A sandbox token cannot be exchanged for one: its
  * holder goes through the router.
  */
 export async function issueExecdToken(
@@ -25,10 +26,21 @@ export async function issueExecdToken(
   const caller = await deps.auth.authenticate(req);
   if (caller.kind === "scoped")
     throw new RouterError(403, "forbidden", "a sandbox token cannot be exchanged for an execution-server token; use a Kubernetes token");
-  const r = resolveTarget(deps.caches, namespace, id, deps.now(), { preferClaim: true });
+  const resolve = (): Resolution => resolveTarget(deps.caches, namespace, id, deps.now(), { preferClaim: true });
+  let r = resolve();
   // Authorized before anything about the target is told, as on the proxy path.
-  await deps.auth.authorize(caller, { kind: "exec", namespace, requestedName: id, target: targetOf(r) });
+  const authorize = (target: Resolution): Promise<void> =>
+    deps.auth.authorize(caller, { kind: "exec", namespace, requestedName: id, target: targetOf(target) });
+  await authorize(r);
+  // The caller is about to run code in it: a sandbox suspended for idleness wakes, as for a call.
+  if (isIdleSuspended(r) && deps.config.wakeTimeoutMs > 0) {
+    r = await wake(deps, { namespace, id, resolve }, res, r);
+    await authorize(r);
+    if (r.kind === "ready") res.setHeader(resumedHeader, "true");
+  }
   const ready = serving(deps, { namespace, id, port: deps.config.execPort, path: "/" }, r);
+  // Its calls then go to the pod directly: the token's issue is the router's sign of activity.
+  deps.activity.touch(ready.sandbox);
   const sandbox = { namespace, name: ready.sandbox.metadata.name ?? id, uid: ready.sandbox.metadata.uid ?? "" };
   const { token, expiresAtMs } = await deps.execdTokens.tokenFor(sandbox, deps.now());
   const answer: ExecdTokenAnswer = {

@@ -108,6 +108,19 @@ describe("idle suspension and wake on request", () => {
     expect(args[args.indexOf("--restart-notice") + 1]).toContain("the sandbox was suspended");
   });
 
+  it("wakes a sandbox suspended for idleness when a Kubernetes-mode client asks for its execution token", async () => {
+    const sb = await createRunning();
+    await waitFor(async () => ((await sandboxOf(sb.sandboxName)).spec?.["operatingMode"] === "Suspended" ? true : undefined), {
+      timeoutMs: 30_000,
+      message: "suspended for idleness",
+    });
+    const issued = await call<{ podIP: string; token: string }>(api(`/${sb.id}/execd-token`), { token: alice, body: {} });
+    expect(issued.status).toBe(200);
+    expect(issued.headers.get("x-sandbox-resumed")).toBe("true");
+    expect(issued.body.token).toBeTruthy();
+    expect((await sandboxOf(sb.sandboxName)).spec?.["operatingMode"]).toBe("Running");
+  });
+
   it("calls keep a sandbox awake past its idle timeout", async () => {
     const sb = await createRunning();
     const until = Date.now() + (IDLE_TIMEOUT_S + 4) * 1000;

@@ -39,18 +39,7 @@ export async function untilServing(deps: WaitDeps, t: WaitTarget, res: ServerRes
   if (final(r)) return r;
   const budgetMs = r.kind === "not-found" ? deps.config.resolveWaitMs : Math.max(deps.config.resolveWaitMs, deps.config.restartWaitMs);
   const wasThere = r.kind !== "not-found";
-  await waitOn(
-    deps,
-    t.namespace,
-    t.id,
-    () => {
-      const now = t.resolve();
-      return final(now) || (wasThere && now.kind === "not-found");
-    },
-    budgetMs,
-    res,
-  );
-  return t.resolve();
+  return resolveAfter(deps, t, res, (now) => final(now) || (wasThere && now.kind === "not-found"), budgetMs);
 }
 
 /**
@@ -60,17 +49,18 @@ export async function untilServing(deps: WaitDeps, t: WaitTarget, res: ServerRes
  */
 export async function untilWoken(deps: WaitDeps, t: WaitTarget, res: ServerResponse, timeoutMs: number): Promise<Resolution> {
   const suspended = (r: Resolution): boolean => r.kind === "not-ready" && r.reason === "SandboxSuspended";
-  await waitOn(
-    deps,
-    t.namespace,
-    t.id,
-    () => {
-      const now = t.resolve();
-      return now.kind === "not-found" || (final(now) && !suspended(now));
-    },
-    timeoutMs,
-    res,
-  );
+  return resolveAfter(deps, t, res, (now) => now.kind === "not-found" || (final(now) && !suspended(now)), timeoutMs);
+}
+
+/** Waits on the target's cache events until `done` holds for its resolution (or the time is up); returns the resolution then. */
+async function resolveAfter(
+  deps: WaitDeps,
+  t: WaitTarget,
+  res: ServerResponse,
+  done: (r: Resolution) => boolean,
+  timeoutMs: number,
+): Promise<Resolution> {
+  await waitOn(deps, t.namespace, t.id, () => done(t.resolve()), timeoutMs, res);
   return t.resolve();
 }
 

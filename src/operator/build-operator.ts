@@ -57,7 +57,7 @@ export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: 
   const workers = opts.workers ?? {};
   manager.addController(createSandboxController(deps, { workers: workers.sandbox ?? 16, registry }));
   const claims = createClaimController(deps, { workers: workers.claim ?? 8, registry });
-  claimsFirst.attach(() => claims.queue.len() > 0 || claims.queue.processingCount() > 0);
+  claimsFirst.attach(claims.queue);
   manager.addController(claims);
   manager.addController(createWarmPoolController(deps, { workers: workers.pool ?? 2, registry }));
   manager.addController(createTemplateController(deps, { registry }));

@@ -138,6 +138,7 @@ export class WorkQueue {
   readonly #processing = new Set<string>();
   readonly #waiting = new Map<string, Waiting>();
   readonly #getters: Array<(key: string | undefined) => void> = [];
+  readonly #idleWaiters: Array<() => void> = [];
   readonly #rateLimiter: RateLimiter;
   readonly #bucket: TokenBucket | undefined;
   readonly #observer: WorkQueueObserver;
@@ -209,6 +210,21 @@ export class WorkQueue {
   done(key: string): void {
     this.#processing.delete(key);
     if (this.#dirty.has(key) && !this.#shutdown) this.#push(key);
+    if (this.idle()) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** No key queued or being processed (delayed adds do not count: nothing waits on them yet). */
+  idle(): boolean {
+    return this.len() === 0 && this.#processing.size === 0;
+  }
+
+  /**
+   * Resolves once the queue is idle (at once if it is), or when it shuts down. Lets other work
+   * give this queue's keys the way without polling it.
+   */
+  whenIdle(): Promise<void> {
+    if (this.idle() || this.#shutdown) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /**
@@ -222,6 +238,7 @@ export class WorkQueue {
     for (const w of this.#waiting.values()) clearTimeout(w.timer);
     this.#waiting.clear();
     for (const resolve of this.#getters.splice(0)) resolve(undefined);
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   get shuttingDown(): boolean {

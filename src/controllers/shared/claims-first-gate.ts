@@ -25,34 +25,45 @@ export function boundedHold(wantsToHold: boolean, heldSinceMs: number | undefine
   return { hold: true, sinceMs, recheckAfterMs: maxClaimsFirstHoldMs - heldMs };
 }
 
+/** The claim controller's queue, as the gate sees it. */
+export interface ClaimQueue {
+  idle(): boolean;
+  whenIdle(): Promise<void>;
+}
+
+/** Lets background writes step aside while the claim controller has claims queued or in hand. */
 export class ClaimsFirstGate {
-  #probe: () => boolean = () => false;
-  readonly #checkEveryMs: number;
+  #queue: ClaimQueue | undefined;
 
-  constructor(opts: { checkEveryMs?: number } = {}) {
-    this.#checkEveryMs = opts.checkEveryMs ?? 20;
+  /** Wires the gate to the claim controller's queue. */
+  attach(queue: ClaimQueue): void {
+    this.#queue = queue;
   }
 
-  /** Wires the gate to what says claims are waiting (the claim controller's queue). */
-  attach(probe: () => boolean): void {
-    this.#probe = probe;
-  }
-
+  /** Claims are queued or being reconciled. */
   busy(): boolean {
-    return this.#probe();
+    return this.#queue !== undefined && !this.#queue.idle();
   }
 
   /**
-   * Resolves once no claim is waiting, or after `maxWaitMs` at the latest. It checks an
-   * in-memory queue length on a short timer: nothing is asked of the API server.
+   * Resolves once no claim is waiting, or after `maxWaitMs` at the latest, or when `signal`
+   * aborts. The queue says when it empties: nothing polls, and nothing is asked of the API server.
    */
   async yield(maxWaitMs: number, signal?: AbortSignal): Promise<void> {
-    const end = Date.now() + maxWaitMs;
-    while (this.busy() && Date.now() < end && !signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(this.#checkEveryMs, Math.max(0, end - Date.now())));
-        timer.unref?.();
-      });
+    if (!this.#queue || !this.busy() || signal?.aborted) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, maxWaitMs);
+      timer.unref?.();
+      onAbort = resolve;
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.#queue.whenIdle(), bound]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
     }
   }
 }

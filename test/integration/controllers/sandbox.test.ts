@@ -357,8 +357,11 @@ describe("drift and deletion", () => {
   it("puts off relabelling a pod while claims wait, for a bounded while, but never the labels that select it", async () => {
     await kube.create(sandboxManifest(ns, "relabel"));
     await readySandbox("relabel");
+    // Stands in for the claim controller's queue: claims wait until the test says otherwise.
     let claimsWaiting = true;
-    operator.deps.claimsFirst.attach(() => claimsWaiting);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    operator.deps.claimsFirst.attach({ idle: () => !claimsWaiting, whenIdle: () => (claimsWaiting ? released : Promise.resolve()) });
     try {
       const launchType = "agents.x-k8s.io/launch-type";
       const sent = Date.now();
@@ -386,6 +389,7 @@ describe("drift and deletion", () => {
       });
     } finally {
       claimsWaiting = false;
+      release();
     }
   });
 

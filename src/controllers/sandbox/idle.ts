@@ -1,7 +1,7 @@
 // Idle suspension: a sandbox with an idle timeout that no call has reached for that long is
 // suspended (its pod goes, its PVCs and Service stay), and the router wakes it on the next call.
 import { AnnotationKeys, LabelKeys, SandboxConditionType, SandboxOperatingMode, idleTimeoutOf, type Sandbox } from "../../api/index.js";
-import { findCondition } from "../../runtime/index.js";
+import { findCondition, type Condition } from "../../runtime/index.js";
 
 /** What the idle timeout asks of a Sandbox now. */
 export type IdleVerdict =
@@ -14,11 +14,18 @@ export type IdleVerdict =
   /** Not idle long enough: look again at `atMs`. */
   | { kind: "recheck"; atMs: number };
 
+/** What the idle verdict reads of a Sandbox: its status may be the one about to be written. */
+export interface IdleSubject {
+  metadata: Pick<Sandbox["metadata"], "annotations" | "labels">;
+  spec: Pick<Sandbox["spec"], "operatingMode">;
+  status?: { conditions?: readonly Condition[] | undefined } | undefined;
+}
+
 /**
  * Pure. The idle time counts from the latest of: the last call the router recorded, and the
  * moment the Sandbox last turned Ready (a new or resumed pod starts a fresh count).
  */
-export function idleVerdict(sandbox: Sandbox, nowMs: number): IdleVerdict {
+export function idleVerdict(sandbox: IdleSubject, nowMs: number): IdleVerdict {
   const timeout = idleTimeoutOf(sandbox.metadata.annotations);
   if (!timeout) return { kind: "none" };
   if (!timeout.ok) return { kind: "invalid", message: timeout.message };

@@ -203,7 +203,10 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       observeReadyLatency(sandbox, status, now);
     }
     const untilShutdown = shutdownAt !== undefined && !expired ? Math.max(shutdownAt - now.getTime(), 0) + 1 : undefined;
-    const untilIdle = idle.kind === "recheck" ? idle.atMs - now.getTime() + 1 : undefined;
+    // Judged again on the status just computed: the pass that records Ready starts the idle
+    // count, and the status write's own event does not bring another pass.
+    const idleNext = idleVerdict({ ...sandbox, status }, now.getTime());
+    const untilIdle = idleNext.kind === "recheck" ? idleNext.atMs - now.getTime() + 1 : idleNext.kind === "suspend" ? 1 : undefined;
     const requeueAfter = Math.min(untilShutdown ?? Infinity, retryAfterMs ?? Infinity, untilIdle ?? Infinity);
     return Number.isFinite(requeueAfter) ? { requeueAfter } : undefined;
   };

@@ -5,7 +5,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kube } from "../../../src/runtime/index.js";
-import { poolManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
+import { poolManifest, sandboxManifest, startOperator, templateManifest, type RunningOperator } from "../controllers/operator-fixture.js";
 import { freshNamespace, testKube, userToken, waitFor } from "../harness/cluster.js";
 import { call, poolReady, type Obj } from "./helpers.js";
 import { grantSandboxSuspend, grantSandboxUser, startRouter, type RunningRouter } from "./router-fixture.js";
@@ -132,6 +132,22 @@ describe("idle suspension and wake on request", () => {
     const s = await sandboxOf(sb.sandboxName);
     expect(s.spec?.["operatingMode"]).toBe("Running");
     expect(Date.parse(s.metadata?.annotations?.["agents.x-k8s.io/last-activity"] ?? "")).toBeGreaterThan(Date.now() - 3_000);
+  });
+
+  it("suspends a Sandbox made by hand with an idle timeout, counting from when it turned Ready", async () => {
+    const manual = sandboxManifest(ns, "by-hand");
+    manual.metadata = { ...manual.metadata, annotations: { "agents.x-k8s.io/idle-timeout": `${IDLE_TIMEOUT_S}s` } };
+    await kube.create(manual);
+    const readyAt = await waitFor(
+      async () =>
+        (await sandboxOf("by-hand")).status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? Date.now() : undefined,
+      { timeoutMs: 60_000, message: "Ready" },
+    );
+    await waitFor(async () => ((await sandboxOf("by-hand")).spec?.["operatingMode"] === "Suspended" ? true : undefined), {
+      timeoutMs: 30_000,
+      message: "suspended for idleness",
+    });
+    expect(Date.now() - readyAt).toBeGreaterThanOrEqual((IDLE_TIMEOUT_S - 1) * 1000);
   });
 
   it("leaves a sandbox suspended on purpose suspended: a call is answered 503 and resumes nothing", async () => {

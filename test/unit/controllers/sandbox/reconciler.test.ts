@@ -244,6 +244,16 @@ describe("Sandbox reconciler: idle timeout", () => {
     observedGeneration: 1,
   });
 
+  /** The sandbox's pod, running and Ready. */
+  const readyPod = (sb: TestSandbox): V1Pod =>
+    livePod(sb, (p) => {
+      p.status = {
+        ...p.status,
+        conditions: [{ type: "Ready", status: "True" }],
+        containerStatuses: [{ name: "main", ready: true, restartCount: 0, image: "busybox", imageID: "", started: true }],
+      };
+    });
+
   function idleSandbox(annotations: Record<string, string>, readySince: string, mode: "Running" | "Suspended" = "Running"): TestSandbox {
     const sb = sandbox();
     return {
@@ -268,10 +278,23 @@ describe("Sandbox reconciler: idle timeout", () => {
 
   it("looks again when the timeout would run out, counting from the last call", async () => {
     const sb = idleSandbox({ "agents.x-k8s.io/last-activity": "2026-01-01T11:55:00Z" }, "2026-01-01T11:00:00Z");
-    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [livePod(sb)] } });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [readyPod(sb)] } });
     const result = await reconcile(world);
     expect(world.kube.writes.filter((w) => w.verb === "patch")).toEqual([]);
     expect(result).toEqual({ requeueAfter: 5 * 60_000 + 1 });
+  });
+
+  it("starts the idle count in the pass that records Ready, and comes back when it runs out", async () => {
+    const base = idleSandbox({}, "2026-01-01T11:00:00Z");
+    const sb = { ...base, status: {} };
+    const pod = readyPod(sb);
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { sandboxes: [sb], pods: [pod] } });
+    const result = await reconcile(world);
+    const written = world.kube.writes.find((w) => w.verb === "applyStatus")?.body as {
+      status: { conditions: Array<{ type: string; status: string }> };
+    };
+    expect(written.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+    expect(result).toEqual({ requeueAfter: 10 * 60_000 + 1 });
   });
 
   it("takes the idle mark off a sandbox resumed by hand", async () => {

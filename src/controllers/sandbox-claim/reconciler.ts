@@ -79,6 +79,14 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
       return;
     }
     const requeue = expiresAt !== undefined ? { requeueAfter: expiresAt - nowMs + 1 } : undefined;
+    // After a status write, the expiry is judged on the claim as written (the cache shows it at
+    // once): a Finished condition copied in this pass starts ttlSecondsAfterFinished, and the
+    // write's own event brings no pass.
+    const requeueAsWritten = (): ReconcileResult => {
+      const written = caches.claims.get(ctx.namespace, ctx.name);
+      const at = written && isNamed(written) ? claimExpiresAt(written) : expiresAt;
+      return at !== undefined ? { requeueAfter: Math.max(at - nowMs, 0) + 1 } : undefined;
+    };
 
     if (!sandbox) {
       const bound = await bindSandbox(claim, firstObservedAt, ctx);
@@ -107,11 +115,11 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         ctx,
       );
       announce();
-      return requeue;
+      return requeueAsWritten();
     }
     // Also repairs a claim whose annotation write was lost after its adoption (a crash, an error).
     await writeClaim(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, { expired: false, sandbox }, now, ctx);
-    return requeue;
+    return requeueAsWritten();
   };
 
   /**

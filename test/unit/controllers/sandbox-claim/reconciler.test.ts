@@ -164,6 +164,34 @@ describe("SandboxClaim reconciler", () => {
     expect(world.events.events.map((e) => e.reason)).toEqual(["ClaimExpired"]);
   });
 
+  it("copies its Sandbox's Finished and comes back when ttlSecondsAfterFinished runs out from it", async () => {
+    const bound = makePoolMember("pool-a");
+    const finished = {
+      type: "Finished",
+      status: "True" as const,
+      reason: "PodSucceeded",
+      message: "",
+      lastTransitionTime: "2026-01-01T11:59:30Z",
+      observedGeneration: 1,
+    };
+    const owned = {
+      ...bound,
+      metadata: {
+        ...bound.metadata,
+        ownerReferences: [
+          { apiVersion: "extensions.agents.x-k8s.io/v1beta1", kind: "SandboxClaim", name: "claim", uid: "uid-claim", controller: true },
+        ],
+      },
+      status: { ...bound.status, conditions: [...bound.status.conditions, finished] },
+    };
+    const running = claim({ lifecycle: { ttlSecondsAfterFinished: 90 } }, { sandbox: { name: "pool-a" } });
+    const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { claims: [running], sandboxes: [owned] } });
+    const result = await reconcile(world);
+    expect(statusOf(world)).toContain('"type":"Finished"');
+    // 11:59:30 + 90 s is 12:01:00, a minute after now.
+    expect(result).toEqual({ requeueAfter: 60_000 + 1 });
+  });
+
   it("on expiry with Delete, deletes the claim itself with its UID as precondition", async () => {
     const expired = claim({ lifecycle: { shutdownTime: "2026-01-01T11:00:00Z", shutdownPolicy: "Delete" } });
     const world = reconcilerWorld({ config: testConfig, now: NOW, cached: { claims: [expired] } });

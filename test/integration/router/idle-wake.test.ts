@@ -85,7 +85,13 @@ describe("idle suspension and wake on request", () => {
     const viewed = await call<View>(api(`/${sb.id}`), { token: alice });
     expect(viewed.body.state).toBe("suspended");
 
+    // A caller who may not run code in it wakes nothing.
     const resumesBefore = await router.metric("sandbox_router_resumes_total");
+    const stranger = await call<View>(api(`/${sb.id}/execute`), { token: userToken("carol"), body: { code: "1" } });
+    expect(stranger.status).toBe(403);
+    expect(await router.metric("sandbox_router_resumes_total")).toBe(resumesBefore);
+    expect((await sandboxOf(sb.sandboxName)).spec?.["operatingMode"]).toBe("Suspended");
+
     const calls = await Promise.all(
       [3, 4, 5].map((n) => call<{ stdout: string }>(api(`/${sb.id}/execute`), { token: alice, body: { code: `print(${n} * 2)` } })),
     );

@@ -30,6 +30,8 @@ import { sandboxFromTemplate } from "../shared/sandbox-from-template.js";
 import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-member.js";
 import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
+import { resolveClaimEnv, type ResolvedEnv, type SecretData } from "./claim-env.js";
+import { envDeliveryMode, type EnvDeliveryMode } from "./env-delivery-mode.js";
 import { claimAnnotationsToSet, isAdoptedSandbox, type ClaimAnnotationIntent } from "./claim-annotations.js";
 import { claimExpiresAt } from "./expiry.js";
 import { FirstObserved } from "./first-observed.js";
@@ -42,6 +44,13 @@ type NamedSandbox = Named<Sandbox & KubernetesObject>;
 
 /** How many Ready pool members a claim tries before it gives up on warm adoption for this pass. */
 const maxAdoptionAttempts = 3;
+/** How soon a claim whose Secret is missing looks again (Secrets are not watched). */
+const missingSecretRetryMs = 10_000;
+/** How soon a claim whose env could not be handed to its sandbox tries again. */
+const envDeliveryRetryMs = 5_000;
+
+/** Why the claim is not Ready yet although its sandbox may be: its env is not in place. */
+type EnvIssue = { reason: string; message: string; retryAfterMs: number };
 
 /**
  * `firstObserved` must be fed by the claim informer's events (see FirstObserved); without, a
@@ -55,11 +64,21 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
    * member re-parented (read-your-writes), so the reservation ends with the patch.
    */
   const reserved = new Set<string>();
+  /**
+   * Claims ("ns/name") whose env this process handed to their sandbox's execution server, with
+   * what it went to (claim UID and generation, Sandbox UID, pod). Kept in memory: after a restart
+   * or a change of leader the env is delivered once more, which the server takes as a no-op.
+   */
+  const delivered = new Map<string, string>();
 
-  return async function reconcileClaim(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+  return async function reconcileClaim(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.claims.get(ctx.namespace, ctx.name);
-    if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) return;
+    if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) {
+      delivered.delete(key);
+      return;
+    }
     const claim: Claim = cached;
+    const env = envResolver(claim, ctx);
     const firstObservedAt = firstObserved.stampFor(claim);
     const now = deps.now();
     const nowMs = now.getTime();
@@ -78,7 +97,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     const requeue = expiresAt !== undefined ? { requeueAfter: expiresAt - nowMs + 1 } : undefined;
 
     if (!sandbox) {
-      const bound = await bindSandbox(claim, firstObservedAt, ctx);
+      const bound = await bindSandbox(claim, firstObservedAt, env, ctx);
       // The claim's status goes out before the event that tells the same story: on a loaded
       // API server the event's write would otherwise delay the write the client is waiting on.
       const announce = (): void => {
@@ -96,20 +115,99 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
       sandbox = bound.sandbox;
+      const envIssue = await deliverEnv(key, claim, sandbox, env, ctx);
       await writeClaim(
         claim,
         { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined },
-        { expired: false, sandbox },
+        { expired: false, sandbox, refusal: envIssue },
         now,
         ctx,
       );
       announce();
-      return requeue;
+      return sooner(requeue, envIssue?.retryAfterMs);
     }
+    const envIssue = await deliverEnv(key, claim, sandbox, env, ctx);
     // Also repairs a claim whose annotation write was lost after its adoption (a crash, an error).
-    await writeClaim(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, { expired: false, sandbox }, now, ctx);
-    return requeue;
+    await writeClaim(
+      claim,
+      { firstObservedAt, adoptedSandbox: adoptedName(sandbox) },
+      { expired: false, sandbox, refusal: envIssue },
+      now,
+      ctx,
+    );
+    return sooner(requeue, envIssue?.retryAfterMs);
   };
+
+  /** What one pass knows of the claim's env: how it is delivered, and its values read at most once. */
+  interface EnvResolver {
+    mode: () => EnvDeliveryMode;
+    resolve: () => Promise<ResolvedEnv>;
+  }
+
+  function envResolver(claim: Claim, ctx: ReconcileContext): EnvResolver {
+    let resolved: Promise<ResolvedEnv> | undefined;
+    const readSecret = (name: string): Promise<SecretData | undefined> =>
+      kube.getOrUndefined<KubernetesObject & SecretData>(
+        { apiVersion: "v1", kind: "Secret", namespace: claim.metadata.namespace, name },
+        { signal: ctx.signal },
+      );
+    return {
+      mode: () => {
+        const pool = caches.pools.get(claim.metadata.namespace, claim.spec.warmPoolRef.name);
+        const template = pool && caches.templates.get(claim.metadata.namespace, pool.spec.sandboxTemplateRef.name);
+        return template ? envDeliveryMode(template, deps.config.execPort, deps.envDelivery !== undefined) : "pod";
+      },
+      resolve: () => (resolved ??= resolveClaimEnv(claim.spec.env ?? [], readSecret)),
+    };
+  }
+
+  /**
+   * Hands the claim's env to the execution server of its sandbox once the sandbox is Ready, and
+   * again whenever the claim's spec, the Sandbox or its pod changed. Until that has succeeded the
+   * claim is not Ready (the issue returned says why), so no call can run without the variables.
+   * Logs and messages name the variables and Secrets, never a value.
+   */
+  async function deliverEnv(
+    key: string,
+    claim: Claim,
+    sandbox: NamedSandbox | undefined,
+    env: EnvResolver,
+    ctx: ReconcileContext,
+  ): Promise<EnvIssue | undefined> {
+    if (!claim.spec.env?.length || !deps.envDelivery || !sandbox || env.mode() !== "execd") return undefined;
+    const status = sandbox.status as ClaimedSandbox["status"];
+    const podIP = status?.podIPs?.[0];
+    // Not Ready yet: the claim says so from the Sandbox's own condition, and its next change wakes us.
+    if (!isTrue(status?.conditions, SandboxClaimConditionType.Ready) || !podIP) return undefined;
+    const podName = sandbox.metadata.annotations?.[AnnotationKeys.PodName] ?? sandbox.metadata.name;
+    const podUID = caches.pods.get(sandbox.metadata.namespace, podName)?.metadata?.uid ?? "";
+    const target = `${claim.metadata.uid}/${claim.metadata.generation ?? 0}/${sandbox.metadata.uid}/${podUID}/${podIP}`;
+    if (delivered.get(key) === target) return undefined;
+    const resolved = await env.resolve();
+    if (!resolved.ok) return { reason: resolved.reason, message: resolved.message, retryAfterMs: missingSecretRetryMs };
+    const names = Object.keys(resolved.env).sort();
+    try {
+      await deps.envDelivery.deliver(
+        {
+          sandbox: { namespace: sandbox.metadata.namespace, name: sandbox.metadata.name, uid: sandbox.metadata.uid },
+          podIP,
+          port: deps.config.execPort,
+        },
+        resolved.env,
+        ctx.signal,
+      );
+    } catch (err) {
+      ctx.log.info({ sandbox: sandbox.metadata.name, names, err: (err as Error).message }, "Could not deliver claim env; retrying");
+      return {
+        reason: SandboxClaimReason.EnvNotDelivered,
+        message: `the environment could not be handed to Sandbox ${sandbox.metadata.name} yet: ${(err as Error).message}`,
+        retryAfterMs: envDeliveryRetryMs,
+      };
+    }
+    delivered.set(key, target);
+    ctx.log.info({ sandbox: sandbox.metadata.name, names }, "Delivered claim env to the execution server");
+    return undefined;
+  }
 
   /**
    * The sandbox this claim already has, if any: named by its status or annotation, or owned by it.
@@ -131,7 +229,12 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
   type BindResult =
     { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput } | { refusal: Refusal; retryAfterMs?: number };
 
-  async function bindSandbox(claim: Claim, firstObservedAt: string | undefined, ctx: ReconcileContext): Promise<BindResult> {
+  async function bindSandbox(
+    claim: Claim,
+    firstObservedAt: string | undefined,
+    env: EnvResolver,
+    ctx: ReconcileContext,
+  ): Promise<BindResult> {
     const ns = claim.metadata.namespace;
 
     const pool = caches.pools.get(ns, claim.spec.warmPoolRef.name);
@@ -150,10 +253,21 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         retryAfterMs: 60_000,
       };
     }
-    const blueprint = blueprintForClaim(claim, template);
+    const envMode = envDeliveryMode(template, deps.config.execPort, deps.envDelivery !== undefined);
+    const blueprint = blueprintForClaim(claim, template, envMode);
     if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message, note: blueprint.message } };
+    // Every Secret the env names must exist before a sandbox is taken for the claim: a warm
+    // member is not spent on a claim that cannot be served, and a pod is not started that the
+    // kubelet could not give its env.
+    if (claim.spec.env?.some((e) => e.valueFrom)) {
+      const resolved = await env.resolve();
+      if (!resolved.ok) {
+        const message = resolved.message;
+        return { refusal: { reason: resolved.reason, message, note: message }, retryAfterMs: missingSecretRetryMs };
+      }
+    }
 
-    if (!forcesColdStart(claim)) {
+    if (!forcesColdStart(claim, envMode)) {
       const adoptable = adoptableMemberCheck(updateStrategyOf(pool), staleMemberCheck(template));
       const adopted = await adoptReadyMember(claim, pool, adoptable, firstObservedAt, ctx);
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
@@ -392,6 +506,13 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     if (!changed) return undefined;
     return { status, previous };
   }
+}
+
+/** The earlier of two requeues (undefined: none). */
+function sooner(result: ReconcileResult, afterMs: number | undefined): ReconcileResult {
+  if (afterMs === undefined) return result;
+  const current = result?.requeueAfter;
+  return { requeueAfter: current === undefined ? afterMs : Math.min(current, afterMs) };
 }
 
 function claimRefOf(claim: Claim): { apiVersion: string; kind: string; namespace: string; name: string } {

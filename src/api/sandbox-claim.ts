@@ -191,6 +191,7 @@ export const ClaimEnvVarSchema = z
   .meta({ "x-kubernetes-validations": [{ rule: CLAIM_ENV_SOURCE_RULE, message: "exactly one of value and valueFrom must be set" }] })
   .describe("EnvVar is an environment variable for the sandbox: a literal value, or a key of a Secret in the claim's namespace.");
 export type ClaimEnvVar = z.infer<typeof ClaimEnvVarSchema>;
+export type ClaimEnvVarInput = z.input<typeof ClaimEnvVarSchema>;
 
 export const SandboxClaimSpecSchema = z
   .object({

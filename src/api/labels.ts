@@ -78,6 +78,12 @@ export const OperatorKeys = {
    * pod serves its own execution API always get "pod".
    */
   EnvDelivery: "agent-sandbox-ts.dev/env-delivery",
+  /**
+   * On a sandbox Pod, set by the operator when it creates the pod: the ids of the environment
+   * keys its execution server trusts (comma-separated). A warm member whose pod lacks the
+   * operator's current key cannot receive a claim's env, so such claims pass it over.
+   */
+  EnvKeys: "agent-sandbox-ts.dev/env-keys",
 } as const;
 
 /** Values of OperatorKeys.EnvDelivery. */

@@ -31,7 +31,7 @@ import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-memb
 import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
 import { resolveClaimEnv, type ResolvedEnv, type SecretData } from "./claim-env.js";
-import { envDeliveryMode, type EnvDeliveryMode } from "./env-delivery-mode.js";
+import { envDeliveryMode, podAcceptsEnvFrom, type EnvDeliveryMode } from "./env-delivery-mode.js";
 import { claimAnnotationsToSet, isAdoptedSandbox, type ClaimAnnotationIntent } from "./claim-annotations.js";
 import { claimExpiresAt } from "./expiry.js";
 import { FirstObserved } from "./first-observed.js";
@@ -124,6 +124,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         ctx,
       );
       announce();
+      if (envIssue) announceEnvIssue(claim, envIssue);
       return sooner(requeue, envIssue?.retryAfterMs);
     }
     const envIssue = await deliverEnv(key, claim, sandbox, env, ctx);
@@ -135,8 +136,20 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
       now,
       ctx,
     );
+    if (envIssue) announceEnvIssue(claim, envIssue);
     return sooner(requeue, envIssue?.retryAfterMs);
   };
+
+  /** A Warning event for a claim whose env is not in place (repeats fold into one series). */
+  function announceEnvIssue(claim: Claim, issue: EnvIssue): void {
+    deps.events.event(claim, { type: "Warning", reason: issue.reason, action: "DeliverEnv", note: issue.message });
+  }
+
+  /** The pod of a Sandbox, as the cache shows it. */
+  function podOf(sandbox: NamedSandbox) {
+    const podName = sandbox.metadata.annotations?.[AnnotationKeys.PodName] ?? sandbox.metadata.name;
+    return caches.pods.get(sandbox.metadata.namespace, podName);
+  }
 
   /** What one pass knows of the claim's env: how it is delivered, and its values read at most once. */
   interface EnvResolver {
@@ -157,7 +170,14 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         const template = pool && caches.templates.get(claim.metadata.namespace, pool.spec.sandboxTemplateRef.name);
         return template ? envDeliveryMode(template, deps.config.execPort, deps.envDelivery !== undefined) : "pod";
       },
-      resolve: () => (resolved ??= resolveClaimEnv(claim.spec.env ?? [], readSecret)),
+      resolve: () => {
+        if (!resolved) {
+          resolved = resolveClaimEnv(claim.spec.env ?? [], readSecret);
+          // Started ahead of its use: a pass that ends before awaiting it must not leave it unhandled.
+          resolved.catch(() => undefined);
+        }
+        return resolved;
+      },
     };
   }
 
@@ -179,8 +199,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     const podIP = status?.podIPs?.[0];
     // Not Ready yet: the claim says so from the Sandbox's own condition, and its next change wakes us.
     if (!isTrue(status?.conditions, SandboxClaimConditionType.Ready) || !podIP) return undefined;
-    const podName = sandbox.metadata.annotations?.[AnnotationKeys.PodName] ?? sandbox.metadata.name;
-    const podUID = caches.pods.get(sandbox.metadata.namespace, podName)?.metadata?.uid ?? "";
+    const podUID = podOf(sandbox)?.metadata?.uid ?? "";
     const target = `${claim.metadata.uid}/${claim.metadata.generation ?? 0}/${sandbox.metadata.uid}/${podUID}/${podIP}`;
     if (delivered.get(key) === target) return undefined;
     const resolved = await env.resolve();
@@ -256,20 +275,30 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     const envMode = envDeliveryMode(template, deps.config.execPort, deps.envDelivery !== undefined);
     const blueprint = blueprintForClaim(claim, template, envMode);
     if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message, note: blueprint.message } };
-    // Every Secret the env names must exist before a sandbox is taken for the claim: a warm
-    // member is not spent on a claim that cannot be served, and a pod is not started that the
-    // kubelet could not give its env.
     if (claim.spec.env?.some((e) => e.valueFrom)) {
-      const resolved = await env.resolve();
-      if (!resolved.ok) {
-        const message = resolved.message;
-        return { refusal: { reason: resolved.reason, message, note: message }, retryAfterMs: missingSecretRetryMs };
+      if (envMode === "execd") {
+        // Read while the member is adopted, not before: the claim's Ready waits one API round
+        // trip less. A claim whose Secret is missing then holds its sandbox, not Ready, until
+        // the Secret exists (deliverEnv says why).
+        void env.resolve();
+      } else {
+        // A pod is not started that the kubelet could not give its env.
+        const resolved = await env.resolve();
+        if (!resolved.ok) {
+          const message = resolved.message;
+          return { refusal: { reason: resolved.reason, message, note: message }, retryAfterMs: missingSecretRetryMs };
+        }
       }
     }
 
     if (!forcesColdStart(claim, envMode)) {
       const adoptable = adoptableMemberCheck(updateStrategyOf(pool), staleMemberCheck(template));
-      const adopted = await adoptReadyMember(claim, pool, adoptable, firstObservedAt, ctx);
+      // A claim whose env goes to the execution server needs a member whose server takes it.
+      const serves =
+        envMode === "execd" && claim.spec.env?.length
+          ? (member: NamedSandbox) => podAcceptsEnvFrom(podOf(member), deps.config.execdEnvTrustedKeys)
+          : undefined;
+      const adopted = await adoptReadyMember(claim, pool, adoptable, serves, firstObservedAt, ctx);
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
       // instead of waiting for the watch to bring the re-parented Sandbox back.
       if (adopted) {
@@ -352,6 +381,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     claim: Claim,
     pool: Named<{ metadata: object }>,
     adoptable: (member: MemberBlueprint) => boolean,
+    serves: ((member: NamedSandbox) => boolean) | undefined,
     firstObservedAt: string | undefined,
     ctx: ReconcileContext,
   ): Promise<NamedSandbox | undefined> {
@@ -360,6 +390,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
       poolUID: pool.metadata.uid,
       adoptable,
       taken: (s) => reserved.has(`${s.metadata.namespace}/${s.metadata.name}`),
+      serves,
     });
 
     let named: string | undefined;

@@ -1,6 +1,6 @@
 // A claim whose env names a Secret, against a real API server: the CRD's rule (exactly one of
 // value and valueFrom), a missing Secret reported on the claim and retried until it exists,
-// then the warm member served without a new pod and its env delivered by the real operator to
+// the warm member served without a new pod and its env delivered by the real operator to
 // a real execution server (pod marked Ready at 127.0.0.1 by the test, as no kubelet runs); and,
 // for an operator without an environment key, the Secret reference in the pod spec instead.
 import { generateKeyPairSync } from "node:crypto";
@@ -98,7 +98,7 @@ describe("an operator with an environment key: the warm member gets the env thro
     await operator?.stop();
   });
 
-  it("names the missing Secret without taking the member, then serves it warm once the Secret exists", async () => {
+  it("names the missing Secret on the claim holding its warm member, then is Ready in that same pod once the Secret exists", async () => {
     const ns = await freshNamespace("claim-secret-env");
     // No kwok toleration: no fake kubelet runs these pods, the test marks them Ready at 127.0.0.1.
     const podTemplate = fakeNodePodTemplate();
@@ -152,8 +152,9 @@ describe("an operator with an environment key: the warm member gets the env thro
     const waiting = await claimReason(ns, "agent", "EnvSecretNotFound");
     expect(condition(waiting, "Ready")).toMatchObject({ status: "False" });
     expect(condition(waiting, "Ready")?.message).toContain('Secret "api" not found');
-    const stillPooled = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: memberName });
-    expect(stillPooled.metadata?.ownerReferences?.[0]?.kind).toBe("SandboxWarmPool");
+    // The claim already holds the warm member (the Secret is read while it is adopted).
+    const held = await kube.get<Obj>({ apiVersion: SB, kind: "Sandbox", namespace: ns, name: memberName });
+    expect(held.metadata?.ownerReferences?.find((r) => r.controller)).toMatchObject({ kind: "SandboxClaim", name: "agent" });
 
     await kube.create(secretManifest(ns, "api", { token: SECRET_VALUE }));
     const ready = await readyClaim(ns, "agent", 30_000);

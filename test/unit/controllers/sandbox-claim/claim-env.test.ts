@@ -15,7 +15,7 @@ import { makeClaimReconciler } from "../../../../src/controllers/sandbox-claim/r
 import { ContextManager } from "../../../../src/execd/contexts/context-manager.js";
 import { RequestAuth } from "../../../../src/execd/http/auth.js";
 import { createExecdServer } from "../../../../src/execd/server.js";
-import { ENV_TOKEN_SCOPE, ExecdTokenVerifier } from "../../../../src/execd-token/index.js";
+import { ENV_TOKEN_SCOPE, encodePublicKey, ExecdTokenVerifier, keyIdOfEncoded } from "../../../../src/execd-token/index.js";
 import type { ReconcileResult } from "../../../../src/runtime/index.js";
 import { makeClaim, makePool, makePoolMember, makeTemplate, testConfig } from "../fixtures.js";
 import { reconcilerWorld, type ReconcilerWorld } from "../reconciler-harness.js";
@@ -24,7 +24,22 @@ const NS = "ns";
 const NOW = new Date("2026-01-01T12:00:00Z");
 const SECRET_VALUE = "s3cret-value-9f8e7d";
 const operatorKey = generateKeyPairSync("ed25519");
-const member = { ...makePoolMember("pool-a"), status: { ...makePoolMember("pool-a").status, podIPs: ["127.0.0.1"] } };
+const pooled = makePoolMember("pool-a");
+/** A numeric resourceVersion, as the API server's: the caches then show the adoption to a second pass. */
+const member = { ...pooled, metadata: { ...pooled.metadata, resourceVersion: "5" }, status: { ...pooled.status, podIPs: ["127.0.0.1"] } };
+const operatorPublicKey = encodePublicKey(operatorKey.publicKey);
+/** pool-a's pod: created by an operator whose environment key was `envKey` (if any). */
+const memberPod = (envKey: string | undefined) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: {
+    name: "pool-a",
+    namespace: NS,
+    uid: "uid-pod-pool-a",
+    annotations: envKey ? { [OperatorKeys.EnvKeys]: keyIdOfEncoded(envKey) } : {},
+  },
+  spec: { containers: [{ name: "main", image: "python:3" }] },
+});
 
 /** The execution server of pool-a, as its pod would run it: it trusts the operator's key for env only. */
 let execd: { port: number; contexts: ContextManager; logs: string[]; close(): Promise<void> };
@@ -103,16 +118,17 @@ function claimWith(env: ClaimEnv) {
 /** A world whose operator delivers env (it has a key; pool-a's server listens on execd.port). */
 function world(
   env: ClaimEnv,
-  o: { template?: ReturnType<typeof makeTemplate>; secrets?: object[]; delivery?: boolean } = {},
+  o: { template?: ReturnType<typeof makeTemplate>; secrets?: object[]; delivery?: boolean; podKey?: string } = {},
 ): { w: ReconcilerWorld; logs: string[] } {
   const w = reconcilerWorld({
-    config: { ...testConfig, execPort: execd.port },
+    config: { ...testConfig, execPort: execd.port, execdEnvTrustedKeys: o.delivery === false ? [] : [operatorPublicKey] },
     now: NOW,
     cached: {
       claims: [claimWith(env)],
       pools: [makePool(1)],
       templates: [o.template ?? makeTemplate({ envVarsInjectionPolicy: "Allowed" })],
       sandboxes: [member],
+      pods: [memberPod("podKey" in o ? o.podKey : operatorPublicKey)],
     },
   });
   w.kube.preload(...(o.secrets ?? []));
@@ -160,18 +176,25 @@ describe("claim env delivered to a warm sandbox's execution server", () => {
     expect(JSON.stringify(w.kube.writes[0]?.body)).not.toContain("API_KEY");
   });
 
-  it("names the missing Secret, takes no sandbox, retries, and is Ready once the Secret exists", async () => {
+  it("names the missing Secret and holds its warm sandbox not Ready, retries, and is Ready once the Secret exists", async () => {
     const { w, logs } = world(fromSecret);
+    execd.contexts.setSessionEnv({ API_KEY: "not-delivered-yet" });
     expect(await reconcile(w)).toEqual({ requeueAfter: 10_000 });
-    expect(sandboxWrites(w)).toEqual([]);
+    // The Secret was read while the member was adopted; the claim keeps it, not Ready, and says why.
+    expect(sandboxWrites(w)).toEqual(["patch pool-a"]);
     expect(ready(w)).toMatchObject({ status: "False", reason: SandboxClaimReason.EnvSecretNotFound });
     expect(ready(w)?.message).toContain('Secret "api" not found');
-    expect(w.events.events).toEqual([expect.objectContaining({ type: "Warning", reason: SandboxClaimReason.EnvSecretNotFound })]);
+    expect(w.events.events).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: "Warning", reason: SandboxClaimReason.EnvSecretNotFound })]),
+    );
+    expect(execd.contexts.kernelEnv["API_KEY"]).toBe("not-delivered-yet");
 
     w.kube.preload(secret({ token: SECRET_VALUE }));
     await reconcile(w);
+    // No second sandbox: the same one, now with its env.
     expect(sandboxWrites(w)).toEqual(["patch pool-a"]);
     expect(ready(w)).toMatchObject({ status: "True" });
+    expect(execd.contexts.kernelEnv["API_KEY"]).toBe(SECRET_VALUE);
     expect(everything(w, logs)).not.toContain(SECRET_VALUE);
   });
 
@@ -198,6 +221,19 @@ describe("claim env delivered to a warm sandbox's execution server", () => {
     await reconcile(w);
     expect(ready(w)).toMatchObject({ status: "False", reason: SandboxClaimReason.EnvNotDelivered });
     expect(ready(w)?.message).toContain("HTTP 401");
+  });
+});
+
+describe("warm members that cannot take delivered env", () => {
+  it.each([
+    ["started before the operator had a key", undefined],
+    ["trusting another key", "c29tZS1vdGhlci1rZXk="],
+  ])("a member %s is passed over: the claim starts cold", async (_what, podKey) => {
+    const { w } = world(literal, { podKey });
+    await reconcile(w);
+    expect(sandboxWrites(w)).toEqual(["create claim"]);
+    // The cold Sandbox gets no env in its spec either: it is delivered once it is Ready.
+    expect(JSON.stringify(w.kube.writes.find((x) => x.verb === "create")?.body)).not.toContain("GREETING");
   });
 });
 

@@ -22,7 +22,7 @@ import {
 } from "./config.js";
 import { createExecdServer } from "./server.js";
 import { onTmpfs, readKernelBootTime, recordBoot, restartNotice } from "./boot-marker.js";
-import { warmUpExecutePath } from "./warm-up.js";
+import { warmUpExecutePath, warmUpTokenCheck } from "./warm-up.js";
 import { RequestAuth } from "./http/auth.js";
 import { decodePublicKey, ENV_TOKEN_SCOPE, ExecdTokenVerifier, parseSandboxIdentity } from "../execd-token/index.js";
 
@@ -301,6 +301,12 @@ export function runExecd(argv: string[], initProblem?: string): void {
         },
       ),
     );
+    // Signed tokens arrive only once the sandbox is claimed: their first check should not be cold.
+    if (auth.required) {
+      void listening
+        .then(() => warmUpTokenCheck(logger))
+        .catch((error: unknown) => logger.warn({ err: error }, "token check warm-up failed; the first signed call will be slower"));
+    }
     // After a restart the first call on each default context must report the lost state, so no
     // warm-up call may take that first call's place.
     if (lostStateNotice === null && languages.length > 0) {

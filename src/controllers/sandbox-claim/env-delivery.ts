@@ -31,6 +31,9 @@ export class HttpEnvDelivery implements EnvDelivery {
 
   constructor(signingKey: KeyObject) {
     this.#signer = new ExecdTokenSigner(signingKey, { scope: ENV_TOKEN_SCOPE });
+    // The first signature in a process costs several milliseconds more than later ones; pay it
+    // now rather than in the first claim's path to Ready (the token is thrown away).
+    this.#signer.sign({ namespace: "warm-up", name: "warm-up", uid: "warm-up" }).catch(() => undefined);
   }
 
   async deliver(target: EnvTarget, env: Record<string, string>, signal?: AbortSignal): Promise<void> {

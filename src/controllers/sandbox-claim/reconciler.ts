@@ -32,6 +32,7 @@ import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.j
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
 import { resolveClaimEnv, type ResolvedEnv, type SecretData } from "./claim-env.js";
 import { envDeliveryMode, podAcceptsEnvFrom, type EnvDeliveryMode } from "./env-delivery-mode.js";
+import type { EnvDelivery, PreparedDelivery } from "./env-delivery.js";
 import { claimAnnotationsToSet, isAdoptedSandbox, type ClaimAnnotationIntent } from "./claim-annotations.js";
 import { claimExpiresAt } from "./expiry.js";
 import { FirstObserved } from "./first-observed.js";
@@ -115,7 +116,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
       sandbox = bound.sandbox;
-      const envIssue = await deliverEnv(key, claim, sandbox, env, ctx);
+      const envIssue = await deliverEnv(key, claim, sandbox, env, ctx, bound.prepared);
       await writeClaim(
         claim,
         { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined },
@@ -193,6 +194,21 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     sandbox: NamedSandbox | undefined,
     env: EnvResolver,
     ctx: ReconcileContext,
+    prepared?: PreparedDelivery,
+  ): Promise<EnvIssue | undefined> {
+    const issue = await deliverEnvWith(key, claim, sandbox, env, ctx, prepared);
+    // A request opened for the adoption but not used (a missing Secret, say) is given up.
+    prepared?.abort();
+    return issue;
+  }
+
+  async function deliverEnvWith(
+    key: string,
+    claim: Claim,
+    sandbox: NamedSandbox | undefined,
+    env: EnvResolver,
+    ctx: ReconcileContext,
+    prepared: PreparedDelivery | undefined,
   ): Promise<EnvIssue | undefined> {
     if (!claim.spec.env?.length || !deps.envDelivery || !sandbox || env.mode() !== "execd") return undefined;
     const status = sandbox.status as ClaimedSandbox["status"];
@@ -206,15 +222,9 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     if (!resolved.ok) return { reason: resolved.reason, message: resolved.message, retryAfterMs: missingSecretRetryMs };
     const names = Object.keys(resolved.env).sort();
     try {
-      await deps.envDelivery.deliver(
-        {
-          sandbox: { namespace: sandbox.metadata.namespace, name: sandbox.metadata.name, uid: sandbox.metadata.uid },
-          podIP,
-          port: deps.config.execPort,
-        },
-        resolved.env,
-        ctx.signal,
-      );
+      const identity = { namespace: sandbox.metadata.namespace, name: sandbox.metadata.name, uid: sandbox.metadata.uid };
+      if (prepared) await prepared.send(resolved.env);
+      else await deps.envDelivery.deliver({ sandbox: identity, podIP, port: deps.config.execPort }, resolved.env, ctx.signal);
     } catch (err) {
       ctx.log.info({ sandbox: sandbox.metadata.name, names, err: (err as Error).message }, "Could not deliver claim env; retrying");
       return {
@@ -246,7 +256,8 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
   /** A refusal's condition message is upstream's; the Event's note may say more. */
   type Refusal = { reason: string; message: string; note: string };
   type BindResult =
-    { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput } | { refusal: Refusal; retryAfterMs?: number };
+    | { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput; prepared?: PreparedDelivery | undefined }
+    | { refusal: Refusal; retryAfterMs?: number };
 
   async function bindSandbox(
     claim: Claim,
@@ -298,7 +309,11 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         envMode === "execd" && claim.spec.env?.length
           ? (member: NamedSandbox) => podAcceptsEnvFrom(podOf(member), deps.config.execdEnvTrustedKeys)
           : undefined;
-      const adopted = await adoptReadyMember(claim, pool, adoptable, serves, firstObservedAt, ctx);
+      // Its request to the member's server is opened while the member is adopted (token and
+      // headers only; the values go out once the adoption is won).
+      const prepare = serves && deps.envDelivery ? deps.envDelivery : undefined;
+      const won = await adoptReadyMember(claim, pool, adoptable, serves, prepare, firstObservedAt, ctx);
+      const adopted = won?.member;
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
       // instead of waiting for the watch to bring the re-parented Sandbox back.
       if (adopted) {
@@ -306,6 +321,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
           sandbox: adopted,
           name: adopted.metadata.name,
           adopted: true,
+          prepared: won.prepared,
           event: {
             type: "Normal",
             reason: "SandboxAdopted",
@@ -382,9 +398,10 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     pool: Named<{ metadata: object }>,
     adoptable: (member: MemberBlueprint) => boolean,
     serves: ((member: NamedSandbox) => boolean) | undefined,
+    envDelivery: EnvDelivery | undefined,
     firstObservedAt: string | undefined,
     ctx: ReconcileContext,
-  ): Promise<NamedSandbox | undefined> {
+  ): Promise<{ member: NamedSandbox; prepared?: PreparedDelivery | undefined } | undefined> {
     const candidates = warmCandidates(caches.sandboxes.byIndex(Index.ByWarmPool, nameHash(pool.metadata.name)), {
       namespace: claim.metadata.namespace,
       poolUID: pool.metadata.uid,
@@ -397,6 +414,19 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     for (const candidate of candidates.slice(0, maxAdoptionAttempts)) {
       const reservation = `${candidate.metadata.namespace}/${candidate.metadata.name}`;
       reserved.add(reservation);
+      const podIP = candidate.status?.podIPs?.[0];
+      const prepared =
+        envDelivery && podIP
+          ? envDelivery.prepare(
+              {
+                sandbox: { namespace: candidate.metadata.namespace, name: candidate.metadata.name, uid: candidate.metadata.uid },
+                podIP,
+                port: deps.config.execPort,
+              },
+              ctx.signal,
+            )
+          : undefined;
+      let won = false;
       try {
         const annotations = claimAnnotationsToSet(claim.metadata.annotations, { firstObservedAt, adoptedSandbox: candidate.metadata.name });
         const [adoption, annotation] = await Promise.allSettled([
@@ -414,6 +444,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         ]);
         if (annotations && annotation.status === "fulfilled") named = candidate.metadata.name;
         if (adoption.status === "rejected") {
+          prepared?.abort();
           if (!isConflict(adoption.reason)) throw adoption.reason;
           ctx.log.debug({ sandbox: candidate.metadata.name }, "Lost the race for a warm Sandbox; trying the next one");
           continue;
@@ -422,9 +453,11 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         ctx.log.info({ sandbox: candidate.metadata.name }, "Adopted warm Sandbox for claim");
         // The adoption stands; an annotation write that failed is retried by the next pass.
         if (annotation.status === "rejected") throw annotation.reason;
-        return candidate;
+        won = true;
+        return { member: candidate, prepared };
       } finally {
         reserved.delete(reservation);
+        if (!won) prepared?.abort();
       }
     }
     if (named) {

@@ -16,7 +16,7 @@ import { ContextManager } from "../../../../src/execd/contexts/context-manager.j
 import { RequestAuth } from "../../../../src/execd/http/auth.js";
 import { createExecdServer } from "../../../../src/execd/server.js";
 import { ENV_TOKEN_SCOPE, encodePublicKey, ExecdTokenVerifier, keyIdOfEncoded } from "../../../../src/execd-token/index.js";
-import type { ReconcileResult } from "../../../../src/runtime/index.js";
+import { ConflictError, type ReconcileResult } from "../../../../src/runtime/index.js";
 import { makeClaim, makePool, makePoolMember, makeTemplate, testConfig } from "../fixtures.js";
 import { reconcilerWorld, type ReconcilerWorld } from "../reconciler-harness.js";
 
@@ -221,6 +221,20 @@ describe("claim env delivered to a warm sandbox's execution server", () => {
     await reconcile(w);
     expect(ready(w)).toMatchObject({ status: "False", reason: SandboxClaimReason.EnvNotDelivered });
     expect(ready(w)?.message).toContain("HTTP 401");
+  });
+});
+
+describe("the request opened while the member is adopted", () => {
+  it("sends nothing to a member whose adoption was lost (409): the claim starts cold, the member's server never sees the value", async () => {
+    const value = "lost-race-value-31c2";
+    const { w } = world([{ name: "LOST_RACE", value }]);
+    w.kube.failNext("patch", "Sandbox", new ConflictError("PATCH", "(test)", 409, { reason: "Conflict" }));
+    await reconcile(w);
+    expect(sandboxWrites(w)).toEqual(["patch pool-a", "create claim"]);
+    // Give the aborted request time to reach the server, were anything of it still going.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(execd.contexts.kernelEnv["LOST_RACE"]).toBeUndefined();
+    expect(execd.logs.join("")).not.toContain(value);
   });
 });
 

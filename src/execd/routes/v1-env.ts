@@ -37,7 +37,16 @@ export function parseEnvBody(raw: Buffer): Record<string, string> {
  * variables, never their values.
  */
 export async function putEnvRoute(deps: RouteDeps, { req, res }: RouteCall): Promise<void> {
-  const env = parseEnvBody(await readBody(req, MAX_ENV_BODY_BYTES));
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, MAX_ENV_BODY_BYTES);
+  } catch (err) {
+    // The operator opens its request while it adopts the sandbox and drops it if another claim
+    // won: an expected end, not a server error.
+    if (req.destroyed && !req.complete) throw badRequest("the request was given up before its body arrived");
+    throw err;
+  }
+  const env = parseEnvBody(raw);
   const names = Object.keys(env).sort();
   const { contexts } = deps.contexts.setSessionEnv(env);
   deps.logger.info({ names, contexts }, "environment set");

@@ -88,4 +88,5 @@ export const OperatorKeys = {
 
 /** Values of OperatorKeys.EnvDelivery. */
 export const EnvDelivery = { Pod: "pod", Execd: "execd" } as const;
+/** A value of OperatorKeys.EnvDelivery. */
 export type EnvDelivery = (typeof EnvDelivery)[keyof typeof EnvDelivery];

@@ -157,6 +157,7 @@ export const ClaimSecretKeyRefSchema = z
       .describe("key of the Secret's data whose value becomes the variable's."),
   })
   .describe("secretKeyRef selects a key of a Secret in the claim's namespace.");
+/** A claim variable's Secret reference. */
 export type ClaimSecretKeyRef = z.infer<typeof ClaimSecretKeyRefSchema>;
 
 /** CEL: exactly one of value and valueFrom (upstream manifests, which always set value, pass). */
@@ -191,6 +192,7 @@ export const ClaimEnvVarSchema = z
   .meta({ "x-kubernetes-validations": [{ rule: CLAIM_ENV_SOURCE_RULE, message: "exactly one of value and valueFrom must be set" }] })
   .describe("EnvVar is an environment variable for the sandbox: a literal value, or a key of a Secret in the claim's namespace.");
 export type ClaimEnvVar = z.infer<typeof ClaimEnvVarSchema>;
+/** A claim variable as clients write it (the SDK's and the router's `env`). */
 export type ClaimEnvVarInput = z.input<typeof ClaimEnvVarSchema>;
 
 export const SandboxClaimSpecSchema = z

@@ -14,6 +14,7 @@ import {
 } from "../../api/index.js";
 import {
   controllerRef,
+  findCondition,
   ignoreNotFound,
   isAlreadyExists,
   isConflict,
@@ -216,7 +217,10 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     // Not Ready yet: the claim says so from the Sandbox's own condition, and its next change wakes us.
     if (!isTrue(status?.conditions, SandboxClaimConditionType.Ready) || !podIP) return undefined;
     const podUID = podOf(sandbox)?.metadata?.uid ?? "";
-    const target = `${claim.metadata.uid}/${claim.metadata.generation ?? 0}/${sandbox.metadata.uid}/${podUID}/${podIP}`;
+    // The Ready transition too: an execution server restarted inside the same pod (the Sandbox
+    // was not Ready for a moment) has lost what it was given and gets it again.
+    const readySince = String(findCondition(status?.conditions, SandboxClaimConditionType.Ready)?.lastTransitionTime ?? "");
+    const target = `${claim.metadata.uid}/${claim.metadata.generation ?? 0}/${sandbox.metadata.uid}/${podUID}/${podIP}/${readySince}`;
     if (delivered.get(key) === target) return undefined;
     const resolved = await env.resolve();
     if (!resolved.ok) return { reason: resolved.reason, message: resolved.message, retryAfterMs: missingSecretRetryMs };

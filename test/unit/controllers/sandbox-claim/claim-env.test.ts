@@ -224,6 +224,31 @@ describe("claim env delivered to a warm sandbox's execution server", () => {
   });
 });
 
+describe("delivering again", () => {
+  it("does not deliver twice to the same server, and delivers again after the Sandbox was not Ready for a while (a restarted server)", async () => {
+    const { w } = world(literal);
+    // One reconciler throughout, as the controller has: it remembers what it delivered.
+    const reconciler = makeClaimReconciler(w.deps);
+    const pass = () => reconciler(`${NS}/claim`, w.ctx(NS, "claim"));
+    await pass();
+    expect(ready(w)).toMatchObject({ status: "True" });
+    // The server lost its variables (as a restarted one has), with the Sandbox Ready throughout.
+    execd.contexts.setSessionEnv({ GREETING: "lost" });
+    await pass();
+    expect(execd.contexts.kernelEnv["GREETING"]).toBe("lost");
+    // Its Ready condition moved: not Ready, then Ready again.
+    const cached = w.deps.caches.sandboxes.get(NS, "pool-a")!;
+    const flapped = structuredClone(cached);
+    flapped.metadata.resourceVersion = "999";
+    flapped.status!.conditions = flapped.status!.conditions!.map((c) =>
+      c.type === "Ready" ? { ...c, lastTransitionTime: "2026-01-01T12:30:00Z" } : c,
+    );
+    (w.deps.caches.sandboxes as unknown as { observe(o: object): void }).observe(flapped);
+    await pass();
+    expect(execd.contexts.kernelEnv["GREETING"]).toBe("hello");
+  });
+});
+
 describe("the request opened while the member is adopted", () => {
   it("sends nothing to a member whose adoption was lost (409): the claim starts cold, the member's server never sees the value", async () => {
     const value = "lost-race-value-31c2";

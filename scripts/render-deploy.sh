@@ -43,7 +43,8 @@ render() {
     --include-crds \
     --set createNamespace=true \
     --set router.signingKey.generate=false \
-    --set execd.tokenKey.generate=false
+    --set execd.tokenKey.generate=false \
+    --set execd.envKey.generate=false
 }
 
 if [[ "${1:-}" == "--stdout" ]]; then

@@ -78,3 +78,25 @@ export const RESERVED_KEY_PREFIXES = ["agents.x-k8s.io/", "extensions.agents.x-k
  */
 export const RESTRICTED_METADATA_DOMAINS = ["kubernetes.io", "k8s.io", "agents.x-k8s.io"] as const;
 export const RESTRICTED_ANNOTATION_EXCEPTIONS = [AnnotationKeys.SafeToEvict] as const;
+
+/** Keys of this implementation's own, on objects users write. */
+export const OperatorKeys = {
+  /**
+   * On a SandboxTemplate: how a claim's env reaches the sandbox. "pod" puts it in the
+   * container's spec (upstream's behaviour: the claim is cold-started); anything else, or no
+   * annotation, hands it to the injected execution server of a warm sandbox. Templates whose
+   * pod serves its own execution API always get "pod".
+   */
+  EnvDelivery: "agent-sandbox-ts.dev/env-delivery",
+  /**
+   * On a sandbox Pod, set by the operator when it creates the pod: the ids of the environment
+   * keys its execution server trusts (comma-separated). A warm member whose pod lacks the
+   * operator's current key cannot receive a claim's env, so such claims pass it over.
+   */
+  EnvKeys: "agent-sandbox-ts.dev/env-keys",
+} as const;
+
+/** Values of OperatorKeys.EnvDelivery. */
+export const EnvDelivery = { Pod: "pod", Execd: "execd" } as const;
+/** A value of OperatorKeys.EnvDelivery. */
+export type EnvDelivery = (typeof EnvDelivery)[keyof typeof EnvDelivery];

@@ -89,6 +89,10 @@ export const SandboxClaimReason = {
   SandboxExpired: "SandboxExpired",
   SandboxNotReady: "SandboxNotReady",
   ReconcilerError: "ReconcilerError",
+  /** A Secret (or a key of it) named by spec.env[].valueFrom is missing; retried until it exists. */
+  EnvSecretNotFound: "EnvSecretNotFound",
+  /** The claim's env could not be handed to its sandbox's execution server yet; retried. */
+  EnvNotDelivered: "EnvNotDelivered",
 } as const;
 export type SandboxClaimReason = (typeof SandboxClaimReason)[keyof typeof SandboxClaimReason];
 

@@ -145,10 +145,37 @@ export const ClaimLifecycleSchema = z
   .describe("lifecycle defines when and how the SandboxClaim should be shut down.");
 export type ClaimLifecycle = z.infer<typeof ClaimLifecycleSchema>;
 
+/** A key of a Secret in the claim's namespace, whose value becomes the variable's. */
+export const ClaimSecretKeyRefSchema = z
+  .object({
+    name: z.string().min(1).max(253).describe("name of the Secret, in the claim's namespace."),
+    key: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[-._a-zA-Z0-9]+$/)
+      .describe("key of the Secret's data whose value becomes the variable's."),
+  })
+  .describe("secretKeyRef selects a key of a Secret in the claim's namespace.");
+/** A claim variable's Secret reference. */
+export type ClaimSecretKeyRef = z.infer<typeof ClaimSecretKeyRefSchema>;
+
+/** CEL: exactly one of value and valueFrom (upstream manifests, which always set value, pass). */
+export const CLAIM_ENV_SOURCE_RULE = "has(self.value) != has(self.valueFrom)";
+
 export const ClaimEnvVarSchema = z
   .object({
     name: z.string().describe("name of the environment variable."),
-    value: z.string().describe("value of the environment variable."),
+    value: z.string().describe("value of the environment variable. Exactly one of value and valueFrom is set.").optional(),
+    valueFrom: z
+      .object({ secretKeyRef: ClaimSecretKeyRefSchema })
+      .describe(
+        "valueFrom takes the variable's value from a key of a Secret in the claim's namespace, read by the " +
+          "operator when the claim is served. The value is never written into the claim, the Sandbox, their " +
+          "events or the operator's logs; for templates that receive env in the pod itself it becomes the " +
+          "container's own secretKeyRef. Exactly one of value and valueFrom is set.",
+      )
+      .optional(),
     containerName: z
       .string()
       .describe(
@@ -157,8 +184,16 @@ export const ClaimEnvVarSchema = z
       )
       .optional(),
   })
-  .describe("EnvVar represents a custom environment variable key-value pair.");
+  .superRefine((e, ctx) => {
+    if ((e.value === undefined) === (e.valueFrom === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["value"], message: "exactly one of value and valueFrom must be set" });
+    }
+  })
+  .meta({ "x-kubernetes-validations": [{ rule: CLAIM_ENV_SOURCE_RULE, message: "exactly one of value and valueFrom must be set" }] })
+  .describe("EnvVar is an environment variable for the sandbox: a literal value, or a key of a Secret in the claim's namespace.");
 export type ClaimEnvVar = z.infer<typeof ClaimEnvVarSchema>;
+/** A claim variable as clients write it (the SDK's and the router's `env`). */
+export type ClaimEnvVarInput = z.input<typeof ClaimEnvVarSchema>;
 
 export const SandboxClaimSpecSchema = z
   .object({
@@ -172,7 +207,12 @@ export const SandboxClaimSpecSchema = z
       .meta({ "x-kubernetes-list-type": "atomic" })
       .describe(
         "env is a list of environment variables to inject into the sandbox, subject to the template's " +
-          "envVarsInjectionPolicy. Setting it means the Sandbox is always cold-started from the pool's template.",
+          "envVarsInjectionPolicy. When the template's pod runs the injected execution server, a claim with env " +
+          "is still served from the warm pool: the operator hands the variables to the execution server, which " +
+          "sets them in every context, and the claim turns Ready only once they are in place. Templates that " +
+          "serve their own execution API, or that ask for env in the pod (annotation " +
+          "agent-sandbox-ts.dev/env-delivery: pod), get the variables in the container's spec instead, which " +
+          "means the Sandbox is cold-started from the pool's template.",
       )
       .optional(),
     volumeClaimTemplates: VolumeClaimTemplatesSchema.describe(

@@ -19,6 +19,8 @@ import { parseRemote } from "./remote-path.js";
 import { MCP_PATH, startMcpHttp } from "../mcp/http.js";
 import { serveMcpStdio } from "../mcp/stdio.js";
 import { parseHostPort, type HostPort } from "../shared/flags/host-port.js";
+import { parseEnvFlag, parseSecretEnvFlag } from "../shared/sandbox/claim-env-flags.js";
+import type { ClaimEnvVarInput } from "../api/index.js";
 
 /** The version sandboxctl's MCP server reports to clients. */
 const MCP_SERVER_VERSION = "0.1.0";
@@ -64,6 +66,17 @@ function keyValue(value: string, previous: Record<string, string> = {}): Record<
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
+/** A repeatable flag whose every use is parsed by `parse`; its errors become usage errors. */
+function repeated<T>(parse: (text: string) => T) {
+  return (value: string, previous: T[] = []): T[] => {
+    try {
+      return [...previous, parse(value)];
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
 function wholeNumber(name: string, min: number) {
   return (value: string): number => {
     const n = Number(value);
@@ -102,6 +115,7 @@ Examples:
   export SANDBOX_ROUTER_URL=http://sandbox-router.agent-sandbox-system:8080 SANDBOX_TOKEN=$(kubectl create token agent)
   sandboxctl create --warm-pool python-pool --ttl 3600          # waits for Ready, prints the sandbox
   ID=$(sandboxctl create --template python -q)                  # just the id, for scripts
+  sandboxctl create --template python --env MODE=eval --secret-env OPENAI_API_KEY=openai/api-key
   sandboxctl exec $ID "import pandas as pd; print(pd.__version__)"
   sandboxctl exec $ID --file analysis.py --language python
   echo 'console.log(1 + 1)' | sandboxctl exec $ID --language javascript -
@@ -145,6 +159,13 @@ ${EXIT_CODE_HELP}
     .addOption(new Option("--ttl <seconds>", "time to live; every exec through the router resets it").argParser(wholeNumber("--ttl", 10)))
     .addOption(new Option("--display-name <text>", "a human-readable name"))
     .addOption(new Option("-l, --label <key=value>", "label (repeatable)").argParser(keyValue))
+    .addOption(new Option("--env <NAME=value>", "environment variable for every context (repeatable)").argParser(repeated(parseEnvFlag)))
+    .addOption(
+      new Option(
+        "--secret-env <NAME=secret/key>",
+        "environment variable taken from a key of a Secret in the sandbox's namespace (repeatable)",
+      ).argParser(repeated(parseSecretEnvFlag)),
+    )
     .addOption(new Option("--timeout <seconds>", "how long to wait for Ready").default(180).argParser(wholeNumber("--timeout", 1)))
     .option("-q, --quiet", "print only the sandbox id")
     .action(
@@ -154,6 +175,8 @@ ${EXIT_CODE_HELP}
         ttl?: number;
         displayName?: string;
         label?: Record<string, string>;
+        env?: ClaimEnvVarInput[];
+        secretEnv?: ClaimEnvVarInput[];
         timeout: number;
         quiet?: boolean;
       }) => {
@@ -167,6 +190,7 @@ ${EXIT_CODE_HELP}
             ...(o.ttl ? { ttlSeconds: o.ttl } : {}),
             ...(o.displayName ? { displayName: o.displayName } : {}),
             ...(o.label ? { labels: o.label } : {}),
+            ...(o.env || o.secretEnv ? { env: [...(o.env ?? []), ...(o.secretEnv ?? [])] } : {}),
             timeoutMs: o.timeout * 1000,
           }),
           io.stderr,

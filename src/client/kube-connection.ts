@@ -97,6 +97,7 @@ export class KubeConnection implements ControlPlane, DataPlane {
         ttlSeconds,
         displayName: opts.displayName,
         labels: opts.labels,
+        env: opts.env,
       },
       Date.now(),
     );

@@ -67,6 +67,7 @@ export class RouterConnection implements ControlPlane, DataPlane {
         ...(opts.ttlSeconds !== undefined ? { ttlSeconds: opts.ttlSeconds } : {}),
         ...(opts.displayName ? { displayName: opts.displayName } : {}),
         ...(opts.labels ? { labels: opts.labels } : {}),
+        ...(opts.env?.length ? { env: opts.env } : {}),
         waitSeconds: Math.min(MAX_WAIT_SECONDS, Math.max(0, Math.floor(timeoutMs / 1000))),
       },
       opts.signal,

@@ -1,5 +1,5 @@
 // Public types of the SDK.
-import type { SandboxOperatingMode } from "../api/index.js";
+import type { ClaimEnvVarInput, SandboxOperatingMode } from "../api/index.js";
 import type { SandboxInfo, SandboxState } from "../shared/sandbox/sandbox-info.js";
 
 export type { SandboxInfo, SandboxState };
@@ -15,6 +15,13 @@ export interface CreateSandboxOptions {
   ttlSeconds?: number;
   displayName?: string;
   labels?: Record<string, string>;
+  /**
+   * Environment variables for every context of the sandbox: `{name, value}`, or `{name,
+   * valueFrom: {secretKeyRef: {name, key}}}` for a key of a Secret in the sandbox's namespace.
+   * The template's envVarsInjectionPolicy must allow them. The sandbox is Ready only once they
+   * are set, so the first call sees them.
+   */
+  env?: ClaimEnvVarInput[];
   /** How long to wait for Ready (default 180 s); TimeoutError after that. */
   timeoutMs?: number;
   signal?: AbortSignal;

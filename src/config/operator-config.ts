@@ -20,6 +20,18 @@ export interface OperatorConfig {
    * keys it was created with; changing them does not recreate running sandboxes.
    */
   execdTrustedKeys: string[];
+  /**
+   * Public keys (same form) whose operator-signed environment tokens every new execution server
+   * accepts on its environment endpoint only. Set from the operator's own environment key; empty
+   * when it has none, and claims with env then get it in the pod spec (cold start).
+   */
+  execdEnvTrustedKeys: string[];
+  /**
+   * Namespace and pod labels of the operator: admitted to a sandbox's execution port (besides
+   * the router) when it delivers claims' env there, that is when execdEnvTrustedKeys is set.
+   */
+  operatorNamespace: string;
+  operatorPodLabels: Record<string, string>;
   /** Namespace and pod labels of the router: the only peer a sandbox accepts traffic from. */
   routerNamespace: string;
   routerPodLabels: Record<string, string>;
@@ -60,6 +72,9 @@ export const defaultOperatorConfig: OperatorConfig = {
   execdImage: "agent-sandbox/runtime:0.1.0",
   execPort: 8888,
   execdTrustedKeys: [],
+  execdEnvTrustedKeys: [],
+  operatorNamespace: "agent-sandbox-system",
+  operatorPodLabels: {},
   routerNamespace: "agent-sandbox-system",
   routerPodLabels: { app: "sandbox-router" },
   clusterDomain: "cluster.local",

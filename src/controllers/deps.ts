@@ -1,6 +1,7 @@
 import type { EventRecorder, Logger, ObjectClient } from "../runtime/index.js";
 import type { OperatorConfig } from "../config/operator-config.js";
 import type { Caches } from "./shared/caches.js";
+import type { EnvDelivery } from "./sandbox-claim/env-delivery.js";
 import type { ClaimsFirstGate } from "./shared/claims-first-gate.js";
 import type { OperatorMetrics } from "./shared/metrics.js";
 
@@ -23,6 +24,11 @@ export interface ControllerDeps {
   logger: Logger;
   /** Says whether claims are waiting, so that writes nobody waits for can step aside. */
   claimsFirst: ClaimsFirstGate;
+  /**
+   * Hands a claim's env to its sandbox's execution server. Without it, claims with env get it in
+   * the pod spec and are cold-started (upstream's behaviour).
+   */
+  envDelivery?: EnvDelivery | undefined;
   /** The clock; injectable so expiry logic can be unit-tested. */
   now: () => Date;
 }

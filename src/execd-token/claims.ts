@@ -18,6 +18,29 @@ export const EXECD_TOKEN_ISSUER = "agent-sandbox-ts/sandbox-router";
  */
 export const EXECD_TOKEN_TYPE = "execd+jwt";
 
+/**
+ * Who may sign a token and for what: the router's tokens open the whole execution API, the
+ * operator's open only the endpoint that sets a claim's environment. Issuer and `typ` both
+ * differ, and each server checks each kind against its own keys, so neither key opens the
+ * other's routes.
+ */
+export interface ExecdTokenScope {
+  issuer: string;
+  type: string;
+}
+
+/** The router's tokens: every route but the environment endpoint. */
+export const ROUTER_TOKEN_SCOPE: ExecdTokenScope = { issuer: EXECD_TOKEN_ISSUER, type: EXECD_TOKEN_TYPE };
+
+/** Issuer of environment tokens: the operator, which delivers a claim's env to a warm sandbox. */
+export const EXECD_ENV_TOKEN_ISSUER = "agent-sandbox-ts/operator";
+
+/** The `typ` header of environment tokens. */
+export const EXECD_ENV_TOKEN_TYPE = "execd-env+jwt";
+
+/** The operator's tokens: the environment endpoint only. */
+export const ENV_TOKEN_SCOPE: ExecdTokenScope = { issuer: EXECD_ENV_TOKEN_ISSUER, type: EXECD_ENV_TOKEN_TYPE };
+
 /** The one signature algorithm signed and accepted. */
 export const EXECD_TOKEN_ALG = "EdDSA";
 

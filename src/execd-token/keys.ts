@@ -55,3 +55,8 @@ export function keyId(key: KeyObject): string {
     .digest("base64url")
     .slice(0, 16);
 }
+
+/** keyId of a public key in encodePublicKey's form, without parsing it (the text is its DER). */
+export function keyIdOfEncoded(text: string): string {
+  return createHash("sha256").update(Buffer.from(text.trim(), "base64")).digest("base64url").slice(0, 16);
+}

@@ -5,10 +5,10 @@ import { SignJWT } from "jose";
 import { LRUCache } from "lru-cache";
 import {
   EXECD_TOKEN_ALG,
-  EXECD_TOKEN_ISSUER,
   EXECD_TOKEN_LIFETIME_SECONDS,
-  EXECD_TOKEN_TYPE,
+  ROUTER_TOKEN_SCOPE,
   execdAudience,
+  type ExecdTokenScope,
   type SandboxIdentity,
 } from "./claims.js";
 import { keyId, publicOf } from "./keys.js";
@@ -26,15 +26,18 @@ export interface ExecdTokenSignerOptions {
   renewBeforeSeconds?: number;
   /** Most sandboxes whose tokens are kept. */
   cacheMax?: number;
+  /** What the tokens are for; the router's scope unless said otherwise. */
+  scope?: ExecdTokenScope;
 }
 
-/** Signs execution-server tokens with the router's private key. */
+/** Signs execution-server tokens with the router's private key (or, scoped to env, the operator's). */
 export class ExecdTokenSigner {
   readonly #key: KeyObject;
   readonly #kid: string;
   readonly #lifetimeSeconds: number;
   readonly #renewBeforeMs: number;
   readonly #cache: LRUCache<string, ExecdToken>;
+  readonly #scope: ExecdTokenScope;
 
   constructor(privateKey: KeyObject, opts: ExecdTokenSignerOptions = {}) {
     this.#key = privateKey;
@@ -43,6 +46,7 @@ export class ExecdTokenSigner {
     this.#renewBeforeMs = (opts.renewBeforeSeconds ?? 20) * 1000;
     if (this.#renewBeforeMs >= this.#lifetimeSeconds * 1000) throw new Error("a token must be renewed before it expires, not after");
     this.#cache = new LRUCache({ max: opts.cacheMax ?? 10_000 });
+    this.#scope = opts.scope ?? ROUTER_TOKEN_SCOPE;
   }
 
   /** The public half, for logs and for anyone told which key to trust. */
@@ -66,8 +70,8 @@ export class ExecdTokenSigner {
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + this.#lifetimeSeconds;
     const token = await new SignJWT({})
-      .setProtectedHeader({ alg: EXECD_TOKEN_ALG, typ: EXECD_TOKEN_TYPE, kid: this.#kid })
-      .setIssuer(EXECD_TOKEN_ISSUER)
+      .setProtectedHeader({ alg: EXECD_TOKEN_ALG, typ: this.#scope.type, kid: this.#kid })
+      .setIssuer(this.#scope.issuer)
       .setAudience(execdAudience(sandbox))
       .setIssuedAt(iat)
       .setExpirationTime(exp)

@@ -6,10 +6,10 @@ import { jwtVerify, type JWTHeaderParameters } from "jose";
 import {
   EXECD_TOKEN_ALG,
   EXECD_TOKEN_CLOCK_SKEW_SECONDS,
-  EXECD_TOKEN_ISSUER,
   EXECD_TOKEN_LIFETIME_SECONDS,
-  EXECD_TOKEN_TYPE,
+  ROUTER_TOKEN_SCOPE,
   execdAudience,
+  type ExecdTokenScope,
   type SandboxIdentity,
 } from "./claims.js";
 import { keyId } from "./keys.js";
@@ -18,10 +18,13 @@ import { keyId } from "./keys.js";
 export class ExecdTokenVerifier {
   readonly #keys: Map<string, KeyObject>;
   readonly #audience: string;
+  readonly #scope: ExecdTokenScope;
 
-  constructor(trustedKeys: readonly KeyObject[], sandbox: SandboxIdentity) {
+  /** `scope` says which kind of token this verifier accepts: the router's unless said otherwise. */
+  constructor(trustedKeys: readonly KeyObject[], sandbox: SandboxIdentity, scope: ExecdTokenScope = ROUTER_TOKEN_SCOPE) {
     this.#keys = new Map(trustedKeys.map((k) => [keyId(k), k]));
     this.#audience = execdAudience(sandbox);
+    this.#scope = scope;
   }
 
   /** Resolves if `token` opens this sandbox; rejects with the reason otherwise. */
@@ -33,8 +36,8 @@ export class ExecdTokenVerifier {
     };
     await jwtVerify(token, keyFor, {
       algorithms: [EXECD_TOKEN_ALG],
-      typ: EXECD_TOKEN_TYPE,
-      issuer: EXECD_TOKEN_ISSUER,
+      typ: this.#scope.type,
+      issuer: this.#scope.issuer,
       audience: this.#audience,
       clockTolerance: EXECD_TOKEN_CLOCK_SKEW_SECONDS,
       // Refuses a token whose issue time is far back even if its expiry was set far ahead.

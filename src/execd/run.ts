@@ -22,9 +22,9 @@ import {
 } from "./config.js";
 import { createExecdServer } from "./server.js";
 import { onTmpfs, readKernelBootTime, recordBoot, restartNotice } from "./boot-marker.js";
-import { warmUpExecutePath } from "./warm-up.js";
+import { warmUpExecutePath, warmUpTokenCheck } from "./warm-up.js";
 import { RequestAuth } from "./http/auth.js";
-import { decodePublicKey, ExecdTokenVerifier, parseSandboxIdentity } from "../execd-token/index.js";
+import { decodePublicKey, ENV_TOKEN_SCOPE, ExecdTokenVerifier, parseSandboxIdentity } from "../execd-token/index.js";
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
@@ -49,6 +49,12 @@ function parseFlags(argv: string[]): ExecdFlags {
     .option(
       "--trusted-key <base64>",
       "public key (base64 of its DER SubjectPublicKeyInfo) whose signed tokens are accepted; repeat for several",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      "--env-trusted-key <base64>",
+      "public key whose signed tokens may set the environment of every context (PUT /v1/env) and nothing else; repeat for several",
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
@@ -101,6 +107,7 @@ interface ExecdFlags {
   tokenFile?: string;
   sandbox?: string;
   trustedKey: string[];
+  envTrustedKey: string[];
   maxBytes: number;
   maxOutputBytes: number;
   kernelMemory: string;
@@ -157,6 +164,21 @@ export function runExecd(argv: string[], initProblem?: string): void {
     }
   }
 
+  /** The operator-signed tokens that may set the environment; none unless keys were given. */
+  function envTokenVerifier(): ExecdTokenVerifier | undefined {
+    if (opts.envTrustedKey.length === 0) return undefined;
+    if (!opts.sandbox) {
+      logger.fatal("--env-trusted-key needs --sandbox: a signed token is checked against the sandbox it names");
+      process.exit(2);
+    }
+    try {
+      return new ExecdTokenVerifier(opts.envTrustedKey.map(decodePublicKey), parseSandboxIdentity(opts.sandbox), ENV_TOKEN_SCOPE);
+    } catch (error) {
+      logger.fatal(`--env-trusted-key: ${(error as Error).message}`);
+      process.exit(2);
+    }
+  }
+
   function prewarmLanguages(value: string): Language[] {
     if (value === "none" || value === "") return [];
     return value.split(",").map((v) => {
@@ -189,7 +211,9 @@ export function runExecd(argv: string[], initProblem?: string): void {
       logger.warn("task_limit.so was not found beside the server: forks are not refused at --max-tasks, only the watchdog applies");
     }
     const token = await readToken();
-    const auth = new RequestAuth({ token, verifier: tokenVerifier() }, (reason) => logger.info({ reason }, "token refused"));
+    const auth = new RequestAuth({ token, verifier: tokenVerifier(), envVerifier: envTokenVerifier() }, (reason) =>
+      logger.info({ reason }, "token refused"),
+    );
     const boot = opts.bootMarker ? await recordBoot(opts.bootMarker, readKernelBootTime()) : { bootsBefore: 0, kernelRestarted: undefined };
     const { bootsBefore } = boot;
     if (bootsBefore > 0) logger.warn({ bootsBefore }, "restarted: earlier contexts and their state are gone");
@@ -277,6 +301,12 @@ export function runExecd(argv: string[], initProblem?: string): void {
         },
       ),
     );
+    // Signed tokens arrive only once the sandbox is claimed: their first check should not be cold.
+    if (auth.required) {
+      void listening
+        .then(() => warmUpTokenCheck(logger))
+        .catch((error: unknown) => logger.warn({ err: error }, "token check warm-up failed; the first signed call will be slower"));
+    }
     // After a restart the first call on each default context must report the lost state, so no
     // warm-up call may take that first call's place.
     if (lostStateNotice === null && languages.length > 0) {

@@ -15,6 +15,7 @@ import {
   restartContextRoute,
 } from "./routes/v1-contexts.js";
 import { deleteFileRoute, getFileRoute, putFileRoute } from "./routes/v1-files.js";
+import { putEnvRoute } from "./routes/v1-env.js";
 import { statusRoute } from "./routes/v1-status.js";
 
 type Handler = (deps: RouteDeps, call: RouteCall) => Promise<void>;
@@ -28,6 +29,8 @@ interface Route {
   suffix?: string;
   handler: Handler;
   public?: boolean;
+  /** Routes that set the environment take the operator's tokens instead of the router's. */
+  env?: boolean;
 }
 
 const ROUTES: Route[] = [
@@ -40,6 +43,7 @@ const ROUTES: Route[] = [
   { method: "GET", path: "/list", prefix: false, handler: listRoute },
   { method: "GET", path: "/exists/", prefix: true, handler: existsRoute },
   { method: "GET", path: "/v1/status", prefix: false, handler: statusRoute },
+  { method: "PUT", path: "/v1/env", prefix: false, handler: putEnvRoute, env: true },
   { method: "POST", path: "/v1/execute", prefix: false, handler: executeRoute },
   { method: "POST", path: "/v1/executeCode", prefix: false, handler: executeCodeRoute },
   { method: "POST", path: "/v1/contexts", prefix: false, handler: createContextRoute },
@@ -163,7 +167,8 @@ export function createExecdServer(deps: RouteDeps, auth: RequestAuth): Server {
     const found = match(req.method ?? "GET", rawPath);
     if (found === null) throw new ExecdError(404, "not_found", `no route for ${rawPath}`);
     if (found === "method") throw new ExecdError(405, "method_not_allowed", `${req.method} is not allowed on ${rawPath}`);
-    if (!found.route.public && !(await auth.allows(req))) {
+    const allowed = found.route.public || (await (found.route.env ? auth.allowsEnv(req) : auth.allows(req)));
+    if (!allowed) {
       throw new ExecdError(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
     }
     await found.route.handler(deps, { req, res, rest: decodePath(found.rest), query });

@@ -1,7 +1,9 @@
+import type { KeyObject } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import type { OperatorConfig } from "../config/operator-config.js";
 import { createClaimController } from "../controllers/sandbox-claim/controller.js";
+import { HttpEnvDelivery } from "../controllers/sandbox-claim/env-delivery.js";
 import { createSandboxController } from "../controllers/sandbox/controller.js";
 import { createTemplateController } from "../controllers/sandbox-template/controller.js";
 import { createWarmPoolController } from "../controllers/sandbox-warm-pool/controller.js";
@@ -22,6 +24,11 @@ export interface OperatorOptions {
   leaderElection?: ManagerOptions["leaderElection"];
   healthServer?: ManagerOptions["healthServer"];
   registry?: Registry;
+  /**
+   * The operator's environment signing key: with it, claims' env is handed to warm sandboxes'
+   * execution servers (config.execdEnvTrustedKeys must hold its public half).
+   */
+  envSigningKey?: KeyObject | undefined;
 }
 
 /** Wires the caches, the four controllers and the runtime into one Manager (not yet started). */
@@ -45,6 +52,7 @@ export function buildOperator(opts: OperatorOptions): { manager: Manager; deps: 
     metrics: createOperatorMetrics(registry),
     logger: opts.logger,
     claimsFirst,
+    envDelivery: opts.envSigningKey ? new HttpEnvDelivery(opts.envSigningKey) : undefined,
     now: () => new Date(),
   };
   const manager = new Manager({

@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import type { KeyObject } from "node:crypto";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { quantityBytes } from "../api/quantity.js";
-import { encodePublicKey, publicKeysFromPem } from "../execd-token/index.js";
+import { encodePublicKey, publicKeysFromPem, signingKeyFromPem } from "../execd-token/index.js";
 import { defaultOperatorConfig, type OperatorConfig } from "../config/operator-config.js";
 import { listenAddress } from "../shared/flags/host-port.js";
 
@@ -15,6 +16,13 @@ export interface OperatorFlags {
   healthAddress: { host: string; port: number };
   namespace: string | undefined;
   workers: { sandbox: number; claim: number; pool: number };
+  /**
+   * The operator's own key for environment tokens (--env-signing-key-file), with which it hands
+   * claims' env to warm sandboxes; undefined when not given or the file is absent.
+   */
+  envSigningKey: KeyObject | undefined;
+  /** Why env delivery to execution servers is off, when it is (for the start-up log). */
+  envDeliveryOff: string | undefined;
   /** Explicit kubeconfig file and context; unset = $KUBECONFIG, in-cluster, then ~/.kube/config. */
   kubeconfig: string | undefined;
   context: string | undefined;
@@ -60,6 +68,21 @@ function trustedKeys(value: string): string[] {
   }
 }
 
+/**
+ * The operator's environment signing key. A file that is absent (an optional Secret volume that
+ * nobody created) turns delivery off rather than stopping the operator; one that exists but is
+ * not an Ed25519 private key is an error.
+ */
+function envSigningKey(file: string | undefined): { key: KeyObject | undefined; off: string | undefined } {
+  if (!file) return { key: undefined, off: "no --env-signing-key-file" };
+  if (!existsSync(file)) return { key: undefined, off: `--env-signing-key-file ${file} does not exist` };
+  try {
+    return { key: signingKeyFromPem(readFileSync(file)), off: undefined };
+  } catch (err) {
+    throw new InvalidArgumentError(`--env-signing-key-file ${file}: ${(err as Error).message}`);
+  }
+}
+
 function resources(value: string): Record<string, string> {
   // cpu=1,memory=1Gi,ephemeral-storage=2Gi
   const out: Record<string, string> = {};
@@ -92,6 +115,23 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
         "--execd-token-key-file <file>",
         "PEM with the router's token public key(s) (public keys, certificates or the private key) that new execution servers trust",
       ).argParser(trustedKeys),
+    )
+    .addOption(
+      new Option(
+        "--env-signing-key-file <file>",
+        "PEM Ed25519 private key the operator signs environment tokens with: claims' env then reaches warm sandboxes through their execution server (absent file: env goes into pod specs)",
+      ),
+    )
+    .addOption(
+      new Option("--operator-namespace <ns>", "namespace of the operator's pods, admitted to sandboxes' execution port to deliver env")
+        .env("POD_NAMESPACE")
+        .default(d.operatorNamespace),
+    )
+    .addOption(
+      new Option(
+        "--operator-labels <list>",
+        "pod labels of the operator, e.g. app=agent-sandbox-operator (needed for env delivery)",
+      ).argParser(resources),
     )
     .addOption(new Option("--router-namespace <ns>", "namespace of the router, the only allowed ingress peer").default(d.routerNamespace))
     .addOption(new Option("--router-labels <list>", "pod labels of the router, e.g. app=sandbox-router").argParser(resources))
@@ -158,6 +198,9 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     execdImage: string;
     execPort: number;
     execdTokenKeyFile?: string[];
+    envSigningKeyFile?: string;
+    operatorNamespace: string;
+    operatorLabels?: Record<string, string>;
     routerNamespace: string;
     routerLabels?: Record<string, string>;
     clusterDomain: string;
@@ -179,7 +222,10 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     claimWorkers: number;
     poolWorkers: number;
   }>();
+  const env = envSigningKey(o.envSigningKeyFile);
   return {
+    envSigningKey: env.key,
+    envDeliveryOff: env.off,
     config: {
       ...d,
       defaultRuntimeClassName: o.defaultRuntimeClass,
@@ -190,6 +236,9 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       execdImage: o.execdImage,
       execPort: o.execPort,
       execdTrustedKeys: o.execdTokenKeyFile ?? d.execdTrustedKeys,
+      execdEnvTrustedKeys: env.key ? [encodePublicKey(env.key)] : [],
+      operatorNamespace: o.operatorNamespace,
+      operatorPodLabels: o.operatorLabels ?? d.operatorPodLabels,
       routerNamespace: o.routerNamespace,
       routerPodLabels: o.routerLabels ?? d.routerPodLabels,
       clusterDomain: o.clusterDomain,

@@ -24,6 +24,7 @@ const { manager } = buildOperator({
   kubeConfig: connection,
   registry,
   config: flags.config,
+  envSigningKey: flags.envSigningKey,
   logger,
   ...(flags.namespace ? { namespace: flags.namespace } : {}),
   workers: flags.workers,
@@ -41,6 +42,14 @@ const { manager } = buildOperator({
 });
 if (flags.config.execdTrustedKeys.length === 0) {
   logger.warn("No --execd-token-key-file: the execution servers of new sandboxes will refuse every call, the router's included");
+}
+if (flags.envSigningKey && Object.keys(flags.config.operatorPodLabels).length === 0) {
+  logger.warn(
+    "--env-signing-key-file without --operator-labels: sandbox NetworkPolicies will not admit the operator, so env delivery fails",
+  );
+}
+if (flags.envDeliveryOff) {
+  logger.info(`Claims' env goes into pod specs (cold start): ${flags.envDeliveryOff}`);
 }
 logger.info(
   { config: flags.config, leaderElect: flags.leaderElect, cluster: clusterConfig.server, kubeconfig: clusterConfig.source },

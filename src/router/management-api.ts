@@ -3,7 +3,7 @@
 // is the claim name.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { AnnotationKeys, SandboxClaimGVK, SandboxGVK, SandboxOperatingMode, SandboxWarmPoolGVK } from "../api/index.js";
+import { AnnotationKeys, ClaimEnvVarSchema, SandboxClaimGVK, SandboxGVK, SandboxOperatingMode, SandboxWarmPoolGVK } from "../api/index.js";
 import { claimManifest } from "../shared/sandbox/claim-manifest.js";
 import { isNotFound, InvalidError, ApiError } from "../runtime/index.js";
 import type { Caller } from "./auth.js";
@@ -39,6 +39,8 @@ const CreateBody = z
       })
       .optional(),
     waitSeconds: z.number().min(0).optional(),
+    // The claim's own schema: exactly one of value and valueFrom.secretKeyRef per variable.
+    env: z.array(ClaimEnvVarSchema).max(256).optional(),
   })
   .strict()
   .refine((b) => Boolean(b.warmPool) !== Boolean(b.template), { message: "give exactly one of warmPool or template" });
@@ -144,6 +146,7 @@ async function create(deps: RouterDeps, req: IncomingMessage, res: ServerRespons
       ttlSeconds,
       displayName: body.displayName,
       labels: body.labels,
+      env: body.env,
       createdBy: caller.kind === "user" ? caller.user.username : undefined,
     },
     startedAt,

@@ -97,6 +97,10 @@ seccompProfile:
 {{- default (printf "%s-execd-token-key" (include "agent-sandbox.fullname" .)) .Values.execd.tokenKey.existingSecret -}}
 {{- end -}}
 
+{{- define "agent-sandbox.execdEnvKeySecret" -}}
+{{- default (printf "%s-execd-env-key" (include "agent-sandbox.fullname" .)) .Values.execd.envKey.existingSecret -}}
+{{- end -}}
+
 {{- define "agent-sandbox.router.signingKeySecret" -}}
 {{- default (printf "%s-signing-key" (include "agent-sandbox.router.name" .)) .Values.router.signingKey.existingSecret -}}
 {{- end -}}

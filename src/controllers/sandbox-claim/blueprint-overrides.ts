@@ -7,6 +7,8 @@ import {
   type SandboxClaim,
   type SandboxTemplate,
 } from "../../api/index.js";
+import { podEnvVar } from "./claim-env.js";
+import type { EnvDeliveryMode } from "./env-delivery-mode.js";
 import { mergeVolumeClaimTemplates } from "./volume-claim-templates.js";
 
 export type OverrideResult = { ok: true; blueprint: SandboxBlueprint } | { ok: false; reason: string; message: string };
@@ -21,8 +23,12 @@ const envRejected = SandboxClaimMessage.EnvVarsInjectionRejectedPrefix;
  * and then names the offending field, except for volume claim templates, whose message is
  * upstream's whole (see volume-claim-templates.ts). The template's own volume claim templates
  * are not checked here: a claim that brings none may still be adopted warm.
+ *
+ * The env is checked against the template's policy in either mode, but written into the
+ * container only in "pod" mode; in "execd" mode the operator hands it to the execution server
+ * of the sandbox instead, so no value ever lands in a pod spec.
  */
-export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate): OverrideResult {
+export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate, envMode: EnvDeliveryMode = "pod"): OverrideResult {
   const blueprint: SandboxBlueprint = structuredClone({
     podTemplate: template.spec.podTemplate,
     volumeClaimTemplates: template.spec.volumeClaimTemplates,
@@ -80,17 +86,22 @@ export function blueprintForClaim(claim: SandboxClaim, template: SandboxTemplate
           `${envRejected}: spec.env[${i}].name: "${e.name}" is defined by the template; overriding it needs envVarsInjectionPolicy Overrides`,
         );
       }
-      if (existing >= 0) vars[existing] = { name: e.name, value: e.value };
-      else vars.push({ name: e.name, value: e.value });
+      if (envMode !== "pod") continue;
+      if (existing >= 0) vars[existing] = podEnvVar(e);
+      else vars.push(podEnvVar(e));
       container.env = vars;
     }
   }
   return { ok: true, blueprint };
 }
 
-/** Claims that change the pod's shape cannot take a pre-started pool member. */
-export function forcesColdStart(claim: SandboxClaim): boolean {
-  return (claim.spec.env?.length ?? 0) > 0 || (claim.spec.volumeClaimTemplates?.length ?? 0) > 0;
+/**
+ * Claims that change the pod's shape cannot take a pre-started pool member: volume claim
+ * templates, and env when it goes into the pod spec. Env the execution server receives does not.
+ */
+export function forcesColdStart(claim: SandboxClaim, envMode: EnvDeliveryMode = "pod"): boolean {
+  const podEnv = envMode === "pod" && (claim.spec.env?.length ?? 0) > 0;
+  return podEnv || (claim.spec.volumeClaimTemplates?.length ?? 0) > 0;
 }
 
 function refuse(reason: string, message: string): OverrideResult {

@@ -15,6 +15,7 @@ import {
 } from "../../api/index.js";
 import {
   controllerRef,
+  findCondition,
   ignoreNotFound,
   isAlreadyExists,
   isConflict,
@@ -33,6 +34,9 @@ import { deleteSandbox, sandboxRef } from "../shared/sandbox-ref.js";
 import { adoptableMemberCheck, updateStrategyOf } from "../shared/adoptable-member.js";
 import { staleMemberCheck, type MemberBlueprint } from "../shared/stale-member.js";
 import { blueprintForClaim, forcesColdStart } from "./blueprint-overrides.js";
+import { resolveClaimEnv, type ResolvedEnv, type SecretData } from "./claim-env.js";
+import { envDeliveryMode, podAcceptsEnvFrom, type EnvDeliveryMode } from "./env-delivery-mode.js";
+import type { EnvDelivery, PreparedDelivery } from "./env-delivery.js";
 import { claimAnnotationsToSet, isAdoptedSandbox, type ClaimAnnotationIntent } from "./claim-annotations.js";
 import { claimExpiresAt } from "./expiry.js";
 import { FirstObserved } from "./first-observed.js";
@@ -45,6 +49,13 @@ type NamedSandbox = Named<Sandbox>;
 
 /** How many Ready pool members a claim tries before it gives up on warm adoption for this pass. */
 const maxAdoptionAttempts = 3;
+/** How soon a claim whose Secret is missing looks again (Secrets are not watched). */
+const missingSecretRetryMs = 10_000;
+/** How soon a claim whose env could not be handed to its sandbox tries again. */
+const envDeliveryRetryMs = 5_000;
+
+/** Why the claim is not Ready yet although its sandbox may be: its env is not in place. */
+type EnvIssue = { reason: string; message: string; retryAfterMs: number };
 
 /**
  * `firstObserved` must be fed by the claim informer's events (see FirstObserved); without, a
@@ -58,11 +69,21 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
    * member re-parented (read-your-writes), so the reservation ends with the patch.
    */
   const reserved = new Set<string>();
+  /**
+   * Claims ("ns/name") whose env this process handed to their sandbox's execution server, with
+   * what it went to (claim UID and generation, Sandbox UID, pod). Kept in memory: after a restart
+   * or a change of leader the env is delivered once more, which the server takes as a no-op.
+   */
+  const delivered = new Map<string, string>();
 
-  return async function reconcileClaim(_key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+  return async function reconcileClaim(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const cached = caches.claims.get(ctx.namespace, ctx.name);
-    if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) return;
+    if (!cached || !isNamed(cached) || cached.metadata.deletionTimestamp) {
+      delivered.delete(key);
+      return;
+    }
     const claim: Claim = cached;
+    const env = envResolver(claim, ctx);
     const firstObservedAt = firstObserved.stampFor(claim);
     const now = deps.now();
     const nowMs = now.getTime();
@@ -89,7 +110,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     };
 
     if (!sandbox) {
-      const bound = await bindSandbox(claim, firstObservedAt, ctx);
+      const bound = await bindSandbox(claim, firstObservedAt, env, ctx);
       // The claim's status goes out before the event that tells the same story: on a loaded
       // API server the event's write would otherwise delay the write the client is waiting on.
       const announce = (): void => {
@@ -107,20 +128,130 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         return bound.retryAfterMs !== undefined ? { requeueAfter: bound.retryAfterMs } : requeue;
       }
       sandbox = bound.sandbox;
+      const envIssue = await deliverEnv(key, claim, sandbox, env, ctx, bound.prepared);
       await writeClaim(
         claim,
         { firstObservedAt, adoptedSandbox: bound.adopted ? bound.name : undefined },
-        { expired: false, sandbox },
+        { expired: false, sandbox, refusal: envIssue },
         now,
         ctx,
       );
       announce();
-      return requeueAsWritten();
+      if (envIssue) announceEnvIssue(claim, envIssue);
+      return sooner(requeueAsWritten(), envIssue?.retryAfterMs);
     }
+    const envIssue = await deliverEnv(key, claim, sandbox, env, ctx);
     // Also repairs a claim whose annotation write was lost after its adoption (a crash, an error).
-    await writeClaim(claim, { firstObservedAt, adoptedSandbox: adoptedName(sandbox) }, { expired: false, sandbox }, now, ctx);
-    return requeueAsWritten();
+    await writeClaim(
+      claim,
+      { firstObservedAt, adoptedSandbox: adoptedName(sandbox) },
+      { expired: false, sandbox, refusal: envIssue },
+      now,
+      ctx,
+    );
+    if (envIssue) announceEnvIssue(claim, envIssue);
+    return sooner(requeueAsWritten(), envIssue?.retryAfterMs);
   };
+
+  /** A Warning event for a claim whose env is not in place (repeats fold into one series). */
+  function announceEnvIssue(claim: Claim, issue: EnvIssue): void {
+    deps.events.event(claim, { type: "Warning", reason: issue.reason, action: "DeliverEnv", note: issue.message });
+  }
+
+  /** The pod of a Sandbox, as the cache shows it. */
+  function podOf(sandbox: NamedSandbox) {
+    const podName = sandbox.metadata.annotations?.[AnnotationKeys.PodName] ?? sandbox.metadata.name;
+    return caches.pods.get(sandbox.metadata.namespace, podName);
+  }
+
+  /** What one pass knows of the claim's env: how it is delivered, and its values read at most once. */
+  interface EnvResolver {
+    mode: () => EnvDeliveryMode;
+    resolve: () => Promise<ResolvedEnv>;
+  }
+
+  function envResolver(claim: Claim, ctx: ReconcileContext): EnvResolver {
+    let resolved: Promise<ResolvedEnv> | undefined;
+    const readSecret = (name: string): Promise<SecretData | undefined> =>
+      kube.getOrUndefined<KubernetesObject & SecretData>(
+        { apiVersion: "v1", kind: "Secret", namespace: claim.metadata.namespace, name },
+        { signal: ctx.signal },
+      );
+    return {
+      mode: () => {
+        const pool = caches.pools.get(claim.metadata.namespace, claim.spec.warmPoolRef.name);
+        const template = pool && caches.templates.get(claim.metadata.namespace, pool.spec.sandboxTemplateRef.name);
+        return template ? envDeliveryMode(template, deps.config.execPort, deps.envDelivery !== undefined) : "pod";
+      },
+      resolve: () => {
+        if (!resolved) {
+          resolved = resolveClaimEnv(claim.spec.env ?? [], readSecret);
+          // Started ahead of its use: a pass that ends before awaiting it must not leave it unhandled.
+          resolved.catch(() => undefined);
+        }
+        return resolved;
+      },
+    };
+  }
+
+  /**
+   * Hands the claim's env to the execution server of its sandbox once the sandbox is Ready, and
+   * again whenever the claim's spec, the Sandbox or its pod changed. Until that has succeeded the
+   * claim is not Ready (the issue returned says why), so no call can run without the variables.
+   * Logs and messages name the variables and Secrets, never a value.
+   */
+  async function deliverEnv(
+    key: string,
+    claim: Claim,
+    sandbox: NamedSandbox | undefined,
+    env: EnvResolver,
+    ctx: ReconcileContext,
+    prepared?: PreparedDelivery,
+  ): Promise<EnvIssue | undefined> {
+    const issue = await deliverEnvWith(key, claim, sandbox, env, ctx, prepared);
+    // A request opened for the adoption but not used (a missing Secret, say) is given up.
+    prepared?.abort();
+    return issue;
+  }
+
+  async function deliverEnvWith(
+    key: string,
+    claim: Claim,
+    sandbox: NamedSandbox | undefined,
+    env: EnvResolver,
+    ctx: ReconcileContext,
+    prepared: PreparedDelivery | undefined,
+  ): Promise<EnvIssue | undefined> {
+    if (!claim.spec.env?.length || !deps.envDelivery || !sandbox || env.mode() !== "execd") return undefined;
+    const status = sandbox.status as ClaimedSandbox["status"];
+    const podIP = status?.podIPs?.[0];
+    // Not Ready yet: the claim says so from the Sandbox's own condition, and its next change wakes us.
+    if (!isTrue(status?.conditions, SandboxClaimConditionType.Ready) || !podIP) return undefined;
+    const podUID = podOf(sandbox)?.metadata?.uid ?? "";
+    // The Ready transition too: an execution server restarted inside the same pod (the Sandbox
+    // was not Ready for a moment) has lost what it was given and gets it again.
+    const readySince = String(findCondition(status?.conditions, SandboxClaimConditionType.Ready)?.lastTransitionTime ?? "");
+    const target = `${claim.metadata.uid}/${claim.metadata.generation ?? 0}/${sandbox.metadata.uid}/${podUID}/${podIP}/${readySince}`;
+    if (delivered.get(key) === target) return undefined;
+    const resolved = await env.resolve();
+    if (!resolved.ok) return { reason: resolved.reason, message: resolved.message, retryAfterMs: missingSecretRetryMs };
+    const names = Object.keys(resolved.env).sort();
+    try {
+      const identity = { namespace: sandbox.metadata.namespace, name: sandbox.metadata.name, uid: sandbox.metadata.uid };
+      if (prepared) await prepared.send(resolved.env);
+      else await deps.envDelivery.deliver({ sandbox: identity, podIP, port: deps.config.execPort }, resolved.env, ctx.signal);
+    } catch (err) {
+      ctx.log.info({ sandbox: sandbox.metadata.name, names, err: (err as Error).message }, "Could not deliver claim env; retrying");
+      return {
+        reason: SandboxClaimReason.EnvNotDelivered,
+        message: `the environment could not be handed to Sandbox ${sandbox.metadata.name} yet: ${(err as Error).message}`,
+        retryAfterMs: envDeliveryRetryMs,
+      };
+    }
+    delivered.set(key, target);
+    ctx.log.info({ sandbox: sandbox.metadata.name, names }, "Delivered claim env to the execution server");
+    return undefined;
+  }
 
   /**
    * The sandbox this claim already has, if any: named by its status or annotation, or owned by it.
@@ -140,9 +271,15 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
   /** A refusal's condition message is upstream's; the Event's note may say more. */
   type Refusal = { reason: string; message: string; note: string };
   type BindResult =
-    { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput } | { refusal: Refusal; retryAfterMs?: number };
+    | { sandbox: NamedSandbox | undefined; name: string; adopted: boolean; event?: EventInput; prepared?: PreparedDelivery | undefined }
+    | { refusal: Refusal; retryAfterMs?: number };
 
-  async function bindSandbox(claim: Claim, firstObservedAt: string | undefined, ctx: ReconcileContext): Promise<BindResult> {
+  async function bindSandbox(
+    claim: Claim,
+    firstObservedAt: string | undefined,
+    env: EnvResolver,
+    ctx: ReconcileContext,
+  ): Promise<BindResult> {
     const ns = claim.metadata.namespace;
 
     const pool = caches.pools.get(ns, claim.spec.warmPoolRef.name);
@@ -161,12 +298,37 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         retryAfterMs: 60_000,
       };
     }
-    const blueprint = blueprintForClaim(claim, template);
+    const envMode = envDeliveryMode(template, deps.config.execPort, deps.envDelivery !== undefined);
+    const blueprint = blueprintForClaim(claim, template, envMode);
     if (!blueprint.ok) return { refusal: { reason: blueprint.reason, message: blueprint.message, note: blueprint.message } };
+    if (claim.spec.env?.some((e) => e.valueFrom)) {
+      if (envMode === "execd") {
+        // Read while the member is adopted, not before: the claim's Ready waits one API round
+        // trip less. A claim whose Secret is missing then holds its sandbox, not Ready, until
+        // the Secret exists (deliverEnv says why).
+        void env.resolve();
+      } else {
+        // A pod is not started that the kubelet could not give its env.
+        const resolved = await env.resolve();
+        if (!resolved.ok) {
+          const message = resolved.message;
+          return { refusal: { reason: resolved.reason, message, note: message }, retryAfterMs: missingSecretRetryMs };
+        }
+      }
+    }
 
-    if (!forcesColdStart(claim)) {
+    if (!forcesColdStart(claim, envMode)) {
       const adoptable = adoptableMemberCheck(updateStrategyOf(pool), staleMemberCheck(template));
-      const adopted = await adoptReadyMember(claim, pool, adoptable, firstObservedAt, ctx);
+      // A claim whose env goes to the execution server needs a member whose server takes it.
+      const serves =
+        envMode === "execd" && claim.spec.env?.length
+          ? (member: NamedSandbox) => podAcceptsEnvFrom(podOf(member), deps.config.execdEnvTrustedKeys)
+          : undefined;
+      // Its request to the member's server is opened while the member is adopted (token and
+      // headers only; the values go out once the adoption is won).
+      const prepare = serves && deps.envDelivery ? deps.envDelivery : undefined;
+      const won = await adoptReadyMember(claim, pool, adoptable, serves, prepare, firstObservedAt, ctx);
+      const adopted = won?.member;
       // The member was Ready with pod IPs when adopted, so the claim can report it at once
       // instead of waiting for the watch to bring the re-parented Sandbox back.
       if (adopted) {
@@ -174,6 +336,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
           sandbox: adopted,
           name: adopted.metadata.name,
           adopted: true,
+          prepared: won.prepared,
           event: {
             type: "Normal",
             reason: "SandboxAdopted",
@@ -251,20 +414,36 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     claim: Claim,
     pool: Named<{ metadata: object }>,
     adoptable: (member: MemberBlueprint) => boolean,
+    serves: ((member: NamedSandbox) => boolean) | undefined,
+    envDelivery: EnvDelivery | undefined,
     firstObservedAt: string | undefined,
     ctx: ReconcileContext,
-  ): Promise<NamedSandbox | undefined> {
+  ): Promise<{ member: NamedSandbox; prepared?: PreparedDelivery | undefined } | undefined> {
     const candidates = warmCandidates(caches.sandboxes.byIndex(Index.ByWarmPool, nameHash(pool.metadata.name)), {
       namespace: claim.metadata.namespace,
       poolUID: pool.metadata.uid,
       adoptable,
       taken: (s) => reserved.has(`${s.metadata.namespace}/${s.metadata.name}`),
+      serves,
     });
 
     let named: string | undefined;
     for (const candidate of candidates.slice(0, maxAdoptionAttempts)) {
       const reservation = `${candidate.metadata.namespace}/${candidate.metadata.name}`;
       reserved.add(reservation);
+      const podIP = candidate.status?.podIPs?.[0];
+      const prepared =
+        envDelivery && podIP
+          ? envDelivery.prepare(
+              {
+                sandbox: { namespace: candidate.metadata.namespace, name: candidate.metadata.name, uid: candidate.metadata.uid },
+                podIP,
+                port: deps.config.execPort,
+              },
+              ctx.signal,
+            )
+          : undefined;
+      let won = false;
       try {
         const annotations = claimAnnotationsToSet(claim.metadata.annotations, { firstObservedAt, adoptedSandbox: candidate.metadata.name });
         const [adoption, annotation] = await Promise.allSettled([
@@ -273,6 +452,7 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         ]);
         if (annotations && annotation.status === "fulfilled") named = candidate.metadata.name;
         if (adoption.status === "rejected") {
+          prepared?.abort();
           if (!isConflict(adoption.reason)) throw adoption.reason;
           ctx.log.debug({ sandbox: candidate.metadata.name }, "Lost the race for a warm Sandbox; trying the next one");
           continue;
@@ -281,9 +461,11 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
         ctx.log.info({ sandbox: candidate.metadata.name }, "Adopted warm Sandbox for claim");
         // The adoption stands; an annotation write that failed is retried by the next pass.
         if (annotation.status === "rejected") throw annotation.reason;
-        return candidate;
+        won = true;
+        return { member: candidate, prepared };
       } finally {
         reserved.delete(reservation);
+        if (!won) prepared?.abort();
       }
     }
     if (named) {
@@ -384,6 +566,13 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     if (!changed) return undefined;
     return { status, previous };
   }
+}
+
+/** The earlier of two requeues (undefined: none). */
+function sooner(result: ReconcileResult, afterMs: number | undefined): ReconcileResult {
+  if (afterMs === undefined) return result;
+  const current = result?.requeueAfter;
+  return { requeueAfter: current === undefined ? afterMs : Math.min(current, afterMs) };
 }
 
 function claimRefOf(claim: Claim): { apiVersion: string; kind: string; namespace: string; name: string } {

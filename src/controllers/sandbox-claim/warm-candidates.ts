@@ -16,6 +16,8 @@ export interface WarmCandidateFilter {
   adoptable: (member: MemberBlueprint) => boolean;
   /** Members this process is adopting, or adopted and the cache does not show so yet. */
   taken: (member: NamedSandbox) => boolean;
+  /** What this claim needs of a member beyond the template rule (its env's delivery); none by default. */
+  serves?: ((member: NamedSandbox) => boolean) | undefined;
 }
 
 /**
@@ -37,6 +39,7 @@ export function warmCandidates(members: readonly (Sandbox & KubernetesObject)[],
         isTrue(s.status?.conditions, SandboxConditionType.Ready) &&
         (s.status?.podIPs?.length ?? 0) > 0 &&
         !filter.taken(s) &&
+        (filter.serves?.(s) ?? true) &&
         filter.adoptable(s),
     )
     .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));

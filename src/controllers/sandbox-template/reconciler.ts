@@ -8,7 +8,8 @@ import { isNamed, type Named } from "../shared/named.js";
 import { nameHash } from "../shared/name-hash.js";
 import {
   desiredNetworkPolicy,
-  routerOnlyIngress,
+  defaultSandboxIngress,
+  operatorEnvIngress,
   type NetworkPolicy,
   type NetworkPolicyEgressRule,
   type NetworkPolicyIngressRule,
@@ -41,7 +42,11 @@ export function desiredTemplatePolicy(template: Named<SandboxTemplate>, deps: Pi
     owner: controllerRef(template),
     labels: { ...managedByLabel },
     podSelector: { [LabelKeys.SandboxTemplateRefHash]: nameHash(template.metadata.name) },
-    ingress: rules ? ((rules.ingress ?? []) as NetworkPolicyIngressRule[]) : routerOnlyIngress(deps.config),
+    // The operator's rule joins a template's own rules too: it opens the execution port to the
+    // operator alone, which delivers claims' env there, and nothing to anyone else.
+    ingress: rules
+      ? [...((rules.ingress ?? []) as NetworkPolicyIngressRule[]), ...operatorEnvIngress(deps.config)]
+      : defaultSandboxIngress(deps.config),
     egress,
   });
   return { policy, refusedEgress: refused };

@@ -1,5 +1,6 @@
 import type { V1OwnerReference, V1Pod, V1PodSpec, V1Volume } from "@kubernetes/client-node";
-import { LabelKeys, RESERVED_KEY_PREFIXES, toV1PodSpec, type Sandbox as AnySandbox } from "../../api/index.js";
+import { LabelKeys, OperatorKeys, RESERVED_KEY_PREFIXES, toV1PodSpec, type Sandbox as AnySandbox } from "../../api/index.js";
+import { keyIdOfEncoded } from "../../execd-token/index.js";
 import type { Named } from "../shared/named.js";
 
 type Sandbox = Named<AnySandbox>;
@@ -47,7 +48,10 @@ export function desiredPodMetadata(sandbox: Sandbox): { labels: Record<string, s
     const value = sandbox.metadata.labels?.[key];
     if (value !== undefined) labels[key] = value;
   }
-  return { labels, annotations: withoutReserved(sandbox.spec.podTemplate.metadata?.annotations) };
+  const annotations = withoutReserved(sandbox.spec.podTemplate.metadata?.annotations);
+  // Only the operator says which environment keys a pod's server trusts, and only at creation.
+  delete annotations[OperatorKeys.EnvKeys];
+  return { labels, annotations };
 }
 
 export function wantsExecd(sandbox: Sandbox, spec: V1PodSpec, config: OperatorConfig): boolean {
@@ -79,11 +83,15 @@ export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: Op
     spec.volumes = [...(spec.volumes ?? []).filter((v) => !replaced.has(v.name)), ...claimVolumes];
   }
   let mountHints: Record<string, string> = {};
+  let envKeys: Record<string, string> = {};
   if (wantsExecd(sandbox, spec, config)) {
     const { namespace, name, uid } = sandbox.metadata;
     const withSidecar = withExecdSidecar(spec, { namespace, name, uid }, config, execdRuntime(sandbox), previousPodEnd);
     spec = withSidecar.spec;
     mountHints = gvisorMountHints(withSidecar.sizedVolumes);
+    if (config.execdEnvTrustedKeys.length > 0) {
+      envKeys = { [OperatorKeys.EnvKeys]: config.execdEnvTrustedKeys.map(keyIdOfEncoded).join(",") };
+    }
   }
   // Defaults last, so the injected execution server (where the untrusted code runs) gets them too.
   spec = withSecureDefaults(spec, config);
@@ -96,7 +104,7 @@ export function desiredPod(sandbox: Sandbox, owner: V1OwnerReference, config: Op
       namespace: sandbox.metadata.namespace,
       labels,
       // The hints last: the sizes of the volumes this operator adds are its own to set.
-      annotations: { ...annotations, ...mountHints },
+      annotations: { ...annotations, ...mountHints, ...envKeys },
       ownerReferences: [owner],
     },
     spec,

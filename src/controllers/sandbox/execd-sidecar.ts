@@ -144,6 +144,8 @@ function execdContainer(sandbox: SandboxIdentity, config: OperatorConfig): V1Con
       "--sandbox",
       formatSandboxIdentity(sandbox),
       ...config.execdTrustedKeys.flatMap((key) => ["--trusted-key", key]),
+      // The operator's key opens the environment endpoint only (claims' env for warm sandboxes).
+      ...config.execdEnvTrustedKeys.flatMap((key) => ["--env-trusted-key", key]),
       // /tmp is then an emptyDir that outlives a restarted container or gVisor sandbox, so
       // the server can tell the first calls after such a restart that their state is gone.
       ...(config.tmpSizeLimit ? ["--boot-marker", "/tmp/.sandbox-execd-boots"] : []),

@@ -28,7 +28,7 @@ import { childLabels, sandboxPodSelector, sandboxSelector } from "../shared/chil
 import { containsDesired } from "../shared/drift.js";
 import type { Named } from "../shared/named.js";
 import { isNamed } from "../shared/named.js";
-import { desiredNetworkPolicy, networkPolicyAnnotation, routerOnlyIngress } from "../shared/network-policy.js";
+import { defaultSandboxIngress, desiredNetworkPolicy, networkPolicyAnnotation } from "../shared/network-policy.js";
 import { deleteSandbox, sandboxRef } from "../shared/sandbox-ref.js";
 import { idleSuspendPatch, idleVerdict, type IdleVerdict } from "./idle.js";
 import { desiredPVCs } from "./desired-children.js";
@@ -474,7 +474,7 @@ export function makeSandboxReconciler(deps: ControllerDeps) {
       owner,
       labels: childLabels(name),
       podSelector: sandboxPodSelector(name),
-      ingress: routerOnlyIngress(config),
+      ingress: defaultSandboxIngress(config),
       egress: [],
     });
     const live = caches.networkPolicies.get(namespace, name);

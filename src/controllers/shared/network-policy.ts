@@ -60,6 +60,32 @@ export function routerOnlyIngress(config: OperatorConfig): NetworkPolicyIngressR
   ];
 }
 
+/**
+ * The operator on the execution port, when it delivers claims' env to execution servers (it
+ * has an environment key and knows its own pod labels); otherwise nothing. The execution
+ * server takes the operator's tokens on its environment endpoint only, so this opens no other
+ * route to it.
+ */
+export function operatorEnvIngress(config: OperatorConfig): NetworkPolicyIngressRule[] {
+  if (config.execdEnvTrustedKeys.length === 0 || Object.keys(config.operatorPodLabels).length === 0) return [];
+  return [
+    {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": config.operatorNamespace } },
+          podSelector: { matchLabels: { ...config.operatorPodLabels } },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: config.execPort }],
+    },
+  ];
+}
+
+/** The default ingress of a sandbox: the router, and the operator when it delivers env. */
+export function defaultSandboxIngress(config: OperatorConfig): NetworkPolicyIngressRule[] {
+  return [...routerOnlyIngress(config), ...operatorEnvIngress(config)];
+}
+
 export interface NetworkPolicyInput {
   name: string;
   namespace: string;

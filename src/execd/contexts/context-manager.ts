@@ -81,12 +81,29 @@ export function defaultContextId(language: Language): string {
  */
 export class ContextManager implements GuardTarget {
   private readonly contexts = new Map<string, ExecContext>();
+  /** Variables set through the environment endpoint, for every context (see setSessionEnv). */
+  private sessionEnv: Record<string, string> = {};
+  /** Bumped on every setSessionEnv; an interpreter remembers the one it has applied. */
+  private sessionEnvVersion = 0;
+  private readonly appliedEnvVersion = new WeakMap<Kernel, number>();
 
   constructor(private readonly options: ContextManagerOptions) {}
 
   /** Environment for processes running user code (the server's own secrets removed). */
   get kernelEnv(): NodeJS.ProcessEnv {
-    return this.options.env;
+    return { ...this.options.env, ...this.sessionEnv };
+  }
+
+  /**
+   * Sets variables every context sees from now on, merged over the earlier ones. Interpreters
+   * started later get them in their process environment; a running one (a pre-warmed default
+   * context included) has them exported by its next call before that call's code runs, so no
+   * call after this returns can miss them. A call's own `env` still wins over them.
+   */
+  setSessionEnv(env: Record<string, string>): { contexts: number } {
+    this.sessionEnv = { ...this.sessionEnv, ...env };
+    this.sessionEnvVersion++;
+    return { contexts: this.contexts.size };
   }
 
   list(): ContextInfo[] {
@@ -184,8 +201,12 @@ export class ContextManager implements GuardTarget {
     };
     this.stopRunningCall.set(ctx, stopCall);
     let outcome;
+    // Session variables not yet in this interpreter go first, so the call's own env wins.
+    const applied = this.appliedEnvVersion.get(kernel) ?? 0;
+    const cellEnv = applied < this.sessionEnvVersion ? { ...this.sessionEnv, ...env } : env;
+    this.appliedEnvVersion.set(kernel, this.sessionEnvVersion);
     try {
-      outcome = await kernel.run(code, env, sink);
+      outcome = await kernel.run(code, cellEnv, sink);
     } finally {
       clearTimeout(timer);
       ctx.busy = false;
@@ -311,13 +332,14 @@ export class ContextManager implements GuardTarget {
   private ensureKernel(ctx: ExecContext): Promise<Kernel> {
     if (ctx.kernel?.alive) return Promise.resolve(ctx.kernel);
     if (ctx.starting) return ctx.starting;
-    const { workspace, scratchDir, interpreters, env, logger, kernelMemoryBytes, taskLimit } = this.options;
+    const { workspace, scratchDir, interpreters, logger, kernelMemoryBytes, taskLimit } = this.options;
+    const envVersion = this.sessionEnvVersion;
     const starting = Kernel.start({
       language: ctx.language,
       interpreters,
       cwd: workspace,
       scratchDir,
-      env,
+      env: this.kernelEnv,
       memoryCapBytes: kernelMemoryBytes ?? null,
       taskLimit: taskLimit ?? null,
       logger: logger.child({ context: ctx.id, language: ctx.language }),
@@ -328,6 +350,7 @@ export class ContextManager implements GuardTarget {
           throw notFound(`context "${ctx.id}" was deleted`);
         }
         ctx.kernel = kernel;
+        this.appliedEnvVersion.set(kernel, envVersion);
         kernel.onExit((exit) => this.onKernelExit(ctx, kernel, exit));
         logger.info({ context: ctx.id, language: ctx.language, interpreterPid: kernel.pid }, "interpreter started");
         return kernel;

@@ -8,6 +8,11 @@ export interface AuthOptions {
   token?: string | undefined;
   /** Router-signed tokens for this sandbox (what the operator configures in a sandbox pod). */
   verifier?: ExecdTokenVerifier | undefined;
+  /**
+   * Operator-signed tokens for this sandbox, accepted on the environment endpoint only: the
+   * operator may hand a claim's variables to the server, and nothing else.
+   */
+  envVerifier?: ExecdTokenVerifier | undefined;
 }
 
 function sha256(text: string): Buffer {
@@ -26,28 +31,44 @@ function bearerOf(req: IncomingMessage): string | undefined {
 export class RequestAuth {
   readonly #fixed: Buffer[] = [];
   readonly #verifier: ExecdTokenVerifier | undefined;
+  readonly #envVerifier: ExecdTokenVerifier | undefined;
   readonly #onRefusal: ((reason: string) => void) | undefined;
 
   constructor(o: AuthOptions, onRefusal?: (reason: string) => void) {
     if (o.token) this.#fixed.push(sha256(o.token));
     this.#verifier = o.verifier;
+    this.#envVerifier = o.envVerifier;
     this.#onRefusal = onRefusal;
   }
 
   /** Whether calls need a token at all. */
   get required(): boolean {
-    return this.#fixed.length > 0 || this.#verifier !== undefined;
+    return this.#fixed.length > 0 || this.#verifier !== undefined || this.#envVerifier !== undefined;
   }
 
-  async allows(req: IncomingMessage): Promise<boolean> {
+  /** Whether a request may use the execution API (every route but the environment endpoint). */
+  allows(req: IncomingMessage): Promise<boolean> {
+    return this.#check(req, this.#verifier);
+  }
+
+  /**
+   * Whether a request may set the environment: a fixed token (standalone use) or an
+   * operator-signed one. The router's tokens are refused here, so a caller going through the
+   * router cannot change what every context of the sandbox sees.
+   */
+  allowsEnv(req: IncomingMessage): Promise<boolean> {
+    return this.#check(req, this.#envVerifier);
+  }
+
+  async #check(req: IncomingMessage, verifier: ExecdTokenVerifier | undefined): Promise<boolean> {
     if (!this.required) return true;
     const presented = bearerOf(req);
     if (!presented) return false;
     const digest = sha256(presented);
     if (this.#fixed.some((t) => timingSafeEqual(t, digest))) return true;
-    if (!this.#verifier) return false;
+    if (!verifier) return false;
     try {
-      await this.#verifier.verify(presented);
+      await verifier.verify(presented);
       return true;
     } catch (err) {
       this.#onRefusal?.((err as Error).message);

@@ -1,7 +1,7 @@
 // The SandboxClaim the management API (and the SDK/CLI in Kubernetes mode) creates. Pure.
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { RouterKeys, SandboxClaimGVK, toShutdownTime, type SandboxClaimSpecInput } from "../../api/index.js";
+import { RouterKeys, SandboxClaimGVK, toShutdownTime, type ClaimEnvVarInput, type SandboxClaimSpecInput } from "../../api/index.js";
 
 /** What a caller asks for when it creates a sandbox. */
 export interface ClaimRequest {
@@ -14,6 +14,8 @@ export interface ClaimRequest {
   createdBy?: string | undefined;
   /** Defaults to sbx-<10 hex>. */
   name?: string | undefined;
+  /** The claim's spec.env: literal values and Secret references, subject to the template's policy. */
+  env?: readonly ClaimEnvVarInput[] | undefined;
 }
 
 /** A fresh claim name: sbx- and 10 hex digits. */
@@ -39,6 +41,7 @@ export function claimManifest(r: ClaimRequest, nowMs: number): KubernetesObject 
       // Retain: when the TTL runs out the Sandbox goes but the claim stays, so its owner can
       // still see that it expired (and when); deleting the sandbox removes the claim.
       lifecycle: { shutdownTime: toShutdownTime(nowMs + r.ttlSeconds * 1000), shutdownPolicy: "Retain" },
+      ...(r.env?.length ? { env: r.env.map((e) => structuredClone(e)) } : {}),
     },
   };
 }

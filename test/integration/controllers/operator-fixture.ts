@@ -1,5 +1,6 @@
 // Runs the real operator in-process against the integration tier's API server, and builds
 // manifests that schedule onto the kwok fake node (kwok drives their pods to Running/Ready).
+import type { KeyObject } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { defaultOperatorConfig, type OperatorConfig } from "../../../src/config/operator-config.js";
@@ -32,11 +33,12 @@ export async function ensureRuntimeClass(kube: Kube, name = "gvisor"): Promise<v
   }
 }
 
-export async function startOperator(config: OperatorConfig = testConfig): Promise<RunningOperator> {
+export async function startOperator(config: OperatorConfig = testConfig, envSigningKey?: KeyObject): Promise<RunningOperator> {
   await ensureRuntimeClass(testKube());
   const { manager, deps, registry } = buildOperator({
     kubeConfig: testKubeConfig(),
     config,
+    envSigningKey,
     logger: createLogger({ level: process.env["LOG_LEVEL"] ?? "warn" }),
     healthServer: false,
   });

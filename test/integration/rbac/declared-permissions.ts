@@ -83,6 +83,13 @@ export function operatorPermissions(leaseName = DEFAULT_LEASE_NAME): Permission[
       ["list", "watch", "create", "patch", "delete"],
       "per-sandbox and per-template policies",
     ),
+    ...grant(
+      "cluster",
+      "",
+      ["secrets"],
+      ["get"],
+      "Secrets named by a claim's spec.env valueFrom: one direct GET each, never listed, watched or cached",
+    ),
     ...grant("cluster", "events.k8s.io", ["events"], ["create", "patch"], "EventRecorder: create, then series count patch"),
     ...grant("release", "coordination.k8s.io", ["leases"], ["create"], "leader election creates the Lease the first time"),
     ...grant("release", "coordination.k8s.io", ["leases"], ["get", "update"], "leader election reads and compare-and-swaps its Lease", [
@@ -111,14 +118,24 @@ export function routerPermissions(): Permission[] {
   ];
 }
 
+const secretVerbs = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"] as const;
+
 /**
- * No Secret access at all, for either ServiceAccount, in any namespace, the release's included:
- * the router signs the execution servers' tokens with a key mounted into its pod, and neither
- * component reads or writes a Secret through the API.
+ * No Secret access at all for the router, in any namespace, the release's included: it signs
+ * the execution servers' tokens with a key mounted into its pod and never reads or writes a
+ * Secret through the API.
  */
-export const noSecretAccess: Denied[] = (
-  ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"] as const
-).flatMap((verb) => (["foreign", "release"] as const).map((where) => ({ group: "", resource: "secrets", verb, where })));
+export const noSecretAccess: Denied[] = secretVerbs.flatMap((verb) =>
+  (["foreign", "release"] as const).map((where) => ({ group: "", resource: "secrets", verb, where })),
+);
+
+/**
+ * The operator reads one Secret at a time (a claim's env) and nothing more: it may not list,
+ * watch or change any Secret, anywhere.
+ */
+export const operatorSecretDenied: Denied[] = secretVerbs
+  .filter((verb) => verb !== "get")
+  .flatMap((verb) => (["foreign", "release"] as const).map((where) => ({ group: "", resource: "secrets", verb, where })));
 
 /** Things each ServiceAccount must NOT be able to do: spot checks with readable failures. */
 export interface Denied {
@@ -134,7 +151,7 @@ export interface Denied {
 export const operatorDenied: Denied[] = [
   { group: "", resource: "pods", subresource: "exec", verb: "create", where: "foreign" },
   { group: "", resource: "pods", verb: "update", where: "foreign" },
-  ...noSecretAccess,
+  ...operatorSecretDenied,
   { group: "", resource: "configmaps", verb: "list", where: "foreign" },
   { group: "", resource: "serviceaccounts", subresource: "token", verb: "create", where: "foreign" },
   { group: "", resource: "nodes", verb: "list", where: "cluster" },

@@ -50,6 +50,14 @@ const ALLOWED: readonly Allowed[] = [
     reason:
       "security default (SECURITY.md): label keys must be valid and labels and annotations in reserved domains are refused at admission; upstream's claim controller refuses them later, when it reconciles",
   },
+  {
+    id: "SandboxClaim v1beta1 .spec.env[*].valueFrom extra",
+    reason: "our addition: a claim's variable may take its value from a key of a Secret in the claim's namespace",
+  },
+  {
+    id: "SandboxClaim v1beta1 .spec.env[*] x-kubernetes-validations",
+    reason: "with valueFrom added, exactly one of value and valueFrom must be set; upstream manifests, which always set value, still pass",
+  },
   ...["maxLength", "pattern"].map((check) => ({
     id: `SandboxClaim v1beta1 .spec.additionalPodMetadata.labels{*} ${check}`,
     reason:

@@ -29,6 +29,7 @@ function onlyContainer(d: V1Deployment): V1Container {
 
 const KEY_MOUNT = "/etc/agent-sandbox/execd-token-key";
 const KEY_SECRET = "agent-sandbox-execd-token-key";
+const ENV_KEY_SECRET = "agent-sandbox-execd-env-key";
 
 /**
  * `args` with the mounted execution-server key files replaced by copies of what the rendered
@@ -64,6 +65,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
         "RoleBinding/agent-sandbox-controller-leader-election",
         "Secret/agent-sandbox-router-signing-key",
         "Secret/agent-sandbox-execd-token-key",
+        "Secret/agent-sandbox-execd-env-key",
         "Service/agent-sandbox-controller-metrics",
         "Service/sandbox-router-svc",
         "Service/agent-sandbox-router-metrics",
@@ -90,13 +92,16 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
         capabilities: { drop: ["ALL"] },
         seccompProfile: { type: "RuntimeDefault" },
       });
-      // The only writable path is an emptyDir /tmp; the token key is mounted read-only.
-      expect(c.volumeMounts).toEqual([
+      // The only writable path is an emptyDir /tmp; the token keys are mounted read-only.
+      const mounts: unknown[] = [
         { name: "tmp", mountPath: "/tmp" },
         { name: "execd-token-key", mountPath: KEY_MOUNT, readOnly: true },
-      ]);
+      ];
+      const operator = name === OPERATOR;
+      if (operator) mounts.push({ name: "execd-env-key", mountPath: "/etc/agent-sandbox/execd-env-key", readOnly: true });
+      expect(c.volumeMounts).toEqual(mounts);
       expect(pod?.volumes?.[0]).toEqual({ name: "tmp", emptyDir: { sizeLimit: "64Mi" } });
-      expect(pod?.volumes?.slice(1).map((v) => v.name)).toEqual(["execd-token-key"]);
+      expect(pod?.volumes?.slice(1).map((v) => v.name)).toEqual(operator ? ["execd-token-key", "execd-env-key"] : ["execd-token-key"]);
       expect(c.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
       expect(c.resources?.limits?.["memory"]).toBeDefined();
       expect(c.image).toBe("agent-sandbox/operator:0.1.0");
@@ -205,7 +210,7 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
     expect(parseRouterFlags([], { ROUTER_SIGNING_KEY: key.toString("utf8") }).signingKey?.length).toBe(key.length);
     // Bring-your-own Secret: nothing generated, the Deployment points at it.
     const byo = renderChart(helmPath, { set: { "router.signingKey.existingSecret": "mine" } });
-    expect(byo.filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([KEY_SECRET]);
+    expect(byo.filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([ENV_KEY_SECRET, KEY_SECRET]);
     expect(onlyContainer(deployment(byo, ROUTER)).env?.find((e) => e.name === "ROUTER_SIGNING_KEY")?.valueFrom?.secretKeyRef?.name).toBe(
       "mine",
     );
@@ -230,6 +235,30 @@ describe.skipIf(helmMissing !== undefined)("chart objects", () => {
         "my-key",
       );
     }
+  });
+
+  it("generates the operator's environment key: only the operator mounts it, and its flags then admit the operator's pods", () => {
+    const secret = find(objects, "Secret", ENV_KEY_SECRET) as unknown as { data: Record<string, string> };
+    expect(Object.keys(secret.data)).toEqual(["env-signing-key.pem"]);
+    const mounted = (name: string) =>
+      deployment(objects, name).spec?.template.spec?.volumes?.find((v) => v.name === "execd-env-key")?.secret;
+    expect(mounted(ROUTER)).toBeUndefined();
+    expect(mounted(OPERATOR)).toMatchObject({ secretName: ENV_KEY_SECRET, optional: true });
+    const dir = mkdtempSync(path.join(os.tmpdir(), "chart-env-key-"));
+    writeFileSync(path.join(dir, "env-signing-key.pem"), Buffer.from(secret.data["env-signing-key.pem"] ?? "", "base64"));
+    const args = (onlyContainer(deployment(objects, OPERATOR)).args?.slice(1) ?? []).map((a) =>
+      a.replace("/etc/agent-sandbox/execd-env-key", dir),
+    );
+    const operator = parseOperatorFlags(withMountedKeys(args, objects));
+    expect(operator.envSigningKey?.asymmetricKeyType).toBe("ed25519");
+    expect(operator.config.execdEnvTrustedKeys).toEqual([encodePublicKey(operator.envSigningKey!)]);
+    const podLabels = deployment(objects, OPERATOR).spec?.template.metadata?.labels ?? {};
+    expect(Object.keys(operator.config.operatorPodLabels).length).toBeGreaterThan(0);
+    expect(podLabels).toMatchObject(operator.config.operatorPodLabels);
+    // Without the Secret (plain manifests), the operator starts and puts env in pod specs.
+    const absent = parseOperatorFlags(["--env-signing-key-file", path.join(dir, "missing.pem")]);
+    expect(absent.envSigningKey).toBeUndefined();
+    expect(absent.config.execdEnvTrustedKeys).toEqual([]);
   });
 
   it("names the controller Deployment, its pods' app label and the router Service as upstream does", () => {

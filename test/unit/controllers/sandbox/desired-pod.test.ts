@@ -1,7 +1,11 @@
+import { generateKeyPairSync } from "node:crypto";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { desiredPod, desiredPodMetadata, isReservedKey, pvcName, wantsExecd } from "../../../../src/controllers/sandbox/desired-pod.js";
 import { nameHash } from "../../../../src/controllers/shared/name-hash.js";
+import { OperatorKeys } from "../../../../src/api/index.js";
+import { podAcceptsEnvFrom } from "../../../../src/controllers/sandbox-claim/env-delivery-mode.js";
+import { encodePublicKey, keyIdOfEncoded } from "../../../../src/execd-token/index.js";
 import { makeSandbox, owner, testConfig } from "../fixtures.js";
 
 /** App containers, then init containers (where the execution server sidecar runs). */
@@ -418,5 +422,28 @@ describe("desiredPod", () => {
     it("a first pod's server gets no notice", () => {
       expect(notice(desiredPod(makeSandbox(), owner, testConfig))).toBeUndefined();
     });
+  });
+});
+
+describe("the operator's environment key on the pod", () => {
+  const envKey = encodePublicKey(generateKeyPairSync("ed25519").publicKey);
+
+  it("tells the execution server the key and records its id on the pod, which a claim's env checks", () => {
+    const pod = desiredPod(makeSandbox({ name: "alpha" }), owner, { ...testConfig, execdEnvTrustedKeys: [envKey] });
+    const execd = pod.spec?.initContainers?.find((c) => c.name === "sandbox-execd");
+    expect(execd?.args).toEqual(expect.arrayContaining(["--env-trusted-key", envKey]));
+    expect(pod.metadata?.annotations?.[OperatorKeys.EnvKeys]).toBe(keyIdOfEncoded(envKey));
+    expect(podAcceptsEnvFrom(pod, [envKey])).toBe(true);
+    expect(podAcceptsEnvFrom(pod, [encodePublicKey(generateKeyPairSync("ed25519").publicKey)])).toBe(false);
+  });
+
+  it("sets neither without a key, and never takes the annotation from the pod template", () => {
+    const sandbox = makeSandbox({ name: "alpha" });
+    sandbox.spec.podTemplate.metadata = { annotations: { [OperatorKeys.EnvKeys]: keyIdOfEncoded(envKey) } };
+    const pod = desiredPod(sandbox, owner, testConfig);
+    expect(JSON.stringify(pod.spec)).not.toContain("--env-trusted-key");
+    expect(pod.metadata?.annotations?.[OperatorKeys.EnvKeys]).toBeUndefined();
+    expect(desiredPodMetadata(sandbox).annotations[OperatorKeys.EnvKeys]).toBeUndefined();
+    expect(podAcceptsEnvFrom(pod, [envKey])).toBe(false);
   });
 });

@@ -136,5 +136,24 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
       lasting: isLasting(reason),
     };
   }
+  // A claim's env reaches its sandbox's execution server just before the claim turns Ready (and
+  // again once a resumed or replaced pod is Ready): until then its code would run without it.
+  if (claim && (claim.spec.env?.length ?? 0) > 0) {
+    const claimReady = findCondition(claim.status?.conditions, "Ready");
+    if (claimReady?.status !== "True") {
+      const reason = claimReady?.reason ?? "EnvPending";
+      return {
+        kind: "not-ready",
+        namespace,
+        sandbox,
+        claim,
+        reason,
+        message: claimReady?.message
+          ? `sandbox ${sandboxName} is not ready: ${claimReady.message}`
+          : `sandbox ${sandboxName} is waiting for its claim's env`,
+        lasting: false,
+      };
+    }
+  }
   return { kind: "ready", namespace, sandbox, claim, podIP };
 }

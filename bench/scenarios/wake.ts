@@ -95,8 +95,8 @@ export const scenario: Scenario = {
         const text = await res.text();
         const ms = performance.now() - t0;
         if (res.status !== 200) throw new Error(`execute answered HTTP ${res.status}: ${text.slice(0, 300)}`);
-        const body = JSON.parse(text) as { stateLost?: boolean };
-        return { ms, resumed: res.headers.get("x-sandbox-resumed"), stateLost: body.stateLost === true };
+        const body = JSON.parse(text) as { context?: { stateLost?: boolean } };
+        return { ms, resumed: res.headers.get("x-sandbox-resumed"), stateLost: body.context?.stateLost === true };
       };
       await execute("1 + 1");
       let lastAnsweredAt = performance.now();

@@ -5,7 +5,7 @@
 // This cluster has no storage provisioner, so the test provisions statically, as an
 // administrator would: it makes hostPath PersistentVolumes of its own storage class, which the
 // template's workspace volume claim binds to.
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apply, clusterEnv, createNamespace, kubectl, waitFor, type ClusterEnv } from "../harness/cluster.js";
 import { EXT_API, agentToken, deleteNamespaceAndWait, executeOk, getJson, mainPodSpec, routerUrl } from "./helpers.js";
@@ -29,7 +29,9 @@ describe("idle suspension and wake on request (gVisor)", () => {
     for (const i of [1, 2]) {
       const name = `${ns}-workspace-${i}`;
       const dir = `/var/lib/agent-sandbox-e2e/${name}`;
-      mkdirSync(dir, { recursive: true, mode: 0o777 });
+      mkdirSync(dir, { recursive: true });
+      // The sandbox runs as a non-root user; the umask would leave the directory 0755.
+      chmodSync(dir, 0o777);
       volumes.push({ name, dir });
       await apply(
         env,
@@ -134,13 +136,13 @@ describe("idle suspension and wake on request (gVisor)", () => {
     const text = await res.text();
     expect(res.status, text).toBe(200);
     expect(res.headers.get("x-sandbox-resumed")).toBe("true");
-    const body = JSON.parse(text) as { stdout?: string; exitCode?: number; stateLost?: boolean; restartReason?: string };
+    const body = JSON.parse(text) as { stdout?: string; exitCode?: number; context?: { stateLost?: boolean; restartReason?: string } };
     expect(body.exitCode).toBe(0);
     // The file is back; the interpreter's state is not, and the answer says so.
     expect(body.stdout).toBe("written before the suspension\nFalse\n");
-    expect(body.stateLost).toBe(true);
-    expect(body.restartReason).toContain("the sandbox was suspended");
-    expect(body.restartReason).toContain("files in /workspace were kept");
+    expect(body.context?.stateLost).toBe(true);
+    expect(body.context?.restartReason).toContain("the sandbox was suspended");
+    expect(body.context?.restartReason).toContain("files in /workspace were kept");
     console.log(`[idle-wake] wake to first answer: ${wakeMs} ms`);
 
     const podAfter = await getJson(env, ns, "pod", sandboxName);

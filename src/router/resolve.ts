@@ -97,62 +97,31 @@ export function resolveTarget(caches: ResolveCaches, namespace: string, id: stri
     return { kind: "not-ready", namespace, claim, reason: "SandboxPending", message: `claim ${id} has no sandbox yet`, lasting: false };
   }
   const sandboxName = sandbox.metadata.name ?? id;
-  if (sandbox.metadata.deletionTimestamp) {
-    return {
-      kind: "not-ready",
-      namespace,
-      sandbox,
-      claim,
-      reason: "SandboxDeleting",
-      message: `sandbox ${sandboxName} is being deleted`,
-      lasting: true,
-    };
-  }
+  const notReady = (reason: string, message: string, lasting: boolean): Resolution => ({
+    kind: "not-ready",
+    namespace,
+    sandbox,
+    claim,
+    reason,
+    message,
+    lasting,
+  });
+  if (sandbox.metadata.deletionTimestamp) return notReady("SandboxDeleting", `sandbox ${sandboxName} is being deleted`, true);
   const ready = findCondition(sandbox.status?.conditions, "Ready");
   const podIP = sandbox.status?.podIPs?.[0];
-  if (sandbox.spec.operatingMode === "Suspended") {
-    return {
-      kind: "not-ready",
-      namespace,
-      sandbox,
-      claim,
-      reason: "SandboxSuspended",
-      message: `sandbox ${sandboxName} is suspended`,
-      lasting: true,
-    };
-  }
+  if (sandbox.spec.operatingMode === "Suspended") return notReady("SandboxSuspended", `sandbox ${sandboxName} is suspended`, true);
   if (ready?.status !== "True" || !podIP) {
     const reason = ready?.status === "True" ? "SandboxNotReady" : (ready?.reason ?? "SandboxNotReady");
-    return {
-      kind: "not-ready",
-      namespace,
-      sandbox,
-      claim,
-      reason,
-      message:
-        ready?.message && ready.status !== "True"
-          ? `sandbox ${sandboxName} is not ready: ${ready.message}`
-          : `sandbox ${sandboxName} is not ready`,
-      lasting: isLasting(reason),
-    };
+    const detail = ready?.message && ready.status !== "True" ? `: ${ready.message}` : "";
+    return notReady(reason, `sandbox ${sandboxName} is not ready${detail}`, isLasting(reason));
   }
   // A claim's env reaches its sandbox's execution server just before the claim turns Ready (and
   // again once a resumed or replaced pod is Ready): until then its code would run without it.
   if (claim && (claim.spec.env?.length ?? 0) > 0) {
     const claimReady = findCondition(claim.status?.conditions, "Ready");
     if (claimReady?.status !== "True") {
-      const reason = claimReady?.reason ?? "EnvPending";
-      return {
-        kind: "not-ready",
-        namespace,
-        sandbox,
-        claim,
-        reason,
-        message: claimReady?.message
-          ? `sandbox ${sandboxName} is not ready: ${claimReady.message}`
-          : `sandbox ${sandboxName} is waiting for its claim's env`,
-        lasting: false,
-      };
+      const detail = claimReady?.message ? `is not ready: ${claimReady.message}` : "is waiting for its claim's env";
+      return notReady(claimReady?.reason ?? "EnvPending", `sandbox ${sandboxName} ${detail}`, false);
     }
   }
   return { kind: "ready", namespace, sandbox, claim, podIP };

@@ -7,7 +7,7 @@ import type { RouterDeps } from "./deps.js";
 import { RouterError, sendJson } from "./errors.js";
 import { serving } from "./proxy-route.js";
 import { resolveTarget, targetOf, type Resolution } from "./resolve.js";
-import { isIdleSuspended, resumedHeader, wake } from "./wake.js";
+import { wakeIfIdle } from "./wake.js";
 import type { ExecdTokenAnswer } from "../shared/sandbox/execd-token-answer.js";
 
 /**
@@ -33,10 +33,10 @@ export async function issueExecdToken(
     deps.auth.authorize(caller, { kind: "exec", namespace, requestedName: id, target: targetOf(target) });
   await authorize(r);
   // The caller is about to run code in it: a sandbox suspended for idleness wakes, as for a call.
-  if (isIdleSuspended(r) && deps.config.wakeTimeoutMs > 0) {
-    r = await wake(deps, { namespace, id, resolve }, res, r);
+  const woken = await wakeIfIdle(deps, { namespace, id, resolve }, res, r);
+  if (woken !== r) {
+    r = woken;
     await authorize(r);
-    if (r.kind === "ready") res.setHeader(resumedHeader, "true");
   }
   const ready = serving(deps, { namespace, id, port: deps.config.execPort, path: "/" }, r);
   // Its calls then go to the pod directly: the token's issue is the router's sign of activity.

@@ -10,7 +10,7 @@ import { ConnectFailed, forward } from "./proxy.js";
 import { resolveTarget, targetOf, type Resolution } from "./resolve.js";
 import type { DialledSandbox } from "./target-health.js";
 import { afterRefusal, untilServing, type WaitTarget } from "./target-wait.js";
-import { isIdleSuspended, resumedHeader, wake } from "./wake.js";
+import { wakeIfIdle } from "./wake.js";
 
 /** Upstream paths that count as an execute (they reset the sandbox's TTL). */
 const EXECUTE_PATHS = new Set(["/v1/execute", "/execute", "/v1/executeCode"]);
@@ -83,10 +83,10 @@ export async function proxyTo(deps: RouterDeps, req: IncomingMessage, res: Serve
     // The target may now resolve to objects the first check did not name (a claim's adopted sandbox).
     await authorize(r);
   }
-  if (isIdleSuspended(r) && deps.config.wakeTimeoutMs > 0) {
-    r = await wake(deps, t, res, r);
+  const woken = await wakeIfIdle(deps, t, res, r);
+  if (woken !== r) {
+    r = woken;
     await authorize(r);
-    if (r.kind === "ready") res.setHeader(resumedHeader, "true");
   }
   const ready = serving(deps, p, r);
   const pathOnly = p.path.split("?")[0] ?? "/";

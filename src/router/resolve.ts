@@ -26,6 +26,11 @@ export type Resolution =
   | { kind: "expired"; namespace: string; claim: ClaimObject; message: string }
   | { kind: "not-found"; namespace: string; name: string };
 
+/** A resolution of a Sandbox that is suspended (and not being deleted). */
+export function isSuspended(r: Resolution): r is Extract<Resolution, { kind: "not-ready" }> & { sandbox: SandboxObject } {
+  return r.kind === "not-ready" && r.reason === "SandboxSuspended" && r.sandbox !== undefined;
+}
+
 /** The live objects a request resolved to, to authorize it against (names for SAR, UIDs for sandbox tokens). */
 export function targetOf(r: Resolution): TargetIdentity {
   switch (r.kind) {

@@ -5,7 +5,7 @@ import type { ServerResponse } from "node:http";
 import type { CacheReader, SandboxObject } from "./caches.js";
 import type { RouterConfig } from "./config.js";
 import type { ReadyWaiter } from "./ready-waiter.js";
-import type { Resolution } from "./resolve.js";
+import { isSuspended, type Resolution } from "./resolve.js";
 import { callVerdict, type DialledSandbox } from "./target-health.js";
 
 /** What the waits read: the Sandbox cache, the waiter, and the wait settings. */
@@ -48,8 +48,7 @@ export async function untilServing(deps: WaitDeps, t: WaitTarget, res: ServerRes
  * final answer (Ready, failed, expired, gone) ends the wait.
  */
 export async function untilWoken(deps: WaitDeps, t: WaitTarget, res: ServerResponse, timeoutMs: number): Promise<Resolution> {
-  const suspended = (r: Resolution): boolean => r.kind === "not-ready" && r.reason === "SandboxSuspended";
-  return resolveAfter(deps, t, res, (now) => now.kind === "not-found" || (final(now) && !suspended(now)), timeoutMs);
+  return resolveAfter(deps, t, res, (now) => now.kind === "not-found" || (final(now) && !isSuspended(now)), timeoutMs);
 }
 
 /** Waits on the target's cache events until `done` holds for its resolution (or the time is up); returns the resolution then. */

@@ -7,19 +7,14 @@ import { InvalidError, isNotFound, type Kube, type Logger } from "../runtime/ind
 import type { SandboxObject } from "./caches.js";
 import { unavailable } from "./errors.js";
 import type { RouterMetrics } from "./metrics.js";
-import type { Resolution } from "./resolve.js";
+import { isSuspended, type Resolution } from "./resolve.js";
 import { untilWoken, type WaitDeps, type WaitTarget } from "./target-wait.js";
 
 /** The response header that tells a caller its call resumed a suspended sandbox. */
 export const resumedHeader = "x-sandbox-resumed";
 
-/** A resolution of a sandbox that is suspended (and not being deleted). */
-export function isSuspended(r: Resolution): r is Extract<Resolution, { kind: "not-ready" }> & { sandbox: SandboxObject } {
-  return r.kind === "not-ready" && r.reason === "SandboxSuspended" && r.sandbox !== undefined;
-}
-
 /** A resolution of a sandbox the operator suspended because no call reached it for its idle timeout. */
-export function isIdleSuspended(r: Resolution): r is Extract<Resolution, { kind: "not-ready" }> & { sandbox: SandboxObject } {
+function isIdleSuspended(r: Resolution): r is Extract<Resolution, { kind: "not-ready" }> & { sandbox: SandboxObject } {
   return isSuspended(r) && r.sandbox.metadata.annotations?.[AnnotationKeys.IdleSuspendedAt] !== undefined;
 }
 
@@ -84,10 +79,22 @@ export interface WakeDeps extends WaitDeps {
 }
 
 /**
+ * Wakes the sandbox `r` names if the operator suspended it for idleness (and waking is on), and
+ * marks the answer with the resumed header once it serves. Returns `r` itself when nothing was
+ * woken; the caller authorizes a new resolution again, as after any wait.
+ */
+export async function wakeIfIdle(deps: WakeDeps, t: WaitTarget, res: ServerResponse, r: Resolution): Promise<Resolution> {
+  if (!isIdleSuspended(r) || deps.config.wakeTimeoutMs <= 0) return r;
+  const after = await wake(deps, t, res, r);
+  if (after.kind === "ready") res.setHeader(resumedHeader, "true");
+  return after;
+}
+
+/**
  * Resumes the suspended sandbox `r` names and waits, up to wakeTimeoutMs, until it serves.
  * Returns the resolution then; a sandbox that is not serving by the deadline is a 503 that says so.
  */
-export async function wake(
+async function wake(
   deps: WakeDeps,
   t: WaitTarget,
   res: ServerResponse,

@@ -5,6 +5,7 @@ import {
   LabelKeys,
   LaunchType,
   SandboxClaimConditionType,
+  SandboxConditionType,
   SandboxClaimGVK,
   SandboxClaimMessage,
   SandboxClaimReason,
@@ -225,12 +226,13 @@ export function makeClaimReconciler(deps: ControllerDeps, firstObserved = new Fi
     if (!claim.spec.env?.length || !deps.envDelivery || !sandbox || env.mode() !== "execd") return undefined;
     const status = sandbox.status as ClaimedSandbox["status"];
     const podIP = status?.podIPs?.[0];
+    const ready = findCondition(status?.conditions, SandboxConditionType.Ready);
     // Not Ready yet: the claim says so from the Sandbox's own condition, and its next change wakes us.
-    if (!isTrue(status?.conditions, SandboxClaimConditionType.Ready) || !podIP) return undefined;
+    if (ready?.status !== "True" || !podIP) return undefined;
     const podUID = podOf(sandbox)?.metadata?.uid ?? "";
     // The Ready transition too: an execution server restarted inside the same pod (the Sandbox
     // was not Ready for a moment) has lost what it was given and gets it again.
-    const readySince = String(findCondition(status?.conditions, SandboxClaimConditionType.Ready)?.lastTransitionTime ?? "");
+    const readySince = String(ready.lastTransitionTime);
     const target = `${claim.metadata.uid}/${claim.metadata.generation ?? 0}/${sandbox.metadata.uid}/${podUID}/${podIP}/${readySince}`;
     if (delivered.get(key) === target) return undefined;
     const resolved = await env.resolve();
